@@ -1,0 +1,310 @@
+//! The command line, declared once with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "kw", version, about = "Keywarden: keep integration API credentials safe", long_about = None)]
+pub struct Cli {
+    /// The vault folder. Default: the user's data dir, keywarden/vault.
+    #[arg(long, global = true, env = "KEYWARDEN_VAULT", value_name = "PATH")]
+    pub vault: Option<PathBuf>,
+
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Admin profile name recorded in the audit log (default: OS user).
+    #[arg(long = "as", global = true, env = "KEYWARDEN_PROFILE", value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// For passphrase vaults: read the passphrase from this file instead
+    /// of prompting.
+    #[arg(long, global = true, env = "KEYWARDEN_PASSPHRASE_FILE", value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a vault; prints the recovery code once.
+    Init {
+        /// Protect the vault with a passphrase instead of the OS keychain.
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Integrations: a connection to one provider for one tenant.
+    #[command(subcommand)]
+    Integration(IntegrationCmd),
+    /// Credentials: API keys, OAuth 2.0, Basic, custom fields.
+    #[command(subcommand)]
+    Credential(CredentialCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Export the configuration as JSON, without any secret.
+    Export {
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Import a configuration export; credentials will need re-entry.
+    Import { file: PathBuf },
+    /// Regain access with the recovery code (e.g. after the keychain item
+    /// was lost). Reads the code from a hidden prompt or stdin.
+    Recover {
+        /// Protect the vault with a passphrase from now on.
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Re-seal every secret under a new data key.
+    RotateDataKey,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct IntegrationFields {
+    #[arg(long)]
+    pub provider: Option<String>,
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Company or tenant id at the provider.
+    #[arg(long, value_name = "ID")]
+    pub tenant_id: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// A required scope (repeat for several).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    #[arg(long, value_name = "SCHEDULE")]
+    pub schedule: Option<String>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// A tag (repeat for several).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IntegrationCmd {
+    Add {
+        name: String,
+        #[command(flatten)]
+        fields: IntegrationFields,
+    },
+    List,
+    Show {
+        name: String,
+    },
+    Update {
+        name: String,
+        #[arg(long)]
+        rename: Option<String>,
+        #[command(flatten)]
+        fields: IntegrationFields,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum KindArg {
+    ApiKey,
+    Oauth2,
+    Basic,
+    Custom,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GrantArg {
+    ClientCredentials,
+    RefreshToken,
+}
+
+/// Flags that would put a secret on the command line. They exist only to
+/// refuse with a message saying how to pass the secret instead.
+#[derive(Args, Debug, Default)]
+pub struct RefusedSecretFlags {
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "X")]
+    pub secret: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "X")]
+    pub password: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "X")]
+    pub api_key: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "X")]
+    pub token: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "X")]
+    pub client_secret: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "X")]
+    pub refresh_token: Option<Option<String>>,
+}
+
+impl RefusedSecretFlags {
+    pub fn used(&self) -> Option<&'static str> {
+        [
+            (self.secret.is_some(), "--secret"),
+            (self.password.is_some(), "--password"),
+            (self.api_key.is_some(), "--api-key"),
+            (self.token.is_some(), "--token"),
+            (self.client_secret.is_some(), "--client-secret"),
+            (self.refresh_token.is_some(), "--refresh-token"),
+        ]
+        .into_iter()
+        .find_map(|(used, flag)| used.then_some(flag))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CredentialCmd {
+    /// Add a credential. The secret comes from a hidden prompt, or stdin
+    /// when piped (one line per secret field, in the order shown by the
+    /// prompt: oauth2 refresh-token = client_secret then refresh_token).
+    Add {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        kind: KindArg,
+        #[arg(long, value_name = "INTEGRATION")]
+        integration: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long, value_name = "ENV")]
+        environment: Option<String>,
+        /// Basic: the user name.
+        #[arg(long)]
+        username: Option<String>,
+        /// OAuth 2.0: the client id.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// OAuth 2.0: the token endpoint.
+        #[arg(long, value_name = "URL")]
+        token_url: Option<String>,
+        /// OAuth 2.0: the grant.
+        #[arg(long, value_enum, default_value = "client-credentials")]
+        grant: GrantArg,
+        /// A non-secret configuration field NAME=VALUE (repeat).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// Custom type: the name of a secret field to prompt for (repeat).
+        #[arg(long = "secret-field", value_name = "NAME")]
+        secret_fields: Vec<String>,
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        /// Expiry: YYYY-MM-DD or RFC 3339. Read from a JWT's exp if omitted.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[command(flatten)]
+        refused: RefusedSecretFlags,
+    },
+    /// List credentials, filtered and searched.
+    List {
+        #[arg(long = "type", value_enum)]
+        kind: Option<KindArg>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long, value_name = "ENV")]
+        environment: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        /// Text to find in name, provider, type, tags or integration.
+        #[arg(long, short)]
+        search: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show a credential: configuration, masked secret, versions.
+    Show { name: String },
+    /// Change non-secret data. To change the secret, use `rotate`.
+    Update {
+        name: String,
+        #[arg(long)]
+        rename: Option<String>,
+        #[arg(long, value_name = "INTEGRATION", conflicts_with = "detach")]
+        integration: Option<String>,
+        /// Detach it from its integration.
+        #[arg(long)]
+        detach: bool,
+        #[arg(long, value_name = "ENV")]
+        environment: Option<String>,
+        /// Replace the tags (repeat).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        /// YYYY-MM-DD, RFC 3339, or "none" to clear.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        #[command(flatten)]
+        refused: RefusedSecretFlags,
+    },
+    /// Replace the secret: stored as pending, validated, then swapped in.
+    Rotate {
+        name: String,
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[command(flatten)]
+        refused: RefusedSecretFlags,
+    },
+    /// Mark compromised: every use is refused until the secret is replaced.
+    Disable {
+        name: String,
+        #[arg(long, default_value = "marked compromised")]
+        reason: String,
+    },
+    /// Delete a credential and all its versions.
+    Delete {
+        name: String,
+        /// Delete even though an integration uses it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AuditFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct AuditFilterArgs {
+    /// Credential or integration name or id.
+    #[arg(long)]
+    pub credential: Option<String>,
+    /// Action, e.g. credential.rotate (a prefix like `credential` matches all).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Admin profile.
+    #[arg(long)]
+    pub admin: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    List {
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+    },
+    /// Check the hash chain; exit 9 and name the first bad event if broken.
+    Verify,
+    Export {
+        #[arg(long, value_enum)]
+        format: AuditFormat,
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+    },
+}

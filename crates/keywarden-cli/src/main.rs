@@ -1,0 +1,602 @@
+//! `kw`: the Keywarden vault for IT and support, scriptable. Every command
+//! is one call into `keywarden_core::Vault`; this file parses, prints, and
+//! maps errors to the exit codes documented in the README.
+
+mod args;
+mod input;
+mod output;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use keywarden_core::validate::secret_field_names;
+use keywarden_core::{
+    Actor, AuditFilter, CredentialFilter, CredentialKind, CredentialPatch, Error, IntegrationPatch, KeySource,
+    NewCredential, NewIntegration, OfflineValidator, Vault, audit_export, timefmt,
+};
+
+use args::*;
+
+/// An error on its way to the terminal, with its exit code.
+#[derive(Debug)]
+pub struct CliError {
+    code: u8,
+    message: String,
+}
+
+impl CliError {
+    fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn io(what: &str, e: std::io::Error) -> Self {
+        CliError::new(1, format!("{what}: {e}"))
+    }
+}
+
+/// Exit codes (README "Exit codes").
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::NotFound { .. } | Error::VaultNotFound { .. } => 3,
+            Error::Duplicate { .. } | Error::HasDependents { .. } | Error::VaultExists { .. } => 4,
+            Error::InvalidInput { .. } => 5,
+            Error::KeychainUnavailable { .. }
+            | Error::KeychainLocked
+            | Error::KeychainItemMissing { .. }
+            | Error::Keychain { .. } => 6,
+            Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => 7,
+            Error::ValidationRejected { .. } | Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } => 8,
+            Error::Audit(_) => 9,
+            Error::VaultCorrupt { .. } | Error::Decryption => 10,
+            _ => 1,
+        };
+        CliError::new(code, e.to_string())
+    }
+}
+
+type CliResult<T = ()> = Result<T, CliError>;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "error": { "code": e.code, "message": e.message } })
+                );
+            } else {
+                eprintln!("kw: {}", e.message);
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn default_vault_dir() -> CliResult<PathBuf> {
+    dirs::data_dir()
+        .map(|d| d.join("keywarden").join("vault"))
+        .ok_or_else(|| CliError::new(1, "no user data folder on this machine; pass --vault PATH"))
+}
+
+struct Ctx {
+    dir: PathBuf,
+    json: bool,
+    profile: Option<String>,
+    passphrase_file: Option<PathBuf>,
+}
+
+impl Ctx {
+    fn open(&self) -> CliResult<Vault> {
+        let header = Vault::header(&self.dir)?;
+        let source = if header.is_passphrase() {
+            KeySource::Passphrase(input::read_passphrase(self.passphrase_file.as_deref(), false)?)
+        } else {
+            KeySource::Keychain
+        };
+        Ok(Vault::open(&self.dir, &source, Actor::current(self.profile.clone()))?)
+    }
+}
+
+fn refuse_secret_flag(refused: &RefusedSecretFlags) -> CliResult {
+    if let Some(flag) = refused.used() {
+        return Err(CliError::new(
+            5,
+            format!(
+                "{flag}: secrets are never taken from the command line (they would stay in shell history and show in `ps`). \
+                 Let kw prompt for it, or pipe it on stdin: printf %s \"$SECRET\" | kw credential ..."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses free-text arguments that look like a pasted credential.
+fn refuse_secret_looking(what: &str, values: &[&str]) -> CliResult {
+    if values.iter().any(|v| input::looks_like_secret(v)) {
+        return Err(CliError::new(
+            5,
+            format!(
+                "the {what} looks like a secret; secrets are never taken from the command line. \
+                 Enter it at kw's hidden prompt or pipe it on stdin"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+const SECRET_FIELD_WORDS: [&str; 8] = [
+    "password",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "private_key",
+    "passphrase",
+    "key",
+];
+
+fn parse_fields(fields: &[String]) -> CliResult<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for f in fields {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| CliError::new(5, format!("--field '{f}': write it as NAME=VALUE")))?;
+        let lower = k.to_ascii_lowercase();
+        if SECRET_FIELD_WORDS.iter().any(|w| {
+            lower == *w || lower.ends_with(&format!("_{w}")) || lower.contains("secret") || lower.contains("password")
+        }) {
+            return Err(CliError::new(
+                5,
+                format!(
+                    "--field {k}=…: '{k}' names a secret; declare it with --secret-field {k} and enter its value at the prompt or on stdin"
+                ),
+            ));
+        }
+        refuse_secret_looking(&format!("value of --field {k}"), &[v])?;
+        out.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(out)
+}
+
+fn kind_of(k: KindArg) -> CredentialKind {
+    match k {
+        KindArg::ApiKey => CredentialKind::ApiKey,
+        KindArg::Oauth2 => CredentialKind::OAuth2,
+        KindArg::Basic => CredentialKind::Basic,
+        KindArg::Custom => CredentialKind::Custom,
+    }
+}
+
+fn parse_date(field: &str, s: Option<&str>) -> CliResult<Option<time::OffsetDateTime>> {
+    Ok(s.map(|s| timefmt::parse_user(field, s)).transpose()?)
+}
+
+fn write_out(path: Option<&Path>, text: &str) -> CliResult {
+    match path {
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+        Some(p) => write_private_file(p, text),
+    }
+}
+
+/// Writes a file readable by its owner only, via a temporary file and a
+/// rename, so a failure never leaves half a file.
+fn write_private_file(path: &Path, text: &str) -> CliResult {
+    use std::io::Write;
+    let tmp = path.with_extension("kw-tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&tmp)
+        .map_err(|e| CliError::io(&format!("writing {}", tmp.display()), e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| CliError::io(&format!("writing {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| CliError::io(&format!("writing {}", path.display()), e))
+}
+
+fn audit_filter(a: AuditFilterArgs) -> CliResult<AuditFilter> {
+    Ok(AuditFilter {
+        object: a.credential,
+        action: a.action,
+        profile: a.admin,
+        since: parse_date("since", a.since.as_deref())?,
+        until: parse_date("until", a.until.as_deref())?,
+        limit: a.limit,
+    })
+}
+
+fn run(cli: Cli) -> CliResult {
+    let ctx = Ctx {
+        dir: match cli.vault {
+            Some(v) => v,
+            None => default_vault_dir()?,
+        },
+        json: cli.json,
+        profile: cli.profile,
+        passphrase_file: cli.passphrase_file,
+    };
+    match cli.command {
+        Command::Init { passphrase } => {
+            let source = if passphrase {
+                KeySource::Passphrase(input::read_passphrase(ctx.passphrase_file.as_deref(), true)?)
+            } else {
+                KeySource::Keychain
+            };
+            let (vault, code) = Vault::create(&ctx.dir, source, Actor::current(ctx.profile.clone()))?;
+            output::init(&ctx, &vault, &code.display());
+            Ok(())
+        }
+        Command::Recover { passphrase } => {
+            let header = Vault::header(&ctx.dir)?;
+            let code = input::read_recovery_code()?;
+            let source = if passphrase || (header.is_passphrase() && ctx.passphrase_file.is_some()) {
+                KeySource::Passphrase(input::read_passphrase(ctx.passphrase_file.as_deref(), true)?)
+            } else {
+                KeySource::Keychain
+            };
+            let vault = Vault::recover(&ctx.dir, &code, source, Actor::current(ctx.profile.clone()))?;
+            output::message(
+                &ctx,
+                "recovered",
+                &format!("Access to vault {} restored.", vault.vault_id()),
+            );
+            Ok(())
+        }
+        Command::Integration(cmd) => integration(&ctx, cmd),
+        Command::Credential(cmd) => credential(&ctx, cmd),
+        Command::Audit(cmd) => audit(&ctx, cmd),
+        Command::Export { output } => {
+            let mut vault = ctx.open()?;
+            let export = vault.export_config()?;
+            let text = serde_json::to_string_pretty(&export).map_err(|e| CliError::new(1, e.to_string()))?;
+            write_out(output.as_deref(), &text)?;
+            if output.is_some() && !ctx.json {
+                eprintln!(
+                    "Exported {} integrations and {} credentials. {}",
+                    export.integrations.len(),
+                    export.credentials.len(),
+                    export.note
+                );
+            }
+            Ok(())
+        }
+        Command::Import { file } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| CliError::io(&format!("reading {}", file.display()), e))?;
+            let export = serde_json::from_str(&text).map_err(|e| {
+                CliError::new(
+                    5,
+                    format!("{} is not a Keywarden configuration export: {e}", file.display()),
+                )
+            })?;
+            let mut vault = ctx.open()?;
+            let report = vault.import_config(&export)?;
+            output::import(&ctx, &report);
+            Ok(())
+        }
+        Command::RotateDataKey => {
+            let mut vault = ctx.open()?;
+            let r = vault.rotate_data_key()?;
+            output::message(
+                &ctx,
+                "rotated",
+                &format!(
+                    "{} secret fields re-sealed under data key {}; the old key is destroyed.",
+                    r.resealed, r.key_id
+                ),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn integration_patch(f: IntegrationFields, rename: Option<String>) -> IntegrationPatch {
+    IntegrationPatch {
+        name: rename,
+        provider: f.provider,
+        environment: f.environment,
+        tenant_id: f.tenant_id,
+        base_url: f.base_url,
+        scopes: (!f.scopes.is_empty()).then_some(f.scopes),
+        sync_schedule: f.schedule,
+        owner: f.owner,
+        tags: (!f.tags.is_empty()).then_some(f.tags),
+        notes: f.notes,
+    }
+}
+
+fn integration(ctx: &Ctx, cmd: IntegrationCmd) -> CliResult {
+    match cmd {
+        IntegrationCmd::Add { name, fields } => {
+            refuse_secret_looking("name or notes", &[&name, fields.notes.as_deref().unwrap_or("")])?;
+            let provider = fields.provider.clone().ok_or_else(|| {
+                CliError::new(
+                    5,
+                    "--provider is required (e.g. pleo, xledger, business_central, generic)",
+                )
+            })?;
+            let mut vault = ctx.open()?;
+            let i = vault.add_integration(NewIntegration {
+                name,
+                provider,
+                environment: fields.environment.unwrap_or_default(),
+                tenant_id: fields.tenant_id,
+                base_url: fields.base_url,
+                scopes: fields.scopes,
+                sync_schedule: fields.schedule,
+                owner: fields.owner,
+                tags: fields.tags,
+                notes: fields.notes,
+            })?;
+            output::integration(ctx, &i, &[]);
+            Ok(())
+        }
+        IntegrationCmd::List => {
+            let vault = ctx.open()?;
+            output::integrations(ctx, &vault.list_integrations()?);
+            Ok(())
+        }
+        IntegrationCmd::Show { name } => {
+            let vault = ctx.open()?;
+            let i = vault.get_integration(&name)?;
+            let creds = vault.integration_credentials(&name)?;
+            output::integration(ctx, &i, &creds);
+            Ok(())
+        }
+        IntegrationCmd::Update { name, rename, fields } => {
+            refuse_secret_looking(
+                "name or notes",
+                &[rename.as_deref().unwrap_or(""), fields.notes.as_deref().unwrap_or("")],
+            )?;
+            let mut vault = ctx.open()?;
+            let i = vault.update_integration(&name, integration_patch(fields, rename))?;
+            output::integration(ctx, &i, &[]);
+            Ok(())
+        }
+    }
+}
+
+fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
+    match cmd {
+        CredentialCmd::Add {
+            name,
+            kind,
+            integration,
+            provider,
+            environment,
+            username,
+            client_id,
+            token_url,
+            grant,
+            fields,
+            secret_fields,
+            tags,
+            notes,
+            expires,
+            refused,
+        } => {
+            refuse_secret_flag(&refused)?;
+            refuse_secret_looking(
+                "name, tag or notes",
+                &[&name, &tags.join(" "), notes.as_deref().unwrap_or("")],
+            )?;
+            let kind = kind_of(kind);
+            let mut config = parse_fields(&fields)?;
+            if let Some(u) = username {
+                config.insert("username".into(), u);
+            }
+            if let Some(c) = client_id {
+                config.insert("client_id".into(), c);
+            }
+            if let Some(t) = token_url {
+                config.insert("token_url".into(), t);
+            }
+            if kind == CredentialKind::OAuth2 {
+                let g = match grant {
+                    GrantArg::ClientCredentials => "client_credentials",
+                    GrantArg::RefreshToken => "refresh_token",
+                };
+                config.insert("grant_type".into(), g.into());
+            }
+            let names: Vec<String> = if kind == CredentialKind::Custom {
+                if secret_fields.is_empty() {
+                    return Err(CliError::new(
+                        5,
+                        "a custom credential needs at least one --secret-field NAME",
+                    ));
+                }
+                secret_fields
+            } else {
+                secret_field_names(kind, &config)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let expires_at = parse_date("expires", expires.as_deref())?;
+            // Open first: a missing vault or keychain is reported before
+            // anyone types a secret.
+            let mut vault = ctx.open()?;
+            let secrets = input::read_secrets(&name, &names)?;
+            let c = vault.add_credential(NewCredential {
+                name,
+                kind: Some(kind),
+                integration,
+                provider,
+                environment,
+                config,
+                secrets,
+                tags,
+                notes,
+                expires_at,
+            })?;
+            output::credential(ctx, &c);
+            Ok(())
+        }
+        CredentialCmd::List {
+            kind,
+            status,
+            provider,
+            environment,
+            tag,
+            search,
+            limit,
+        } => {
+            let filter = CredentialFilter {
+                kind: kind.map(kind_of),
+                status: status.as_deref().map(str::parse).transpose()?,
+                provider,
+                environment,
+                tag,
+                search,
+                limit,
+            };
+            let vault = ctx.open()?;
+            output::credentials(ctx, &vault.list_credentials(&filter)?);
+            Ok(())
+        }
+        CredentialCmd::Show { name } => {
+            let vault = ctx.open()?;
+            output::credential(ctx, &vault.get_credential(&name)?);
+            Ok(())
+        }
+        CredentialCmd::Update {
+            name,
+            rename,
+            integration,
+            detach,
+            environment,
+            tags,
+            notes,
+            expires,
+            fields,
+            refused,
+        } => {
+            refuse_secret_flag(&refused)?;
+            refuse_secret_looking(
+                "name, tag or notes",
+                &[
+                    rename.as_deref().unwrap_or(""),
+                    &tags.join(" "),
+                    notes.as_deref().unwrap_or(""),
+                ],
+            )?;
+            let mut vault = ctx.open()?;
+            let config = if fields.is_empty() {
+                None
+            } else {
+                let mut cfg = vault.get_credential(&name)?.config;
+                cfg.extend(parse_fields(&fields)?);
+                Some(cfg)
+            };
+            let expires_at = match expires.as_deref() {
+                None => None,
+                Some("none") => Some(None),
+                Some(s) => Some(Some(timefmt::parse_user("expires", s)?)),
+            };
+            let patch = CredentialPatch {
+                name: rename,
+                integration: if detach { Some(None) } else { integration.map(Some) },
+                environment,
+                config,
+                tags: (!tags.is_empty()).then_some(tags),
+                notes,
+                expires_at,
+            };
+            output::credential(ctx, &vault.update_credential(&name, patch)?);
+            Ok(())
+        }
+        CredentialCmd::Rotate { name, expires, refused } => {
+            refuse_secret_flag(&refused)?;
+            let expires_at = parse_date("expires", expires.as_deref())?;
+            let mut vault = ctx.open()?;
+            let current = vault.get_credential(&name)?;
+            let names: Vec<String> = if current.summary.kind == CredentialKind::Custom {
+                current.secret_fields.clone()
+            } else {
+                secret_field_names(current.summary.kind, &current.config)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let secrets = input::read_secrets(&current.summary.name, &names)?;
+            let c = vault.replace_secret(&name, secrets, expires_at, &OfflineValidator)?;
+            output::credential(ctx, &c);
+            Ok(())
+        }
+        CredentialCmd::Disable { name, reason } => {
+            let mut vault = ctx.open()?;
+            output::credential(ctx, &vault.disable_credential(&name, &reason)?);
+            Ok(())
+        }
+        CredentialCmd::Delete { name, force } => {
+            let mut vault = ctx.open()?;
+            let c = vault.get_credential(&name)?;
+            vault.delete_credential(&name, force)?;
+            output::message(
+                ctx,
+                "deleted",
+                &format!("Deleted credential '{}' and all its versions.", c.summary.name),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn audit(ctx: &Ctx, cmd: AuditCmd) -> CliResult {
+    match cmd {
+        AuditCmd::List { filter } => {
+            let vault = ctx.open()?;
+            output::audit_events(ctx, &vault.audit_events(&audit_filter(filter)?)?);
+            Ok(())
+        }
+        AuditCmd::Verify => {
+            let vault = ctx.open()?;
+            let report = vault.verify_audit()?;
+            output::audit_report(ctx, &report);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(CliError::new(
+                    9,
+                    format!(
+                        "audit log verification FAILED at event {}: {}",
+                        report.first_bad_seq.unwrap_or(0),
+                        report.problem.unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+        AuditCmd::Export { format, output, filter } => {
+            let mut vault = ctx.open()?;
+            let events = vault.export_audit(&audit_filter(filter)?)?;
+            let text = match format {
+                AuditFormat::Csv => audit_export::to_csv(&events),
+                AuditFormat::Json => audit_export::to_json(&events),
+            };
+            write_out(output.as_deref(), text.trim_end())
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! What `kw` prints: a readable text form, or JSON with `--json`. Only
+//! masks, never secrets: the core hands out nothing else.
+
+use keywarden_core::export::ImportReport;
+use keywarden_core::{AuditEvent, AuditReport, Credential, CredentialSummary, Integration, Vault, timefmt};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::Ctx;
+
+fn json<T: Serialize + ?Sized>(v: &T) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()));
+}
+
+fn when(t: Option<OffsetDateTime>) -> String {
+    t.map(|t| timefmt::to_db(t)[..16].replace('T', " "))
+        .unwrap_or_else(|| "never".into())
+}
+
+pub fn message(ctx: &Ctx, key: &str, text: &str) {
+    if ctx.json {
+        json(&serde_json::json!({ "ok": true, key: true, "message": text }));
+    } else {
+        println!("{text}");
+    }
+}
+
+pub fn init(ctx: &Ctx, vault: &Vault, code: &str) {
+    if ctx.json {
+        json(&serde_json::json!({
+            "vault_id": vault.vault_id(),
+            "path": vault.dir(),
+            "recovery_code": code,
+            "note": "The recovery code is shown only now. Store it offline; it restores access if the keychain item is lost."
+        }));
+    } else {
+        println!("Vault {} created at {}", vault.vault_id(), vault.dir().display());
+        println!();
+        println!("Recovery code (shown only now — write it down and store it offline):");
+        println!();
+        println!("    {code}");
+        println!();
+        println!(
+            "It restores access if the keychain item is lost (kw recover). Without it, a lost keychain means a lost vault."
+        );
+    }
+}
+
+pub fn integrations(ctx: &Ctx, list: &[Integration]) {
+    if ctx.json {
+        return json(list);
+    }
+    if list.is_empty() {
+        return println!("No integrations. Add one with: kw integration add NAME --provider PROVIDER");
+    }
+    println!(
+        "{:<32} {:<18} {:<10} {:<20} SCHEDULE",
+        "NAME", "PROVIDER", "ENV", "TENANT"
+    );
+    for i in list {
+        println!(
+            "{:<32} {:<18} {:<10} {:<20} {}",
+            i.name,
+            i.provider,
+            i.environment,
+            i.tenant_id.as_deref().unwrap_or("-"),
+            i.sync_schedule.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+pub fn integration(ctx: &Ctx, i: &Integration, creds: &[CredentialSummary]) {
+    if ctx.json {
+        return json(&serde_json::json!({ "integration": i, "credentials": creds }));
+    }
+    println!("Integration   {}", i.name);
+    println!("  id          {}", i.id);
+    println!("  provider    {}", i.provider);
+    println!("  environment {}", i.environment);
+    println!("  tenant      {}", i.tenant_id.as_deref().unwrap_or("-"));
+    println!("  base URL    {}", i.base_url.as_deref().unwrap_or("-"));
+    println!(
+        "  scopes      {}",
+        if i.scopes.is_empty() {
+            "-".into()
+        } else {
+            i.scopes.join(" ")
+        }
+    );
+    println!("  schedule    {}", i.sync_schedule.as_deref().unwrap_or("-"));
+    println!("  owner       {}", i.owner.as_deref().unwrap_or("-"));
+    println!("  tags        {}", i.tags.join(", "));
+    if let Some(n) = &i.notes {
+        println!("  notes       {n}");
+    }
+    for c in creds {
+        println!(
+            "  credential  {} ({}, {}) {}",
+            c.name,
+            c.kind,
+            c.status,
+            c.mask.as_deref().unwrap_or("")
+        );
+    }
+}
+
+pub fn credentials(ctx: &Ctx, list: &[CredentialSummary]) {
+    if ctx.json {
+        return json(list);
+    }
+    if list.is_empty() {
+        return println!("No credentials match.");
+    }
+    println!(
+        "{:<32} {:<8} {:<9} {:<8} {:<16} {:<14} {:<24} LAST USED",
+        "NAME", "TYPE", "STATUS", "ENV", "PROVIDER", "SECRET", "INTEGRATION"
+    );
+    for c in list {
+        let status = if c.needs_reentry { "re-enter" } else { c.status.as_str() };
+        println!(
+            "{:<32} {:<8} {:<9} {:<8} {:<16} {:<14} {:<24} {}",
+            c.name,
+            c.kind.as_str(),
+            status,
+            c.environment,
+            c.provider,
+            c.mask.as_deref().unwrap_or("(none)"),
+            c.integration.as_deref().unwrap_or("-"),
+            when(c.last_used_at)
+        );
+    }
+}
+
+pub fn credential(ctx: &Ctx, c: &Credential) {
+    if ctx.json {
+        return json(c);
+    }
+    let s = &c.summary;
+    println!("Credential    {}", s.name);
+    println!("  id          {}", s.id);
+    println!("  type        {}", s.kind.label());
+    println!(
+        "  status      {}{}",
+        s.status,
+        if s.needs_reentry { " (needs re-entry)" } else { "" }
+    );
+    println!("  secret      {}", s.mask.as_deref().unwrap_or("(none)"));
+    println!("  provider    {}", s.provider);
+    println!("  environment {}", s.environment);
+    println!("  integration {}", s.integration.as_deref().unwrap_or("-"));
+    println!("  tags        {}", s.tags.join(", "));
+    println!(
+        "  expires     {}",
+        s.expires_at
+            .map(|t| timefmt::to_db(t)[..10].to_owned())
+            .unwrap_or_else(|| "-".into())
+    );
+    println!("  last used   {}", when(s.last_used_at));
+    println!("  validated   {}", when(s.last_validated_at));
+    for (k, v) in &c.config {
+        println!("  {k:<11} {v}");
+    }
+    if let Some(n) = &c.notes {
+        println!("  notes       {n}");
+    }
+    println!("  versions");
+    for v in &c.versions {
+        let masks: Vec<String> = v.masks.iter().map(|(f, m)| format!("{f} {m}")).collect();
+        println!(
+            "    v{:<3} {:<8} {}  created {}",
+            v.version,
+            v.state.as_str(),
+            masks.join(", "),
+            when(Some(v.created_at))
+        );
+    }
+}
+
+pub fn audit_events(ctx: &Ctx, events: &[AuditEvent]) {
+    if ctx.json {
+        return json(events);
+    }
+    for e in events {
+        println!(
+            "{:>6} {} {}@{} ({}) {:<26} {:<8} {} {}",
+            e.seq,
+            timefmt::to_db(e.at)[..19].replace('T', " "),
+            e.profile,
+            e.host,
+            e.os_user,
+            e.action,
+            e.outcome.as_str(),
+            e.object_name.as_deref().unwrap_or("-"),
+            e.detail
+        );
+    }
+}
+
+pub fn audit_report(ctx: &Ctx, r: &AuditReport) {
+    if ctx.json {
+        return json(r);
+    }
+    if r.ok {
+        println!("Audit log OK: {} events verified, chain intact.", r.events);
+    }
+}
+
+pub fn import(ctx: &Ctx, r: &ImportReport) {
+    if ctx.json {
+        return json(r);
+    }
+    println!(
+        "Imported {} integrations and {} credentials.",
+        r.integrations, r.credentials
+    );
+    if !r.needs_reentry.is_empty() {
+        println!("These credentials need their secrets re-entered (kw credential rotate NAME):");
+        for n in &r.needs_reentry {
+            println!("  {n}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The sealed-field format: how one secret field is stored on disk.
+//!
+//! ```text
+//! offset  size  content
+//! 0       1     format version, 0x01 ("v1")
+//! 1       4     key_id: the data key (DEK) that sealed it, u32 big-endian
+//! 5       12    nonce, 96 random bits, fresh for every seal
+//! 17      n+16  AES-256-GCM ciphertext of the UTF-8 secret, then the tag
+//! ```
+//!
+//! The additional authenticated data binds the blob to where it belongs and
+//! to its own header, so a blob moved to another credential, field or
+//! version, or with its version byte or key id edited, fails to open:
+//!
+//! ```text
+//! "keywarden/field" | 0x01 | key_id(4, BE) | credential_id(16, UUID bytes)
+//!   | len(field)(4, BE) | field (UTF-8) | secret_version(4, BE)
+//! ```
+//!
+//! A nonce is random, so one DEK must not seal more than 2^32 values
+//! (NIST SP 800-38D §8.3). The vault counts seals per key in `data_keys`
+//! and rotates long before that (`store::data_keys::ROTATE_AFTER`).
+//! Pinned by the vectors in `tests/sealed_vectors.rs`.
+
+use super::{CryptoError, Key256, NONCE_LEN, hazmat};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+pub const FORMAT_V1: u8 = 0x01;
+const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
+const AAD_LABEL: &[u8] = b"keywarden/field";
+
+/// Where a sealed value belongs; part of its authenticated data.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSlot<'a> {
+    pub credential_id: Uuid,
+    pub field: &'a str,
+    pub version: u32,
+}
+
+fn aad(key_id: u32, slot: &FieldSlot<'_>) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(AAD_LABEL.len() + 1 + 4 + 16 + 4 + slot.field.len() + 4);
+    aad.extend_from_slice(AAD_LABEL);
+    aad.push(FORMAT_V1);
+    aad.extend_from_slice(&key_id.to_be_bytes());
+    aad.extend_from_slice(slot.credential_id.as_bytes());
+    aad.extend_from_slice(&(slot.field.len() as u32).to_be_bytes());
+    aad.extend_from_slice(slot.field.as_bytes());
+    aad.extend_from_slice(&slot.version.to_be_bytes());
+    aad
+}
+
+/// Seals `plaintext` under data key `key_id` with a fresh random nonce.
+pub fn seal(key: &Key256, key_id: u32, slot: &FieldSlot<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    seal_with_nonce(key, key_id, slot, plaintext, &super::random_nonce())
+}
+
+/// Deterministic sealing for the test vectors only: a nonce must never repeat.
+#[doc(hidden)]
+pub fn seal_with_nonce(
+    key: &Key256,
+    key_id: u32,
+    slot: &FieldSlot<'_>,
+    plaintext: &[u8],
+    nonce: &[u8; NONCE_LEN],
+) -> Result<Vec<u8>, CryptoError> {
+    let ct = hazmat::aes_gcm_encrypt(key.expose(), nonce, &aad(key_id, slot), plaintext)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
+    out.push(FORMAT_V1);
+    out.extend_from_slice(&key_id.to_be_bytes());
+    out.extend_from_slice(nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+/// The key id a blob claims, to pick the key that opens it. Not trusted
+/// until `open` authenticates it.
+pub fn key_id_of(blob: &[u8]) -> Result<u32, CryptoError> {
+    if blob.len() < HEADER_LEN || blob[0] != FORMAT_V1 {
+        return Err(CryptoError);
+    }
+    let mut id = [0u8; 4];
+    id.copy_from_slice(&blob[1..5]);
+    Ok(u32::from_be_bytes(id))
+}
+
+/// Opens a v1 blob. Any other version byte, any edited byte, a truncation,
+/// or a blob from another slot gives the same opaque `CryptoError`.
+pub fn open(key: &Key256, slot: &FieldSlot<'_>, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let key_id = key_id_of(blob)?;
+    let nonce = &blob[5..HEADER_LEN];
+    hazmat::aes_gcm_decrypt(key.expose(), nonce, &aad(key_id, slot), &blob[HEADER_LEN..])
+}

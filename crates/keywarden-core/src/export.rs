@@ -1,0 +1,285 @@
+//! Configuration export and import: integrations and credentials without a
+//! single secret value, for backup and moving to another machine. Imported
+//! credentials are marked "needs re-entry".
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::model::{
+    CredentialFilter, CredentialKind, Integration, NewIntegration, Status, validate_name, validate_word,
+};
+use crate::store::audit::{self, NewEvent, Outcome};
+use crate::store::credentials::{self as creds, Row};
+use crate::store::integrations;
+use crate::timefmt;
+use crate::vault::Vault;
+
+pub const EXPORT_FORMAT: &str = "keywarden-config";
+pub const EXPORT_VERSION: u32 = 1;
+pub const REENTRY_NOTE: &str = "This export contains no secrets. Every credential must be re-entered after import \
+(kw credential rotate NAME, or Update Credentials in the app); until then it is marked 'needs re-entry'.";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConfigExport {
+    pub format: String,
+    pub format_version: u32,
+    pub exported_at: String,
+    pub note: String,
+    pub integrations: Vec<ExportedIntegration>,
+    pub credentials: Vec<ExportedCredential>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExportedIntegration {
+    pub name: String,
+    pub provider: String,
+    pub environment: String,
+    pub tenant_id: Option<String>,
+    pub base_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub sync_schedule: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExportedCredential {
+    pub name: String,
+    pub kind: CredentialKind,
+    pub integration: Option<String>,
+    pub provider: String,
+    pub environment: String,
+    /// Non-secret configuration only (username, client id, token URL…).
+    pub config: BTreeMap<String, String>,
+    /// The names of the secret fields to re-enter; never their values.
+    pub secret_fields: Vec<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportReport {
+    pub integrations: usize,
+    pub credentials: usize,
+    pub needs_reentry: Vec<String>,
+}
+
+impl Vault {
+    /// The configuration with no secret in it; recorded as `config.export`.
+    pub fn export_config(&mut self) -> Result<ConfigExport> {
+        let integrations = self
+            .list_integrations()?
+            .into_iter()
+            .map(|i| ExportedIntegration {
+                name: i.name,
+                provider: i.provider,
+                environment: i.environment,
+                tenant_id: i.tenant_id,
+                base_url: i.base_url,
+                scopes: i.scopes,
+                sync_schedule: i.sync_schedule,
+                owner: i.owner,
+                tags: i.tags,
+                notes: i.notes,
+            })
+            .collect::<Vec<_>>();
+        let mut credentials = Vec::new();
+        for s in self.list_credentials(&CredentialFilter::default())? {
+            let c = self.get_credential(&s.id.to_string())?;
+            credentials.push(ExportedCredential {
+                name: s.name,
+                kind: s.kind,
+                integration: s.integration,
+                provider: s.provider,
+                environment: s.environment,
+                config: c.config,
+                secret_fields: c.secret_fields,
+                tags: s.tags,
+                notes: c.notes,
+                expires_at: s.expires_at.map(timefmt::to_db),
+            });
+        }
+        let export = ConfigExport {
+            format: EXPORT_FORMAT.into(),
+            format_version: EXPORT_VERSION,
+            exported_at: timefmt::to_db(timefmt::now()),
+            note: REENTRY_NOTE.into(),
+            integrations,
+            credentials,
+        };
+        let detail = format!(
+            "{} integrations, {} credentials, no secrets",
+            export.integrations.len(),
+            export.credentials.len()
+        );
+        let id = self.vault_id();
+        self.write_with(|tx, k, a| {
+            audit::append(
+                tx,
+                k,
+                a,
+                NewEvent {
+                    action: "config.export",
+                    object_kind: "vault",
+                    object_id: Some(id.to_string()),
+                    object_name: None,
+                    outcome: Outcome::Success,
+                    detail,
+                },
+            )
+        })?;
+        Ok(export)
+    }
+
+    /// Recreates an export's integrations and credentials, all or nothing.
+    /// Credentials arrive with no secret, marked "needs re-entry". A name
+    /// that already exists stops the whole import.
+    pub fn import_config(&mut self, export: &ConfigExport) -> Result<ImportReport> {
+        if export.format != EXPORT_FORMAT || export.format_version != EXPORT_VERSION {
+            return Err(Error::invalid(
+                "import file",
+                format!(
+                    "not a Keywarden configuration export (format '{}' version {})",
+                    export.format, export.format_version
+                ),
+            ));
+        }
+        let now = timefmt::now();
+        let mut new_integrations = Vec::new();
+        for e in &export.integrations {
+            if integrations::name_taken(self.conn(), &e.name, None)? {
+                return Err(Error::Duplicate {
+                    kind: "an integration",
+                    name: e.name.clone(),
+                });
+            }
+            let probe = NewIntegration {
+                name: e.name.clone(),
+                ..Default::default()
+            };
+            validate_name("integration name", &probe.name)?;
+            validate_word("provider", &e.provider)?;
+            new_integrations.push(Integration {
+                id: Uuid::new_v4(),
+                name: e.name.clone(),
+                provider: e.provider.clone(),
+                environment: e.environment.clone(),
+                tenant_id: e.tenant_id.clone(),
+                base_url: e.base_url.clone(),
+                scopes: e.scopes.clone(),
+                sync_schedule: e.sync_schedule.clone(),
+                owner: e.owner.clone(),
+                tags: e.tags.clone(),
+                notes: e.notes.clone(),
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        let mut rows = Vec::new();
+        for c in &export.credentials {
+            validate_name("credential name", &c.name)?;
+            validate_word("provider", &c.provider)?;
+            validate_word("environment", &c.environment)?;
+            if creds::name_taken(self.conn(), &c.name, None)? {
+                return Err(Error::Duplicate {
+                    kind: "a credential",
+                    name: c.name.clone(),
+                });
+            }
+            let integration = match &c.integration {
+                None => None,
+                Some(name) => Some(
+                    new_integrations
+                        .iter()
+                        .find(|i| i.name.eq_ignore_ascii_case(name))
+                        .map(|i| (i.id, i.name.clone()))
+                        .or(integrations::find(self.conn(), name)?.map(|i| (i.id, i.name)))
+                        .ok_or_else(|| Error::NotFound {
+                            kind: "integration",
+                            name: name.clone(),
+                        })?,
+                ),
+            };
+            rows.push(Row {
+                id: Uuid::new_v4(),
+                name: c.name.clone(),
+                kind: c.kind,
+                integration_id: integration.as_ref().map(|i| i.0),
+                integration_name: integration.map(|i| i.1),
+                provider: c.provider.clone(),
+                environment: c.environment.clone(),
+                status: Status::Active,
+                config: c.config.clone(),
+                secret_fields: c.secret_fields.clone(),
+                tags: c.tags.clone(),
+                notes: c.notes.clone(),
+                expires_at: c.expires_at.as_deref().map(timefmt::from_db).transpose()?,
+                last_used_at: None,
+                last_validated_at: None,
+                current_version: 0,
+                mask: None,
+                needs_reentry: true,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        let report = ImportReport {
+            integrations: new_integrations.len(),
+            credentials: rows.len(),
+            needs_reentry: rows.iter().map(|r| r.name.clone()).collect(),
+        };
+        self.write_with(|tx, k, a| {
+            for i in &new_integrations {
+                integrations::upsert(tx, i)?;
+                audit::append(
+                    tx,
+                    k,
+                    a,
+                    NewEvent {
+                        action: "integration.add",
+                        object_kind: "integration",
+                        object_id: Some(i.id.to_string()),
+                        object_name: Some(i.name.clone()),
+                        outcome: Outcome::Success,
+                        detail: "imported".into(),
+                    },
+                )?;
+            }
+            for r in &rows {
+                creds::upsert(tx, r)?;
+                audit::append(
+                    tx,
+                    k,
+                    a,
+                    NewEvent {
+                        action: "credential.add",
+                        object_kind: "credential",
+                        object_id: Some(r.id.to_string()),
+                        object_name: Some(r.name.clone()),
+                        outcome: Outcome::Success,
+                        detail: "imported; needs re-entry".into(),
+                    },
+                )?;
+            }
+            audit::append(
+                tx,
+                k,
+                a,
+                NewEvent {
+                    action: "config.import",
+                    object_kind: "vault",
+                    object_id: None,
+                    object_name: None,
+                    outcome: Outcome::Success,
+                    detail: format!("{} integrations, {} credentials", new_integrations.len(), rows.len()),
+                },
+            )
+        })?;
+        Ok(report)
+    }
+}

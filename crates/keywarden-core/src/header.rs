@@ -1,0 +1,244 @@
+//! The vault header (`vault.json` beside `vault.db`): the vault id and the
+//! vault key wrapped twice — by the KEK and by the recovery code. It holds
+//! no usable key material: both wraps are AES-256-GCM ciphertexts.
+//!
+//! Key hierarchy (see DESIGN.md; one level added, see `VaultKeys`):
+//! ```text
+//! KEK (keychain, or Argon2id(passphrase)) ─┐
+//! recovery code ───────────────────────────┴─ wrap ─> vault key
+//! vault key ─HKDF─> SQLCipher key · DEK-wrapping key · audit MAC key
+//! DEK-wrapping key ─ wrap ─> DEKs (table data_keys) ─ seal ─> secret fields
+//! ```
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::crypto::{self, Key256};
+use crate::error::{Error, Result};
+use crate::recovery::RecoveryCode;
+
+pub const HEADER_FILE: &str = "vault.json";
+pub const DB_FILE: &str = "vault.db";
+const FORMAT: u32 = 1;
+
+/// Argon2id cost for passphrase vaults: 64 MiB, 3 passes (OWASP's first
+/// recommended setting), about 130 ms here.
+const ARGON_M_KIB: u32 = 64 * 1024;
+const ARGON_T: u32 = 3;
+const ARGON_P: u32 = 1;
+
+/// Where the KEK comes from.
+pub enum KeySource {
+    /// A random 256-bit KEK in the OS keychain.
+    Keychain,
+    /// A KEK stretched from a passphrase, for machines with no keychain.
+    Passphrase(SecretString),
+}
+
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Keychain => f.write_str("Keychain"),
+            Self::Passphrase(_) => f.write_str("Passphrase(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KekSpec {
+    Keychain { service: String, account: String },
+    Passphrase { salt: String, m_kib: u32, t: u32, p: u32 },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    pub vault_id: Uuid,
+    pub created_at: String,
+    pub kek: KekSpec,
+    pub vault_key_by_kek: String,
+    pub vault_key_by_recovery: String,
+}
+
+pub fn header_path(dir: &Path) -> PathBuf {
+    dir.join(HEADER_FILE)
+}
+
+pub fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
+fn wrap_aad(vault_id: Uuid, by: &str) -> Vec<u8> {
+    let mut aad = b"keywarden/vault-key/v1|".to_vec();
+    aad.extend_from_slice(vault_id.as_bytes());
+    aad.push(b'|');
+    aad.extend_from_slice(by.as_bytes());
+    aad
+}
+
+pub fn passphrase_kek(pass: &SecretString, salt: &[u8], m_kib: u32, t: u32, p: u32) -> Result<Key256> {
+    if pass.expose_secret().chars().count() < 12 {
+        return Err(Error::invalid("passphrase", "use at least 12 characters"));
+    }
+    let params =
+        Params::new(m_kib, t, p, Some(32)).map_err(|e| Error::invalid("passphrase parameters", e.to_string()))?;
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(pass.expose_secret().as_bytes(), salt, out.as_mut())
+        .map_err(|e| Error::invalid("passphrase", e.to_string()))?;
+    Ok(Key256::from_bytes(*out))
+}
+
+impl Header {
+    /// A new header for `vault_id`, wrapping `vault_key` for `source`. For a
+    /// keychain source the fresh KEK is returned so the caller can store it.
+    pub fn new(
+        vault_id: Uuid,
+        source: &KeySource,
+        vault_key: &Key256,
+        code: &RecoveryCode,
+    ) -> Result<(Header, Option<Key256>)> {
+        let (kek, spec, fresh) = new_kek(vault_id, source)?;
+        let header = Header {
+            format: FORMAT,
+            vault_id,
+            created_at: crate::timefmt::to_db(crate::timefmt::now()),
+            kek: spec,
+            vault_key_by_kek: hex::encode(crypto::wrap_key(&kek, vault_key, &wrap_aad(vault_id, "kek"))?),
+            vault_key_by_recovery: hex::encode(crypto::wrap_key(
+                &code.key(),
+                vault_key,
+                &wrap_aad(vault_id, "recovery"),
+            )?),
+        };
+        Ok((header, fresh.then_some(kek)))
+    }
+
+    /// Same vault key and recovery wrap, new KEK (after `recover`).
+    pub fn rekeyed(&self, source: &KeySource, vault_key: &Key256) -> Result<(Header, Option<Key256>)> {
+        let (kek, spec, fresh) = new_kek(self.vault_id, source)?;
+        let mut h = self.clone();
+        h.kek = spec;
+        h.vault_key_by_kek = hex::encode(crypto::wrap_key(&kek, vault_key, &wrap_aad(self.vault_id, "kek"))?);
+        Ok((h, fresh.then_some(kek)))
+    }
+
+    pub fn read(dir: &Path) -> Result<Header> {
+        let path = header_path(dir);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::VaultNotFound {
+                    path: dir.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let h: Header = serde_json::from_str(&text).map_err(|e| Error::VaultCorrupt {
+            path: path.clone(),
+            detail: format!("unreadable header: {e}"),
+        })?;
+        if h.format != FORMAT {
+            return Err(Error::VaultCorrupt {
+                path,
+                detail: format!("unsupported header format {}", h.format),
+            });
+        }
+        Ok(h)
+    }
+
+    /// Writes atomically: a temporary file, fsync, rename, fsync the folder.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = header_path(dir);
+        let tmp = dir.join(format!("{HEADER_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Database(e.to_string()))?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(text.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// The KEK for this header from its source (keychain read or Argon2id).
+    pub fn load_kek(&self, passphrase: Option<&SecretString>) -> Result<Key256> {
+        match &self.kek {
+            KekSpec::Keychain { account, .. } => crate::keychain::load(account),
+            KekSpec::Passphrase { salt, m_kib, t, p } => {
+                let pass = passphrase
+                    .ok_or_else(|| Error::invalid("passphrase", "this vault is opened with a passphrase; enter it"))?;
+                let salt = hex::decode(salt).map_err(|_| Error::VaultCorrupt {
+                    path: PathBuf::from(HEADER_FILE),
+                    detail: "bad salt".into(),
+                })?;
+                passphrase_kek(pass, &salt, *m_kib, *t, *p)
+            }
+        }
+    }
+
+    pub fn is_passphrase(&self) -> bool {
+        matches!(self.kek, KekSpec::Passphrase { .. })
+    }
+
+    pub fn unwrap_with_kek(&self, kek: &Key256) -> Result<Key256> {
+        let blob = hex::decode(&self.vault_key_by_kek).map_err(|_| Error::Decryption)?;
+        crypto::unwrap_key(kek, &blob, &wrap_aad(self.vault_id, "kek")).map_err(|_| match self.kek {
+            KekSpec::Keychain { .. } => Error::WrongKeychainKey {
+                vault_id: self.vault_id.to_string(),
+            },
+            KekSpec::Passphrase { .. } => Error::WrongPassphrase,
+        })
+    }
+
+    pub fn unwrap_with_recovery(&self, code: &RecoveryCode) -> Result<Key256> {
+        let blob = hex::decode(&self.vault_key_by_recovery).map_err(|_| Error::Decryption)?;
+        crypto::unwrap_key(&code.key(), &blob, &wrap_aad(self.vault_id, "recovery"))
+            .map_err(|_| Error::WrongRecoveryCode)
+    }
+}
+
+fn new_kek(vault_id: Uuid, source: &KeySource) -> Result<(Key256, KekSpec, bool)> {
+    Ok(match source {
+        KeySource::Keychain => (
+            Key256::random(),
+            KekSpec::Keychain {
+                service: crate::keychain::SERVICE.to_owned(),
+                account: vault_id.to_string(),
+            },
+            true,
+        ),
+        KeySource::Passphrase(pass) => {
+            let mut salt = [0u8; 16];
+            OsRng.fill_bytes(&mut salt);
+            let kek = passphrase_kek(pass, &salt, ARGON_M_KIB, ARGON_T, ARGON_P)?;
+            (
+                kek,
+                KekSpec::Passphrase {
+                    salt: hex::encode(salt),
+                    m_kib: ARGON_M_KIB,
+                    t: ARGON_T,
+                    p: ARGON_P,
+                },
+                false,
+            )
+        }
+    })
+}

@@ -1,0 +1,29 @@
+//! Keywarden's vault: key hierarchy, sealed secrets, the model and its
+//! store, the audit chain, export. No Tauri, no HTTP: the desktop app and
+//! the `kw` CLI are thin layers over `Vault`.
+
+pub mod audit_export;
+pub mod crypto;
+pub mod error;
+pub mod export;
+pub mod header;
+mod jwt;
+pub mod keychain;
+pub mod model;
+pub mod recovery;
+pub mod secret;
+pub mod store;
+pub mod timefmt;
+pub mod validate;
+pub mod vault;
+
+pub use error::{Error, Result};
+pub use header::KeySource;
+pub use model::*;
+pub use recovery::RecoveryCode;
+pub use secret::{SecretFields, mask};
+pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
+pub use validate::{Candidate, OfflineValidator, Rejection, Validator, Verdict};
+pub use vault::Vault;
+
+pub use secrecy::{ExposeSecret, SecretString};

@@ -1,0 +1,376 @@
+//! The vault's model: integrations, credentials and their versions, as the
+//! UI and the CLI see them. Nothing here holds a secret.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::secret::SecretFields;
+
+/// Credentials expiring within this many days show as `expiring`.
+pub const EXPIRING_WITHIN_DAYS: i64 = 14;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    ApiKey,
+    #[serde(rename = "oauth2")]
+    OAuth2,
+    Basic,
+    Custom,
+}
+
+impl CredentialKind {
+    pub const ALL: [CredentialKind; 4] = [Self::ApiKey, Self::OAuth2, Self::Basic, Self::Custom];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "api_key",
+            Self::OAuth2 => "oauth2",
+            Self::Basic => "basic",
+            Self::Custom => "custom",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ApiKey => "API key",
+            Self::OAuth2 => "OAuth 2.0",
+            Self::Basic => "Basic",
+            Self::Custom => "Custom",
+        }
+    }
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CredentialKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "api_key" | "apikey" => Ok(Self::ApiKey),
+            "oauth2" | "oauth" => Ok(Self::OAuth2),
+            "basic" => Ok(Self::Basic),
+            "custom" => Ok(Self::Custom),
+            other => Err(Error::invalid(
+                "type",
+                format!("unknown credential type '{other}'; use one of: api-key, oauth2, basic, custom"),
+            )),
+        }
+    }
+}
+
+/// What a person sees of a credential's state. `expiring` and `expired`
+/// are derived from `expires_at` when read; the others are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Expiring,
+    Expired,
+    Error,
+    Disabled,
+    Revoked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expiring => "expiring",
+            Self::Expired => "expired",
+            Self::Error => "error",
+            Self::Disabled => "disabled",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" => Ok(Self::Active),
+            "expiring" => Ok(Self::Expiring),
+            "expired" => Ok(Self::Expired),
+            "error" => Ok(Self::Error),
+            "disabled" => Ok(Self::Disabled),
+            "revoked" => Ok(Self::Revoked),
+            other => Err(Error::invalid(
+                "status",
+                format!("unknown status '{other}'; use one of: active, expiring, expired, error, disabled, revoked"),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Integration {
+    pub id: Uuid,
+    pub name: String,
+    pub provider: String,
+    pub environment: String,
+    pub tenant_id: Option<String>,
+    pub base_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub sync_schedule: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewIntegration {
+    pub name: String,
+    pub provider: String,
+    pub environment: String,
+    pub tenant_id: Option<String>,
+    pub base_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub sync_schedule: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+}
+
+/// A change to an integration: `None` leaves a field as it is; for the
+/// optional text fields `Some("")` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationPatch {
+    pub name: Option<String>,
+    pub provider: Option<String>,
+    pub environment: Option<String>,
+    pub tenant_id: Option<String>,
+    pub base_url: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub sync_schedule: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub notes: Option<String>,
+}
+
+/// One row of the credentials list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CredentialSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: CredentialKind,
+    pub provider: String,
+    pub environment: String,
+    pub status: Status,
+    pub integration: Option<String>,
+    pub tags: Vec<String>,
+    /// `••••••••abcd` of the primary secret field of the current version.
+    pub mask: Option<String>,
+    pub current_version: u32,
+    pub needs_reentry: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_validated_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionState {
+    /// Stored, waiting for validation; never used.
+    Pending,
+    /// The one version in use.
+    Current,
+    /// Replaced by a later version; its secret is erased.
+    Retired,
+}
+
+impl VersionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Current => "current",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+impl FromStr for VersionState {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "current" => Ok(Self::Current),
+            "retired" => Ok(Self::Retired),
+            other => Err(Error::Database(format!("unknown version state {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VersionInfo {
+    pub version: u32,
+    pub state: VersionState,
+    /// Field name → mask, e.g. `{"api_key": "••••••••abcd"}`.
+    pub masks: BTreeMap<String, String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub activated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+/// A credential in full, as the details screen shows it: configuration,
+/// masks, versions. Never a secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Credential {
+    #[serde(flatten)]
+    pub summary: CredentialSummary,
+    /// Non-secret configuration: `username`, `client_id`, `token_url`, …
+    pub config: BTreeMap<String, String>,
+    /// Names of the secret fields (their values never leave the vault).
+    pub secret_fields: Vec<String>,
+    pub notes: Option<String>,
+    pub versions: Vec<VersionInfo>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Default)]
+pub struct NewCredential {
+    pub name: String,
+    pub kind: Option<CredentialKind>,
+    /// Name or id of the integration it serves; `None` stands alone.
+    pub integration: Option<String>,
+    /// Defaults to the integration's provider, else `generic`.
+    pub provider: Option<String>,
+    /// Defaults to the integration's environment, else `prod`.
+    pub environment: Option<String>,
+    pub config: BTreeMap<String, String>,
+    pub secrets: SecretFields,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A change to a credential's non-secret data. Secrets change only through
+/// `Vault::replace_secret`.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialPatch {
+    pub name: Option<String>,
+    /// `Some(None)` detaches it from its integration.
+    pub integration: Option<Option<String>>,
+    pub environment: Option<String>,
+    pub config: Option<BTreeMap<String, String>>,
+    pub tags: Option<Vec<String>>,
+    pub notes: Option<String>,
+    /// `Some(None)` clears the expiry.
+    pub expires_at: Option<Option<OffsetDateTime>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CredentialFilter {
+    pub kind: Option<CredentialKind>,
+    pub status: Option<Status>,
+    pub provider: Option<String>,
+    pub environment: Option<String>,
+    pub tag: Option<String>,
+    /// Case-insensitive text found in name, provider, integration, tags.
+    pub search: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// Names of credentials and integrations: what people type and read.
+/// Letters, digits, spaces and `- _ . ( ) / : @ + #`, 1 to 100 characters.
+/// Quotes, `;`, `$`, backticks, pipes and redirections are refused so a
+/// name is safe to paste into a shell or a report.
+pub fn validate_name(field: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid(field, "the name is empty"));
+    }
+    if name.trim() != name {
+        return Err(Error::invalid(field, "the name starts or ends with white space"));
+    }
+    if name.chars().count() > 100 {
+        return Err(Error::invalid(field, "the name is longer than 100 characters"));
+    }
+    if let Some(bad) = name.chars().find(|c| {
+        !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '(' | ')' | '/' | ':' | '@' | '+' | '#'))
+    }) {
+        return Err(Error::invalid(
+            field,
+            format!("'{bad}' is not allowed in a name; use letters, digits, spaces and - _ . ( ) / : @ + #"),
+        ));
+    }
+    Ok(())
+}
+
+/// Short machine words: environment, provider, tags, field names.
+pub fn validate_word(field: &str, word: &str) -> Result<()> {
+    if word.is_empty() || word.len() > 64 {
+        return Err(Error::invalid(field, "must be 1 to 64 characters"));
+    }
+    if !word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(Error::invalid(
+            field,
+            format!("'{word}' may contain only letters, digits, '-', '_' and '.'"),
+        ));
+    }
+    Ok(())
+}
+
+/// Free text (notes, URLs, schedules): no control characters but line
+/// breaks, at most 4,000 characters.
+pub fn validate_text(field: &str, text: &str) -> Result<()> {
+    if text.chars().count() > 4000 {
+        return Err(Error::invalid(field, "longer than 4,000 characters"));
+    }
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(Error::invalid(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_sql_and_shell_metacharacters_are_refused() {
+        let err = validate_name("name", "x'; DROP TABLE credentials; -- $(rm -rf ~) `id` | tee >/tmp/x").unwrap_err();
+        assert!(err.to_string().contains("not allowed"), "{err}");
+        assert!(validate_name("name", "Xledger prod (AS 123) / payroll").is_ok());
+        assert!(validate_name("name", "Pleo – Nørsk AS").is_err()); // en dash is punctuation
+        assert!(validate_name("name", "Pleo Nørsk AS").is_ok());
+    }
+
+    #[test]
+    fn unknown_type_names_the_allowed_ones() {
+        let err = "ssh-key".parse::<CredentialKind>().unwrap_err();
+        assert!(err.to_string().contains("api-key, oauth2, basic, custom"));
+        assert_eq!("api-key".parse::<CredentialKind>().unwrap(), CredentialKind::ApiKey);
+    }
+}

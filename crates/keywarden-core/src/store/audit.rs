@@ -1,0 +1,361 @@
+//! The audit log: one event per change or use, appended in the caller's
+//! transaction, chained with HMAC-SHA256 so that an edited, deleted,
+//! reordered, inserted or truncated event is detected by `verify`.
+//!
+//! `mac(n) = HMAC(audit_key, seq | at | profile | os_user | host | action |
+//! object_kind | object_id | object_name | outcome | detail | mac(n-1))`,
+//! every part length-prefixed; `mac(0)` is HMAC(audit_key, "genesis").
+//! `audit_head` holds the last seq and MAC under their own HMAC, so
+//! removing the newest events is detected too.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::crypto::{self, Key256};
+use crate::error::{Error, Result};
+use crate::timefmt;
+
+/// Who acted: the admin profile, the OS account and the machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub profile: String,
+    pub os_user: String,
+    pub host: String,
+}
+
+impl Actor {
+    /// The person at this machine: `profile` if given, else the OS user.
+    pub fn current(profile: Option<String>) -> Actor {
+        let os_user = whoami::username();
+        let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
+        Actor {
+            profile: profile
+                .filter(|p| !p.trim().is_empty())
+                .unwrap_or_else(|| os_user.clone()),
+            os_user,
+            host,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Denied => "denied",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        match s {
+            "success" => Ok(Self::Success),
+            "failure" => Ok(Self::Failure),
+            "denied" => Ok(Self::Denied),
+            other => Err(Error::Database(format!("unknown audit outcome {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditEvent {
+    pub seq: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub profile: String,
+    pub os_user: String,
+    pub host: String,
+    pub action: String,
+    pub object_kind: String,
+    pub object_id: Option<String>,
+    pub object_name: Option<String>,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+/// What an operation records; the store adds time, actor and chain.
+pub struct NewEvent<'a> {
+    pub action: &'a str,
+    pub object_kind: &'a str,
+    pub object_id: Option<String>,
+    pub object_name: Option<String>,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditReport {
+    pub ok: bool,
+    pub events: u64,
+    /// The first event that fails verification (or the last good one plus
+    /// one, for a truncated log).
+    pub first_bad_seq: Option<i64>,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Credential or integration name or id.
+    pub object: Option<String>,
+    pub action: Option<String>,
+    pub profile: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub limit: Option<usize>,
+}
+
+fn opt(o: &Option<String>) -> Vec<u8> {
+    match o {
+        None => vec![0],
+        Some(s) => {
+            let mut v = vec![1];
+            v.extend_from_slice(s.as_bytes());
+            v
+        }
+    }
+}
+
+fn event_mac(key: &Key256, ev: &AuditEvent, at_text: &str, prev: &[u8]) -> [u8; 32] {
+    crypto::hmac(
+        key,
+        &[
+            b"keywarden/audit/v1",
+            &ev.seq.to_be_bytes(),
+            at_text.as_bytes(),
+            ev.profile.as_bytes(),
+            ev.os_user.as_bytes(),
+            ev.host.as_bytes(),
+            ev.action.as_bytes(),
+            ev.object_kind.as_bytes(),
+            &opt(&ev.object_id),
+            &opt(&ev.object_name),
+            ev.outcome.as_str().as_bytes(),
+            ev.detail.as_bytes(),
+            prev,
+        ],
+    )
+}
+
+fn genesis(key: &Key256) -> [u8; 32] {
+    crypto::hmac(key, &[b"keywarden/audit/genesis"])
+}
+
+fn head_mac(key: &Key256, seq: i64, mac: &[u8]) -> [u8; 32] {
+    crypto::hmac(key, &[b"keywarden/audit/head", &seq.to_be_bytes(), mac])
+}
+
+/// Appends one event. Call inside the transaction of the change it records.
+pub fn append(conn: &Connection, key: &Key256, actor: &Actor, new: NewEvent<'_>) -> Result<i64> {
+    let head: Option<(i64, Vec<u8>)> = conn
+        .query_row("SELECT seq, mac FROM audit_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (seq, prev) = match head {
+        Some((s, m)) => (s + 1, m),
+        None => (1, genesis(key).to_vec()),
+    };
+    let at = timefmt::now();
+    let at_text = timefmt::to_db(at);
+    let ev = AuditEvent {
+        seq,
+        at,
+        profile: actor.profile.clone(),
+        os_user: actor.os_user.clone(),
+        host: actor.host.clone(),
+        action: new.action.to_owned(),
+        object_kind: new.object_kind.to_owned(),
+        object_id: new.object_id,
+        object_name: new.object_name,
+        outcome: new.outcome,
+        detail: new.detail,
+    };
+    let mac = event_mac(key, &ev, &at_text, &prev);
+    conn.execute(
+        "INSERT INTO audit_events (seq, at, profile, os_user, host, action, object_kind, object_id, object_name,
+                                   outcome, detail, prev_mac, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            seq,
+            at_text,
+            ev.profile,
+            ev.os_user,
+            ev.host,
+            ev.action,
+            ev.object_kind,
+            ev.object_id,
+            ev.object_name,
+            ev.outcome.as_str(),
+            ev.detail,
+            prev,
+            mac.to_vec()
+        ],
+    )?;
+    conn.execute(
+        "INSERT INTO audit_head (id, seq, mac, head_mac) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, head_mac = excluded.head_mac",
+        params![seq, mac.to_vec(), head_mac(key, seq, &mac).to_vec()],
+    )?;
+    Ok(seq)
+}
+
+const COLUMNS: &str = "seq, at, profile, os_user, host, action, object_kind, object_id, object_name, outcome, detail";
+
+fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<(AuditEvent, String)> {
+    let at_text: String = r.get(1)?;
+    let outcome: String = r.get(9)?;
+    Ok((
+        AuditEvent {
+            seq: r.get(0)?,
+            at: OffsetDateTime::UNIX_EPOCH,
+            profile: r.get(2)?,
+            os_user: r.get(3)?,
+            host: r.get(4)?,
+            action: r.get(5)?,
+            object_kind: r.get(6)?,
+            object_id: r.get(7)?,
+            object_name: r.get(8)?,
+            outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Failure),
+            detail: r.get(10)?,
+        },
+        at_text,
+    ))
+}
+
+fn finish(pair: (AuditEvent, String)) -> Result<AuditEvent> {
+    let (mut ev, at) = pair;
+    ev.at = timefmt::from_db(&at)?;
+    Ok(ev)
+}
+
+pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM audit_events
+         WHERE (?1 IS NULL OR object_id = ?1 OR object_name = ?1 COLLATE NOCASE)
+           AND (?2 IS NULL OR action = ?2 OR action LIKE ?2 || '.%')
+           AND (?3 IS NULL OR profile = ?3 COLLATE NOCASE)
+           AND (?4 IS NULL OR at >= ?4)
+           AND (?5 IS NULL OR at <= ?5)
+         ORDER BY seq DESC LIMIT ?6"
+    ))?;
+    let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+    let rows = stmt.query_map(
+        params![
+            f.object,
+            f.action,
+            f.profile,
+            f.since.map(timefmt::to_db),
+            f.until.map(timefmt::to_db),
+            limit
+        ],
+        row_event,
+    )?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(finish(r?)?);
+    }
+    out.reverse();
+    Ok(out)
+}
+
+pub fn count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Walks the whole chain; names the first event that does not verify.
+pub fn verify(conn: &Connection, key: &Key256) -> Result<AuditReport> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS}, prev_mac, mac FROM audit_events ORDER BY seq"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut expected_seq = 1i64;
+    let mut prev = genesis(key).to_vec();
+    let mut n = 0u64;
+    let bad = |seq: i64, n: u64, why: String| AuditReport {
+        ok: false,
+        events: n,
+        first_bad_seq: Some(seq),
+        problem: Some(why),
+    };
+    while let Some(r) = rows.next()? {
+        let (ev, at_text) = row_event(r)?;
+        let stored_prev: Vec<u8> = r.get(11)?;
+        let stored_mac: Vec<u8> = r.get(12)?;
+        n += 1;
+        if ev.seq != expected_seq {
+            let why = if ev.seq > expected_seq {
+                format!("event {expected_seq} is missing (deleted), the log jumps to {}", ev.seq)
+            } else {
+                format!("event {} is out of order", ev.seq)
+            };
+            return Ok(bad(expected_seq.min(ev.seq), n, why));
+        }
+        if !crypto::ct_eq(&stored_prev, &prev) {
+            return Ok(bad(
+                ev.seq,
+                n,
+                format!(
+                    "event {} does not follow event {} (reordered, inserted or deleted)",
+                    ev.seq,
+                    ev.seq - 1
+                ),
+            ));
+        }
+        let outcome_text: String = r.get(9)?;
+        let mac = event_mac(key, &ev, &at_text, &prev);
+        if outcome_text != ev.outcome.as_str() || !crypto::ct_eq(&stored_mac, &mac) {
+            return Ok(bad(ev.seq, n, format!("event {} was altered", ev.seq)));
+        }
+        prev = stored_mac;
+        expected_seq += 1;
+    }
+    let last_seq = expected_seq - 1;
+    let head: Option<(i64, Vec<u8>, Vec<u8>)> = conn
+        .query_row("SELECT seq, mac, head_mac FROM audit_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    match head {
+        None => Ok(bad(
+            1,
+            n,
+            "the audit head record is missing (log truncated or replaced)".into(),
+        )),
+        Some((seq, mac, hmac)) => {
+            if !crypto::ct_eq(&hmac, &head_mac(key, seq, &mac)) {
+                Ok(bad(last_seq.max(1), n, "the audit head record was altered".into()))
+            } else if seq != last_seq || !crypto::ct_eq(&mac, &prev) {
+                if seq > last_seq {
+                    Ok(bad(
+                        last_seq + 1,
+                        n,
+                        format!("the log was truncated: it ends at event {last_seq}, but {seq} events were written"),
+                    ))
+                } else {
+                    Ok(bad(
+                        seq + 1,
+                        n,
+                        format!("event {} was added after the recorded end of the log", seq + 1),
+                    ))
+                }
+            } else {
+                Ok(AuditReport {
+                    ok: true,
+                    events: n,
+                    first_bad_seq: None,
+                    problem: None,
+                })
+            }
+        }
+    }
+}

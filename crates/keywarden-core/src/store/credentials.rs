@@ -1,0 +1,478 @@
+//! Rows of `credentials`, `credential_versions` and `secret_fields`.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{json_vec, vec_json};
+use crate::error::{Error, Result};
+use crate::model::{
+    CredentialFilter, CredentialKind, CredentialSummary, EXPIRING_WITHIN_DAYS, Status, VersionInfo, VersionState,
+};
+use crate::timefmt;
+
+/// A credential as stored (status is the stored one, before expiry).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: CredentialKind,
+    pub integration_id: Option<Uuid>,
+    pub integration_name: Option<String>,
+    pub provider: String,
+    pub environment: String,
+    pub status: Status,
+    pub config: BTreeMap<String, String>,
+    pub secret_fields: Vec<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub last_validated_at: Option<OffsetDateTime>,
+    pub current_version: u32,
+    pub mask: Option<String>,
+    pub needs_reentry: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The status a person sees: expiry is applied to active credentials.
+pub fn effective_status(stored: Status, expires_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Status {
+    match (stored, expires_at) {
+        (Status::Active, Some(t)) if t <= now => Status::Expired,
+        (Status::Active, Some(t)) if t <= now + Duration::days(EXPIRING_WITHIN_DAYS) => Status::Expiring,
+        (s, _) => s,
+    }
+}
+
+impl Row {
+    pub fn summary(&self, now: OffsetDateTime) -> CredentialSummary {
+        CredentialSummary {
+            id: self.id,
+            name: self.name.clone(),
+            kind: self.kind,
+            provider: self.provider.clone(),
+            environment: self.environment.clone(),
+            status: effective_status(self.status, self.expires_at, now),
+            integration: self.integration_name.clone(),
+            tags: self.tags.clone(),
+            mask: self.mask.clone(),
+            current_version: self.current_version,
+            needs_reentry: self.needs_reentry,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            last_validated_at: self.last_validated_at,
+        }
+    }
+
+    /// Lower-cased text that `search` looks in.
+    fn search_text(&self) -> String {
+        // The integration's name is searched through the join, so renaming
+        // an integration needs no rewrite here.
+        format!(
+            "{} {} {} {} {}",
+            self.name,
+            self.provider,
+            self.kind,
+            self.environment,
+            self.tags.join(" ")
+        )
+        .to_lowercase()
+    }
+}
+
+const SELECT: &str = "SELECT c.id, c.name, c.kind, c.integration_id, i.name, c.provider, c.environment, c.status,
+        c.config, c.secret_fields, c.tags, c.notes, c.expires_at, c.last_used_at, c.last_validated_at,
+        c.current_version, c.mask, c.needs_reentry, c.created_at, c.updated_at
+     FROM credentials c LEFT JOIN integrations i ON i.id = c.integration_id";
+
+type RawRow = (
+    (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+    ),
+    (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    (u32, Option<String>, bool, String, String),
+);
+
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+        ),
+        (
+            r.get(8)?,
+            r.get(9)?,
+            r.get(10)?,
+            r.get(11)?,
+            r.get(12)?,
+            r.get(13)?,
+            r.get(14)?,
+        ),
+        (r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?),
+    ))
+}
+
+fn uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| Error::Database(format!("bad id in the database: {e}")))
+}
+
+fn build(r: RawRow) -> Result<Row> {
+    let ((id, name, kind, integration_id, integration_name, provider, environment, status), b, c) = r;
+    let (config, secret_fields, tags, notes, expires_at, last_used_at, last_validated_at) = b;
+    let (current_version, mask, needs_reentry, created_at, updated_at) = c;
+    Ok(Row {
+        id: uuid(&id)?,
+        name,
+        kind: kind.parse()?,
+        integration_id: integration_id.as_deref().map(uuid).transpose()?,
+        integration_name,
+        provider,
+        environment,
+        status: status.parse()?,
+        config: serde_json::from_str(&config).map_err(|e| Error::Database(e.to_string()))?,
+        secret_fields: vec_json(&secret_fields)?,
+        tags: vec_json(&tags)?,
+        notes,
+        expires_at: timefmt::opt_from_db(expires_at)?,
+        last_used_at: timefmt::opt_from_db(last_used_at)?,
+        last_validated_at: timefmt::opt_from_db(last_validated_at)?,
+        current_version,
+        mask,
+        needs_reentry,
+        created_at: timefmt::from_db(&created_at)?,
+        updated_at: timefmt::from_db(&updated_at)?,
+    })
+}
+
+/// By id (UUID text) or by name, case-insensitively.
+pub fn find(conn: &Connection, reference: &str) -> Result<Option<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE c.id = ?1 OR c.name = ?1 COLLATE NOCASE LIMIT 1"
+    ))?;
+    stmt.query_row([reference], raw).optional()?.map(build).transpose()
+}
+
+pub fn get(conn: &Connection, reference: &str) -> Result<Row> {
+    find(conn, reference)?.ok_or_else(|| Error::NotFound {
+        kind: "credential",
+        name: reference.to_owned(),
+    })
+}
+
+pub fn name_taken(conn: &Connection, name: &str, except: Option<Uuid>) -> Result<bool> {
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT id FROM credentials WHERE name = ?1 COLLATE NOCASE",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match (id, except) {
+        (None, _) => false,
+        (Some(id), Some(ex)) => id != ex.to_string(),
+        (Some(_), None) => true,
+    })
+}
+
+pub fn upsert(conn: &Connection, row: &Row) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO credentials (id, name, kind, integration_id, provider, environment, status, config,
+            secret_fields, tags, notes, expires_at, last_used_at, last_validated_at, current_version, mask,
+            needs_reentry, search_text, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, integration_id = excluded.integration_id,
+            provider = excluded.provider, environment = excluded.environment, status = excluded.status,
+            config = excluded.config, secret_fields = excluded.secret_fields, tags = excluded.tags,
+            notes = excluded.notes, expires_at = excluded.expires_at, last_used_at = excluded.last_used_at,
+            last_validated_at = excluded.last_validated_at, current_version = excluded.current_version,
+            mask = excluded.mask, needs_reentry = excluded.needs_reentry, search_text = excluded.search_text,
+            updated_at = excluded.updated_at",
+    )?;
+    stmt.execute(params![
+        row.id.to_string(),
+        row.name,
+        row.kind.as_str(),
+        row.integration_id.map(|i| i.to_string()),
+        row.provider,
+        row.environment,
+        row.status.as_str(),
+        serde_json::to_string(&row.config).map_err(|e| Error::Database(e.to_string()))?,
+        json_vec(&row.secret_fields),
+        json_vec(&row.tags),
+        row.notes,
+        row.expires_at.map(timefmt::to_db),
+        row.last_used_at.map(timefmt::to_db),
+        row.last_validated_at.map(timefmt::to_db),
+        row.current_version,
+        row.mask,
+        row.needs_reentry,
+        row.search_text(),
+        timefmt::to_db(row.created_at),
+        timefmt::to_db(row.updated_at),
+    ])?;
+    Ok(())
+}
+
+pub fn touch_last_used(conn: &Connection, id: Uuid, at: OffsetDateTime) -> Result<()> {
+    conn.execute(
+        "UPDATE credentials SET last_used_at = ?2 WHERE id = ?1",
+        params![id.to_string(), timefmt::to_db(at)],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: Uuid) -> Result<()> {
+    conn.execute("DELETE FROM credentials WHERE id = ?1", [id.to_string()])?;
+    Ok(())
+}
+
+pub fn list(conn: &Connection, f: &CredentialFilter, now: OffsetDateTime) -> Result<Vec<CredentialSummary>> {
+    let soon = timefmt::to_db(now + Duration::days(EXPIRING_WITHIN_DAYS));
+    let now_s = timefmt::to_db(now);
+    // Expiry statuses are derived, so they filter on the stored status plus
+    // the expiry time; the rest match the stored status.
+    let status_sql = match f.status {
+        None => "1",
+        Some(Status::Active) => "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?7)",
+        Some(Status::Expiring) => "c.status = 'active' AND c.expires_at > ?8 AND c.expires_at <= ?7",
+        Some(Status::Expired) => "c.status = 'active' AND c.expires_at <= ?8",
+        Some(_) => "c.status = ?9",
+    };
+    let sql = format!(
+        "{SELECT}
+         WHERE (?1 IS NULL OR c.kind = ?1)
+           AND (?2 IS NULL OR c.provider = ?2 COLLATE NOCASE)
+           AND (?3 IS NULL OR c.environment = ?3 COLLATE NOCASE)
+           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?4))
+           AND (?5 IS NULL OR instr(c.search_text, ?5) > 0 OR instr(lower(i.name), ?5) > 0)
+           AND ({status_sql})
+           -- names every parameter, so one statement shape serves all filters
+           AND (?7 IS NOT NULL OR ?8 IS NOT NULL OR ?9 IS NULL)
+         ORDER BY c.name LIMIT ?6"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+    let search = f.search.as_deref().map(super::needle).filter(|s| !s.is_empty());
+    let rows = stmt.query_map(
+        params![
+            f.kind.map(|k| k.as_str()),
+            f.provider,
+            f.environment,
+            f.tag,
+            search,
+            limit,
+            soon,
+            now_s,
+            f.status.map(|s| s.as_str())
+        ],
+        raw,
+    )?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(build(r?)?.summary(now));
+    }
+    Ok(out)
+}
+
+pub fn count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM credentials", [], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+// ---- versions -------------------------------------------------------------
+
+pub fn insert_version(
+    conn: &Connection,
+    id: Uuid,
+    version: u32,
+    state: VersionState,
+    masks: &BTreeMap<String, String>,
+) -> Result<()> {
+    let now = timefmt::to_db(timefmt::now());
+    let activated = (state == VersionState::Current).then(|| now.clone());
+    conn.prepare_cached(
+        "INSERT INTO credential_versions (credential_id, version, state, masks, created_at, activated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id.to_string(),
+        version,
+        state.as_str(),
+        serde_json::to_string(masks).map_err(|e| Error::Database(e.to_string()))?,
+        now,
+        activated
+    ])?;
+    Ok(())
+}
+
+pub fn set_version_state(conn: &Connection, id: Uuid, version: u32, state: VersionState) -> Result<()> {
+    let now = timefmt::to_db(timefmt::now());
+    let sql = match state {
+        VersionState::Current => {
+            "UPDATE credential_versions SET state = 'current', activated_at = ?3 WHERE credential_id = ?1 AND version = ?2"
+        }
+        VersionState::Retired => {
+            "UPDATE credential_versions SET state = 'retired', retired_at = ?3 WHERE credential_id = ?1 AND version = ?2"
+        }
+        VersionState::Pending => {
+            "UPDATE credential_versions SET state = 'pending' WHERE credential_id = ?1 AND version = ?2 AND ?3 IS NOT NULL"
+        }
+    };
+    conn.execute(sql, params![id.to_string(), version, now])?;
+    Ok(())
+}
+
+pub fn version_state(conn: &Connection, id: Uuid, version: u32) -> Result<Option<VersionState>> {
+    let s: Option<String> = conn
+        .query_row(
+            "SELECT state FROM credential_versions WHERE credential_id = ?1 AND version = ?2",
+            params![id.to_string(), version],
+            |r| r.get(0),
+        )
+        .optional()?;
+    s.map(|s| s.parse()).transpose()
+}
+
+pub fn delete_version(conn: &Connection, id: Uuid, version: u32) -> Result<()> {
+    conn.execute(
+        "DELETE FROM credential_versions WHERE credential_id = ?1 AND version = ?2",
+        params![id.to_string(), version],
+    )?;
+    Ok(())
+}
+
+pub fn max_version(conn: &Connection, id: Uuid) -> Result<u32> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM credential_versions WHERE credential_id = ?1",
+        [id.to_string()],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn versions(conn: &Connection, id: Uuid) -> Result<Vec<VersionInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, state, masks, created_at, activated_at, retired_at FROM credential_versions
+         WHERE credential_id = ?1 ORDER BY version",
+    )?;
+    let rows = stmt.query_map([id.to_string()], |r| {
+        Ok((
+            r.get::<_, u32>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (version, state, masks, created, activated, retired) = r?;
+        out.push(VersionInfo {
+            version,
+            state: state.parse()?,
+            masks: serde_json::from_str(&masks).map_err(|e| Error::Database(e.to_string()))?,
+            created_at: timefmt::from_db(&created)?,
+            activated_at: timefmt::opt_from_db(activated)?,
+            retired_at: timefmt::opt_from_db(retired)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Versions left `pending` by an interrupted rotation: (id, name, version).
+pub fn pending_versions(conn: &Connection) -> Result<Vec<(Uuid, String, u32)>> {
+    let mut stmt = conn.prepare(
+        "SELECT v.credential_id, c.name, v.version FROM credential_versions v
+         JOIN credentials c ON c.id = v.credential_id WHERE v.state = 'pending'",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (id, name, v) = r?;
+        out.push((uuid(&id)?, name, v));
+    }
+    Ok(out)
+}
+
+// ---- sealed secret fields ---------------------------------------------------
+
+pub fn insert_field(conn: &Connection, id: Uuid, version: u32, field: &str, sealed: &[u8]) -> Result<()> {
+    conn.prepare_cached("INSERT INTO secret_fields (credential_id, version, field, sealed) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id.to_string(), version, field, sealed])?;
+    Ok(())
+}
+
+pub fn fields(conn: &Connection, id: Uuid, version: u32) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT field, sealed FROM secret_fields WHERE credential_id = ?1 AND version = ?2 ORDER BY field",
+    )?;
+    let rows = stmt.query_map(params![id.to_string(), version], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn delete_fields(conn: &Connection, id: Uuid, version: u32) -> Result<()> {
+    conn.execute(
+        "DELETE FROM secret_fields WHERE credential_id = ?1 AND version = ?2",
+        params![id.to_string(), version],
+    )?;
+    Ok(())
+}
+
+/// One sealed field and where it belongs.
+pub struct SealedField {
+    pub credential_id: Uuid,
+    pub version: u32,
+    pub field: String,
+    pub sealed: Vec<u8>,
+}
+
+/// Every sealed field in the vault.
+pub fn all_fields(conn: &Connection) -> Result<Vec<SealedField>> {
+    let mut stmt = conn.prepare("SELECT credential_id, version, field, sealed FROM secret_fields")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (id, version, field, sealed) = r?;
+        out.push(SealedField {
+            credential_id: uuid(&id)?,
+            version,
+            field,
+            sealed,
+        });
+    }
+    Ok(out)
+}
+
+pub fn replace_field(conn: &Connection, id: Uuid, version: u32, field: &str, sealed: &[u8]) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE secret_fields SET sealed = ?4 WHERE credential_id = ?1 AND version = ?2 AND field = ?3",
+    )?
+    .execute(params![id.to_string(), version, field, sealed])?;
+    Ok(())
+}

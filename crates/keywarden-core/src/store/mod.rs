@@ -1,0 +1,106 @@
+//! The SQLCipher file: opening it with its key, connection settings, and
+//! the numbered migrations in `migrations/`.
+
+pub mod audit;
+pub mod credentials;
+pub mod data_keys;
+pub mod integrations;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+
+use crate::crypto::Key256;
+use crate::error::{Error, Result};
+
+/// Numbered migrations, embedded; each runs in its own transaction and
+/// `PRAGMA user_version` records how far a file has come.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../migrations/001_initial.sql"))])
+}
+
+/// Opens (or with `create`, creates) the database at `path` with its raw
+/// 256-bit key, applies the connection settings and migrates it.
+pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::CannotOpen) => Error::VaultNotFound {
+            path: path.to_path_buf(),
+        },
+        _ => Error::from(e),
+    })?;
+    // A raw key (x'…') skips SQLCipher's PBKDF2: the key is already 256
+    // random bits derived from the vault key.
+    let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
+    conn.execute_batch(&pragma)?;
+    // The first read proves the key: a wrong key reads as "not a database".
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => Error::VaultCorrupt {
+                path: path.to_path_buf(),
+                detail: "the database does not open with this vault's key".into(),
+            },
+            _ => Error::from(e),
+        })?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA secure_delete = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// `%`-free, case-folded needle for `instr` searches.
+pub(crate) fn needle(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+pub(crate) fn json_vec(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn vec_json(s: &str) -> Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| Error::Database(format!("bad list in the database: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn a_new_file_migrates_from_version_zero_and_a_wrong_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let key = Key256::random();
+        {
+            let conn = open(&path, &key, true).unwrap();
+            let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(v, 1);
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+            assert_eq!(mode, "wal");
+            let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+            assert_eq!(sync, 2, "synchronous=FULL");
+            let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+            assert_eq!(fk, 1);
+        }
+        assert!(matches!(
+            open(&path, &Key256::random(), false),
+            Err(Error::VaultCorrupt { .. })
+        ));
+        assert!(open(&path, &key, false).is_ok());
+    }
+}

@@ -1,0 +1,1166 @@
+//! `Vault`: every operation on a vault, each a single transaction that
+//! writes its change and its audit event together.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, Transaction};
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::crypto::Key256;
+use crate::crypto::sealed::{self, FieldSlot};
+use crate::error::{Error, Result};
+use crate::header::{self, Header, KeySource};
+use crate::model::*;
+use crate::recovery::RecoveryCode;
+use crate::secret::{SecretFields, mask};
+use crate::store::audit::{self, Actor, AuditEvent, AuditFilter, AuditReport, NewEvent, Outcome};
+use crate::store::credentials::{self as creds, Row};
+use crate::store::data_keys::{self, DataKey};
+use crate::store::{self, integrations};
+use crate::validate::{self, Candidate, Validator};
+use crate::{jwt, timefmt};
+
+/// Keys derived from the vault key for one purpose each. Deriving the audit
+/// MAC key from the vault key, not a DEK, keeps old events verifiable after
+/// `rotate_data_key` destroys the old DEK.
+struct VaultKeys {
+    db: Key256,
+    dek_wrap: Key256,
+    audit: Key256,
+}
+
+impl VaultKeys {
+    fn derive(vault_key: &Key256) -> Self {
+        VaultKeys {
+            db: vault_key.derive("keywarden/sqlcipher/v1"),
+            dek_wrap: vault_key.derive("keywarden/dek-wrap/v1"),
+            audit: vault_key.derive("keywarden/audit-mac/v1"),
+        }
+    }
+}
+
+/// An open vault. Dropping it (or `lock`) closes the database and zeroizes
+/// every key it held.
+pub struct Vault {
+    dir: PathBuf,
+    header: Header,
+    conn: Connection,
+    keys: VaultKeys,
+    dek: DataKey,
+    actor: Actor,
+    rotate_after: u64,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("dir", &self.dir)
+            .field("vault_id", &self.header.vault_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of `rotate_data_key`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DataKeyRotation {
+    pub key_id: u32,
+    pub resealed: usize,
+}
+
+fn ev<'a>(
+    action: &'a str,
+    kind: &'a str,
+    id: Option<Uuid>,
+    name: Option<&str>,
+    outcome: Outcome,
+    detail: impl Into<String>,
+) -> NewEvent<'a> {
+    NewEvent {
+        action,
+        object_kind: kind,
+        object_id: id.map(|i| i.to_string()),
+        object_name: name.map(str::to_owned),
+        outcome,
+        detail: detail.into(),
+    }
+}
+
+/// Seals every field of `secrets` as `version` of credential `id` under the
+/// current DEK; returns the masks and counts the seals.
+fn seal_into(
+    conn: &Connection,
+    dek: &DataKey,
+    id: Uuid,
+    version: u32,
+    secrets: &SecretFields,
+) -> Result<BTreeMap<String, String>> {
+    let mut masks = BTreeMap::new();
+    for (field, value) in secrets.iter() {
+        let slot = FieldSlot {
+            credential_id: id,
+            field,
+            version,
+        };
+        let blob = sealed::seal(&dek.key, dek.id, &slot, value.expose_secret().as_bytes())?;
+        creds::insert_field(conn, id, version, field, &blob)?;
+        masks.insert(field.to_owned(), mask(value));
+    }
+    data_keys::add_uses(conn, dek.id, secrets.len() as u64)?;
+    Ok(masks)
+}
+
+/// The DEK a blob names, unwrapped once per operation and cached.
+fn key_for_in<'k>(
+    conn: &Connection,
+    wrap: &Key256,
+    vault_id: Uuid,
+    cache: &'k mut HashMap<u32, DataKey>,
+    blob: &[u8],
+) -> Result<&'k DataKey> {
+    let key_id = sealed::key_id_of(blob)?;
+    Ok(match cache.entry(key_id) {
+        Entry::Occupied(o) => o.into_mut(),
+        Entry::Vacant(v) => v.insert(data_keys::load(conn, wrap, vault_id, key_id)?),
+    })
+}
+
+fn primary_mask(kind: CredentialKind, masks: &BTreeMap<String, String>) -> Option<String> {
+    let names: Vec<String> = masks.keys().cloned().collect();
+    validate::primary_field(kind, &names).and_then(|f| masks.get(&f).cloned())
+}
+
+fn jwt_expiry(secrets: &SecretFields) -> Option<OffsetDateTime> {
+    secrets.iter().filter_map(|(_, v)| jwt::expiry(v.expose_secret())).min()
+}
+
+fn validate_words(field: &str, words: &[String]) -> Result<()> {
+    words.iter().try_for_each(|w| validate_word(field, w))
+}
+
+fn validate_opt_text(field: &str, text: &Option<String>) -> Result<()> {
+    text.as_deref().map_or(Ok(()), |t| validate_text(field, t))
+}
+
+fn empty_to_none(s: String) -> Option<String> {
+    (!s.trim().is_empty()).then_some(s)
+}
+
+fn validate_integration(i: &Integration) -> Result<()> {
+    validate_name("integration name", &i.name)?;
+    validate_word("provider", &i.provider)?;
+    validate_word("environment", &i.environment)?;
+    validate_words("tag", &i.tags)?;
+    for s in &i.scopes {
+        if s.is_empty() || s.len() > 200 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(
+                "scope",
+                format!("'{s}' is not a scope; scopes are single words like read:expenses"),
+            ));
+        }
+    }
+    if let Some(url) = &i.base_url {
+        validate::check_url("base URL", url)?;
+    }
+    validate_opt_text("tenant id", &i.tenant_id)?;
+    validate_opt_text("sync schedule", &i.sync_schedule)?;
+    validate_opt_text("owner", &i.owner)?;
+    validate_opt_text("notes", &i.notes)
+}
+
+impl Vault {
+    // ---- lifecycle ----------------------------------------------------------
+
+    /// Creates a vault in `dir`. Nothing is written anywhere until the KEK is
+    /// safely in the keychain, so a missing or locked keychain leaves no
+    /// trace. Returns the recovery code, which is never stored.
+    pub fn create(dir: &Path, source: KeySource, actor: Actor) -> Result<(Vault, RecoveryCode)> {
+        if header::header_path(dir).exists() {
+            return Err(Error::VaultExists {
+                path: dir.to_path_buf(),
+            });
+        }
+        let vault_id = Uuid::new_v4();
+        let vault_key = Key256::random();
+        let code = RecoveryCode::generate();
+        let (header, kek) = Header::new(vault_id, &source, &vault_key, &code)?;
+        if let Some(kek) = &kek {
+            crate::keychain::store(&vault_id.to_string(), kek)?;
+        }
+        let result = Self::create_files(dir, header, &vault_key, actor);
+        if result.is_err() && kek.is_some() {
+            let _ = crate::keychain::delete(&vault_id.to_string());
+        }
+        Ok((result?, code))
+    }
+
+    fn create_files(dir: &Path, header: Header, vault_key: &Key256, actor: Actor) -> Result<Vault> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        restrict_permissions(dir);
+        // A database with no header is a creation that died before its end:
+        // without the header its key is lost, so it is removed, not reused.
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", header::db_path(dir).display()));
+            if p.exists() {
+                fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            }
+        }
+        let keys = VaultKeys::derive(vault_key);
+        let built = (|| {
+            let mut conn = store::open(&header::db_path(dir), &keys.db, true)?;
+            restrict_file(&header::db_path(dir));
+            let tx = conn.transaction()?;
+            let dek = data_keys::create(&tx, &keys.dek_wrap, header.vault_id)?;
+            audit::append(
+                &tx,
+                &keys.audit,
+                &actor,
+                ev(
+                    "vault.create",
+                    "vault",
+                    Some(header.vault_id),
+                    None,
+                    Outcome::Success,
+                    "",
+                ),
+            )?;
+            tx.commit()?;
+            header.write(dir)?;
+            Ok::<_, Error>((conn, dek))
+        })();
+        match built {
+            Ok((conn, dek)) => Ok(Vault {
+                dir: dir.to_path_buf(),
+                header,
+                conn,
+                keys,
+                dek,
+                actor,
+                rotate_after: data_keys::ROTATE_AFTER,
+            }),
+            Err(e) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = fs::remove_file(format!("{}{suffix}", header::db_path(dir).display()));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The header of the vault at `dir`: whether it needs a passphrase.
+    pub fn header(dir: &Path) -> Result<Header> {
+        Header::read(dir)
+    }
+
+    /// Opens the vault at `dir`. A keychain vault reads its KEK from the
+    /// keychain; a passphrase vault needs `KeySource::Passphrase`.
+    pub fn open(dir: &Path, source: &KeySource, actor: Actor) -> Result<Vault> {
+        let header = Header::read(dir)?;
+        let pass = match source {
+            KeySource::Passphrase(p) => Some(p),
+            KeySource::Keychain => None,
+        };
+        let kek = header.load_kek(pass)?;
+        let vault_key = header.unwrap_with_kek(&kek)?;
+        Self::open_with_vault_key(dir, header, &vault_key, actor)
+    }
+
+    fn open_with_vault_key(dir: &Path, header: Header, vault_key: &Key256, actor: Actor) -> Result<Vault> {
+        let keys = VaultKeys::derive(vault_key);
+        let db = header::db_path(dir);
+        if !db.exists() {
+            return Err(Error::VaultCorrupt {
+                path: db,
+                detail: "the database file is missing".into(),
+            });
+        }
+        let conn = store::open(&db, &keys.db, false)?;
+        let dek = data_keys::current(&conn, &keys.dek_wrap, header.vault_id)?;
+        let mut vault = Vault {
+            dir: dir.to_path_buf(),
+            header,
+            conn,
+            keys,
+            dek,
+            actor,
+            rotate_after: data_keys::ROTATE_AFTER,
+        };
+        vault.roll_back_interrupted_rotations()?;
+        Ok(vault)
+    }
+
+    /// A rotation that died between staging and swapping left a pending
+    /// version; the current one was never touched, so rolling back is safe.
+    fn roll_back_interrupted_rotations(&mut self) -> Result<()> {
+        let pending = creds::pending_versions(&self.conn)?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for (id, name, version) in pending {
+            creds::delete_version(&tx, id, version)?;
+            let detail =
+                format!("version {version} was interrupted before validation finished; rolled back at start-up");
+            audit::append(
+                &tx,
+                &self.keys.audit,
+                &self.actor,
+                ev(
+                    "credential.rotate",
+                    "credential",
+                    Some(id),
+                    Some(&name),
+                    Outcome::Failure,
+                    detail,
+                ),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Closes the vault: the database connection and every key are dropped
+    /// and zeroized.
+    pub fn lock(self) {
+        drop(self);
+    }
+
+    /// Opens a vault whose keychain item (or passphrase) is lost, with the
+    /// recovery code, and protects it with `new_source` from then on. A
+    /// wrong code changes nothing.
+    pub fn recover(dir: &Path, code: &str, new_source: KeySource, actor: Actor) -> Result<Vault> {
+        let header = Header::read(dir)?;
+        let code = RecoveryCode::parse(code)?;
+        let vault_key = header.unwrap_with_recovery(&code)?;
+        let (new_header, kek) = header.rekeyed(&new_source, &vault_key)?;
+        // Prove the database opens before anything is rewritten.
+        let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor)?;
+        if let Some(kek) = &kek {
+            crate::keychain::store(&new_header.vault_id.to_string(), kek)?;
+        }
+        new_header.write(dir)?;
+        vault.header = new_header;
+        let how = if kek.is_some() {
+            "new keychain item written"
+        } else {
+            "new passphrase set"
+        };
+        let id = vault.header.vault_id;
+        vault.write(|tx, k, a| {
+            audit::append(
+                tx,
+                k,
+                a,
+                ev("vault.recover", "vault", Some(id), None, Outcome::Success, how),
+            )
+            .map(|_| ())
+        })?;
+        Ok(vault)
+    }
+
+    pub fn vault_id(&self) -> Uuid {
+        self.header.vault_id
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// For tests: rotate the DEK after `n` seals instead of 2^30.
+    #[doc(hidden)]
+    pub fn set_rotate_after(&mut self, n: u64) {
+        self.rotate_after = n;
+    }
+
+    /// Runs `f` in one transaction with the audit key and actor at hand.
+    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>, &Key256, &Actor) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let out = f(&tx, &self.keys.audit, &self.actor)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn rotate_data_key_if_worn(&mut self) -> Result<()> {
+        if data_keys::use_count(&self.conn, self.dek.id)? >= self.rotate_after {
+            self.rotate_data_key()?;
+        }
+        Ok(())
+    }
+
+    // ---- integrations -----------------------------------------------------
+
+    pub fn add_integration(&mut self, new: NewIntegration) -> Result<Integration> {
+        let now = timefmt::now();
+        let i = Integration {
+            id: Uuid::new_v4(),
+            name: new.name,
+            provider: new.provider.trim().to_lowercase(),
+            environment: if new.environment.trim().is_empty() {
+                "prod".into()
+            } else {
+                new.environment.trim().to_lowercase()
+            },
+            tenant_id: new.tenant_id.and_then(empty_to_none),
+            base_url: new.base_url.and_then(empty_to_none),
+            scopes: new.scopes,
+            sync_schedule: new.sync_schedule.and_then(empty_to_none),
+            owner: new.owner.and_then(empty_to_none),
+            tags: new.tags,
+            notes: new.notes.and_then(empty_to_none),
+            created_at: now,
+            updated_at: now,
+        };
+        validate_integration(&i)?;
+        if integrations::name_taken(&self.conn, &i.name, None)? {
+            return Err(Error::Duplicate {
+                kind: "an integration",
+                name: i.name,
+            });
+        }
+        self.write(|tx, k, a| {
+            integrations::upsert(tx, &i)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "integration.add",
+                    "integration",
+                    Some(i.id),
+                    Some(&i.name),
+                    Outcome::Success,
+                    format!("provider {}", i.provider),
+                ),
+            )
+        })?;
+        Ok(i)
+    }
+
+    pub fn update_integration(&mut self, reference: &str, patch: IntegrationPatch) -> Result<Integration> {
+        let mut i = integrations::get(&self.conn, reference)?;
+        let mut changed = Vec::new();
+        macro_rules! set {
+            ($field:ident, $value:expr) => {
+                if let Some(v) = $value {
+                    i.$field = v;
+                    changed.push(stringify!($field));
+                }
+            };
+        }
+        set!(name, patch.name);
+        set!(provider, patch.provider.map(|p| p.trim().to_lowercase()));
+        set!(environment, patch.environment.map(|e| e.trim().to_lowercase()));
+        set!(tenant_id, patch.tenant_id.map(empty_to_none));
+        set!(base_url, patch.base_url.map(empty_to_none));
+        set!(scopes, patch.scopes);
+        set!(sync_schedule, patch.sync_schedule.map(empty_to_none));
+        set!(owner, patch.owner.map(empty_to_none));
+        set!(tags, patch.tags);
+        set!(notes, patch.notes.map(empty_to_none));
+        if changed.is_empty() {
+            return Err(Error::invalid(
+                "update",
+                "nothing to change; name at least one field to update",
+            ));
+        }
+        validate_integration(&i)?;
+        if integrations::name_taken(&self.conn, &i.name, Some(i.id))? {
+            return Err(Error::Duplicate {
+                kind: "an integration",
+                name: i.name,
+            });
+        }
+        i.updated_at = timefmt::now();
+        self.write(|tx, k, a| {
+            integrations::upsert(tx, &i)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "integration.update",
+                    "integration",
+                    Some(i.id),
+                    Some(&i.name),
+                    Outcome::Success,
+                    format!("changed {}", changed.join(", ")),
+                ),
+            )
+        })?;
+        Ok(i)
+    }
+
+    pub fn get_integration(&self, reference: &str) -> Result<Integration> {
+        integrations::get(&self.conn, reference)
+    }
+
+    pub fn list_integrations(&self) -> Result<Vec<Integration>> {
+        integrations::list(&self.conn)
+    }
+
+    /// Credentials serving this integration, for its details screen.
+    pub fn integration_credentials(&self, reference: &str) -> Result<Vec<CredentialSummary>> {
+        let i = integrations::get(&self.conn, reference)?;
+        let all = creds::list(
+            &self.conn,
+            &CredentialFilter {
+                search: None,
+                ..Default::default()
+            },
+            timefmt::now(),
+        )?;
+        Ok(all
+            .into_iter()
+            .filter(|c| c.integration.as_deref() == Some(i.name.as_str()))
+            .collect())
+    }
+
+    // ---- credentials --------------------------------------------------------
+
+    pub fn add_credential(&mut self, new: NewCredential) -> Result<Credential> {
+        validate_name("credential name", &new.name)?;
+        let kind = new
+            .kind
+            .ok_or_else(|| Error::invalid("type", "choose a credential type: api-key, oauth2, basic or custom"))?;
+        let integration = new
+            .integration
+            .as_deref()
+            .map(|r| integrations::get(&self.conn, r))
+            .transpose()?;
+        let provider = new
+            .provider
+            .map(|p| p.trim().to_lowercase())
+            .or_else(|| integration.as_ref().map(|i| i.provider.clone()))
+            .unwrap_or_else(|| "generic".into());
+        let environment = new
+            .environment
+            .map(|e| e.trim().to_lowercase())
+            .or_else(|| integration.as_ref().map(|i| i.environment.clone()))
+            .unwrap_or_else(|| "prod".into());
+        validate_word("provider", &provider)?;
+        validate_word("environment", &environment)?;
+        validate_words("tag", &new.tags)?;
+        validate_opt_text("notes", &new.notes)?;
+        validate::check_format(kind, &new.config, &new.secrets)?;
+        if creds::name_taken(&self.conn, &new.name, None)? {
+            return Err(Error::Duplicate {
+                kind: "a credential",
+                name: new.name,
+            });
+        }
+        let now = timefmt::now();
+        let mut row = Row {
+            id: Uuid::new_v4(),
+            name: new.name,
+            kind,
+            integration_id: integration.as_ref().map(|i| i.id),
+            integration_name: integration.map(|i| i.name),
+            provider,
+            environment,
+            status: Status::Active,
+            config: new.config,
+            secret_fields: new.secrets.names().map(str::to_owned).collect(),
+            tags: new.tags,
+            notes: new.notes.and_then(empty_to_none),
+            expires_at: new.expires_at.or_else(|| jwt_expiry(&new.secrets)),
+            last_used_at: None,
+            last_validated_at: None,
+            current_version: 1,
+            mask: None,
+            needs_reentry: false,
+            created_at: now,
+            updated_at: now,
+        };
+        // The version row must exist before its sealed fields (foreign key),
+        // so the masks are computed up front.
+        let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
+        row.mask = primary_mask(kind, &masks);
+        let tx = self.conn.transaction()?;
+        creds::upsert(&tx, &row)?;
+        creds::insert_version(&tx, row.id, 1, VersionState::Current, &masks)?;
+        seal_into(&tx, &self.dek, row.id, 1, &new.secrets)?;
+        audit::append(
+            &tx,
+            &self.keys.audit,
+            &self.actor,
+            ev(
+                "credential.add",
+                "credential",
+                Some(row.id),
+                Some(&row.name),
+                Outcome::Success,
+                format!("type {kind}"),
+            ),
+        )?;
+        tx.commit()?;
+        self.rotate_data_key_if_worn()?;
+        self.get_credential(&row.id.to_string())
+    }
+
+    /// Adds many credentials in one transaction (import, benchmarks, tests);
+    /// each still gets its own audit event.
+    pub fn add_credentials_bulk(&mut self, items: Vec<NewCredential>) -> Result<usize> {
+        let n = items.len();
+        let tx = self.conn.transaction()?;
+        for new in items {
+            validate_name("credential name", &new.name)?;
+            let kind = new
+                .kind
+                .ok_or_else(|| Error::invalid("type", "choose a credential type"))?;
+            validate::check_format(kind, &new.config, &new.secrets)?;
+            if creds::name_taken(&tx, &new.name, None)? {
+                return Err(Error::Duplicate {
+                    kind: "a credential",
+                    name: new.name,
+                });
+            }
+            let integration = new
+                .integration
+                .as_deref()
+                .map(|r| integrations::get(&tx, r))
+                .transpose()?;
+            let now = timefmt::now();
+            let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
+            let row = Row {
+                id: Uuid::new_v4(),
+                kind,
+                provider: new
+                    .provider
+                    .clone()
+                    .or_else(|| integration.as_ref().map(|i| i.provider.clone()))
+                    .unwrap_or_else(|| "generic".into()),
+                environment: new.environment.clone().unwrap_or_else(|| "prod".into()),
+                integration_id: integration.as_ref().map(|i| i.id),
+                integration_name: integration.map(|i| i.name),
+                status: Status::Active,
+                secret_fields: new.secrets.names().map(str::to_owned).collect(),
+                expires_at: new.expires_at.or_else(|| jwt_expiry(&new.secrets)),
+                last_used_at: None,
+                last_validated_at: None,
+                current_version: 1,
+                mask: primary_mask(kind, &masks),
+                needs_reentry: false,
+                created_at: now,
+                updated_at: now,
+                name: new.name,
+                config: new.config,
+                tags: new.tags,
+                notes: new.notes,
+            };
+            creds::upsert(&tx, &row)?;
+            creds::insert_version(&tx, row.id, 1, VersionState::Current, &masks)?;
+            seal_into(&tx, &self.dek, row.id, 1, &new.secrets)?;
+            audit::append(
+                &tx,
+                &self.keys.audit,
+                &self.actor,
+                ev(
+                    "credential.add",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    format!("type {kind}"),
+                ),
+            )?;
+        }
+        tx.commit()?;
+        self.rotate_data_key_if_worn()?;
+        Ok(n)
+    }
+
+    pub fn update_credential(&mut self, reference: &str, patch: CredentialPatch) -> Result<Credential> {
+        let mut row = creds::get(&self.conn, reference)?;
+        let mut changed = Vec::new();
+        if let Some(name) = patch.name {
+            validate_name("credential name", &name)?;
+            if creds::name_taken(&self.conn, &name, Some(row.id))? {
+                return Err(Error::Duplicate {
+                    kind: "a credential",
+                    name,
+                });
+            }
+            row.name = name;
+            changed.push("name");
+        }
+        if let Some(link) = patch.integration {
+            let i = link.as_deref().map(|r| integrations::get(&self.conn, r)).transpose()?;
+            row.integration_id = i.as_ref().map(|i| i.id);
+            row.integration_name = i.map(|i| i.name);
+            changed.push("integration");
+        }
+        if let Some(env) = patch.environment {
+            let env = env.trim().to_lowercase();
+            validate_word("environment", &env)?;
+            row.environment = env;
+            changed.push("environment");
+        }
+        if let Some(config) = patch.config {
+            for (k, v) in &config {
+                validate_word("configuration field name", k)?;
+                validate_text(k, v)?;
+            }
+            if let Some(url) = config.get("token_url") {
+                validate::check_url("token_url", url)?;
+            }
+            row.config = config;
+            changed.push("config");
+        }
+        if let Some(tags) = patch.tags {
+            validate_words("tag", &tags)?;
+            row.tags = tags;
+            changed.push("tags");
+        }
+        if let Some(notes) = patch.notes {
+            validate_text("notes", &notes)?;
+            row.notes = empty_to_none(notes);
+            changed.push("notes");
+        }
+        if let Some(exp) = patch.expires_at {
+            row.expires_at = exp;
+            changed.push("expires_at");
+        }
+        if changed.is_empty() {
+            return Err(Error::invalid(
+                "update",
+                "nothing to change; name at least one field to update",
+            ));
+        }
+        row.updated_at = timefmt::now();
+        self.write(|tx, k, a| {
+            creds::upsert(tx, &row)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.update",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    format!("changed {}", changed.join(", ")),
+                ),
+            )
+        })?;
+        self.get_credential(&row.id.to_string())
+    }
+
+    pub fn get_credential(&self, reference: &str) -> Result<Credential> {
+        let row = creds::get(&self.conn, reference)?;
+        let versions = creds::versions(&self.conn, row.id)?;
+        Ok(Credential {
+            summary: row.summary(timefmt::now()),
+            config: row.config,
+            secret_fields: row.secret_fields,
+            notes: row.notes,
+            versions,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    pub fn list_credentials(&self, filter: &CredentialFilter) -> Result<Vec<CredentialSummary>> {
+        creds::list(&self.conn, filter, timefmt::now())
+    }
+
+    pub fn credential_count(&self) -> Result<u64> {
+        creds::count(&self.conn)
+    }
+
+    /// Rotation: the new secret is stored as a pending version, validated,
+    /// and only then swapped in — in one transaction — with the old
+    /// version's secret erased. If validation fails, the pending version is
+    /// removed and the current one stays exactly as it was. Two audit
+    /// events: `credential.rotate.staged`, then `credential.rotate` with
+    /// the outcome. `expires_at` is the new secret's expiry if known;
+    /// otherwise the validator's or the JWT's, else none.
+    pub fn replace_secret(
+        &mut self,
+        reference: &str,
+        secrets: SecretFields,
+        expires_at: Option<OffsetDateTime>,
+        validator: &dyn Validator,
+    ) -> Result<Credential> {
+        let row = creds::get(&self.conn, reference)?;
+        validate::check_format(row.kind, &row.config, &secrets)?;
+        let version = creds::max_version(&self.conn, row.id)? + 1;
+        let masks: BTreeMap<String, String> = secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
+        {
+            let tx = self.conn.transaction()?;
+            creds::insert_version(&tx, row.id, version, VersionState::Pending, &masks)?;
+            seal_into(&tx, &self.dek, row.id, version, &secrets)?;
+            audit::append(
+                &tx,
+                &self.keys.audit,
+                &self.actor,
+                ev(
+                    "credential.rotate.staged",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    format!("version {version} pending validation"),
+                ),
+            )?;
+            tx.commit()?;
+        }
+        let integration = row
+            .integration_id
+            .map(|id| integrations::get(&self.conn, &id.to_string()))
+            .transpose()?;
+        let verdict = validator
+            .validate(&Candidate {
+                credential_name: &row.name,
+                kind: row.kind,
+                config: &row.config,
+                secrets: &secrets,
+                integration: integration.as_ref(),
+            })
+            .and_then(
+                |v| match (&v.tenant_id, integration.as_ref().and_then(|i| i.tenant_id.as_ref())) {
+                    (Some(got), Some(want)) if got != want => Err(validate::Rejection {
+                        reason: format!(
+                            "the new secret belongs to tenant '{got}', but the integration is for tenant '{want}'"
+                        ),
+                    }),
+                    _ => Ok(v),
+                },
+            );
+        match verdict {
+            Err(rejection) => {
+                self.write(|tx, k, a| {
+                    creds::delete_version(tx, row.id, version)?;
+                    audit::append(
+                        tx,
+                        k,
+                        a,
+                        ev(
+                            "credential.rotate",
+                            "credential",
+                            Some(row.id),
+                            Some(&row.name),
+                            Outcome::Failure,
+                            format!("version {version} rejected: {}", rejection.reason),
+                        ),
+                    )
+                })?;
+                Err(Error::ValidationRejected {
+                    reason: rejection.reason,
+                })
+            }
+            Ok(verdict) => {
+                let now = timefmt::now();
+                let mut new_row = row.clone();
+                new_row.current_version = version;
+                new_row.mask = primary_mask(row.kind, &masks);
+                new_row.secret_fields = secrets.names().map(str::to_owned).collect();
+                new_row.status = Status::Active;
+                new_row.needs_reentry = false;
+                new_row.last_validated_at = Some(now);
+                new_row.expires_at = expires_at.or(verdict.expires_at).or_else(|| jwt_expiry(&secrets));
+                new_row.updated_at = now;
+                self.write(|tx, k, a| {
+                    if creds::version_state(tx, row.id, version)? != Some(VersionState::Pending) {
+                        return Err(Error::Database(
+                            "the pending version disappeared during validation".into(),
+                        ));
+                    }
+                    if row.current_version > 0 {
+                        creds::set_version_state(tx, row.id, row.current_version, VersionState::Retired)?;
+                        creds::delete_fields(tx, row.id, row.current_version)?;
+                    }
+                    creds::set_version_state(tx, row.id, version, VersionState::Current)?;
+                    creds::upsert(tx, &new_row)?;
+                    audit::append(
+                        tx,
+                        k,
+                        a,
+                        ev(
+                            "credential.rotate",
+                            "credential",
+                            Some(row.id),
+                            Some(&row.name),
+                            Outcome::Success,
+                            format!("version {version} is current; version {} retired", row.current_version),
+                        ),
+                    )
+                })?;
+                self.rotate_data_key_if_worn()?;
+                self.get_credential(&row.id.to_string())
+            }
+        }
+    }
+
+    /// Marks a credential compromised: every use is refused from this
+    /// moment until its secret is replaced.
+    pub fn disable_credential(&mut self, reference: &str, reason: &str) -> Result<Credential> {
+        validate_text("reason", reason)?;
+        let mut row = creds::get(&self.conn, reference)?;
+        row.status = Status::Disabled;
+        row.updated_at = timefmt::now();
+        self.write(|tx, k, a| {
+            creds::upsert(tx, &row)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.disable",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    reason,
+                ),
+            )
+        })?;
+        self.get_credential(&row.id.to_string())
+    }
+
+    /// What would break if this credential went away.
+    pub fn dependents(&self, reference: &str) -> Result<Vec<String>> {
+        let row = creds::get(&self.conn, reference)?;
+        Ok(row
+            .integration_name
+            .map(|n| format!("integration '{n}'"))
+            .into_iter()
+            .collect())
+    }
+
+    /// Deletes a credential and all its versions. Refused while an
+    /// integration depends on it, unless `force`.
+    pub fn delete_credential(&mut self, reference: &str, force: bool) -> Result<()> {
+        let row = creds::get(&self.conn, reference)?;
+        let dependents = self.dependents(&row.id.to_string())?;
+        if !dependents.is_empty() && !force {
+            return Err(Error::HasDependents {
+                name: row.name,
+                dependents,
+            });
+        }
+        let detail = if dependents.is_empty() {
+            String::new()
+        } else {
+            format!("forced; was used by {}", dependents.join(", "))
+        };
+        self.write(|tx, k, a| {
+            creds::delete(tx, row.id)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.delete",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    detail,
+                ),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Hands the current secret to a permitted user of it (a validator, a
+    /// workflow). Every call is audited before the secret is returned; a
+    /// disabled credential is refused, and the refusal audited.
+    pub fn use_secret(&mut self, reference: &str, purpose: &str) -> Result<SecretFields> {
+        let row = creds::get(&self.conn, reference)?;
+        let refusal = match row.status {
+            Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled { name: row.name.clone() }),
+            _ if row.needs_reentry || row.current_version == 0 => Some(Error::NeedsReentry { name: row.name.clone() }),
+            _ => None,
+        };
+        if let Some(err) = refusal {
+            self.write(|tx, k, a| {
+                audit::append(
+                    tx,
+                    k,
+                    a,
+                    ev(
+                        "credential.use",
+                        "credential",
+                        Some(row.id),
+                        Some(&row.name),
+                        Outcome::Denied,
+                        format!("{purpose}: {err}"),
+                    ),
+                )
+            })?;
+            return Err(err);
+        }
+        let secrets = self.open_version(row.id, row.current_version)?;
+        let now = timefmt::now();
+        self.write(|tx, k, a| {
+            creds::touch_last_used(tx, row.id, now)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.use",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    purpose,
+                ),
+            )
+        })?;
+        Ok(secrets)
+    }
+
+    fn open_version(&self, id: Uuid, version: u32) -> Result<SecretFields> {
+        let mut out = SecretFields::new();
+        let mut keys = HashMap::new();
+        for (field, blob) in creds::fields(&self.conn, id, version)? {
+            let key = key_for_in(&self.conn, &self.keys.dek_wrap, self.header.vault_id, &mut keys, &blob)?;
+            let plain = sealed::open(
+                &key.key,
+                &FieldSlot {
+                    credential_id: id,
+                    field: &field,
+                    version,
+                },
+                &blob,
+            )?;
+            let text = String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?;
+            out.insert(&field, SecretString::from(text));
+        }
+        Ok(out)
+    }
+
+    /// Re-seals every secret under a new DEK in one transaction and deletes
+    /// every older DEK. A value that fails to open aborts it all: nothing is
+    /// lost and the old key stays.
+    pub fn rotate_data_key(&mut self) -> Result<DataKeyRotation> {
+        let vault_id = self.header.vault_id;
+        let tx = self.conn.transaction()?;
+        let new = data_keys::create(&tx, &self.keys.dek_wrap, vault_id)?;
+        let mut old_keys = HashMap::new();
+        let fields = creds::all_fields(&tx)?;
+        for f in &fields {
+            let old = key_for_in(&tx, &self.keys.dek_wrap, vault_id, &mut old_keys, &f.sealed)?;
+            let slot = FieldSlot {
+                credential_id: f.credential_id,
+                field: &f.field,
+                version: f.version,
+            };
+            let plain = sealed::open(&old.key, &slot, &f.sealed)?;
+            let resealed = sealed::seal(&new.key, new.id, &slot, &plain)?;
+            creds::replace_field(&tx, f.credential_id, f.version, &f.field, &resealed)?;
+        }
+        data_keys::add_uses(&tx, new.id, fields.len() as u64)?;
+        data_keys::delete_all_but(&tx, new.id)?;
+        audit::append(
+            &tx,
+            &self.keys.audit,
+            &self.actor,
+            ev(
+                "vault.rotate_data_key",
+                "vault",
+                Some(vault_id),
+                None,
+                Outcome::Success,
+                format!("{} fields re-sealed under data key {}", fields.len(), new.id),
+            ),
+        )?;
+        tx.commit()?;
+        self.dek = new;
+        Ok(DataKeyRotation {
+            key_id: self.dek.id,
+            resealed: fields.len(),
+        })
+    }
+
+    /// How many data keys the vault holds (one, except mid-rotation).
+    pub fn data_key_count(&self) -> Result<u64> {
+        data_keys::count(&self.conn)
+    }
+
+    // ---- audit --------------------------------------------------------------
+
+    pub fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        audit::list(&self.conn, filter)
+    }
+
+    pub fn audit_count(&self) -> Result<u64> {
+        audit::count(&self.conn)
+    }
+
+    pub fn verify_audit(&self) -> Result<AuditReport> {
+        audit::verify(&self.conn, &self.keys.audit)
+    }
+
+    /// The events for an export, itself recorded as `audit.export`.
+    pub fn export_audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        let events = audit::list(&self.conn, filter)?;
+        let id = self.header.vault_id;
+        let detail = format!("{} events", events.len());
+        self.write(|tx, k, a| {
+            audit::append(
+                tx,
+                k,
+                a,
+                ev("audit.export", "vault", Some(id), None, Outcome::Success, detail),
+            )
+        })?;
+        Ok(events)
+    }
+
+    /// Records an event for something outside the vault's own operations
+    /// (the desktop app's clipboard copy, a CLI `run`).
+    pub fn record(
+        &mut self,
+        action: &str,
+        object_kind: &str,
+        object: Option<&str>,
+        outcome: Outcome,
+        detail: &str,
+    ) -> Result<()> {
+        self.write(|tx, k, a| {
+            audit::append(tx, k, a, ev(action, object_kind, None, object, outcome, detail)).map(|_| ())
+        })
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn write_with<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &Key256, &Actor) -> Result<T>,
+    ) -> Result<T> {
+        self.write(f)
+    }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_dir: &Path) {}
+
+/// The database is readable by its owner only (SQLCipher encrypts it, but
+/// there is no reason to hand others the ciphertext).
+#[cfg(unix)]
+fn restrict_file(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
+}
+
+#[cfg(not(unix))]
+fn restrict_file(_path: &Path) {}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs a command inside a private D-Bus session with a real, unlocked
+# gnome-keyring (Secret Service), in throwaway XDG folders, then cleans up.
+#   scripts/test-session.sh cargo test --workspace
+set -euo pipefail
+
+if [ -z "${KW_TEST_SESSION:-}" ]; then
+  export KW_TEST_SESSION=1
+  exec dbus-run-session -- "$0" "$@"
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kw-session.XXXXXX")
+cleanup() {
+  [ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null || true
+  pkill -u "$(id -u)" -f "gnome-keyring-daemon.*$tmp" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Not HOME: rustup and cargo live there.
+export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" XDG_RUNTIME_DIR="$tmp/run"
+mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+
+# The login keyring is created with this throwaway password and unlocked.
+eval "$(printf %s "kw-test-session-$$" | gnome-keyring-daemon --unlock --components=secrets --control-directory="$tmp/run/keyring")"
+export GNOME_KEYRING_CONTROL GNOME_KEYRING_PID
+
+for _ in $(seq 1 100); do
+  if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+       org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; then
+    break
+  fi
+  sleep 0.1
+done
+dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+  org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q 'boolean true' \
+  || { echo "test-session: gnome-keyring did not take org.freedesktop.secrets" >&2; exit 1; }
+
+"$@"
