@@ -1164,3 +1164,47 @@ fn restrict_file(path: &Path) {
 
 #[cfg(not(unix))]
 fn restrict_file(_path: &Path) {}
+
+/// Hooks for tests that must reach under the API: tamper with rows, compare
+/// a vault's whole content before and after. Only with `test-support`.
+#[cfg(any(test, feature = "test-support"))]
+impl Vault {
+    #[doc(hidden)]
+    pub fn raw_connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// SHA-256 over every row of every table, in a fixed order: equal
+    /// digests mean nothing changed.
+    #[doc(hidden)]
+    pub fn content_digest(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for table in [
+            "data_keys",
+            "integrations",
+            "credentials",
+            "credential_versions",
+            "secret_fields",
+            "audit_events",
+            "audit_head",
+            "settings",
+        ] {
+            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))?;
+            let cols = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            h.update(table.as_bytes());
+            while let Some(r) = rows.next()? {
+                for i in 0..cols {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    h.update(format!("{v:?}|").as_bytes());
+                }
+            }
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+}
+
+#[cfg(test)]
+#[path = "vault_tests.rs"]
+mod tests;

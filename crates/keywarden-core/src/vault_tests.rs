@@ -1,0 +1,636 @@
+//! Vault behaviour against the real keychain (run under scripts/test-session.sh).
+
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::model::*;
+use crate::secret::SecretFields;
+use crate::store::audit::{Actor, AuditFilter};
+use crate::validate::{Candidate, OfflineValidator, Rejection, Validator, Verdict};
+use crate::{Error, KeySource, Vault};
+
+fn actor() -> Actor {
+    Actor {
+        profile: "test-admin".into(),
+        os_user: "tester".into(),
+        host: "testhost".into(),
+    }
+}
+
+fn vault() -> (tempfile::TempDir, Vault) {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, _code) = Vault::create(&dir.path().join("v"), KeySource::Keychain, actor()).unwrap();
+    (dir, v)
+}
+
+fn api_key(name: &str, secret: &str) -> NewCredential {
+    NewCredential {
+        name: name.into(),
+        kind: Some(CredentialKind::ApiKey),
+        secrets: SecretFields::single("api_key", SecretString::from(secret.to_owned())),
+        ..Default::default()
+    }
+}
+
+fn secret_of(v: &mut Vault, name: &str) -> String {
+    v.use_secret(name, "test")
+        .unwrap()
+        .get("api_key")
+        .unwrap()
+        .expose_secret()
+        .to_owned()
+}
+
+fn actions(v: &Vault) -> Vec<String> {
+    v.audit_events(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+struct Reject;
+impl Validator for Reject {
+    fn validate(&self, _c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        Err(Rejection {
+            reason: "401 from provider".into(),
+        })
+    }
+}
+
+struct TenantIs(&'static str);
+impl Validator for TenantIs {
+    fn validate(&self, _c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        Ok(Verdict {
+            tenant_id: Some(self.0.into()),
+            expires_at: None,
+        })
+    }
+}
+
+#[test]
+fn each_operation_leaves_exactly_its_audit_events() {
+    let (_d, mut v) = vault();
+    let mut seen = actions(&v).len();
+    let mut step = |v: &Vault, expected: &[&str]| {
+        let all = actions(v);
+        assert_eq!(&all[seen..], expected, "events after step");
+        seen = all.len();
+    };
+    step(&v, &[]);
+    v.add_integration(NewIntegration {
+        name: "Pleo".into(),
+        provider: "pleo".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    step(&v, &["integration.add"]);
+    v.update_integration(
+        "Pleo",
+        IntegrationPatch {
+            owner: Some("finance".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    step(&v, &["integration.update"]);
+    v.add_credential(NewCredential {
+        integration: Some("Pleo".into()),
+        ..api_key("k", "pk_live_0000000011111111")
+    })
+    .unwrap();
+    step(&v, &["credential.add"]);
+    v.update_credential(
+        "k",
+        CredentialPatch {
+            tags: Some(vec!["payroll".into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    step(&v, &["credential.update"]);
+    v.replace_secret(
+        "k",
+        SecretFields::single("api_key", SecretString::from("pk_live_2222222233333333".to_owned())),
+        None,
+        &OfflineValidator,
+    )
+    .unwrap();
+    step(&v, &["credential.rotate.staged", "credential.rotate"]);
+    v.use_secret("k", "sync").unwrap();
+    step(&v, &["credential.use"]);
+    v.disable_credential("k", "leaked").unwrap();
+    step(&v, &["credential.disable"]);
+    assert!(v.use_secret("k", "sync").is_err());
+    step(&v, &["credential.use"]);
+    v.export_config().unwrap();
+    step(&v, &["config.export"]);
+    v.rotate_data_key().unwrap();
+    step(&v, &["vault.rotate_data_key"]);
+    v.delete_credential("k", true).unwrap();
+    step(&v, &["credential.delete"]);
+    assert!(v.verify_audit().unwrap().ok);
+}
+
+#[test]
+fn rotation_keeps_old_secret_when_validation_fails() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("k", "pk_live_oldoldoldold1234")).unwrap();
+    let before = v.get_credential("k").unwrap();
+    let err = v
+        .replace_secret(
+            "k",
+            SecretFields::single("api_key", SecretString::from("pk_live_newnewnewnew5678".to_owned())),
+            None,
+            &Reject,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::ValidationRejected { .. }), "{err}");
+    let after = v.get_credential("k").unwrap();
+    assert_eq!(after.versions, before.versions, "no pending version left behind");
+    assert_eq!(after.summary.mask, before.summary.mask);
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_oldoldoldold1234");
+    let events = v
+        .audit_events(&AuditFilter {
+            action: Some("credential.rotate".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(events.last().unwrap().outcome, crate::Outcome::Failure);
+}
+
+#[test]
+fn rotation_swaps_to_the_new_secret_and_erases_the_old() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "X".into(),
+        provider: "xledger".into(),
+        sync_schedule: Some("hourly".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        integration: Some("X".into()),
+        ..api_key("k", "pk_live_oldoldoldold1234")
+    })
+    .unwrap();
+    let integration_before = v.get_integration("X").unwrap();
+    let c = v
+        .replace_secret(
+            "k",
+            SecretFields::single("api_key", SecretString::from("pk_live_newnewnewnew5678".to_owned())),
+            None,
+            &OfflineValidator,
+        )
+        .unwrap();
+    assert_eq!(c.summary.mask.as_deref(), Some("••••••••5678"));
+    assert_eq!(c.summary.current_version, 2);
+    assert_eq!(
+        c.versions.iter().map(|v| v.state).collect::<Vec<_>>(),
+        vec![VersionState::Retired, VersionState::Current]
+    );
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_newnewnewnew5678");
+    assert_eq!(
+        v.get_integration("X").unwrap(),
+        integration_before,
+        "integration untouched"
+    );
+    let n: i64 = v
+        .conn
+        .query_row("SELECT count(*) FROM secret_fields WHERE version = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "the retired version's secret is erased");
+}
+
+#[test]
+fn rotation_refuses_a_secret_for_another_tenant() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "P".into(),
+        provider: "pleo".into(),
+        tenant_id: Some("company-a".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        integration: Some("P".into()),
+        ..api_key("k", "pk_live_oldoldoldold1234")
+    })
+    .unwrap();
+    let err = v
+        .replace_secret(
+            "k",
+            SecretFields::single("api_key", SecretString::from("pk_live_newnewnewnew5678".to_owned())),
+            None,
+            &TenantIs("company-b"),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("company-b"), "{err}");
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_oldoldoldold1234");
+}
+
+#[test]
+fn an_interrupted_rotation_is_rolled_back_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v");
+    let (mut v, _) = Vault::create(&path, KeySource::Keychain, actor()).unwrap();
+    v.add_credential(api_key("k", "pk_live_oldoldoldold1234")).unwrap();
+    // Stage version 2 exactly as replace_secret does, then "crash".
+    let id = v.get_credential("k").unwrap().summary.id;
+    {
+        let tx = v.conn.transaction().unwrap();
+        crate::store::credentials::insert_version(&tx, id, 2, VersionState::Pending, &BTreeMap::new()).unwrap();
+        tx.commit().unwrap();
+    }
+    drop(v);
+    let mut v = Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
+    let c = v.get_credential("k").unwrap();
+    assert_eq!(c.versions.len(), 1);
+    assert_eq!(c.versions[0].state, VersionState::Current);
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_oldoldoldold1234");
+    assert!(actions(&v).iter().any(|a| a == "credential.rotate"));
+    assert!(v.verify_audit().unwrap().ok);
+}
+
+#[test]
+fn disabled_credential_blocks_every_use_until_replaced() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("k", "pk_live_oldoldoldold1234")).unwrap();
+    v.disable_credential("k", "leaked in a log").unwrap();
+    assert!(matches!(
+        v.use_secret("k", "sync"),
+        Err(Error::CredentialDisabled { .. })
+    ));
+    assert_eq!(v.get_credential("k").unwrap().summary.status, Status::Disabled);
+    v.replace_secret(
+        "k",
+        SecretFields::single("api_key", SecretString::from("pk_live_newnewnewnew5678".to_owned())),
+        None,
+        &OfflineValidator,
+    )
+    .unwrap();
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_newnewnewnew5678");
+}
+
+#[test]
+fn delete_is_refused_while_an_integration_depends_on_it_naming_it() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Business Central".into(),
+        provider: "business_central".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        integration: Some("Business Central".into()),
+        ..api_key("k", "pk_live_oldoldoldold1234")
+    })
+    .unwrap();
+    let err = v.delete_credential("k", false).unwrap_err();
+    assert!(err.to_string().contains("Business Central"), "{err}");
+    assert!(v.get_credential("k").is_ok());
+    v.delete_credential("k", true).unwrap();
+    assert!(matches!(v.get_credential("k"), Err(Error::NotFound { .. })));
+    let n: i64 = v
+        .conn
+        .query_row("SELECT count(*) FROM secret_fields", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn tampered_sealed_values_fail_opaquely_never_panic() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("a", "pk_live_aaaaaaaaaaaaaaaa")).unwrap();
+    v.add_credential(api_key("b", "pk_live_bbbbbbbbbbbbbbbb")).unwrap();
+    let blob_of = |v: &Vault, name: &str| -> Vec<u8> {
+        v.conn
+            .query_row(
+                "SELECT f.sealed FROM secret_fields f JOIN credentials c ON c.id = f.credential_id WHERE c.name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let set = |v: &Vault, name: &str, blob: &[u8]| {
+        v.conn
+            .execute(
+                "UPDATE secret_fields SET sealed = ?2 WHERE credential_id = (SELECT id FROM credentials WHERE name = ?1)",
+                rusqlite::params![name, blob],
+            )
+            .unwrap();
+    };
+    let original = blob_of(&v, "a");
+    for i in 0..original.len() {
+        let mut t = original.clone();
+        t[i] ^= 0x01;
+        set(&v, "a", &t);
+        let err = v.use_secret("a", "t").unwrap_err();
+        assert!(matches!(err, Error::Decryption), "byte {i}: {err}");
+        assert_eq!(
+            err.to_string(),
+            "a stored secret could not be decrypted: the vault data is damaged or was tampered with"
+        );
+    }
+    set(&v, "a", &original[..original.len() - 1]);
+    assert!(matches!(v.use_secret("a", "t"), Err(Error::Decryption)));
+    let mut downgraded = original.clone();
+    downgraded[0] = 0;
+    set(&v, "a", &downgraded);
+    assert!(matches!(v.use_secret("a", "t"), Err(Error::Decryption)));
+    // b's ciphertext moved into a's row.
+    set(&v, "a", &blob_of(&v, "b"));
+    assert!(matches!(v.use_secret("a", "t"), Err(Error::Decryption)));
+    set(&v, "a", &original);
+    assert_eq!(secret_of(&mut v, "a"), "pk_live_aaaaaaaaaaaaaaaa");
+}
+
+#[test]
+fn rotate_data_key_over_10000_credentials_keeps_every_secret_and_destroys_the_old_key() {
+    let (_d, mut v) = vault();
+    let items: Vec<NewCredential> = (0..10_000)
+        .map(|i| api_key(&format!("cred {i:05}"), &format!("pk_live_{i:016}")))
+        .collect();
+    v.add_credentials_bulk(items).unwrap();
+    let old_id = v.dek.id;
+    let old_wrapped: Vec<u8> = v
+        .conn
+        .query_row("SELECT wrapped FROM data_keys WHERE key_id = ?1", [old_id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let r = v.rotate_data_key().unwrap();
+    assert_eq!(r.resealed, 10_000);
+    assert_ne!(r.key_id, old_id);
+    assert_eq!(v.data_key_count().unwrap(), 1);
+    let still: i64 = v
+        .conn
+        .query_row(
+            "SELECT count(*) FROM data_keys WHERE wrapped = ?1",
+            [&old_wrapped],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(still, 0);
+    let other_keys: i64 = v
+        .conn
+        .query_row(
+            "SELECT count(*) FROM secret_fields WHERE substr(sealed, 2, 4) != ?1",
+            [r.key_id.to_be_bytes().to_vec()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(other_keys, 0, "every field is sealed under the new key");
+    for s in v.list_credentials(&CredentialFilter::default()).unwrap() {
+        let fields = v.open_version(s.id, s.current_version).unwrap();
+        let n: usize = s.name[5..].parse().unwrap();
+        assert_eq!(
+            fields.get("api_key").unwrap().expose_secret(),
+            format!("pk_live_{n:016}")
+        );
+    }
+}
+
+#[test]
+fn data_key_rotates_itself_when_its_use_counter_is_worn() {
+    let (_d, mut v) = vault();
+    v.set_rotate_after(3);
+    let first = v.dek.id;
+    v.add_credential(api_key("a", "pk_live_aaaaaaaaaaaaaaaa")).unwrap();
+    v.add_credential(api_key("b", "pk_live_bbbbbbbbbbbbbbbb")).unwrap();
+    assert_eq!(v.dek.id, first);
+    v.add_credential(api_key("c", "pk_live_cccccccccccccccc")).unwrap();
+    assert_ne!(v.dek.id, first, "third seal wore the key out");
+    assert_eq!(secret_of(&mut v, "a"), "pk_live_aaaaaaaaaaaaaaaa");
+    drop(v);
+}
+
+#[test]
+fn audit_chain_detects_edit_delete_reorder_insert_and_truncate() {
+    let (_d, mut v) = vault();
+    for i in 0..5 {
+        v.add_credential(api_key(&format!("k{i}"), &format!("pk_live_{i:016}")))
+            .unwrap();
+    }
+    assert!(v.verify_audit().unwrap().ok);
+    let exec = |v: &Vault, sql: &str| v.conn.execute_batch(sql).unwrap();
+    let check = |v: &Vault, seq: i64| {
+        let r = v.verify_audit().unwrap();
+        assert!(!r.ok);
+        assert_eq!(r.first_bad_seq, Some(seq), "{:?}", r.problem);
+    };
+    exec(
+        &v,
+        "SAVEPOINT t; UPDATE audit_events SET detail = 'type basic' WHERE seq = 3;",
+    );
+    check(&v, 3);
+    exec(
+        &v,
+        "ROLLBACK TO t; RELEASE t; SAVEPOINT t; DELETE FROM audit_events WHERE seq = 4;",
+    );
+    check(&v, 4);
+    exec(
+        &v,
+        "ROLLBACK TO t; RELEASE t; SAVEPOINT t;
+              UPDATE audit_events SET seq = 100 WHERE seq = 2; UPDATE audit_events SET seq = 2 WHERE seq = 3;
+              UPDATE audit_events SET seq = 3 WHERE seq = 100;",
+    );
+    check(&v, 2);
+    exec(&v, "ROLLBACK TO t; RELEASE t; SAVEPOINT t;
+              UPDATE audit_events SET seq = -(seq + 1) WHERE seq >= 4;
+             UPDATE audit_events SET seq = -seq WHERE seq < 0;
+             INSERT INTO audit_events SELECT 4, at, profile, os_user, host, action, object_kind, object_id, object_name, outcome, detail, prev_mac, mac FROM audit_events WHERE seq = 3;");
+    check(&v, 4);
+    exec(
+        &v,
+        "ROLLBACK TO t; RELEASE t; SAVEPOINT t; DELETE FROM audit_events WHERE seq = 6;",
+    );
+    check(&v, 6);
+    exec(&v, "ROLLBACK TO t; RELEASE t;");
+    assert!(v.verify_audit().unwrap().ok);
+}
+
+#[test]
+fn recovery_code_restores_access_after_the_keychain_item_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v");
+    let (mut v, code) = Vault::create(&path, KeySource::Keychain, actor()).unwrap();
+    v.add_credential(api_key("k", "pk_live_recoverme123456")).unwrap();
+    let id = v.vault_id().to_string();
+    drop(v);
+    crate::keychain::delete(&id).unwrap();
+    assert!(matches!(
+        Vault::open(&path, &KeySource::Keychain, actor()),
+        Err(Error::KeychainItemMissing { .. })
+    ));
+    let header_before = std::fs::read(path.join("vault.json")).unwrap();
+    assert!(matches!(
+        Vault::recover(
+            &path,
+            "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA",
+            KeySource::Keychain,
+            actor()
+        ),
+        Err(Error::WrongRecoveryCode)
+    ));
+    assert_eq!(
+        std::fs::read(path.join("vault.json")).unwrap(),
+        header_before,
+        "a wrong code changes nothing"
+    );
+    let mut v = Vault::recover(&path, &code.display(), KeySource::Keychain, actor()).unwrap();
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_recoverme123456");
+    drop(v);
+    let mut v = Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_recoverme123456");
+    assert!(v.verify_audit().unwrap().ok);
+}
+
+#[test]
+fn passphrase_vault_opens_only_with_its_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v");
+    let pass = || KeySource::Passphrase(SecretString::from("correct horse battery staple".to_owned()));
+    let (mut v, _) = Vault::create(&path, pass(), actor()).unwrap();
+    v.add_credential(api_key("k", "pk_live_passphrase12345")).unwrap();
+    drop(v);
+    let wrong = KeySource::Passphrase(SecretString::from("wrong horse battery staple".to_owned()));
+    assert!(matches!(
+        Vault::open(&path, &wrong, actor()),
+        Err(Error::WrongPassphrase)
+    ));
+    let mut v = Vault::open(&path, &pass(), actor()).unwrap();
+    assert_eq!(secret_of(&mut v, "k"), "pk_live_passphrase12345");
+}
+
+#[test]
+fn export_has_no_secret_and_import_marks_credentials_for_reentry() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Xledger".into(),
+        provider: "xledger".into(),
+        tenant_id: Some("123".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        integration: Some("Xledger".into()),
+        ..api_key("x", "pk_live_exportcanary0001")
+    })
+    .unwrap();
+    let export = v.export_config().unwrap();
+    let text = serde_json::to_string(&export).unwrap();
+    assert!(!text.contains("exportcanary"));
+    assert!(export.note.contains("re-entered"));
+    let (_d2, mut other) = vault();
+    let report = other.import_config(&export).unwrap();
+    assert_eq!(report.needs_reentry, vec!["x".to_owned()]);
+    let c = other.get_credential("x").unwrap();
+    assert!(c.summary.needs_reentry);
+    assert_eq!(c.summary.integration.as_deref(), Some("Xledger"));
+    assert!(matches!(other.use_secret("x", "t"), Err(Error::NeedsReentry { .. })));
+    other
+        .replace_secret(
+            "x",
+            SecretFields::single("api_key", SecretString::from("pk_live_reentered000001".to_owned())),
+            None,
+            &OfflineValidator,
+        )
+        .unwrap();
+    assert!(!other.get_credential("x").unwrap().summary.needs_reentry);
+    // A second import of the same file is refused whole.
+    let before = other.content_digest().unwrap();
+    assert!(matches!(other.import_config(&export), Err(Error::Duplicate { .. })));
+    assert_eq!(other.content_digest().unwrap(), before);
+}
+
+#[test]
+fn list_filters_by_type_status_provider_environment_tag_and_text() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Pleo Norway".into(),
+        provider: "pleo".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        integration: Some("Pleo Norway".into()),
+        tags: vec!["payroll".into()],
+        ..api_key("pleo key", "pk_live_aaaaaaaaaaaaaaaa")
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        name: "bc basic".into(),
+        kind: Some(CredentialKind::Basic),
+        environment: Some("sandbox".into()),
+        config: BTreeMap::from([("username".into(), "svc".into())]),
+        secrets: SecretFields::single("password", SecretString::from("hunter2hunter2".to_owned())),
+        expires_at: Some(crate::timefmt::now() + time::Duration::days(3)),
+        ..Default::default()
+    })
+    .unwrap();
+    let names = |f: CredentialFilter| {
+        v.list_credentials(&f)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(CredentialFilter {
+            kind: Some(CredentialKind::Basic),
+            ..Default::default()
+        }),
+        ["bc basic"]
+    );
+    assert_eq!(
+        names(CredentialFilter {
+            status: Some(Status::Expiring),
+            ..Default::default()
+        }),
+        ["bc basic"]
+    );
+    assert_eq!(
+        names(CredentialFilter {
+            status: Some(Status::Active),
+            ..Default::default()
+        }),
+        ["pleo key"]
+    );
+    assert_eq!(
+        names(CredentialFilter {
+            provider: Some("pleo".into()),
+            ..Default::default()
+        }),
+        ["pleo key"]
+    );
+    assert_eq!(
+        names(CredentialFilter {
+            environment: Some("sandbox".into()),
+            ..Default::default()
+        }),
+        ["bc basic"]
+    );
+    assert_eq!(
+        names(CredentialFilter {
+            tag: Some("payroll".into()),
+            ..Default::default()
+        }),
+        ["pleo key"]
+    );
+    assert_eq!(
+        names(CredentialFilter {
+            search: Some("NORWAY".into()),
+            ..Default::default()
+        }),
+        ["pleo key"]
+    );
+    assert_eq!(
+        names(CredentialFilter {
+            search: Some("%".into()),
+            ..Default::default()
+        }),
+        Vec::<String>::new()
+    );
+}
