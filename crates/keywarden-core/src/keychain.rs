@@ -12,10 +12,16 @@ fn entry(vault_id: &str) -> Result<keyring::Entry> {
     keyring::Entry::new(SERVICE, vault_id).map_err(map_error)
 }
 
-/// Keyring errors by variant, not text: no bus or no provider is
-/// "unavailable"; locked or needing a prompt is "locked".
+/// Keyring errors by variant: no bus or no provider is "unavailable";
+/// locked or needing a prompt is "locked". One exception needs the text:
+/// creating an item in a locked collection comes back from the Secret
+/// Service as a plain D-Bus error (org.freedesktop.Secret.Error.IsLocked),
+/// which keyring passes on as a PlatformFailure.
 fn map_error(e: keyring::Error) -> Error {
     match e {
+        keyring::Error::PlatformFailure(inner) if inner.to_string().contains("locked collection") => {
+            Error::KeychainLocked
+        }
         keyring::Error::PlatformFailure(inner) => Error::KeychainUnavailable {
             detail: inner.to_string(),
         },

@@ -1,0 +1,723 @@
+//! `kw` as a user runs it, against the real Secret Service of the test
+//! session (scripts/test-session.sh). Each test has its own vault folder.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use base64::Engine;
+use keywarden_core::{Actor, CredentialKind, KeySource, NewCredential, SecretFields, SecretString, Vault};
+
+struct Kw {
+    _tmp: tempfile::TempDir,
+    vault: PathBuf,
+}
+
+fn kw_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kw"))
+}
+
+impl Kw {
+    fn new() -> Kw {
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = tmp.path().join("vault");
+        Kw { _tmp: tmp, vault }
+    }
+
+    fn init() -> (Kw, String) {
+        let kw = Kw::new();
+        let out = kw.ok(&["--json", "init"], "");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (kw, v["recovery_code"].as_str().unwrap().to_owned())
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(kw_bin());
+        c.arg("--vault")
+            .arg(&self.vault)
+            .args(args)
+            .env("KEYWARDEN_PROFILE", "alice");
+        c
+    }
+
+    fn run_with(&self, mut c: Command, stdin: &[u8]) -> Output {
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        self.run_with(self.cmd(args), stdin.as_bytes())
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> Output {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "kw {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn fails(&self, args: &[&str], stdin: &str, code: i32, message: &str) -> String {
+        self.fails_bytes(args, stdin.as_bytes(), code, message)
+    }
+
+    fn fails_bytes(&self, args: &[&str], stdin: &[u8], code: i32, message: &str) -> String {
+        let out = self.run_with(self.cmd(args), stdin);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(code), "kw {args:?}: {err}");
+        assert!(err.contains(message), "kw {args:?}: expected {message:?} in {err:?}");
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    }
+
+    fn open(&self) -> Vault {
+        Vault::open(&self.vault, &KeySource::Keychain, Actor::current(Some("test".into()))).unwrap()
+    }
+
+    fn digest(&self) -> String {
+        self.open().content_digest().unwrap()
+    }
+
+    fn vault_id(&self) -> String {
+        Vault::header(&self.vault).unwrap().vault_id.to_string()
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+/// Every encoding a leaked secret could take on disk or in output.
+fn encodings(marker: &str) -> Vec<Vec<u8>> {
+    let b = marker.as_bytes();
+    let mut v = vec![
+        b.to_vec(),
+        hex::encode(b).into_bytes(),
+        hex::encode_upper(b).into_bytes(),
+    ];
+    let utf16le: Vec<u8> = marker.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let utf16be: Vec<u8> = marker.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+    v.push(utf16le);
+    v.push(utf16be);
+    // base64 of the marker at each of the three alignments, inner part only.
+    for engine in [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for pad in 0..3 {
+            let mut data = vec![b'x'; pad];
+            data.extend_from_slice(b);
+            let enc = engine.encode(&data);
+            let skip = if pad == 0 { 0 } else { 4 };
+            v.push(enc.as_bytes()[skip..enc.len() - 4].to_vec());
+        }
+    }
+    v
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= hay.len() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn init_puts_the_kek_in_the_real_keychain_and_no_key_material_in_any_file() {
+    let (kw, code) = Kw::init();
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "keywarden", "username", &kw.vault_id()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "secret-tool found no item");
+    let kek_hex = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(kek_hex.len(), 64);
+    let kek = hex::decode(&kek_hex).unwrap();
+    kw.ok(&["integration", "add", "Pleo", "--provider", "pleo"], "");
+    kw.ok(
+        &["credential", "add", "k", "--type", "api-key"],
+        "pk_live_0123456789abcdef",
+    );
+    let mut needles = encodings(&kek_hex);
+    needles.push(kek.clone());
+    needles.push(base64::engine::general_purpose::STANDARD.encode(&kek).into_bytes());
+    needles.extend(encodings(&code.replace('-', "")));
+    for f in files_under(&kw.vault) {
+        let bytes = std::fs::read(&f).unwrap();
+        for n in &needles {
+            assert!(!contains(&bytes, n), "key material in {}", f.display());
+        }
+    }
+}
+
+#[test]
+fn canary_1000_secrets_never_appear_in_files_exports_or_output() {
+    let (kw, _code) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Xledger",
+            "--provider",
+            "xledger",
+            "--tenant-id",
+            "4711",
+        ],
+        "",
+    );
+    let markers: Vec<String> = (0..1000)
+        .map(|i| format!("{CANARY_PREFIX}{i:04}{:016x}", rand_u64(i)))
+        .collect();
+    {
+        let mut v = kw.open();
+        let items = markers
+            .iter()
+            .enumerate()
+            .map(|(i, m)| NewCredential {
+                name: format!("cred {i:04}"),
+                kind: Some(CredentialKind::ApiKey),
+                integration: (i % 2 == 0).then(|| "Xledger".to_owned()),
+                secrets: SecretFields::single("api_key", SecretString::from(format!("pre{m}post"))),
+                ..Default::default()
+            })
+            .collect();
+        v.add_credentials_bulk(items).unwrap();
+        // Look at -wal and -shm while the database is open, too.
+        let files: Vec<Vec<u8>> = files_under(&kw.vault)
+            .iter()
+            .map(|f| std::fs::read(f).unwrap())
+            .collect();
+        assert!(
+            files_under(&kw.vault)
+                .iter()
+                .any(|f| f.to_string_lossy().ends_with("-wal")),
+            "WAL file present while open"
+        );
+        scan(&markers, &files, "vault files while open");
+    }
+    kw.ok(
+        &["credential", "rotate", "cred 0001"],
+        "pre-rotated-CANARYROTATED000001-post",
+    );
+    let export = kw.vault.parent().unwrap().join("export.json");
+    let audit_csv = kw.vault.parent().unwrap().join("audit.csv");
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    for args in [
+        vec!["credential", "list"],
+        vec!["--json", "credential", "list"],
+        vec!["credential", "list", "--search", "cred 00"],
+        vec!["credential", "show", "cred 0001"],
+        vec!["--json", "credential", "show", "cred 0002"],
+        vec!["integration", "show", "Xledger"],
+        vec!["--json", "integration", "list"],
+        vec!["audit", "list"],
+        vec!["--json", "audit", "list"],
+        vec!["audit", "verify"],
+        vec!["audit", "export", "--format", "json"],
+        vec![
+            "audit",
+            "export",
+            "--format",
+            "csv",
+            "--output",
+            audit_csv.to_str().unwrap(),
+        ],
+        vec!["export"],
+        vec!["export", "--output", export.to_str().unwrap()],
+    ] {
+        let out = kw.ok(&args, "");
+        outputs.push(out.stdout);
+        outputs.push(out.stderr);
+    }
+    outputs.push(std::fs::read(&export).unwrap());
+    outputs.push(std::fs::read(&audit_csv).unwrap());
+    let all = markers.clone();
+    scan(&all, &outputs, "kw output and exports");
+    let files: Vec<Vec<u8>> = files_under(&kw.vault)
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
+    scan(&all, &files, "vault files after close");
+    // The secrets are really there: the canary is not vacuous.
+    let mut v = kw.open();
+    let s = v.use_secret("cred 0999", "canary check").unwrap();
+    assert!(s.get("api_key").unwrap().expose().contains(&markers[999]));
+}
+
+trait Expose {
+    fn expose(&self) -> String;
+}
+impl Expose for SecretString {
+    fn expose(&self) -> String {
+        use keywarden_core::ExposeSecret;
+        self.expose_secret().to_owned()
+    }
+}
+
+fn rand_u64(i: usize) -> u64 {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ std::process::id() as u64;
+    x ^= x >> 31;
+    x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+/// Every marker starts with this; where no encoding of the prefix occurs,
+/// no marker does, so scanning for the prefix covers all 1,000 at once.
+const CANARY_PREFIX: &str = "KWCANARYMARKER";
+
+fn scan(markers: &[String], blobs: &[Vec<u8>], what: &str) {
+    assert!(markers.iter().all(|m| m.starts_with(CANARY_PREFIX)));
+    for enc in encodings(CANARY_PREFIX) {
+        for b in blobs {
+            assert!(
+                !contains(b, &enc),
+                "a canary marker ({}) found in {what}",
+                String::from_utf8_lossy(&enc)
+            );
+        }
+    }
+}
+
+#[test]
+fn audit_verify_names_the_first_edited_deleted_reordered_inserted_or_truncated_event() {
+    let (kw, _) = Kw::init();
+    for i in 0..4 {
+        kw.ok(
+            &["credential", "add", &format!("k{i}"), "--type", "api-key"],
+            &format!("pk_live_{i:016}"),
+        );
+    }
+    kw.ok(&["audit", "verify"], "");
+    let cases = [
+        ("UPDATE audit_events SET profile = 'mallory' WHERE seq = 3", "event 3"),
+        ("DELETE FROM audit_events WHERE seq = 2", "event 2"),
+        ("UPDATE audit_events SET seq = 100 WHERE seq = 2; UPDATE audit_events SET seq = 2 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = 100", "event 2"),
+        ("UPDATE audit_events SET seq = -(seq + 1) WHERE seq >= 3; UPDATE audit_events SET seq = -seq WHERE seq < 0;
+          INSERT INTO audit_events SELECT 3, at, profile, os_user, host, action, object_kind, object_id, object_name, outcome, detail, prev_mac, mac FROM audit_events WHERE seq = 2", "event 3"),
+        ("DELETE FROM audit_events WHERE seq = 5", "event 5"),
+    ];
+    for (sql, expected) in cases {
+        let backup = kw.vault.parent().unwrap().join("backup");
+        copy_dir(&kw.vault, &backup);
+        kw.open().raw_connection().execute_batch(sql).unwrap();
+        let err = kw.fails(&["audit", "verify"], "", 9, "FAILED");
+        assert!(err.contains(expected), "{sql}: {err}");
+        std::fs::remove_dir_all(&kw.vault).unwrap();
+        std::fs::rename(&backup, &kw.vault).unwrap();
+        kw.ok(&["audit", "verify"], "");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in files_under(from) {
+        std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn no_session_bus_is_a_clear_error_and_writes_nothing() {
+    let kw = Kw::new();
+    let mut c = kw.cmd(&["init"]);
+    c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let out = kw.run_with(c, b"");
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no OS keychain is reachable") && err.contains("passphrase vault"),
+        "{err}"
+    );
+    assert!(!kw.vault.exists(), "nothing written");
+    // An existing vault is not opened either.
+    let (kw, _) = Kw::init();
+    let mut c = kw.cmd(&["credential", "list"]);
+    c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let out = kw.run_with(c, b"");
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn locked_keychain_is_a_distinct_clear_error_and_writes_nothing() {
+    // A private session whose keyring we may lock without disturbing others.
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"set -e
+export XDG_DATA_HOME={t}/data XDG_RUNTIME_DIR={t}/run
+mkdir -p $XDG_DATA_HOME $XDG_RUNTIME_DIR && chmod 700 $XDG_RUNTIME_DIR
+eval "$(printf pw | gnome-keyring-daemon --unlock --components=secrets --control-directory={t}/run/kr)"
+for i in $(seq 50); do dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q true && break; sleep 0.1; done
+{kw} --vault {t}/a init >/dev/null
+dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+set +e
+{kw} --vault {t}/a credential list 2>{t}/open.err; echo "open=$?"
+{kw} --vault {t}/b init 2>{t}/init.err; echo "init=$?"
+test -e {t}/b && echo "b-exists" || echo "b-absent"
+kill $GNOME_KEYRING_PID 2>/dev/null || true
+"#,
+        t = tmp.path().display(),
+        kw = kw_bin().display()
+    );
+    let out = Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("open=6"),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("init=6"), "{stdout}");
+    assert!(stdout.contains("b-absent"), "{stdout}");
+    for f in ["open.err", "init.err"] {
+        let err = std::fs::read_to_string(tmp.path().join(f)).unwrap();
+        assert!(
+            err.contains("keychain is locked") && err.contains("unlock"),
+            "{f}: {err}"
+        );
+    }
+}
+
+#[test]
+fn recover_with_the_code_restores_access_after_the_keychain_item_is_deleted() {
+    let (kw, code) = Kw::init();
+    let secrets: Vec<String> = (0..20).map(|i| format!("pk_live_recover{i:08}")).collect();
+    for (i, s) in secrets.iter().enumerate() {
+        kw.ok(&["credential", "add", &format!("c{i}"), "--type", "api-key"], s);
+    }
+    let st = Command::new("secret-tool")
+        .args(["clear", "service", "keywarden", "username", &kw.vault_id()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    kw.fails(&["credential", "list"], "", 6, "kw recover");
+    let before = std::fs::read(kw.vault.join("vault.json")).unwrap();
+    kw.fails(
+        &["recover"],
+        "ABCD-ABCD-ABCD-ABCD-ABCD-ABCD-ABCD-ABCD\n",
+        7,
+        "recovery code is wrong",
+    );
+    kw.fails(&["recover"], "ABCD\n", 5, "32 characters");
+    assert_eq!(std::fs::read(kw.vault.join("vault.json")).unwrap(), before);
+    kw.ok(&["recover"], &format!("{}\n", code.to_lowercase()));
+    let mut v = kw.open();
+    for (i, s) in secrets.iter().enumerate() {
+        assert_eq!(
+            &v.use_secret(&format!("c{i}"), "check")
+                .unwrap()
+                .get("api_key")
+                .unwrap()
+                .expose(),
+            s
+        );
+    }
+    assert!(v.verify_audit().unwrap().ok);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_leaves_the_vault_unchanged() {
+    let (kw, _) = Kw::init();
+    kw.ok(&["integration", "add", "Pleo", "--provider", "pleo"], "");
+    kw.ok(
+        &["credential", "add", "taken", "--type", "api-key"],
+        "pk_live_0123456789abcdef",
+    );
+    let before = kw.digest();
+    let add = ["credential", "add", "new one", "--type", "api-key"];
+    let big = "a".repeat(64 * 1024 + 1);
+    kw.fails(&add, "", 5, "empty");
+    kw.fails(&add, "   \n", 5, "white space");
+    kw.fails(&add, &big, 5, "64 KiB");
+    kw.fails_bytes(&add, b"pk_live_\xff\xfe0123456", 5, "UTF-8");
+    kw.fails(
+        &["credential", "add", "x", "--type", "ssh-key"],
+        "pk_live_0123456789abcdef",
+        2,
+        "invalid value 'ssh-key'",
+    );
+    kw.fails(
+        &["credential", "add", "taken", "--type", "api-key"],
+        "pk_live_0123456789abcdef",
+        4,
+        "already exists",
+    );
+    kw.fails(
+        &["credential", "add", "TAKEN", "--type", "api-key"],
+        "pk_live_0123456789abcdef",
+        4,
+        "already exists",
+    );
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "x'; DROP TABLE credentials; -- $(rm -rf ~) `id` | tee",
+            "--type",
+            "api-key",
+        ],
+        "pk_live_0123456789abcdef",
+        5,
+        "not allowed in a name",
+    );
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "x",
+            "--type",
+            "api-key",
+            "--secret",
+            "pk_live_0123",
+        ],
+        "",
+        5,
+        "never taken from the command line",
+    );
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "sk_live_51HqLyjWDarjtT1zdp7dcXyZ",
+            "--type",
+            "api-key",
+        ],
+        "",
+        5,
+        "looks like a secret",
+    );
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "x",
+            "--type",
+            "custom",
+            "--field",
+            "password=hunter2",
+            "--secret-field",
+            "a",
+        ],
+        "v",
+        5,
+        "--secret-field password",
+    );
+    kw.fails(
+        &["credential", "add", "x", "--type", "api-key", "--integration", "Nope"],
+        "pk_live_0123456789abcdef",
+        3,
+        "not found",
+    );
+    kw.fails(
+        &["credential", "add", "x", "--type", "api-key", "--expires", "2026-13-45"],
+        "pk_live_0123456789abcdef",
+        5,
+        "YYYY-MM-DD",
+    );
+    kw.fails(&["credential", "rotate", "taken"], "", 5, "empty");
+    kw.fails(&["credential", "rotate", "taken"], "has space in it", 5, "white space");
+    kw.fails(
+        &["credential", "rotate", "missing"],
+        "pk_live_0123456789abcdef",
+        3,
+        "not found",
+    );
+    kw.fails(
+        &["integration", "add", "Pleo", "--provider", "pleo"],
+        "",
+        4,
+        "already exists",
+    );
+    kw.fails(
+        &[
+            "integration",
+            "add",
+            "P2",
+            "--provider",
+            "pleo",
+            "--base-url",
+            "ftp://x",
+        ],
+        "",
+        5,
+        "https://",
+    );
+    kw.fails(&["credential", "delete", "missing"], "", 3, "not found");
+    kw.fails(&["import", "/nonexistent/file.json"], "", 1, "reading");
+    assert_eq!(kw.digest(), before, "the vault is unchanged");
+}
+
+#[test]
+fn every_read_command_speaks_json() {
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "BC",
+            "--provider",
+            "business_central",
+            "--tenant-id",
+            "t-1",
+            "--scope",
+            "api.read",
+        ],
+        "",
+    );
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "bc",
+            "--type",
+            "oauth2",
+            "--integration",
+            "BC",
+            "--client-id",
+            "app-1",
+            "--token-url",
+            "https://login.example/token",
+        ],
+        "client-secret-value-123",
+    );
+    kw.ok(
+        &["credential", "add", "basic", "--type", "basic", "--username", "svc"],
+        "pass word with spaces",
+    );
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "custom",
+            "--type",
+            "custom",
+            "--secret-field",
+            "signing_key",
+            "--secret-field",
+            "webhook_secret",
+            "--field",
+            "region=eu",
+        ],
+        "first-value-1\nsecond-value-2\n",
+    );
+    for args in [
+        vec!["credential", "list"],
+        vec!["credential", "show", "bc"],
+        vec!["integration", "list"],
+        vec!["integration", "show", "BC"],
+        vec!["audit", "list"],
+        vec!["audit", "verify"],
+        vec!["export"],
+    ] {
+        let mut a = vec!["--json"];
+        a.extend(args.iter());
+        let out = kw.ok(&a, "");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+    let out = kw.ok(&["--json", "credential", "show", "custom"], "");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["secret_fields"], serde_json::json!(["signing_key", "webhook_secret"]));
+    assert_eq!(v["config"]["region"], "eu");
+    assert_eq!(v["mask"], "••••••••e-1");
+}
+
+#[test]
+fn rotate_shows_the_new_mask_and_keeps_the_integration_and_audit_names_the_admin() {
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Pleo",
+            "--provider",
+            "pleo",
+            "--schedule",
+            "every 15 min",
+        ],
+        "",
+    );
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "pleo",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_aaaaaaaaaaaaOLD1",
+    );
+    let integration = |kw: &Kw| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&kw.ok(&["--json", "integration", "show", "Pleo"], "").stdout)
+            .unwrap()["integration"]
+            .clone()
+    };
+    let before = integration(&kw);
+    let out = kw.ok(
+        &["--json", "credential", "rotate", "pleo"],
+        "pk_live_bbbbbbbbbbbbNEW2\n",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mask"], "••••••••NEW2");
+    assert_eq!(integration(&kw), before, "integration configuration untouched");
+    let out = kw.ok(&["--json", "audit", "list", "--action", "credential.rotate"], "");
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events[0]["profile"], "alice");
+    assert!(events[0]["host"].as_str().is_some_and(|h| !h.is_empty()));
+}
+
+#[test]
+fn delete_refuses_while_used_and_names_the_integration() {
+    let (kw, _) = Kw::init();
+    kw.ok(&["integration", "add", "Xledger prod", "--provider", "xledger"], "");
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "x",
+            "--type",
+            "api-key",
+            "--integration",
+            "Xledger prod",
+        ],
+        "pk_live_0123456789abcdef",
+    );
+    kw.fails(&["credential", "delete", "x"], "", 4, "Xledger prod");
+    kw.ok(&["credential", "delete", "x", "--force"], "");
+    kw.fails(&["credential", "show", "x"], "", 3, "not found");
+}
+
+#[test]
+fn import_recreates_configuration_marked_for_reentry() {
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &["integration", "add", "Pleo", "--provider", "pleo", "--tenant-id", "c-1"],
+        "",
+    );
+    kw.ok(
+        &["credential", "add", "p", "--type", "api-key", "--integration", "Pleo"],
+        "pk_live_0123456789abcdef",
+    );
+    let file = kw.vault.parent().unwrap().join("e.json");
+    kw.ok(&["export", "--output", file.to_str().unwrap()], "");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("must be re-entered"));
+    let (other, _) = Kw::init();
+    let out = other.ok(&["import", file.to_str().unwrap()], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-entered"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&other.ok(&["--json", "credential", "show", "p"], "").stdout).unwrap();
+    assert_eq!(v["needs_reentry"], true);
+    assert_eq!(v["integration"], "Pleo");
+}
