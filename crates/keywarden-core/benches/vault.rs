@@ -1,1 +1,112 @@
-fn main() {}
+//! Budgets of issue 2, measured against the real keychain: run through
+//! `make bench` (scripts/test-session.sh provides the Secret Service).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use keywarden_core::{
+    Actor, CredentialFilter, CredentialKind, KeySource, NewCredential, SecretFields, SecretString, Vault,
+};
+
+fn actor() -> Actor {
+    Actor {
+        profile: "bench".into(),
+        os_user: "bench".into(),
+        host: "bench".into(),
+    }
+}
+
+fn creds(from: usize, n: usize) -> Vec<NewCredential> {
+    (from..from + n)
+        .map(|i| NewCredential {
+            name: format!("credential {i:06}"),
+            kind: Some(CredentialKind::ApiKey),
+            provider: Some(["pleo", "xledger", "business_central", "generic"][i % 4].into()),
+            tags: vec![format!("team{}", i % 10)],
+            secrets: SecretFields::single("api_key", SecretString::from(format!("pk_live_{i:024}"))),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn vault_with(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v");
+    let (mut v, _) = Vault::create(&path, KeySource::Keychain, actor()).unwrap();
+    for chunk in 0..n.div_ceil(10_000) {
+        let count = (n - chunk * 10_000).min(10_000);
+        v.add_credentials_bulk(creds(chunk * 10_000, count)).unwrap();
+    }
+    (dir, path)
+}
+
+fn open(c: &mut Criterion) {
+    let (_d, path) = vault_with(1_000);
+    c.bench_function("open vault (keychain read + SQLCipher open), 1k credentials", |b| {
+        b.iter(|| Vault::open(&path, &KeySource::Keychain, actor()).unwrap())
+    });
+}
+
+fn add_10k(c: &mut Criterion) {
+    let mut g = c.benchmark_group("add");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("add 10,000 credentials (one transaction)", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let (v, _) = Vault::create(&dir.path().join("v"), KeySource::Keychain, actor()).unwrap();
+                (dir, v, creds(0, 10_000))
+            },
+            |(_dir, mut v, items)| v.add_credentials_bulk(items).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn list_search_get(c: &mut Criterion) {
+    let (_d, path) = vault_with(100_000);
+    let mut v = Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
+    let mut g = c.benchmark_group("100k credentials");
+    g.bench_function("list first page (100), filter provider=pleo", |b| {
+        let f = CredentialFilter {
+            provider: Some("pleo".into()),
+            limit: Some(100),
+            ..Default::default()
+        };
+        b.iter(|| v.list_credentials(&f).unwrap())
+    });
+    g.bench_function("search text 'credential 09999' (all matches)", |b| {
+        let f = CredentialFilter {
+            search: Some("credential 09999".into()),
+            ..Default::default()
+        };
+        b.iter(|| v.list_credentials(&f).unwrap())
+    });
+    g.bench_function("search text, no match (full scan)", |b| {
+        let f = CredentialFilter {
+            search: Some("zzz-no-such".into()),
+            ..Default::default()
+        };
+        b.iter(|| v.list_credentials(&f).unwrap())
+    });
+    g.bench_function("search tag team3 first page (100)", |b| {
+        let f = CredentialFilter {
+            tag: Some("team3".into()),
+            limit: Some(100),
+            ..Default::default()
+        };
+        b.iter(|| v.list_credentials(&f).unwrap())
+    });
+    g.bench_function("get one credential (details, masked)", |b| {
+        b.iter(|| v.get_credential("credential 054321").unwrap())
+    });
+    g.bench_function("get + unseal one (use_secret, audited)", |b| {
+        b.iter(|| v.use_secret("credential 054321", "bench").unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, open, add_10k, list_search_get);
+criterion_main!(benches);
