@@ -721,3 +721,32 @@ fn import_recreates_configuration_marked_for_reentry() {
     assert_eq!(v["needs_reentry"], true);
     assert_eq!(v["integration"], "Pleo");
 }
+
+#[test]
+fn a_rejected_secret_never_appears_in_the_error_message() {
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &["credential", "add", "basic", "--type", "basic", "--username", "svc"],
+        "KWCANARYBASIC0001",
+    );
+    kw.ok(
+        &["credential", "add", "key", "--type", "api-key"],
+        "pk_live_0123456789abcdef",
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["credential", "add", "n1", "--type", "api-key"],
+            "KWCANARYERR with space",
+        ),
+        (&["credential", "add", "n2", "--type", "api-key"], "KWCAN\u{e9}RY\u{7}x"),
+        (&["credential", "add", "n3", "--type", "api-key"], "KWCA"),
+        (&["credential", "rotate", "key"], "KWCANARYROT\tTAB"),
+        (&["--json", "credential", "rotate", "basic"], "KWCANARY\rPASS"),
+    ];
+    for (args, secret) in cases {
+        let out = kw.run(args, secret);
+        assert!(!out.status.success(), "{args:?} accepted {secret:?}");
+        let all = [out.stdout, out.stderr].concat();
+        assert!(!contains(&all, b"KWCA"), "{args:?}: {}", String::from_utf8_lossy(&all));
+    }
+}

@@ -79,7 +79,8 @@ fn visible_ascii(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
         let what = if c.is_whitespace() {
             "white space".to_owned()
         } else {
-            format!("the character {:?}", c.escape_unicode().to_string())
+            // Never echo the character itself: it is part of the secret.
+            "a character outside printable ASCII".to_owned()
         };
         return Err(Error::invalid(
             field,

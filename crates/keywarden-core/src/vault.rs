@@ -479,8 +479,16 @@ impl Vault {
             });
         }
         i.updated_at = timefmt::now();
+        let renamed = changed.contains(&"name");
         self.write(|tx, k, a| {
             integrations::upsert(tx, &i)?;
+            if renamed {
+                // Credentials carry their integration's name in their search text.
+                for mut row in creds::for_integration(tx, i.id)? {
+                    row.integration_name = Some(i.name.clone());
+                    creds::upsert(tx, &row)?;
+                }
+            }
             audit::append(
                 tx,
                 k,
@@ -509,17 +517,10 @@ impl Vault {
     /// Credentials serving this integration, for its details screen.
     pub fn integration_credentials(&self, reference: &str) -> Result<Vec<CredentialSummary>> {
         let i = integrations::get(&self.conn, reference)?;
-        let all = creds::list(
-            &self.conn,
-            &CredentialFilter {
-                search: None,
-                ..Default::default()
-            },
-            timefmt::now(),
-        )?;
-        Ok(all
-            .into_iter()
-            .filter(|c| c.integration.as_deref() == Some(i.name.as_str()))
+        let now = timefmt::now();
+        Ok(creds::for_integration(&self.conn, i.id)?
+            .iter()
+            .map(|r| r.summary(now))
             .collect())
     }
 

@@ -634,3 +634,51 @@ fn list_filters_by_type_status_provider_environment_tag_and_text() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn search_finds_substrings_of_any_length_and_follows_integration_renames() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Xledger Oslo".into(),
+        provider: "xledger".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        integration: Some("Xledger Oslo".into()),
+        ..api_key("payroll sync", "pk_live_aaaaaaaaaaaaaaaa")
+    })
+    .unwrap();
+    v.add_credential(api_key("other", "pk_live_bbbbbbbbbbbbbbbb")).unwrap();
+    let names = |v: &Vault, q: &str| {
+        v.list_credentials(&CredentialFilter {
+            search: Some(q.into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&v, "osl"), ["payroll sync"]);
+    assert_eq!(names(&v, "ROLL SY"), ["payroll sync"]);
+    assert_eq!(
+        names(&v, "roll \"sy"),
+        Vec::<String>::new(),
+        "quotes are text, not FTS syntax"
+    );
+    assert_eq!(names(&v, "ot"), ["other"], "short needles fall back to a scan");
+    assert_eq!(names(&v, "OR NOT *"), Vec::<String>::new());
+    v.update_integration(
+        "Xledger Oslo",
+        IntegrationPatch {
+            name: Some("Xledger Bergen".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(names(&v, "osl"), Vec::<String>::new());
+    assert_eq!(names(&v, "bergen"), ["payroll sync"]);
+    v.delete_credential("other", false).unwrap();
+    assert_eq!(names(&v, "other"), Vec::<String>::new());
+}

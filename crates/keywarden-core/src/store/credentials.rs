@@ -69,17 +69,21 @@ impl Row {
 
     /// Lower-cased text that `search` looks in.
     fn search_text(&self) -> String {
-        // The integration's name is searched through the join, so renaming
-        // an integration needs no rewrite here.
-        format!(
+        // The integration's name is part of it: renaming an integration
+        // rewrites its credentials' search text (Vault::update_integration).
+        let mut s = format!(
             "{} {} {} {} {}",
             self.name,
             self.provider,
             self.kind,
             self.environment,
             self.tags.join(" ")
-        )
-        .to_lowercase()
+        );
+        if let Some(i) = &self.integration_name {
+            s.push(' ');
+            s.push_str(i);
+        }
+        s.to_lowercase()
     }
 }
 
@@ -250,50 +254,83 @@ pub fn delete(conn: &Connection, id: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// Credentials matching `f`, ordered by name. Every value is bound as a
+/// parameter; only fixed SQL fragments are put together here.
 pub fn list(conn: &Connection, f: &CredentialFilter, now: OffsetDateTime) -> Result<Vec<CredentialSummary>> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let mut bind = |clause: &'static str, value: Box<dyn rusqlite::ToSql>| {
+        clauses.push(clause);
+        values.push(value);
+    };
+    if let Some(k) = f.kind {
+        bind("c.kind = ?", Box::new(k.as_str()));
+    }
+    if let Some(p) = &f.provider {
+        bind("c.provider = ? COLLATE NOCASE", Box::new(p.clone()));
+    }
+    if let Some(e) = &f.environment {
+        bind("c.environment = ? COLLATE NOCASE", Box::new(e.clone()));
+    }
+    if let Some(t) = &f.tag {
+        bind(
+            "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)",
+            Box::new(t.clone()),
+        );
+    }
+    if let Some(q) = f.search.as_deref().map(super::needle).filter(|s| !s.is_empty()) {
+        if q.chars().count() >= 3 {
+            // The trigram index answers substrings of 3+ characters; the
+            // text is quoted as one FTS5 string, so no query syntax applies.
+            let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+            bind(
+                "c.rowid IN (SELECT rowid FROM credential_search WHERE credential_search MATCH ?)",
+                Box::new(phrase),
+            );
+        } else {
+            bind("instr(c.search_text, ?) > 0", Box::new(q));
+        }
+    }
+    // Expiry statuses are derived: they filter on the stored status plus
+    // the expiry time; the rest match the stored status.
     let soon = timefmt::to_db(now + Duration::days(EXPIRING_WITHIN_DAYS));
     let now_s = timefmt::to_db(now);
-    // Expiry statuses are derived, so they filter on the stored status plus
-    // the expiry time; the rest match the stored status.
-    let status_sql = match f.status {
-        None => "1",
-        Some(Status::Active) => "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?7)",
-        Some(Status::Expiring) => "c.status = 'active' AND c.expires_at > ?8 AND c.expires_at <= ?7",
-        Some(Status::Expired) => "c.status = 'active' AND c.expires_at <= ?8",
-        Some(_) => "c.status = ?9",
+    match f.status {
+        None => {}
+        Some(Status::Active) => bind(
+            "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?)",
+            Box::new(soon),
+        ),
+        Some(Status::Expiring) => {
+            bind("c.status = 'active' AND c.expires_at > ?", Box::new(now_s));
+            bind("c.expires_at <= ?", Box::new(soon));
+        }
+        Some(Status::Expired) => bind("c.status = 'active' AND c.expires_at <= ?", Box::new(now_s)),
+        Some(s) => bind("c.status = ?", Box::new(s.as_str())),
+    }
+    let where_sql = if clauses.is_empty() {
+        "1".to_owned()
+    } else {
+        clauses.join(" AND ")
     };
-    let sql = format!(
-        "{SELECT}
-         WHERE (?1 IS NULL OR c.kind = ?1)
-           AND (?2 IS NULL OR c.provider = ?2 COLLATE NOCASE)
-           AND (?3 IS NULL OR c.environment = ?3 COLLATE NOCASE)
-           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?4))
-           AND (?5 IS NULL OR instr(c.search_text, ?5) > 0 OR instr(lower(i.name), ?5) > 0)
-           AND ({status_sql})
-           -- names every parameter, so one statement shape serves all filters
-           AND (?7 IS NOT NULL OR ?8 IS NOT NULL OR ?9 IS NULL)
-         ORDER BY c.name LIMIT ?6"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
     let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
-    let search = f.search.as_deref().map(super::needle).filter(|s| !s.is_empty());
-    let rows = stmt.query_map(
-        params![
-            f.kind.map(|k| k.as_str()),
-            f.provider,
-            f.environment,
-            f.tag,
-            search,
-            limit,
-            soon,
-            now_s,
-            f.status.map(|s| s.as_str())
-        ],
-        raw,
-    )?;
+    values.push(Box::new(limit));
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE {where_sql} ORDER BY c.name LIMIT ?"))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), raw)?;
     let mut out = Vec::new();
     for r in rows {
         out.push(build(r?)?.summary(now));
+    }
+    Ok(out)
+}
+
+/// Credentials serving one integration, as stored rows.
+pub fn for_integration(conn: &Connection, integration_id: Uuid) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE c.integration_id = ?1 ORDER BY c.name"))?;
+    let rows = stmt.query_map([integration_id.to_string()], raw)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(build(r?)?);
     }
     Ok(out)
 }

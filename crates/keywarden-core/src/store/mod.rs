@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 /// Numbered migrations, embedded; each runs in its own transaction and
 /// `PRAGMA user_version` records how far a file has come.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../migrations/001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/001_initial.sql")),
+        M::up(include_str!("../../migrations/002_credential_search.sql")),
+    ])
 }
 
 /// Opens (or with `create`, creates) the database at `path` with its raw
@@ -33,6 +36,9 @@ pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
         },
         _ => Error::from(e),
     })?;
+    // SQLCipher's own logging would print decryption failures to stderr;
+    // the vault reports them as typed errors instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     // A raw key (x'…') skips SQLCipher's PBKDF2: the key is already 256
     // random bits derived from the vault key.
     let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
@@ -81,6 +87,41 @@ mod tests {
         migrations().validate().unwrap();
     }
 
+    /// A file written by the first release (schema 1) with a credential in it
+    /// opens under today's code and its credential is found by the search
+    /// index that migration 2 added.
+    #[test]
+    fn a_schema_1_file_migrates_and_keeps_its_rows_searchable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let key = Key256::random();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))
+                .unwrap();
+            Migrations::new(vec![M::up(include_str!("../../migrations/001_initial.sql"))])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO credentials (id, name, kind, provider, environment, status, search_text, created_at, updated_at)
+                 VALUES ('00000000-0000-0000-0000-000000000001', 'Old Pleo', 'api_key', 'pleo', 'prod', 'active',
+                         'old pleo pleo api_key prod', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let conn = open(&path, &key, false).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 2);
+        let f = crate::model::CredentialFilter {
+            search: Some("d ple".into()),
+            ..Default::default()
+        };
+        let found = credentials::list(&conn, &f, crate::timefmt::now()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "Old Pleo");
+    }
+
     #[test]
     fn a_new_file_migrates_from_version_zero_and_a_wrong_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -89,7 +130,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 1);
+            assert_eq!(v, 2);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
