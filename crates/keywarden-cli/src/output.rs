@@ -3,6 +3,8 @@
 
 use keywarden_core::export::ImportReport;
 use keywarden_core::{AuditEvent, AuditReport, Credential, CredentialSummary, Integration, Vault, timefmt};
+use std::fmt::Write as _;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -47,18 +49,23 @@ pub fn init(ctx: &Ctx, vault: &Vault, code: &str) {
 }
 
 pub fn integrations(ctx: &Ctx, list: &[Integration]) {
+    // One write for the whole table: stdout is line-buffered, and a
+    // thousand rows would otherwise be a thousand write calls.
+    let mut o = String::new();
     if ctx.json {
         return json(list);
     }
     if list.is_empty() {
         return println!("No integrations. Add one with: kw integration add NAME --provider PROVIDER");
     }
-    println!(
+    let _ = writeln!(
+        o,
         "{:<32} {:<18} {:<10} {:<20} SCHEDULE",
         "NAME", "PROVIDER", "ENV", "TENANT"
     );
     for i in list {
-        println!(
+        let _ = writeln!(
+            o,
             "{:<32} {:<18} {:<10} {:<20} {}",
             i.name,
             i.provider,
@@ -67,6 +74,7 @@ pub fn integrations(ctx: &Ctx, list: &[Integration]) {
             i.sync_schedule.as_deref().unwrap_or("-")
         );
     }
+    print!("{o}");
 }
 
 pub fn integration(ctx: &Ctx, i: &Integration, creds: &[CredentialSummary]) {
@@ -105,19 +113,24 @@ pub fn integration(ctx: &Ctx, i: &Integration, creds: &[CredentialSummary]) {
 }
 
 pub fn credentials(ctx: &Ctx, list: &[CredentialSummary]) {
+    // One write for the whole table: stdout is line-buffered, and a
+    // thousand rows would otherwise be a thousand write calls.
+    let mut o = String::new();
     if ctx.json {
         return json(list);
     }
     if list.is_empty() {
         return println!("No credentials match.");
     }
-    println!(
+    let _ = writeln!(
+        o,
         "{:<32} {:<8} {:<9} {:<8} {:<16} {:<14} {:<24} LAST USED",
         "NAME", "TYPE", "STATUS", "ENV", "PROVIDER", "SECRET", "INTEGRATION"
     );
     for c in list {
         let status = if c.needs_reentry { "re-enter" } else { c.status.as_str() };
-        println!(
+        let _ = writeln!(
+            o,
             "{:<32} {:<8} {:<9} {:<8} {:<16} {:<14} {:<24} {}",
             c.name,
             c.kind.as_str(),
@@ -129,6 +142,7 @@ pub fn credentials(ctx: &Ctx, list: &[CredentialSummary]) {
             when(c.last_used_at)
         );
     }
+    print!("{o}");
 }
 
 pub fn credential(ctx: &Ctx, c: &Credential) {
@@ -177,11 +191,15 @@ pub fn credential(ctx: &Ctx, c: &Credential) {
 }
 
 pub fn audit_events(ctx: &Ctx, events: &[AuditEvent]) {
+    // One write for the whole table: stdout is line-buffered, and a
+    // thousand rows would otherwise be a thousand write calls.
+    let mut o = String::new();
     if ctx.json {
         return json(events);
     }
     for e in events {
-        println!(
+        let _ = writeln!(
+            o,
             "{:>6} {} {}@{} ({}) {:<26} {:<8} {} {}",
             e.seq,
             timefmt::to_db(e.at)[..19].replace('T', " "),
@@ -194,6 +212,7 @@ pub fn audit_events(ctx: &Ctx, events: &[AuditEvent]) {
             e.detail
         );
     }
+    print!("{o}");
 }
 
 pub fn audit_report(ctx: &Ctx, r: &AuditReport) {
