@@ -33,9 +33,12 @@ pub fn read_secrets(credential: &str, fields: &[String]) -> Result<SecretFields,
         }
         .into());
     }
-    let text = Zeroizing::new(String::from_utf8(buf.to_vec()).map_err(|_| Error::InvalidInput {
-        field: "stdin".into(),
-        reason: "the input is not valid UTF-8 text; secrets must be text".into(),
+    let text = Zeroizing::new(String::from_utf8(buf.to_vec()).map_err(|e| {
+        zeroize::Zeroize::zeroize(&mut e.into_bytes());
+        Error::InvalidInput {
+            field: "stdin".into(),
+            reason: "the input is not valid UTF-8 text; secrets must be text".into(),
+        }
     })?);
     if fields.len() == 1 {
         let one = text
@@ -110,6 +113,19 @@ pub fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<SecretStrin
         }
     }
     Ok(SecretString::from(first.to_string()))
+}
+
+/// `looks_like_secret` for a whole argument, `--flag=value` included. URLs
+/// and paths are exempt: they are long and varied but never a credential.
+pub fn looks_like_secret_arg(arg: &str) -> bool {
+    let value = match arg.strip_prefix("--").and_then(|a| a.split_once('=')) {
+        Some((_, v)) => v,
+        None => arg,
+    };
+    if value.contains("://") || value.starts_with(['/', '.', '~']) {
+        return false;
+    }
+    looks_like_secret(value) || value.split([' ', ',', '=']).any(looks_like_secret)
 }
 
 /// True for a command-line value that looks like a credential: a known

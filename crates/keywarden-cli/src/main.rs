@@ -63,6 +63,16 @@ impl From<Error> for CliError {
 type CliResult<T = ()> = Result<T, CliError>;
 
 fn main() -> ExitCode {
+    // Before clap sees the arguments: its errors quote them back.
+    if let Some(n) = std::env::args().skip(1).position(|a| input::looks_like_secret_arg(&a)) {
+        eprintln!(
+            "kw: argument {} looks like a secret; secrets are never taken from the command line (they stay in shell \
+             history and show in `ps`). Enter it at kw's hidden prompt, or pipe it on stdin: \
+             printf %s \"$SECRET\" | kw credential add NAME --type api-key",
+            n + 1
+        );
+        return ExitCode::from(5);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -125,20 +135,6 @@ fn refuse_secret_flag(refused: &RefusedSecretFlags) -> CliResult {
     Ok(())
 }
 
-/// Refuses free-text arguments that look like a pasted credential.
-fn refuse_secret_looking(what: &str, values: &[&str]) -> CliResult {
-    if values.iter().any(|v| input::looks_like_secret(v)) {
-        return Err(CliError::new(
-            5,
-            format!(
-                "the {what} looks like a secret; secrets are never taken from the command line. \
-                 Enter it at kw's hidden prompt or pipe it on stdin"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 const SECRET_FIELD_WORDS: [&str; 8] = [
     "password",
     "secret",
@@ -155,7 +151,7 @@ fn parse_fields(fields: &[String]) -> CliResult<BTreeMap<String, String>> {
     for f in fields {
         let (k, v) = f
             .split_once('=')
-            .ok_or_else(|| CliError::new(5, format!("--field '{f}': write it as NAME=VALUE")))?;
+            .ok_or_else(|| CliError::new(5, "--field takes NAME=VALUE; one value has no '='"))?;
         let lower = k.to_ascii_lowercase();
         if SECRET_FIELD_WORDS.iter().any(|w| {
             lower == *w || lower.ends_with(&format!("_{w}")) || lower.contains("secret") || lower.contains("password")
@@ -167,7 +163,6 @@ fn parse_fields(fields: &[String]) -> CliResult<BTreeMap<String, String>> {
                 ),
             ));
         }
-        refuse_secret_looking(&format!("value of --field {k}"), &[v])?;
         out.insert(k.to_owned(), v.to_owned());
     }
     Ok(out)
@@ -331,7 +326,6 @@ fn integration_patch(f: IntegrationFields, rename: Option<String>) -> Integratio
 fn integration(ctx: &Ctx, cmd: IntegrationCmd) -> CliResult {
     match cmd {
         IntegrationCmd::Add { name, fields } => {
-            refuse_secret_looking("name or notes", &[&name, fields.notes.as_deref().unwrap_or("")])?;
             let provider = fields.provider.clone().ok_or_else(|| {
                 CliError::new(
                     5,
@@ -367,10 +361,6 @@ fn integration(ctx: &Ctx, cmd: IntegrationCmd) -> CliResult {
             Ok(())
         }
         IntegrationCmd::Update { name, rename, fields } => {
-            refuse_secret_looking(
-                "name or notes",
-                &[rename.as_deref().unwrap_or(""), fields.notes.as_deref().unwrap_or("")],
-            )?;
             let mut vault = ctx.open()?;
             let i = vault.update_integration(&name, integration_patch(fields, rename))?;
             output::integration(ctx, &i, &[]);
@@ -399,10 +389,6 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             refused,
         } => {
             refuse_secret_flag(&refused)?;
-            refuse_secret_looking(
-                "name, tag or notes",
-                &[&name, &tags.join(" "), notes.as_deref().unwrap_or("")],
-            )?;
             let kind = kind_of(kind);
             let mut config = parse_fields(&fields)?;
             if let Some(u) = username {
@@ -495,14 +481,6 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             refused,
         } => {
             refuse_secret_flag(&refused)?;
-            refuse_secret_looking(
-                "name, tag or notes",
-                &[
-                    rename.as_deref().unwrap_or(""),
-                    &tags.join(" "),
-                    notes.as_deref().unwrap_or(""),
-                ],
-            )?;
             let mut vault = ctx.open()?;
             let config = if fields.is_empty() {
                 None

@@ -750,3 +750,38 @@ fn a_rejected_secret_never_appears_in_the_error_message() {
         assert!(!contains(&all, b"KWCA"), "{args:?}: {}", String::from_utf8_lossy(&all));
     }
 }
+
+#[test]
+fn a_token_anywhere_on_the_command_line_is_refused_and_never_echoed() {
+    let (kw, _) = Kw::init();
+    let before = kw.digest();
+    let token = "sk_live_51HqLyjWDarjtT1zdp7dcXyZ";
+    for args in [
+        vec![
+            "credential",
+            "add",
+            "x",
+            "--type",
+            "api-key",
+            "--tag",
+            "payroll",
+            "--tag",
+            token,
+        ],
+        vec!["credential", "add", "x", "--type", "api-key", token],
+        vec!["credential", "disable", "x", "--reason", token],
+        vec![
+            "integration",
+            "add",
+            "i",
+            "--provider",
+            "pleo",
+            "--owner=q8Z3vN1xR7tY2wK9mB4cF6hJ0pL5sD",
+        ],
+        vec!["credential", "add", "x", "--type", "custom", "--field", token],
+    ] {
+        let err = kw.fails(&args, "pk_live_0123456789abcdef", 5, "looks like a secret");
+        assert!(!err.contains(token) && !err.contains("q8Z3vN1x"), "{err}");
+    }
+    assert_eq!(kw.digest(), before);
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    CredentialFilter, CredentialKind, Integration, NewIntegration, Status, validate_name, validate_word,
+    CredentialFilter, CredentialKind, Integration, Status, validate_name, validate_text, validate_word,
 };
 use crate::store::audit::{self, NewEvent, Outcome};
 use crate::store::credentials::{self as creds, Row};
@@ -150,21 +150,17 @@ impl Vault {
             ));
         }
         let now = timefmt::now();
-        let mut new_integrations = Vec::new();
+        let mut new_integrations: Vec<Integration> = Vec::new();
         for e in &export.integrations {
-            if integrations::name_taken(self.conn(), &e.name, None)? {
+            if integrations::name_taken(self.conn(), &e.name, None)?
+                || new_integrations.iter().any(|i| i.name.eq_ignore_ascii_case(&e.name))
+            {
                 return Err(Error::Duplicate {
                     kind: "an integration",
                     name: e.name.clone(),
                 });
             }
-            let probe = NewIntegration {
-                name: e.name.clone(),
-                ..Default::default()
-            };
-            validate_name("integration name", &probe.name)?;
-            validate_word("provider", &e.provider)?;
-            new_integrations.push(Integration {
+            let i = Integration {
                 id: Uuid::new_v4(),
                 name: e.name.clone(),
                 provider: e.provider.clone(),
@@ -178,14 +174,28 @@ impl Vault {
                 notes: e.notes.clone(),
                 created_at: now,
                 updated_at: now,
-            });
+            };
+            // An import file is input like any other: the same checks.
+            crate::vault::validate_integration(&i)?;
+            new_integrations.push(i);
         }
         let mut rows = Vec::new();
         for c in &export.credentials {
             validate_name("credential name", &c.name)?;
-            validate_word("provider", &c.provider)?;
-            validate_word("environment", &c.environment)?;
-            if creds::name_taken(self.conn(), &c.name, None)? {
+            crate::vault::check_descriptive_fields(Some(&c.provider), Some(&c.environment), &c.tags, &c.notes)?;
+            for (k, v) in &c.config {
+                validate_word("configuration field name", k)?;
+                validate_text(k, v)?;
+            }
+            if let Some(url) = c.config.get("token_url") {
+                crate::validate::check_url("token_url", url)?;
+            }
+            for f in &c.secret_fields {
+                validate_word("secret field name", f)?;
+            }
+            if creds::name_taken(self.conn(), &c.name, None)?
+                || rows.iter().any(|r: &Row| r.name.eq_ignore_ascii_case(&c.name))
+            {
                 return Err(Error::Duplicate {
                     kind: "a credential",
                     name: c.name.clone(),

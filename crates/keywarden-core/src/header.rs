@@ -85,9 +85,18 @@ fn wrap_aad(vault_id: Uuid, by: &str) -> Vec<u8> {
     aad
 }
 
+/// Upper bounds for Argon2 costs read from `vault.json`, which is not
+/// authenticated: an edited header must not make us allocate without limit.
+const ARGON_MAX_M_KIB: u32 = 1024 * 1024;
+const ARGON_MAX_T: u32 = 16;
+const ARGON_MAX_P: u32 = 8;
+
 pub fn passphrase_kek(pass: &SecretString, salt: &[u8], m_kib: u32, t: u32, p: u32) -> Result<Key256> {
-    if pass.expose_secret().chars().count() < 12 {
-        return Err(Error::invalid("passphrase", "use at least 12 characters"));
+    if m_kib > ARGON_MAX_M_KIB || t > ARGON_MAX_T || p > ARGON_MAX_P {
+        return Err(Error::VaultCorrupt {
+            path: PathBuf::from(HEADER_FILE),
+            detail: "passphrase parameters out of range".into(),
+        });
     }
     let params =
         Params::new(m_kib, t, p, Some(32)).map_err(|e| Error::invalid("passphrase parameters", e.to_string()))?;
@@ -158,8 +167,17 @@ impl Header {
 
     /// Writes atomically: a temporary file, fsync, rename, fsync the folder.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let path = header_path(dir);
-        let tmp = dir.join(format!("{HEADER_FILE}.tmp"));
+        self.stage(dir)?;
+        Self::commit_staged(dir)
+    }
+
+    fn staged_path(dir: &Path) -> PathBuf {
+        dir.join(format!("{HEADER_FILE}.tmp"))
+    }
+
+    /// Writes the header beside the current one, fsynced, not yet in force.
+    pub fn stage(&self, dir: &Path) -> Result<()> {
+        let tmp = Self::staged_path(dir);
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Database(e.to_string()))?;
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -170,12 +188,21 @@ impl Header {
         }
         let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.write_all(text.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))
+    }
+
+    /// Puts the staged header in force with one rename.
+    pub fn commit_staged(dir: &Path) -> Result<()> {
+        let path = header_path(dir);
+        fs::rename(Self::staged_path(dir), &path).map_err(|e| Error::io(&path, e))?;
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(())
+    }
+
+    pub fn discard_staged(dir: &Path) {
+        let _ = fs::remove_file(Self::staged_path(dir));
     }
 
     /// The KEK for this header from its source (keychain read or Argon2id).
@@ -199,7 +226,7 @@ impl Header {
     }
 
     pub fn unwrap_with_kek(&self, kek: &Key256) -> Result<Key256> {
-        let blob = hex::decode(&self.vault_key_by_kek).map_err(|_| Error::Decryption)?;
+        let blob = hex::decode(&self.vault_key_by_kek).map_err(|_| corrupt_header())?;
         crypto::unwrap_key(kek, &blob, &wrap_aad(self.vault_id, "kek")).map_err(|_| match self.kek {
             KekSpec::Keychain { .. } => Error::WrongKeychainKey {
                 vault_id: self.vault_id.to_string(),
@@ -209,9 +236,16 @@ impl Header {
     }
 
     pub fn unwrap_with_recovery(&self, code: &RecoveryCode) -> Result<Key256> {
-        let blob = hex::decode(&self.vault_key_by_recovery).map_err(|_| Error::Decryption)?;
+        let blob = hex::decode(&self.vault_key_by_recovery).map_err(|_| corrupt_header())?;
         crypto::unwrap_key(&code.key(), &blob, &wrap_aad(self.vault_id, "recovery"))
             .map_err(|_| Error::WrongRecoveryCode)
+    }
+}
+
+fn corrupt_header() -> Error {
+    Error::VaultCorrupt {
+        path: PathBuf::from(HEADER_FILE),
+        detail: "the key wraps in the header are not hex".into(),
     }
 }
 
@@ -226,6 +260,11 @@ fn new_kek(vault_id: Uuid, source: &KeySource) -> Result<(Key256, KekSpec, bool)
             true,
         ),
         KeySource::Passphrase(pass) => {
+            // Only a new passphrase is held to the length rule; an existing
+            // one is simply right or wrong.
+            if pass.expose_secret().chars().count() < 12 {
+                return Err(Error::invalid("passphrase", "use at least 12 characters"));
+            }
             let mut salt = [0u8; 16];
             OsRng.fill_bytes(&mut salt);
             let kek = passphrase_kek(pass, &salt, ARGON_M_KIB, ARGON_T, ARGON_P)?;

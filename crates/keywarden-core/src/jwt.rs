@@ -14,7 +14,9 @@ pub fn expiry(token: &str) -> Option<OffsetDateTime> {
     }
     let bytes = zeroize::Zeroizing::new(URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?);
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    OffsetDateTime::from_unix_timestamp(claims.get("exp")?.as_i64()?).ok()
+    OffsetDateTime::from_unix_timestamp(claims.get("exp")?.as_i64()?)
+        .ok()
+        .and_then(crate::timefmt::in_range)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ impl RecoveryCode {
         let mut nbits = 0u32;
         let mut out = Zeroizing::new(Vec::with_capacity(CODE_BYTES));
         let mut count = 0usize;
-        for c in text.chars() {
+        for (position, c) in text.chars().enumerate() {
             if c == '-' || c.is_whitespace() {
                 continue;
             }
@@ -41,10 +41,16 @@ impl RecoveryCode {
                 'O' => '0',
                 other => other,
             };
-            let v = ALPHABET
-                .iter()
-                .position(|&a| a as char == c)
-                .ok_or_else(|| Error::invalid("recovery code", format!("'{c}' is not a recovery code character")))?;
+            let v = ALPHABET.iter().position(|&a| a as char == c).ok_or_else(|| {
+                // The position, never the character: it is part of the code.
+                Error::invalid(
+                    "recovery code",
+                    format!(
+                        "character {} is not a recovery code character (letters and digits only)",
+                        position + 1
+                    ),
+                )
+            })?;
             count += 1;
             bits = (bits << 5) | v as u64;
             nbits += 5;
@@ -125,12 +131,8 @@ mod tests {
                 .to_string()
                 .contains("32 characters")
         );
-        assert!(
-            RecoveryCode::parse(&"U".repeat(32))
-                .unwrap_err()
-                .to_string()
-                .contains("'U'")
-        );
+        let err = RecoveryCode::parse(&"U".repeat(32)).unwrap_err().to_string();
+        assert!(err.contains("character 1") && !err.contains('U'), "{err}");
     }
 
     #[test]

@@ -44,6 +44,10 @@ impl VaultKeys {
     }
 }
 
+/// A pending version older than this is an interrupted rotation: live
+/// validation takes seconds, never this long.
+const STALE_PENDING_MINUTES: i64 = 10;
+
 /// An open vault. Dropping it (or `lock`) closes the database and zeroizes
 /// every key it held.
 pub struct Vault {
@@ -150,7 +154,20 @@ fn empty_to_none(s: String) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
 }
 
-fn validate_integration(i: &Integration) -> Result<()> {
+/// The non-secret words and text every new credential is checked for.
+pub(crate) fn check_descriptive_fields(
+    provider: Option<&str>,
+    environment: Option<&str>,
+    tags: &[String],
+    notes: &Option<String>,
+) -> Result<()> {
+    provider.map_or(Ok(()), |p| validate_word("provider", p))?;
+    environment.map_or(Ok(()), |e| validate_word("environment", e))?;
+    validate_words("tag", tags)?;
+    validate_opt_text("notes", notes)
+}
+
+pub(crate) fn validate_integration(i: &Integration) -> Result<()> {
     validate_name("integration name", &i.name)?;
     validate_word("provider", &i.provider)?;
     validate_word("environment", &i.environment)?;
@@ -296,7 +313,10 @@ impl Vault {
     /// A rotation that died between staging and swapping left a pending
     /// version; the current one was never touched, so rolling back is safe.
     fn roll_back_interrupted_rotations(&mut self) -> Result<()> {
-        let pending = creds::pending_versions(&self.conn)?;
+        // Only versions staged long ago: a younger one may be under
+        // validation right now in another process (the desktop app).
+        let stale_before = timefmt::to_db(timefmt::now() - time::Duration::minutes(STALE_PENDING_MINUTES));
+        let pending = creds::pending_versions(&self.conn, &stale_before)?;
         if pending.is_empty() {
             return Ok(());
         }
@@ -339,26 +359,33 @@ impl Vault {
         let (new_header, kek) = header.rekeyed(&new_source, &vault_key)?;
         // Prove the database opens before anything is rewritten.
         let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor)?;
-        if let Some(kek) = &kek {
-            crate::keychain::store(&new_header.vault_id.to_string(), kek)?;
-        }
-        new_header.write(dir)?;
-        vault.header = new_header;
         let how = if kek.is_some() {
             "new keychain item written"
         } else {
             "new passphrase set"
         };
-        let id = vault.header.vault_id;
-        vault.write(|tx, k, a| {
-            audit::append(
-                tx,
-                k,
-                a,
-                ev("vault.recover", "vault", Some(id), None, Outcome::Success, how),
-            )
-            .map(|_| ())
-        })?;
+        let id = new_header.vault_id;
+        // The event, the staged header, the keychain item, then the header
+        // swap and the commit: a failure before the rename leaves the old
+        // header and no event; the new key is never stored without a header
+        // on its way.
+        let tx = vault.conn.transaction()?;
+        audit::append(
+            &tx,
+            &vault.keys.audit,
+            &vault.actor,
+            ev("vault.recover", "vault", Some(id), None, Outcome::Success, how),
+        )?;
+        new_header.stage(dir)?;
+        if let Some(kek) = &kek {
+            if let Err(e) = crate::keychain::store(&id.to_string(), kek) {
+                Header::discard_staged(dir);
+                return Err(e);
+            }
+        }
+        Header::commit_staged(dir)?;
+        tx.commit()?;
+        vault.header = new_header;
         Ok(vault)
     }
 
@@ -388,11 +415,13 @@ impl Vault {
         Ok(out)
     }
 
-    fn rotate_data_key_if_worn(&mut self) -> Result<()> {
-        if data_keys::use_count(&self.conn, self.dek.id)? >= self.rotate_after {
-            self.rotate_data_key()?;
+    /// After a committed write: rotates the DEK once it has sealed
+    /// `rotate_after` values. Best effort — the write itself has succeeded,
+    /// and a rotation that fails now is tried again after the next write.
+    fn rotate_data_key_if_worn(&mut self) {
+        if data_keys::use_count(&self.conn, self.dek.id).is_ok_and(|n| n >= self.rotate_after) {
+            let _ = self.rotate_data_key();
         }
-        Ok(())
     }
 
     // ---- integrations -----------------------------------------------------
@@ -602,7 +631,7 @@ impl Vault {
             ),
         )?;
         tx.commit()?;
-        self.rotate_data_key_if_worn()?;
+        self.rotate_data_key_if_worn();
         self.get_credential(&row.id.to_string())
     }
 
@@ -617,6 +646,12 @@ impl Vault {
                 .kind
                 .ok_or_else(|| Error::invalid("type", "choose a credential type"))?;
             validate::check_format(kind, &new.config, &new.secrets)?;
+            check_descriptive_fields(
+                new.provider.as_deref(),
+                new.environment.as_deref(),
+                &new.tags,
+                &new.notes,
+            )?;
             if creds::name_taken(&tx, &new.name, None)? {
                 return Err(Error::Duplicate {
                     kind: "a credential",
@@ -674,7 +709,7 @@ impl Vault {
             )?;
         }
         tx.commit()?;
-        self.rotate_data_key_if_worn()?;
+        self.rotate_data_key_if_worn();
         Ok(n)
     }
 
@@ -860,27 +895,35 @@ impl Vault {
             }
             Ok(verdict) => {
                 let now = timefmt::now();
-                let mut new_row = row.clone();
-                new_row.current_version = version;
-                new_row.mask = primary_mask(row.kind, &masks);
-                new_row.secret_fields = secrets.names().map(str::to_owned).collect();
-                new_row.status = Status::Active;
-                new_row.needs_reentry = false;
-                new_row.last_validated_at = Some(now);
-                new_row.expires_at = expires_at.or(verdict.expires_at).or_else(|| jwt_expiry(&secrets));
-                new_row.updated_at = now;
+                let new_expiry = expires_at.or(verdict.expires_at).or_else(|| jwt_expiry(&secrets));
+                let new_mask = primary_mask(row.kind, &masks);
+                let new_fields: Vec<String> = secrets.names().map(str::to_owned).collect();
                 self.write(|tx, k, a| {
                     if creds::version_state(tx, row.id, version)? != Some(VersionState::Pending) {
                         return Err(Error::Database(
                             "the pending version disappeared during validation".into(),
                         ));
                     }
-                    if row.current_version > 0 {
-                        creds::set_version_state(tx, row.id, row.current_version, VersionState::Retired)?;
-                        creds::delete_fields(tx, row.id, row.current_version)?;
+                    // Re-read inside the swap: a rename, an edit or another
+                    // rotation made while validation ran is kept, and the
+                    // version retired is the one current now.
+                    let mut fresh = creds::get(tx, &row.id.to_string())?;
+                    let old = fresh.current_version;
+                    if old > 0 {
+                        creds::set_version_state(tx, row.id, old, VersionState::Retired)?;
+                        creds::delete_fields(tx, row.id, old)?;
                     }
                     creds::set_version_state(tx, row.id, version, VersionState::Current)?;
-                    creds::upsert(tx, &new_row)?;
+                    fresh.current_version = version;
+                    fresh.mask = new_mask;
+                    fresh.secret_fields = new_fields;
+                    fresh.status = Status::Active;
+                    fresh.needs_reentry = false;
+                    fresh.last_validated_at = Some(now);
+                    fresh.expires_at = new_expiry;
+                    fresh.updated_at = now;
+                    creds::upsert(tx, &fresh)?;
+                    let detail = format!("version {version} is current; version {old} retired");
                     audit::append(
                         tx,
                         k,
@@ -889,13 +932,13 @@ impl Vault {
                             "credential.rotate",
                             "credential",
                             Some(row.id),
-                            Some(&row.name),
+                            Some(&fresh.name),
                             Outcome::Success,
-                            format!("version {version} is current; version {} retired", row.current_version),
+                            detail,
                         ),
                     )
                 })?;
-                self.rotate_data_key_if_worn()?;
+                self.rotate_data_key_if_worn();
                 self.get_credential(&row.id.to_string())
             }
         }
@@ -1000,7 +1043,30 @@ impl Vault {
             })?;
             return Err(err);
         }
-        let secrets = self.open_version(row.id, row.current_version)?;
+        let secrets = match self.open_version(row.id, row.current_version) {
+            Ok(s) if !s.is_empty() && s.names().eq(row.secret_fields.iter().map(String::as_str)) => s,
+            // Damaged, tampered with, or rotated away under us: the failed
+            // use is audited like any other.
+            Ok(_) | Err(_) => {
+                let err = Error::Decryption;
+                self.write(|tx, k, a| {
+                    audit::append(
+                        tx,
+                        k,
+                        a,
+                        ev(
+                            "credential.use",
+                            "credential",
+                            Some(row.id),
+                            Some(&row.name),
+                            Outcome::Failure,
+                            format!("{purpose}: {err}"),
+                        ),
+                    )
+                })?;
+                return Err(err);
+            }
+        };
         let now = timefmt::now();
         self.write(|tx, k, a| {
             creds::touch_last_used(tx, row.id, now)?;
@@ -1035,7 +1101,10 @@ impl Vault {
                 },
                 &blob,
             )?;
-            let text = String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?;
+            let text = String::from_utf8(plain.to_vec()).map_err(|e| {
+                zeroize::Zeroize::zeroize(&mut e.into_bytes());
+                Error::Decryption
+            })?;
             out.insert(&field, SecretString::from(text));
         }
         Ok(out)

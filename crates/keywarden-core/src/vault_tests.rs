@@ -244,6 +244,20 @@ fn an_interrupted_rotation_is_rolled_back_at_open() {
         tx.commit().unwrap();
     }
     drop(v);
+    // A young pending version may be mid-validation in another process.
+    let v = Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
+    assert_eq!(
+        v.get_credential("k").unwrap().versions.len(),
+        2,
+        "a fresh pending version is left alone"
+    );
+    v.conn
+        .execute(
+            "UPDATE credential_versions SET created_at = '2020-01-01T00:00:00.000000Z' WHERE version = 2",
+            [],
+        )
+        .unwrap();
+    drop(v);
     let mut v = Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
     let c = v.get_credential("k").unwrap();
     assert_eq!(c.versions.len(), 1);

@@ -56,8 +56,7 @@ pub fn seal(key: &Key256, key_id: u32, slot: &FieldSlot<'_>, plaintext: &[u8]) -
 }
 
 /// Deterministic sealing for the test vectors only: a nonce must never repeat.
-#[doc(hidden)]
-pub fn seal_with_nonce(
+fn seal_with_nonce(
     key: &Key256,
     key_id: u32,
     slot: &FieldSlot<'_>,

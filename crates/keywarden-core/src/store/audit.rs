@@ -241,7 +241,7 @@ pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM audit_events
          WHERE (?1 IS NULL OR object_id = ?1 OR object_name = ?1 COLLATE NOCASE)
-           AND (?2 IS NULL OR action = ?2 OR action LIKE ?2 || '.%')
+           AND (?2 IS NULL OR action = ?2 OR substr(action, 1, length(?2) + 1) = ?2 || '.')
            AND (?3 IS NULL OR profile = ?3 COLLATE NOCASE)
            AND (?4 IS NULL OR at >= ?4)
            AND (?5 IS NULL OR at <= ?5)

@@ -471,12 +471,12 @@ pub fn versions(conn: &Connection, id: Uuid) -> Result<Vec<VersionInfo>> {
 }
 
 /// Versions left `pending` by an interrupted rotation: (id, name, version).
-pub fn pending_versions(conn: &Connection) -> Result<Vec<(Uuid, String, u32)>> {
+pub fn pending_versions(conn: &Connection, staged_before: &str) -> Result<Vec<(Uuid, String, u32)>> {
     let mut stmt = conn.prepare(
         "SELECT v.credential_id, c.name, v.version FROM credential_versions v
-         JOIN credentials c ON c.id = v.credential_id WHERE v.state = 'pending'",
+         JOIN credentials c ON c.id = v.credential_id WHERE v.state = 'pending' AND v.created_at < ?1",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map([staged_before], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
     })?;
     let mut out = Vec::new();
