@@ -1026,46 +1026,13 @@ impl Vault {
             _ => None,
         };
         if let Some(err) = refusal {
-            self.write(|tx, k, a| {
-                audit::append(
-                    tx,
-                    k,
-                    a,
-                    ev(
-                        "credential.use",
-                        "credential",
-                        Some(row.id),
-                        Some(&row.name),
-                        Outcome::Denied,
-                        format!("{purpose}: {err}"),
-                    ),
-                )
-            })?;
-            return Err(err);
+            return Err(self.refuse_use(&row, Outcome::Denied, purpose, err));
         }
         let secrets = match self.open_version(row.id, row.current_version) {
             Ok(s) if !s.is_empty() && s.names().eq(row.secret_fields.iter().map(String::as_str)) => s,
             // Damaged, tampered with, or rotated away under us: the failed
             // use is audited like any other.
-            Ok(_) | Err(_) => {
-                let err = Error::Decryption;
-                self.write(|tx, k, a| {
-                    audit::append(
-                        tx,
-                        k,
-                        a,
-                        ev(
-                            "credential.use",
-                            "credential",
-                            Some(row.id),
-                            Some(&row.name),
-                            Outcome::Failure,
-                            format!("{purpose}: {err}"),
-                        ),
-                    )
-                })?;
-                return Err(err);
-            }
+            Ok(_) | Err(_) => return Err(self.refuse_use(&row, Outcome::Failure, purpose, Error::Decryption)),
         };
         let now = timefmt::now();
         self.write(|tx, k, a| {
@@ -1085,6 +1052,30 @@ impl Vault {
             )
         })?;
         Ok(secrets)
+    }
+
+    /// Records a use that did not happen and hands back why. If even the
+    /// event cannot be written, that error wins: nothing goes unaudited.
+    fn refuse_use(&mut self, row: &Row, outcome: Outcome, purpose: &str, err: Error) -> Error {
+        let detail = format!("{purpose}: {err}");
+        match self.write(|tx, k, a| {
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.use",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    outcome,
+                    detail,
+                ),
+            )
+        }) {
+            Ok(_) => err,
+            Err(write_err) => write_err,
+        }
     }
 
     fn open_version(&self, id: Uuid, version: u32) -> Result<SecretFields> {
