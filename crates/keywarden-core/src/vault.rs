@@ -118,6 +118,89 @@ fn seal_into(
     Ok(masks)
 }
 
+/// Checks a new credential, fills its defaults from its integration, and
+/// writes it — row, version 1, sealed fields, `credential.add` event — in
+/// the caller's transaction.
+fn insert_new_credential(
+    conn: &Connection,
+    dek: &DataKey,
+    audit_key: &Key256,
+    actor: &Actor,
+    new: NewCredential,
+) -> Result<Uuid> {
+    validate_name("credential name", &new.name)?;
+    let kind = new
+        .kind
+        .ok_or_else(|| Error::invalid("type", "choose a credential type: api-key, oauth2, basic or custom"))?;
+    let integration = new
+        .integration
+        .as_deref()
+        .map(|r| integrations::get(conn, r))
+        .transpose()?;
+    let provider = new
+        .provider
+        .map(|p| p.trim().to_lowercase())
+        .or_else(|| integration.as_ref().map(|i| i.provider.clone()))
+        .unwrap_or_else(|| "generic".into());
+    let environment = new
+        .environment
+        .map(|e| e.trim().to_lowercase())
+        .or_else(|| integration.as_ref().map(|i| i.environment.clone()))
+        .unwrap_or_else(|| "prod".into());
+    check_descriptive_fields(Some(&provider), Some(&environment), &new.tags, &new.notes)?;
+    validate::check_format(kind, &new.config, &new.secrets)?;
+    if creds::name_taken(conn, &new.name, None)? {
+        return Err(Error::Duplicate {
+            kind: "a credential",
+            name: new.name,
+        });
+    }
+    // The version row must exist before its sealed fields (foreign key),
+    // so the masks are computed up front.
+    let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
+    let now = timefmt::now();
+    let row = Row {
+        id: Uuid::new_v4(),
+        kind,
+        integration_id: integration.as_ref().map(|i| i.id),
+        integration_name: integration.map(|i| i.name),
+        provider,
+        environment,
+        status: Status::Active,
+        secret_fields: new.secrets.names().map(str::to_owned).collect(),
+        expires_at: new.expires_at.or_else(|| jwt_expiry(&new.secrets)),
+        last_used_at: None,
+        last_validated_at: None,
+        current_version: 1,
+        mask: primary_mask(kind, &masks),
+        needs_reentry: false,
+        created_at: now,
+        updated_at: now,
+        name: new.name,
+        config: new.config,
+        tags: new.tags,
+        notes: new.notes.and_then(empty_to_none),
+    };
+    creds::upsert(conn, &row)?;
+    creds::insert_version(conn, row.id, 1, VersionState::Current, &masks)?;
+    seal_into(conn, dek, row.id, 1, &new.secrets)?;
+    let detail = format!("type {kind}");
+    audit::append(
+        conn,
+        audit_key,
+        actor,
+        ev(
+            "credential.add",
+            "credential",
+            Some(row.id),
+            Some(&row.name),
+            Outcome::Success,
+            detail,
+        ),
+    )?;
+    Ok(row.id)
+}
+
 /// The DEK a blob names, unwrapped once per operation and cached.
 fn key_for_in<'k>(
     conn: &Connection,
@@ -131,6 +214,18 @@ fn key_for_in<'k>(
         Entry::Occupied(o) => o.into_mut(),
         Entry::Vacant(v) => v.insert(data_keys::load(conn, wrap, vault_id, key_id)?),
     })
+}
+
+/// The `credential.use` event, whatever its outcome.
+fn use_event(row: &Row, outcome: Outcome, detail: String) -> NewEvent<'static> {
+    ev(
+        "credential.use",
+        "credential",
+        Some(row.id),
+        Some(&row.name),
+        outcome,
+        detail,
+    )
 }
 
 fn primary_mask(kind: CredentialKind, masks: &BTreeMap<String, String>) -> Option<String> {
@@ -556,157 +651,20 @@ impl Vault {
     // ---- credentials --------------------------------------------------------
 
     pub fn add_credential(&mut self, new: NewCredential) -> Result<Credential> {
-        validate_name("credential name", &new.name)?;
-        let kind = new
-            .kind
-            .ok_or_else(|| Error::invalid("type", "choose a credential type: api-key, oauth2, basic or custom"))?;
-        let integration = new
-            .integration
-            .as_deref()
-            .map(|r| integrations::get(&self.conn, r))
-            .transpose()?;
-        let provider = new
-            .provider
-            .map(|p| p.trim().to_lowercase())
-            .or_else(|| integration.as_ref().map(|i| i.provider.clone()))
-            .unwrap_or_else(|| "generic".into());
-        let environment = new
-            .environment
-            .map(|e| e.trim().to_lowercase())
-            .or_else(|| integration.as_ref().map(|i| i.environment.clone()))
-            .unwrap_or_else(|| "prod".into());
-        validate_word("provider", &provider)?;
-        validate_word("environment", &environment)?;
-        validate_words("tag", &new.tags)?;
-        validate_opt_text("notes", &new.notes)?;
-        validate::check_format(kind, &new.config, &new.secrets)?;
-        if creds::name_taken(&self.conn, &new.name, None)? {
-            return Err(Error::Duplicate {
-                kind: "a credential",
-                name: new.name,
-            });
-        }
-        let now = timefmt::now();
-        let mut row = Row {
-            id: Uuid::new_v4(),
-            name: new.name,
-            kind,
-            integration_id: integration.as_ref().map(|i| i.id),
-            integration_name: integration.map(|i| i.name),
-            provider,
-            environment,
-            status: Status::Active,
-            config: new.config,
-            secret_fields: new.secrets.names().map(str::to_owned).collect(),
-            tags: new.tags,
-            notes: new.notes.and_then(empty_to_none),
-            expires_at: new.expires_at.or_else(|| jwt_expiry(&new.secrets)),
-            last_used_at: None,
-            last_validated_at: None,
-            current_version: 1,
-            mask: None,
-            needs_reentry: false,
-            created_at: now,
-            updated_at: now,
-        };
-        // The version row must exist before its sealed fields (foreign key),
-        // so the masks are computed up front.
-        let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
-        row.mask = primary_mask(kind, &masks);
         let tx = self.conn.transaction()?;
-        creds::upsert(&tx, &row)?;
-        creds::insert_version(&tx, row.id, 1, VersionState::Current, &masks)?;
-        seal_into(&tx, &self.dek, row.id, 1, &new.secrets)?;
-        audit::append(
-            &tx,
-            &self.keys.audit,
-            &self.actor,
-            ev(
-                "credential.add",
-                "credential",
-                Some(row.id),
-                Some(&row.name),
-                Outcome::Success,
-                format!("type {kind}"),
-            ),
-        )?;
+        let id = insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new)?;
         tx.commit()?;
         self.rotate_data_key_if_worn();
-        self.get_credential(&row.id.to_string())
+        self.get_credential(&id.to_string())
     }
 
-    /// Adds many credentials in one transaction (import, benchmarks, tests);
-    /// each still gets its own audit event.
+    /// Adds many credentials in one transaction (benchmarks, tests, bulk
+    /// loads), all or nothing; each still gets its own audit event.
     pub fn add_credentials_bulk(&mut self, items: Vec<NewCredential>) -> Result<usize> {
         let n = items.len();
         let tx = self.conn.transaction()?;
         for new in items {
-            validate_name("credential name", &new.name)?;
-            let kind = new
-                .kind
-                .ok_or_else(|| Error::invalid("type", "choose a credential type"))?;
-            validate::check_format(kind, &new.config, &new.secrets)?;
-            check_descriptive_fields(
-                new.provider.as_deref(),
-                new.environment.as_deref(),
-                &new.tags,
-                &new.notes,
-            )?;
-            if creds::name_taken(&tx, &new.name, None)? {
-                return Err(Error::Duplicate {
-                    kind: "a credential",
-                    name: new.name,
-                });
-            }
-            let integration = new
-                .integration
-                .as_deref()
-                .map(|r| integrations::get(&tx, r))
-                .transpose()?;
-            let now = timefmt::now();
-            let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
-            let row = Row {
-                id: Uuid::new_v4(),
-                kind,
-                provider: new
-                    .provider
-                    .clone()
-                    .or_else(|| integration.as_ref().map(|i| i.provider.clone()))
-                    .unwrap_or_else(|| "generic".into()),
-                environment: new.environment.clone().unwrap_or_else(|| "prod".into()),
-                integration_id: integration.as_ref().map(|i| i.id),
-                integration_name: integration.map(|i| i.name),
-                status: Status::Active,
-                secret_fields: new.secrets.names().map(str::to_owned).collect(),
-                expires_at: new.expires_at.or_else(|| jwt_expiry(&new.secrets)),
-                last_used_at: None,
-                last_validated_at: None,
-                current_version: 1,
-                mask: primary_mask(kind, &masks),
-                needs_reentry: false,
-                created_at: now,
-                updated_at: now,
-                name: new.name,
-                config: new.config,
-                tags: new.tags,
-                notes: new.notes,
-            };
-            creds::upsert(&tx, &row)?;
-            creds::insert_version(&tx, row.id, 1, VersionState::Current, &masks)?;
-            seal_into(&tx, &self.dek, row.id, 1, &new.secrets)?;
-            audit::append(
-                &tx,
-                &self.keys.audit,
-                &self.actor,
-                ev(
-                    "credential.add",
-                    "credential",
-                    Some(row.id),
-                    Some(&row.name),
-                    Outcome::Success,
-                    format!("type {kind}"),
-                ),
-            )?;
+            insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new)?;
         }
         tx.commit()?;
         self.rotate_data_key_if_worn();
@@ -1037,19 +995,7 @@ impl Vault {
         let now = timefmt::now();
         self.write(|tx, k, a| {
             creds::touch_last_used(tx, row.id, now)?;
-            audit::append(
-                tx,
-                k,
-                a,
-                ev(
-                    "credential.use",
-                    "credential",
-                    Some(row.id),
-                    Some(&row.name),
-                    Outcome::Success,
-                    purpose,
-                ),
-            )
+            audit::append(tx, k, a, use_event(&row, Outcome::Success, purpose.to_owned()))
         })?;
         Ok(secrets)
     }
@@ -1058,21 +1004,7 @@ impl Vault {
     /// event cannot be written, that error wins: nothing goes unaudited.
     fn refuse_use(&mut self, row: &Row, outcome: Outcome, purpose: &str, err: Error) -> Error {
         let detail = format!("{purpose}: {err}");
-        match self.write(|tx, k, a| {
-            audit::append(
-                tx,
-                k,
-                a,
-                ev(
-                    "credential.use",
-                    "credential",
-                    Some(row.id),
-                    Some(&row.name),
-                    outcome,
-                    detail,
-                ),
-            )
-        }) {
+        match self.write(|tx, k, a| audit::append(tx, k, a, use_event(row, outcome, detail))) {
             Ok(_) => err,
             Err(write_err) => write_err,
         }
