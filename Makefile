@@ -1,24 +1,48 @@
 # Keywarden: the two commands are `make run` and `make test`.
-.PHONY: run test bench bootstrap lint unit
+.PHONY: run test bench bootstrap ui lint types bundle
 
 bootstrap:
 	@scripts/bootstrap.sh
 
-# Until the desktop app exists, `run` builds kw and shows its help.
-run: bootstrap
-	cargo build --locked -p keywarden-cli
-	./target/debug/kw --help
+# The Svelte UI, built into ui/build and embedded in the app at compile time.
+ui: bootstrap
+	npm --prefix ui run build --silent
 
-lint:
+# Builds and opens the desktop app on the default vault
+# (~/.local/share/keywarden/vault, or KEYWARDEN_VAULT).
+run: ui
+	cargo build --locked -p keywarden
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo "make run: no display (DISPLAY/WAYLAND_DISPLAY unset); run it in a desktop session, or: xvfb-run -a ./target/debug/keywarden" >&2; exit 1; fi
+	./target/debug/keywarden
+
+lint: ui
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	npm --prefix ui run check --silent
 
-# Every test, headless, against a real gnome-keyring on a private D-Bus.
-test: bootstrap lint
+# Every test, headless: UI unit tests, then the Rust tests and the
+# end-to-end suite (the app under Xvfb through tauri-driver) against a real
+# gnome-keyring on a private D-Bus.
+test:
+	@scripts/bootstrap.sh --test
+	$(MAKE) --no-print-directory lint
+	npm --prefix ui test --silent
 	scripts/test-session.sh cargo test --locked --workspace
 
-# Criterion benches of the core and end-to-end kw timings (BENCHMARKS.md).
-bench: bootstrap
+# Regenerates the committed TypeScript bindings from the Rust types.
+types:
+	KEYWARDEN_WRITE_BINDINGS=1 cargo test --locked --lib bindings
+
+# Criterion benches of the core, end-to-end kw timings, and the desktop
+# app's budgets (BENCHMARKS.md).
+bench: ui
 	scripts/test-session.sh cargo bench --locked -p keywarden-core
 	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
+	cargo build --locked --release -p keywarden
+	scripts/test-session.sh cargo test --locked --release --test e2e -- --ignored --nocapture --test-threads=1
+
+# Signed packages come with issue 8; this builds the .deb and .rpm.
+bundle: ui
+	cd ui && npx tauri build --bundles deb,rpm --config '{"build":{"beforeBuildCommand":""}}'

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   build-essential pkg-config   # C toolchain for SQLCipher and libdbus
   gnome-keyring dbus-x11 libsecret-tools  # a real Secret Service for tests
+  libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev  # the desktop app
+  xvfb xauth webkit2gtk-driver imagemagick  # headless end-to-end tests and their screenshots
 )
 
 missing=()
@@ -22,3 +24,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "bootstrap: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+command -v npm >/dev/null || { echo "bootstrap: Node.js 20+ with npm is required: https://nodejs.org" >&2; exit 1; }
+
+# The UI's npm packages, exactly as locked; again whenever the lock changes.
+ui="$(dirname "$0")/../ui"
+if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: installing the UI's npm packages"
+  (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# tauri-driver (WebDriver for the desktop app) for the end-to-end tests;
+# `make run` does not need it.
+if [ "${1:-}" = "--test" ]; then
+  cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+  if ! command -v tauri-driver >/dev/null && [ ! -x "$cargo_bin/tauri-driver" ]; then
+    echo "bootstrap: installing tauri-driver"
+    cargo install tauri-driver --locked --quiet
+  fi
+fi

@@ -58,6 +58,7 @@ pub struct Vault {
     dek: DataKey,
     actor: Actor,
     rotate_after: u64,
+    expiring_within_days: i64,
 }
 
 impl std::fmt::Debug for Vault {
@@ -353,6 +354,7 @@ impl Vault {
                 dek,
                 actor,
                 rotate_after: data_keys::ROTATE_AFTER,
+                expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
             }),
             Err(e) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -400,6 +402,7 @@ impl Vault {
             dek,
             actor,
             rotate_after: data_keys::ROTATE_AFTER,
+            expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
         };
         vault.roll_back_interrupted_rotations()?;
         Ok(vault)
@@ -494,6 +497,27 @@ impl Vault {
 
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// How many days before its expiry an active credential shows as
+    /// `expiring` (default 14; a setting of the desktop app, 1 to 365).
+    pub fn set_expiring_within_days(&mut self, days: i64) -> Result<()> {
+        if !(1..=365).contains(&days) {
+            return Err(Error::invalid(
+                "expiry warning",
+                format!("{days} days is out of range; use 1 to 365 days"),
+            ));
+        }
+        self.expiring_within_days = days;
+        Ok(())
+    }
+
+    pub fn expiring_within_days(&self) -> i64 {
+        self.expiring_within_days
+    }
+
+    fn clock(&self) -> creds::StatusClock {
+        creds::StatusClock::new(self.expiring_within_days)
     }
 
     /// For tests: rotate the DEK after `n` seals instead of 2^30.
@@ -641,10 +665,9 @@ impl Vault {
     /// Credentials serving this integration, for its details screen.
     pub fn integration_credentials(&self, reference: &str) -> Result<Vec<CredentialSummary>> {
         let i = integrations::get(&self.conn, reference)?;
-        let now = timefmt::now();
         Ok(creds::for_integration(&self.conn, i.id)?
             .iter()
-            .map(|r| r.summary(now))
+            .map(|r| r.summary(self.clock()))
             .collect())
     }
 
@@ -752,7 +775,7 @@ impl Vault {
         let row = creds::get(&self.conn, reference)?;
         let versions = creds::versions(&self.conn, row.id)?;
         Ok(Credential {
-            summary: row.summary(timefmt::now()),
+            summary: row.summary(self.clock()),
             config: row.config,
             secret_fields: row.secret_fields,
             notes: row.notes,
@@ -763,7 +786,7 @@ impl Vault {
     }
 
     pub fn list_credentials(&self, filter: &CredentialFilter) -> Result<Vec<CredentialSummary>> {
-        creds::list(&self.conn, filter, timefmt::now())
+        creds::list(&self.conn, filter, self.clock())
     }
 
     pub fn credential_count(&self) -> Result<u64> {
@@ -940,6 +963,20 @@ impl Vault {
 
     /// Deletes a credential and all its versions. Refused while an
     /// integration depends on it, unless `force`.
+    /// Deletes a credential once the person has typed its exact name (the
+    /// desktop's confirmation, checked here so no caller can skip it). The
+    /// dependents were shown with the question, so they do not block.
+    pub fn delete_credential_confirmed(&mut self, reference: &str, typed_name: &str) -> Result<()> {
+        let row = creds::get(&self.conn, reference)?;
+        if typed_name.trim() != row.name {
+            return Err(Error::invalid(
+                "confirmation",
+                format!("type the credential's name exactly ('{}') to delete it", row.name),
+            ));
+        }
+        self.delete_credential(&row.id.to_string(), true)
+    }
+
     pub fn delete_credential(&mut self, reference: &str, force: bool) -> Result<()> {
         let row = creds::get(&self.conn, reference)?;
         let dependents = self.dependents(&row.id.to_string())?;

@@ -696,3 +696,33 @@ fn search_finds_substrings_of_any_length_and_follows_integration_renames() {
     v.delete_credential("other", false).unwrap();
     assert_eq!(names(&v, "other"), Vec::<String>::new());
 }
+
+#[test]
+fn delete_by_typed_name_refuses_a_mismatch_and_keeps_the_credential() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("Pleo prod", "pk_live_0123456789abcd")).unwrap();
+    let err = v.delete_credential_confirmed("Pleo prod", "Pleo").unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    assert!(v.get_credential("Pleo prod").is_ok());
+    v.delete_credential_confirmed("Pleo prod", "Pleo prod").unwrap();
+    assert!(matches!(v.get_credential("Pleo prod"), Err(Error::NotFound { .. })));
+}
+
+#[test]
+fn expiry_warning_window_is_a_setting_within_one_to_365_days() {
+    let (_d, mut v) = vault();
+    let mut new = api_key("Xledger", "xl_0123456789abcdef");
+    new.expires_at = Some(crate::timefmt::now() + time::Duration::days(20));
+    v.add_credential(new).unwrap();
+    assert_eq!(v.get_credential("Xledger").unwrap().summary.status, Status::Active);
+    v.set_expiring_within_days(30).unwrap();
+    assert_eq!(v.get_credential("Xledger").unwrap().summary.status, Status::Expiring);
+    let filter = CredentialFilter {
+        status: Some(Status::Expiring),
+        ..Default::default()
+    };
+    assert_eq!(v.list_credentials(&filter).unwrap().len(), 1);
+    assert!(v.set_expiring_within_days(0).is_err());
+    assert!(v.set_expiring_within_days(366).is_err());
+    assert_eq!(v.expiring_within_days(), 30);
+}

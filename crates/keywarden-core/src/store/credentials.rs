@@ -38,24 +38,51 @@ pub struct Row {
     pub updated_at: OffsetDateTime,
 }
 
+/// When a status is read: the time, and how many days before its expiry an
+/// active credential shows as `expiring` (a setting; 14 by default).
+#[derive(Debug, Clone, Copy)]
+pub struct StatusClock {
+    pub now: OffsetDateTime,
+    pub expiring_within_days: i64,
+}
+
+impl StatusClock {
+    pub fn new(expiring_within_days: i64) -> StatusClock {
+        StatusClock {
+            now: timefmt::now(),
+            expiring_within_days,
+        }
+    }
+
+    fn soon(&self) -> OffsetDateTime {
+        self.now + Duration::days(self.expiring_within_days)
+    }
+}
+
+impl Default for StatusClock {
+    fn default() -> StatusClock {
+        StatusClock::new(EXPIRING_WITHIN_DAYS)
+    }
+}
+
 /// The status a person sees: expiry is applied to active credentials.
-pub fn effective_status(stored: Status, expires_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Status {
+pub fn effective_status(stored: Status, expires_at: Option<OffsetDateTime>, clock: StatusClock) -> Status {
     match (stored, expires_at) {
-        (Status::Active, Some(t)) if t <= now => Status::Expired,
-        (Status::Active, Some(t)) if t <= now + Duration::days(EXPIRING_WITHIN_DAYS) => Status::Expiring,
+        (Status::Active, Some(t)) if t <= clock.now => Status::Expired,
+        (Status::Active, Some(t)) if t <= clock.soon() => Status::Expiring,
         (s, _) => s,
     }
 }
 
 impl Row {
-    pub fn summary(&self, now: OffsetDateTime) -> CredentialSummary {
+    pub fn summary(&self, clock: StatusClock) -> CredentialSummary {
         CredentialSummary {
             id: self.id,
             name: self.name.clone(),
             kind: self.kind,
             provider: self.provider.clone(),
             environment: self.environment.clone(),
-            status: effective_status(self.status, self.expires_at, now),
+            status: effective_status(self.status, self.expires_at, clock),
             integration: self.integration_name.clone(),
             tags: self.tags.clone(),
             mask: self.mask.clone(),
@@ -260,7 +287,7 @@ const SUMMARY_SELECT: &str = "SELECT c.id, c.name, c.kind, c.provider, c.environ
         c.mask, c.current_version, c.needs_reentry, c.expires_at, c.last_used_at, c.last_validated_at
      FROM credentials c LEFT JOIN integrations i ON i.id = c.integration_id";
 
-fn summary_row(r: &rusqlite::Row<'_>, now: OffsetDateTime) -> Result<CredentialSummary> {
+fn summary_row(r: &rusqlite::Row<'_>, clock: StatusClock) -> Result<CredentialSummary> {
     let id: String = r.get(0)?;
     let kind: String = r.get(2)?;
     let status: String = r.get(5)?;
@@ -272,7 +299,7 @@ fn summary_row(r: &rusqlite::Row<'_>, now: OffsetDateTime) -> Result<CredentialS
         kind: kind.parse()?,
         provider: r.get(3)?,
         environment: r.get(4)?,
-        status: effective_status(status.parse()?, expires_at, now),
+        status: effective_status(status.parse()?, expires_at, clock),
         integration: r.get(6)?,
         tags: vec_json(&tags)?,
         mask: r.get(8)?,
@@ -286,7 +313,7 @@ fn summary_row(r: &rusqlite::Row<'_>, now: OffsetDateTime) -> Result<CredentialS
 
 /// Credentials matching `f`, ordered by name. Every value is bound as a
 /// parameter; only fixed SQL fragments are put together here.
-pub fn list(conn: &Connection, f: &CredentialFilter, now: OffsetDateTime) -> Result<Vec<CredentialSummary>> {
+pub fn list(conn: &Connection, f: &CredentialFilter, clock: StatusClock) -> Result<Vec<CredentialSummary>> {
     let mut clauses: Vec<&str> = Vec::new();
     let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
     let mut bind = |clause: &'static str, value: Box<dyn rusqlite::ToSql>| {
@@ -323,8 +350,8 @@ pub fn list(conn: &Connection, f: &CredentialFilter, now: OffsetDateTime) -> Res
     }
     // Expiry statuses are derived: they filter on the stored status plus
     // the expiry time; the rest match the stored status.
-    let soon = timefmt::to_db(now + Duration::days(EXPIRING_WITHIN_DAYS));
-    let now_s = timefmt::to_db(now);
+    let soon = timefmt::to_db(clock.soon());
+    let now_s = timefmt::to_db(clock.now);
     match f.status {
         None => {}
         Some(Status::Active) => bind(
@@ -349,7 +376,7 @@ pub fn list(conn: &Connection, f: &CredentialFilter, now: OffsetDateTime) -> Res
     let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(summary_row(r, now)?);
+        out.push(summary_row(r, clock)?);
     }
     Ok(out)
 }

@@ -121,7 +121,7 @@ mod tests {
             search: Some("d ple".into()),
             ..Default::default()
         };
-        let found = credentials::list(&conn, &f, crate::timefmt::now()).unwrap();
+        let found = credentials::list(&conn, &f, credentials::StatusClock::default()).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "Old Pleo");
     }

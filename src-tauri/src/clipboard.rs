@@ -1,0 +1,62 @@
+//! Copying a secret happens here, in Rust: the webview never sees it. The
+//! clipboard is cleared after the configured time unless something else
+//! was copied meanwhile (compared by digest; the secret is not kept).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use keywarden_core::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+pub trait Clipboard: Send + Sync {
+    fn set(&self, text: &SecretString) -> Result<(), String>;
+    /// Clears the clipboard if it still holds text with this digest.
+    fn clear_if(&self, digest: &[u8; 32]) -> Result<(), String>;
+}
+
+pub fn digest(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// The system clipboard (X11 on Linux). On X11 the owning process serves
+/// the contents, so one `arboard::Clipboard` lives as long as the app.
+#[derive(Default)]
+pub struct SystemClipboard {
+    inner: Mutex<Option<arboard::Clipboard>>,
+}
+
+impl SystemClipboard {
+    fn with<T>(&self, f: impl FnOnce(&mut arboard::Clipboard) -> Result<T, arboard::Error>) -> Result<T, String> {
+        let mut guard = self.inner.lock().map_err(|_| "clipboard unavailable".to_owned())?;
+        if guard.is_none() {
+            *guard = Some(arboard::Clipboard::new().map_err(|e| format!("no clipboard: {e}"))?);
+        }
+        match guard.as_mut() {
+            Some(c) => f(c).map_err(|e| format!("clipboard failed: {e}")),
+            None => Err("clipboard unavailable".to_owned()),
+        }
+    }
+}
+
+impl Clipboard for SystemClipboard {
+    fn set(&self, text: &SecretString) -> Result<(), String> {
+        self.with(|c| c.set_text(text.expose_secret().to_owned()))
+    }
+
+    fn clear_if(&self, wanted: &[u8; 32]) -> Result<(), String> {
+        self.with(|c| match c.get_text() {
+            Ok(now) if digest(&now) == *wanted => c.clear(),
+            _ => Ok(()),
+        })
+    }
+}
+
+/// Clears the clipboard after `after`, on a background thread.
+pub fn schedule_clear(clipboard: std::sync::Arc<dyn Clipboard>, digest: [u8; 32], after: Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        if let Err(e) = clipboard.clear_if(&digest) {
+            eprintln!("keywarden: could not clear the clipboard: {e}");
+        }
+    });
+}

@@ -1,0 +1,35 @@
+// The one list of IPC commands. `build.rs` turns it into permissions
+// (`allow-<name>`), `lib.rs` into the invoke handler; the UI's typed facade
+// (`ui/src/lib/ipc/`) calls exactly these names. Adding a command means
+// adding it here, to `commands.rs`, and to a capability.
+macro_rules! for_each_command {
+    ($m:ident) => {
+        $m!(
+            app_status,
+            create_vault,
+            unlock_vault,
+            lock_vault,
+            recover_vault,
+            touch,
+            list_credentials,
+            get_credential,
+            add_credential,
+            update_credential,
+            rotate_credential,
+            disable_credential,
+            credential_dependents,
+            delete_credential,
+            copy_secret,
+            list_integrations,
+            get_integration,
+            add_integration,
+            update_integration,
+            list_audit,
+            verify_audit,
+            export_audit,
+            export_config,
+            get_settings,
+            save_settings,
+        )
+    };
+}

@@ -1,0 +1,332 @@
+//! The IPC commands, one per user action. Each parses its input, calls one
+//! `keywarden_core` method, and maps the error. No command returns a stored
+//! secret: credentials come back with masks only.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keywarden_core::header::Header;
+use keywarden_core::{
+    AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
+    KeySource, OfflineValidator, Outcome, SecretString, Vault, audit_export,
+};
+use tauri::State;
+
+use crate::clipboard;
+use crate::error::{ErrorCode, IpcError, IpcResult};
+use crate::models::{
+    AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
+    KeySourceKind, NewCredentialInput, NewIntegrationInput, RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
+};
+use crate::settings::Settings;
+use crate::state::AppState;
+
+fn key_source(passphrase: Option<SecretString>) -> KeySource {
+    match passphrase {
+        Some(p) if !p.expose_secret().is_empty() => KeySource::Passphrase(p),
+        _ => KeySource::Keychain,
+    }
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
+    let header = match Vault::header(&state.vault_dir) {
+        Ok(h) => Some(h),
+        Err(Error::VaultNotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let vault = match (&header, state.is_unlocked()) {
+        (None, _) => VaultState::None,
+        (Some(_), true) => VaultState::Unlocked,
+        (Some(_), false) => VaultState::Locked,
+    };
+    let export_dir = dirs::download_dir()
+        .filter(|d| d.is_dir())
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(std::env::temp_dir);
+    Ok(AppStatus {
+        vault,
+        key_source: header.as_ref().map(|h: &Header| match h.is_passphrase() {
+            true => KeySourceKind::Passphrase,
+            false => KeySourceKind::Keychain,
+        }),
+        vault_dir: state.vault_dir.display().to_string(),
+        export_dir: export_dir.display().to_string(),
+        profile: state.actor().profile,
+        settings: state.settings(),
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn create_vault(state: State<'_, AppState>, passphrase: Option<SecretString>) -> IpcResult<RecoveryCodeOut> {
+    let (vault, code) = Vault::create(&state.vault_dir, key_source(passphrase), state.actor())?;
+    state.install(vault)?;
+    Ok(RecoveryCodeOut {
+        recovery_code: code.display().to_string(),
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn unlock_vault(state: State<'_, AppState>, passphrase: Option<SecretString>) -> IpcResult<()> {
+    if state.is_unlocked() {
+        return Ok(());
+    }
+    let vault = Vault::open(&state.vault_dir, &key_source(passphrase), state.actor())?;
+    state.install(vault)
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn lock_vault(state: State<'_, AppState>) -> IpcResult<()> {
+    state.lock();
+    Ok(())
+}
+
+/// Re-keys the vault from its recovery code, with the keychain (or a new
+/// passphrase) as the new key source.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn recover_vault(
+    state: State<'_, AppState>,
+    recovery_code: SecretString,
+    passphrase: Option<SecretString>,
+) -> IpcResult<()> {
+    let vault = Vault::recover(
+        &state.vault_dir,
+        recovery_code.expose_secret(),
+        key_source(passphrase),
+        state.actor(),
+    )?;
+    state.install(vault)
+}
+
+/// The person is active in the window: postpones auto-lock.
+#[tauri::command(rename_all = "snake_case")]
+pub fn touch(state: State<'_, AppState>) {
+    if state.is_unlocked() {
+        state.touch();
+    }
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn list_credentials(state: State<'_, AppState>) -> IpcResult<Vec<CredentialSummary>> {
+    state.with_vault(|v| v.list_credentials(&CredentialFilter::default()))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn get_credential(state: State<'_, AppState>, id: String) -> IpcResult<Credential> {
+    state.with_vault(|v| v.get_credential(&id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn add_credential(state: State<'_, AppState>, input: NewCredentialInput) -> IpcResult<Credential> {
+    let new = input.parse()?;
+    state.with_vault(|v| v.add_credential(new))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn update_credential(state: State<'_, AppState>, id: String, patch: CredentialPatchInput) -> IpcResult<Credential> {
+    let patch = patch.parse()?;
+    state.with_vault(|v| v.update_credential(&id, patch))
+}
+
+/// "Validate and Save": the new secret is staged, checked, and swapped in
+/// only if it passes. Live provider checks arrive with the connectors;
+/// until then the offline checks decide.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn rotate_credential(state: State<'_, AppState>, id: String, input: RotateInput) -> IpcResult<RotationOutcome> {
+    let (secrets, expires_at) = input.parse()?;
+    let credential = state.with_vault(|v| v.replace_secret(&id, secrets, expires_at, &OfflineValidator))?;
+    Ok(RotationOutcome {
+        credential,
+        validated_by: "offline format checks".into(),
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn disable_credential(state: State<'_, AppState>, id: String, reason: String) -> IpcResult<Credential> {
+    state.with_vault(|v| v.disable_credential(&id, &reason))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn credential_dependents(state: State<'_, AppState>, id: String) -> IpcResult<Vec<String>> {
+    state.with_vault(|v| v.dependents(&id))
+}
+
+/// Deletes only when the typed name matches: the confirmation is enforced
+/// here, not just in the dialog.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn delete_credential(state: State<'_, AppState>, id: String, confirm_name: String) -> IpcResult<()> {
+    state.with_vault(|v| v.delete_credential_confirmed(&id, &confirm_name))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn copy_secret(state: State<'_, AppState>, id: String, field: Option<String>) -> IpcResult<CopyReceipt> {
+    let settings = state.settings();
+    if !settings.allow_clipboard_copy {
+        return Err(IpcError::new(
+            ErrorCode::Refused,
+            "copying secrets is turned off in Settings",
+        ));
+    }
+    let secrets = state.with_vault(|v| v.use_secret(&id, "clipboard"))?;
+    let (name, value) = match &field {
+        Some(f) => secrets.get(f).map(|v| (f.clone(), v)),
+        None => secrets.iter().next().map(|(n, v)| (n.to_owned(), v)),
+    }
+    .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "that secret field does not exist"))?;
+    state
+        .clipboard
+        .set(value)
+        .map_err(|e| IpcError::new(ErrorCode::Internal, e))?;
+    clipboard::schedule_clear(
+        Arc::clone(&state.clipboard),
+        clipboard::digest(value.expose_secret()),
+        Duration::from_secs(u64::from(settings.clipboard_clear_seconds)),
+    );
+    Ok(CopyReceipt {
+        field: name,
+        clears_in_seconds: settings.clipboard_clear_seconds,
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn list_integrations(state: State<'_, AppState>) -> IpcResult<Vec<Integration>> {
+    state.with_vault(|v| v.list_integrations())
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn get_integration(state: State<'_, AppState>, id: String) -> IpcResult<Integration> {
+    state.with_vault(|v| v.get_integration(&id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn add_integration(state: State<'_, AppState>, input: NewIntegrationInput) -> IpcResult<Integration> {
+    let new = input.parse();
+    state.with_vault(|v| v.add_integration(new))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn update_integration(
+    state: State<'_, AppState>,
+    id: String,
+    patch: IntegrationPatchInput,
+) -> IpcResult<Integration> {
+    let patch = patch.parse();
+    state.with_vault(|v| v.update_integration(&id, patch))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn list_audit(state: State<'_, AppState>, query: AuditQuery) -> IpcResult<Vec<AuditEvent>> {
+    let filter = query.parse()?;
+    state.with_vault(|v| v.audit_events(&filter))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn verify_audit(state: State<'_, AppState>) -> IpcResult<AuditReport> {
+    state.with_vault(|v| v.verify_audit())
+}
+
+/// An export goes to a path the person chose: absolute, in an existing
+/// folder, written atomically, never over an existing file.
+fn export_target(path: &str) -> Result<PathBuf, Error> {
+    let path = PathBuf::from(path.trim());
+    if !path.is_absolute() {
+        return Err(Error::invalid(
+            "file",
+            "give the full path of the file to write, e.g. /home/you/export.json",
+        ));
+    }
+    match path.parent() {
+        Some(dir) if dir.is_dir() => {}
+        _ => {
+            return Err(Error::invalid(
+                "file",
+                "the folder does not exist; choose an existing folder",
+            ));
+        }
+    }
+    if path.exists() {
+        return Err(Error::invalid(
+            "file",
+            "a file with that name exists; choose another name",
+        ));
+    }
+    Ok(path)
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension("kw-tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::Io {
+        path: tmp.clone(),
+        source: e,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::Io {
+        path: path.to_owned(),
+        source: e,
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn export_audit(
+    state: State<'_, AppState>,
+    query: AuditQuery,
+    format: ExportFormat,
+    path: String,
+) -> IpcResult<ExportReceipt> {
+    let filter = query.parse()?;
+    let target = export_target(&path)?;
+    let events = state.with_vault(|v| v.export_audit(&filter))?;
+    let text = match format {
+        ExportFormat::Csv => audit_export::to_csv(&events),
+        ExportFormat::Json => audit_export::to_json(&events),
+    };
+    write_new(&target, text.as_bytes())?;
+    Ok(ExportReceipt {
+        path: target.display().to_string(),
+        items: events.len(),
+    })
+}
+
+/// The configuration without any secret: on import every credential is
+/// marked as needing its secret re-entered.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn export_config(state: State<'_, AppState>, path: String) -> IpcResult<ExportReceipt> {
+    let target = export_target(&path)?;
+    let export = state.with_vault(|v| v.export_config())?;
+    let json = serde_json::to_vec_pretty(&export).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
+    write_new(&target, &json)?;
+    Ok(ExportReceipt {
+        path: target.display().to_string(),
+        items: export.integrations.len() + export.credentials.len(),
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn get_settings(state: State<'_, AppState>) -> Settings {
+    state.settings()
+}
+
+/// Saved beside the vault and applied at once; recorded in the audit log.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
+    settings.check()?;
+    let days = i64::from(settings.expiring_within_days);
+    let detail = format!(
+        "expiry warning {} days, auto-lock {} min, clipboard clear {} s, copy {}",
+        settings.expiring_within_days,
+        settings.auto_lock_minutes,
+        settings.clipboard_clear_seconds,
+        if settings.allow_clipboard_copy {
+            "allowed"
+        } else {
+            "off"
+        }
+    );
+    state.with_vault(|v| {
+        v.set_expiring_within_days(days)?;
+        settings.save(v.dir())?;
+        v.record("settings.update", "vault", None, Outcome::Success, &detail)
+    })?;
+    state.set_settings(settings.clone());
+    Ok(settings)
+}

@@ -1,0 +1,90 @@
+//! Errors as the UI receives them: `{ code, message }`. The code is what the
+//! UI branches on; the message is the core's, which never carries a secret.
+
+use keywarden_core::Error;
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No vault exists yet: show the first-run screen.
+    NoVault,
+    /// The vault is locked: show the lock screen.
+    Locked,
+    /// No OS keychain: offer the passphrase vault.
+    KeychainUnavailable,
+    /// The OS keychain is locked: explain how to unlock it.
+    KeychainLocked,
+    /// The keychain item is gone: offer recovery with the code.
+    KeychainItemMissing,
+    /// Wrong passphrase, recovery code, or keychain key.
+    WrongKey,
+    NotFound,
+    /// A name is taken, a vault exists, or something depends on it.
+    Conflict,
+    InvalidInput,
+    /// Disabled, needs re-entry, rejected by validation, or forbidden by policy.
+    Refused,
+    /// Damaged data, failed decryption or a broken audit chain.
+    Damaged,
+    Internal,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+pub type IpcResult<T> = Result<T, IpcError>;
+
+impl IpcError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> IpcError {
+        IpcError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn locked() -> IpcError {
+        IpcError::new(ErrorCode::Locked, "the vault is locked; unlock it to continue")
+    }
+}
+
+impl From<Error> for IpcError {
+    fn from(e: Error) -> IpcError {
+        let code = match &e {
+            Error::VaultNotFound { .. } => ErrorCode::NoVault,
+            Error::KeychainUnavailable { .. } => ErrorCode::KeychainUnavailable,
+            Error::KeychainLocked => ErrorCode::KeychainLocked,
+            Error::KeychainItemMissing { .. } => ErrorCode::KeychainItemMissing,
+            Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => ErrorCode::WrongKey,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::Duplicate { .. } | Error::VaultExists { .. } | Error::HasDependents { .. } => ErrorCode::Conflict,
+            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } | Error::ValidationRejected { .. } => {
+                ErrorCode::Refused
+            }
+            Error::VaultCorrupt { .. } | Error::Decryption | Error::Audit(_) => ErrorCode::Damaged,
+            _ => ErrorCode::Internal,
+        };
+        IpcError::new(code, desktop_wording(e.to_string()))
+    }
+}
+
+/// Core messages point CLI users at `kw` commands; in the window the same
+/// actions are buttons.
+fn desktop_wording(message: String) -> String {
+    message
+        .replace(
+            "run `kw recover` with the recovery code",
+            "use \"Recover with code\" on the unlock screen",
+        )
+        .replace("create one with `kw init`", "create one on the first-run screen")
+        .replace(
+            "enter it with `kw credential rotate`",
+            "enter it with Update Credentials",
+        )
+        .replace(", or choose another --vault path", "")
+}

@@ -1,0 +1,296 @@
+//! The shell through the mock runtime, with the real configuration
+//! (capabilities, CSP) and a real vault in a temp folder: every command the
+//! UI can call, with 100 stored secrets holding markers — no response may
+//! contain one. And a command not granted to a window is refused.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use keywarden_core::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+use crate::clipboard::Clipboard;
+use crate::{AppState, COMMANDS, configure, context};
+
+/// Remembers what was copied, so the test can see the secret went to the
+/// clipboard and nowhere else.
+#[derive(Default)]
+struct RecordingClipboard {
+    copied: Mutex<Vec<String>>,
+}
+
+impl Clipboard for RecordingClipboard {
+    fn set(&self, text: &SecretString) -> Result<(), String> {
+        self.copied.lock().unwrap().push(text.expose_secret().to_owned());
+        Ok(())
+    }
+    fn clear_if(&self, _digest: &[u8; 32]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+struct Harness {
+    _app: App<MockRuntime>,
+    main: WebviewWindow<MockRuntime>,
+    clipboard: Arc<RecordingClipboard>,
+    dir: tempfile::TempDir,
+    called: BTreeSet<String>,
+    /// Every response and error body, as text.
+    transcript: String,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let clipboard = Arc::new(RecordingClipboard::default());
+        let state = AppState::new(dir.path().join("vault"), Some("canary-admin".into()), clipboard.clone());
+        let app = configure(mock_builder(), state).build(context()).unwrap();
+        let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+        Harness {
+            _app: app,
+            main,
+            clipboard,
+            dir,
+            called: BTreeSet::new(),
+            transcript: String::new(),
+        }
+    }
+
+    fn invoke_in(&mut self, window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+        self.called.insert(cmd.to_owned());
+        let res = get_ipc_response(
+            window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().unwrap());
+        let text = match &res {
+            Ok(v) | Err(v) => v.to_string(),
+        };
+        self.transcript.push_str(&text);
+        self.transcript.push('\n');
+        res
+    }
+
+    fn invoke(&mut self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let main = self.main.clone();
+        self.invoke_in(&main, cmd, args)
+    }
+
+    fn ok(&mut self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Ok(v) => v,
+            Err(e) => panic!("{cmd} failed: {e}"),
+        }
+    }
+}
+
+/// A secret whose middle part is the marker; the mask shows only its tail.
+fn secret(i: usize, round: &str) -> (String, String) {
+    let marker = format!("KWCANARY{round}{i:03}X");
+    (marker.clone(), format!("sk_{marker}_9f8e7d6c5b4a"))
+}
+
+#[test]
+fn no_command_response_contains_a_stored_secret() {
+    let mut h = Harness::new();
+    let mut markers = Vec::new();
+
+    let status = h.ok("app_status", json!({}));
+    assert_eq!(status["vault"], "none");
+    let created = h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let recovery = created["recovery_code"].as_str().unwrap().to_owned();
+    let integration = h.ok(
+        "add_integration",
+        json!({ "input": { "name": "Pleo prod", "provider": "pleo", "environment": "prod",
+                           "tenant_id": "company-42", "sync_schedule": "hourly" } }),
+    );
+    let integration_id = integration["id"].as_str().unwrap().to_owned();
+
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let (marker, value) = secret(i, "A");
+        markers.push(marker);
+        let input = match i % 4 {
+            0 => json!({ "name": format!("api {i}"), "kind": "api_key", "integration": integration_id,
+                         "secrets": { "api_key": value }, "tags": ["canary"] }),
+            1 => json!({ "name": format!("oauth {i}"), "kind": "oauth2",
+                         "config": { "grant_type": "client_credentials", "client_id": "client-1",
+                                     "token_url": "https://login.example.com/token" },
+                         "secrets": { "client_secret": value } }),
+            2 => json!({ "name": format!("basic {i}"), "kind": "basic", "config": { "username": "svc" },
+                         "secrets": { "password": value } }),
+            _ => json!({ "name": format!("custom {i}"), "kind": "custom", "config": { "account": "7" },
+                         "secrets": { "signing_key": value } }),
+        };
+        let c = h.ok("add_credential", json!({ "input": input }));
+        assert!(c["mask"].as_str().unwrap().starts_with("••••••••"));
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+
+    // Every read, for every credential.
+    let list = h.ok("list_credentials", json!({}));
+    assert_eq!(list.as_array().unwrap().len(), 100);
+    for id in &ids {
+        h.ok("get_credential", json!({ "id": id }));
+        h.ok("credential_dependents", json!({ "id": id }));
+    }
+    h.ok("list_integrations", json!({}));
+    h.ok("get_integration", json!({ "id": integration_id }));
+    h.ok(
+        "update_integration",
+        json!({ "id": integration_id, "patch": { "sync_schedule": "daily" } }),
+    );
+    h.ok(
+        "update_credential",
+        json!({ "id": ids[1], "patch": { "tags": ["edited"], "notes": "n" } }),
+    );
+
+    // Rotation with new marked secrets; a rejected one echoes nothing.
+    for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 4 == 0).take(10) {
+        let (marker, value) = secret(n, "B");
+        markers.push(marker);
+        let out = h.ok(
+            "rotate_credential",
+            json!({ "id": id, "input": { "secrets": { "api_key": value } } }),
+        );
+        assert_eq!(out["credential"]["current_version"], 2);
+    }
+    let (marker, bad) = secret(999, "C");
+    markers.push(marker);
+    let refused = h.invoke(
+        "rotate_credential",
+        json!({ "id": ids[0], "input": { "secrets": { "api_key": format!("{bad} with space") } } }),
+    );
+    assert_eq!(refused.unwrap_err()["code"], "invalid_input");
+
+    // Copy: the secret reaches the clipboard, the response only names the field.
+    let receipt = h.ok("copy_secret", json!({ "id": ids[2], "field": null }));
+    assert_eq!(receipt["field"], "password");
+    assert_eq!(h.clipboard.copied.lock().unwrap().as_slice(), [secret(2, "A").1]);
+
+    h.ok(
+        "disable_credential",
+        json!({ "id": ids[3], "reason": "leaked in a ticket" }),
+    );
+    h.ok("list_audit", json!({ "query": {} }));
+    h.ok(
+        "list_audit",
+        json!({ "query": { "object": ids[0], "action": "credential.rotate" } }),
+    );
+    let report = h.ok("verify_audit", json!({}));
+    assert_eq!(report["ok"], true);
+    let audit_csv = h.dir.path().join("audit.csv");
+    h.ok(
+        "export_audit",
+        json!({ "query": {}, "format": "csv", "path": audit_csv.to_str().unwrap() }),
+    );
+    let config_json = h.dir.path().join("config.json");
+    h.ok("export_config", json!({ "path": config_json.to_str().unwrap() }));
+    h.ok("get_settings", json!({}));
+    h.ok(
+        "save_settings",
+        json!({ "settings": { "expiring_within_days": 30, "auto_lock_minutes": 5,
+                              "clipboard_clear_seconds": 20, "allow_clipboard_copy": true } }),
+    );
+    h.ok("touch", json!({}));
+    let wrong = h.invoke("delete_credential", json!({ "id": ids[4], "confirm_name": "not it" }));
+    assert_eq!(wrong.unwrap_err()["code"], "invalid_input");
+    h.ok("delete_credential", json!({ "id": ids[4], "confirm_name": "api 4" }));
+
+    h.ok("lock_vault", json!({}));
+    assert_eq!(h.invoke("list_credentials", json!({})).unwrap_err()["code"], "locked");
+    assert_eq!(
+        h.invoke("unlock_vault", json!({ "passphrase": "wrong passphrase!!" }))
+            .unwrap_err()["code"],
+        "wrong_key"
+    );
+    h.ok("unlock_vault", json!({ "passphrase": "correct horse battery staple" }));
+    h.ok("lock_vault", json!({}));
+    h.ok(
+        "recover_vault",
+        json!({ "recovery_code": recovery, "passphrase": "a new passphrase for it" }),
+    );
+    h.ok("list_credentials", json!({}));
+
+    let called: BTreeSet<&str> = h.called.iter().map(String::as_str).collect();
+    let all: BTreeSet<&str> = COMMANDS.iter().copied().collect();
+    assert_eq!(called, all, "every command the UI can call is exercised here");
+
+    let exported = [
+        std::fs::read_to_string(&audit_csv).unwrap(),
+        std::fs::read_to_string(&config_json).unwrap(),
+    ];
+    for m in &markers {
+        assert!(
+            !h.transcript.contains(m.as_str()),
+            "an IPC response carried secret marker {m}"
+        );
+        for file in &exported {
+            assert!(!file.contains(m.as_str()), "an export carried secret marker {m}");
+        }
+    }
+    assert!(h.transcript.contains("••••••••"), "masks are what the UI sees");
+}
+
+#[test]
+fn a_window_without_a_capability_is_refused_every_command() {
+    let mut h = Harness::new();
+    let probe = WebviewWindowBuilder::new(&h._app, "probe", Default::default())
+        .build()
+        .unwrap();
+    let refused = h.invoke_in(&probe, "app_status", json!({})).unwrap_err();
+    assert!(refused.to_string().contains("not allowed"), "{refused}");
+    // The same command from the main window is granted.
+    h.ok("app_status", json!({}));
+}
+
+#[test]
+fn the_main_window_is_refused_commands_it_was_not_granted() {
+    let mut h = Harness::new();
+    // Window control, shell, file system: none is in the main capability.
+    for cmd in [
+        "plugin:window|close",
+        "plugin:webview|print",
+        "plugin:path|resolve_directory",
+    ] {
+        let refused = h.invoke(cmd, json!({})).unwrap_err();
+        assert!(refused.to_string().contains("not allowed"), "{cmd}: {refused}");
+    }
+}
+
+#[test]
+fn errors_reach_the_ui_as_code_and_message() {
+    let mut h = Harness::new();
+    let e = h.invoke("list_credentials", json!({})).unwrap_err();
+    assert_eq!(e["code"], "locked");
+    assert!(e["message"].as_str().unwrap().contains("unlock"));
+    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let e = h.invoke("get_credential", json!({ "id": "nope" })).unwrap_err();
+    assert_eq!(e["code"], "not_found");
+    let e = h
+        .invoke("export_config", json!({ "path": "relative/file.json" }))
+        .unwrap_err();
+    assert_eq!(e["code"], "invalid_input");
+    let e = h
+        .invoke(
+            "save_settings",
+            json!({ "settings": { "expiring_within_days": 0, "auto_lock_minutes": 5,
+                                  "clipboard_clear_seconds": 20, "allow_clipboard_copy": true } }),
+        )
+        .unwrap_err();
+    assert_eq!(e["code"], "invalid_input");
+    assert!(e["message"].as_str().unwrap().contains("1 to 365"));
+}

@@ -1,0 +1,75 @@
+//! Keywarden's desktop shell: thin Tauri commands over `keywarden_core`,
+//! the app state, auto-lock, and the backend clipboard.
+
+#[macro_use]
+mod command_list;
+
+pub mod autolock;
+pub mod bindings;
+pub mod clipboard;
+pub mod commands;
+pub mod error;
+pub mod models;
+pub mod settings;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tauri::{Builder, Runtime};
+
+pub use state::AppState;
+
+#[cfg(test)]
+mod ipc_tests;
+
+macro_rules! invoke_handler {
+    ($($name:ident),* $(,)?) => {
+        tauri::generate_handler![$(commands::$name),*]
+    };
+}
+
+macro_rules! command_names {
+    ($($name:ident),* $(,)?) => {
+        &[$(stringify!($name)),*]
+    };
+}
+
+/// Every IPC command's name, from the one list.
+pub const COMMANDS: &[&str] = for_each_command!(command_names);
+
+/// The app's configuration from `tauri.conf.json` (window, CSP,
+/// capabilities), for the real runtime and for the mock one in tests.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!("tauri.conf.json")
+}
+
+/// Registers state, commands and the auto-lock watcher on a builder (the
+/// real one in `run`, the mock one in tests).
+pub fn configure<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
+    builder
+        .manage(state)
+        .invoke_handler(for_each_command!(invoke_handler))
+        .setup(|app| {
+            autolock::start(app.handle().clone());
+            Ok(())
+        })
+}
+
+pub fn run() {
+    let Some(vault_dir) = AppState::default_vault_dir() else {
+        eprintln!("keywarden: no user data folder on this machine; set KEYWARDEN_VAULT to a folder for the vault");
+        std::process::exit(1);
+    };
+    let profile = std::env::var("KEYWARDEN_PROFILE").ok();
+    let mut state = AppState::new(vault_dir, profile, Arc::new(clipboard::SystemClipboard::default()));
+    // Tests of auto-lock shorten the idle time; it can never lengthen it.
+    state.idle_lock_override = std::env::var("KEYWARDEN_IDLE_LOCK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    if let Err(e) = configure(tauri::Builder::default(), state).run(context()) {
+        eprintln!("keywarden: the window could not start: {e}");
+        std::process::exit(1);
+    }
+}

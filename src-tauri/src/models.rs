@@ -1,0 +1,309 @@
+//! What crosses the IPC boundary besides the core's own types: command
+//! inputs (parsed here into core types) and small results. Secrets arrive
+//! as `SecretString` (redacted Debug, zeroized on drop) and never leave.
+
+use std::collections::BTreeMap;
+
+use keywarden_core::{
+    AuditFilter, CredentialKind, CredentialPatch, Error, IntegrationPatch, NewCredential, NewIntegration, Result,
+    SecretFields, SecretString, timefmt,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use ts_rs::TS;
+
+use crate::settings::Settings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum VaultState {
+    /// No vault at the configured folder: first run.
+    None,
+    Locked,
+    Unlocked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySourceKind {
+    Keychain,
+    Passphrase,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AppStatus {
+    pub vault: VaultState,
+    pub key_source: Option<KeySourceKind>,
+    pub vault_dir: String,
+    /// Where exports are proposed to go (the user's Downloads or home).
+    pub export_dir: String,
+    /// Who the audit log records for this session.
+    pub profile: String,
+    pub settings: Settings,
+}
+
+/// Shown once at vault creation or recovery, then forgotten by the app.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RecoveryCodeOut {
+    pub recovery_code: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CopyReceipt {
+    pub field: String,
+    pub clears_in_seconds: u32,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ExportReceipt {
+    pub path: String,
+    pub items: usize,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RotationOutcome {
+    pub credential: keywarden_core::Credential,
+    /// How the new secret was checked before the swap.
+    pub validated_by: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+fn none_if_blank(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn parse_time(field: &str, s: Option<String>) -> Result<Option<OffsetDateTime>> {
+    none_if_blank(s).map(|s| timefmt::parse_user(field, &s)).transpose()
+}
+
+fn secret_fields(secrets: BTreeMap<String, SecretString>) -> SecretFields {
+    let mut out = SecretFields::new();
+    for (name, value) in secrets {
+        out.insert(name.trim(), value);
+    }
+    out
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct NewCredentialInput {
+    pub name: String,
+    pub kind: CredentialKind,
+    #[ts(optional)]
+    pub integration: Option<String>,
+    #[ts(optional)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    #[ts(type = "Record<string, string>")]
+    pub secrets: BTreeMap<String, SecretString>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[ts(optional)]
+    pub notes: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    #[ts(optional)]
+    pub expires_at: Option<String>,
+}
+
+impl NewCredentialInput {
+    pub fn parse(self) -> Result<NewCredential> {
+        Ok(NewCredential {
+            name: self.name.trim().to_owned(),
+            kind: Some(self.kind),
+            integration: none_if_blank(self.integration),
+            provider: None,
+            environment: none_if_blank(self.environment),
+            config: self
+                .config
+                .into_iter()
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .filter(|(_, v)| !v.is_empty())
+                .collect(),
+            secrets: secret_fields(self.secrets),
+            tags: self.tags,
+            notes: none_if_blank(self.notes),
+            expires_at: parse_time("expiry date", self.expires_at)?,
+        })
+    }
+}
+
+/// A change to a credential's non-secret data; absent fields stay as they
+/// are. `integration: ""` detaches it, `expires_at: ""` clears the expiry.
+#[derive(Debug, Default, Deserialize, TS)]
+pub struct CredentialPatchInput {
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[ts(optional)]
+    pub integration: Option<String>,
+    #[ts(optional)]
+    pub environment: Option<String>,
+    #[ts(optional)]
+    pub config: Option<BTreeMap<String, String>>,
+    #[ts(optional)]
+    pub tags: Option<Vec<String>>,
+    #[ts(optional)]
+    pub notes: Option<String>,
+    #[ts(optional)]
+    pub expires_at: Option<String>,
+}
+
+impl CredentialPatchInput {
+    pub fn parse(self) -> Result<CredentialPatch> {
+        let integration = self.integration.map(|i| none_if_blank(Some(i)));
+        let expires_at = match self.expires_at {
+            None => None,
+            Some(s) if s.trim().is_empty() => Some(None),
+            Some(s) => Some(Some(timefmt::parse_user("expiry date", &s)?)),
+        };
+        Ok(CredentialPatch {
+            name: self.name.map(|n| n.trim().to_owned()),
+            integration,
+            environment: self.environment,
+            config: self.config,
+            tags: self.tags,
+            notes: self.notes,
+            expires_at,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct RotateInput {
+    #[ts(type = "Record<string, string>")]
+    pub secrets: BTreeMap<String, SecretString>,
+    #[ts(optional)]
+    pub expires_at: Option<String>,
+}
+
+impl RotateInput {
+    pub fn parse(self) -> Result<(SecretFields, Option<OffsetDateTime>)> {
+        if self.secrets.is_empty() {
+            return Err(Error::invalid("secret", "enter the new secret"));
+        }
+        Ok((secret_fields(self.secrets), parse_time("expiry date", self.expires_at)?))
+    }
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct NewIntegrationInput {
+    pub name: String,
+    pub provider: String,
+    pub environment: String,
+    #[ts(optional)]
+    pub tenant_id: Option<String>,
+    #[ts(optional)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[ts(optional)]
+    pub sync_schedule: Option<String>,
+    #[ts(optional)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[ts(optional)]
+    pub notes: Option<String>,
+}
+
+impl NewIntegrationInput {
+    pub fn parse(self) -> NewIntegration {
+        NewIntegration {
+            name: self.name.trim().to_owned(),
+            provider: self.provider.trim().to_owned(),
+            environment: self.environment.trim().to_owned(),
+            tenant_id: none_if_blank(self.tenant_id),
+            base_url: none_if_blank(self.base_url),
+            scopes: self.scopes,
+            sync_schedule: none_if_blank(self.sync_schedule),
+            owner: none_if_blank(self.owner),
+            tags: self.tags,
+            notes: none_if_blank(self.notes),
+        }
+    }
+}
+
+/// Absent fields stay; `""` clears an optional text field.
+#[derive(Debug, Default, Deserialize, TS)]
+pub struct IntegrationPatchInput {
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[ts(optional)]
+    pub provider: Option<String>,
+    #[ts(optional)]
+    pub environment: Option<String>,
+    #[ts(optional)]
+    pub tenant_id: Option<String>,
+    #[ts(optional)]
+    pub base_url: Option<String>,
+    #[ts(optional)]
+    pub scopes: Option<Vec<String>>,
+    #[ts(optional)]
+    pub sync_schedule: Option<String>,
+    #[ts(optional)]
+    pub owner: Option<String>,
+    #[ts(optional)]
+    pub tags: Option<Vec<String>>,
+    #[ts(optional)]
+    pub notes: Option<String>,
+}
+
+impl IntegrationPatchInput {
+    pub fn parse(self) -> IntegrationPatch {
+        IntegrationPatch {
+            name: self.name,
+            provider: self.provider,
+            environment: self.environment,
+            tenant_id: self.tenant_id,
+            base_url: self.base_url,
+            scopes: self.scopes,
+            sync_schedule: self.sync_schedule,
+            owner: self.owner,
+            tags: self.tags,
+            notes: self.notes,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, TS)]
+pub struct AuditQuery {
+    /// Credential or integration name or id.
+    #[ts(optional)]
+    pub object: Option<String>,
+    #[ts(optional)]
+    pub action: Option<String>,
+    /// The admin profile that acted.
+    #[ts(optional)]
+    pub profile: Option<String>,
+    #[ts(optional)]
+    pub since: Option<String>,
+    #[ts(optional)]
+    pub until: Option<String>,
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+impl AuditQuery {
+    pub fn parse(self) -> Result<AuditFilter> {
+        Ok(AuditFilter {
+            object: none_if_blank(self.object),
+            action: none_if_blank(self.action),
+            profile: none_if_blank(self.profile),
+            // A bare date means from the start of that day (UTC).
+            since: parse_time(
+                "from date",
+                self.since.map(|s| match s.trim() {
+                    d if d.len() == 10 => format!("{d}T00:00:00Z"),
+                    _ => s,
+                }),
+            )?,
+            until: parse_time("to date", self.until)?,
+            limit: self.limit.map(|l| l as usize),
+        })
+    }
+}

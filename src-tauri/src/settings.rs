@@ -1,0 +1,87 @@
+//! The desktop app's settings, kept beside the vault in `settings.json`:
+//! no secret in them, and every change is audited in the vault.
+
+use std::path::{Path, PathBuf};
+
+use keywarden_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct Settings {
+    /// Days before expiry at which a credential shows as expiring.
+    pub expiring_within_days: u32,
+    /// Idle minutes after which the vault locks itself.
+    pub auto_lock_minutes: u32,
+    /// Seconds after which a copied secret is cleared from the clipboard.
+    pub clipboard_clear_seconds: u32,
+    /// Whether "Copy secret" is offered at all.
+    pub allow_clipboard_copy: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            expiring_within_days: 14,
+            auto_lock_minutes: 10,
+            clipboard_clear_seconds: 30,
+            allow_clipboard_copy: true,
+        }
+    }
+}
+
+fn range(field: &str, value: u32, min: u32, max: u32, unit: &str) -> Result<()> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("{value} {unit} is out of range; use {min} to {max} {unit}"),
+        ))
+    }
+}
+
+impl Settings {
+    pub fn check(&self) -> Result<()> {
+        range("expiry warning", self.expiring_within_days, 1, 365, "days")?;
+        range("auto-lock", self.auto_lock_minutes, 1, 240, "minutes")?;
+        range("clipboard clear time", self.clipboard_clear_seconds, 5, 300, "seconds")
+    }
+
+    pub fn path(vault_dir: &Path) -> PathBuf {
+        vault_dir.join("settings.json")
+    }
+
+    /// Missing file → defaults. A damaged file is an error, not a silent
+    /// reset: it may hold a stricter auto-lock than the default.
+    pub fn load(vault_dir: &Path) -> Result<Settings> {
+        let path = Settings::path(vault_dir);
+        match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(e) => Err(Error::Io { path, source: e }),
+            Ok(bytes) => {
+                let s: Settings = serde_json::from_slice(&bytes).map_err(|e| Error::VaultCorrupt {
+                    path: path.clone(),
+                    detail: format!("settings.json is not valid ({e}); fix or delete it to use the defaults"),
+                })?;
+                s.check()?;
+                Ok(s)
+            }
+        }
+    }
+
+    /// Written to a temporary file and renamed, so a crash leaves the old
+    /// or the new settings, never half of them.
+    pub fn save(&self, vault_dir: &Path) -> Result<()> {
+        self.check()?;
+        let path = Settings::path(vault_dir);
+        let tmp = vault_dir.join("settings.json.kw-tmp");
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Database(e.to_string()))?;
+        std::fs::write(&tmp, json).map_err(|e| Error::Io {
+            path: tmp.clone(),
+            source: e,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::Io { path, source: e })
+    }
+}

@@ -1,0 +1,350 @@
+//! The built app under Xvfb, driven through tauri-driver + WebKitWebDriver
+//! with plain W3C WebDriver HTTP calls. Missing Xvfb, tauri-driver or
+//! WebKitWebDriver fails the test with what to install: never a skip.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// One app at a time: two cores, and each WebKit is heavy.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub fn app_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_keywarden"))
+}
+
+pub fn screens_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("e2e-screens");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn find_program(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(extra.iter().cloned())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn required(name: &str, extra: &[PathBuf], install: &str) -> PathBuf {
+    find_program(name, extra).unwrap_or_else(|| {
+        panic!("{name} is missing: the end-to-end suite needs it ({install}); `make test` installs it")
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn terminate(child: &mut Child) {
+    // SIGTERM, not SIGKILL: tauri-driver then stops WebKitWebDriver, which
+    // would otherwise keep the test's output pipe open.
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// An X server of our own, 1920×1080.
+pub struct Display {
+    pub number: u32,
+    child: Child,
+}
+
+impl Display {
+    pub fn start() -> Display {
+        let xvfb = required("Xvfb", &[], "apt install xvfb");
+        for number in 90..200 {
+            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+                || Path::new(&format!("/tmp/.X{number}-lock")).exists()
+            {
+                continue;
+            }
+            let mut child = Command::new(&xvfb)
+                .args([
+                    format!(":{number}").as_str(),
+                    "-screen",
+                    "0",
+                    "1920x1080x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+                    return Display { number, child };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // lost a race for this display number
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            terminate(&mut child);
+        }
+        panic!("could not start Xvfb on any display :90..:199");
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+pub struct Options {
+    pub vault_dir: PathBuf,
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// The app running on a fresh display, with a WebDriver session.
+pub struct App {
+    base: String,
+    session: String,
+    driver: Child,
+    pub display: Display,
+    _serial: MutexGuard<'static, ()>,
+    pub started: Instant,
+}
+
+impl App {
+    pub fn launch(opts: Options) -> App {
+        let serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let home_cargo = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            .map(|c| c.join("bin"))
+            .into_iter()
+            .collect::<Vec<_>>();
+        let tauri_driver = required("tauri-driver", &home_cargo, "cargo install tauri-driver --locked");
+        required("WebKitWebDriver", &[], "apt install webkit2gtk-driver");
+        let display = Display::start();
+        let port = free_port();
+        let native = free_port();
+        let mut cmd = Command::new(tauri_driver);
+        cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", format!(":{}", display.number))
+            .env("KEYWARDEN_VAULT", &opts.vault_dir)
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in &opts.extra_env {
+            cmd.env(k, v);
+        }
+        let mut driver = cmd.spawn().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            if Instant::now() > deadline {
+                terminate(&mut driver);
+                panic!("tauri-driver did not answer on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let started = Instant::now();
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": { "application": app_binary() }
+        } } });
+        let resp: Value = match ureq::post(&format!("{base}/session")).send_json(caps) {
+            Ok(r) => r.into_json().unwrap(),
+            Err(e) => {
+                terminate(&mut driver);
+                panic!("could not start the app through WebDriver: {e}");
+            }
+        };
+        let session = resp["value"]["sessionId"].as_str().unwrap().to_owned();
+        App {
+            base,
+            session,
+            driver,
+            display,
+            _serial: serial,
+            started,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{}", self.base, self.session, path)
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        match ureq::post(&self.url(path)).send_json(body) {
+            Ok(r) => Ok(r.into_json::<Value>().map_err(|e| e.to_string())?["value"].clone()),
+            Err(ureq::Error::Status(code, r)) => Err(format!("{code}: {}", r.into_string().unwrap_or_default())),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn get(&self, path: &str) -> Result<Value, String> {
+        match ureq::get(&self.url(path)).call() {
+            Ok(r) => Ok(r.into_json::<Value>().map_err(|e| e.to_string())?["value"].clone()),
+            Err(ureq::Error::Status(code, r)) => Err(format!("{code}: {}", r.into_string().unwrap_or_default())),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn try_find(&self, css: &str) -> Option<String> {
+        self.post("/element", json!({ "using": "css selector", "value": css }))
+            .ok()
+            .and_then(|v| v[ELEMENT].as_str().map(str::to_owned))
+    }
+
+    pub fn find_all(&self, css: &str) -> Vec<String> {
+        self.post("/elements", json!({ "using": "css selector", "value": css }))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e[ELEMENT].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits up to 10 s for an element.
+    pub fn wait(&self, css: &str) -> String {
+        self.wait_for(css, Duration::from_secs(10))
+    }
+
+    pub fn wait_for(&self, css: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(e) = self.try_find(css) {
+                return e;
+            }
+            if Instant::now() > deadline {
+                let body = self
+                    .script("return document.body.innerText", json!([]))
+                    .unwrap_or_default();
+                panic!("no element {css} after {limit:?}; the window shows:\n{body}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn click(&self, css: &str) {
+        let el = self.wait(css);
+        self.post(&format!("/element/{el}/click"), json!({}))
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    pub fn clear(&self, css: &str) {
+        let el = self.wait(css);
+        self.post(&format!("/element/{el}/clear"), json!({})).unwrap();
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let el = self.wait(css);
+        self.post(&format!("/element/{el}/value"), json!({ "text": text }))
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    pub fn fill(&self, css: &str, text: &str) {
+        self.clear(css);
+        self.type_into(css, text);
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        let el = self.wait(css);
+        self.get(&format!("/element/{el}/text"))
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn select(&self, css: &str, value: &str) {
+        let found = self.script(
+            "const s = document.querySelector(arguments[0]); if (!s) return false; s.value = arguments[1]; \
+             s.dispatchEvent(new Event('change', { bubbles: true })); return s.value === arguments[1];",
+            json!([css, value]),
+        );
+        assert_eq!(found, Some(json!(true)), "select {css} = {value}");
+    }
+
+    pub fn script(&self, body: &str, args: Value) -> Option<Value> {
+        self.post("/execute/sync", json!({ "script": body, "args": args })).ok()
+    }
+
+    pub fn script_async(&self, body: &str, args: Value) -> Result<Value, String> {
+        self.post("/execute/async", json!({ "script": body, "args": args }))
+    }
+
+    pub fn body_text(&self) -> String {
+        self.script("return document.body.innerText", json!([]))
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    pub fn html(&self) -> String {
+        self.script("return document.documentElement.outerHTML", json!([]))
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Polls until `check` holds (10 s).
+    pub fn until(&self, what: &str, mut check: impl FnMut(&App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the window shows:\n{}",
+                self.body_text()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.post(
+            "/window/rect",
+            json!({ "x": 0, "y": 0, "width": width, "height": height }),
+        )
+        .unwrap_or_else(|e| panic!("resize to {width}x{height}: {e}"));
+    }
+
+    /// The webview's own screenshot, saved as target/e2e-screens/NAME.png.
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        // WebKit snapshots the last painted frame: wait for two frames so
+        // the picture shows the page as it is now.
+        self.script_async(
+            "const done = arguments[arguments.length - 1]; \
+             requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 30)));",
+            json!([]),
+        )
+        .unwrap();
+        let b64 = self.get("/screenshot").unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .unwrap();
+        let path = screens_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        terminate(&mut self.driver);
+    }
+}

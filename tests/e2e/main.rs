@@ -1,0 +1,442 @@
+//! End-to-end: the built app under Xvfb, driven through tauri-driver and
+//! WebKitWebDriver, on a fresh vault in a temp folder with the real
+//! gnome-keyring of the test session (`scripts/test-session.sh`).
+//! Screenshots of every screen go to target/e2e-screens/.
+
+// A test crate: a failed step should panic with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod driver;
+mod perf;
+
+use std::path::Path;
+use std::time::Duration;
+
+use driver::{App, Options};
+use serde_json::json;
+
+fn launch(dir: &Path) -> App {
+    launch_with(dir, vec![])
+}
+
+fn launch_with(dir: &Path, extra_env: Vec<(&str, &str)>) -> App {
+    App::launch(Options {
+        vault_dir: dir.join("vault"),
+        extra_env: extra_env
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    })
+}
+
+/// First run with the keychain: returns the recovery code shown.
+fn create_vault(app: &App, shot: Option<&str>) -> String {
+    app.wait("[data-screen=first-run]");
+    if let Some(name) = shot {
+        app.screenshot(&format!("{name}-first-run"));
+    }
+    app.click("[data-testid=create-vault]");
+    app.wait("[data-testid=recovery-code]");
+    let code = app.text("[data-testid=recovery-code]");
+    if let Some(name) = shot {
+        app.screenshot(&format!("{name}-recovery-code"));
+    }
+    assert_eq!(
+        app.script(
+            "return document.querySelector('[data-testid=continue]').disabled",
+            json!([])
+        ),
+        Some(json!(true)),
+        "Continue waits for the confirmation"
+    );
+    app.click("[data-testid=stored-it]");
+    app.click("[data-testid=continue]");
+    app.wait("[data-screen=dashboard]");
+    code
+}
+
+fn nav(app: &App, screen: &str) {
+    app.click(&format!("[data-testid=nav-{screen}]"));
+    app.wait(&format!("[data-screen={screen}]"));
+}
+
+fn add_integration(app: &App) {
+    nav(app, "integrations");
+    app.click("[data-testid=new-integration]");
+    app.type_into("[data-testid=i-name]", "Pleo production");
+    app.select("[data-testid=i-provider]", "pleo");
+    app.type_into("[data-testid=i-tenant]", "company-4711");
+    app.type_into("[data-testid=i-schedule]", "hourly");
+    app.click("[data-testid=save-integration]");
+    app.wait("[data-screen=integration]");
+}
+
+struct NewCred<'a> {
+    kind: &'a str,
+    name: &'a str,
+    secret: &'a str,
+}
+
+fn add_credential(app: &App, c: &NewCred<'_>, integration: bool) {
+    nav(app, "credentials");
+    app.click("[data-testid=new-credential]");
+    app.wait("[data-screen=new-credential]");
+    app.click(&format!("[data-testid=kind-{}]", c.kind));
+    app.type_into("[data-testid=c-name]", c.name);
+    if integration {
+        let id = app
+            .script(
+                "return [...document.querySelectorAll('[data-testid=c-integration] option')].find(o => o.text.startsWith('Pleo production')).value",
+                json!([]),
+            )
+            .unwrap();
+        app.select("[data-testid=c-integration]", id.as_str().unwrap());
+    }
+    match c.kind {
+        "api_key" => app.type_into("[data-testid=c-api-key]", c.secret),
+        "oauth2" => {
+            app.type_into("[data-testid=c-client-id]", "partner-client-7");
+            app.type_into("[data-testid=c-token-url]", "https://login.example.com/oauth2/token");
+            app.type_into("[data-testid=c-client-secret]", c.secret);
+        }
+        "basic" => {
+            app.type_into("[data-testid=c-username]", "sync-user");
+            app.type_into("[data-testid=c-password]", c.secret);
+        }
+        _ => {
+            app.type_into("[data-testid=cf-name-0]", "signing_key");
+            app.type_into("[data-testid=cf-value-0]", c.secret);
+        }
+    }
+    app.type_into("[data-testid=c-tags]", &format!("e2e, {}", c.kind));
+    app.click("[data-testid=save-credential]");
+    app.wait("[data-screen=credential]");
+}
+
+fn last4(s: &str) -> &str {
+    &s[s.len() - 4..]
+}
+
+/// The whole lifecycle through every screen, as a finance admin does it.
+#[test]
+fn credential_lifecycle_through_every_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = launch(dir.path());
+    create_vault(&app, Some("01"));
+    app.screenshot("02-dashboard-empty");
+    add_integration(&app);
+    app.screenshot("03-integration-details");
+
+    let creds = [
+        NewCred {
+            kind: "api_key",
+            name: "Pleo API",
+            secret: "pk_live_E2ESECRETAPI_7Hq2x9Lm4abcd",
+        },
+        NewCred {
+            kind: "oauth2",
+            name: "Business Central",
+            secret: "bc_E2ESECRETOAUTH_Zt81kQ0wefgh",
+        },
+        NewCred {
+            kind: "basic",
+            name: "Xledger basic",
+            secret: "E2ESECRETBASIC-pa55w0rd-ijkl",
+        },
+        NewCred {
+            kind: "custom",
+            name: "Custom webhook",
+            secret: "whsec_E2ESECRETCUSTOM_5mnop",
+        },
+    ];
+    for (i, c) in creds.iter().enumerate() {
+        if i == 0 {
+            nav(&app, "credentials");
+            app.click("[data-testid=new-credential]");
+            app.wait("[data-screen=new-credential]");
+            // Format checks before submit: an empty form says what is wrong.
+            app.click("[data-testid=save-credential]");
+            app.until("field messages", |a| {
+                a.body_text().contains("Give the credential a name")
+            });
+            app.screenshot("04-new-credential-errors");
+        }
+        add_credential(&app, c, i == 0);
+        let field = match c.kind {
+            "api_key" => "api_key",
+            "oauth2" => "client_secret",
+            "basic" => "password",
+            _ => "signing_key",
+        };
+        let mask = app.text(&format!("[data-testid=mask-{field}]"));
+        assert_eq!(
+            mask,
+            format!("••••••••{}", last4(c.secret)),
+            "{} shows its mask",
+            c.name
+        );
+        if i == 0 {
+            app.screenshot("05-credential-details");
+        }
+    }
+
+    // The list: all four, then filter by type and search.
+    nav(&app, "credentials");
+    app.until("four rows", |a| a.find_all("[data-testid=credential-row]").len() == 4);
+    app.screenshot("06-credentials-list");
+    app.select("[data-testid=filter-kind]", "basic");
+    app.until("filtered to basic", |a| {
+        a.find_all("[data-testid=credential-row]").len() == 1
+    });
+    assert_eq!(app.text("[data-testid=row-count]"), "1 of 4");
+    app.select("[data-testid=filter-kind]", "");
+    app.type_into("[data-testid=search]", "central");
+    app.until("search for central", |a| {
+        let rows = a.find_all("[data-testid=credential-row]");
+        rows.len() == 1 && a.text("[data-testid=credential-row]").contains("Business Central")
+    });
+    app.screenshot("07-credentials-search");
+    app.fill("[data-testid=search]", "e2e");
+    app.until("tag search", |a| a.find_all("[data-testid=credential-row]").len() == 4);
+    app.click("[data-testid=sort-name]");
+    app.until("sorted descending", |a| {
+        a.script(
+            "return document.querySelector('[data-testid=credential-row]').dataset.name",
+            json!([]),
+        ) == Some(json!("Xledger basic"))
+    });
+
+    // Rotate the API key: new last 4, the integration untouched.
+    app.click("[data-name='Pleo API']");
+    app.wait("[data-screen=credential]");
+    let schedule_before = app.text("[data-testid=integration-schedule]");
+    app.click("[data-testid=update-credentials]");
+    app.wait("[data-testid=rotate-dialog]");
+    // A bad secret is refused and the old one kept.
+    app.type_into("[data-testid=rot-api_key]", "short");
+    app.click("[data-testid=validate-and-save]");
+    app.until("rejection", |a| {
+        a.text("[data-testid=rotate-verdict]").contains("api_key")
+    });
+    app.screenshot("08-rotate-rejected");
+    let rotated = "pk_live_E2ESECRETROTATED_Nw3uVb8zwxyz";
+    app.fill("[data-testid=rot-api_key]", rotated);
+    app.click("[data-testid=validate-and-save]");
+    app.until("new mask", |a| {
+        a.try_find("[data-testid=rotate-dialog]").is_none()
+            && a.text("[data-testid=mask-api_key]") == format!("••••••••{}", last4(rotated))
+    });
+    assert!(app.text("[data-testid=notice]").contains("Validated"));
+    assert_eq!(app.text("[data-testid=integration-schedule]"), schedule_before);
+    assert!(app.text("[data-testid=versions]").contains("retired"));
+    app.screenshot("09-rotated");
+    app.click("[data-testid=credential-integration]");
+    app.wait("[data-screen=integration]");
+    assert_eq!(app.text("[data-testid=integration-schedule]"), "hourly");
+    assert_eq!(app.text("[data-testid=integration-tenant]"), "company-4711");
+
+    // Delete the API key: the warning names the integration depending on it.
+    nav(&app, "credentials");
+    app.click("[data-name='Pleo API']");
+    app.wait("[data-screen=credential]");
+    app.click("[data-testid=delete-credential]");
+    app.wait("[data-testid=delete-dialog]");
+    app.until("dependents", |a| {
+        a.text("[data-testid=delete-warning]").contains("Pleo production")
+    });
+    assert_eq!(
+        app.script(
+            "return document.querySelector('[data-testid=delete-confirm]').disabled",
+            json!([])
+        ),
+        Some(json!(true)),
+        "delete waits for the typed name"
+    );
+    app.type_into("[data-testid=delete-confirm-name]", "Pleo API");
+    app.screenshot("10-delete-warning");
+    app.click("[data-testid=delete-confirm]");
+    app.wait("[data-screen=credentials]");
+    app.until("three rows", |a| a.find_all("[data-testid=credential-row]").len() == 3);
+
+    // Every action is in the audit screen, and the chain verifies.
+    nav(&app, "audit");
+    app.until("audit rows", |a| {
+        a.find_all("[data-testid=audit-table] tbody tr[data-action]").len() >= 8
+    });
+    let audit = app.text("[data-testid=audit-table]");
+    for action in [
+        "vault.create",
+        "integration.add",
+        "credential.add",
+        "credential.rotate",
+        "credential.delete",
+    ] {
+        assert!(audit.contains(action), "audit shows {action}:\n{audit}");
+    }
+    app.click("[data-testid=verify-chain]");
+    app.until("verified", |a| {
+        a.text("[data-testid=verify-result]").contains("Chain intact")
+    });
+    app.select("[data-testid=audit-action]", "credential.rotate");
+    app.click("[data-testid=audit-search]");
+    app.until("filtered audit", |a| {
+        let rows = a.find_all("[data-testid=audit-table] tbody tr[data-action]");
+        !rows.is_empty() && a.text("[data-testid=audit-table]").matches("credential.rotate").count() == rows.len()
+    });
+    app.screenshot("11-audit-log");
+    let audit_path = dir.path().join("audit.csv");
+    app.fill("[data-testid=audit-export-path]", audit_path.to_str().unwrap());
+    app.click("[data-testid=audit-export]");
+    app.until("audit exported", |_| audit_path.exists());
+
+    // Export the configuration: no secret in the file.
+    nav(&app, "settings");
+    app.screenshot("12-settings");
+    let export_path = dir.path().join("config.json");
+    app.fill("[data-testid=config-export-path]", export_path.to_str().unwrap());
+    app.click("[data-testid=export-config]");
+    app.until("config exported", |_| export_path.exists());
+    let exported = std::fs::read_to_string(&export_path).unwrap();
+    assert!(exported.contains("Business Central") && exported.contains("company-4711"));
+    let audit_file = std::fs::read_to_string(&audit_path).unwrap();
+
+    // The dashboard counts what is left.
+    nav(&app, "dashboard");
+    assert_eq!(app.text("[data-testid=count-active] .count"), "3");
+    assert_eq!(app.text("[data-testid=count-active] .word"), "Active");
+    app.screenshot("13-dashboard");
+
+    // IPC canary through the real WebKit: every read the UI makes, and the
+    // page itself, carry no secret typed into it.
+    let responses = app
+        .script_async(
+            "const done = arguments[arguments.length - 1];
+             const inv = window.__TAURI_INTERNALS__.invoke;
+             (async () => {
+               const out = [];
+               const list = await inv('list_credentials');
+               out.push(list);
+               for (const c of list) {
+                 out.push(await inv('get_credential', { id: c.id }));
+                 out.push(await inv('credential_dependents', { id: c.id }));
+               }
+               out.push(await inv('list_integrations'));
+               out.push(await inv('list_audit', { query: {} }));
+               out.push(await inv('app_status'));
+               out.push(await inv('get_settings'));
+               out.push(await inv('verify_audit'));
+               done(JSON.stringify(out));
+             })().catch(e => done('ERROR ' + JSON.stringify(e)));",
+            json!([]),
+        )
+        .unwrap();
+    let responses = responses.as_str().unwrap().to_owned();
+    assert!(!responses.starts_with("ERROR"), "{responses}");
+    assert!(responses.contains("••••••••"));
+    let html = app.html();
+    for secret in creds.iter().map(|c| c.secret).chain([rotated]) {
+        for (what, text) in [
+            ("IPC", &responses),
+            ("page", &html),
+            ("export", &exported),
+            ("audit export", &audit_file),
+        ] {
+            assert!(!text.contains(secret), "{what} carried a secret");
+            assert!(
+                !text.contains(&secret[3..secret.len() - 4]),
+                "{what} carried part of a secret"
+            );
+        }
+    }
+}
+
+#[test]
+fn keychain_missing_offers_the_passphrase_vault_and_lock_asks_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // No session bus: no Secret Service.
+    let app = launch_with(
+        dir.path(),
+        vec![("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")],
+    );
+    app.wait("[data-screen=first-run]");
+    app.click("[data-testid=create-vault]");
+    app.wait("[data-testid=keychain-missing]");
+    app.screenshot("20-keychain-missing");
+    app.click("input[value=passphrase]");
+    app.type_into("#vault-pass", "a long enough passphrase");
+    app.type_into("#vault-pass2", "a long enough passphrase");
+    app.click("[data-testid=create-vault]");
+    app.wait("[data-testid=recovery-code]");
+    app.click("[data-testid=stored-it]");
+    app.click("[data-testid=continue]");
+    app.wait("[data-screen=dashboard]");
+    // Lock on demand: the passphrase is asked for again.
+    app.click("[data-testid=lock-now]");
+    app.wait("[data-screen=lock]");
+    app.type_into("#unlock-pass", "not the passphrase");
+    app.click("[data-testid=unlock]");
+    app.until("wrong passphrase", |a| {
+        a.text("[data-testid=unlock-problem]").contains("wrong passphrase")
+    });
+    app.screenshot("21-lock-screen");
+    app.fill("#unlock-pass", "a long enough passphrase");
+    app.click("[data-testid=unlock]");
+    app.wait("[data-screen=dashboard]");
+}
+
+#[test]
+fn idle_vault_locks_itself_and_unlocks_from_the_keychain() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = launch_with(dir.path(), vec![("KEYWARDEN_IDLE_LOCK_SECONDS", "3")]);
+    create_vault(&app, None);
+    app.wait_for("[data-screen=lock]", Duration::from_secs(15));
+    assert!(app.text("[data-testid=lock-reason]").contains("idle"));
+    let listed = app
+        .script_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke('list_credentials').then(r => done('OK'), e => done(e.code));",
+            json!([]),
+        )
+        .unwrap();
+    assert_eq!(listed, json!("locked"), "the backend dropped its keys");
+    app.click("[data-testid=unlock]");
+    app.wait("[data-screen=dashboard]");
+}
+
+#[test]
+fn window_is_usable_at_1024x700_and_1920x1080() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = launch(dir.path());
+    create_vault(&app, None);
+    add_integration(&app);
+    add_credential(
+        &app,
+        &NewCred {
+            kind: "api_key",
+            name: "Size check",
+            secret: "pk_test_SIZECHECK_123456abcd",
+        },
+        true,
+    );
+    for (w, h) in [(1024u32, 700u32), (1920, 1080)] {
+        app.set_window_size(w, h);
+        for screen in ["dashboard", "credentials", "audit"] {
+            nav(&app, screen);
+            app.until("layout at size", |a| {
+                a.script("return window.innerWidth", json!([])).and_then(|v| v.as_u64()) == Some(u64::from(w))
+            });
+            // Nothing is cut off sideways, and the main controls are in view.
+            let fits = app
+                .script(
+                    "const vw = window.innerWidth, vh = window.innerHeight;
+                     const inView = el => { const r = el.getBoundingClientRect(); return r.left >= 0 && r.right <= vw && r.top >= 0 && r.bottom <= vh; };
+                     return document.documentElement.scrollWidth <= vw
+                       && [...document.querySelectorAll('nav[aria-label=Main] button, [data-testid=lock-now]')].every(inView);",
+                    json!([]),
+                )
+                .unwrap();
+            assert_eq!(fits, json!(true), "{screen} fits at {w}x{h}");
+            app.screenshot(&format!("30-{screen}-{w}x{h}"));
+        }
+    }
+}

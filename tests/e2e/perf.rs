@@ -1,0 +1,189 @@
+//! The desktop budgets, measured (not asserted in timed tests): run by
+//! `make bench` on a release build, results in BENCHMARKS.md.
+//!   start → interactive list of 1,000 credentials   (≤ 1 s)
+//!   keystroke in search over 10,000 → updated list  (≤ 50 ms)
+//!   release binary size (≤ 15 MB), idle RSS of app + WebKit (≤ 200 MB)
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use keywarden_core::{Actor, CredentialKind, KeySource, NewCredential, SecretFields, SecretString, Vault};
+use serde_json::json;
+
+use crate::driver::{App, Options, app_binary};
+
+fn seed(dir: &Path, n: usize) {
+    let (mut vault, _code) = Vault::create(
+        &dir.join("vault"),
+        KeySource::Keychain,
+        Actor::current(Some("bench".into())),
+    )
+    .unwrap();
+    let providers = ["pleo", "xledger", "business_central", "generic"];
+    let items = (0..n)
+        .map(|i| NewCredential {
+            name: format!("{} credential {i:05}", providers[i % 4]),
+            kind: Some(CredentialKind::ApiKey),
+            provider: Some(providers[i % 4].into()),
+            environment: Some(if i % 3 == 0 { "sandbox" } else { "prod" }.into()),
+            secrets: SecretFields::single("api_key", SecretString::from(format!("pk_bench_{i:08}_abcdefgh"))),
+            tags: vec![format!("team{}", i % 10)],
+            ..Default::default()
+        })
+        .collect();
+    vault.add_credentials_bulk(items).unwrap();
+}
+
+fn launch(dir: &Path) -> App {
+    App::launch(Options {
+        vault_dir: dir.join("vault"),
+        extra_env: vec![],
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_start_to_interactive_list_of_1000() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 1000);
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let app = launch(dir.path());
+        app.click("[data-testid=nav-credentials]");
+        app.until("1000 loaded", |a| a.text("[data-testid=row-count]") == "1000 of 1000");
+        app.wait("[data-testid=credential-row]");
+        runs.push(app.started.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "BENCH start_to_list_1000_ms median={:.0} runs={runs:.0?}",
+        median(runs.clone())
+    );
+}
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_search_keystroke_over_10000() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 10_000);
+    let app = launch(dir.path());
+    app.click("[data-testid=nav-credentials]");
+    app.until("10000 loaded", |a| {
+        a.text("[data-testid=row-count]") == "10000 of 10000"
+    });
+    let mut in_page = Vec::new();
+    let mut round_trip = Vec::new();
+    for word in ["xledger", "credential 0042", "team7", "pleo credential 09"] {
+        app.clear("[data-testid=search]");
+        let mut typed = String::new();
+        for ch in word.chars() {
+            typed.push(ch);
+            let before = app.text("[data-testid=row-count]");
+            let t = Instant::now();
+            app.type_into("[data-testid=search]", &ch.to_string());
+            app.until("list updated", |a| {
+                a.script("return document.querySelector('[data-testid=search]').value", json!([])) == Some(json!(typed))
+            });
+            let ms = app
+                .script(
+                    "return Number(document.querySelector('[data-testid=credential-rows]').dataset.renderMs)",
+                    json!([]),
+                )
+                .and_then(|v| v.as_f64())
+                .unwrap();
+            round_trip.push(t.elapsed().as_secs_f64() * 1000.0);
+            in_page.push(ms);
+            let _ = before;
+        }
+    }
+    let max = in_page.iter().copied().fold(0.0, f64::max);
+    println!(
+        "BENCH search_keystroke_10000_ms in_page_median={:.1} in_page_max={max:.1} webdriver_round_trip_median={:.1} keystrokes={}",
+        median(in_page.clone()),
+        median(round_trip),
+        in_page.len()
+    );
+}
+
+fn descendants(root: u32) -> Vec<u32> {
+    let mut all = vec![root];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(parent) && !all.contains(&pid) {
+                all.push(pid);
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
+fn kib(pid: u32, file: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_binary_size_and_idle_memory() {
+    let bin = app_binary();
+    let size = std::fs::metadata(&bin).unwrap().len();
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 1000);
+    let app = launch(dir.path());
+    app.click("[data-testid=nav-credentials]");
+    app.until("1000 loaded", |a| a.text("[data-testid=row-count]") == "1000 of 1000");
+    std::thread::sleep(Duration::from_secs(10));
+    let bin_str = bin.to_string_lossy().into_owned();
+    let app_pid = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|b| *b == 0).next() == Some(bin_str.as_bytes()))
+                .unwrap_or(false)
+        })
+        .expect("the app's process");
+    let pids = descendants(app_pid);
+    let rss: u64 = pids.iter().map(|p| kib(*p, "status", "VmRSS:")).sum();
+    let pss: u64 = pids.iter().map(|p| kib(*p, "smaps_rollup", "Pss:")).sum();
+    let names: Vec<String> = pids
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    println!(
+        "BENCH binary={} bytes ({:.1} MB) idle_rss_total={:.0} MB idle_pss_total={:.0} MB processes={names:?}",
+        size,
+        size as f64 / 1e6,
+        rss as f64 / 1024.0,
+        pss as f64 / 1024.0
+    );
+}

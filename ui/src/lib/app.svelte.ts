@@ -1,0 +1,69 @@
+// The session's state: vault status, the screen shown, and the loaded lists.
+import { api, KwError } from './ipc';
+import type { AppStatus, CredentialSummary, Integration } from './ipc/types';
+
+export type Screen =
+  | { name: 'dashboard' }
+  | { name: 'credentials' }
+  | { name: 'credential'; id: string }
+  | { name: 'new-credential' }
+  | { name: 'integrations' }
+  | { name: 'integration'; id: string }
+  | { name: 'audit'; object?: string }
+  | { name: 'settings' };
+
+class AppModel {
+  status = $state<AppStatus | null>(null);
+  screen = $state<Screen>({ name: 'dashboard' });
+  credentials = $state.raw<CredentialSummary[]>([]);
+  integrations = $state.raw<Integration[]>([]);
+  /** Announced in the live region and shown in the toast. */
+  notice = $state<{ text: string; error: boolean } | null>(null);
+  /** Why the lock screen shows (idle, on demand). */
+  lockReason = $state<string | null>(null);
+  /** The recovery code, shown once after creation, then forgotten. */
+  recoveryCode = $state<string | null>(null);
+  startupError = $state<KwError | null>(null);
+
+  async refreshStatus() {
+    this.status = await api.appStatus();
+  }
+
+  async loadLists() {
+    const [credentials, integrations] = await Promise.all([api.listCredentials(), api.listIntegrations()]);
+    this.credentials = credentials;
+    this.integrations = integrations;
+  }
+
+  go(screen: Screen) {
+    this.screen = screen;
+    this.notice = null;
+  }
+
+  say(text: string, error = false) {
+    this.notice = { text, error };
+  }
+
+  fail(e: unknown) {
+    if (e instanceof KwError && e.code === 'locked') {
+      this.locked('The vault was locked.');
+      return;
+    }
+    this.say(e instanceof Error ? e.message : String(e), true);
+  }
+
+  locked(reason: string) {
+    this.credentials = [];
+    this.integrations = [];
+    this.lockReason = reason;
+    if (this.status) this.status = { ...this.status, vault: 'locked' };
+  }
+
+  async unlocked() {
+    this.lockReason = null;
+    await this.refreshStatus();
+    await this.loadLists();
+  }
+}
+
+export const app = new AppModel();

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { apply, counts, EMPTY_FILTER, index, needsAction } from './filter';
+import type { CredentialSummary } from './ipc/types';
+
+function row(name: string, over: Partial<CredentialSummary> = {}): CredentialSummary {
+  return {
+    id: name,
+    name,
+    kind: 'api_key',
+    provider: 'pleo',
+    environment: 'prod',
+    status: 'active',
+    integration: null,
+    tags: [],
+    mask: '••••••••abcd',
+    current_version: 1,
+    needs_reentry: false,
+    expires_at: null,
+    last_used_at: null,
+    last_validated_at: null,
+    ...over,
+  };
+}
+
+const rows = [
+  row('Pleo payroll', { tags: ['finance'] }),
+  row('Xledger sync', { provider: 'xledger', status: 'expired', expires_at: '2026-01-01T00:00:00Z' }),
+  row('BC sandbox', { provider: 'business_central', environment: 'sandbox', status: 'expiring', expires_at: '2026-12-01T00:00:00Z' }),
+];
+
+describe('credential list filter', () => {
+  it('search_matches_every_word_in_name_service_or_tags', () => {
+    expect(apply(index(rows), { ...EMPTY_FILTER, text: 'pleo fin' }).map((r) => r.name)).toEqual(['Pleo payroll']);
+    expect(apply(index(rows), { ...EMPTY_FILTER, text: 'XLEDGER' }).map((r) => r.name)).toEqual(['Xledger sync']);
+  });
+  it('filters_by_status_and_environment', () => {
+    expect(apply(index(rows), { ...EMPTY_FILTER, status: 'expired' }).map((r) => r.name)).toEqual(['Xledger sync']);
+    expect(apply(index(rows), { ...EMPTY_FILTER, environment: 'sandbox' }).map((r) => r.name)).toEqual(['BC sandbox']);
+  });
+  it('sorts_by_status_most_urgent_first_and_by_name_descending', () => {
+    expect(apply(index(rows), { ...EMPTY_FILTER, sort: 'status' }).map((r) => r.status)).toEqual(['expired', 'expiring', 'active']);
+    expect(apply(index(rows), { ...EMPTY_FILTER, descending: true }).map((r) => r.name)).toEqual(['Xledger sync', 'Pleo payroll', 'BC sandbox']);
+  });
+  it('counts_each_status_and_ranks_expired_before_expiring', () => {
+    expect(counts(rows)).toMatchObject({ active: 1, expired: 1, expiring: 1, error: 0 });
+    expect(needsAction(rows).map((n) => n.row.name)).toEqual(['Xledger sync', 'BC sandbox']);
+  });
+});

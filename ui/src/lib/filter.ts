@@ -1,0 +1,85 @@
+// Filtering and sorting of the credentials list, in memory: the whole list
+// (10,000 rows and more) is loaded once, so a keystroke costs one pass.
+import type { CredentialSummary, Status } from './ipc/types';
+
+export type SortKey = 'name' | 'kind' | 'status' | 'environment' | 'last_used_at' | 'last_validated_at' | 'expires_at';
+
+export interface ListFilter {
+  text: string;
+  status: Status | '';
+  kind: string;
+  environment: string;
+  sort: SortKey;
+  descending: boolean;
+}
+
+export const EMPTY_FILTER: ListFilter = {
+  text: '',
+  status: '',
+  kind: '',
+  environment: '',
+  sort: 'name',
+  descending: false,
+};
+
+/** Lower-cased text a search matches: name, service, integration, tags, environment, type. */
+export function searchText(c: CredentialSummary): string {
+  return [c.name, c.provider, c.integration ?? '', c.environment, c.kind, ...c.tags].join('\u0000').toLowerCase();
+}
+
+export interface Indexed {
+  row: CredentialSummary;
+  text: string;
+}
+
+export function index(rows: CredentialSummary[]): Indexed[] {
+  return rows.map((row) => ({ row, text: searchText(row) }));
+}
+
+const STATUS_RANK: Record<Status, number> = { expired: 0, error: 1, expiring: 2, disabled: 3, revoked: 4, active: 5 };
+
+function compare(a: CredentialSummary, b: CredentialSummary, key: SortKey): number {
+  if (key === 'status') return STATUS_RANK[a.status] - STATUS_RANK[b.status];
+  const x = (a[key] ?? '') as string;
+  const y = (b[key] ?? '') as string;
+  // Empty dates sort last whichever the direction.
+  if (x === '' && y !== '') return 1;
+  if (y === '' && x !== '') return -1;
+  return x.localeCompare(y, undefined, { sensitivity: 'base', numeric: true });
+}
+
+export function apply(rows: Indexed[], f: ListFilter): CredentialSummary[] {
+  const words = f.text.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const out: CredentialSummary[] = [];
+  for (const { row, text } of rows) {
+    if (f.status && row.status !== f.status) continue;
+    if (f.kind && row.kind !== f.kind) continue;
+    if (f.environment && row.environment !== f.environment) continue;
+    if (words.length && !words.every((w) => text.includes(w))) continue;
+    out.push(row);
+  }
+  const dir = f.descending ? -1 : 1;
+  out.sort((a, b) => dir * compare(a, b, f.sort) || a.name.localeCompare(b.name));
+  return out;
+}
+
+export function counts(rows: CredentialSummary[]): Record<Status, number> {
+  const c: Record<Status, number> = { active: 0, expiring: 0, expired: 0, error: 0, disabled: 0, revoked: 0 };
+  for (const r of rows) c[r.status] += 1;
+  return c;
+}
+
+/** What needs action first: expired, failing, expiring soonest, disabled, missing secrets. */
+export function needsAction(rows: CredentialSummary[], max = 8): { row: CredentialSummary; why: string }[] {
+  const out: { row: CredentialSummary; why: string; rank: number; at: string }[] = [];
+  for (const row of rows) {
+    const at = row.expires_at ?? '';
+    if (row.status === 'expired') out.push({ row, why: `Expired ${at.slice(0, 10)}: rotate now`, rank: 0, at });
+    else if (row.status === 'error') out.push({ row, why: 'Validation failed: check or rotate', rank: 1, at });
+    else if (row.needs_reentry) out.push({ row, why: 'No secret yet: enter it', rank: 2, at });
+    else if (row.status === 'expiring') out.push({ row, why: `Expires ${at.slice(0, 10)}: rotate soon`, rank: 3, at });
+    else if (row.status === 'disabled') out.push({ row, why: 'Disabled as compromised: replace it', rank: 4, at });
+  }
+  out.sort((a, b) => a.rank - b.rank || a.at.localeCompare(b.at));
+  return out.slice(0, max);
+}

@@ -1,0 +1,86 @@
+// The one typed facade over the backend: components never call `invoke`.
+// Command names match `src-tauri/src/command_list.rs`; types are generated
+// from Rust by ts-rs (`bindings/`, checked by `cargo test`).
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { AppStatus } from './bindings/AppStatus';
+import type { AuditEvent } from './bindings/AuditEvent';
+import type { AuditQuery } from './bindings/AuditQuery';
+import type { AuditReport } from './bindings/AuditReport';
+import type { CopyReceipt } from './bindings/CopyReceipt';
+import type { Credential } from './bindings/Credential';
+import type { CredentialPatchInput } from './bindings/CredentialPatchInput';
+import type { CredentialSummary } from './bindings/CredentialSummary';
+import type { ErrorCode } from './bindings/ErrorCode';
+import type { ExportFormat } from './bindings/ExportFormat';
+import type { ExportReceipt } from './bindings/ExportReceipt';
+import type { Integration } from './bindings/Integration';
+import type { IntegrationPatchInput } from './bindings/IntegrationPatchInput';
+import type { NewCredentialInput } from './bindings/NewCredentialInput';
+import type { NewIntegrationInput } from './bindings/NewIntegrationInput';
+import type { RecoveryCodeOut } from './bindings/RecoveryCodeOut';
+import type { RotateInput } from './bindings/RotateInput';
+import type { RotationOutcome } from './bindings/RotationOutcome';
+import type { Settings } from './bindings/Settings';
+
+export type * from './types';
+
+/** A backend error the UI can branch on (`code`) and show (`message`). */
+export class KwError extends Error {
+  constructor(
+    public code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+      throw new KwError((e as { code: ErrorCode }).code, String((e as { message: unknown }).message));
+    }
+    throw new KwError('internal', typeof e === 'string' ? e : 'the app could not reach its backend');
+  }
+}
+
+export const api = {
+  appStatus: () => call<AppStatus>('app_status'),
+  createVault: (passphrase?: string) => call<RecoveryCodeOut>('create_vault', { passphrase: passphrase || null }),
+  unlockVault: (passphrase?: string) => call<null>('unlock_vault', { passphrase: passphrase || null }),
+  lockVault: () => call<null>('lock_vault'),
+  recoverVault: (recovery_code: string, passphrase?: string) =>
+    call<null>('recover_vault', { recovery_code, passphrase: passphrase || null }),
+  touch: () => call<null>('touch'),
+
+  listCredentials: () => call<CredentialSummary[]>('list_credentials'),
+  getCredential: (id: string) => call<Credential>('get_credential', { id }),
+  addCredential: (input: NewCredentialInput) => call<Credential>('add_credential', { input }),
+  updateCredential: (id: string, patch: CredentialPatchInput) => call<Credential>('update_credential', { id, patch }),
+  rotateCredential: (id: string, input: RotateInput) => call<RotationOutcome>('rotate_credential', { id, input }),
+  disableCredential: (id: string, reason: string) => call<Credential>('disable_credential', { id, reason }),
+  credentialDependents: (id: string) => call<string[]>('credential_dependents', { id }),
+  deleteCredential: (id: string, confirm_name: string) => call<null>('delete_credential', { id, confirm_name }),
+  copySecret: (id: string, field?: string) => call<CopyReceipt>('copy_secret', { id, field: field ?? null }),
+
+  listIntegrations: () => call<Integration[]>('list_integrations'),
+  getIntegration: (id: string) => call<Integration>('get_integration', { id }),
+  addIntegration: (input: NewIntegrationInput) => call<Integration>('add_integration', { input }),
+  updateIntegration: (id: string, patch: IntegrationPatchInput) =>
+    call<Integration>('update_integration', { id, patch }),
+
+  listAudit: (query: AuditQuery) => call<AuditEvent[]>('list_audit', { query }),
+  verifyAudit: () => call<AuditReport>('verify_audit'),
+  exportAudit: (query: AuditQuery, format: ExportFormat, path: string) =>
+    call<ExportReceipt>('export_audit', { query, format, path }),
+  exportConfig: (path: string) => call<ExportReceipt>('export_config', { path }),
+
+  getSettings: () => call<Settings>('get_settings'),
+  saveSettings: (settings: Settings) => call<Settings>('save_settings', { settings }),
+
+  /** The backend locked the vault (idle): show the lock screen. */
+  onLocked: (f: (reason: string) => void): Promise<UnlistenFn> =>
+    listen<string>('vault-locked', (e) => f(e.payload)),
+};
