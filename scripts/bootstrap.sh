@@ -26,11 +26,13 @@ fi
 command -v cargo >/dev/null || { echo "bootstrap: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
 command -v npm >/dev/null || { echo "bootstrap: Node.js 20+ with npm is required: https://nodejs.org" >&2; exit 1; }
 
-# The UI's npm packages, exactly as locked; again whenever the lock changes.
+# The UI's npm packages as locked; again whenever the lock changes. `npm
+# install --no-save` rather than `npm ci`: the lock holds only the platform
+# packages this registry serves (linux-x64), which `npm ci` refuses.
 ui="$(dirname "$0")/../ui"
 if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
   echo "bootstrap: installing the UI's npm packages"
-  (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$ui" && npm install --no-save --no-audit --no-fund --loglevel=error)
 fi
 
 # tauri-driver (WebDriver for the desktop app) for the end-to-end tests;

@@ -6,14 +6,35 @@ set -euo pipefail
 
 if [ -z "${KW_TEST_SESSION:-}" ]; then
   export KW_TEST_SESSION=1
-  exec dbus-run-session -- "$0" "$@"
+  # A session bus with no service activation: what the tests need
+  # (gnome-keyring) is started explicitly below, and nothing else (desktop
+  # portals, the accessibility bus) is started behind their back — the
+  # document portal would mount a FUSE folder in XDG_RUNTIME_DIR.
+  KW_BUS_CONFIG=$(mktemp "${TMPDIR:-/tmp}/kw-bus.XXXXXX")
+  export KW_BUS_CONFIG
+  cat > "$KW_BUS_CONFIG" <<'XML'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+XML
+  exec dbus-run-session --config-file="$KW_BUS_CONFIG" -- "$0" "$@"
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kw-session.XXXXXX")
 cleanup() {
   [ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null || true
   pkill -u "$(id -u)" -f "gnome-keyring-daemon.*$tmp" 2>/dev/null || true
-  rm -rf "$tmp"
+  rm -rf "$tmp" "${KW_BUS_CONFIG:-}"
 }
 trap cleanup EXIT
 

@@ -60,3 +60,56 @@ pub fn schedule_clear(clipboard: std::sync::Arc<dyn Clipboard>, digest: [u8; 32]
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Holds one text, like the system clipboard.
+    #[derive(Default)]
+    struct Fake(Mutex<Option<String>>);
+
+    impl Clipboard for Fake {
+        fn set(&self, text: &SecretString) -> Result<(), String> {
+            *self.0.lock().unwrap() = Some(text.expose_secret().to_owned());
+            Ok(())
+        }
+        fn clear_if(&self, wanted: &[u8; 32]) -> Result<(), String> {
+            let mut held = self.0.lock().unwrap();
+            if held.as_deref().map(digest).as_ref() == Some(wanted) {
+                *held = None;
+            }
+            Ok(())
+        }
+    }
+
+    fn wait_until(f: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !f() {
+            assert!(std::time::Instant::now() < deadline, "timed out");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_copied_secret_is_cleared_after_the_delay() {
+        let fake = Arc::new(Fake::default());
+        let secret = SecretString::from("pk_live_0123456789abcd".to_owned());
+        fake.set(&secret).unwrap();
+        schedule_clear(fake.clone(), digest(secret.expose_secret()), Duration::from_millis(20));
+        wait_until(|| fake.0.lock().unwrap().is_none());
+    }
+
+    #[test]
+    fn something_copied_since_is_left_alone() {
+        let fake = Arc::new(Fake::default());
+        let secret = SecretString::from("pk_live_0123456789abcd".to_owned());
+        fake.set(&secret).unwrap();
+        schedule_clear(fake.clone(), digest(secret.expose_secret()), Duration::from_millis(20));
+        fake.set(&SecretString::from("the user's own text".to_owned())).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(fake.0.lock().unwrap().as_deref(), Some("the user's own text"));
+    }
+}

@@ -21,6 +21,8 @@ use tauri::{Builder, Runtime};
 pub use state::AppState;
 
 #[cfg(test)]
+mod config_tests;
+#[cfg(test)]
 mod ipc_tests;
 
 macro_rules! invoke_handler {

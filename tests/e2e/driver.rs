@@ -122,7 +122,8 @@ pub struct App {
     base: String,
     session: String,
     driver: Child,
-    pub display: Display,
+    /// Kept alive for the session: dropping it stops the X server.
+    _display: Display,
     _serial: MutexGuard<'static, ()>,
     pub started: Instant,
 }
@@ -178,7 +179,7 @@ impl App {
             base,
             session,
             driver,
-            display,
+            _display: display,
             _serial: serial,
             started,
         }

@@ -300,6 +300,10 @@ fn credential_lifecycle_through_every_screen() {
     assert!(exported.contains("Business Central") && exported.contains("company-4711"));
     let audit_file = std::fs::read_to_string(&audit_path).unwrap();
 
+    nav(&app, "integrations");
+    assert!(app.text("[data-testid=integrations-table]").contains("company-4711"));
+    app.screenshot("14-integrations");
+
     // The dashboard counts what is left.
     nav(&app, "dashboard");
     assert_eq!(app.text("[data-testid=count-active] .count"), "3");
@@ -439,4 +443,87 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
             app.screenshot(&format!("30-{screen}-{w}x{h}"));
         }
     }
+}
+
+/// A private session bus whose login keyring is locked, kept alive while
+/// the test runs.
+struct LockedKeyring {
+    child: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl LockedKeyring {
+    fn start() -> LockedKeyring {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            r#"set -e
+export XDG_DATA_HOME={t}/data XDG_RUNTIME_DIR={t}/run
+mkdir -p $XDG_DATA_HOME $XDG_RUNTIME_DIR && chmod 700 $XDG_RUNTIME_DIR
+eval "$(printf pw | gnome-keyring-daemon --unlock --components=secrets --control-directory={t}/run/kr)"
+for i in $(seq 50); do dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q true && break; sleep 0.1; done
+dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+echo "$DBUS_SESSION_BUS_ADDRESS" > {t}/address.tmp && mv {t}/address.tmp {t}/address
+trap 'kill $GNOME_KEYRING_PID' EXIT
+sleep 120
+"#,
+            t = dir.path().display()
+        );
+        // No service activation on this bus: nothing (desktop portals)
+        // starts behind the test's back with the outer session's folders.
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>\
+             <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
+             <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>",
+        )
+        .unwrap();
+        let child = std::process::Command::new("dbus-run-session")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--", "bash", "-c", &script])
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let file = dir.path().join("address");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while !file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the locked keyring session did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let address = std::fs::read_to_string(file).unwrap().trim().to_owned();
+        LockedKeyring {
+            child,
+            address,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for LockedKeyring {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn locked_keychain_is_explained_and_nothing_is_created() {
+    let keyring = LockedKeyring::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = launch_with(dir.path(), vec![("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str())]);
+    app.wait("[data-screen=first-run]");
+    app.click("[data-testid=create-vault]");
+    app.wait("[data-testid=keychain-locked]");
+    assert!(app.text("[data-testid=keychain-locked]").contains("unlock"));
+    app.screenshot("22-keychain-locked");
+    assert!(
+        !dir.path().join("vault").join("vault.json").exists(),
+        "nothing was written"
+    );
 }

@@ -700,7 +700,8 @@ fn search_finds_substrings_of_any_length_and_follows_integration_renames() {
 #[test]
 fn delete_by_typed_name_refuses_a_mismatch_and_keeps_the_credential() {
     let (_d, mut v) = vault();
-    v.add_credential(api_key("Pleo prod", "pk_live_0123456789abcd")).unwrap();
+    v.add_credential(api_key("Pleo prod", "pk_live_0123456789abcd"))
+        .unwrap();
     let err = v.delete_credential_confirmed("Pleo prod", "Pleo").unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
     assert!(v.get_credential("Pleo prod").is_ok());
