@@ -41,7 +41,8 @@ bench: ui
 	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
 	cargo build --locked --release -p keywarden
-	scripts/test-session.sh cargo test --locked --release --test e2e -- --ignored --nocapture --test-threads=1
+	KEYWARDEN_APP_BIN=target/release/keywarden scripts/test-session.sh \
+	  cargo test --locked --test e2e -- --ignored --nocapture --test-threads=1
 
 # Signed packages come with issue 8; this builds the .deb and .rpm.
 bundle: ui

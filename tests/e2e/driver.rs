@@ -16,8 +16,13 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// The app under test: this build's, or `KEYWARDEN_APP_BIN` (the benches
+/// measure the release binary as shipped).
 pub fn app_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_keywarden"))
+    match std::env::var_os("KEYWARDEN_APP_BIN") {
+        Some(p) if !p.is_empty() => std::fs::canonicalize(p).unwrap(),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_keywarden")),
+    }
 }
 
 pub fn screens_dir() -> PathBuf {

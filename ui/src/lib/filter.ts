@@ -38,6 +38,10 @@ export function index(rows: CredentialSummary[]): Indexed[] {
 
 const STATUS_RANK: Record<Status, number> = { expired: 0, error: 1, expiring: 2, disabled: 3, revoked: 4, active: 5 };
 
+// One collator for every comparison: `localeCompare` with options builds a
+// new one per call, which made the first keystrokes over 10,000 rows slow.
+const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+
 function compare(a: CredentialSummary, b: CredentialSummary, key: SortKey): number {
   if (key === 'status') return STATUS_RANK[a.status] - STATUS_RANK[b.status];
   const x = (a[key] ?? '') as string;
@@ -45,7 +49,7 @@ function compare(a: CredentialSummary, b: CredentialSummary, key: SortKey): numb
   // Empty dates sort last whichever the direction.
   if (x === '' && y !== '') return 1;
   if (y === '' && x !== '') return -1;
-  return x.localeCompare(y, undefined, { sensitivity: 'base', numeric: true });
+  return collator.compare(x, y);
 }
 
 export function apply(rows: Indexed[], f: ListFilter): CredentialSummary[] {
@@ -59,7 +63,7 @@ export function apply(rows: Indexed[], f: ListFilter): CredentialSummary[] {
     out.push(row);
   }
   const dir = f.descending ? -1 : 1;
-  out.sort((a, b) => dir * compare(a, b, f.sort) || a.name.localeCompare(b.name));
+  out.sort((a, b) => dir * compare(a, b, f.sort) || collator.compare(a.name, b.name));
   return out;
 }
 
