@@ -23,12 +23,13 @@ lint: ui
 
 # Every test, headless: UI unit tests, then the Rust tests and the
 # end-to-end suite (the app under Xvfb through tauri-driver) against a real
-# gnome-keyring on a private D-Bus.
+# gnome-keyring on a private D-Bus. Each test binary runs in a session of
+# its own (cargo's runner), so no binary inherits another's keyring.
 test:
 	@scripts/bootstrap.sh --test
 	$(MAKE) --no-print-directory lint
 	npm --prefix ui test --silent
-	scripts/test-session.sh cargo test --locked --workspace
+	cargo test --locked --workspace --config "target.'cfg(all())'.runner = ['$(CURDIR)/scripts/test-session.sh']"
 
 # Regenerates the committed TypeScript bindings from the Rust types.
 types:

@@ -32,7 +32,6 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kw-session.XXXXXX")
 cleanup() {
-  [ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null || true
   pkill -u "$(id -u)" -f "gnome-keyring-daemon.*$tmp" 2>/dev/null || true
   rm -rf "$tmp" "${KW_BUS_CONFIG:-}"
 }
@@ -44,8 +43,11 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR
 chmod 700 "$XDG_RUNTIME_DIR"
 
 # The login keyring is created with this throwaway password and unlocked.
+# gnome-keyring 42 prints only GNOME_KEYRING_CONTROL (no PID), so the
+# daemon is found by its control directory.
 eval "$(printf %s "kw-test-session-$$" | gnome-keyring-daemon --unlock --components=secrets --control-directory="$tmp/run/keyring")"
-export GNOME_KEYRING_CONTROL GNOME_KEYRING_PID
+export GNOME_KEYRING_CONTROL
+unset GNOME_KEYRING_PID
 
 for _ in $(seq 1 100); do
   if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
@@ -58,4 +60,16 @@ dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/D
   org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q 'boolean true' \
   || { echo "test-session: gnome-keyring did not take org.freedesktop.secrets" >&2; exit 1; }
 
+keyring_pid=$(pgrep -u "$(id -u)" -f "gnome-keyring-daemon.*$tmp" | head -n 1 || true)
+
+set +e
 "$@"
+rc=$?
+set -e
+# A keyring that died mid-run turns every later test into a
+# KeychainUnavailable failure; say so plainly rather than leave it to guess.
+if [ -n "$keyring_pid" ] && ! kill -0 "$keyring_pid" 2>/dev/null; then
+  echo "test-session: gnome-keyring-daemon (pid $keyring_pid) exited during '$*'; failures naming KeychainUnavailable after that point are the keyring's, not the code under test" >&2
+  [ "$rc" -ne 0 ] || rc=1
+fi
+exit "$rc"

@@ -12,6 +12,7 @@ pub mod error;
 pub mod models;
 pub mod settings;
 pub mod state;
+mod webview_tuning;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R>
         .manage(state)
         .invoke_handler(for_each_command!(invoke_handler))
         .setup(|app| {
+            webview_tuning::apply(app);
             autolock::start(app.handle().clone());
             Ok(())
         })

@@ -8,7 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 /// One app at a time: two cores, and each WebKit is heavy.
@@ -328,22 +327,38 @@ impl App {
         .unwrap_or_else(|e| panic!("resize to {width}x{height}: {e}"));
     }
 
-    /// The webview's own screenshot, saved as target/e2e-screens/NAME.png.
+    /// The window as the X server shows it, saved as
+    /// target/e2e-screens/NAME.png. Taken from the display with ImageMagick
+    /// rather than WebDriver's /screenshot, which never answers while the
+    /// web view paints without GPU compositing (webview_tuning.rs).
     pub fn screenshot(&self, name: &str) -> PathBuf {
-        // WebKit snapshots the last painted frame: wait for two frames so
-        // the picture shows the page as it is now.
+        // Wait for two frames so the picture shows the page as it is now.
         self.script_async(
             "const done = arguments[arguments.length - 1]; \
              requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 30)));",
             json!([]),
         )
         .unwrap();
-        let b64 = self.get("/screenshot").unwrap();
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_str().unwrap_or_default())
-            .unwrap();
+        // No window manager: the window sits at the display's top left.
+        let size = self
+            .script("return [window.innerWidth, window.innerHeight]", json!([]))
+            .and_then(|v| Some((v[0].as_u64()?, v[1].as_u64()?)))
+            .unwrap_or((1920, 1080));
         let path = screens_dir().join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
+        let import = required("import", &[], "apt install imagemagick");
+        let status = Command::new(import)
+            .args(["-display", &format!(":{}", self._display.number), "-window", "root"])
+            .args(["-crop", &format!("{}x{}+0+0", size.0, size.1), "+repage"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "import could not capture display :{}",
+            self._display.number
+        );
         path
     }
 }

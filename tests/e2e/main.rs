@@ -412,6 +412,12 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
     let dir = tempfile::tempdir().unwrap();
     let app = launch(dir.path());
     create_vault(&app, None);
+    // The web view is tuned for forms (webview_tuning.rs): no WebGL.
+    let webgl = app.script(
+        "return document.createElement('canvas').getContext('webgl') === null",
+        json!([]),
+    );
+    assert_eq!(webgl, Some(json!(true)), "WebGL is off in the web view");
     add_integration(&app);
     add_credential(
         &app,
@@ -450,7 +456,7 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
 struct LockedKeyring {
     child: std::process::Child,
     address: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl LockedKeyring {
@@ -464,7 +470,6 @@ eval "$(printf pw | gnome-keyring-daemon --unlock --components=secrets --control
 for i in $(seq 50); do dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q true && break; sleep 0.1; done
 dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
 echo "$DBUS_SESSION_BUS_ADDRESS" > {t}/address.tmp && mv {t}/address.tmp {t}/address
-trap 'kill $GNOME_KEYRING_PID' EXIT
 sleep 120
 "#,
             t = dir.path().display()
@@ -497,11 +502,7 @@ sleep 120
             std::thread::sleep(Duration::from_millis(20));
         }
         let address = std::fs::read_to_string(file).unwrap().trim().to_owned();
-        LockedKeyring {
-            child,
-            address,
-            _dir: dir,
-        }
+        LockedKeyring { child, address, dir }
     }
 }
 
@@ -509,6 +510,11 @@ impl Drop for LockedKeyring {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killing dbus-run-session leaves its bus, the keyring and the
+        // script behind; each of them names the test's folder.
+        let _ = std::process::Command::new("pkill")
+            .args(["-KILL", "-f", &self.dir.path().display().to_string()])
+            .status();
     }
 }
 

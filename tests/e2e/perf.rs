@@ -155,6 +155,58 @@ fn kib(pid: u32, file: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The resident set of a group of processes counted once: the distinct
+/// physical pages mapped by any of them (from `/proc/PID/pagemap`). Summing
+/// each process's RSS counts every shared library page once per process;
+/// this is what the group actually holds in RAM. Needs CAP_SYS_ADMIN to see
+/// page frame numbers; `None` without it.
+fn group_resident_kib(pids: &[u32]) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PAGE: u64 = 4096;
+    let mut frames = std::collections::HashSet::new();
+    let mut any_present = false;
+    for pid in pids {
+        let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+            continue;
+        };
+        let Ok(mut pagemap) = std::fs::File::open(format!("/proc/{pid}/pagemap")) else {
+            continue;
+        };
+        let mut range: Option<(u64, u64)> = None;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if let Some((start, end)) = first.split_once('-')
+                && let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+            {
+                range = Some((start, end));
+                continue;
+            }
+            // Only read the page map of mappings with something resident.
+            if first == "Rss:"
+                && line.split_whitespace().nth(1) != Some("0")
+                && let Some((start, end)) = range
+            {
+                let pages = ((end - start) / PAGE) as usize;
+                let mut buf = vec![0u8; pages * 8];
+                if pagemap.seek(SeekFrom::Start(start / PAGE * 8)).is_err() || pagemap.read_exact(&mut buf).is_err() {
+                    continue;
+                }
+                for entry in buf.chunks_exact(8) {
+                    let e = u64::from_le_bytes(entry.try_into().unwrap());
+                    if e >> 63 == 1 {
+                        any_present = true;
+                        let pfn = e & ((1 << 55) - 1);
+                        if pfn != 0 {
+                            frames.insert(pfn);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (any_present && !frames.is_empty()).then(|| frames.len() as u64 * PAGE / 1024)
+}
+
 #[test]
 #[ignore = "benchmark: make bench"]
 fn bench_binary_size_and_idle_memory() {
@@ -180,17 +232,28 @@ fn bench_binary_size_and_idle_memory() {
     let pids = descendants(app_pid);
     let rss: u64 = pids.iter().map(|p| kib(*p, "status", "VmRSS:")).sum();
     let pss: u64 = pids.iter().map(|p| kib(*p, "smaps_rollup", "Pss:")).sum();
-    let names: Vec<String> = pids
+    // Per process: resident anonymous memory is the process's own; file
+    // pages (the WebKit and Mesa libraries) are shared, which is why the
+    // proportional figure (PSS) is given beside the plain RSS sum.
+    let per_process: Vec<String> = pids
         .iter()
         .map(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm"))
-                .unwrap_or_default()
-                .trim()
-                .to_owned()
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            format!(
+                "{}: rss={} anon={} file={} pss={} MB",
+                comm.trim(),
+                kib(*p, "status", "VmRSS:") / 1024,
+                kib(*p, "status", "RssAnon:") / 1024,
+                kib(*p, "status", "RssFile:") / 1024,
+                kib(*p, "smaps_rollup", "Pss:") / 1024,
+            )
         })
         .collect();
+    let group = group_resident_kib(&pids)
+        .map(|k| format!("{:.0} MB", k as f64 / 1024.0))
+        .unwrap_or_else(|| "unavailable (needs CAP_SYS_ADMIN)".into());
     println!(
-        "BENCH binary={} bytes ({:.1} MB) idle_rss_total={:.0} MB idle_pss_total={:.0} MB processes={names:?}",
+        "BENCH binary={} bytes ({:.1} MB) idle_resident_group={group} idle_rss_sum={:.0} MB idle_pss_sum={:.0} MB processes={per_process:#?}",
         size,
         size as f64 / 1e6,
         rss as f64 / 1024.0,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apply, counts, EMPTY_FILTER, index, needsAction } from './filter';
+import { apply, counts, EMPTY_FILTER, filterRows, index, needsAction, sortRows } from './filter';
 import type { CredentialSummary } from './ipc/types';
 
 function row(name: string, over: Partial<CredentialSummary> = {}): CredentialSummary {
@@ -40,6 +40,13 @@ describe('credential list filter', () => {
   it('sorts_by_status_most_urgent_first_and_by_name_descending', () => {
     expect(apply(index(rows), { ...EMPTY_FILTER, sort: 'status' }).map((r) => r.status)).toEqual(['expired', 'expiring', 'active']);
     expect(apply(index(rows), { ...EMPTY_FILTER, descending: true }).map((r) => r.name)).toEqual(['Xledger sync', 'Pleo payroll', 'BC sandbox']);
+  });
+  it('searching_keeps_the_sort_order_without_sorting_again', () => {
+    const sorted = sortRows(index(rows), 'status', false);
+    const before = sorted.map((i) => i.row.name);
+    expect(filterRows(sorted, { ...EMPTY_FILTER, sort: 'status', text: 's' }).map((r) => r.name)).toEqual(['Xledger sync', 'BC sandbox']);
+    // The sorted index is not touched by a search.
+    expect(sorted.map((i) => i.row.name)).toEqual(before);
   });
   it('counts_each_status_and_ranks_expired_before_expiring', () => {
     expect(counts(rows)).toMatchObject({ active: 1, expired: 1, expiring: 1, error: 0 });

@@ -52,19 +52,29 @@ function compare(a: CredentialSummary, b: CredentialSummary, key: SortKey): numb
   return collator.compare(x, y);
 }
 
-export function apply(rows: Indexed[], f: ListFilter): CredentialSummary[] {
+/** The rows in display order. Sorting does not depend on the search text,
+ * so it runs when the sort changes, not on every keystroke. */
+export function sortRows(rows: Indexed[], sort: SortKey, descending: boolean): Indexed[] {
+  const dir = descending ? -1 : 1;
+  return [...rows].sort((a, b) => dir * compare(a.row, b.row, sort) || collator.compare(a.row.name, b.row.name));
+}
+
+/** One pass over rows already in display order: what a keystroke costs. */
+export function filterRows(sorted: Indexed[], f: ListFilter): CredentialSummary[] {
   const words = f.text.trim().toLowerCase().split(/\s+/).filter(Boolean);
   const out: CredentialSummary[] = [];
-  for (const { row, text } of rows) {
+  for (const { row, text } of sorted) {
     if (f.status && row.status !== f.status) continue;
     if (f.kind && row.kind !== f.kind) continue;
     if (f.environment && row.environment !== f.environment) continue;
     if (words.length && !words.every((w) => text.includes(w))) continue;
     out.push(row);
   }
-  const dir = f.descending ? -1 : 1;
-  out.sort((a, b) => dir * compare(a, b, f.sort) || collator.compare(a.name, b.name));
   return out;
+}
+
+export function apply(rows: Indexed[], f: ListFilter): CredentialSummary[] {
+  return filterRows(sortRows(rows, f.sort, f.descending), f);
 }
 
 export function counts(rows: CredentialSummary[]): Record<Status, number> {
