@@ -61,8 +61,8 @@ pub enum Error {
     #[error("credential '{name}' has no secret yet (imported without secrets); enter it with `kw credential rotate`")]
     NeedsReentry { name: String },
 
-    #[error("the new secret was rejected and the current one kept: {reason}")]
-    ValidationRejected { reason: String },
+    #[error("the new secret was rejected and the current one kept: {failure}")]
+    ValidationRejected { failure: crate::validate::Failure },
 
     #[error("a stored secret could not be decrypted: the vault data is damaged or was tampered with")]
     Decryption,

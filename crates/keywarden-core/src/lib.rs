@@ -23,7 +23,8 @@ pub use model::*;
 pub use recovery::RecoveryCode;
 pub use secret::{SecretFields, mask};
 pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
-pub use validate::{Candidate, OfflineValidator, Rejection, Validator, Verdict};
-pub use vault::Vault;
+pub use store::checks::{Check, CheckOutcome};
+pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Validator, Verdict};
+pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, Vault};
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
@@ -21,19 +22,172 @@ pub struct Candidate<'a> {
 }
 
 /// What a validator learned from an accepted secret.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verdict {
     /// The tenant / company the secret belongs to, if the check reveals it;
     /// rotation refuses a secret for another tenant.
     pub tenant_id: Option<String>,
+    /// The provider environment the secret works in (`production`,
+    /// `staging`, `sandbox`, a Business Central environment name).
+    pub environment: Option<String>,
+    /// Scopes the provider says the secret was granted.
+    pub scopes: Vec<String>,
     /// Expiry read from the issuer (JWT `exp`, OAuth `expires_in`, …).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires_at: Option<OffsetDateTime>,
+    /// True when no endpoint was asked: format, expiry and JWT claims only.
+    pub offline: bool,
 }
 
-/// Why a validator refused a secret. The reason must not contain it.
-#[derive(Debug, Clone)]
+/// Why a check refused a secret, as a type the UI and CLI can act on.
+/// No variant carries the secret: only what the provider said about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    /// The provider does not accept the secret (wrong, revoked).
+    InvalidCredential { detail: String },
+    /// The provider says the secret has expired.
+    Expired { detail: String },
+    /// The secret works but lacks scopes the integration needs.
+    InsufficientScope { missing: Vec<String> },
+    /// The secret belongs to another tenant / company.
+    WrongTenant { expected: String, actual: String },
+    /// The secret belongs to another environment (production vs staging).
+    WrongEnvironment { expected: String, actual: String },
+    /// The provider asked us to slow down.
+    RateLimited {
+        retry_after_secs: Option<u64>,
+        detail: String,
+    },
+    /// No answer: DNS, connection refused, timeout.
+    Unreachable { detail: String },
+    /// The TLS handshake or certificate check failed.
+    Tls { detail: String },
+    /// Keywarden refused to send the secret (plain http, a redirect to
+    /// another host, a secret in a URL).
+    Unsafe { detail: String },
+    /// The secret fails the offline checks (format, length, expiry).
+    Format { detail: String },
+    /// The provider answered something the check does not understand.
+    Provider { status: Option<u16>, detail: String },
+}
+
+impl Failure {
+    /// One sentence for the user: what is wrong.
+    pub fn message(&self) -> String {
+        match self {
+            Failure::InvalidCredential { detail } => format!("the provider does not accept this credential ({detail})"),
+            Failure::Expired { detail } => format!("the credential has expired ({detail})"),
+            Failure::InsufficientScope { missing } => {
+                format!("the credential lacks the scopes {}", missing.join(", "))
+            }
+            Failure::WrongTenant { expected, actual } => {
+                format!("the credential belongs to tenant/company '{actual}', but the integration is for '{expected}'")
+            }
+            Failure::WrongEnvironment { expected, actual } => {
+                format!("the credential works in '{actual}', but the integration is set up for '{expected}'")
+            }
+            Failure::RateLimited {
+                retry_after_secs,
+                detail,
+            } => match retry_after_secs {
+                Some(s) => format!("the provider is rate limiting requests for {s} s ({detail})"),
+                None => format!("the provider is rate limiting requests ({detail})"),
+            },
+            Failure::Unreachable { detail } => format!("the provider could not be reached ({detail})"),
+            Failure::Tls { detail } => format!("the secure connection to the provider failed ({detail})"),
+            Failure::Unsafe { detail } => format!("refused to send the credential: {detail}"),
+            Failure::Format { detail } => detail.clone(),
+            Failure::Provider {
+                status: Some(s),
+                detail,
+            } => format!("the provider answered {s}: {detail}"),
+            Failure::Provider { status: None, detail } => format!("the provider answered unexpectedly: {detail}"),
+        }
+    }
+
+    /// What the user should do next.
+    pub fn next_step(&self) -> &'static str {
+        match self {
+            Failure::InvalidCredential { .. } => {
+                "check that the whole key was copied, or issue a new one in the provider's portal"
+            }
+            Failure::Expired { .. } => "issue a new secret in the provider's portal and rotate to it",
+            Failure::InsufficientScope { .. } => {
+                "grant the missing scopes to the key or app in the provider's portal, or issue a key with them"
+            }
+            Failure::WrongTenant { .. } => {
+                "use a credential issued for the integration's tenant/company, or correct the integration's tenant"
+            }
+            Failure::WrongEnvironment { .. } => {
+                "use a credential issued in the integration's environment, or change the integration's environment"
+            }
+            Failure::RateLimited { .. } => "wait and test again later; the credential itself may be fine",
+            Failure::Unreachable { .. } => {
+                "check the network, proxy and the integration's base URL, or run the offline checks"
+            }
+            Failure::Tls { .. } => {
+                "check the base URL and the machine's clock and certificate store; a proxy may be intercepting TLS"
+            }
+            Failure::Unsafe { .. } => "use the provider's https URL; never put a secret in a URL",
+            Failure::Format { .. } => "correct the value and submit again",
+            Failure::Provider { .. } => "test again later; if it persists, check the provider's status page",
+        }
+    }
+
+    /// The provider rejected the secret itself (counts toward `error`).
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Failure::InvalidCredential { .. } | Failure::Expired { .. })
+    }
+
+    /// A stable short name for logs, exports and the CLI's JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::InvalidCredential { .. } => "invalid_credential",
+            Failure::Expired { .. } => "expired",
+            Failure::InsufficientScope { .. } => "insufficient_scope",
+            Failure::WrongTenant { .. } => "wrong_tenant",
+            Failure::WrongEnvironment { .. } => "wrong_environment",
+            Failure::RateLimited { .. } => "rate_limited",
+            Failure::Unreachable { .. } => "unreachable",
+            Failure::Tls { .. } => "tls",
+            Failure::Unsafe { .. } => "unsafe",
+            Failure::Format { .. } => "format",
+            Failure::Provider { .. } => "provider",
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.message(), self.next_step())
+    }
+}
+
+/// Why a validator refused a secret. It must not contain the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    pub reason: String,
+    pub failure: Failure,
+}
+
+impl Rejection {
+    pub fn new(failure: Failure) -> Rejection {
+        Rejection { failure }
+    }
+
+    /// The message and the next step, for errors and the audit log.
+    pub fn reason(&self) -> String {
+        self.failure.to_string()
+    }
+}
+
+impl From<Failure> for Rejection {
+    fn from(failure: Failure) -> Rejection {
+        Rejection { failure }
+    }
 }
 
 pub trait Validator {
@@ -46,8 +200,11 @@ pub struct OfflineValidator;
 
 impl Validator for OfflineValidator {
     fn validate(&self, c: &Candidate<'_>) -> std::result::Result<Verdict, Rejection> {
-        check_format(c.kind, c.config, c.secrets).map_err(|e| Rejection { reason: e.to_string() })?;
-        Ok(Verdict::default())
+        check_format(c.kind, c.config, c.secrets).map_err(|e| Failure::Format { detail: e.to_string() })?;
+        Ok(Verdict {
+            offline: true,
+            ..Verdict::default()
+        })
     }
 }
 

@@ -19,10 +19,11 @@ use crate::model::*;
 use crate::recovery::RecoveryCode;
 use crate::secret::{SecretFields, mask};
 use crate::store::audit::{self, Actor, AuditEvent, AuditFilter, AuditReport, NewEvent, Outcome};
+use crate::store::checks::{self, Check, CheckOutcome};
 use crate::store::credentials::{self as creds, Row};
 use crate::store::data_keys::{self, DataKey};
 use crate::store::{self, integrations};
-use crate::validate::{self, Candidate, Validator};
+use crate::validate::{self, Candidate, Failure, Validator, Verdict};
 use crate::{jwt, timefmt};
 
 /// Keys derived from the vault key for one purpose each. Deriving the audit
@@ -59,6 +60,7 @@ pub struct Vault {
     actor: Actor,
     rotate_after: u64,
     expiring_within_days: i64,
+    auth_failure_threshold: u32,
 }
 
 impl std::fmt::Debug for Vault {
@@ -229,6 +231,35 @@ fn use_event(row: &Row, outcome: Outcome, detail: String) -> NewEvent<'static> {
     )
 }
 
+/// A secret for another tenant / company than the integration's is refused.
+fn same_tenant(v: Verdict, integration: Option<&Integration>) -> std::result::Result<Verdict, validate::Rejection> {
+    match (&v.tenant_id, integration.and_then(|i| i.tenant_id.as_ref())) {
+        (Some(got), Some(want)) if !got.eq_ignore_ascii_case(want) => {
+            Err(validate::Rejection::new(Failure::WrongTenant {
+                expected: want.clone(),
+                actual: got.clone(),
+            }))
+        }
+        _ => Ok(v),
+    }
+}
+
+/// What `check_credential` found and what it changed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckReport {
+    pub credential: String,
+    pub check: Check,
+    pub consecutive_auth_failures: u32,
+    pub status: Status,
+    /// The credential is in `error`: it must be reconnected (a new secret).
+    pub reconnection_required: bool,
+}
+
+/// Consecutive authentication failures after which a credential is put in
+/// `error` unless the vault is told otherwise.
+pub const AUTH_FAILURE_THRESHOLD: u32 = 3;
+
 fn primary_mask(kind: CredentialKind, masks: &BTreeMap<String, String>) -> Option<String> {
     let names: Vec<String> = masks.keys().cloned().collect();
     validate::primary_field(kind, &names).and_then(|f| masks.get(&f).cloned())
@@ -355,6 +386,7 @@ impl Vault {
                 actor,
                 rotate_after: data_keys::ROTATE_AFTER,
                 expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
+                auth_failure_threshold: AUTH_FAILURE_THRESHOLD,
             }),
             Err(e) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -403,6 +435,7 @@ impl Vault {
             actor,
             rotate_after: data_keys::ROTATE_AFTER,
             expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
+            auth_failure_threshold: AUTH_FAILURE_THRESHOLD,
         };
         vault.roll_back_interrupted_rotations()?;
         Ok(vault)
@@ -514,6 +547,23 @@ impl Vault {
 
     pub fn expiring_within_days(&self) -> i64 {
         self.expiring_within_days
+    }
+
+    /// After how many consecutive authentication failures of live checks a
+    /// credential goes to `error` (default 3; 1 to 100).
+    pub fn set_auth_failure_threshold(&mut self, n: u32) -> Result<()> {
+        if !(1..=100).contains(&n) {
+            return Err(Error::invalid(
+                "auth failure threshold",
+                format!("{n} is out of range; use 1 to 100 consecutive failures"),
+            ));
+        }
+        self.auth_failure_threshold = n;
+        Ok(())
+    }
+
+    pub fn auth_failure_threshold(&self) -> u32 {
+        self.auth_failure_threshold
     }
 
     fn clock(&self) -> creds::StatusClock {
@@ -842,16 +892,7 @@ impl Vault {
                 secrets: &secrets,
                 integration: integration.as_ref(),
             })
-            .and_then(
-                |v| match (&v.tenant_id, integration.as_ref().and_then(|i| i.tenant_id.as_ref())) {
-                    (Some(got), Some(want)) if got != want => Err(validate::Rejection {
-                        reason: format!(
-                            "the new secret belongs to tenant '{got}', but the integration is for tenant '{want}'"
-                        ),
-                    }),
-                    _ => Ok(v),
-                },
-            );
+            .and_then(|v| same_tenant(v, integration.as_ref()));
         match verdict {
             Err(rejection) => {
                 self.write(|tx, k, a| {
@@ -866,12 +907,12 @@ impl Vault {
                             Some(row.id),
                             Some(&row.name),
                             Outcome::Failure,
-                            format!("version {version} rejected: {}", rejection.reason),
+                            format!("version {version} rejected: {}", rejection.failure.message()),
                         ),
                     )
                 })?;
                 Err(Error::ValidationRejected {
-                    reason: rejection.reason,
+                    failure: rejection.failure,
                 })
             }
             Ok(verdict) => {
@@ -923,6 +964,120 @@ impl Vault {
                 self.get_credential(&row.id.to_string())
             }
         }
+    }
+
+    /// Checks the current secret with `validator` (a live connector, or
+    /// `OfflineValidator`) and records the verdict. The secret is fetched
+    /// like any use (audited, refused while disabled). A pass sets
+    /// `last_validated_at` and clears an `error` status; an authentication
+    /// failure counts toward the threshold that puts the credential in
+    /// `error` ("reconnection required"). The check itself is audited as
+    /// `credential.check` with its verdict.
+    pub fn check_credential(&mut self, reference: &str, validator: &dyn Validator) -> Result<CheckReport> {
+        let secrets = self.use_secret(reference, "connection check")?;
+        let row = creds::get(&self.conn, reference)?;
+        let integration = row
+            .integration_id
+            .map(|id| integrations::get(&self.conn, &id.to_string()))
+            .transpose()?;
+        let result = validator
+            .validate(&Candidate {
+                credential_name: &row.name,
+                kind: row.kind,
+                config: &row.config,
+                secrets: &secrets,
+                integration: integration.as_ref(),
+            })
+            .and_then(|v| same_tenant(v, integration.as_ref()));
+        drop(secrets);
+        let now = timefmt::now();
+        let (outcome, offline) = match result {
+            Ok(verdict) => {
+                let offline = verdict.offline;
+                (CheckOutcome::Valid { verdict }, offline)
+            }
+            // A refusal from the offline checks is itself offline.
+            Err(rejection) => {
+                let offline = matches!(rejection.failure, Failure::Format { .. });
+                (
+                    CheckOutcome::Failed {
+                        failure: rejection.failure,
+                    },
+                    offline,
+                )
+            }
+        };
+        let check = Check {
+            version: row.current_version,
+            checked_at: now,
+            offline,
+            outcome,
+        };
+        let threshold = self.auth_failure_threshold;
+        let (status, failures) = self.write(|tx, k, a| {
+            checks::insert(tx, row.id, &check)?;
+            let failures = checks::consecutive_auth_failures(tx, row.id)?;
+            let mut fresh = creds::get(tx, &row.id.to_string())?;
+            let label = if check.offline { "offline" } else { "live" };
+            let (outcome, detail) = match &check.outcome {
+                CheckOutcome::Valid { verdict } => {
+                    if !check.offline {
+                        fresh.last_validated_at = Some(now);
+                    }
+                    if fresh.status == Status::Error && !check.offline {
+                        fresh.status = Status::Active;
+                    }
+                    let tenant = verdict
+                        .tenant_id
+                        .as_deref()
+                        .map(|t| format!(", tenant {t}"))
+                        .unwrap_or_default();
+                    (Outcome::Success, format!("{label} check passed{tenant}"))
+                }
+                CheckOutcome::Failed { failure } => {
+                    if failure.is_auth_failure() && failures >= threshold && fresh.status == Status::Active {
+                        fresh.status = Status::Error;
+                    }
+                    (
+                        Outcome::Failure,
+                        format!(
+                            "{label} check failed ({}): {}; {failures} consecutive authentication failure(s)",
+                            failure.code(),
+                            failure.message()
+                        ),
+                    )
+                }
+            };
+            fresh.updated_at = now;
+            creds::upsert(tx, &fresh)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.check",
+                    "credential",
+                    Some(row.id),
+                    Some(&fresh.name),
+                    outcome,
+                    detail,
+                ),
+            )?;
+            Ok((fresh.status, failures))
+        })?;
+        Ok(CheckReport {
+            credential: row.name,
+            check,
+            consecutive_auth_failures: failures,
+            status,
+            reconnection_required: status == Status::Error,
+        })
+    }
+
+    /// The latest checks of a credential, newest first.
+    pub fn recent_checks(&self, reference: &str, limit: u32) -> Result<Vec<Check>> {
+        let row = creds::get(&self.conn, reference)?;
+        checks::recent(&self.conn, row.id, limit)
     }
 
     /// Marks a credential compromised: every use is refused from this

@@ -7,8 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::model::*;
 use crate::secret::SecretFields;
 use crate::store::audit::{Actor, AuditFilter};
-use crate::validate::{Candidate, OfflineValidator, Rejection, Validator, Verdict};
-use crate::{Error, KeySource, Vault};
+use crate::validate::{Candidate, Failure, OfflineValidator, Rejection, Validator, Verdict};
+use crate::{CheckOutcome, Error, KeySource, Vault};
 
 fn actor() -> Actor {
     Actor {
@@ -53,9 +53,9 @@ fn actions(v: &Vault) -> Vec<String> {
 struct Reject;
 impl Validator for Reject {
     fn validate(&self, _c: &Candidate<'_>) -> Result<Verdict, Rejection> {
-        Err(Rejection {
-            reason: "401 from provider".into(),
-        })
+        Err(Rejection::new(Failure::InvalidCredential {
+            detail: "401 from provider".into(),
+        }))
     }
 }
 
@@ -64,7 +64,7 @@ impl Validator for TenantIs {
     fn validate(&self, _c: &Candidate<'_>) -> Result<Verdict, Rejection> {
         Ok(Verdict {
             tenant_id: Some(self.0.into()),
-            expires_at: None,
+            ..Verdict::default()
         })
     }
 }
@@ -726,4 +726,122 @@ fn expiry_warning_window_is_a_setting_within_one_to_365_days() {
     assert!(v.set_expiring_within_days(0).is_err());
     assert!(v.set_expiring_within_days(366).is_err());
     assert_eq!(v.expiring_within_days(), 30);
+}
+
+/// A validator that answers from a script, one verdict per call.
+struct Scripted(std::cell::RefCell<Vec<Result<Verdict, Failure>>>);
+impl Scripted {
+    fn new(mut answers: Vec<Result<Verdict, Failure>>) -> Scripted {
+        answers.reverse();
+        Scripted(std::cell::RefCell::new(answers))
+    }
+}
+impl Validator for Scripted {
+    fn validate(&self, _c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        self.0
+            .borrow_mut()
+            .pop()
+            .expect("an answer for each call")
+            .map_err(Rejection::new)
+    }
+}
+
+fn invalid() -> Result<Verdict, Failure> {
+    Err(Failure::InvalidCredential { detail: "401".into() })
+}
+
+fn unreachable() -> Result<Verdict, Failure> {
+    Err(Failure::Unreachable {
+        detail: "connection refused".into(),
+    })
+}
+
+#[test]
+fn three_consecutive_auth_failures_put_the_credential_in_error_until_a_check_passes() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("pleo", "pleo-key-0001")).unwrap();
+    let answers = Scripted::new(vec![
+        invalid(),
+        unreachable(), // says nothing about the secret: neither counts nor resets
+        invalid(),
+        invalid(),
+        Ok(Verdict::default()),
+    ]);
+    let first = v.check_credential("pleo", &answers).unwrap();
+    assert_eq!((first.consecutive_auth_failures, first.status), (1, Status::Active));
+    let second = v.check_credential("pleo", &answers).unwrap();
+    assert_eq!(second.consecutive_auth_failures, 1);
+    v.check_credential("pleo", &answers).unwrap();
+    let third = v.check_credential("pleo", &answers).unwrap();
+    assert_eq!(third.consecutive_auth_failures, 3);
+    assert_eq!(third.status, Status::Error);
+    assert!(third.reconnection_required);
+    assert_eq!(v.get_credential("pleo").unwrap().summary.status, Status::Error);
+
+    let passed = v.check_credential("pleo", &answers).unwrap();
+    assert_eq!((passed.consecutive_auth_failures, passed.status), (0, Status::Active));
+    assert!(v.get_credential("pleo").unwrap().summary.last_validated_at.is_some());
+
+    let history = v.recent_checks("pleo", 10).unwrap();
+    let codes: Vec<&str> = history.iter().map(|c| c.outcome.code()).collect();
+    assert_eq!(
+        codes,
+        [
+            "valid",
+            "invalid_credential",
+            "invalid_credential",
+            "unreachable",
+            "invalid_credential"
+        ]
+    );
+    let checks: Vec<String> = actions(&v).into_iter().filter(|a| a == "credential.check").collect();
+    assert_eq!(checks.len(), 5);
+}
+
+#[test]
+fn the_auth_failure_threshold_is_a_setting_within_one_to_100() {
+    let (_d, mut v) = vault();
+    assert_eq!(v.auth_failure_threshold(), 3);
+    assert!(v.set_auth_failure_threshold(0).is_err());
+    assert!(v.set_auth_failure_threshold(101).is_err());
+    v.set_auth_failure_threshold(1).unwrap();
+    v.add_credential(api_key("pleo", "pleo-key-0001")).unwrap();
+    let report = v.check_credential("pleo", &Scripted::new(vec![invalid()])).unwrap();
+    assert_eq!(report.status, Status::Error);
+}
+
+#[test]
+fn an_offline_check_is_labelled_offline_and_does_not_count_as_validated() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("pleo", "pleo-key-0001")).unwrap();
+    let report = v.check_credential("pleo", &OfflineValidator).unwrap();
+    assert!(report.check.offline);
+    assert_eq!(report.check.outcome.code(), "valid");
+    assert!(v.get_credential("pleo").unwrap().summary.last_validated_at.is_none());
+}
+
+#[test]
+fn a_check_for_another_tenant_fails_as_wrong_tenant_and_a_disabled_credential_is_not_checked() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "pleo-acme".into(),
+        provider: "pleo".into(),
+        environment: "production".into(),
+        tenant_id: Some("acme".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut new = api_key("pleo", "pleo-key-0001");
+    new.integration = Some("pleo-acme".into());
+    v.add_credential(new).unwrap();
+    let report = v.check_credential("pleo", &TenantIs("globex")).unwrap();
+    match report.check.outcome {
+        CheckOutcome::Failed {
+            failure: Failure::WrongTenant { expected, actual },
+        } => assert_eq!((expected.as_str(), actual.as_str()), ("acme", "globex")),
+        other => panic!("{other:?}"),
+    }
+    v.disable_credential("pleo", "key leaked in a ticket").unwrap();
+    let err = v.check_credential("pleo", &TenantIs("acme")).unwrap_err();
+    assert!(matches!(err, Error::CredentialDisabled { .. }), "{err}");
 }

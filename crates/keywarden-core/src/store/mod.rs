@@ -2,6 +2,7 @@
 //! the numbered migrations in `migrations/`.
 
 pub mod audit;
+pub mod checks;
 pub mod credentials;
 pub mod data_keys;
 pub mod integrations;
@@ -20,6 +21,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/001_initial.sql")),
         M::up(include_str!("../../migrations/002_credential_search.sql")),
+        M::up(include_str!("../../migrations/003_credential_checks.sql")),
     ])
 }
 
@@ -95,7 +97,7 @@ mod tests {
     /// opens under today's code and its credential is found by the search
     /// index that migration 2 added.
     #[test]
-    fn a_schema_1_file_migrates_and_keeps_its_rows_searchable() {
+    fn a_schema_1_file_migrates_to_the_latest_and_keeps_its_rows_searchable() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         let key = Key256::random();
@@ -116,7 +118,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, 3);
         let f = crate::model::CredentialFilter {
             search: Some("d ple".into()),
             ..Default::default()
@@ -134,7 +136,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 2);
+            assert_eq!(v, 3);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

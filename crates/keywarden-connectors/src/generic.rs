@@ -1,0 +1,118 @@
+//! Any HTTP API: the credential's configuration says which endpoint to
+//! call, how, where the secret goes and which status means "works".
+//!
+//! Configuration (non-secret fields of the credential):
+//! - `check_url`: the endpoint, https;
+//! - `check_method`: `GET` (default), `HEAD` or `POST`;
+//! - `check_auth`: `bearer` (default), `basic` (user from `username`),
+//!   `token`, or `header:<Name>` for a named header such as `X-API-Key`;
+//! - `check_expect_status`: the status of success (default 200).
+
+use keywarden_core::{Candidate, Failure, Rejection, Validator, Verdict};
+use secrecy::ExposeSecret;
+
+use crate::Options;
+use crate::http::{Auth, Client};
+
+pub const CHECK_URL: &str = "check_url";
+
+pub struct Generic {
+    options: Options,
+}
+
+impl Generic {
+    pub fn new(options: Options) -> Generic {
+        Generic { options }
+    }
+}
+
+impl Validator for Generic {
+    fn validate(&self, c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        let url = c.config.get(CHECK_URL).ok_or_else(|| Failure::Format {
+            detail: format!("set `{CHECK_URL}` to the endpoint that checks this credential"),
+        })?;
+        let method = match c.config.get("check_method").map(|m| m.to_ascii_uppercase()).as_deref() {
+            None | Some("GET") => reqwest::Method::GET,
+            Some("HEAD") => reqwest::Method::HEAD,
+            Some("POST") => reqwest::Method::POST,
+            Some(other) => {
+                return Err(Failure::Format {
+                    detail: format!("check_method '{other}' is not supported; use GET, HEAD or POST"),
+                }
+                .into());
+            }
+        };
+        let expect: u16 = match c.config.get("check_expect_status") {
+            None => 200,
+            Some(s) => s
+                .parse()
+                .ok()
+                .filter(|n| (100..600).contains(n))
+                .ok_or_else(|| Failure::Format {
+                    detail: format!("check_expect_status '{s}' is not an HTTP status; use e.g. 200 or 204"),
+                })?,
+        };
+        // The secret: the single field, or the type's usual one.
+        let field = ["api_key", "access_token", "token", "password", "client_secret"]
+            .into_iter()
+            .find(|f| c.secrets.get(f).is_some())
+            .or_else(|| c.secrets.names().next())
+            .ok_or_else(|| Failure::Format {
+                detail: "the credential has no secret to check".into(),
+            })?;
+        let secret = c.secrets.get(field).map(|s| s.expose_secret()).unwrap_or_default();
+        let all: Vec<&str> = c.secrets.iter().map(|(_, v)| v.expose_secret()).collect();
+        let mode = c.config.get("check_auth").map(String::as_str).unwrap_or("bearer");
+        let auth = match mode {
+            "bearer" => Auth::Bearer(secret),
+            "token" => Auth::Token(secret),
+            "basic" => Auth::Basic {
+                user: c.config.get("username").map(String::as_str).unwrap_or_default(),
+                password: secret,
+            },
+            m if m.starts_with("header:") && m.len() > "header:".len() => Auth::Header {
+                name: &m["header:".len()..],
+                value: secret,
+            },
+            m if m.starts_with("query") => {
+                return Err(Failure::Unsafe {
+                    detail: "a secret is never sent in a query string; use bearer, basic, token or header:<Name>"
+                        .into(),
+                }
+                .into());
+            }
+            other => {
+                return Err(Failure::Format {
+                    detail: format!("check_auth '{other}' is not known; use bearer, basic, token or header:<Name>"),
+                }
+                .into());
+            }
+        };
+        let client = Client::new(&self.options)?;
+        let resp = client.send(method, url, auth, None, &all)?;
+        match resp.status {
+            s if s == expect => Ok(Verdict {
+                environment: c.integration.map(|i| i.environment.clone()),
+                ..Verdict::default()
+            }),
+            401 => Err(Failure::InvalidCredential {
+                detail: "the endpoint answered 401 Unauthorized".into(),
+            }
+            .into()),
+            403 => Err(Failure::InsufficientScope {
+                missing: c.integration.map(|i| i.scopes.clone()).unwrap_or_default(),
+            }
+            .into()),
+            429 => Err(Failure::RateLimited {
+                retry_after_secs: resp.retry_after(),
+                detail: "the endpoint answered 429 Too Many Requests".into(),
+            }
+            .into()),
+            s => Err(Failure::Provider {
+                status: Some(s),
+                detail: format!("expected {expect}"),
+            }
+            .into()),
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The one HTTP client every connector uses, and the rules it enforces.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use keywarden_core::Failure;
+use reqwest::blocking::Client as Reqwest;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::redirect::Policy;
+use url::Url;
+
+use crate::Options;
+
+/// The most of a response body a check reads.
+const MAX_BODY: u64 = 1 << 20;
+
+/// Where the secret goes: always a header, never the URL.
+pub enum Auth<'a> {
+    Bearer(&'a str),
+    Basic {
+        user: &'a str,
+        password: &'a str,
+    },
+    /// `Authorization: token <TOKEN>` (Xledger).
+    Token(&'a str),
+    /// A named header, e.g. `X-API-Key`.
+    Header {
+        name: &'a str,
+        value: &'a str,
+    },
+    None,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// `Retry-After` in seconds, when given as seconds.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+    }
+}
+
+pub struct Client {
+    inner: Reqwest,
+    allow_loopback_http: bool,
+    timeout: Duration,
+}
+
+impl Client {
+    pub fn new(options: &Options) -> Result<Client, Failure> {
+        let inner = Reqwest::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            // Redirects are followed only on the same scheme, host and port:
+            // anything else stops, and `send` refuses the 3xx it gets. A
+            // custom header (X-API-Key) would otherwise travel along.
+            .redirect(Policy::custom(|attempt| {
+                let same = attempt.previous().first().is_some_and(|first| {
+                    first.scheme() == attempt.url().scheme()
+                        && first.host_str() == attempt.url().host_str()
+                        && first.port_or_known_default() == attempt.url().port_or_known_default()
+                });
+                if same && attempt.previous().len() < 5 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .user_agent(concat!("Keywarden/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Failure::Provider {
+                status: None,
+                detail: format!("the HTTP client could not start: {}", e.without_url()),
+            })?;
+        Ok(Client {
+            inner,
+            allow_loopback_http: options.allow_loopback_http,
+            timeout: options.timeout,
+        })
+    }
+
+    /// Refuses a URL the secret must not be sent to: not https (plain http
+    /// only to loopback, only in test mode), or carrying a secret itself.
+    pub fn check_url(&self, raw: &str, secrets: &[&str]) -> Result<Url, Failure> {
+        let url = Url::parse(raw).map_err(|e| Failure::Unsafe {
+            detail: format!("'{}' is not a valid URL ({e})", redact(raw, secrets)),
+        })?;
+        if contains_secret(&url, secrets) {
+            return Err(Failure::Unsafe {
+                detail: "the URL contains the secret; a secret goes only in a header, never in a URL".into(),
+            });
+        }
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if is_loopback(&url) && self.allow_loopback_http => Ok(url),
+            "http" if is_loopback(&url) => Err(Failure::Unsafe {
+                detail: format!("{url} is plain http; loopback http is allowed only in test mode"),
+            }),
+            "http" => Err(Failure::Unsafe {
+                detail: format!("{url} is plain http; the credential is sent only over https"),
+            }),
+            other => Err(Failure::Unsafe {
+                detail: format!("'{other}' URLs are not supported; use https"),
+            }),
+        }
+    }
+
+    /// Sends one request with the secret in a header. `secrets` are every
+    /// secret value involved, so none can reach the URL or an error text.
+    pub fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        auth: Auth<'_>,
+        body: Option<Body>,
+        secrets: &[&str],
+    ) -> Result<Response, Failure> {
+        let url = self.check_url(url, secrets)?;
+        let mut req = self.inner.request(method, url.clone());
+        match auth {
+            Auth::Bearer(t) => req = req.header(AUTHORIZATION, sensitive(&format!("Bearer {t}"))?),
+            Auth::Token(t) => req = req.header(AUTHORIZATION, sensitive(&format!("token {t}"))?),
+            Auth::Basic { user, password } => req = req.basic_auth(user, Some(password)),
+            Auth::Header { name, value } => {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Failure::Unsafe {
+                    detail: format!("'{name}' is not a valid header name"),
+                })?;
+                req = req.header(name, sensitive(value)?);
+            }
+            Auth::None => {}
+        }
+        match body {
+            Some(Body::Json(v)) => req = req.json(&v),
+            Some(Body::Form(pairs)) => {
+                let encoded = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .finish();
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(encoded);
+            }
+            None => {}
+        }
+        let resp = req.send().map_err(|e| self.failure_of(e, secrets))?;
+        let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            let to = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?")))
+                .unwrap_or_else(|| "another address".into());
+            return Err(Failure::Unsafe {
+                detail: format!(
+                    "{} redirected to {to}; the credential is not sent to another host or over plain http",
+                    origin(&url)
+                ),
+            });
+        }
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        use std::io::Read;
+        resp.take(MAX_BODY)
+            .read_to_end(&mut body)
+            .map_err(|e| Failure::Unreachable {
+                detail: redact(&format!("the answer was cut off: {e}"), secrets),
+            })?;
+        Ok(Response { status, headers, body })
+    }
+
+    fn failure_of(&self, e: reqwest::Error, secrets: &[&str]) -> Failure {
+        let e = e.without_url();
+        let chain = error_chain(&e);
+        let detail = redact(&chain, secrets);
+        if e.is_timeout() {
+            Failure::Unreachable {
+                detail: format!("no answer within {} s", self.timeout.as_secs()),
+            }
+        } else if is_tls(&e, &chain) {
+            Failure::Tls { detail }
+        } else {
+            Failure::Unreachable { detail }
+        }
+    }
+}
+
+pub enum Body {
+    Json(serde_json::Value),
+    Form(Vec<(String, String)>),
+}
+
+fn sensitive(value: &str) -> Result<HeaderValue, Failure> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| Failure::Format {
+        detail: "the secret contains characters that cannot be sent in an HTTP header".into(),
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+fn origin(url: &Url) -> String {
+    match url.port() {
+        Some(p) => format!("{}://{}:{p}", url.scheme(), url.host_str().unwrap_or("?")),
+        None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?")),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// A secret appears in the URL as given, or percent-encoded.
+fn contains_secret(url: &Url, secrets: &[&str]) -> bool {
+    let text = url.as_str();
+    let decoded = percent_decode(text);
+    secrets
+        .iter()
+        .filter(|s| s.len() >= 4)
+        .any(|s| text.contains(*s) || decoded.contains(*s))
+}
+
+/// The URL as a server would read it: percent-decoded, and with `+` as a
+/// space in form-style queries.
+fn percent_decode(s: &str) -> String {
+    let plain = percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let form: String = url::form_urlencoded::parse(s.as_bytes())
+        .map(|(k, v)| format!("{k}={v}&"))
+        .collect();
+    format!("{plain}\n{form}")
+}
+
+/// rustls reports a failed handshake or certificate as an I/O error of kind
+/// `InvalidData` inside the connect error; its text names the cause.
+fn is_tls(e: &dyn std::error::Error, chain: &str) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    ["certificate", "tls", "handshake", "corrupt message", "peer sent"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Replaces any secret in a text meant for the user.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        out = out.replace(*s, "••••••••");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(test_mode: bool) -> Client {
+        Client::new(&Options {
+            allow_loopback_http: test_mode,
+            ..Options::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback_in_test_mode() {
+        let strict = client(false);
+        let test = client(true);
+        assert!(matches!(
+            strict.check_url("http://127.0.0.1:9/x", &[]),
+            Err(Failure::Unsafe { .. })
+        ));
+        assert!(test.check_url("http://127.0.0.1:9/x", &[]).is_ok());
+        assert!(test.check_url("http://[::1]:9/x", &[]).is_ok());
+        assert!(test.check_url("http://localhost:9/x", &[]).is_ok());
+        for url in [
+            "http://10.0.0.1/x",
+            "http://api.example.com/x",
+            "http://127.0.0.1.nip.io/x",
+            "ftp://example.com/x",
+        ] {
+            assert!(matches!(test.check_url(url, &[]), Err(Failure::Unsafe { .. })), "{url}");
+        }
+        assert!(strict.check_url("https://external.pleo.io/v1/introspect", &[]).is_ok());
+    }
+
+    #[test]
+    fn a_secret_in_the_url_is_refused_plain_or_percent_encoded_and_never_echoed() {
+        let c = client(true);
+        let secret = "s3cr3t/key+value";
+        for url in [
+            "https://api.example.com/v1?api_key=s3cr3t/key+value",
+            "https://api.example.com/v1?api_key=s3cr3t%2Fkey%2Bvalue",
+            "https://api.example.com/s3cr3t/key+value/status",
+        ] {
+            let err = c.check_url(url, &[secret]).unwrap_err();
+            assert!(matches!(err, Failure::Unsafe { .. }), "{url}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+    }
+}

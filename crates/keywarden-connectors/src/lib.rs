@@ -1,0 +1,75 @@
+//! Live checks of credentials against the providers' own endpoints.
+//!
+//! Each provider has a validator implementing `keywarden_core::Validator`;
+//! the core calls it during rotation ("Validate and Save") and
+//! `check_credential` ("Test connection"). Every request goes through
+//! `http::Client`, which enforces the rules for all of them: HTTPS only
+//! (plain http only to loopback in test mode), a timeout, no redirect that
+//! would carry the credential to another host, the secret only in headers,
+//! and no secret in any error.
+
+pub mod generic;
+pub mod http;
+pub mod pleo;
+
+use std::time::Duration;
+
+use keywarden_core::{Candidate, Failure, Rejection, Validator, Verdict};
+
+/// How connectors reach the network.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Allow plain http to 127.0.0.1 / ::1 / localhost: test mode only,
+    /// for the provider fakes. Never on for a real vault.
+    pub allow_loopback_http: bool,
+    /// Per request, connect and response together.
+    pub timeout: Duration,
+    /// Overrides of the providers' well-known base URLs (tests point them
+    /// at fakes); an integration's own `base_url` wins over both.
+    pub pleo_production: String,
+    pub pleo_staging: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            allow_loopback_http: false,
+            timeout: Duration::from_secs(15),
+            pleo_production: pleo::PRODUCTION.to_owned(),
+            pleo_staging: pleo::STAGING.to_owned(),
+        }
+    }
+}
+
+/// Picks the validator for a candidate by its integration's provider:
+/// `pleo`, otherwise the generic HTTP check when the credential configures
+/// one (`check_url`), else an explanation that no live check exists.
+pub struct Connectors {
+    options: Options,
+}
+
+impl Connectors {
+    pub fn new(options: Options) -> Connectors {
+        Connectors { options }
+    }
+}
+
+impl Validator for Connectors {
+    fn validate(&self, c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        let provider = c
+            .integration
+            .map(|i| i.provider.to_ascii_lowercase())
+            .unwrap_or_default();
+        match provider.as_str() {
+            "pleo" => pleo::Pleo::new(self.options.clone()).validate(c),
+            _ if c.config.contains_key(generic::CHECK_URL) => generic::Generic::new(self.options.clone()).validate(c),
+            _ => Err(Rejection::new(Failure::Provider {
+                status: None,
+                detail: format!(
+                    "no live check is known for provider '{provider}'; set the credential's `{}` to an endpoint that answers with the expected status, or run the offline checks",
+                    generic::CHECK_URL
+                ),
+            })),
+        }
+    }
+}

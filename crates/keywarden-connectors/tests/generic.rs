@@ -1,0 +1,132 @@
+//! The generic HTTP check: where the secret goes, which status is success,
+//! and what it refuses.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fake;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fake::{Fake, Reply};
+use keywarden_connectors::generic::Generic;
+use keywarden_connectors::{Connectors, Options};
+use keywarden_core::{Candidate, CredentialKind, Failure, SecretFields, SecretString, Validator, Verdict};
+use serde_json::json;
+
+const SECRET: &str = "generic-secret-7f3a9c";
+
+fn options() -> Options {
+    Options {
+        allow_loopback_http: true,
+        timeout: Duration::from_secs(2),
+        ..Options::default()
+    }
+}
+
+fn run(config: &[(&str, &str)], validator: &dyn Validator) -> Result<Verdict, Failure> {
+    let config: BTreeMap<String, String> = config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let secrets = SecretFields::single("api_key", SecretString::from(SECRET.to_owned()));
+    validator
+        .validate(&Candidate {
+            credential_name: "any",
+            kind: CredentialKind::ApiKey,
+            config: &config,
+            secrets: &secrets,
+            integration: None,
+        })
+        .map_err(|r| r.failure)
+}
+
+fn api() -> Fake {
+    Fake::start(|r| {
+        let presented = r
+            .header("authorization")
+            .map(str::to_owned)
+            .or(r.header("x-api-key").map(str::to_owned));
+        match presented.as_deref() {
+            Some(v) if v.ends_with(SECRET) => Reply::json(if r.method == "POST" { 204 } else { 200 }, json!({})),
+            _ => Reply::json(401, json!({"error": "unauthorized"})),
+        }
+    })
+}
+
+#[test]
+fn the_secret_goes_in_the_header_asked_for_and_never_in_the_url() {
+    let f = api();
+    let url = format!("{}/v1/me", f.base);
+    run(&[("check_url", &url)], &Generic::new(options())).unwrap();
+    run(
+        &[("check_url", &url), ("check_auth", "header:X-API-Key")],
+        &Generic::new(options()),
+    )
+    .unwrap();
+    run(
+        &[("check_url", &url), ("check_auth", "token")],
+        &Generic::new(options()),
+    )
+    .unwrap();
+    let reqs = f.requests();
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert_eq!(reqs[1].header("x-api-key"), Some(SECRET));
+    assert_eq!(reqs[1].header("authorization"), None);
+    assert_eq!(
+        reqs[2].header("authorization"),
+        Some(format!("token {SECRET}").as_str())
+    );
+    assert!(reqs.iter().all(|r| r.uri == "/v1/me"));
+}
+
+#[test]
+fn the_expected_status_is_success_and_401_is_an_invalid_credential() {
+    let f = api();
+    let url = format!("{}/v1/ping", f.base);
+    run(
+        &[
+            ("check_url", &url),
+            ("check_method", "POST"),
+            ("check_expect_status", "204"),
+        ],
+        &Generic::new(options()),
+    )
+    .unwrap();
+    let err = run(
+        &[("check_url", &url), ("check_auth", "header:X-Other")],
+        &Generic::new(options()),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Failure::InvalidCredential { .. }), "{err:?}");
+    let err = run(
+        &[("check_url", &url), ("check_expect_status", "2OO")],
+        &Generic::new(options()),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Failure::Format { .. }), "{err:?}");
+}
+
+#[test]
+fn a_secret_in_a_query_string_or_plain_http_elsewhere_is_refused_before_sending() {
+    let f = api();
+    let in_query = format!("{}/v1/me?key={SECRET}", f.base);
+    let err = run(&[("check_url", &in_query)], &Generic::new(options())).unwrap_err();
+    assert!(matches!(err, Failure::Unsafe { .. }), "{err:?}");
+    assert!(!err.to_string().contains(SECRET), "{err}");
+    let err = run(
+        &[("check_url", &f.base), ("check_auth", "query:key")],
+        &Generic::new(options()),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Failure::Unsafe { .. }), "{err:?}");
+    let err = run(&[("check_url", "http://192.0.2.10/v1/me")], &Generic::new(options())).unwrap_err();
+    assert!(matches!(err, Failure::Unsafe { .. }), "{err:?}");
+    assert!(f.requests().is_empty());
+}
+
+#[test]
+fn without_a_known_provider_or_check_url_the_connectors_say_what_to_configure() {
+    let err = run(&[], &Connectors::new(options())).unwrap_err();
+    assert!(err.to_string().contains("check_url"), "{err}");
+}
