@@ -243,13 +243,25 @@ pub enum CredentialCmd {
         #[command(flatten)]
         refused: RefusedSecretFlags,
     },
-    /// Replace the secret: stored as pending, validated, then swapped in.
+    /// Replace the secret: stored as pending, validated against the live
+    /// endpoint (or only offline with --offline), then swapped in.
     Rotate {
         name: String,
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
+        /// Only the offline checks (format, expiry, JWT claims): for when
+        /// the provider cannot be reached. Said so in the audit log.
+        #[arg(long)]
+        offline: bool,
         #[command(flatten)]
         refused: RefusedSecretFlags,
+    },
+    /// Test the connection: the current secret against the live endpoint
+    /// (or the offline checks with --offline). Exit 8 when it fails.
+    Test {
+        name: String,
+        #[arg(long)]
+        offline: bool,
     },
     /// Mark compromised: every use is refused until the secret is replaced.
     Disable {

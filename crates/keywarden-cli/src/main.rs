@@ -12,9 +12,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use keywarden_core::validate::secret_field_names;
+use keywarden_connectors::{Connectors, Options};
 use keywarden_core::{
     Actor, AuditFilter, CredentialFilter, CredentialKind, CredentialPatch, Error, IntegrationPatch, KeySource,
-    NewCredential, NewIntegration, OfflineValidator, Vault, audit_export, timefmt,
+    CheckOutcome, NewCredential, NewIntegration, OfflineValidator, Validator, Vault, audit_export, timefmt,
 };
 
 use args::*;
@@ -120,6 +121,18 @@ impl Ctx {
         };
         Ok(Vault::open(&self.dir, &source, Actor::current(self.profile.clone()))?)
     }
+}
+
+/// The live connectors, or only the offline checks. Plain http to
+/// loopback (the provider fakes) is allowed only with KEYWARDEN_TEST_MODE=1.
+fn validator(offline: bool) -> Box<dyn Validator> {
+    if offline {
+        return Box::new(OfflineValidator);
+    }
+    Box::new(Connectors::new(Options {
+        allow_loopback_http: std::env::var("KEYWARDEN_TEST_MODE").is_ok_and(|v| v == "1"),
+        ..Options::default()
+    }))
 }
 
 fn refuse_secret_flag(refused: &RefusedSecretFlags) -> CliResult {
@@ -506,7 +519,12 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             output::credential(ctx, &vault.update_credential(&name, patch)?);
             Ok(())
         }
-        CredentialCmd::Rotate { name, expires, refused } => {
+        CredentialCmd::Rotate {
+            name,
+            expires,
+            offline,
+            refused,
+        } => {
             refuse_secret_flag(&refused)?;
             let expires_at = parse_date("expires", expires.as_deref())?;
             let mut vault = ctx.open()?;
@@ -520,9 +538,21 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
                     .collect()
             };
             let secrets = input::read_secrets(&current.summary.name, &names)?;
-            let c = vault.replace_secret(&name, secrets, expires_at, &OfflineValidator)?;
+            let c = vault.replace_secret(&name, secrets, expires_at, validator(offline).as_ref())?;
             output::credential(ctx, &c);
             Ok(())
+        }
+        CredentialCmd::Test { name, offline } => {
+            let mut vault = ctx.open()?;
+            let report = vault.check_credential(&name, validator(offline).as_ref())?;
+            output::check(ctx, &report);
+            match &report.check.outcome {
+                CheckOutcome::Valid { .. } => Ok(()),
+                CheckOutcome::Failed { failure } => Err(CliError::new(
+                    8,
+                    format!("the check of '{}' failed: {failure}", report.credential),
+                )),
+            }
         }
         CredentialCmd::Disable { name, reason } => {
             let mut vault = ctx.open()?;

@@ -239,3 +239,39 @@ pub fn import(ctx: &Ctx, r: &ImportReport) {
         }
     }
 }
+
+/// A connection check: the verdict, labelled live or offline, and what
+/// changed (consecutive failures, status).
+pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {
+    if ctx.json {
+        return json(r);
+    }
+    let label = if r.check.offline { "offline" } else { "live" };
+    match &r.check.outcome {
+        keywarden_core::CheckOutcome::Valid { verdict } => {
+            println!("{}: {label} check passed", r.credential);
+            if let Some(t) = &verdict.tenant_id {
+                println!("  tenant      {t}");
+            }
+            if let Some(e) = &verdict.environment {
+                println!("  environment {e}");
+            }
+            if !verdict.scopes.is_empty() {
+                println!("  scopes      {}", verdict.scopes.join(" "));
+            }
+            if let Some(x) = verdict.expires_at {
+                println!("  expires     {}", &timefmt::to_db(x)[..10]);
+            }
+        }
+        keywarden_core::CheckOutcome::Failed { failure } => {
+            println!("{}: {label} check failed ({})", r.credential, failure.code());
+            println!("  problem     {}", failure.message());
+            println!("  next step   {}", failure.next_step());
+            println!("  failures    {} consecutive authentication failure(s)", r.consecutive_auth_failures);
+        }
+    }
+    println!("  status      {}", r.status);
+    if r.reconnection_required {
+        println!("  Reconnection required: the provider keeps refusing this credential; rotate it to a working secret.");
+    }
+}

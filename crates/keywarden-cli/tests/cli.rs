@@ -37,7 +37,9 @@ impl Kw {
         c.arg("--vault")
             .arg(&self.vault)
             .args(args)
-            .env("KEYWARDEN_PROFILE", "alice");
+            .env("KEYWARDEN_PROFILE", "alice")
+            // Plain http to the provider fakes on 127.0.0.1.
+            .env("KEYWARDEN_TEST_MODE", "1");
         c
     }
 
@@ -213,7 +215,7 @@ fn canary_1000_secrets_never_appear_in_files_exports_or_output() {
         scan(&markers, &files, "vault files while open");
     }
     kw.ok(
-        &["credential", "rotate", "cred 0001"],
+        &["credential", "rotate", "--offline", "cred 0001"],
         "pre-rotated-CANARYROTATED000001-post",
     );
     let export = kw.vault.parent().unwrap().join("export.json");
@@ -636,8 +638,69 @@ fn every_read_command_speaks_json() {
     assert_eq!(v["mask"], "••••••••e-1");
 }
 
+/// A fake of Pleo's `GET /v1/introspect` on 127.0.0.1: the keys it
+/// accepts belong to company ACME; anything else is a 401.
+struct FakePleo {
+    base: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+const ACME: &str = "6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+
+impl FakePleo {
+    fn start(accepted: &'static [&'static str]) -> FakePleo {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push(line.trim_end().to_owned());
+                }
+                let auth = head
+                    .iter()
+                    .find_map(|l| l.strip_prefix("authorization: ").or(l.strip_prefix("Authorization: ")))
+                    .unwrap_or_default()
+                    .to_owned();
+                log.lock().unwrap().push(format!("{} | {auth}", head.first().cloned().unwrap_or_default()));
+                let ok = head.first().is_some_and(|l| l.starts_with("GET /v1/introspect "))
+                    && accepted.iter().any(|k| auth == format!("Basic {}", b64(&format!("{k}:"))));
+                let (status, body) = if ok {
+                    (
+                        "200 OK",
+                        format!(r#"{{"subjectURN":"urn:pleo:company:{ACME}","scope":"export:read"}}"#),
+                    )
+                } else {
+                    ("401 Unauthorized", r#"{"message":"Unauthorized"}"#.to_owned())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        FakePleo { base, seen }
+    }
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
 #[test]
-fn rotate_shows_the_new_mask_and_keeps_the_integration_and_audit_names_the_admin() {
+fn rotate_validates_live_shows_the_new_mask_keeps_the_integration_and_audit_names_the_admin() {
+    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaOLD1", "pk_live_bbbbbbbbbbbbNEW2"]);
     let (kw, _) = Kw::init();
     kw.ok(
         &[
@@ -646,6 +709,10 @@ fn rotate_shows_the_new_mask_and_keeps_the_integration_and_audit_names_the_admin
             "Pleo",
             "--provider",
             "pleo",
+            "--base-url",
+            &pleo.base,
+            "--tenant-id",
+            ACME,
             "--schedule",
             "every 15 min",
         ],
@@ -669,17 +736,71 @@ fn rotate_shows_the_new_mask_and_keeps_the_integration_and_audit_names_the_admin
             .clone()
     };
     let before = integration(&kw);
+
+    // A key Pleo refuses: exit 8, the old key stays current.
+    let err = kw.fails(&["credential", "rotate", "pleo"], "pk_live_ccccccccccccBAD3\n", 8, "does not accept");
+    assert!(!err.contains("BAD3"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&kw.ok(&["--json", "credential", "show", "pleo"], "").stdout).unwrap();
+    assert_eq!(v["mask"], "••••••••OLD1");
+
     let out = kw.ok(
         &["--json", "credential", "rotate", "pleo"],
         "pk_live_bbbbbbbbbbbbNEW2\n",
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["mask"], "••••••••NEW2");
+    assert!(v["last_validated_at"].is_string());
     assert_eq!(integration(&kw), before, "integration configuration untouched");
     let out = kw.ok(&["--json", "audit", "list", "--action", "credential.rotate"], "");
     let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(events[0]["profile"], "alice");
     assert!(events[0]["host"].as_str().is_some_and(|h| !h.is_empty()));
+    let outcomes: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["outcome"].as_str()).collect();
+    assert!(outcomes.contains(&"failure") && outcomes.contains(&"success"), "{outcomes:?}");
+
+    // Every request carried the key in the Authorization header only.
+    for line in pleo.seen.lock().unwrap().iter() {
+        let (request_line, auth) = line.split_once(" | ").unwrap();
+        assert!(request_line.starts_with("GET /v1/introspect HTTP/1.1"), "{line}");
+        assert!(auth.starts_with("Basic "), "{line}");
+    }
+}
+
+#[test]
+fn credential_test_reports_the_live_verdict_and_exit_8_when_refused() {
+    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaGOOD"]);
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &["integration", "add", "Pleo", "--provider", "pleo", "--base-url", &pleo.base, "--tenant-id", ACME],
+        "",
+    );
+    kw.ok(
+        &["credential", "add", "good", "--type", "api-key", "--integration", "Pleo"],
+        "pk_live_aaaaaaaaaaaaGOOD",
+    );
+    kw.ok(
+        &["credential", "add", "revoked", "--type", "api-key", "--integration", "Pleo"],
+        "pk_live_aaaaaaaaaaaaREVK",
+    );
+    let out = kw.ok(&["credential", "test", "good"], "");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("live check passed") && text.contains(ACME), "{text}");
+    let out = kw.ok(&["--json", "credential", "test", "good", "--offline"], "");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["check"]["offline"], true);
+
+    for n in 1..=3 {
+        let out = kw.run(&["--json", "credential", "test", "revoked"], "");
+        assert_eq!(out.status.code(), Some(8));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["check"]["outcome"]["failure"]["kind"], "invalid_credential");
+        assert_eq!(v["consecutive_auth_failures"], n);
+        assert!(!String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).contains("REVK"));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&kw.ok(&["--json", "credential", "show", "revoked"], "").stdout).unwrap();
+    assert_eq!(v["status"], "error");
 }
 
 #[test]
