@@ -39,6 +39,7 @@ types:
 # app's budgets (BENCHMARKS.md).
 bench: ui
 	scripts/test-session.sh cargo bench --locked -p keywarden-core
+	scripts/test-session.sh cargo bench --locked -p keywarden-connectors
 	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
 	cargo build --locked --release -p keywarden

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use keywarden_core::validate::secret_field_names;
 use keywarden_connectors::{Connectors, Options};
+use keywarden_core::validate::secret_field_names;
 use keywarden_core::{
-    Actor, AuditFilter, CredentialFilter, CredentialKind, CredentialPatch, Error, IntegrationPatch, KeySource,
-    CheckOutcome, NewCredential, NewIntegration, OfflineValidator, Validator, Vault, audit_export, timefmt,
+    Actor, AuditFilter, CheckOutcome, CredentialFilter, CredentialKind, CredentialPatch, Error, IntegrationPatch,
+    KeySource, NewCredential, NewIntegration, OfflineValidator, Validator, Vault, audit_export, timefmt,
 };
 
 use args::*;

@@ -267,11 +267,16 @@ pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {
             println!("{}: {label} check failed ({})", r.credential, failure.code());
             println!("  problem     {}", failure.message());
             println!("  next step   {}", failure.next_step());
-            println!("  failures    {} consecutive authentication failure(s)", r.consecutive_auth_failures);
+            println!(
+                "  failures    {} consecutive authentication failure(s)",
+                r.consecutive_auth_failures
+            );
         }
     }
     println!("  status      {}", r.status);
     if r.reconnection_required {
-        println!("  Reconnection required: the provider keeps refusing this credential; rotate it to a working secret.");
+        println!(
+            "  Reconnection required: the provider keeps refusing this credential; rotate it to a working secret."
+        );
     }
 }

@@ -671,9 +671,13 @@ impl FakePleo {
                     .find_map(|l| l.strip_prefix("authorization: ").or(l.strip_prefix("Authorization: ")))
                     .unwrap_or_default()
                     .to_owned();
-                log.lock().unwrap().push(format!("{} | {auth}", head.first().cloned().unwrap_or_default()));
+                log.lock()
+                    .unwrap()
+                    .push(format!("{} | {auth}", head.first().cloned().unwrap_or_default()));
                 let ok = head.first().is_some_and(|l| l.starts_with("GET /v1/introspect "))
-                    && accepted.iter().any(|k| auth == format!("Basic {}", b64(&format!("{k}:"))));
+                    && accepted
+                        .iter()
+                        .any(|k| auth == format!("Basic {}", b64(&format!("{k}:"))));
                 let (status, body) = if ok {
                     (
                         "200 OK",
@@ -738,7 +742,12 @@ fn rotate_validates_live_shows_the_new_mask_keeps_the_integration_and_audit_name
     let before = integration(&kw);
 
     // A key Pleo refuses: exit 8, the old key stays current.
-    let err = kw.fails(&["credential", "rotate", "pleo"], "pk_live_ccccccccccccBAD3\n", 8, "does not accept");
+    let err = kw.fails(
+        &["credential", "rotate", "pleo"],
+        "pk_live_ccccccccccccBAD3\n",
+        8,
+        "does not accept",
+    );
     assert!(!err.contains("BAD3"), "{err}");
     let v: serde_json::Value =
         serde_json::from_slice(&kw.ok(&["--json", "credential", "show", "pleo"], "").stdout).unwrap();
@@ -756,8 +765,16 @@ fn rotate_validates_live_shows_the_new_mask_keeps_the_integration_and_audit_name
     let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(events[0]["profile"], "alice");
     assert!(events[0]["host"].as_str().is_some_and(|h| !h.is_empty()));
-    let outcomes: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["outcome"].as_str()).collect();
-    assert!(outcomes.contains(&"failure") && outcomes.contains(&"success"), "{outcomes:?}");
+    let outcomes: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert!(
+        outcomes.contains(&"failure") && outcomes.contains(&"success"),
+        "{outcomes:?}"
+    );
 
     // Every request carried the key in the Authorization header only.
     for line in pleo.seen.lock().unwrap().iter() {
@@ -772,15 +789,41 @@ fn credential_test_reports_the_live_verdict_and_exit_8_when_refused() {
     let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaGOOD"]);
     let (kw, _) = Kw::init();
     kw.ok(
-        &["integration", "add", "Pleo", "--provider", "pleo", "--base-url", &pleo.base, "--tenant-id", ACME],
+        &[
+            "integration",
+            "add",
+            "Pleo",
+            "--provider",
+            "pleo",
+            "--base-url",
+            &pleo.base,
+            "--tenant-id",
+            ACME,
+        ],
         "",
     );
     kw.ok(
-        &["credential", "add", "good", "--type", "api-key", "--integration", "Pleo"],
+        &[
+            "credential",
+            "add",
+            "good",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
         "pk_live_aaaaaaaaaaaaGOOD",
     );
     kw.ok(
-        &["credential", "add", "revoked", "--type", "api-key", "--integration", "Pleo"],
+        &[
+            "credential",
+            "add",
+            "revoked",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
         "pk_live_aaaaaaaaaaaaREVK",
     );
     let out = kw.ok(&["credential", "test", "good"], "");
