@@ -16,6 +16,8 @@ macro_rules! for_each_command {
             add_credential,
             update_credential,
             rotate_credential,
+            test_connection,
+            list_checks,
             disable_credential,
             credential_dependents,
             delete_credential,

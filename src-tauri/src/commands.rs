@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use keywarden_connectors::{Connectors, Options};
 use keywarden_core::header::Header;
 use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, Outcome, SecretString, Vault, audit_export,
 };
+use keywarden_core::{Check, CheckReport, Validator};
 use tauri::State;
 
 use crate::clipboard;
@@ -129,17 +131,55 @@ pub fn update_credential(state: State<'_, AppState>, id: String, patch: Credenti
     state.with_vault(|v| v.update_credential(&id, patch))
 }
 
-/// "Validate and Save": the new secret is staged, checked, and swapped in
-/// only if it passes. Live provider checks arrive with the connectors;
-/// until then the offline checks decide.
+/// The live connectors, or only the offline checks. Plain http to loopback
+/// (the provider fakes of the tests) only in test mode.
+fn validator(state: &AppState, offline: bool) -> Box<dyn Validator + Send + Sync> {
+    if offline {
+        return Box::new(OfflineValidator);
+    }
+    Box::new(Connectors::new(Options {
+        allow_loopback_http: state.test_mode,
+        ..Options::default()
+    }))
+}
+
+/// Runs a live check on a plain OS thread: the blocking HTTP client must
+/// not run on (or be dropped in) the async runtime's worker threads.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// "Validate and Save": the new secret is staged, checked against the live
+/// endpoint (or only offline, when asked), and swapped in only if it
+/// passes; otherwise the old one stays and the verdict says why.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn rotate_credential(state: State<'_, AppState>, id: String, input: RotateInput) -> IpcResult<RotationOutcome> {
-    let (secrets, expires_at) = input.parse()?;
-    let credential = state.with_vault(|v| v.replace_secret(&id, secrets, expires_at, &OfflineValidator))?;
+    let (secrets, expires_at, offline) = input.parse()?;
+    let check = validator(&state, offline);
+    let credential = off_runtime(|| state.with_vault(|v| v.replace_secret(&id, secrets, expires_at, check.as_ref())))?;
     Ok(RotationOutcome {
         credential,
-        validated_by: "offline format checks".into(),
+        validated_by: if offline {
+            "offline checks (format, expiry, JWT claims)".into()
+        } else {
+            "live check against the provider".into()
+        },
     })
+}
+
+/// "Test connection": the current secret against the live endpoint (or the
+/// offline checks); the verdict is recorded and returned, never the secret.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn test_connection(state: State<'_, AppState>, id: String, offline: bool) -> IpcResult<CheckReport> {
+    let check = validator(&state, offline);
+    off_runtime(|| state.with_vault(|v| v.check_credential(&id, check.as_ref())))
+}
+
+/// The latest checks of a credential, newest first (for support staff:
+/// the last live verdict and its age).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn list_checks(state: State<'_, AppState>, id: String) -> IpcResult<Vec<Check>> {
+    state.with_vault(|v| v.recent_checks(&id, 20))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

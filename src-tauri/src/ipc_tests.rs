@@ -46,7 +46,8 @@ impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let clipboard = Arc::new(RecordingClipboard::default());
-        let state = AppState::new(dir.path().join("vault"), Some("canary-admin".into()), clipboard.clone());
+        let mut state = AppState::new(dir.path().join("vault"), Some("canary-admin".into()), clipboard.clone());
+        state.test_mode = true;
         let app = configure(mock_builder(), state).build(context()).unwrap();
         let main = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
@@ -164,7 +165,7 @@ fn no_command_response_contains_a_stored_secret() {
         markers.push(marker);
         let out = h.ok(
             "rotate_credential",
-            json!({ "id": id, "input": { "secrets": { "api_key": value } } }),
+            json!({ "id": id, "input": { "secrets": { "api_key": value }, "offline": true } }),
         );
         assert_eq!(out["credential"]["current_version"], 2);
     }
@@ -175,6 +176,32 @@ fn no_command_response_contains_a_stored_secret() {
         json!({ "id": ids[0], "input": { "secrets": { "api_key": format!("{bad} with space") } } }),
     );
     assert_eq!(refused.unwrap_err()["code"], "invalid_input");
+
+    // Live checks against a fake Pleo that refuses every key and echoes
+    // whatever it was sent: neither the verdict nor the history may carry
+    // a secret back.
+    let pleo = keywarden_connectors::fakes::FakePleo::start(&[], "company-42", true).unwrap();
+    h.ok(
+        "update_integration",
+        json!({ "id": integration_id, "patch": { "base_url": pleo.base } }),
+    );
+    for id in ids.iter().step_by(4).take(5) {
+        let report = h.ok("test_connection", json!({ "id": id, "offline": false }));
+        assert_eq!(
+            report["check"]["outcome"]["failure"]["kind"], "invalid_credential",
+            "{report}"
+        );
+        h.ok("test_connection", json!({ "id": id, "offline": true }));
+        h.ok("list_checks", json!({ "id": id }));
+    }
+    assert!(pleo.seen().len() >= 5, "the live checks reached the fake");
+    let (marker, value) = secret(998, "D");
+    markers.push(marker);
+    let rejected = h.invoke(
+        "rotate_credential",
+        json!({ "id": ids[4], "input": { "secrets": { "api_key": value } } }),
+    );
+    assert_eq!(rejected.unwrap_err()["code"], "refused");
 
     // Copy: the secret reaches the clipboard, the response only names the field.
     let receipt = h.ok("copy_secret", json!({ "id": ids[2], "field": null }));

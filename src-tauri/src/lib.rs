@@ -72,6 +72,7 @@ pub fn run() {
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs);
+    state.test_mode = std::env::var("KEYWARDEN_TEST_MODE").is_ok_and(|v| v == "1");
     if let Err(e) = configure(tauri::Builder::default(), state).run(context()) {
         eprintln!("keywarden: the window could not start: {e}");
         std::process::exit(1);

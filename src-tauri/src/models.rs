@@ -179,14 +179,24 @@ pub struct RotateInput {
     pub secrets: BTreeMap<String, SecretString>,
     #[ts(optional)]
     pub expires_at: Option<String>,
+    /// Only the offline checks (the provider cannot be reached); live
+    /// validation otherwise.
+    #[serde(default)]
+    #[ts(optional)]
+    pub offline: Option<bool>,
 }
 
 impl RotateInput {
-    pub fn parse(self) -> Result<(SecretFields, Option<OffsetDateTime>)> {
+    pub fn parse(self) -> Result<(SecretFields, Option<OffsetDateTime>, bool)> {
         if self.secrets.is_empty() {
             return Err(Error::invalid("secret", "enter the new secret"));
         }
-        Ok((secret_fields(self.secrets), parse_time("expiry date", self.expires_at)?))
+        let offline = self.offline.unwrap_or(false);
+        Ok((
+            secret_fields(self.secrets),
+            parse_time("expiry date", self.expires_at)?,
+            offline,
+        ))
     }
 }
 

@@ -21,6 +21,9 @@ pub struct AppState {
     pub clipboard: Arc<dyn Clipboard>,
     /// Overrides the auto-lock minutes (tests of auto-lock; never longer).
     pub idle_lock_override: Option<Duration>,
+    /// Test mode (KEYWARDEN_TEST_MODE=1): live checks may use plain http to
+    /// 127.0.0.1, where the tests' provider fakes listen. Never otherwise.
+    pub test_mode: bool,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
             last_activity: Mutex::new(Instant::now()),
             clipboard,
             idle_lock_override: None,
+            test_mode: false,
         }
     }
 

@@ -9,6 +9,7 @@
 mod driver;
 mod perf;
 
+use keywarden_connectors::fakes::FakePleo;
 use std::path::Path;
 use std::time::Duration;
 
@@ -60,12 +61,16 @@ fn nav(app: &App, screen: &str) {
     app.wait(&format!("[data-screen={screen}]"));
 }
 
-fn add_integration(app: &App) {
+/// The Pleo integration; with `base_url`, live checks go to that fake.
+fn add_integration(app: &App, base_url: Option<&str>) {
     nav(app, "integrations");
     app.click("[data-testid=new-integration]");
     app.type_into("[data-testid=i-name]", "Pleo production");
     app.select("[data-testid=i-provider]", "pleo");
     app.type_into("[data-testid=i-tenant]", "company-4711");
+    if let Some(url) = base_url {
+        app.type_into("#i-url", url);
+    }
     app.type_into("[data-testid=i-schedule]", "hourly");
     app.click("[data-testid=save-integration]");
     app.wait("[data-screen=integration]");
@@ -121,10 +126,20 @@ fn last4(s: &str) -> &str {
 #[test]
 fn credential_lifecycle_through_every_screen() {
     let dir = tempfile::tempdir().unwrap();
-    let app = launch(dir.path());
+    // Pleo, faked on 127.0.0.1: it knows the first API key and the rotated one.
+    let pleo = FakePleo::start(
+        &[
+            "pk_live_E2ESECRETAPI_7Hq2x9Lm4abcd",
+            "pk_live_E2ESECRETROTATED_Nw3uVb8zwxyz",
+        ],
+        "company-4711",
+        false,
+    )
+    .unwrap();
+    let app = launch_with(dir.path(), vec![("KEYWARDEN_TEST_MODE", "1")]);
     create_vault(&app, Some("01"));
     app.screenshot("02-dashboard-empty");
-    add_integration(&app);
+    add_integration(&app, Some(&pleo.base));
     app.screenshot("03-integration-details");
 
     let creds = [
@@ -226,10 +241,24 @@ fn credential_lifecycle_through_every_screen() {
         a.try_find("[data-testid=rotate-dialog]").is_none()
             && a.text("[data-testid=mask-api_key]") == format!("••••••••{}", last4(rotated))
     });
-    assert!(app.text("[data-testid=notice]").contains("Validated"));
+    assert!(app.text("[data-testid=notice]").contains("live check"));
     assert_eq!(app.text("[data-testid=integration-schedule]"), schedule_before);
     assert!(app.text("[data-testid=versions]").contains("retired"));
     app.screenshot("09-rotated");
+    // Test connection: the live verdict names Pleo's company.
+    app.click("[data-testid=test-connection]");
+    app.until("live verdict", |a| {
+        a.try_find("[data-testid=check-verdict][data-result=valid]").is_some()
+            && a.text("[data-testid=check-verdict]").contains("company-4711")
+    });
+    app.screenshot("09b-connection-tested");
+    let seen = pleo.seen();
+    assert_eq!(
+        seen.len(),
+        2,
+        "one live check for the rotation, one for the test: {seen:?}"
+    );
+    assert!(seen.iter().all(|r| r.request_line == "GET /v1/introspect HTTP/1.1"));
     app.click("[data-testid=credential-integration]");
     app.wait("[data-screen=integration]");
     assert_eq!(app.text("[data-testid=integration-schedule]"), "hourly");
@@ -418,7 +447,7 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
         json!([]),
     );
     assert_eq!(webgl, Some(json!(true)), "WebGL is off in the web view");
-    add_integration(&app);
+    add_integration(&app, None);
     add_credential(
         &app,
         &NewCred {

@@ -2,6 +2,7 @@
 //! session (scripts/test-session.sh). Each test has its own vault folder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use keywarden_connectors::fakes::FakePleo;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -638,73 +639,12 @@ fn every_read_command_speaks_json() {
     assert_eq!(v["mask"], "••••••••e-1");
 }
 
-/// A fake of Pleo's `GET /v1/introspect` on 127.0.0.1: the keys it
-/// accepts belong to company ACME; anything else is a 401.
-struct FakePleo {
-    base: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
+/// Pleo's company for the keys the fake accepts.
 const ACME: &str = "6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
-
-impl FakePleo {
-    fn start(accepted: &'static [&'static str]) -> FakePleo {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut head = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    head.push(line.trim_end().to_owned());
-                }
-                let auth = head
-                    .iter()
-                    .find_map(|l| l.strip_prefix("authorization: ").or(l.strip_prefix("Authorization: ")))
-                    .unwrap_or_default()
-                    .to_owned();
-                log.lock()
-                    .unwrap()
-                    .push(format!("{} | {auth}", head.first().cloned().unwrap_or_default()));
-                let ok = head.first().is_some_and(|l| l.starts_with("GET /v1/introspect "))
-                    && accepted
-                        .iter()
-                        .any(|k| auth == format!("Basic {}", b64(&format!("{k}:"))));
-                let (status, body) = if ok {
-                    (
-                        "200 OK",
-                        format!(r#"{{"subjectURN":"urn:pleo:company:{ACME}","scope":"export:read"}}"#),
-                    )
-                } else {
-                    ("401 Unauthorized", r#"{"message":"Unauthorized"}"#.to_owned())
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        FakePleo { base, seen }
-    }
-}
-
-fn b64(s: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
 
 #[test]
 fn rotate_validates_live_shows_the_new_mask_keeps_the_integration_and_audit_names_the_admin() {
-    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaOLD1", "pk_live_bbbbbbbbbbbbNEW2"]);
+    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaOLD1", "pk_live_bbbbbbbbbbbbNEW2"], ACME, false).unwrap();
     let (kw, _) = Kw::init();
     kw.ok(
         &[
@@ -777,16 +717,20 @@ fn rotate_validates_live_shows_the_new_mask_keeps_the_integration_and_audit_name
     );
 
     // Every request carried the key in the Authorization header only.
-    for line in pleo.seen.lock().unwrap().iter() {
-        let (request_line, auth) = line.split_once(" | ").unwrap();
-        assert!(request_line.starts_with("GET /v1/introspect HTTP/1.1"), "{line}");
-        assert!(auth.starts_with("Basic "), "{line}");
+    let seen = pleo.seen();
+    assert_eq!(seen.len(), 2);
+    for r in &seen {
+        assert_eq!(r.request_line, "GET /v1/introspect HTTP/1.1");
+        assert!(
+            r.header("authorization").is_some_and(|a| a.starts_with("Basic ")),
+            "{r:?}"
+        );
     }
 }
 
 #[test]
 fn credential_test_reports_the_live_verdict_and_exit_8_when_refused() {
-    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaGOOD"]);
+    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaGOOD"], ACME, false).unwrap();
     let (kw, _) = Kw::init();
     kw.ok(
         &[

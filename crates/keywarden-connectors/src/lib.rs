@@ -8,6 +8,8 @@
 //! would carry the credential to another host, the secret only in headers,
 //! and no secret in any error.
 
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod generic;
 pub mod http;
 pub mod pleo;

@@ -59,6 +59,7 @@ pub enum Failure {
     WrongEnvironment { expected: String, actual: String },
     /// The provider asked us to slow down.
     RateLimited {
+        #[cfg_attr(feature = "ts", ts(type = "number | null"))]
         retry_after_secs: Option<u64>,
         detail: String,
     },

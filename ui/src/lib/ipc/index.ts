@@ -7,6 +7,8 @@ import type { AppStatus } from './bindings/AppStatus';
 import type { AuditEvent } from './bindings/AuditEvent';
 import type { AuditQuery } from './bindings/AuditQuery';
 import type { AuditReport } from './bindings/AuditReport';
+import type { Check } from './bindings/Check';
+import type { CheckReport } from './bindings/CheckReport';
 import type { CopyReceipt } from './bindings/CopyReceipt';
 import type { Credential } from './bindings/Credential';
 import type { CredentialPatchInput } from './bindings/CredentialPatchInput';
@@ -60,6 +62,8 @@ export const api = {
   addCredential: (input: NewCredentialInput) => call<Credential>('add_credential', { input }),
   updateCredential: (id: string, patch: CredentialPatchInput) => call<Credential>('update_credential', { id, patch }),
   rotateCredential: (id: string, input: RotateInput) => call<RotationOutcome>('rotate_credential', { id, input }),
+  testConnection: (id: string, offline: boolean) => call<CheckReport>('test_connection', { id, offline }),
+  listChecks: (id: string) => call<Check[]>('list_checks', { id }),
   disableCredential: (id: string, reason: string) => call<Credential>('disable_credential', { id, reason }),
   credentialDependents: (id: string) => call<string[]>('credential_dependents', { id }),
   deleteCredential: (id: string, confirm_name: string) => call<null>('delete_credential', { id, confirm_name }),
