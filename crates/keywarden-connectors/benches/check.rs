@@ -37,6 +37,7 @@ fn options(f: &Fake) -> Options {
         timeout: Duration::from_secs(5),
         pleo_production: f.base.clone(),
         pleo_staging: f.base.clone(),
+        ..Options::default()
     }
 }
 

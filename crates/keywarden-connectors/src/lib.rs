@@ -8,11 +8,13 @@
 //! would carry the credential to another host, the secret only in headers,
 //! and no secret in any error.
 
+pub mod business_central;
 #[cfg(feature = "fakes")]
 pub mod fakes;
 pub mod generic;
 pub mod http;
 pub mod pleo;
+pub mod xledger;
 
 use std::time::Duration;
 
@@ -30,6 +32,11 @@ pub struct Options {
     /// at fakes); an integration's own `base_url` wins over both.
     pub pleo_production: String,
     pub pleo_staging: String,
+    pub xledger_production: String,
+    pub xledger_demo: String,
+    /// Entra ID and the Business Central API.
+    pub bc_authority: String,
+    pub bc_api: String,
 }
 
 impl Default for Options {
@@ -39,6 +46,10 @@ impl Default for Options {
             timeout: Duration::from_secs(15),
             pleo_production: pleo::PRODUCTION.to_owned(),
             pleo_staging: pleo::STAGING.to_owned(),
+            xledger_production: xledger::PRODUCTION.to_owned(),
+            xledger_demo: xledger::DEMO.to_owned(),
+            bc_authority: business_central::AUTHORITY.to_owned(),
+            bc_api: business_central::API.to_owned(),
         }
     }
 }
@@ -64,6 +75,10 @@ impl Validator for Connectors {
             .unwrap_or_default();
         match provider.as_str() {
             "pleo" => pleo::Pleo::new(self.options.clone()).validate(c),
+            "xledger" => xledger::Xledger::new(self.options.clone()).validate(c),
+            "business_central" | "business-central" | "bc" | "dynamics365" => {
+                business_central::BusinessCentral::new(self.options.clone()).validate(c)
+            }
             _ if c.config.contains_key(generic::CHECK_URL) => generic::Generic::new(self.options.clone()).validate(c),
             _ => Err(Rejection::new(Failure::Provider {
                 status: None,

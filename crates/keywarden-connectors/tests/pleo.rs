@@ -81,6 +81,7 @@ fn world() -> World {
         timeout: Duration::from_secs(1),
         pleo_production: prod.base.clone(),
         pleo_staging: staging.base.clone(),
+        ..Options::default()
     };
     World { prod, staging, options }
 }

@@ -47,6 +47,7 @@ fn connectors(prod: &Fake, staging: &Fake) -> Connectors {
         timeout: Duration::from_secs(2),
         pleo_production: prod.base.clone(),
         pleo_staging: staging.base.clone(),
+        ..Options::default()
     })
 }
 

@@ -1,0 +1,119 @@
+//! The Xledger validator against a fake of its GraphQL endpoint.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fake;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fake::{Fake, Recorded, Reply};
+use keywarden_connectors::Options;
+use keywarden_connectors::xledger::{QUERY, Xledger};
+use keywarden_core::{Candidate, CredentialKind, Failure, Integration, SecretFields, SecretString, Validator, Verdict};
+use serde_json::json;
+
+const GOOD: &str = "xl-token-good-5c2e7a";
+const EXPIRED: &str = "xl-token-expired-9d1f";
+const BROKE: &str = "xl-token-nocredits-3b3b";
+const BUSY: &str = "xl-token-busy-7a7a";
+const LIMITED: &str = "xl-token-limited-1c1c";
+
+/// Xledger as documented: GraphQL over POST, errors in `errors[]` with a
+/// code, HTTP 200 for most of them, 401 without a token.
+fn xledger() -> Fake {
+    Fake::start(|r: &Recorded| {
+        if r.method != "POST" || r.uri != "/graphql" {
+            return Reply::json(404, json!({}));
+        }
+        let err = |code: &str| Reply::json(200, json!({"data": null, "errors": [{"message": "x", "code": code}]}));
+        match r.header("authorization").unwrap_or_default() {
+            a if a == format!("token {GOOD}") => Reply::json(200, json!({"data": {"__typename": "Query"}})),
+            a if a == format!("token {EXPIRED}") => err("TOKEN_EXPIRED"),
+            a if a == format!("token {BROKE}") => err("INSUFFICIENT_CREDITS"),
+            a if a == format!("token {BUSY}") => Reply::json(
+                200,
+                json!({"data": null, "errors": [{"message": "x", "extensions": {"code": "RATE_LIMITED"}}]}),
+            )
+            .with_header("retry-after", "12"),
+            a if a == format!("token {LIMITED}") => err("FORBIDDEN"),
+            "" => Reply::json(401, json!({"message": "no token"})),
+            _ => err("UNAUTHENTICATED"),
+        }
+    })
+}
+
+fn run(f: &Fake, token: &str) -> Result<Verdict, Failure> {
+    let now = time::OffsetDateTime::now_utc();
+    let integration = Integration {
+        id: uuid::Uuid::new_v4(),
+        name: "xledger".into(),
+        provider: "xledger".into(),
+        environment: "production".into(),
+        tenant_id: Some("entity-1234".into()),
+        base_url: Some(f.base.clone()),
+        scopes: vec![],
+        sync_schedule: None,
+        owner: None,
+        tags: vec![],
+        notes: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let config = BTreeMap::new();
+    let secrets = SecretFields::single("api_key", SecretString::from(token.to_owned()));
+    Xledger::new(Options {
+        allow_loopback_http: true,
+        timeout: Duration::from_secs(2),
+        ..Options::default()
+    })
+    .validate(&Candidate {
+        credential_name: "xledger",
+        kind: CredentialKind::ApiKey,
+        config: &config,
+        secrets: &secrets,
+        integration: Some(&integration),
+    })
+    .map_err(|r| r.failure)
+}
+
+#[test]
+fn a_valid_token_goes_as_authorization_token_with_one_minimal_query() {
+    let f = xledger();
+    let v = run(&f, GOOD).unwrap();
+    assert_eq!(v.environment.as_deref(), Some("production"));
+    let reqs = f.requests();
+    assert_eq!(reqs.len(), 1, "one request: one credit");
+    assert_eq!(reqs[0].uri, "/graphql");
+    assert_eq!(reqs[0].header("authorization"), Some(format!("token {GOOD}").as_str()));
+    assert!(reqs[0].header("content-type").unwrap().starts_with("application/json"));
+    let body: serde_json::Value = serde_json::from_str(&reqs[0].body).unwrap();
+    assert_eq!(body, json!({ "query": QUERY }));
+    assert!(!reqs[0].uri.contains(GOOD) && !reqs[0].body.contains(GOOD));
+}
+
+#[test]
+fn graphql_error_codes_become_verdicts() {
+    let f = xledger();
+    assert!(matches!(
+        run(&f, "xl-unknown-0000").unwrap_err(),
+        Failure::InvalidCredential { .. }
+    ));
+    assert!(matches!(run(&f, EXPIRED).unwrap_err(), Failure::Expired { .. }));
+    assert!(matches!(
+        run(&f, LIMITED).unwrap_err(),
+        Failure::InsufficientScope { .. }
+    ));
+    let broke = run(&f, BROKE).unwrap_err();
+    assert!(broke.to_string().contains("request credits"), "{broke}");
+    assert!(matches!(
+        run(&f, BUSY).unwrap_err(),
+        Failure::RateLimited {
+            retry_after_secs: Some(12),
+            ..
+        }
+    ));
+    for token in [EXPIRED, BROKE, BUSY, LIMITED, "xl-unknown-0000"] {
+        assert!(!format!("{:?}", run(&f, token)).contains(token));
+    }
+}
