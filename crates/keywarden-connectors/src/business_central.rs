@@ -174,6 +174,7 @@ impl Validator for BusinessCentral {
             // about the client secret's (Entra's endDateTime, via Graph).
             expires_at: None,
             offline: false,
+            renewed: None,
         })
     }
 }

@@ -13,12 +13,13 @@ pub mod business_central;
 pub mod fakes;
 pub mod generic;
 pub mod http;
+pub mod oauth2;
 pub mod pleo;
 pub mod xledger;
 
 use std::time::Duration;
 
-use keywarden_core::{Candidate, Failure, Rejection, Validator, Verdict};
+use keywarden_core::{Candidate, CredentialKind, Failure, Rejection, Validator, Verdict};
 
 /// How connectors reach the network.
 #[derive(Debug, Clone)]
@@ -78,6 +79,9 @@ impl Validator for Connectors {
             "xledger" => xledger::Xledger::new(self.options.clone()).validate(c),
             "business_central" | "business-central" | "bc" | "dynamics365" => {
                 business_central::BusinessCentral::new(self.options.clone()).validate(c)
+            }
+            _ if c.kind == CredentialKind::OAuth2 && c.config.contains_key("token_url") => {
+                oauth2::OAuth2::new(self.options.clone()).validate(c)
             }
             _ if c.config.contains_key(generic::CHECK_URL) => generic::Generic::new(self.options.clone()).validate(c),
             _ => Err(Rejection::new(Failure::Provider {

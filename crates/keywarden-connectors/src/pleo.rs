@@ -182,5 +182,6 @@ fn verdict_of(body: &serde_json::Value, env: Env) -> Result<Verdict, Failure> {
         scopes,
         expires_at,
         offline: false,
+        renewed: None,
     })
 }

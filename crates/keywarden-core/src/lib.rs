@@ -24,7 +24,7 @@ pub use recovery::RecoveryCode;
 pub use secret::{SecretFields, mask};
 pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
 pub use store::checks::{Check, CheckOutcome};
-pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Validator, Verdict};
+pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict};
 pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, Vault};
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -39,6 +39,46 @@ pub struct Verdict {
     pub expires_at: Option<OffsetDateTime>,
     /// True when no endpoint was asked: format, expiry and JWT claims only.
     pub offline: bool,
+    /// Secrets the provider issued during the check, replacing the ones
+    /// checked (an OAuth refresh that returns a new refresh token spends
+    /// the old one). The vault stores them at once. Never serialized.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub renewed: Option<Renewed>,
+}
+
+/// Secrets issued by the provider during a check; see `Verdict::renewed`.
+#[derive(Clone)]
+pub struct Renewed(pub std::sync::Arc<SecretFields>);
+
+impl From<SecretFields> for Renewed {
+    fn from(fields: SecretFields) -> Renewed {
+        Renewed(std::sync::Arc::new(fields))
+    }
+}
+
+impl Renewed {
+    /// An owned copy for sealing.
+    pub fn fields(&self) -> SecretFields {
+        let mut out = SecretFields::new();
+        for (name, value) in self.0.iter() {
+            out.insert(name, SecretString::from(value.expose_secret().to_owned()));
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for Renewed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.names().collect();
+        write!(f, "Renewed({names:?})")
+    }
+}
+
+impl PartialEq for Renewed {
+    fn eq(&self, other: &Renewed) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// Why a check refused a secret, as a type the UI and CLI can act on.

@@ -231,6 +231,15 @@ fn use_event(row: &Row, outcome: Outcome, detail: String) -> NewEvent<'static> {
     )
 }
 
+/// Accepts what the provider itself just issued during a check.
+struct Issued;
+
+impl Validator for Issued {
+    fn validate(&self, _c: &Candidate<'_>) -> std::result::Result<Verdict, validate::Rejection> {
+        Ok(Verdict::default())
+    }
+}
+
 /// A secret for another tenant / company than the integration's is refused.
 fn same_tenant(v: Verdict, integration: Option<&Integration>) -> std::result::Result<Verdict, validate::Rejection> {
     match (&v.tenant_id, integration.and_then(|i| i.tenant_id.as_ref())) {
@@ -915,7 +924,24 @@ impl Vault {
                     failure: rejection.failure,
                 })
             }
-            Ok(verdict) => {
+            Ok(mut verdict) => {
+                // The check spent the secret and the provider issued its
+                // successor (an OAuth refresh token): the pending version
+                // holds the successor before it becomes current.
+                let (secrets, masks) = match verdict.renewed.take() {
+                    Some(renewed) => {
+                        let fresh = renewed.fields();
+                        let fresh_masks: BTreeMap<String, String> =
+                            fresh.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
+                        let tx = self.conn.transaction()?;
+                        creds::delete_version(&tx, row.id, version)?;
+                        creds::insert_version(&tx, row.id, version, VersionState::Pending, &fresh_masks)?;
+                        seal_into(&tx, &self.dek, row.id, version, &fresh)?;
+                        tx.commit()?;
+                        (fresh, fresh_masks)
+                    }
+                    None => (secrets, masks),
+                };
                 let now = timefmt::now();
                 let new_expiry = expires_at.or(verdict.expires_at).or_else(|| jwt_expiry(&secrets));
                 let new_mask = primary_mask(row.kind, &masks);
@@ -990,6 +1016,10 @@ impl Vault {
             })
             .and_then(|v| same_tenant(v, integration.as_ref()));
         drop(secrets);
+        let renewed = match &result {
+            Ok(v) => v.renewed.clone().map(|r| (r, v.expires_at)),
+            Err(_) => None,
+        };
         let now = timefmt::now();
         let (outcome, offline) = match result {
             Ok(verdict) => {
@@ -1065,6 +1095,11 @@ impl Vault {
             )?;
             Ok((fresh.status, failures))
         })?;
+        // The provider issued a successor (a rotated refresh token) and
+        // spent the old one: store it now, as a rotation it already passed.
+        if let Some((renewed, expires_at)) = renewed {
+            self.replace_secret(&row.id.to_string(), renewed.fields(), expires_at, &Issued)?;
+        }
         Ok(CheckReport {
             credential: row.name,
             check,
