@@ -898,3 +898,75 @@ fn a_token_anywhere_on_the_command_line_is_refused_and_never_echoed() {
     }
     assert_eq!(kw.digest(), before);
 }
+
+#[test]
+fn a_rotation_killed_at_any_step_leaves_exactly_one_working_current_version_and_a_valid_audit() {
+    use std::io::BufRead;
+    for step in ["staged", "validated", "swap"] {
+        let (kw, _) = Kw::init();
+        kw.ok(
+            &["credential", "add", "pleo", "--type", "api-key"],
+            "pk_live_aaaaaaaaaaaaOLD1",
+        );
+        let mut c = kw.cmd(&["credential", "rotate", "--offline", "pleo"]);
+        c.env("KEYWARDEN_CRASH_AT", step)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"pk_live_bbbbbbbbbbbbNEW2\n")
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let marker = format!("KEYWARDEN_CRASH_POINT {step}");
+        let reached =
+            std::iter::from_fn(|| rx.recv_timeout(std::time::Duration::from_secs(30)).ok()).any(|line| line == marker);
+        // SIGKILL: no destructor, no rollback of our own, no flush.
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(reached, "{step}: kw never reached the crash point");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{step}: killed by SIGKILL"
+        );
+
+        // After the restart: exactly one current version, the old one, working.
+        let v: serde_json::Value =
+            serde_json::from_slice(&kw.ok(&["--json", "credential", "show", "pleo"], "").stdout).unwrap();
+        let current: Vec<&serde_json::Value> = v["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["state"] == "current")
+            .collect();
+        assert_eq!(current.len(), 1, "{step}: {v}");
+        assert_eq!(v["mask"], "••••••••OLD1", "{step}");
+        kw.ok(&["credential", "test", "--offline", "pleo"], "");
+        kw.ok(&["audit", "verify"], "");
+        // And the next rotation goes through.
+        let out = kw.ok(
+            &["--json", "credential", "rotate", "--offline", "pleo"],
+            "pk_live_ccccccccccccNEW3\n",
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["mask"], "••••••••NEW3", "{step}");
+        let current = v["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["state"] == "current")
+            .count();
+        assert_eq!(current, 1, "{step}");
+        kw.ok(&["audit", "verify"], "");
+    }
+}

@@ -231,6 +231,22 @@ fn use_event(row: &Row, outcome: Outcome, detail: String) -> NewEvent<'static> {
     )
 }
 
+/// Test builds only: holds the process at a named step of a rotation
+/// (`KEYWARDEN_CRASH_AT=staged|validated|swap`) and says so on stderr, so a
+/// test can SIGKILL it exactly there. Compiled out of real builds.
+#[cfg(feature = "test-support")]
+fn crash_point(step: &str) {
+    if std::env::var("KEYWARDEN_CRASH_AT").is_ok_and(|s| s == step) {
+        eprintln!("KEYWARDEN_CRASH_POINT {step}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+}
+
+#[cfg(not(feature = "test-support"))]
+fn crash_point(_step: &str) {}
+
 /// Accepts what the provider itself just issued during a check.
 struct Issued;
 
@@ -889,6 +905,7 @@ impl Vault {
             )?;
             tx.commit()?;
         }
+        crash_point("staged");
         let integration = row
             .integration_id
             .map(|id| integrations::get(&self.conn, &id.to_string()))
@@ -902,6 +919,7 @@ impl Vault {
                 integration: integration.as_ref(),
             })
             .and_then(|v| same_tenant(v, integration.as_ref()));
+        crash_point("validated");
         match verdict {
             Err(rejection) => {
                 self.write(|tx, k, a| {
@@ -984,7 +1002,9 @@ impl Vault {
                             Outcome::Success,
                             detail,
                         ),
-                    )
+                    )?;
+                    crash_point("swap");
+                    Ok(())
                 })?;
                 self.rotate_data_key_if_worn();
                 self.get_credential(&row.id.to_string())
