@@ -233,6 +233,12 @@ impl From<Failure> for Rejection {
 
 pub trait Validator {
     fn validate(&self, candidate: &Candidate<'_>) -> std::result::Result<Verdict, Rejection>;
+
+    /// True when this validator never asks a provider: its verdicts, pass
+    /// or fail, are labelled offline.
+    fn is_offline(&self) -> bool {
+        false
+    }
 }
 
 /// Accepts any secret that passes `check_format`: for offline use, where
@@ -240,12 +246,49 @@ pub trait Validator {
 pub struct OfflineValidator;
 
 impl Validator for OfflineValidator {
+    fn is_offline(&self) -> bool {
+        true
+    }
+
+    /// Format and length; for a JWT-shaped secret its claims: `exp` in the
+    /// past is expired, the integration's scopes must be among the token's,
+    /// its tenant (`tid`) is reported. Every verdict says it is offline.
     fn validate(&self, c: &Candidate<'_>) -> std::result::Result<Verdict, Rejection> {
         check_format(c.kind, c.config, c.secrets).map_err(|e| Failure::Format { detail: e.to_string() })?;
-        Ok(Verdict {
+        let mut verdict = Verdict {
             offline: true,
+            environment: c.integration.map(|i| i.environment.clone()),
             ..Verdict::default()
-        })
+        };
+        for (field, value) in c.secrets.iter() {
+            let Some(claims) = crate::jwt::claims(value.expose_secret()) else {
+                continue;
+            };
+            if let Some(exp) = claims.exp {
+                if exp <= crate::timefmt::now() {
+                    return Err(Failure::Expired {
+                        detail: format!(
+                            "offline: the token in {field} expired at {}",
+                            crate::timefmt::to_db(exp)
+                        ),
+                    }
+                    .into());
+                }
+                verdict.expires_at = Some(verdict.expires_at.map_or(exp, |e| e.min(exp)));
+            }
+            if !claims.scopes.is_empty() {
+                let required = c.integration.map(|i| i.scopes.clone()).unwrap_or_default();
+                let missing: Vec<String> = required.into_iter().filter(|s| !claims.scopes.contains(s)).collect();
+                if !missing.is_empty() {
+                    return Err(Failure::InsufficientScope { missing }.into());
+                }
+                verdict.scopes.extend(claims.scopes);
+            }
+            if verdict.tenant_id.is_none() {
+                verdict.tenant_id = claims.tenant;
+            }
+        }
+        Ok(verdict)
     }
 }
 

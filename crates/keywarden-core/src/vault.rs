@@ -1041,6 +1041,20 @@ impl Vault {
             Err(_) => None,
         };
         let now = timefmt::now();
+        // Offline, the stored expiry is the best knowledge there is.
+        let result = match result {
+            Ok(v) if v.offline && row.expires_at.is_some_and(|e| e <= timefmt::now()) => {
+                Err(validate::Rejection::new(Failure::Expired {
+                    detail: format!(
+                        "offline: the credential's expiry date {} has passed",
+                        row.expires_at
+                            .map(|e| timefmt::to_db(e)[..10].to_owned())
+                            .unwrap_or_default()
+                    ),
+                }))
+            }
+            other => other,
+        };
         let (outcome, offline) = match result {
             Ok(verdict) => {
                 let offline = verdict.offline;
@@ -1048,7 +1062,7 @@ impl Vault {
             }
             // A refusal from the offline checks is itself offline.
             Err(rejection) => {
-                let offline = matches!(rejection.failure, Failure::Format { .. });
+                let offline = validator.is_offline();
                 (
                     CheckOutcome::Failed {
                         failure: rejection.failure,

@@ -845,3 +845,64 @@ fn a_check_for_another_tenant_fails_as_wrong_tenant_and_a_disabled_credential_is
     let err = v.check_credential("pleo", &TenantIs("acme")).unwrap_err();
     assert!(matches!(err, Error::CredentialDisabled { .. }), "{err}");
 }
+
+fn jwt(claims: &str) -> String {
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.as_bytes());
+    format!("eyJhbGciOiJIUzI1NiJ9.{payload}.c2lnbmF0dXJl")
+}
+
+#[test]
+fn offline_checks_read_jwt_claims_and_the_stored_expiry_and_say_offline_even_when_failing() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "ledger".into(),
+        provider: "generic".into(),
+        environment: "prod".into(),
+        scopes: vec!["ledger.read".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let mut good = api_key("good", &jwt(r#"{"exp":4102444800,"scp":"ledger.read","tid":"t-9"}"#));
+    good.integration = Some("ledger".into());
+    v.add_credential(good).unwrap();
+    let r = v.check_credential("good", &OfflineValidator).unwrap();
+    match &r.check.outcome {
+        CheckOutcome::Valid { verdict } => {
+            assert!(verdict.offline);
+            assert_eq!(verdict.tenant_id.as_deref(), Some("t-9"));
+            assert_eq!(verdict.scopes, ["ledger.read"]);
+            assert_eq!(verdict.expires_at.unwrap().unix_timestamp(), 4102444800);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let mut narrow = api_key("narrow", &jwt(r#"{"scp":"ledger.none"}"#));
+    narrow.integration = Some("ledger".into());
+    v.add_credential(narrow).unwrap();
+    let r = v.check_credential("narrow", &OfflineValidator).unwrap();
+    assert!(r.check.offline);
+    assert!(matches!(
+        r.check.outcome,
+        CheckOutcome::Failed {
+            failure: Failure::InsufficientScope { .. }
+        }
+    ));
+
+    // The stored expiry counts too, and an offline failure never counts
+    // toward the live authentication-failure threshold.
+    let mut old = api_key("old", "plain-key-0001");
+    old.expires_at = Some(crate::timefmt::now() - time::Duration::days(1));
+    v.add_credential(old).unwrap();
+    for _ in 0..4 {
+        let r = v.check_credential("old", &OfflineValidator).unwrap();
+        assert!(r.check.offline);
+        assert!(matches!(
+            r.check.outcome,
+            CheckOutcome::Failed {
+                failure: Failure::Expired { .. }
+            }
+        ));
+        assert_eq!(r.consecutive_auth_failures, 0);
+    }
+}
