@@ -50,6 +50,12 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Write a diagnostics file for support: integrations, statuses, the
+    /// last checks and their verdicts, recent audit events. No secret.
+    SupportBundle {
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Import a configuration export; credentials will need re-entry.
     Import { file: PathBuf },
     /// Regain access with the recovery code (e.g. after the keychain item

@@ -291,6 +291,22 @@ fn run(cli: Cli) -> CliResult {
             }
             Ok(())
         }
+        Command::SupportBundle { output } => {
+            let mut vault = ctx.open()?;
+            let bundle = vault.support_bundle()?;
+            let text = serde_json::to_string_pretty(&bundle).map_err(|e| CliError::new(1, e.to_string()))?;
+            write_out(output.as_deref(), &text)?;
+            if output.is_some() && !ctx.json {
+                eprintln!(
+                    "Wrote a support bundle: {} integrations, {} credentials, {} audit events. {}",
+                    bundle.integrations.len(),
+                    bundle.credentials.len(),
+                    bundle.recent_audit.len(),
+                    bundle.note
+                );
+            }
+            Ok(())
+        }
         Command::Import { file } => {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| CliError::io(&format!("reading {}", file.display()), e))?;

@@ -970,3 +970,75 @@ fn a_rotation_killed_at_any_step_leaves_exactly_one_working_current_version_and_
         kw.ok(&["audit", "verify"], "");
     }
 }
+
+#[test]
+fn no_secret_in_any_verdict_error_or_support_bundle_even_when_the_provider_echoes_it() {
+    // The fake answers every key with a 401 whose body repeats the
+    // Authorization header it received.
+    let pleo = FakePleo::start(&[], ACME, true).unwrap();
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Pleo",
+            "--provider",
+            "pleo",
+            "--base-url",
+            &pleo.base,
+            "--tenant-id",
+            ACME,
+        ],
+        "",
+    );
+    let canaries = ["pk_live_KWBUNDLECANARY0001", "pk_live_KWBUNDLECANARY0002"];
+    kw.ok(
+        &["credential", "add", "a", "--type", "api-key", "--integration", "Pleo"],
+        canaries[0],
+    );
+    kw.ok(
+        &["credential", "add", "b", "--type", "basic", "--username", "svc"],
+        canaries[1],
+    );
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    let mut keep = |o: Output| outputs.push([o.stdout, o.stderr].concat());
+    for _ in 0..3 {
+        keep(kw.run(&["credential", "test", "a"], ""));
+        keep(kw.run(&["--json", "credential", "test", "a"], ""));
+    }
+    keep(kw.run(&["credential", "test", "--offline", "b"], ""));
+    keep(kw.run(&["credential", "rotate", "a"], "pk_live_KWBUNDLECANARY0003\n"));
+    keep(kw.run(&["--json", "credential", "rotate", "a"], "pk_live_KWBUNDLECANARY0003\n"));
+    let bundle = kw.vault.parent().unwrap().join("support.json");
+    keep(kw.ok(&["support-bundle", "--output", bundle.to_str().unwrap()], ""));
+    keep(kw.ok(&["support-bundle"], ""));
+    keep(kw.ok(&["--json", "audit", "list"], ""));
+    let file = std::fs::read(&bundle).unwrap();
+    outputs.push(file.clone());
+
+    assert!(pleo.seen().len() >= 6, "the live checks reached the fake");
+    // Raw, and as the fake echoes it: base64 in a Basic header.
+    let encoded: Vec<String> = canaries
+        .iter()
+        .chain(["pk_live_KWBUNDLECANARY0003"].iter())
+        .map(|c| base64::engine::general_purpose::STANDARD.encode(format!("{c}:")))
+        .collect();
+    for out in &outputs {
+        assert!(!contains(out, b"KWBUNDLECANARY"), "{}", String::from_utf8_lossy(out));
+        for e in &encoded {
+            assert!(!contains(out, e.as_bytes()), "{}", String::from_utf8_lossy(out));
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(&file).unwrap();
+    assert_eq!(v["format"], "keywarden-support-bundle");
+    let a = v["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "a")
+        .unwrap();
+    assert_eq!(a["status"], "error", "three refusals: reconnection required");
+    assert_eq!(a["last_live_verdict"], "invalid_credential");
+    assert_eq!(a["last_live_age_hours"], 0);
+    assert!(a.get("mask").is_none(), "no mask in the bundle");
+}

@@ -13,6 +13,7 @@ pub mod model;
 pub mod recovery;
 pub mod secret;
 pub mod store;
+pub mod support;
 pub mod timefmt;
 pub mod validate;
 pub mod vault;
@@ -24,6 +25,7 @@ pub use recovery::RecoveryCode;
 pub use secret::{SecretFields, mask};
 pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
 pub use store::checks::{Check, CheckOutcome};
+pub use support::{CredentialHealth, SupportBundle};
 pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict};
 pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, Vault};
 
