@@ -352,8 +352,9 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResul
     settings.check()?;
     let days = i64::from(settings.expiring_within_days);
     let detail = format!(
-        "expiry warning {} days, auto-lock {} min, clipboard clear {} s, copy {}",
+        "expiry warning {} days, reconnection after {} refusals, auto-lock {} min, clipboard clear {} s, copy {}",
         settings.expiring_within_days,
+        settings.auth_failure_threshold,
         settings.auto_lock_minutes,
         settings.clipboard_clear_seconds,
         if settings.allow_clipboard_copy {
@@ -364,6 +365,7 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResul
     );
     state.with_vault(|v| {
         v.set_expiring_within_days(days)?;
+        v.set_auth_failure_threshold(settings.auth_failure_threshold)?;
         settings.save(v.dir())?;
         v.record("settings.update", "vault", None, Outcome::Success, &detail)
     })?;

@@ -18,6 +18,9 @@ pub struct Settings {
     pub clipboard_clear_seconds: u32,
     /// Whether "Copy secret" is offered at all.
     pub allow_clipboard_copy: bool,
+    /// Consecutive authentication failures of live checks after which a
+    /// credential goes to `error` ("reconnection required").
+    pub auth_failure_threshold: u32,
 }
 
 impl Default for Settings {
@@ -27,6 +30,7 @@ impl Default for Settings {
             auto_lock_minutes: 10,
             clipboard_clear_seconds: 30,
             allow_clipboard_copy: true,
+            auth_failure_threshold: 3,
         }
     }
 }
@@ -46,7 +50,14 @@ impl Settings {
     pub fn check(&self) -> Result<()> {
         range("expiry warning", self.expiring_within_days, 1, 365, "days")?;
         range("auto-lock", self.auto_lock_minutes, 1, 240, "minutes")?;
-        range("clipboard clear time", self.clipboard_clear_seconds, 5, 300, "seconds")
+        range("clipboard clear time", self.clipboard_clear_seconds, 5, 300, "seconds")?;
+        range(
+            "auth failure threshold",
+            self.auth_failure_threshold,
+            1,
+            100,
+            "failures",
+        )
     }
 
     pub fn path(vault_dir: &Path) -> PathBuf {

@@ -118,7 +118,9 @@ impl AppState {
 
     /// Installs a freshly opened vault, applying the settings to it.
     pub fn install(&self, mut vault: Vault) -> IpcResult<()> {
-        vault.set_expiring_within_days(i64::from(self.settings().expiring_within_days))?;
+        let settings = self.settings();
+        vault.set_expiring_within_days(i64::from(settings.expiring_within_days))?;
+        vault.set_auth_failure_threshold(settings.auth_failure_threshold)?;
         *self.slot()? = Some(vault);
         self.touch();
         Ok(())

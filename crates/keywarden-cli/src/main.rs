@@ -119,7 +119,28 @@ impl Ctx {
         } else {
             KeySource::Keychain
         };
-        Ok(Vault::open(&self.dir, &source, Actor::current(self.profile.clone()))?)
+        let mut vault = Vault::open(&self.dir, &source, Actor::current(self.profile.clone()))?;
+        apply_settings(&mut vault);
+        Ok(vault)
+    }
+}
+
+/// The vault's settings (`settings.json` beside it, written by the desktop
+/// app) that change what `kw` reports: the expiry warning and the number
+/// of refusals after which a credential needs reconnection. A missing or
+/// unreadable file leaves the defaults; a value out of range is ignored.
+fn apply_settings(vault: &mut Vault) {
+    let Ok(text) = std::fs::read_to_string(vault.dir().join("settings.json")) else {
+        return;
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return;
+    };
+    if let Some(days) = v["expiring_within_days"].as_i64() {
+        let _ = vault.set_expiring_within_days(days);
+    }
+    if let Some(n) = v["auth_failure_threshold"].as_u64().and_then(|n| u32::try_from(n).ok()) {
+        let _ = vault.set_auth_failure_threshold(n);
     }
 }
 

@@ -1042,3 +1042,31 @@ fn no_secret_in_any_verdict_error_or_support_bundle_even_when_the_provider_echoe
     assert_eq!(a["last_live_age_hours"], 0);
     assert!(a.get("mask").is_none(), "no mask in the bundle");
 }
+
+#[test]
+fn the_reconnection_threshold_in_the_vaults_settings_applies_to_kw() {
+    let pleo = FakePleo::start(&[], ACME, false).unwrap();
+    let (kw, _) = Kw::init();
+    std::fs::write(kw.vault.join("settings.json"), r#"{"auth_failure_threshold": 1}"#).unwrap();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Pleo",
+            "--provider",
+            "pleo",
+            "--base-url",
+            &pleo.base,
+        ],
+        "",
+    );
+    kw.ok(
+        &["credential", "add", "a", "--type", "api-key", "--integration", "Pleo"],
+        "pk_live_aaaaaaaaaaaaREVK",
+    );
+    let out = kw.run(&["--json", "credential", "test", "a"], "");
+    assert_eq!(out.status.code(), Some(8));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["consecutive_auth_failures"], 1);
+    assert_eq!(v["reconnection_required"], true);
+}

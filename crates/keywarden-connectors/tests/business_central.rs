@@ -174,3 +174,62 @@ fn a_company_missing_from_the_list_and_an_unknown_environment_are_refused() {
     let err = run(&w, "sandbox-2", COMPANY_ID, GOOD).unwrap_err();
     assert!(matches!(err, Failure::WrongEnvironment { .. }), "{err:?}");
 }
+
+#[test]
+fn entra_throttling_a_forbidden_api_and_an_unreachable_authority_have_their_verdicts() {
+    let throttled = World {
+        entra: Fake::start(|_| {
+            Reply::json(429, json!({"error": "temporarily_unavailable"})).with_header("retry-after", "7")
+        }),
+        bc: bc(),
+    };
+    assert!(matches!(
+        run(&throttled, "production", COMPANY_ID, GOOD).unwrap_err(),
+        Failure::RateLimited {
+            retry_after_secs: Some(7),
+            ..
+        }
+    ));
+    let forbidden = World {
+        entra: entra(),
+        bc: Fake::start(|_| Reply::json(403, json!({"error": {"code": "Authorization_InsufficientPermissions"}}))),
+    };
+    assert!(matches!(
+        run(&forbidden, "production", COMPANY_ID, GOOD).unwrap_err(),
+        Failure::InsufficientScope { .. }
+    ));
+    let down = World {
+        entra: entra(),
+        bc: bc(),
+    };
+    let err = BusinessCentral::new(Options {
+        allow_loopback_http: true,
+        timeout: Duration::from_secs(2),
+        bc_authority: format!("http://127.0.0.1:{}", fake::closed_port()),
+        bc_api: down.bc.base.clone(),
+        ..Options::default()
+    })
+    .validate(&Candidate {
+        credential_name: "bc",
+        kind: CredentialKind::OAuth2,
+        config: &[("client_id".to_owned(), "app".to_owned())].into(),
+        secrets: &SecretFields::single("client_secret", SecretString::from(GOOD.to_owned())),
+        integration: Some(&Integration {
+            id: uuid::Uuid::new_v4(),
+            name: "bc".into(),
+            provider: "business_central".into(),
+            environment: "production".into(),
+            tenant_id: Some(TENANT.into()),
+            base_url: None,
+            scopes: vec![],
+            sync_schedule: None,
+            owner: None,
+            tags: vec![],
+            notes: None,
+            created_at: time::OffsetDateTime::now_utc(),
+            updated_at: time::OffsetDateTime::now_utc(),
+        }),
+    })
+    .unwrap_err();
+    assert!(matches!(err.failure, Failure::Unreachable { .. }), "{err:?}");
+}

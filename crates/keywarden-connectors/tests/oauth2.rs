@@ -182,3 +182,42 @@ fn rotating_a_refresh_token_stores_what_the_provider_issued_for_it() {
     assert_ne!(issued, "rt-typed-by-admin");
     assert_eq!(stored(&mut v, "rt", "refresh_token"), issued);
 }
+
+#[test]
+fn rfc6749_errors_and_throttling_become_verdicts() {
+    let answers = |status: u16, error: &'static str| {
+        Fake::start(move |_| Reply::json(status, json!({ "error": error })).with_header("retry-after", "3"))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut v, _) = Vault::create(&dir.path().join("v"), KeySource::Keychain, actor()).unwrap();
+    type Expect = fn(&Failure) -> bool;
+    let cases: [(u16, &str, Expect); 4] = [
+        (401, "invalid_client", |f| {
+            matches!(f, Failure::InvalidCredential { .. })
+        }),
+        (400, "invalid_scope", |f| matches!(f, Failure::InsufficientScope { .. })),
+        (429, "slow_down", |f| {
+            matches!(
+                f,
+                Failure::RateLimited {
+                    retry_after_secs: Some(3),
+                    ..
+                }
+            )
+        }),
+        (400, "unsupported_grant_type", |f| {
+            matches!(f, Failure::Provider { status: Some(400), .. })
+        }),
+    ];
+    for (n, (status, error, expect)) in cases.into_iter().enumerate() {
+        let f = answers(status, error);
+        let name = format!("cc{n}");
+        v.add_credential(oauth(&name, &format!("{}/token", f.base), "client_credentials", None))
+            .unwrap();
+        let report = v.check_credential(&name, &connectors()).unwrap();
+        match &report.check.outcome {
+            CheckOutcome::Failed { failure } => assert!(expect(failure), "{error}: {failure:?}"),
+            other => panic!("{error}: {other:?}"),
+        }
+    }
+}

@@ -44,6 +44,10 @@ fn xledger() -> Fake {
 }
 
 fn run(f: &Fake, token: &str) -> Result<Verdict, Failure> {
+    run_at(&f.base, token)
+}
+
+fn run_at(base: &str, token: &str) -> Result<Verdict, Failure> {
     let now = time::OffsetDateTime::now_utc();
     let integration = Integration {
         id: uuid::Uuid::new_v4(),
@@ -51,7 +55,7 @@ fn run(f: &Fake, token: &str) -> Result<Verdict, Failure> {
         provider: "xledger".into(),
         environment: "production".into(),
         tenant_id: Some("entity-1234".into()),
-        base_url: Some(f.base.clone()),
+        base_url: Some(base.to_owned()),
         scopes: vec![],
         sync_schedule: None,
         owner: None,
@@ -116,4 +120,21 @@ fn graphql_error_codes_become_verdicts() {
     for token in [EXPIRED, BROKE, BUSY, LIMITED, "xl-unknown-0000"] {
         assert!(!format!("{:?}", run(&f, token)).contains(token));
     }
+}
+
+#[test]
+fn http_429_and_a_closed_port_are_rate_limited_and_unreachable() {
+    let busy = Fake::start(|_| Reply::json(429, json!({})).with_header("retry-after", "5"));
+    assert!(matches!(
+        run(&busy, GOOD).unwrap_err(),
+        Failure::RateLimited {
+            retry_after_secs: Some(5),
+            ..
+        }
+    ));
+    let closed = format!("http://127.0.0.1:{}", fake::closed_port());
+    assert!(matches!(
+        run_at(&closed, GOOD).unwrap_err(),
+        Failure::Unreachable { .. }
+    ));
 }

@@ -52,4 +52,10 @@ describe('credential list filter', () => {
     expect(counts(rows)).toMatchObject({ active: 1, expired: 1, expiring: 1, error: 0 });
     expect(needsAction(rows).map((n) => n.row.name)).toEqual(['Xledger sync', 'BC sandbox']);
   });
+  it('puts_a_credential_needing_reconnection_first', () => {
+    const failing = row('Pleo refused', { status: 'error' });
+    const ranked = needsAction([...rows, failing]);
+    expect(ranked[0].row.name).toBe('Pleo refused');
+    expect(ranked[0].why).toContain('Reconnection required');
+  });
 });

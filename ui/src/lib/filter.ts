@@ -88,8 +88,10 @@ export function needsAction(rows: CredentialSummary[], max = 8): { row: Credenti
   const out: { row: CredentialSummary; why: string; rank: number; at: string }[] = [];
   for (const row of rows) {
     const at = row.expires_at ?? '';
-    if (row.status === 'expired') out.push({ row, why: `Expired ${at.slice(0, 10)}: rotate now`, rank: 0, at });
-    else if (row.status === 'error') out.push({ row, why: 'Validation failed: check or rotate', rank: 1, at });
+    // A credential the provider keeps refusing breaks the next sync run:
+    // it comes first, ahead of an expiry the user may already know about.
+    if (row.status === 'error') out.push({ row, why: 'Reconnection required: the provider keeps refusing it; update it', rank: 0, at });
+    else if (row.status === 'expired') out.push({ row, why: `Expired ${at.slice(0, 10)}: rotate now`, rank: 1, at });
     else if (row.needs_reentry) out.push({ row, why: 'No secret yet: enter it', rank: 2, at });
     else if (row.status === 'expiring') out.push({ row, why: `Expires ${at.slice(0, 10)}: rotate soon`, rank: 3, at });
     else if (row.status === 'disabled') out.push({ row, why: 'Disabled as compromised: replace it', rank: 4, at });

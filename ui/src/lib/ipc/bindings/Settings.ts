@@ -16,4 +16,9 @@ clipboard_clear_seconds: number,
 /**
  * Whether "Copy secret" is offered at all.
  */
-allow_clipboard_copy: boolean, };
+allow_clipboard_copy: boolean, 
+/**
+ * Consecutive authentication failures of live checks after which a
+ * credential goes to `error` ("reconnection required").
+ */
+auth_failure_threshold: number, };
