@@ -18,7 +18,9 @@ pub const BINDINGS_DIR: &str = "ui/src/lib/ipc/bindings";
 
 /// Writes every IPC type (and what it refers to) into `dir`.
 pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
-    use keywarden_core::{AuditEvent, AuditReport, Check, CheckReport, Credential, CredentialSummary, Integration};
+    use keywarden_core::{
+        AuditEvent, AuditReport, Check, CheckReport, Credential, CredentialSummary, Integration, SupportBundle,
+    };
     AppStatus::export_all_to(dir)?;
     AuditQuery::export_all_to(dir)?;
     CopyReceipt::export_all_to(dir)?;
@@ -40,6 +42,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     Integration::export_all_to(dir)?;
     CheckReport::export_all_to(dir)?;
     Check::export_all_to(dir)?;
+    SupportBundle::export_all_to(dir)?;
     Ok(())
 }
 

@@ -30,6 +30,7 @@ macro_rules! for_each_command {
             verify_audit,
             export_audit,
             export_config,
+            open_support_bundle,
             get_settings,
             save_settings,
         )

@@ -12,7 +12,7 @@ use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, Outcome, SecretString, Vault, audit_export,
 };
-use keywarden_core::{Check, CheckReport, Validator};
+use keywarden_core::{Check, CheckReport, SupportBundle, Validator};
 use tauri::State;
 
 use crate::clipboard;
@@ -339,6 +339,35 @@ pub fn export_config(state: State<'_, AppState>, path: String) -> IpcResult<Expo
         path: target.display().to_string(),
         items: export.integrations.len() + export.credentials.len(),
     })
+}
+
+/// Opens a support bundle someone sent, for display only. It needs no
+/// vault (support staff may have none) and writes nothing; the file must
+/// be a bundle `kw support-bundle` wrote.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn open_support_bundle(path: String) -> IpcResult<SupportBundle> {
+    let path = PathBuf::from(path.trim());
+    if !path.is_absolute() {
+        return Err(Error::invalid(
+            "file",
+            "give the full path of the bundle, e.g. /home/you/keywarden-support.json",
+        )
+        .into());
+    }
+    let io = |e: std::io::Error| Error::Io {
+        path: path.clone(),
+        source: e,
+    };
+    let size = std::fs::metadata(&path).map_err(io)?.len();
+    if size > keywarden_core::support::BUNDLE_MAX_BYTES as u64 {
+        return Err(Error::invalid(
+            "support bundle",
+            "the file is larger than any support bundle; ask for a fresh one made with `kw support-bundle`",
+        )
+        .into());
+    }
+    let bytes = std::fs::read(&path).map_err(io)?;
+    Ok(SupportBundle::parse(&bytes)?)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

@@ -226,6 +226,26 @@ fn no_command_response_contains_a_stored_secret() {
     );
     let config_json = h.dir.path().join("config.json");
     h.ok("export_config", json!({ "path": config_json.to_str().unwrap() }));
+    // The support-bundle viewer reads a bundle of this very vault, and
+    // refuses a file that is not one (the configuration export).
+    let bundle = h.dir.path().join("support.json");
+    let made = {
+        use tauri::Manager;
+        h._app.state::<AppState>().with_vault(|v| v.support_bundle()).unwrap()
+    };
+    std::fs::write(&bundle, serde_json::to_vec(&made).unwrap()).unwrap();
+    let shown = h.ok("open_support_bundle", json!({ "path": bundle.to_str().unwrap() }));
+    assert_eq!(shown["credentials"].as_array().unwrap().len(), made.credentials.len());
+    let refused = h
+        .invoke("open_support_bundle", json!({ "path": config_json.to_str().unwrap() }))
+        .unwrap_err();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a Keywarden support bundle"),
+        "{refused}"
+    );
     h.ok("get_settings", json!({}));
     h.ok(
         "save_settings",

@@ -259,6 +259,21 @@ fn credential_lifecycle_through_every_screen() {
         "one live check for the rotation, one for the test: {seen:?}"
     );
     assert!(seen.iter().all(|r| r.request_line == "GET /v1/introspect HTTP/1.1"));
+    // Disable as compromised: the replacement is asked for at once, the
+    // recent uses are listed for review, and cancelling leaves it blocked.
+    app.type_into("[data-testid=disable-reason]", "key pasted in a ticket");
+    app.click("[data-testid=disable-credential]");
+    app.until("replacement prompt", |a| {
+        a.text("[data-testid=replacement-prompt]")
+            .contains("enter its replacement")
+    });
+    app.screenshot("09c-disabled-asks-for-replacement");
+    app.click("[data-testid=rotate-cancel]");
+    app.until("disabled, uses open for review", |a| {
+        a.try_find("[data-testid=rotate-dialog]").is_none()
+            && a.text("[data-testid=recent-uses]").contains("connection check")
+            && a.body_text().contains("Disabled")
+    });
     app.click("[data-testid=credential-integration]");
     app.wait("[data-screen=integration]");
     assert_eq!(app.text("[data-testid=integration-schedule]"), "hourly");
@@ -560,5 +575,69 @@ fn locked_keychain_is_explained_and_nothing_is_created() {
     assert!(
         !dir.path().join("vault").join("vault.json").exists(),
         "nothing was written"
+    );
+}
+
+/// Support staff open a bundle someone sent, on a machine without a vault:
+/// read-only, every credential's status and last verdict, no secret.
+#[test]
+fn support_bundle_opens_read_only_without_a_vault() {
+    use keywarden_core::{Actor, CredentialKind, KeySource, NewCredential, SecretFields, SecretString, Vault};
+    const SECRET: &str = "pk_live_E2EBUNDLECANARY_q8Wm2Zx7";
+    let sender = tempfile::tempdir().unwrap();
+    let (mut vault, _) = Vault::create(
+        &sender.path().join("vault"),
+        KeySource::Keychain,
+        Actor {
+            profile: "e2e".into(),
+            os_user: "finance".into(),
+            host: "ws-17".into(),
+        },
+    )
+    .unwrap();
+    vault
+        .add_credential(NewCredential {
+            name: "Pleo payroll".into(),
+            kind: Some(CredentialKind::ApiKey),
+            secrets: SecretFields::single("api_key", SecretString::from(SECRET.to_owned())),
+            ..Default::default()
+        })
+        .unwrap();
+    vault.disable_credential("Pleo payroll", "leaked").unwrap();
+    let bundle = sender.path().join("keywarden-support.json");
+    std::fs::write(
+        &bundle,
+        serde_json::to_vec_pretty(&vault.support_bundle().unwrap()).unwrap(),
+    )
+    .unwrap();
+    drop(vault);
+    let not_a_bundle = sender.path().join("notes.json");
+    std::fs::write(&not_a_bundle, br#"{"hello":"world"}"#).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = launch(dir.path());
+    app.wait("[data-screen=first-run]");
+    app.click("[data-testid=open-bundle-novault]");
+    app.wait("[data-screen=support-bundle]");
+    app.type_into("[data-testid=bundle-path]", &not_a_bundle.display().to_string());
+    app.click("[data-testid=bundle-open]");
+    app.until("refusal", |a| {
+        a.text("[data-testid=bundle-error]")
+            .contains("not a Keywarden support bundle")
+    });
+    app.fill("[data-testid=bundle-path]", &bundle.display().to_string());
+    app.click("[data-testid=bundle-open]");
+    app.until("bundle shown", |a| {
+        let t = a.text("[data-testid=bundle-credentials]");
+        t.contains("Pleo payroll") && t.contains("Disabled")
+    });
+    app.screenshot("23-support-bundle");
+    assert!(!app.html().contains(SECRET), "no secret on the page");
+    assert!(app.text("[data-testid=bundle]").contains("credential.disable"));
+    app.click("[data-testid=bundle-back]");
+    app.wait("[data-screen=first-run]");
+    assert!(
+        !dir.path().join("vault").join("vault.json").exists(),
+        "opening a bundle creates no vault"
     );
 }

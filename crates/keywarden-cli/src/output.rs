@@ -259,6 +259,12 @@ pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {
             if !verdict.scopes.is_empty() {
                 println!("  scopes      {}", verdict.scopes.join(" "));
             }
+            if let Some(iss) = &verdict.issuer {
+                println!("  issuer      {iss}");
+            }
+            if !verdict.audience.is_empty() {
+                println!("  audience    {}", verdict.audience.join(", "));
+            }
             if let Some(x) = verdict.expires_at {
                 println!("  expires     {}", &timefmt::to_db(x)[..10]);
             }

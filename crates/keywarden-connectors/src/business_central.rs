@@ -173,8 +173,7 @@ impl Validator for BusinessCentral {
             // The access token's expiry is an hour away and says nothing
             // about the client secret's (Entra's endDateTime, via Graph).
             expires_at: None,
-            offline: false,
-            renewed: None,
+            ..Verdict::default()
         })
     }
 }

@@ -7,12 +7,16 @@
 //! - `check_auth`: `bearer` (default), `basic` (user from `username`),
 //!   `token`, or `header:<Name>` for a named header such as `X-API-Key`;
 //! - `check_expect_status`: the status of success (default 200).
+//!
+//! A 401 or 403 with a Bearer challenge (RFC 6750 §3) is read: an
+//! `invalid_token` whose description says it expired is "expired", and
+//! `insufficient_scope` names the scopes the endpoint wants.
 
 use keywarden_core::{Candidate, Failure, Rejection, Validator, Verdict};
 use secrecy::ExposeSecret;
 
 use crate::Options;
-use crate::http::{Auth, Client};
+use crate::http::{Auth, Client, redact};
 
 pub const CHECK_URL: &str = "check_url";
 
@@ -95,14 +99,34 @@ impl Validator for Generic {
                 environment: c.integration.map(|i| i.environment.clone()),
                 ..Verdict::default()
             }),
-            401 => Err(Failure::InvalidCredential {
-                detail: "the endpoint answered 401 Unauthorized".into(),
+            // RFC 6750 §3: a Bearer challenge says why, and for 403 which
+            // scopes the resource needs.
+            401 => {
+                let challenge = resp.bearer_challenge().unwrap_or_default();
+                let said = redact(&format!("{} {}", challenge.error, challenge.description), &all);
+                if said.to_ascii_lowercase().contains("expired") {
+                    Err(Failure::Expired {
+                        detail: format!("the endpoint answered 401: {}", said.trim()),
+                    }
+                    .into())
+                } else {
+                    Err(Failure::InvalidCredential {
+                        detail: format!("the endpoint answered 401 Unauthorized {}", said.trim())
+                            .trim()
+                            .to_owned(),
+                    }
+                    .into())
+                }
             }
-            .into()),
-            403 => Err(Failure::InsufficientScope {
-                missing: c.integration.map(|i| i.scopes.clone()).unwrap_or_default(),
+            403 => {
+                let needed = resp.bearer_challenge().map(|c| c.scope).unwrap_or_default();
+                let missing = if needed.is_empty() {
+                    c.integration.map(|i| i.scopes.clone()).unwrap_or_default()
+                } else {
+                    needed
+                };
+                Err(Failure::InsufficientScope { missing }.into())
             }
-            .into()),
             429 => Err(Failure::RateLimited {
                 retry_after_secs: resp.retry_after(),
                 detail: "the endpoint answered 429 Too Many Requests".into(),

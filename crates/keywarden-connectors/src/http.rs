@@ -46,6 +46,67 @@ impl Response {
     pub fn retry_after(&self) -> Option<u64> {
         self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
     }
+
+    /// The `error`, `error_description` and `scope` of a Bearer challenge
+    /// (RFC 6750 §3) in `WWW-Authenticate`, when the server sent one.
+    pub fn bearer_challenge(&self) -> Option<BearerChallenge> {
+        let header = self.headers.get(reqwest::header::WWW_AUTHENTICATE)?.to_str().ok()?;
+        let rest = header
+            .trim()
+            .strip_prefix("Bearer")
+            .or_else(|| header.trim().strip_prefix("bearer"))?;
+        let mut challenge = BearerChallenge::default();
+        for (key, value) in auth_params(rest) {
+            match key.to_ascii_lowercase().as_str() {
+                "error" => challenge.error = value,
+                "error_description" => challenge.description = value,
+                "scope" => challenge.scope = value.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                _ => {}
+            }
+        }
+        Some(challenge)
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BearerChallenge {
+    pub error: String,
+    pub description: String,
+    pub scope: Vec<String>,
+}
+
+/// `key="quoted value", key=token` pairs of an auth-param list (RFC 9110
+/// §11.2), with `\` escapes inside quotes.
+fn auth_params(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        if key.is_empty() || chars.next() != Some('=') {
+            return out;
+        }
+        let value = if chars.peek() == Some(&'"') {
+            chars.next();
+            let mut v = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => v.extend(chars.next()),
+                    c => v.push(c),
+                }
+            }
+            v
+        } else {
+            std::iter::from_fn(|| chars.next_if(|c| *c != ','))
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        };
+        out.push((key.trim().to_owned(), value));
+    }
 }
 
 pub struct Client {
@@ -327,5 +388,27 @@ mod tests {
             assert!(matches!(err, Failure::Unsafe { .. }), "{url}");
             assert!(!err.to_string().contains("s3cr3t"), "{err}");
         }
+    }
+}
+
+#[cfg(test)]
+mod challenge_tests {
+    use super::*;
+
+    #[test]
+    fn auth_params_read_quoted_escaped_and_bare_values() {
+        let got =
+            auth_params(r#" realm="api", error="invalid_token", error_description="say \"expired\"", scope=read"#);
+        assert_eq!(
+            got,
+            vec![
+                ("realm".to_owned(), "api".to_owned()),
+                ("error".to_owned(), "invalid_token".to_owned()),
+                ("error_description".to_owned(), "say \"expired\"".to_owned()),
+                ("scope".to_owned(), "read".to_owned()),
+            ]
+        );
+        assert!(auth_params("").is_empty());
+        assert!(auth_params("garbage-without-equals").is_empty());
     }
 }

@@ -181,7 +181,6 @@ fn verdict_of(body: &serde_json::Value, env: Env) -> Result<Verdict, Failure> {
         environment: Some(env.name().to_owned()),
         scopes,
         expires_at,
-        offline: false,
-        renewed: None,
+        ..Verdict::default()
     })
 }

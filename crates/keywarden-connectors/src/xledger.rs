@@ -36,18 +36,75 @@ impl Validator for Xledger {
                 detail: "an Xledger credential needs its API token as `api_key`".into(),
             })?
             .expose_secret();
-        let environment = c
-            .integration
-            .map(|i| i.environment.to_ascii_lowercase())
-            .unwrap_or_default();
-        let base = c.integration.and_then(|i| i.base_url.clone()).unwrap_or_else(|| {
-            if matches!(environment.as_str(), "demo" | "sandbox" | "test" | "staging") {
-                self.options.xledger_demo.clone()
-            } else {
-                self.options.xledger_production.clone()
-            }
-        });
+        let env = Env::of(c.integration.map(|i| i.environment.as_str()).unwrap_or("production"));
+        let custom_base = c.integration.and_then(|i| i.base_url.clone());
+        let base = custom_base.clone().unwrap_or_else(|| self.base(env).to_owned());
         let client = Client::new(&self.options)?;
+        match self.check_at(&client, &base, token) {
+            Ok(()) => Ok(Verdict {
+                environment: Some(env.name().to_owned()),
+                ..Verdict::default()
+            }),
+            // A demo token works only in demo (a live token reaches demo
+            // after the next refresh), so a rejected token gets one more
+            // request to the other environment. That costs one more credit
+            // there, and only when the check has already failed. A custom
+            // base URL has no known twin and is not probed.
+            Err(Failure::InvalidCredential { detail }) if custom_base.is_none() => {
+                if self.check_at(&client, self.base(env.other()), token).is_ok() {
+                    Err(Failure::WrongEnvironment {
+                        expected: env.name().into(),
+                        actual: env.other().name().into(),
+                    }
+                    .into())
+                } else {
+                    Err(Failure::InvalidCredential { detail }.into())
+                }
+            }
+            Err(failure) => Err(failure.into()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Env {
+    Production,
+    Demo,
+}
+
+impl Env {
+    fn of(integration_env: &str) -> Env {
+        match integration_env.to_ascii_lowercase().as_str() {
+            "demo" | "sandbox" | "test" | "staging" => Env::Demo,
+            _ => Env::Production,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Env::Production => "production",
+            Env::Demo => "demo",
+        }
+    }
+
+    fn other(self) -> Env {
+        match self {
+            Env::Production => Env::Demo,
+            Env::Demo => Env::Production,
+        }
+    }
+}
+
+impl Xledger {
+    fn base(&self, env: Env) -> &str {
+        match env {
+            Env::Production => &self.options.xledger_production,
+            Env::Demo => &self.options.xledger_demo,
+        }
+    }
+
+    /// One GraphQL request; `Ok` when the token is accepted.
+    fn check_at(&self, client: &Client, base: &str, token: &str) -> Result<(), Failure> {
         let url = format!("{}/graphql", base.trim_end_matches('/'));
         let resp = client.send(
             reqwest::Method::POST,
@@ -58,28 +115,22 @@ impl Validator for Xledger {
         )?;
         let body = resp.json().unwrap_or(Value::Null);
         if let Some(errors) = body["errors"].as_array().filter(|e| !e.is_empty()) {
-            return Err(failure_of(errors, resp.retry_after()).into());
+            return Err(failure_of(errors, resp.retry_after()));
         }
         match resp.status {
-            200 if body["data"].is_object() => Ok(Verdict {
-                environment: c.integration.map(|i| i.environment.clone()),
-                ..Verdict::default()
-            }),
+            200 if body["data"].is_object() => Ok(()),
             401 => Err(Failure::InvalidCredential {
                 detail: "Xledger answered 401 Unauthorized".into(),
-            }
-            .into()),
-            403 => Err(Failure::InsufficientScope { missing: vec![] }.into()),
+            }),
+            403 => Err(Failure::InsufficientScope { missing: vec![] }),
             429 => Err(Failure::RateLimited {
                 retry_after_secs: resp.retry_after(),
                 detail: "Xledger answered 429 Too Many Requests".into(),
-            }
-            .into()),
+            }),
             status => Err(Failure::Provider {
                 status: Some(status),
                 detail: "Xledger's GraphQL endpoint gave no data".into(),
-            }
-            .into()),
+            }),
         }
     }
 }

@@ -74,6 +74,10 @@ struct World {
 }
 
 fn run(w: &World, environment: &str, company: &str, secret: &str) -> Result<Verdict, Failure> {
+    run_against(&w.entra.base, &w.bc.base, environment, company, secret)
+}
+
+fn run_against(authority: &str, api: &str, environment: &str, company: &str, secret: &str) -> Result<Verdict, Failure> {
     let now = time::OffsetDateTime::now_utc();
     let integration = Integration {
         id: uuid::Uuid::new_v4(),
@@ -99,8 +103,8 @@ fn run(w: &World, environment: &str, company: &str, secret: &str) -> Result<Verd
     BusinessCentral::new(Options {
         allow_loopback_http: true,
         timeout: Duration::from_secs(2),
-        bc_authority: w.entra.base.clone(),
-        bc_api: w.bc.base.clone(),
+        bc_authority: authority.to_owned(),
+        bc_api: api.to_owned(),
         ..Options::default()
     })
     .validate(&Candidate {
@@ -198,38 +202,27 @@ fn entra_throttling_a_forbidden_api_and_an_unreachable_authority_have_their_verd
         run(&forbidden, "production", COMPANY_ID, GOOD).unwrap_err(),
         Failure::InsufficientScope { .. }
     ));
-    let down = World {
+    let api = bc();
+    let closed = format!("http://127.0.0.1:{}", fake::closed_port());
+    let err = run_against(&closed, &api.base, "production", COMPANY_ID, GOOD).unwrap_err();
+    assert!(matches!(err, Failure::Unreachable { .. }), "{err:?}");
+}
+
+#[test]
+fn an_untrusted_certificate_at_the_authority_or_the_api_is_a_tls_failure() {
+    let w = World {
         entra: entra(),
         bc: bc(),
     };
-    let err = BusinessCentral::new(Options {
-        allow_loopback_http: true,
-        timeout: Duration::from_secs(2),
-        bc_authority: format!("http://127.0.0.1:{}", fake::closed_port()),
-        bc_api: down.bc.base.clone(),
-        ..Options::default()
-    })
-    .validate(&Candidate {
-        credential_name: "bc",
-        kind: CredentialKind::OAuth2,
-        config: &[("client_id".to_owned(), "app".to_owned())].into(),
-        secrets: &SecretFields::single("client_secret", SecretString::from(GOOD.to_owned())),
-        integration: Some(&Integration {
-            id: uuid::Uuid::new_v4(),
-            name: "bc".into(),
-            provider: "business_central".into(),
-            environment: "production".into(),
-            tenant_id: Some(TENANT.into()),
-            base_url: None,
-            scopes: vec![],
-            sync_schedule: None,
-            owner: None,
-            tags: vec![],
-            notes: None,
-            created_at: time::OffsetDateTime::now_utc(),
-            updated_at: time::OffsetDateTime::now_utc(),
-        }),
-    })
-    .unwrap_err();
-    assert!(matches!(err.failure, Failure::Unreachable { .. }), "{err:?}");
+    let tls = fake::UntrustedTls::start();
+    let err = run_against(&tls.base, &w.bc.base, "production", COMPANY_ID, GOOD).unwrap_err();
+    assert!(matches!(err, Failure::Tls { .. }), "{err:?}");
+    let err = run_against(&w.entra.base, &tls.base, "production", COMPANY_ID, GOOD).unwrap_err();
+    assert!(matches!(err, Failure::Tls { .. }), "{err:?}");
+    assert!(!format!("{err:?}").contains(GOOD));
+    assert_eq!(
+        tls.plaintext_bytes(),
+        0,
+        "neither the secret nor the token crossed the failed handshakes"
+    );
 }

@@ -130,3 +130,56 @@ fn without_a_known_provider_or_check_url_the_connectors_say_what_to_configure() 
     let err = run(&[], &Connectors::new(options())).unwrap_err();
     assert!(err.to_string().contains("check_url"), "{err}");
 }
+
+#[test]
+fn bearer_challenges_name_an_expired_token_and_the_scopes_wanted() {
+    let f = Fake::start(|r| match r.uri.as_str() {
+        "/expired" => Reply::json(401, json!({})).with_header(
+            "www-authenticate",
+            r#"Bearer realm="api", error="invalid_token", error_description="The access token expired""#,
+        ),
+        "/revoked" => Reply::json(401, json!({})).with_header(
+            "www-authenticate",
+            r#"Bearer error="invalid_token", error_description="revoked""#,
+        ),
+        "/scoped" => Reply::json(403, json!({})).with_header(
+            "www-authenticate",
+            r#"Bearer error="insufficient_scope", scope="ledger:read ledger:write""#,
+        ),
+        _ => Reply::json(429, json!({})).with_header("retry-after", "9"),
+    });
+    let at = |path: &str| run(&[("check_url", &format!("{}{path}", f.base))], &Generic::new(options()));
+    assert!(matches!(at("/expired").unwrap_err(), Failure::Expired { .. }));
+    let revoked = at("/revoked").unwrap_err();
+    assert!(matches!(revoked, Failure::InvalidCredential { .. }), "{revoked:?}");
+    assert!(revoked.to_string().contains("revoked"), "{revoked}");
+    match at("/scoped").unwrap_err() {
+        Failure::InsufficientScope { missing } => assert_eq!(missing, ["ledger:read", "ledger:write"]),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        at("/busy").unwrap_err(),
+        Failure::RateLimited {
+            retry_after_secs: Some(9),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_closed_port_is_unreachable_and_an_untrusted_certificate_a_tls_failure() {
+    let closed = format!("http://127.0.0.1:{}/v1/me", fake::closed_port());
+    assert!(matches!(
+        run(&[("check_url", &closed)], &Generic::new(options())).unwrap_err(),
+        Failure::Unreachable { .. }
+    ));
+    let tls = fake::UntrustedTls::start();
+    let err = run(
+        &[("check_url", &format!("{}/v1/me", tls.base))],
+        &Generic::new(options()),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Failure::Tls { .. }), "{err:?}");
+    assert!(!format!("{err:?}").contains(SECRET));
+    assert_eq!(tls.plaintext_bytes(), 0);
+}

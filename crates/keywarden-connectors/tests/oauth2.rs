@@ -221,3 +221,28 @@ fn rfc6749_errors_and_throttling_become_verdicts() {
         }
     }
 }
+
+#[test]
+fn an_unreachable_or_untrusted_token_endpoint_has_its_verdict_and_gets_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut v, _) = Vault::create(&dir.path().join("v"), KeySource::Keychain, actor()).unwrap();
+    let tls = fake::UntrustedTls::start();
+    let closed = format!("http://127.0.0.1:{}/token", fake::closed_port());
+    v.add_credential(oauth("tls", &format!("{}/token", tls.base), "client_credentials", None))
+        .unwrap();
+    v.add_credential(oauth("down", &closed, "client_credentials", None))
+        .unwrap();
+    let outcome = |v: &mut Vault, name: &str| v.check_credential(name, &connectors()).unwrap().check.outcome;
+    match outcome(&mut v, "tls") {
+        CheckOutcome::Failed { failure } => {
+            assert!(matches!(failure, Failure::Tls { .. }), "{failure:?}");
+            assert!(!format!("{failure:?}").contains(CLIENT_SECRET));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tls.plaintext_bytes(), 0);
+    match outcome(&mut v, "down") {
+        CheckOutcome::Failed { failure } => assert!(matches!(failure, Failure::Unreachable { .. }), "{failure:?}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -295,3 +295,15 @@ fn a_redirect_to_another_host_is_refused_and_the_other_host_never_sees_the_key()
     assert!(err.to_string().contains("redirected"), "{err}");
     assert!(elsewhere.requests().is_empty(), "the other host was contacted");
 }
+
+#[test]
+fn an_untrusted_certificate_is_a_tls_failure_and_the_key_never_leaves() {
+    let mut w = world();
+    let server = fake::UntrustedTls::start();
+    w.options.pleo_production = server.base.clone();
+    let err = check(&w, &integration("production", &[]), "api_key", PROD_KEY).unwrap_err();
+    assert!(matches!(err, Failure::Tls { .. }), "{err:?}");
+    assert!(err.to_string().to_ascii_lowercase().contains("certificate"), "{err}");
+    assert_no_secret(&format!("{err:?}"), PROD_KEY);
+    assert_eq!(server.plaintext_bytes(), 0);
+}

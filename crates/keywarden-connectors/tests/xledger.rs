@@ -48,14 +48,28 @@ fn run(f: &Fake, token: &str) -> Result<Verdict, Failure> {
 }
 
 fn run_at(base: &str, token: &str) -> Result<Verdict, Failure> {
+    run_in("production", Some(base), options(), token)
+}
+
+fn options() -> Options {
+    Options {
+        allow_loopback_http: true,
+        timeout: Duration::from_secs(2),
+        ..Options::default()
+    }
+}
+
+/// A check of an integration in `environment`, against `base` when the
+/// integration names one, else against the bases in `options`.
+fn run_in(environment: &str, base: Option<&str>, options: Options, token: &str) -> Result<Verdict, Failure> {
     let now = time::OffsetDateTime::now_utc();
     let integration = Integration {
         id: uuid::Uuid::new_v4(),
         name: "xledger".into(),
         provider: "xledger".into(),
-        environment: "production".into(),
+        environment: environment.into(),
         tenant_id: Some("entity-1234".into()),
-        base_url: Some(base.to_owned()),
+        base_url: base.map(str::to_owned),
         scopes: vec![],
         sync_schedule: None,
         owner: None,
@@ -66,19 +80,15 @@ fn run_at(base: &str, token: &str) -> Result<Verdict, Failure> {
     };
     let config = BTreeMap::new();
     let secrets = SecretFields::single("api_key", SecretString::from(token.to_owned()));
-    Xledger::new(Options {
-        allow_loopback_http: true,
-        timeout: Duration::from_secs(2),
-        ..Options::default()
-    })
-    .validate(&Candidate {
-        credential_name: "xledger",
-        kind: CredentialKind::ApiKey,
-        config: &config,
-        secrets: &secrets,
-        integration: Some(&integration),
-    })
-    .map_err(|r| r.failure)
+    Xledger::new(options)
+        .validate(&Candidate {
+            credential_name: "xledger",
+            kind: CredentialKind::ApiKey,
+            config: &config,
+            secrets: &secrets,
+            integration: Some(&integration),
+        })
+        .map_err(|r| r.failure)
 }
 
 #[test]
@@ -137,4 +147,50 @@ fn http_429_and_a_closed_port_are_rate_limited_and_unreachable() {
         run_at(&closed, GOOD).unwrap_err(),
         Failure::Unreachable { .. }
     ));
+}
+
+#[test]
+fn a_demo_token_on_a_production_integration_is_named_as_the_wrong_environment() {
+    const DEMO_TOKEN: &str = "xl-token-demo-only-4e4e";
+    let live = xledger();
+    let demo = Fake::start(|r: &Recorded| match r.header("authorization") {
+        Some(a) if a == format!("token {DEMO_TOKEN}") || a == format!("token {GOOD}") => {
+            Reply::json(200, json!({"data": {"__typename": "Query"}}))
+        }
+        _ => Reply::json(
+            200,
+            json!({"data": null, "errors": [{"message": "x", "code": "UNAUTHENTICATED"}]}),
+        ),
+    });
+    let opts = Options {
+        xledger_production: live.base.clone(),
+        xledger_demo: demo.base.clone(),
+        ..options()
+    };
+    let err = run_in("production", None, opts.clone(), DEMO_TOKEN).unwrap_err();
+    assert!(
+        matches!(&err, Failure::WrongEnvironment { expected, actual } if expected == "production" && actual == "demo"),
+        "{err:?}"
+    );
+    assert_eq!(live.requests().len(), 1);
+    assert_eq!(demo.requests().len(), 1, "one probe of the other environment");
+    // A live token reaches demo after a refresh: it is valid there.
+    let v = run_in("demo", None, opts.clone(), GOOD).unwrap();
+    assert_eq!(v.environment.as_deref(), Some("demo"));
+    // A token neither environment knows is simply invalid.
+    let err = run_in("production", None, opts, "xl-token-nobody-0000").unwrap_err();
+    assert!(matches!(err, Failure::InvalidCredential { .. }), "{err:?}");
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_tls_failure_and_the_token_never_leaves() {
+    let server = fake::UntrustedTls::start();
+    let err = run_at(&server.base, GOOD).unwrap_err();
+    assert!(matches!(err, Failure::Tls { .. }), "{err:?}");
+    assert!(!format!("{err:?}").contains(GOOD));
+    assert_eq!(
+        server.plaintext_bytes(),
+        0,
+        "no request got through the failed handshake"
+    );
 }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{CredentialFilter, CredentialKind, Integration, Status};
 use crate::store::audit::{AuditEvent, AuditFilter, Outcome};
 use crate::store::checks::Check;
@@ -48,7 +48,56 @@ pub struct CredentialHealth {
     pub checks: Vec<Check>,
     /// The latest live verdict's code and its age in hours, if any.
     pub last_live_verdict: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub last_live_age_hours: Option<i64>,
+}
+
+/// A bundle bigger than this is not one `kw support-bundle` wrote (those
+/// hold at most 200 audit events and 10 checks per credential).
+pub const BUNDLE_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+impl SupportBundle {
+    /// Reads a bundle someone sent to support, for display only: the file
+    /// must say it is a Keywarden support bundle of a version this build
+    /// knows. Nothing in it is ever written anywhere.
+    pub fn parse(bytes: &[u8]) -> Result<SupportBundle> {
+        if bytes.len() > BUNDLE_MAX_BYTES {
+            return Err(Error::invalid(
+                "support bundle",
+                format!(
+                    "the file is {} MB, larger than any support bundle; ask for a fresh one made with `kw support-bundle`",
+                    bytes.len() / (1024 * 1024)
+                ),
+            ));
+        }
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            Error::invalid(
+                "support bundle",
+                format!("the file is not JSON ({e}); open the file `kw support-bundle` wrote, unchanged"),
+            )
+        })?;
+        if value["format"].as_str() != Some(BUNDLE_FORMAT) {
+            return Err(Error::invalid(
+                "support bundle",
+                "the file is not a Keywarden support bundle; make one with `kw support-bundle`",
+            ));
+        }
+        let version = value["format_version"].as_u64().unwrap_or(0);
+        if version != u64::from(BUNDLE_VERSION) {
+            return Err(Error::invalid(
+                "support bundle",
+                format!(
+                    "the bundle has format version {version}, this Keywarden reads version {BUNDLE_VERSION}; open it with a matching Keywarden"
+                ),
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            Error::invalid(
+                "support bundle",
+                format!("the bundle is incomplete or was edited ({e}); ask for a fresh one"),
+            )
+        })
+    }
 }
 
 impl Vault {

@@ -37,6 +37,12 @@ pub struct Verdict {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires_at: Option<OffsetDateTime>,
+    /// The issuer (`iss`) and audience (`aud`) of a JWT secret, read
+    /// offline; empty for opaque secrets.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub audience: Vec<String>,
     /// True when no endpoint was asked: format, expiry and JWT claims only.
     pub offline: bool,
     /// Secrets the provider issued during the check, replacing the ones
@@ -252,7 +258,9 @@ impl Validator for OfflineValidator {
 
     /// Format and length; for a JWT-shaped secret its claims: `exp` in the
     /// past is expired, the integration's scopes must be among the token's,
-    /// its tenant (`tid`) is reported. Every verdict says it is offline.
+    /// `iss` must equal the credential's `issuer` and `aud` contain its
+    /// `audience` when those are configured; tenant (`tid`), issuer and
+    /// audience are reported. Every verdict says it is offline.
     fn validate(&self, c: &Candidate<'_>) -> std::result::Result<Verdict, Rejection> {
         check_format(c.kind, c.config, c.secrets).map_err(|e| Failure::Format { detail: e.to_string() })?;
         let mut verdict = Verdict {
@@ -284,8 +292,36 @@ impl Validator for OfflineValidator {
                 }
                 verdict.scopes.extend(claims.scopes);
             }
+            if let (Some(expected), Some(actual)) = (c.config.get("issuer"), claims.iss.as_ref()) {
+                if expected.trim_end_matches('/') != actual.trim_end_matches('/') {
+                    return Err(Failure::WrongTenant {
+                        expected: expected.clone(),
+                        actual: format!("{actual} (offline: the issuer of the token in {field})"),
+                    }
+                    .into());
+                }
+            }
+            if let Some(expected) = c.config.get("audience") {
+                if !claims.aud.is_empty() && !claims.aud.contains(expected) {
+                    return Err(Failure::InvalidCredential {
+                        detail: format!(
+                            "offline: the token in {field} is for {}, not for '{expected}'",
+                            claims.aud.join(", ")
+                        ),
+                    }
+                    .into());
+                }
+            }
             if verdict.tenant_id.is_none() {
                 verdict.tenant_id = claims.tenant;
+            }
+            if verdict.issuer.is_none() {
+                verdict.issuer = claims.iss;
+            }
+            for aud in claims.aud {
+                if !verdict.audience.contains(&aud) {
+                    verdict.audience.push(aud);
+                }
             }
         }
         Ok(verdict)

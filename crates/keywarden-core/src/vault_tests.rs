@@ -906,3 +906,78 @@ fn offline_checks_read_jwt_claims_and_the_stored_expiry_and_say_offline_even_whe
         assert_eq!(r.consecutive_auth_failures, 0);
     }
 }
+
+#[test]
+fn offline_checks_report_issuer_and_audience_and_refuse_the_wrong_ones() {
+    let (_d, mut v) = vault();
+    let token = jwt(r#"{"exp":4102444800,"iss":"https://login.example/t-9/","aud":["api://ledger"]}"#);
+    let with = |name: &str, issuer: &str, audience: &str| {
+        let mut c = api_key(name, &token);
+        c.config.insert("issuer".into(), issuer.into());
+        c.config.insert("audience".into(), audience.into());
+        c
+    };
+    v.add_credential(with("right", "https://login.example/t-9", "api://ledger"))
+        .unwrap();
+    v.add_credential(with("other-tenant", "https://login.example/t-1", "api://ledger"))
+        .unwrap();
+    v.add_credential(with("other-api", "https://login.example/t-9", "api://payroll"))
+        .unwrap();
+    match v.check_credential("right", &OfflineValidator).unwrap().check.outcome {
+        CheckOutcome::Valid { verdict } => {
+            assert_eq!(verdict.issuer.as_deref(), Some("https://login.example/t-9/"));
+            assert_eq!(verdict.audience, ["api://ledger"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match v
+        .check_credential("other-tenant", &OfflineValidator)
+        .unwrap()
+        .check
+        .outcome
+    {
+        CheckOutcome::Failed {
+            failure: Failure::WrongTenant { expected, .. },
+        } => assert_eq!(expected, "https://login.example/t-1"),
+        other => panic!("{other:?}"),
+    }
+    match v
+        .check_credential("other-api", &OfflineValidator)
+        .unwrap()
+        .check
+        .outcome
+    {
+        CheckOutcome::Failed {
+            failure: Failure::InvalidCredential { detail },
+        } => assert!(
+            detail.contains("api://ledger") && detail.contains("api://payroll"),
+            "{detail}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_support_bundle_reads_back_and_anything_else_is_refused_with_the_reason() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("pleo", "pk_live_bundle_read_back_0001"))
+        .unwrap();
+    let bundle = v.support_bundle().unwrap();
+    let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
+    assert_eq!(crate::SupportBundle::parse(&bytes).unwrap(), bundle);
+
+    let reason = |bytes: &[u8]| match crate::SupportBundle::parse(bytes).unwrap_err() {
+        Error::InvalidInput { reason, .. } => reason,
+        other => panic!("{other:?}"),
+    };
+    assert!(reason(b"not json at all").contains("not JSON"));
+    assert!(reason(br#"{"format":"something-else"}"#).contains("not a Keywarden support bundle"));
+    let mut newer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    newer["format_version"] = 99.into();
+    assert!(reason(&serde_json::to_vec(&newer).unwrap()).contains("version 99"));
+    let mut edited: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    edited["credentials"] = "gone".into();
+    assert!(reason(&serde_json::to_vec(&edited).unwrap()).contains("incomplete or was edited"));
+    assert!(reason(&bytes[..bytes.len() / 2]).contains("not JSON"));
+    assert!(reason(&vec![b' '; crate::support::BUNDLE_MAX_BYTES + 1]).contains("larger than any support bundle"));
+}

@@ -10,7 +10,8 @@ export type Screen =
   | { name: 'integrations' }
   | { name: 'integration'; id: string }
   | { name: 'audit'; object?: string }
-  | { name: 'settings' };
+  | { name: 'settings' }
+  | { name: 'support' };
 
 class AppModel {
   status = $state<AppStatus | null>(null);
@@ -24,6 +25,8 @@ class AppModel {
   /** The recovery code, shown once after creation, then forgotten. */
   recoveryCode = $state<string | null>(null);
   startupError = $state<KwError | null>(null);
+  /** A support bundle open without a vault (first run, lock screen). */
+  bundleWithoutVault = $state(false);
 
   async refreshStatus() {
     this.status = await api.appStatus();

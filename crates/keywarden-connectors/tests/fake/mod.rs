@@ -116,3 +116,58 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// An HTTPS server on 127.0.0.1 whose certificate is self-signed, made
+/// fresh for each test: no trust store knows its issuer, so every
+/// handshake must fail. It counts the plaintext bytes it ever receives,
+/// which stays 0 when the client refuses the certificate.
+pub struct UntrustedTls {
+    pub base: String,
+    plaintext: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl UntrustedTls {
+    pub fn start() -> UntrustedTls {
+        use std::io::Read;
+        use std::sync::atomic::Ordering;
+
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        let cert = certified.cert.der().clone();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![cert], key)
+                .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("https://{}", listener.local_addr().unwrap());
+        let plaintext = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = plaintext.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                    continue;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = tls.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    seen.fetch_add(n, Ordering::SeqCst);
+                }
+            }
+        });
+        UntrustedTls { base, plaintext }
+    }
+
+    pub fn plaintext_bytes(&self) -> usize {
+        self.plaintext.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

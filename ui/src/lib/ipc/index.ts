@@ -18,6 +18,7 @@ import type { ExportFormat } from './bindings/ExportFormat';
 import type { ExportReceipt } from './bindings/ExportReceipt';
 import type { Integration } from './bindings/Integration';
 import type { IntegrationPatchInput } from './bindings/IntegrationPatchInput';
+import type { SupportBundle } from './bindings/SupportBundle';
 import type { NewCredentialInput } from './bindings/NewCredentialInput';
 import type { NewIntegrationInput } from './bindings/NewIntegrationInput';
 import type { RecoveryCodeOut } from './bindings/RecoveryCodeOut';
@@ -80,6 +81,7 @@ export const api = {
   exportAudit: (query: AuditQuery, format: ExportFormat, path: string) =>
     call<ExportReceipt>('export_audit', { query, format, path }),
   exportConfig: (path: string) => call<ExportReceipt>('export_config', { path }),
+  openSupportBundle: (path: string) => call<SupportBundle>('open_support_bundle', { path }),
 
   getSettings: () => call<Settings>('get_settings'),
   saveSettings: (settings: Settings) => call<Settings>('save_settings', { settings }),

@@ -17,4 +17,5 @@ export type { Verdict } from './bindings/Verdict';
 export type { NewCredentialInput } from './bindings/NewCredentialInput';
 export type { Settings } from './bindings/Settings';
 export type { Status } from './bindings/Status';
+export type { SupportBundle } from './bindings/SupportBundle';
 export type { VersionInfo } from './bindings/VersionInfo';

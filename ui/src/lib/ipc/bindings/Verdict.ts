@@ -23,6 +23,11 @@ scopes: Array<string>,
  */
 expires_at: string | null, 
 /**
+ * The issuer (`iss`) and audience (`aud`) of a JWT secret, read
+ * offline; empty for opaque secrets.
+ */
+issuer: string | null, audience: Array<string>, 
+/**
  * True when no endpoint was asked: format, expiry and JWT claims only.
  */
 offline: boolean, };
