@@ -56,6 +56,10 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Expiry notices, for machines where the desktop app is closed (run
+    /// it from a systemd user timer, Task Scheduler or launchd).
+    #[command(subcommand)]
+    Expiry(ExpiryCmd),
     /// Import a configuration export; credentials will need re-entry.
     Import { file: PathBuf },
     /// Regain access with the recovery code (e.g. after the keychain item
@@ -324,5 +328,24 @@ pub enum AuditCmd {
         output: Option<PathBuf>,
         #[command(flatten)]
         filter: AuditFilterArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExpiryCmd {
+    /// Fire the notices due now: each threshold (60, 30, 14, 7, 1 days
+    /// before expiry by default) once per credential version, shown on the
+    /// desktop when a notification server listens. Prints when the next
+    /// one is due.
+    Check {
+        /// Print the notices only; no desktop notification.
+        #[arg(long)]
+        no_desktop: bool,
+    },
+    /// The notices in the notification centre, newest first.
+    Notices {
+        /// Include dismissed ones.
+        #[arg(long)]
+        all: bool,
     },
 }

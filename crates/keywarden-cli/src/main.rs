@@ -120,6 +120,16 @@ impl Ctx {
             KeySource::Keychain
         };
         let mut vault = Vault::open(&self.dir, &source, Actor::current(self.profile.clone()))?;
+        // Tests move time (KEYWARDEN_TEST_NOW, RFC 3339): in test mode only,
+        // never for a real vault.
+        if std::env::var("KEYWARDEN_TEST_MODE").as_deref() == Ok("1") {
+            if let Some(t) = std::env::var("KEYWARDEN_TEST_NOW")
+                .ok()
+                .and_then(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok())
+            {
+                vault.set_clock(std::sync::Arc::new(keywarden_core::ManualClock::at(t)));
+            }
+        }
         apply_settings(&mut vault);
         Ok(vault)
     }
@@ -141,6 +151,13 @@ fn apply_settings(vault: &mut Vault) {
     }
     if let Some(n) = v["auth_failure_threshold"].as_u64().and_then(|n| u32::try_from(n).ok()) {
         let _ = vault.set_auth_failure_threshold(n);
+    }
+    if let Some(days) = v["notice_thresholds"].as_array() {
+        let days: Vec<u32> = days
+            .iter()
+            .filter_map(|d| d.as_u64().and_then(|d| u32::try_from(d).ok()))
+            .collect();
+        let _ = vault.set_notice_thresholds(&days);
     }
 }
 
@@ -310,6 +327,30 @@ fn run(cli: Cli) -> CliResult {
                     export.note
                 );
             }
+            Ok(())
+        }
+        Command::Expiry(ExpiryCmd::Check { no_desktop }) => {
+            let mut vault = ctx.open()?;
+            let run = vault.run_notices()?;
+            let notifier = keywarden_notify::Notifier::new();
+            let mut shown = Vec::new();
+            for notice in &run.fired {
+                let delivery = if no_desktop {
+                    "not requested".to_owned()
+                } else {
+                    match notifier.show(notice) {
+                        keywarden_notify::Delivery::Native => "desktop".to_owned(),
+                        keywarden_notify::Delivery::InAppOnly { reason } => format!("in-app only: {reason}"),
+                    }
+                };
+                shown.push((notice, delivery));
+            }
+            output::expiry_check(&shown, run.next_due, ctx.json);
+            Ok(())
+        }
+        Command::Expiry(ExpiryCmd::Notices { all }) => {
+            let vault = ctx.open()?;
+            output::notices(&vault.notices(all)?, ctx.json);
             Ok(())
         }
         Command::SupportBundle { output } => {

@@ -166,7 +166,16 @@ pub fn credential(ctx: &Ctx, c: &Credential) {
     println!(
         "  expires     {}",
         s.expires_at
-            .map(|t| timefmt::to_db(t)[..10].to_owned())
+            .map(|t| format!(
+                "{}{}",
+                &timefmt::to_db(t)[..10],
+                match s.expiry_source {
+                    Some(keywarden_core::ExpirySource::User) => " (entered)",
+                    Some(keywarden_core::ExpirySource::Token) => " (from the token's exp claim)",
+                    Some(keywarden_core::ExpirySource::Provider) => " (reported by the provider)",
+                    None => "",
+                }
+            ))
             .unwrap_or_else(|| "-".into())
     );
     println!("  last used   {}", when(s.last_used_at));
@@ -284,5 +293,54 @@ pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {
         println!(
             "  Reconnection required: the provider keeps refusing this credential; rotate it to a working secret."
         );
+    }
+}
+
+/// `kw expiry check`: what fired, where it was shown, and when the next
+/// notice is due.
+pub fn expiry_check(shown: &[(&keywarden_core::Notice, String)], next_due: Option<OffsetDateTime>, as_json: bool) {
+    if as_json {
+        let fired: Vec<serde_json::Value> = shown
+            .iter()
+            .map(|(n, delivery)| {
+                let mut v = serde_json::to_value(n).unwrap_or_default();
+                v["delivery"] = serde_json::Value::String(delivery.clone());
+                v
+            })
+            .collect();
+        return json(&serde_json::json!({
+            "fired": fired,
+            "next_due": next_due.map(timefmt::to_db),
+        }));
+    }
+    if shown.is_empty() {
+        println!("No notice due.");
+    }
+    for (n, delivery) in shown {
+        println!("{} [{delivery}]", n.summary);
+        println!("  {}", n.body);
+    }
+    match next_due {
+        Some(t) => println!("Next notice due {} (UTC).", when(Some(t))),
+        None => println!("No expiry notice ahead."),
+    }
+}
+
+pub fn notices(list: &[keywarden_core::Notice], as_json: bool) {
+    if as_json {
+        return json(list);
+    }
+    if list.is_empty() {
+        println!("No notices.");
+    }
+    for n in list {
+        let state = if n.dismissed {
+            "dismissed"
+        } else if n.read {
+            "read"
+        } else {
+            "unread"
+        };
+        println!("{}  {:<9}  {}", when(Some(n.fired_at)), state, n.summary);
     }
 }

@@ -1070,3 +1070,93 @@ fn the_reconnection_threshold_in_the_vaults_settings_applies_to_kw() {
     assert_eq!(v["consecutive_auth_failures"], 1);
     assert_eq!(v["reconnection_required"], true);
 }
+
+/// `kw expiry check` on a private session bus with a notification recorder:
+/// 13 days out gives one desktop notification, a second run none, 6 days
+/// out the 7-day one, and after rotation nothing more for the old version.
+#[test]
+fn expiry_check_notifies_each_threshold_once_natively_and_rotation_ends_the_old_notices() {
+    let recorder = keywarden_notify::recorder::Recorder::start().unwrap();
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Pleo production",
+            "--provider",
+            "pleo",
+            "--environment",
+            "production",
+        ],
+        "",
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let in_13_days = keywarden_core::timefmt::to_db(now + time::Duration::days(13));
+    let secret = "pk_live_EXPIRYCANARY_7Hq2x9Lm4wxyz";
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "Pleo API",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo production",
+            "--expires",
+            &in_13_days[..10],
+        ],
+        secret,
+    );
+    let at = |t: time::OffsetDateTime| {
+        let mut c = kw.cmd(&["expiry", "check"]);
+        c.env("KEYWARDEN_TEST_NOW", keywarden_core::timefmt::to_db(t));
+        let out = kw.run_with(c, b"");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = at(now);
+    assert!(
+        first.contains("Pleo API expires in") && first.contains("[desktop]"),
+        "{first}"
+    );
+    let shown = recorder.shown();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].summary.starts_with("Pleo API expires in 1"), "{:?}", shown[0]);
+    assert!(shown[0].body.contains("Pleo production"), "{:?}", shown[0]);
+    for text in [&shown[0].summary, &shown[0].body, &first] {
+        assert!(
+            !text.contains(secret) && !text.contains("wxyz"),
+            "no secret, no last 4: {text}"
+        );
+    }
+    assert!(at(now).contains("No notice due"), "a second run is silent");
+    assert_eq!(recorder.shown().len(), 1);
+
+    let six_days_left = at(now + time::Duration::days(7));
+    assert!(six_days_left.contains("Pleo API expires in"), "{six_days_left}");
+    assert_eq!(recorder.shown().len(), 2);
+
+    // Rotated with a new expiry: the old version's notices stop.
+    let in_a_year = keywarden_core::timefmt::to_db(now + time::Duration::days(365));
+    kw.ok(
+        &[
+            "credential",
+            "rotate",
+            "--offline",
+            "Pleo API",
+            "--expires",
+            &in_a_year[..10],
+        ],
+        "pk_live_EXPIRYROTATED_Nw3uVb8zabcd",
+    );
+    for day in [12, 13, 20] {
+        assert!(
+            at(now + time::Duration::days(day)).contains("No notice due"),
+            "day {day}"
+        );
+    }
+    assert_eq!(recorder.shown().len(), 2);
+    let listed = kw.ok(&["--json", "expiry", "notices"], "");
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    CredentialFilter, CredentialKind, Integration, Status, validate_name, validate_text, validate_word,
+    CredentialFilter, CredentialKind, ExpirySource, Integration, Status, validate_name, validate_text, validate_word,
 };
 use crate::store::audit::{self, NewEvent, Outcome};
 use crate::store::credentials::{self as creds, Row};
@@ -229,6 +229,7 @@ impl Vault {
                 tags: c.tags.clone(),
                 notes: c.notes.clone(),
                 expires_at: c.expires_at.as_deref().map(timefmt::from_db).transpose()?,
+                expiry_source: c.expires_at.as_ref().map(|_| ExpirySource::User),
                 last_used_at: None,
                 last_validated_at: None,
                 current_version: 0,

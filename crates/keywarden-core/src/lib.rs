@@ -3,8 +3,10 @@
 //! the `kw` CLI are thin layers over `Vault`.
 
 pub mod audit_export;
+pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod expiry;
 pub mod export;
 pub mod header;
 mod jwt;
@@ -18,7 +20,9 @@ pub mod timefmt;
 pub mod validate;
 pub mod vault;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
+pub use expiry::{Notice, NoticeKind, NoticeRun};
 pub use header::KeySource;
 pub use model::*;
 pub use recovery::RecoveryCode;

@@ -192,12 +192,53 @@ pub struct CredentialSummary {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub expires_at: Option<OffsetDateTime>,
+    /// Where the expiry date came from.
+    pub expiry_source: Option<ExpirySource>,
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub last_validated_at: Option<OffsetDateTime>,
+}
+
+/// Where a credential's expiry date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ExpirySource {
+    /// Entered by a person (form, `kw --expires`, import).
+    User,
+    /// The `exp` claim of a JWT secret.
+    Token,
+    /// Reported by the provider during a live check (OAuth
+    /// `refresh_token_expires_in`, Pleo's introspection `exp`, …).
+    Provider,
+}
+
+impl ExpirySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Token => "token",
+            Self::Provider => "provider",
+        }
+    }
+}
+
+impl std::str::FromStr for ExpirySource {
+    type Err = crate::error::Error;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(Self::User),
+            "token" => Ok(Self::Token),
+            "provider" => Ok(Self::Provider),
+            other => Err(crate::error::Error::Database(format!(
+                "unknown expiry source {other:?}"
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

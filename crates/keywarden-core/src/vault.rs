@@ -5,12 +5,14 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::clock::{Clock, SystemClock};
 use crate::crypto::Key256;
 use crate::crypto::sealed::{self, FieldSlot};
 use crate::error::{Error, Result};
@@ -61,6 +63,9 @@ pub struct Vault {
     rotate_after: u64,
     expiring_within_days: i64,
     auth_failure_threshold: u32,
+    /// Days before expiry at which notices fire (see `expiry.rs`).
+    notice_thresholds: Vec<u32>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -79,7 +84,7 @@ pub struct DataKeyRotation {
     pub resealed: usize,
 }
 
-fn ev<'a>(
+pub(crate) fn ev<'a>(
     action: &'a str,
     kind: &'a str,
     id: Option<Uuid>,
@@ -130,6 +135,7 @@ fn insert_new_credential(
     audit_key: &Key256,
     actor: &Actor,
     new: NewCredential,
+    now: OffsetDateTime,
 ) -> Result<Uuid> {
     validate_name("credential name", &new.name)?;
     let kind = new
@@ -161,7 +167,6 @@ fn insert_new_credential(
     // The version row must exist before its sealed fields (foreign key),
     // so the masks are computed up front.
     let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
-    let now = timefmt::now();
     let row = Row {
         id: Uuid::new_v4(),
         kind,
@@ -171,6 +176,11 @@ fn insert_new_credential(
         environment,
         status: Status::Active,
         secret_fields: new.secrets.names().map(str::to_owned).collect(),
+        expiry_source: match (new.expires_at, jwt_expiry(&new.secrets)) {
+            (Some(_), _) => Some(ExpirySource::User),
+            (None, Some(_)) => Some(ExpirySource::Token),
+            (None, None) => None,
+        },
         expires_at: new.expires_at.or_else(|| jwt_expiry(&new.secrets)),
         last_used_at: None,
         last_validated_at: None,
@@ -412,6 +422,8 @@ impl Vault {
                 rotate_after: data_keys::ROTATE_AFTER,
                 expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
                 auth_failure_threshold: AUTH_FAILURE_THRESHOLD,
+                notice_thresholds: crate::expiry::DEFAULT_THRESHOLDS.to_vec(),
+                clock: Arc::new(SystemClock),
             }),
             Err(e) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -461,6 +473,8 @@ impl Vault {
             rotate_after: data_keys::ROTATE_AFTER,
             expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
             auth_failure_threshold: AUTH_FAILURE_THRESHOLD,
+            notice_thresholds: crate::expiry::DEFAULT_THRESHOLDS.to_vec(),
+            clock: Arc::new(SystemClock),
         };
         vault.roll_back_interrupted_rotations()?;
         Ok(vault)
@@ -471,7 +485,7 @@ impl Vault {
     fn roll_back_interrupted_rotations(&mut self) -> Result<()> {
         // Only versions staged long ago: a younger one may be under
         // validation right now in another process (the desktop app).
-        let stale_before = timefmt::to_db(timefmt::now() - time::Duration::minutes(STALE_PENDING_MINUTES));
+        let stale_before = timefmt::to_db(self.now() - time::Duration::minutes(STALE_PENDING_MINUTES));
         let pending = creds::pending_versions(&self.conn, &stale_before)?;
         if pending.is_empty() {
             return Ok(());
@@ -592,7 +606,29 @@ impl Vault {
     }
 
     fn clock(&self) -> creds::StatusClock {
-        creds::StatusClock::new(self.expiring_within_days)
+        creds::StatusClock {
+            now: self.now(),
+            expiring_within_days: self.expiring_within_days,
+        }
+    }
+
+    /// Replaces the system clock: tests move time with a `ManualClock`.
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = clock;
+    }
+
+    /// The vault's "now", from its clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Days before expiry at which notices fire, largest first.
+    pub fn notice_thresholds(&self) -> &[u32] {
+        &self.notice_thresholds
+    }
+
+    pub(crate) fn set_notice_thresholds_field(&mut self, days: Vec<u32>) {
+        self.notice_thresholds = days;
     }
 
     /// For tests: rotate the DEK after `n` seals instead of 2^30.
@@ -621,7 +657,7 @@ impl Vault {
     // ---- integrations -----------------------------------------------------
 
     pub fn add_integration(&mut self, new: NewIntegration) -> Result<Integration> {
-        let now = timefmt::now();
+        let now = self.now();
         let i = Integration {
             id: Uuid::new_v4(),
             name: new.name,
@@ -701,7 +737,7 @@ impl Vault {
                 name: i.name,
             });
         }
-        i.updated_at = timefmt::now();
+        i.updated_at = self.now();
         let renamed = changed.contains(&"name");
         self.write(|tx, k, a| {
             integrations::upsert(tx, &i)?;
@@ -749,8 +785,9 @@ impl Vault {
     // ---- credentials --------------------------------------------------------
 
     pub fn add_credential(&mut self, new: NewCredential) -> Result<Credential> {
+        let now = self.now();
         let tx = self.conn.transaction()?;
-        let id = insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new)?;
+        let id = insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new, now)?;
         tx.commit()?;
         self.rotate_data_key_if_worn();
         self.get_credential(&id.to_string())
@@ -760,9 +797,10 @@ impl Vault {
     /// loads), all or nothing; each still gets its own audit event.
     pub fn add_credentials_bulk(&mut self, items: Vec<NewCredential>) -> Result<usize> {
         let n = items.len();
+        let now = self.now();
         let tx = self.conn.transaction()?;
         for new in items {
-            insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new)?;
+            insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new, now)?;
         }
         tx.commit()?;
         self.rotate_data_key_if_worn();
@@ -818,6 +856,7 @@ impl Vault {
         }
         if let Some(exp) = patch.expires_at {
             row.expires_at = exp;
+            row.expiry_source = exp.map(|_| ExpirySource::User);
             changed.push("expires_at");
         }
         if changed.is_empty() {
@@ -826,7 +865,7 @@ impl Vault {
                 "nothing to change; name at least one field to update",
             ));
         }
-        row.updated_at = timefmt::now();
+        row.updated_at = self.now();
         self.write(|tx, k, a| {
             creds::upsert(tx, &row)?;
             audit::append(
@@ -960,8 +999,15 @@ impl Vault {
                     }
                     None => (secrets, masks),
                 };
-                let now = timefmt::now();
-                let new_expiry = expires_at.or(verdict.expires_at).or_else(|| jwt_expiry(&secrets));
+                let now = self.now();
+                let (new_expiry, new_expiry_source) = match (expires_at, verdict.expires_at, jwt_expiry(&secrets)) {
+                    (Some(t), _, _) => (Some(t), Some(ExpirySource::User)),
+                    // An offline verdict's expiry is the token's own `exp`.
+                    (None, Some(t), _) if verdict.offline => (Some(t), Some(ExpirySource::Token)),
+                    (None, Some(t), _) => (Some(t), Some(ExpirySource::Provider)),
+                    (None, None, Some(t)) => (Some(t), Some(ExpirySource::Token)),
+                    (None, None, None) => (None, None),
+                };
                 let new_mask = primary_mask(row.kind, &masks);
                 let new_fields: Vec<String> = secrets.names().map(str::to_owned).collect();
                 self.write(|tx, k, a| {
@@ -987,6 +1033,7 @@ impl Vault {
                     fresh.needs_reentry = false;
                     fresh.last_validated_at = Some(now);
                     fresh.expires_at = new_expiry;
+                    fresh.expiry_source = new_expiry_source;
                     fresh.updated_at = now;
                     creds::upsert(tx, &fresh)?;
                     let detail = format!("version {version} is current; version {old} retired");
@@ -1040,10 +1087,10 @@ impl Vault {
             Ok(v) => v.renewed.clone().map(|r| (r, v.expires_at)),
             Err(_) => None,
         };
-        let now = timefmt::now();
+        let now = self.now();
         // Offline, the stored expiry is the best knowledge there is.
         let result = match result {
-            Ok(v) if v.offline && row.expires_at.is_some_and(|e| e <= timefmt::now()) => {
+            Ok(v) if v.offline && row.expires_at.is_some_and(|e| e <= self.now()) => {
                 Err(validate::Rejection::new(Failure::Expired {
                     detail: format!(
                         "offline: the credential's expiry date {} has passed",
@@ -1090,6 +1137,15 @@ impl Vault {
                     }
                     if fresh.status == Status::Error && !check.offline {
                         fresh.status = Status::Active;
+                    }
+                    // The provider's word on expiry is kept; a date a person
+                    // entered gives way only to an earlier one.
+                    if let (false, Some(t)) = (check.offline, verdict.expires_at) {
+                        let user_set = fresh.expiry_source == Some(ExpirySource::User);
+                        if fresh.expires_at != Some(t) && (!user_set || fresh.expires_at.is_none_or(|e| t < e)) {
+                            fresh.expires_at = Some(t);
+                            fresh.expiry_source = Some(ExpirySource::Provider);
+                        }
                     }
                     let tenant = verdict
                         .tenant_id
@@ -1155,7 +1211,7 @@ impl Vault {
         validate_text("reason", reason)?;
         let mut row = creds::get(&self.conn, reference)?;
         row.status = Status::Disabled;
-        row.updated_at = timefmt::now();
+        row.updated_at = self.now();
         self.write(|tx, k, a| {
             creds::upsert(tx, &row)?;
             audit::append(
@@ -1253,7 +1309,7 @@ impl Vault {
             // use is audited like any other.
             Ok(_) | Err(_) => return Err(self.refuse_use(&row, Outcome::Failure, purpose, Error::Decryption)),
         };
-        let now = timefmt::now();
+        let now = self.now();
         self.write(|tx, k, a| {
             creds::touch_last_used(tx, row.id, now)?;
             audit::append(tx, k, a, use_event(&row, Outcome::Success, purpose.to_owned()))

@@ -16,6 +16,7 @@ function row(name: string, over: Partial<CredentialSummary> = {}): CredentialSum
     current_version: 1,
     needs_reentry: false,
     expires_at: null,
+    expiry_source: null,
     last_used_at: null,
     last_validated_at: null,
     ...over,

@@ -28,3 +28,10 @@ export function when(t: string | null | undefined): string {
 export function day(t: string | null | undefined): string {
   return t ? t.slice(0, 10) : '—';
 }
+
+/** Where an expiry date came from, as the details page says it. */
+export const EXPIRY_SOURCE: Record<'user' | 'token' | 'provider', string> = {
+  user: 'entered by hand',
+  token: "from the token's exp claim",
+  provider: 'reported by the provider',
+};

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::{json_vec, vec_json};
 use crate::error::{Error, Result};
 use crate::model::{
-    CredentialFilter, CredentialKind, CredentialSummary, EXPIRING_WITHIN_DAYS, Status, VersionInfo, VersionState,
+    CredentialFilter, CredentialKind, CredentialSummary, EXPIRING_WITHIN_DAYS, ExpirySource, Status, VersionInfo,
+    VersionState,
 };
 use crate::timefmt;
 
@@ -29,6 +30,8 @@ pub struct Row {
     pub tags: Vec<String>,
     pub notes: Option<String>,
     pub expires_at: Option<OffsetDateTime>,
+    /// Where `expires_at` came from, shown next to the date.
+    pub expiry_source: Option<ExpirySource>,
     pub last_used_at: Option<OffsetDateTime>,
     pub last_validated_at: Option<OffsetDateTime>,
     pub current_version: u32,
@@ -89,6 +92,7 @@ impl Row {
             current_version: self.current_version,
             needs_reentry: self.needs_reentry,
             expires_at: self.expires_at,
+            expiry_source: self.expiry_source,
             last_used_at: self.last_used_at,
             last_validated_at: self.last_validated_at,
         }
@@ -116,7 +120,7 @@ impl Row {
 
 const SELECT: &str = "SELECT c.id, c.name, c.kind, c.integration_id, i.name, c.provider, c.environment, c.status,
         c.config, c.secret_fields, c.tags, c.notes, c.expires_at, c.last_used_at, c.last_validated_at,
-        c.current_version, c.mask, c.needs_reentry, c.created_at, c.updated_at
+        c.current_version, c.mask, c.needs_reentry, c.created_at, c.updated_at, c.expiry_source
      FROM credentials c LEFT JOIN integrations i ON i.id = c.integration_id";
 
 type RawRow = (
@@ -139,7 +143,7 @@ type RawRow = (
         Option<String>,
         Option<String>,
     ),
-    (u32, Option<String>, bool, String, String),
+    (u32, Option<String>, bool, String, String, Option<String>),
 );
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -163,7 +167,7 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
             r.get(13)?,
             r.get(14)?,
         ),
-        (r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?),
+        (r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?),
     ))
 }
 
@@ -174,7 +178,7 @@ fn uuid(s: &str) -> Result<Uuid> {
 fn build(r: RawRow) -> Result<Row> {
     let ((id, name, kind, integration_id, integration_name, provider, environment, status), b, c) = r;
     let (config, secret_fields, tags, notes, expires_at, last_used_at, last_validated_at) = b;
-    let (current_version, mask, needs_reentry, created_at, updated_at) = c;
+    let (current_version, mask, needs_reentry, created_at, updated_at, expiry_source) = c;
     Ok(Row {
         id: uuid(&id)?,
         name,
@@ -189,6 +193,7 @@ fn build(r: RawRow) -> Result<Row> {
         tags: vec_json(&tags)?,
         notes,
         expires_at: timefmt::opt_from_db(expires_at)?,
+        expiry_source: expiry_source.as_deref().map(str::parse).transpose()?,
         last_used_at: timefmt::opt_from_db(last_used_at)?,
         last_validated_at: timefmt::opt_from_db(last_validated_at)?,
         current_version,
@@ -233,15 +238,15 @@ pub fn upsert(conn: &Connection, row: &Row) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO credentials (id, name, kind, integration_id, provider, environment, status, config,
             secret_fields, tags, notes, expires_at, last_used_at, last_validated_at, current_version, mask,
-            needs_reentry, search_text, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+            needs_reentry, search_text, created_at, updated_at, expiry_source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, integration_id = excluded.integration_id,
             provider = excluded.provider, environment = excluded.environment, status = excluded.status,
             config = excluded.config, secret_fields = excluded.secret_fields, tags = excluded.tags,
             notes = excluded.notes, expires_at = excluded.expires_at, last_used_at = excluded.last_used_at,
             last_validated_at = excluded.last_validated_at, current_version = excluded.current_version,
             mask = excluded.mask, needs_reentry = excluded.needs_reentry, search_text = excluded.search_text,
-            updated_at = excluded.updated_at",
+            updated_at = excluded.updated_at, expiry_source = excluded.expiry_source",
     )?;
     stmt.execute(params![
         row.id.to_string(),
@@ -264,6 +269,7 @@ pub fn upsert(conn: &Connection, row: &Row) -> Result<()> {
         row.search_text(),
         timefmt::to_db(row.created_at),
         timefmt::to_db(row.updated_at),
+        row.expiry_source.map(ExpirySource::as_str),
     ])?;
     Ok(())
 }
@@ -284,7 +290,8 @@ pub fn delete(conn: &Connection, id: Uuid) -> Result<()> {
 /// Only the columns of a list row: listing 1,000 credentials in `kw` must
 /// stay well under 15 ms, so configuration and notes are not read or parsed.
 const SUMMARY_SELECT: &str = "SELECT c.id, c.name, c.kind, c.provider, c.environment, c.status, i.name, c.tags,
-        c.mask, c.current_version, c.needs_reentry, c.expires_at, c.last_used_at, c.last_validated_at
+        c.mask, c.current_version, c.needs_reentry, c.expires_at, c.last_used_at, c.last_validated_at,
+        c.expiry_source
      FROM credentials c LEFT JOIN integrations i ON i.id = c.integration_id";
 
 fn summary_row(r: &rusqlite::Row<'_>, clock: StatusClock) -> Result<CredentialSummary> {
@@ -306,6 +313,7 @@ fn summary_row(r: &rusqlite::Row<'_>, clock: StatusClock) -> Result<CredentialSu
         current_version: r.get(9)?,
         needs_reentry: r.get(10)?,
         expires_at,
+        expiry_source: r.get::<_, Option<String>>(14)?.as_deref().map(str::parse).transpose()?,
         last_used_at: timefmt::opt_from_db(r.get(12)?)?,
         last_validated_at: timefmt::opt_from_db(r.get(13)?)?,
     })

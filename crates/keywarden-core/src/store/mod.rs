@@ -6,6 +6,7 @@ pub mod checks;
 pub mod credentials;
 pub mod data_keys;
 pub mod integrations;
+pub mod notices;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/001_initial.sql")),
         M::up(include_str!("../../migrations/002_credential_search.sql")),
         M::up(include_str!("../../migrations/003_credential_checks.sql")),
+        M::up(include_str!("../../migrations/004_expiry_notices.sql")),
     ])
 }
 
@@ -109,16 +111,25 @@ mod tests {
                 .to_latest(&mut conn)
                 .unwrap();
             conn.execute(
-                "INSERT INTO credentials (id, name, kind, provider, environment, status, search_text, created_at, updated_at)
+                "INSERT INTO credentials (id, name, kind, provider, environment, status, search_text, created_at, updated_at,
+                                          expires_at, current_version)
                  VALUES ('00000000-0000-0000-0000-000000000001', 'Old Pleo', 'api_key', 'pleo', 'prod', 'active',
-                         'old pleo pleo api_key prod', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+                         'old pleo pleo api_key prod', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z',
+                         '2027-01-01T00:00:00.000000Z', 1)",
                 [],
             )
             .unwrap();
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, 4);
+        // Migration 4: the old expiry is the user's, and it gets notices.
+        let (source, next): (String, String) = conn
+            .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((source.as_str(), next.as_str()), ("user", notices::UNSCHEDULED));
         let f = crate::model::CredentialFilter {
             search: Some("d ple".into()),
             ..Default::default()
@@ -136,7 +147,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 3);
+            assert_eq!(v, 4);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
