@@ -19,7 +19,7 @@ pub const BINDINGS_DIR: &str = "ui/src/lib/ipc/bindings";
 /// Writes every IPC type (and what it refers to) into `dir`.
 pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     use keywarden_core::{
-        AuditEvent, AuditReport, Check, CheckReport, Credential, CredentialSummary, Integration, SupportBundle,
+        AuditEvent, AuditReport, Check, CheckReport, Credential, CredentialSummary, Integration, Notice, SupportBundle,
     };
     AppStatus::export_all_to(dir)?;
     AuditQuery::export_all_to(dir)?;
@@ -43,6 +43,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     CheckReport::export_all_to(dir)?;
     Check::export_all_to(dir)?;
     SupportBundle::export_all_to(dir)?;
+    Notice::export_all_to(dir)?;
     Ok(())
 }
 

@@ -31,6 +31,9 @@ macro_rules! for_each_command {
             export_audit,
             export_config,
             open_support_bundle,
+            list_notices,
+            mark_notices_read,
+            dismiss_notice,
             get_settings,
             save_settings,
         )

@@ -12,7 +12,7 @@ use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, Outcome, SecretString, Vault, audit_export,
 };
-use keywarden_core::{Check, CheckReport, SupportBundle, Validator};
+use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
 use tauri::State;
 
 use crate::clipboard;
@@ -251,7 +251,7 @@ pub fn update_integration(
     id: String,
     patch: IntegrationPatchInput,
 ) -> IpcResult<Integration> {
-    let patch = patch.parse();
+    let patch = patch.parse()?;
     state.with_vault(|v| v.update_integration(&id, patch))
 }
 
@@ -370,6 +370,22 @@ pub fn open_support_bundle(path: String) -> IpcResult<SupportBundle> {
     Ok(SupportBundle::parse(&bytes)?)
 }
 
+/// The notification centre, newest first.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn list_notices(state: State<'_, AppState>, include_dismissed: bool) -> IpcResult<Vec<Notice>> {
+    state.with_vault(|v| v.notices(include_dismissed))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn mark_notices_read(state: State<'_, AppState>) -> IpcResult<usize> {
+    state.with_vault(|v| v.mark_notices_read())
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn dismiss_notice(state: State<'_, AppState>, id: i64) -> IpcResult<()> {
+    state.with_vault(|v| v.dismiss_notice(id))
+}
+
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn get_settings(state: State<'_, AppState>) -> Settings {
     state.settings()
@@ -392,9 +408,24 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResul
             "off"
         }
     );
+    let mut settings = settings;
+    settings.notice_thresholds = keywarden_core::expiry::normalize_thresholds(&settings.notice_thresholds)?;
+    let detail = format!(
+        "{detail}, rotation every {} days (grace {}), notices {} days before expiry",
+        settings.rotation_max_age_days,
+        settings.rotation_grace_days,
+        settings
+            .notice_thresholds
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
+    );
     state.with_vault(|v| {
         v.set_expiring_within_days(days)?;
         v.set_auth_failure_threshold(settings.auth_failure_threshold)?;
+        v.set_notice_thresholds(&settings.notice_thresholds)?;
+        v.set_rotation_policy(settings.rotation_max_age_days, settings.rotation_grace_days)?;
         settings.save(v.dir())?;
         v.record("settings.update", "vault", None, Outcome::Success, &detail)
     })?;

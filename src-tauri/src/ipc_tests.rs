@@ -49,6 +49,9 @@ impl Harness {
         let mut state = AppState::new(dir.path().join("vault"), Some("canary-admin".into()), clipboard.clone());
         state.test_mode = true;
         let app = configure(mock_builder(), state).build(context()).unwrap();
+        // The mock runtime never runs the setup hook (it runs when the
+        // event loop starts): start the scheduler as setup does.
+        crate::scheduler::start(app.handle().clone());
         let main = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .unwrap();
@@ -120,13 +123,16 @@ fn no_command_response_contains_a_stored_secret() {
     );
     let integration_id = integration["id"].as_str().unwrap().to_owned();
 
+    let in_5_days = (time::OffsetDateTime::now_utc() + time::Duration::days(5))
+        .date()
+        .to_string();
     let mut ids = Vec::new();
     for i in 0..100 {
         let (marker, value) = secret(i, "A");
         markers.push(marker);
         let input = match i % 4 {
             0 => json!({ "name": format!("api {i}"), "kind": "api_key", "integration": integration_id,
-                         "secrets": { "api_key": value }, "tags": ["canary"] }),
+                         "secrets": { "api_key": value }, "tags": ["canary"], "expires_at": in_5_days }),
             1 => json!({ "name": format!("oauth {i}"), "kind": "oauth2",
                          "config": { "grant_type": "client_credentials", "client_id": "client-1",
                                      "token_url": "https://login.example.com/token" },
@@ -144,6 +150,38 @@ fn no_command_response_contains_a_stored_secret() {
     // Every read, for every credential.
     let list = h.ok("list_credentials", json!({}));
     assert_eq!(list.as_array().unwrap().len(), 100);
+    // The scheduler (a real thread here too) fires one 7-day notice for
+    // each of the 25 API keys expiring in 5 days; they name credential and
+    // integration only (the transcript is scanned for secrets below).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let notices = loop {
+        let n = h.ok("list_notices", json!({ "include_dismissed": false }));
+        if n.as_array().unwrap().len() == 25 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let notices = notices.as_array().unwrap();
+    assert_eq!(notices.len(), 25);
+    assert!(
+        notices
+            .iter()
+            .all(|n| n["threshold_days"] == 7 && n["integration"] == "Pleo prod")
+    );
+    assert_eq!(h.ok("mark_notices_read", json!({})), json!(25));
+    h.ok("dismiss_notice", json!({ "id": notices[0]["id"] }));
+    assert_eq!(
+        h.invoke("dismiss_notice", json!({ "id": notices[0]["id"] }))
+            .unwrap_err()["code"],
+        "not_found"
+    );
+    assert_eq!(
+        h.ok("list_notices", json!({ "include_dismissed": false }))
+            .as_array()
+            .unwrap()
+            .len(),
+        24
+    );
     for id in &ids {
         h.ok("get_credential", json!({ "id": id }));
         h.ok("credential_dependents", json!({ "id": id }));

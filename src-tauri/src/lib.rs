@@ -1,17 +1,19 @@
 //! Keywarden's desktop shell: thin Tauri commands over `keywarden_core`,
-//! the app state, auto-lock, and the backend clipboard.
+//! the app state, the scheduler (auto-lock, expiry notices), and the
+//! backend clipboard.
 
 #[macro_use]
 mod command_list;
 
-pub mod autolock;
 pub mod bindings;
 pub mod clipboard;
 pub mod commands;
 pub mod error;
 pub mod models;
+pub mod scheduler;
 pub mod settings;
 pub mod state;
+pub mod timer;
 mod webview_tuning;
 
 use std::sync::Arc;
@@ -55,7 +57,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R>
         .invoke_handler(for_each_command!(invoke_handler))
         .setup(|app| {
             webview_tuning::apply(app);
-            autolock::start(app.handle().clone());
+            scheduler::start(app.handle().clone());
             Ok(())
         })
 }
@@ -73,6 +75,11 @@ pub fn run() {
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs);
     state.test_mode = std::env::var("KEYWARDEN_TEST_MODE").is_ok_and(|v| v == "1");
+    if state.test_mode {
+        state.test_now = std::env::var("KEYWARDEN_TEST_NOW")
+            .ok()
+            .and_then(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok());
+    }
     if let Err(e) = configure(tauri::Builder::default(), state).run(context()) {
         eprintln!("keywarden: the window could not start: {e}");
         std::process::exit(1);

@@ -109,6 +109,9 @@ pub struct NewCredentialInput {
     /// `YYYY-MM-DD` or RFC 3339.
     #[ts(optional)]
     pub expires_at: Option<String>,
+    /// Own rotation policy in days (0 = none); absent inherits.
+    #[ts(optional)]
+    pub max_age_days: Option<u32>,
 }
 
 impl NewCredentialInput {
@@ -129,7 +132,24 @@ impl NewCredentialInput {
             tags: self.tags,
             notes: none_if_blank(self.notes),
             expires_at: parse_time("expiry date", self.expires_at)?,
+            max_age_days: self.max_age_days,
         })
+    }
+}
+
+/// A rotation policy as typed: `""` inherits, else whole days (0 = none).
+fn parse_days(s: Option<String>) -> Result<Option<Option<u32>>> {
+    match s {
+        None => Ok(None),
+        Some(t) if t.trim().is_empty() => Ok(Some(None)),
+        Some(t) => t.trim().parse::<u32>().map(|d| Some(Some(d))).map_err(|_| {
+            keywarden_core::Error::invalid(
+                "rotation policy",
+                format!(
+                    "'{t}' is not a number of days; give whole days (0 = no maximum), or leave it empty to inherit"
+                ),
+            )
+        }),
     }
 }
 
@@ -151,6 +171,9 @@ pub struct CredentialPatchInput {
     pub notes: Option<String>,
     #[ts(optional)]
     pub expires_at: Option<String>,
+    /// Days; `""` inherits the integration's or vault's policy.
+    #[ts(optional)]
+    pub max_age_days: Option<String>,
 }
 
 impl CredentialPatchInput {
@@ -169,6 +192,7 @@ impl CredentialPatchInput {
             tags: self.tags,
             notes: self.notes,
             expires_at,
+            max_age_days: parse_days(self.max_age_days)?,
         })
     }
 }
@@ -219,6 +243,10 @@ pub struct NewIntegrationInput {
     pub tags: Vec<String>,
     #[ts(optional)]
     pub notes: Option<String>,
+    /// Rotation policy of its credentials in days (0 = none); absent
+    /// inherits the vault's.
+    #[ts(optional)]
+    pub max_age_days: Option<u32>,
 }
 
 impl NewIntegrationInput {
@@ -234,6 +262,7 @@ impl NewIntegrationInput {
             owner: none_if_blank(self.owner),
             tags: self.tags,
             notes: none_if_blank(self.notes),
+            max_age_days: self.max_age_days,
         }
     }
 }
@@ -261,11 +290,14 @@ pub struct IntegrationPatchInput {
     pub tags: Option<Vec<String>>,
     #[ts(optional)]
     pub notes: Option<String>,
+    /// Days; `""` inherits the vault's policy.
+    #[ts(optional)]
+    pub max_age_days: Option<String>,
 }
 
 impl IntegrationPatchInput {
-    pub fn parse(self) -> IntegrationPatch {
-        IntegrationPatch {
+    pub fn parse(self) -> Result<IntegrationPatch> {
+        Ok(IntegrationPatch {
             name: self.name,
             provider: self.provider,
             environment: self.environment,
@@ -276,7 +308,8 @@ impl IntegrationPatchInput {
             owner: self.owner,
             tags: self.tags,
             notes: self.notes,
-        }
+            max_age_days: parse_days(self.max_age_days)?,
+        })
     }
 }
 

@@ -21,6 +21,13 @@ pub struct Settings {
     /// Consecutive authentication failures of live checks after which a
     /// credential goes to `error` ("reconnection required").
     pub auth_failure_threshold: u32,
+    /// Days before expiry at which a notice fires; 14 is always kept.
+    pub notice_thresholds: Vec<u32>,
+    /// The rotation policy for credentials and integrations without their
+    /// own: maximum age of a secret in days (0 = none), and the grace
+    /// period after it before it counts as overdue.
+    pub rotation_max_age_days: u32,
+    pub rotation_grace_days: u32,
 }
 
 impl Default for Settings {
@@ -31,6 +38,9 @@ impl Default for Settings {
             clipboard_clear_seconds: 30,
             allow_clipboard_copy: true,
             auth_failure_threshold: 3,
+            notice_thresholds: keywarden_core::expiry::DEFAULT_THRESHOLDS.to_vec(),
+            rotation_max_age_days: 90,
+            rotation_grace_days: 7,
         }
     }
 }
@@ -57,7 +67,16 @@ impl Settings {
             1,
             100,
             "failures",
-        )
+        )?;
+        if self.notice_thresholds.len() > 10 {
+            return Err(Error::invalid(
+                "notice thresholds",
+                "give at most 10 thresholds, e.g. 60, 30, 14, 7, 1",
+            ));
+        }
+        range("rotation policy", self.rotation_max_age_days, 0, 3650, "days")?;
+        range("rotation grace period", self.rotation_grace_days, 0, 365, "days")?;
+        keywarden_core::expiry::normalize_thresholds(&self.notice_thresholds).map(|_| ())
     }
 
     pub fn path(vault_dir: &Path) -> PathBuf {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use keywarden_core::{Actor, Error, Vault};
 use tauri::{Manager, Runtime};
@@ -17,13 +17,19 @@ pub struct AppState {
     pub profile: Option<String>,
     vault: Mutex<Option<Vault>>,
     settings: Mutex<Settings>,
-    last_activity: Mutex<Instant>,
+    /// The last activity by both clocks: the monotonic one is immune to
+    /// clock changes, the wall one counts a suspend; idle is the longer.
+    last_activity: Mutex<(Instant, SystemTime)>,
+    /// Wakes the scheduler (scheduler.rs) when something it plans by changed.
+    pub timer: Arc<crate::timer::Timer>,
     pub clipboard: Arc<dyn Clipboard>,
     /// Overrides the auto-lock minutes (tests of auto-lock; never longer).
     pub idle_lock_override: Option<Duration>,
     /// Test mode (KEYWARDEN_TEST_MODE=1): live checks may use plain http to
     /// 127.0.0.1, where the tests' provider fakes listen. Never otherwise.
     pub test_mode: bool,
+    /// In test mode only: the vault's clock stands at this instant.
+    pub test_now: Option<time::OffsetDateTime>,
 }
 
 impl AppState {
@@ -34,10 +40,17 @@ impl AppState {
             profile,
             vault: Mutex::new(None),
             settings: Mutex::new(settings),
-            last_activity: Mutex::new(Instant::now()),
+            last_activity: Mutex::new((Instant::now(), SystemTime::now())),
+            // The timer is a file descriptor; if the OS refuses one the app
+            // still works, with the portable fallback.
+            timer: Arc::new(crate::timer::Timer::new().unwrap_or_else(|e| {
+                eprintln!("keywarden: no timer from the OS ({e}); scheduling falls back to plain sleeps");
+                crate::timer::Timer::fallback()
+            })),
             clipboard,
             idle_lock_override: None,
             test_mode: false,
+            test_now: None,
         }
     }
 
@@ -55,12 +68,15 @@ impl AppState {
 
     pub fn touch(&self) {
         if let Ok(mut t) = self.last_activity.lock() {
-            *t = Instant::now();
+            *t = (Instant::now(), SystemTime::now());
         }
     }
 
     pub fn idle_for(&self) -> Duration {
-        self.last_activity.lock().map(|t| t.elapsed()).unwrap_or_default()
+        self.last_activity
+            .lock()
+            .map(|t| t.0.elapsed().max(t.1.elapsed().unwrap_or_default()))
+            .unwrap_or_default()
     }
 
     pub fn idle_limit(&self) -> Duration {
@@ -99,7 +115,11 @@ impl AppState {
         let mut slot = self.slot()?;
         let vault = slot.as_mut().ok_or_else(IpcError::locked)?;
         self.touch();
-        f(vault).map_err(IpcError::from)
+        let out = f(vault).map_err(IpcError::from);
+        // A command may have added, rotated or re-dated a credential: the
+        // scheduler looks again (a few microseconds when nothing is due).
+        self.timer.poke();
+        out
     }
 
     /// Drops the open vault: its keys are zeroized on drop.
@@ -121,8 +141,15 @@ impl AppState {
         let settings = self.settings();
         vault.set_expiring_within_days(i64::from(settings.expiring_within_days))?;
         vault.set_auth_failure_threshold(settings.auth_failure_threshold)?;
+        vault.set_notice_thresholds(&settings.notice_thresholds)?;
+        vault.set_rotation_policy(settings.rotation_max_age_days, settings.rotation_grace_days)?;
+        // Tests move time (KEYWARDEN_TEST_NOW): test mode only.
+        if let Some(t) = self.test_now {
+            vault.set_clock(Arc::new(keywarden_core::ManualClock::at(t)));
+        }
         *self.slot()? = Some(vault);
         self.touch();
+        self.timer.poke();
         Ok(())
     }
 }

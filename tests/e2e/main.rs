@@ -641,3 +641,116 @@ fn support_bundle_opens_read_only_without_a_vault() {
         "opening a bundle creates no vault"
     );
 }
+
+/// Expiry notices on a private session bus with a notification recorder
+/// that owns org.freedesktop.Notifications: 13 days out gives exactly one
+/// native and one in-app notification; a restart none; 6 days out the
+/// 7-day one once; after rotation nothing more for the old version.
+#[test]
+fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
+    use keywarden_core::{
+        Actor, CredentialKind, KeySource, NewCredential, NewIntegration, OfflineValidator, SecretFields, SecretString,
+        Vault,
+    };
+    use keywarden_notify::recorder::Recorder;
+    const SECRET: &str = "pk_live_E2ENOTICECANARY_q8Wm2Zx7";
+    let recorder = Recorder::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let actor = || Actor {
+        profile: "e2e".into(),
+        os_user: "finance".into(),
+        host: "ws-17".into(),
+    };
+    {
+        let (mut vault, _) = Vault::create(&dir.path().join("vault"), KeySource::Keychain, actor()).unwrap();
+        vault
+            .add_integration(NewIntegration {
+                name: "Pleo production".into(),
+                provider: "pleo".into(),
+                environment: "production".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        vault
+            .add_credential(NewCredential {
+                name: "Pleo payroll".into(),
+                kind: Some(CredentialKind::ApiKey),
+                integration: Some("Pleo production".into()),
+                secrets: SecretFields::single("api_key", SecretString::from(SECRET.to_owned())),
+                expires_at: Some(now + time::Duration::days(13)),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let at = |t: time::OffsetDateTime| {
+        let stamp = keywarden_core::timefmt::to_db(t);
+        let app = launch_with(
+            dir.path(),
+            vec![("KEYWARDEN_TEST_MODE", "1"), ("KEYWARDEN_TEST_NOW", stamp.as_str())],
+        );
+        app.wait("[data-screen=dashboard]");
+        app
+    };
+
+    let app = at(now);
+    app.until("one unread notice", |a| {
+        a.try_find("[data-testid=unread-count]").is_some() && a.text("[data-testid=unread-count]") == "1"
+    });
+    let shown = recorder.shown();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].summary, "Pleo payroll expires in 13 days");
+    assert!(shown[0].body.contains("Pleo production"));
+    app.click("[data-testid=open-notices]");
+    app.wait("[data-testid=notification-centre]");
+    assert_eq!(app.find_all("[data-testid=notice-item]").len(), 1);
+    let item = app.text("[data-testid=notice-item]");
+    assert!(item.contains("Pleo payroll expires in 13 days"), "{item}");
+    assert!(
+        !app.html().contains(SECRET) && !item.contains("Zx7"),
+        "no secret, no last 4"
+    );
+    app.screenshot("24-notification-centre");
+    // Acting on it opens Update Credentials for that credential.
+    app.click("[data-testid=notice-act]");
+    app.wait("[data-testid=rotate-dialog]");
+    assert!(app.text("[data-testid=rotate-dialog]").contains("Pleo payroll"));
+    drop(app);
+
+    // A restart: nothing new, natively or in the app.
+    let app = at(now);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(app.try_find("[data-testid=unread-count]").is_none());
+    assert_eq!(recorder.shown().len(), 1);
+    drop(app);
+
+    // Six days left: the 7-day notice, once.
+    let app = at(now + time::Duration::days(7));
+    app.until("the 7-day notice", |a| {
+        a.try_find("[data-testid=unread-count]").is_some()
+    });
+    assert_eq!(recorder.shown().len(), 2);
+    assert_eq!(recorder.shown()[1].summary, "Pleo payroll expires in 6 days");
+    drop(app);
+
+    // Rotated with a new expiry: the old version says nothing more.
+    {
+        let mut vault = Vault::open(&dir.path().join("vault"), &KeySource::Keychain, actor()).unwrap();
+        let new = SecretFields::single(
+            "api_key",
+            SecretString::from("pk_live_E2ENOTICEROTATED_Nw3uVb8".to_owned()),
+        );
+        vault
+            .replace_secret(
+                "Pleo payroll",
+                new,
+                Some(now + time::Duration::days(365)),
+                &OfflineValidator,
+            )
+            .unwrap();
+    }
+    let app = at(now + time::Duration::days(12));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(recorder.shown().len(), 2, "{:?}", recorder.shown());
+    drop(app);
+}

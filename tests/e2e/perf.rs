@@ -260,3 +260,81 @@ fn bench_binary_size_and_idle_memory() {
         pss as f64 / 1024.0
     );
 }
+
+/// The scheduler thread's wake-ups (its context switches) while the app is
+/// idle and nothing is due: the budget is zero. KEYWARDEN_IDLE_SECONDS
+/// shortens the 10-minute run for a quick look.
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_scheduler_idle_wakeups() {
+    let seconds: u64 = std::env::var("KEYWARDEN_IDLE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 1000);
+    // Credentials whose next notice is days away, and an auto-lock longer
+    // than the run: no instant falls inside it.
+    {
+        let mut vault = Vault::open(&dir.path().join("vault"), &KeySource::Keychain, Actor::current(None)).unwrap();
+        for i in 0..50 {
+            vault
+                .add_credential(NewCredential {
+                    name: format!("expiring {i}"),
+                    kind: Some(CredentialKind::ApiKey),
+                    secrets: SecretFields::single("api_key", SecretString::from(format!("pk_idle_{i:08}_abcdefgh"))),
+                    expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::days(40 + i)),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+    }
+    std::fs::write(
+        dir.path().join("vault").join("settings.json"),
+        json!({ "auto_lock_minutes": 240 }).to_string(),
+    )
+    .unwrap();
+    let app = launch(dir.path());
+    app.wait("[data-screen=dashboard]");
+    std::thread::sleep(Duration::from_secs(3));
+    let bin_str = app_binary().to_string_lossy().into_owned();
+    let app_pid = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|b| *b == 0).next() == Some(bin_str.as_bytes()))
+                .unwrap_or(false)
+        })
+        .expect("the app's process");
+    let timer_tid = std::fs::read_dir(format!("/proc/{app_pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .find(|tid| {
+            std::fs::read_to_string(format!("/proc/{app_pid}/task/{tid}/comm")).is_ok_and(|c| c.trim() == "kw-timer")
+        })
+        .expect("the kw-timer thread");
+    let switches = || {
+        let status = std::fs::read_to_string(format!("/proc/{app_pid}/task/{timer_tid}/status")).unwrap();
+        let get = |key: &str| -> u64 {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        get("voluntary_ctxt_switches:") + get("nonvoluntary_ctxt_switches:")
+    };
+    let before = switches();
+    std::thread::sleep(Duration::from_secs(seconds));
+    let after = switches();
+    println!(
+        "BENCH scheduler idle run of {seconds} s: kw-timer context switches {before} -> {after} (wake-ups: {})",
+        after - before
+    );
+    assert_eq!(after, before, "the scheduler woke while nothing was due");
+    drop(app);
+}

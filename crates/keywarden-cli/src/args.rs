@@ -96,6 +96,10 @@ pub struct IntegrationFields {
     pub tags: Vec<String>,
     #[arg(long)]
     pub notes: Option<String>,
+    /// Rotation policy of its credentials: maximum age in days (0 = none),
+    /// or "inherit" for the vault's.
+    #[arg(long, value_name = "DAYS")]
+    pub max_age_days: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,6 +209,10 @@ pub enum CredentialCmd {
         /// Expiry: YYYY-MM-DD or RFC 3339. Read from a JWT's exp if omitted.
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
+        /// Its own rotation policy: maximum age in days (0 = none).
+        /// Default: the integration's, else the vault's (90 days).
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<u32>,
         #[command(flatten)]
         refused: RefusedSecretFlags,
     },
@@ -248,6 +256,9 @@ pub enum CredentialCmd {
         /// YYYY-MM-DD, RFC 3339, or "none" to clear.
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
+        /// Rotation policy: maximum age in days (0 = none), or "inherit".
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<String>,
         #[arg(long = "field", value_name = "NAME=VALUE")]
         fields: Vec<String>,
         #[command(flatten)]

@@ -152,6 +152,12 @@ fn apply_settings(vault: &mut Vault) {
     if let Some(n) = v["auth_failure_threshold"].as_u64().and_then(|n| u32::try_from(n).ok()) {
         let _ = vault.set_auth_failure_threshold(n);
     }
+    if let (Some(max), Some(grace)) = (
+        v["rotation_max_age_days"].as_u64().and_then(|n| u32::try_from(n).ok()),
+        v["rotation_grace_days"].as_u64().and_then(|n| u32::try_from(n).ok()),
+    ) {
+        let _ = vault.set_rotation_policy(max, grace);
+    }
     if let Some(days) = v["notice_thresholds"].as_array() {
         let days: Vec<u32> = days
             .iter()
@@ -399,8 +405,25 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
-fn integration_patch(f: IntegrationFields, rename: Option<String>) -> IntegrationPatch {
-    IntegrationPatch {
+/// `--max-age-days`: whole days (0 = none), or "inherit".
+fn parse_max_age(s: Option<&str>) -> CliResult<Option<Option<u32>>> {
+    match s {
+        None => Ok(None),
+        Some("inherit") => Ok(Some(None)),
+        Some(t) => t.parse::<u32>().map(|d| Some(Some(d))).map_err(|_| {
+            CliError::new(
+                5,
+                format!(
+                    "--max-age-days '{t}' is not a number of days; give whole days (0 = no maximum) or \"inherit\""
+                ),
+            )
+        }),
+    }
+}
+
+fn integration_patch(f: IntegrationFields, rename: Option<String>) -> CliResult<IntegrationPatch> {
+    let max_age_days = parse_max_age(f.max_age_days.as_deref())?;
+    Ok(IntegrationPatch {
         name: rename,
         provider: f.provider,
         environment: f.environment,
@@ -411,7 +434,8 @@ fn integration_patch(f: IntegrationFields, rename: Option<String>) -> Integratio
         owner: f.owner,
         tags: (!f.tags.is_empty()).then_some(f.tags),
         notes: f.notes,
-    }
+        max_age_days,
+    })
 }
 
 fn integration(ctx: &Ctx, cmd: IntegrationCmd) -> CliResult {
@@ -435,6 +459,7 @@ fn integration(ctx: &Ctx, cmd: IntegrationCmd) -> CliResult {
                 owner: fields.owner,
                 tags: fields.tags,
                 notes: fields.notes,
+                max_age_days: parse_max_age(fields.max_age_days.as_deref())?.flatten(),
             })?;
             output::integration(ctx, &i, &[]);
             Ok(())
@@ -453,7 +478,7 @@ fn integration(ctx: &Ctx, cmd: IntegrationCmd) -> CliResult {
         }
         IntegrationCmd::Update { name, rename, fields } => {
             let mut vault = ctx.open()?;
-            let i = vault.update_integration(&name, integration_patch(fields, rename))?;
+            let i = vault.update_integration(&name, integration_patch(fields, rename)?)?;
             output::integration(ctx, &i, &[]);
             Ok(())
         }
@@ -477,6 +502,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             tags,
             notes,
             expires,
+            max_age_days,
             refused,
         } => {
             refuse_secret_flag(&refused)?;
@@ -528,6 +554,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
                 tags,
                 notes,
                 expires_at,
+                max_age_days,
             })?;
             output::credential(ctx, &c);
             Ok(())
@@ -568,6 +595,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             tags,
             notes,
             expires,
+            max_age_days,
             fields,
             refused,
         } => {
@@ -593,6 +621,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
                 tags: (!tags.is_empty()).then_some(tags),
                 notes,
                 expires_at,
+                max_age_days: parse_max_age(max_age_days.as_deref())?,
             };
             output::credential(ctx, &vault.update_credential(&name, patch)?);
             Ok(())

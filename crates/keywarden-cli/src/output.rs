@@ -178,6 +178,22 @@ pub fn credential(ctx: &Ctx, c: &Credential) {
             ))
             .unwrap_or_else(|| "-".into())
     );
+    println!(
+        "  rotation    {}",
+        match (s.rotation_due_at, c.max_age_days) {
+            (Some(t), _) => format!(
+                "due {}{}{}",
+                &timefmt::to_db(t)[..10],
+                if s.rotation_overdue { " (overdue)" } else { "" },
+                match c.max_age_days {
+                    Some(d) => format!(", its own policy: every {d} days"),
+                    None => ", inherited policy".to_owned(),
+                }
+            ),
+            (None, Some(0)) => "no maximum age (its own policy)".to_owned(),
+            (None, _) => "no maximum age".to_owned(),
+        }
+    );
     println!("  last used   {}", when(s.last_used_at));
     println!("  validated   {}", when(s.last_validated_at));
     for (k, v) in &c.config {

@@ -55,6 +55,7 @@ fn integration() -> Integration {
         owner: None,
         tags: vec![],
         notes: None,
+        max_age_days: None,
         created_at: now,
         updated_at: now,
     }

@@ -15,6 +15,7 @@ pub mod generic;
 pub mod http;
 pub mod oauth2;
 pub mod pleo;
+pub mod tokens;
 pub mod xledger;
 
 use std::time::Duration;

@@ -91,6 +91,7 @@ fn run_against(authority: &str, api: &str, environment: &str, company: &str, sec
         owner: None,
         tags: vec![],
         notes: None,
+        max_age_days: None,
         created_at: now,
         updated_at: now,
     };

@@ -100,6 +100,7 @@ fn integration(environment: &str, scopes: &[&str]) -> Integration {
         owner: None,
         tags: vec![],
         notes: None,
+        max_age_days: None,
         created_at: now,
         updated_at: now,
     }

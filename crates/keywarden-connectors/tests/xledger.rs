@@ -75,6 +75,7 @@ fn run_in(environment: &str, base: Option<&str>, options: Options, token: &str) 
         owner: None,
         tags: vec![],
         notes: None,
+        max_age_days: None,
         created_at: now,
         updated_at: now,
     };

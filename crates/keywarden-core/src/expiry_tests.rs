@@ -279,3 +279,88 @@ fn first_notice_and_advance_follow_the_thresholds() {
     assert_eq!(fires[0].kind, NoticeKind::Expired);
     assert_eq!(next, None);
 }
+
+#[test]
+fn the_rotation_policy_makes_old_secrets_rotation_due_with_overrides_and_rotation_resets_it() {
+    use crate::model::{CredentialFilter, CredentialPatch, IntegrationPatch, Status};
+    let mut w = World::new();
+    w.add("Default policy", "default-policy-secret-01", d(400));
+    w.add("Own policy", "own-policy-secret-0001", d(400));
+    w.vault
+        .update_credential(
+            "Own policy",
+            CredentialPatch {
+                max_age_days: Some(Some(0)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let status = |w: &World, name: &str| w.vault.get_credential(name).unwrap().summary.status;
+    let due = |w: &World| {
+        w.vault
+            .list_credentials(&CredentialFilter {
+                status: Some(Status::RotationDue),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+    };
+    w.clock.set(START + d(89));
+    assert_eq!(status(&w, "Default policy"), Status::Active);
+    assert!(due(&w).is_empty());
+    w.clock.set(START + d(91));
+    assert_eq!(status(&w, "Default policy"), Status::RotationDue);
+    assert_eq!(status(&w, "Own policy"), Status::Active, "0 = no maximum age");
+    assert_eq!(due(&w), ["Default policy"], "the filter agrees with the status");
+    let s = w.vault.get_credential("Default policy").unwrap().summary;
+    assert_eq!(s.rotation_due_at, Some(START + d(90)));
+    assert!(!s.rotation_overdue, "within the 7-day grace period");
+    w.clock.set(START + d(98));
+    assert!(
+        w.vault
+            .get_credential("Default policy")
+            .unwrap()
+            .summary
+            .rotation_overdue
+    );
+    let active = w
+        .vault
+        .list_credentials(&CredentialFilter {
+            status: Some(Status::Active),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(active.len(), 1, "rotation due is not active: {active:?}");
+
+    // The integration's policy applies to its credentials without their own.
+    w.vault
+        .update_integration(
+            "Pleo production",
+            IntegrationPatch {
+                max_age_days: Some(Some(400)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(status(&w, "Default policy"), Status::Active);
+    w.vault.set_rotation_policy(30, 7).unwrap();
+    w.vault
+        .update_integration(
+            "Pleo production",
+            IntegrationPatch {
+                max_age_days: Some(None),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(status(&w, "Default policy"), Status::RotationDue);
+    // Rotating resets the age.
+    let new = SecretFields::single("api_key", SecretString::from("default-policy-rotated-01".to_owned()));
+    w.vault
+        .replace_secret("Default policy", new, None, &OfflineValidator)
+        .unwrap();
+    assert_eq!(status(&w, "Default policy"), Status::Active);
+    assert!(w.vault.set_rotation_policy(5000, 7).is_err());
+}

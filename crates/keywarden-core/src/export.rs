@@ -44,6 +44,8 @@ pub struct ExportedIntegration {
     pub owner: Option<String>,
     pub tags: Vec<String>,
     pub notes: Option<String>,
+    #[serde(default)]
+    pub max_age_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -60,6 +62,8 @@ pub struct ExportedCredential {
     pub tags: Vec<String>,
     pub notes: Option<String>,
     pub expires_at: Option<String>,
+    #[serde(default)]
+    pub max_age_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -86,6 +90,7 @@ impl Vault {
                 owner: i.owner,
                 tags: i.tags,
                 notes: i.notes,
+                max_age_days: i.max_age_days,
             })
             .collect::<Vec<_>>();
         let mut credentials = Vec::new();
@@ -102,6 +107,7 @@ impl Vault {
                 tags: s.tags,
                 notes: c.notes,
                 expires_at: s.expires_at.map(timefmt::to_db),
+                max_age_days: c.max_age_days,
             });
         }
         let export = ConfigExport {
@@ -172,6 +178,7 @@ impl Vault {
                 owner: e.owner.clone(),
                 tags: e.tags.clone(),
                 notes: e.notes.clone(),
+                max_age_days: e.max_age_days,
                 created_at: now,
                 updated_at: now,
             };
@@ -230,6 +237,9 @@ impl Vault {
                 notes: c.notes.clone(),
                 expires_at: c.expires_at.as_deref().map(timefmt::from_db).transpose()?,
                 expiry_source: c.expires_at.as_ref().map(|_| ExpirySource::User),
+                rotated_at: None,
+                max_age_days: c.max_age_days,
+                integration_max_age_days: None,
                 last_used_at: None,
                 last_validated_at: None,
                 current_version: 0,

@@ -17,6 +17,7 @@ pub mod secret;
 pub mod store;
 pub mod support;
 pub mod timefmt;
+pub mod tokens;
 pub mod validate;
 pub mod vault;
 

@@ -78,6 +78,8 @@ impl FromStr for CredentialKind {
 pub enum Status {
     Active,
     Expiring,
+    /// Older than its rotation policy allows (computed, never stored).
+    RotationDue,
     Expired,
     Error,
     Disabled,
@@ -89,6 +91,7 @@ impl Status {
         match self {
             Self::Active => "active",
             Self::Expiring => "expiring",
+            Self::RotationDue => "rotation_due",
             Self::Expired => "expired",
             Self::Error => "error",
             Self::Disabled => "disabled",
@@ -109,13 +112,16 @@ impl FromStr for Status {
         match s.trim().to_ascii_lowercase().as_str() {
             "active" => Ok(Self::Active),
             "expiring" => Ok(Self::Expiring),
+            "rotation_due" | "rotation-due" => Ok(Self::RotationDue),
             "expired" => Ok(Self::Expired),
             "error" => Ok(Self::Error),
             "disabled" => Ok(Self::Disabled),
             "revoked" => Ok(Self::Revoked),
             other => Err(Error::invalid(
                 "status",
-                format!("unknown status '{other}'; use one of: active, expiring, expired, error, disabled, revoked"),
+                format!(
+                    "unknown status '{other}'; use one of: active, expiring, rotation_due, expired, error, disabled, revoked"
+                ),
             )),
         }
     }
@@ -135,6 +141,10 @@ pub struct Integration {
     pub owner: Option<String>,
     pub tags: Vec<String>,
     pub notes: Option<String>,
+    /// Rotation policy of its credentials, in days; `None` = the vault's,
+    /// 0 = no maximum age. A credential's own policy wins.
+    #[serde(default)]
+    pub max_age_days: Option<u32>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
@@ -155,6 +165,7 @@ pub struct NewIntegration {
     pub owner: Option<String>,
     pub tags: Vec<String>,
     pub notes: Option<String>,
+    pub max_age_days: Option<u32>,
 }
 
 /// A change to an integration: `None` leaves a field as it is; for the
@@ -171,6 +182,8 @@ pub struct IntegrationPatch {
     pub owner: Option<String>,
     pub tags: Option<Vec<String>>,
     pub notes: Option<String>,
+    /// `Some(None)` returns to the vault's policy.
+    pub max_age_days: Option<Option<u32>>,
 }
 
 /// One row of the credentials list.
@@ -194,6 +207,13 @@ pub struct CredentialSummary {
     pub expires_at: Option<OffsetDateTime>,
     /// Where the expiry date came from.
     pub expiry_source: Option<ExpirySource>,
+    /// When the rotation policy wants the current secret replaced (its
+    /// activation plus the maximum age); `None` without a policy.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub rotation_due_at: Option<OffsetDateTime>,
+    /// Past the due date and its grace period too.
+    pub rotation_overdue: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub last_used_at: Option<OffsetDateTime>,
@@ -305,6 +325,9 @@ pub struct Credential {
     /// Names of the secret fields (their values never leave the vault).
     pub secret_fields: Vec<String>,
     pub notes: Option<String>,
+    /// Its own rotation policy in days (0 = none); `None` inherits the
+    /// integration's, then the vault's.
+    pub max_age_days: Option<u32>,
     pub versions: Vec<VersionInfo>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
@@ -329,6 +352,8 @@ pub struct NewCredential {
     pub tags: Vec<String>,
     pub notes: Option<String>,
     pub expires_at: Option<OffsetDateTime>,
+    /// Its own rotation policy in days (0 = none); `None` inherits.
+    pub max_age_days: Option<u32>,
 }
 
 /// A change to a credential's non-secret data. Secrets change only through
@@ -344,6 +369,8 @@ pub struct CredentialPatch {
     pub notes: Option<String>,
     /// `Some(None)` clears the expiry.
     pub expires_at: Option<Option<OffsetDateTime>>,
+    /// `Some(None)` inherits the integration's or vault's policy again.
+    pub max_age_days: Option<Option<u32>>,
 }
 
 #[derive(Debug, Clone, Default)]

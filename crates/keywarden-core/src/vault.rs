@@ -65,6 +65,9 @@ pub struct Vault {
     auth_failure_threshold: u32,
     /// Days before expiry at which notices fire (see `expiry.rs`).
     notice_thresholds: Vec<u32>,
+    /// The vault-wide rotation policy (days; 0 = none) and grace period.
+    rotation_max_age_days: u32,
+    rotation_grace_days: u32,
     clock: Arc<dyn Clock>,
 }
 
@@ -158,6 +161,9 @@ fn insert_new_credential(
         .unwrap_or_else(|| "prod".into());
     check_descriptive_fields(Some(&provider), Some(&environment), &new.tags, &new.notes)?;
     validate::check_format(kind, &new.config, &new.secrets)?;
+    if let Some(d) = new.max_age_days {
+        check_max_age(d)?;
+    }
     if creds::name_taken(conn, &new.name, None)? {
         return Err(Error::Duplicate {
             kind: "a credential",
@@ -187,6 +193,9 @@ fn insert_new_credential(
         current_version: 1,
         mask: primary_mask(kind, &masks),
         needs_reentry: false,
+        rotated_at: Some(now),
+        max_age_days: new.max_age_days,
+        integration_max_age_days: None,
         created_at: now,
         updated_at: now,
         name: new.name,
@@ -215,7 +224,7 @@ fn insert_new_credential(
 }
 
 /// The DEK a blob names, unwrapped once per operation and cached.
-fn key_for_in<'k>(
+pub(crate) fn key_for_in<'k>(
     conn: &Connection,
     wrap: &Key256,
     vault_id: Uuid,
@@ -230,7 +239,7 @@ fn key_for_in<'k>(
 }
 
 /// The `credential.use` event, whatever its outcome.
-fn use_event(row: &Row, outcome: Outcome, detail: String) -> NewEvent<'static> {
+pub(crate) fn use_event(row: &Row, outcome: Outcome, detail: String) -> NewEvent<'static> {
     ev(
         "credential.use",
         "credential",
@@ -258,7 +267,7 @@ fn crash_point(step: &str) {
 fn crash_point(_step: &str) {}
 
 /// Accepts what the provider itself just issued during a check.
-struct Issued;
+pub(crate) struct Issued;
 
 impl Validator for Issued {
     fn validate(&self, _c: &Candidate<'_>) -> std::result::Result<Verdict, validate::Rejection> {
@@ -304,6 +313,17 @@ fn jwt_expiry(secrets: &SecretFields) -> Option<OffsetDateTime> {
     secrets.iter().filter_map(|(_, v)| jwt::expiry(v.expose_secret())).min()
 }
 
+/// A rotation policy: 0 (none) or 1 to 3650 days.
+fn check_max_age(days: u32) -> Result<()> {
+    if days > 3650 {
+        return Err(Error::invalid(
+            "rotation policy",
+            format!("{days} days is out of range; use 1 to 3650 days, or 0 for no maximum age"),
+        ));
+    }
+    Ok(())
+}
+
 fn validate_words(field: &str, words: &[String]) -> Result<()> {
     words.iter().try_for_each(|w| validate_word(field, w))
 }
@@ -331,6 +351,9 @@ pub(crate) fn check_descriptive_fields(
 
 pub(crate) fn validate_integration(i: &Integration) -> Result<()> {
     validate_name("integration name", &i.name)?;
+    if let Some(d) = i.max_age_days {
+        check_max_age(d)?;
+    }
     validate_word("provider", &i.provider)?;
     validate_word("environment", &i.environment)?;
     validate_words("tag", &i.tags)?;
@@ -423,6 +446,8 @@ impl Vault {
                 expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
                 auth_failure_threshold: AUTH_FAILURE_THRESHOLD,
                 notice_thresholds: crate::expiry::DEFAULT_THRESHOLDS.to_vec(),
+                rotation_max_age_days: creds::ROTATION_MAX_AGE_DAYS,
+                rotation_grace_days: creds::ROTATION_GRACE_DAYS,
                 clock: Arc::new(SystemClock),
             }),
             Err(e) => {
@@ -474,6 +499,8 @@ impl Vault {
             expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
             auth_failure_threshold: AUTH_FAILURE_THRESHOLD,
             notice_thresholds: crate::expiry::DEFAULT_THRESHOLDS.to_vec(),
+            rotation_max_age_days: creds::ROTATION_MAX_AGE_DAYS,
+            rotation_grace_days: creds::ROTATION_GRACE_DAYS,
             clock: Arc::new(SystemClock),
         };
         vault.roll_back_interrupted_rotations()?;
@@ -609,7 +636,28 @@ impl Vault {
         creds::StatusClock {
             now: self.now(),
             expiring_within_days: self.expiring_within_days,
+            max_age_days: self.rotation_max_age_days,
+            grace_days: self.rotation_grace_days,
         }
+    }
+
+    /// The vault-wide rotation policy: the maximum age of a secret in days
+    /// (0 = none; default 90) and the grace period after it (default 7).
+    pub fn set_rotation_policy(&mut self, max_age_days: u32, grace_days: u32) -> Result<()> {
+        check_max_age(max_age_days)?;
+        if grace_days > 365 {
+            return Err(Error::invalid(
+                "rotation grace period",
+                format!("{grace_days} days is out of range; use 0 to 365 days"),
+            ));
+        }
+        self.rotation_max_age_days = max_age_days;
+        self.rotation_grace_days = grace_days;
+        Ok(())
+    }
+
+    pub fn rotation_policy(&self) -> (u32, u32) {
+        (self.rotation_max_age_days, self.rotation_grace_days)
     }
 
     /// Replaces the system clock: tests move time with a `ManualClock`.
@@ -674,6 +722,7 @@ impl Vault {
             owner: new.owner.and_then(empty_to_none),
             tags: new.tags,
             notes: new.notes.and_then(empty_to_none),
+            max_age_days: new.max_age_days,
             created_at: now,
             updated_at: now,
         };
@@ -724,6 +773,7 @@ impl Vault {
         set!(owner, patch.owner.map(empty_to_none));
         set!(tags, patch.tags);
         set!(notes, patch.notes.map(empty_to_none));
+        set!(max_age_days, patch.max_age_days);
         if changed.is_empty() {
             return Err(Error::invalid(
                 "update",
@@ -854,6 +904,13 @@ impl Vault {
             row.notes = empty_to_none(notes);
             changed.push("notes");
         }
+        if let Some(days) = patch.max_age_days {
+            if let Some(d) = days {
+                check_max_age(d)?;
+            }
+            row.max_age_days = days;
+            changed.push("max_age_days");
+        }
         if let Some(exp) = patch.expires_at {
             row.expires_at = exp;
             row.expiry_source = exp.map(|_| ExpirySource::User);
@@ -893,6 +950,7 @@ impl Vault {
             config: row.config,
             secret_fields: row.secret_fields,
             notes: row.notes,
+            max_age_days: row.max_age_days,
             versions,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -1034,6 +1092,7 @@ impl Vault {
                     fresh.last_validated_at = Some(now);
                     fresh.expires_at = new_expiry;
                     fresh.expiry_source = new_expiry_source;
+                    fresh.rotated_at = Some(now);
                     fresh.updated_at = now;
                     creds::upsert(tx, &fresh)?;
                     let detail = format!("version {version} is current; version {old} retired");
@@ -1319,7 +1378,7 @@ impl Vault {
 
     /// Records a use that did not happen and hands back why. If even the
     /// event cannot be written, that error wins: nothing goes unaudited.
-    fn refuse_use(&mut self, row: &Row, outcome: Outcome, purpose: &str, err: Error) -> Error {
+    pub(crate) fn refuse_use(&mut self, row: &Row, outcome: Outcome, purpose: &str, err: Error) -> Error {
         let detail = format!("{purpose}: {err}");
         match self.write(|tx, k, a| audit::append(tx, k, a, use_event(row, outcome, detail))) {
             Ok(_) => err,
@@ -1327,7 +1386,7 @@ impl Vault {
         }
     }
 
-    fn open_version(&self, id: Uuid, version: u32) -> Result<SecretFields> {
+    pub(crate) fn open_version(&self, id: Uuid, version: u32) -> Result<SecretFields> {
         let mut out = SecretFields::new();
         let mut keys = HashMap::new();
         for (field, blob) in creds::fields(&self.conn, id, version)? {
@@ -1371,6 +1430,8 @@ impl Vault {
             creds::replace_field(&tx, f.credential_id, f.version, &f.field, &resealed)?;
         }
         data_keys::add_uses(&tx, new.id, fields.len() as u64)?;
+        // Cached access tokens are disposable: the next use refreshes.
+        tx.execute("DELETE FROM token_cache", [])?;
         data_keys::delete_all_but(&tx, new.id)?;
         audit::append(
             &tx,
@@ -1445,6 +1506,20 @@ impl Vault {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Seals `plain` for `slot` under the current data key, counting the use.
+    pub(crate) fn seal_slot(&self, slot: &FieldSlot<'_>, plain: &[u8]) -> Result<Vec<u8>> {
+        let blob = sealed::seal(&self.dek.key, self.dek.id, slot, plain)?;
+        data_keys::add_uses(&self.conn, self.dek.id, 1)?;
+        Ok(blob)
+    }
+
+    /// Opens a blob sealed for `slot` under whichever data key sealed it.
+    pub(crate) fn open_slot(&self, slot: &FieldSlot<'_>, blob: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let mut keys = HashMap::new();
+        let key = key_for_in(&self.conn, &self.keys.dek_wrap, self.header.vault_id, &mut keys, blob)?;
+        Ok(sealed::open(&key.key, slot, blob)?)
     }
 
     pub(crate) fn write_with<T>(

@@ -1,11 +1,11 @@
 // The session's state: vault status, the screen shown, and the loaded lists.
 import { api, KwError } from './ipc';
-import type { AppStatus, CredentialSummary, Integration } from './ipc/types';
+import type { AppStatus, CredentialSummary, Integration, Notice } from './ipc/types';
 
 export type Screen =
   | { name: 'dashboard' }
   | { name: 'credentials' }
-  | { name: 'credential'; id: string }
+  | { name: 'credential'; id: string; action?: 'rotate' }
   | { name: 'new-credential' }
   | { name: 'integrations' }
   | { name: 'integration'; id: string }
@@ -25,6 +25,9 @@ class AppModel {
   /** The recovery code, shown once after creation, then forgotten. */
   recoveryCode = $state<string | null>(null);
   startupError = $state<KwError | null>(null);
+  /** The notification centre: expiry notices, newest first. */
+  notices = $state.raw<Notice[]>([]);
+  unreadNotices = $derived(this.notices.filter((n) => !n.read).length);
   /** A support bundle open without a vault (first run, lock screen). */
   bundleWithoutVault = $state(false);
 
@@ -33,9 +36,18 @@ class AppModel {
   }
 
   async loadLists() {
-    const [credentials, integrations] = await Promise.all([api.listCredentials(), api.listIntegrations()]);
+    const [credentials, integrations, notices] = await Promise.all([
+      api.listCredentials(),
+      api.listIntegrations(),
+      api.listNotices(),
+    ]);
     this.credentials = credentials;
     this.integrations = integrations;
+    this.notices = notices;
+  }
+
+  async loadNotices() {
+    this.notices = await api.listNotices();
   }
 
   go(screen: Screen) {
@@ -58,6 +70,7 @@ class AppModel {
   locked(reason: string) {
     this.credentials = [];
     this.integrations = [];
+    this.notices = [];
     this.lockReason = reason;
     if (this.status) this.status = { ...this.status, vault: 'locked' };
   }

@@ -17,6 +17,8 @@ function row(name: string, over: Partial<CredentialSummary> = {}): CredentialSum
     needs_reentry: false,
     expires_at: null,
     expiry_source: null,
+    rotation_due_at: null,
+    rotation_overdue: false,
     last_used_at: null,
     last_validated_at: null,
     ...over,
@@ -58,5 +60,13 @@ describe('credential list filter', () => {
     const ranked = needsAction([...rows, failing]);
     expect(ranked[0].row.name).toBe('Pleo refused');
     expect(ranked[0].why).toContain('Reconnection required');
+  });
+  it('ranks_overdue_rotation_before_expiring_and_due_rotation_by_date_with_expiries', () => {
+    const overdue = row('Old key', { status: 'rotation_due', rotation_due_at: '2026-08-01T00:00:00Z', rotation_overdue: true });
+    const due = row('Due key', { status: 'rotation_due', rotation_due_at: '2026-11-20T00:00:00Z' });
+    const expiring = row('Soon', { status: 'expiring', expires_at: '2026-11-30T00:00:00Z' });
+    const ranked = needsAction([expiring, due, overdue]).map((n) => n.row.name);
+    expect(ranked).toEqual(['Old key', 'Due key', 'Soon']);
+    expect(counts([overdue, due, expiring]).rotation_due).toBe(2);
   });
 });

@@ -36,7 +36,7 @@ export function index(rows: CredentialSummary[]): Indexed[] {
   return rows.map((row) => ({ row, text: searchText(row) }));
 }
 
-const STATUS_RANK: Record<Status, number> = { expired: 0, error: 1, expiring: 2, disabled: 3, revoked: 4, active: 5 };
+const STATUS_RANK: Record<Status, number> = { expired: 0, error: 1, expiring: 2, rotation_due: 3, disabled: 4, revoked: 5, active: 6 };
 
 // One collator for every comparison: `localeCompare` with options builds a
 // new one per call, which made the first keystrokes over 10,000 rows slow.
@@ -78,23 +78,32 @@ export function apply(rows: Indexed[], f: ListFilter): CredentialSummary[] {
 }
 
 export function counts(rows: CredentialSummary[]): Record<Status, number> {
-  const c: Record<Status, number> = { active: 0, expiring: 0, expired: 0, error: 0, disabled: 0, revoked: 0 };
+  const c: Record<Status, number> = { active: 0, expiring: 0, rotation_due: 0, expired: 0, error: 0, disabled: 0, revoked: 0 };
   for (const r of rows) c[r.status] += 1;
   return c;
 }
 
-/** What needs action first: expired, failing, expiring soonest, disabled, missing secrets. */
+/**
+ * What needs action first: failing, expired, rotation overdue (past its
+ * grace period), missing secrets, expiring and rotation due (soonest date
+ * first, whichever of the two it is), disabled.
+ */
 export function needsAction(rows: CredentialSummary[], max = 8): { row: CredentialSummary; why: string }[] {
   const out: { row: CredentialSummary; why: string; rank: number; at: string }[] = [];
   for (const row of rows) {
     const at = row.expires_at ?? '';
+    const due = row.rotation_due_at ?? '';
     // A credential the provider keeps refusing breaks the next sync run:
     // it comes first, ahead of an expiry the user may already know about.
     if (row.status === 'error') out.push({ row, why: 'Reconnection required: the provider keeps refusing it; update it', rank: 0, at });
     else if (row.status === 'expired') out.push({ row, why: `Expired ${at.slice(0, 10)}: rotate now`, rank: 1, at });
-    else if (row.needs_reentry) out.push({ row, why: 'No secret yet: enter it', rank: 2, at });
-    else if (row.status === 'expiring') out.push({ row, why: `Expires ${at.slice(0, 10)}: rotate soon`, rank: 3, at });
-    else if (row.status === 'disabled') out.push({ row, why: 'Disabled as compromised: replace it', rank: 4, at });
+    else if (row.status === 'rotation_due' && row.rotation_overdue)
+      out.push({ row, why: `Rotation overdue since ${due.slice(0, 10)}: rotate now`, rank: 2, at: due });
+    else if (row.needs_reentry) out.push({ row, why: 'No secret yet: enter it', rank: 3, at });
+    else if (row.status === 'expiring') out.push({ row, why: `Expires ${at.slice(0, 10)}: rotate soon`, rank: 4, at });
+    else if (row.status === 'rotation_due')
+      out.push({ row, why: `Rotation due since ${due.slice(0, 10)}: rotate within the grace period`, rank: 4, at: due });
+    else if (row.status === 'disabled') out.push({ row, why: 'Disabled as compromised: replace it', rank: 5, at });
   }
   out.sort((a, b) => a.rank - b.rank || a.at.localeCompare(b.at));
   return out.slice(0, max);

@@ -1,11 +1,12 @@
 // How a status is shown: colour AND icon AND word, never colour alone.
 import type { Status } from './ipc/types';
 
-export const STATUS_ORDER: Status[] = ['expired', 'error', 'expiring', 'disabled', 'revoked', 'active'];
+export const STATUS_ORDER: Status[] = ['expired', 'error', 'expiring', 'rotation_due', 'disabled', 'revoked', 'active'];
 
 export const STATUS_INFO: Record<Status, { word: string; hint: string }> = {
   active: { word: 'Active', hint: 'In use and in date' },
   expiring: { word: 'Expiring', hint: 'Expires soon: rotate it' },
+  rotation_due: { word: 'Rotation due', hint: 'Older than the rotation policy allows: rotate it' },
   expired: { word: 'Expired', hint: 'Past its expiry: rotate it now' },
   error: { word: 'Error', hint: 'Validation or authentication failed' },
   disabled: { word: 'Disabled', hint: 'Marked compromised: replace the secret' },

@@ -32,6 +32,12 @@ pub struct Row {
     pub expires_at: Option<OffsetDateTime>,
     /// Where `expires_at` came from, shown next to the date.
     pub expiry_source: Option<ExpirySource>,
+    /// When the current version became current.
+    pub rotated_at: Option<OffsetDateTime>,
+    /// Its own rotation policy (days, 0 = none); `None` inherits.
+    pub max_age_days: Option<u32>,
+    /// The integration's policy (read only here).
+    pub integration_max_age_days: Option<u32>,
     pub last_used_at: Option<OffsetDateTime>,
     pub last_validated_at: Option<OffsetDateTime>,
     pub current_version: u32,
@@ -47,6 +53,9 @@ pub struct Row {
 pub struct StatusClock {
     pub now: OffsetDateTime,
     pub expiring_within_days: i64,
+    /// The vault's rotation policy (days; 0 = none) and grace period.
+    pub max_age_days: u32,
+    pub grace_days: u32,
 }
 
 impl StatusClock {
@@ -54,6 +63,8 @@ impl StatusClock {
         StatusClock {
             now: timefmt::now(),
             expiring_within_days,
+            max_age_days: ROTATION_MAX_AGE_DAYS,
+            grace_days: ROTATION_GRACE_DAYS,
         }
     }
 
@@ -68,24 +79,51 @@ impl Default for StatusClock {
     }
 }
 
-/// The status a person sees: expiry is applied to active credentials.
-pub fn effective_status(stored: Status, expires_at: Option<OffsetDateTime>, clock: StatusClock) -> Status {
-    match (stored, expires_at) {
-        (Status::Active, Some(t)) if t <= clock.now => Status::Expired,
-        (Status::Active, Some(t)) if t <= clock.soon() => Status::Expiring,
-        (s, _) => s,
+/// The vault's default rotation policy and grace period (days).
+pub const ROTATION_MAX_AGE_DAYS: u32 = 90;
+pub const ROTATION_GRACE_DAYS: u32 = 7;
+
+/// When the policy wants the current secret replaced: own policy, else the
+/// integration's, else the vault's; 0 at any level means "no maximum".
+pub fn rotation_due_at(
+    rotated_at: Option<OffsetDateTime>,
+    own: Option<u32>,
+    integration: Option<u32>,
+    clock: StatusClock,
+) -> Option<OffsetDateTime> {
+    let days = own.or(integration).unwrap_or(clock.max_age_days);
+    (days > 0)
+        .then_some(())
+        .and(rotated_at)
+        .map(|t| t + Duration::days(i64::from(days)))
+}
+
+/// The status a person sees: expiry, then the rotation policy, applied to
+/// active credentials.
+pub fn effective_status(
+    stored: Status,
+    expires_at: Option<OffsetDateTime>,
+    rotation_due: Option<OffsetDateTime>,
+    clock: StatusClock,
+) -> Status {
+    match (stored, expires_at, rotation_due) {
+        (Status::Active, Some(t), _) if t <= clock.now => Status::Expired,
+        (Status::Active, Some(t), _) if t <= clock.soon() => Status::Expiring,
+        (Status::Active, _, Some(d)) if d <= clock.now => Status::RotationDue,
+        (s, _, _) => s,
     }
 }
 
 impl Row {
     pub fn summary(&self, clock: StatusClock) -> CredentialSummary {
+        let due = rotation_due_at(self.rotated_at, self.max_age_days, self.integration_max_age_days, clock);
         CredentialSummary {
             id: self.id,
             name: self.name.clone(),
             kind: self.kind,
             provider: self.provider.clone(),
             environment: self.environment.clone(),
-            status: effective_status(self.status, self.expires_at, clock),
+            status: effective_status(self.status, self.expires_at, due, clock),
             integration: self.integration_name.clone(),
             tags: self.tags.clone(),
             mask: self.mask.clone(),
@@ -93,6 +131,8 @@ impl Row {
             needs_reentry: self.needs_reentry,
             expires_at: self.expires_at,
             expiry_source: self.expiry_source,
+            rotation_due_at: due,
+            rotation_overdue: due.is_some_and(|d| d + Duration::days(i64::from(clock.grace_days)) <= clock.now),
             last_used_at: self.last_used_at,
             last_validated_at: self.last_validated_at,
         }
@@ -120,7 +160,8 @@ impl Row {
 
 const SELECT: &str = "SELECT c.id, c.name, c.kind, c.integration_id, i.name, c.provider, c.environment, c.status,
         c.config, c.secret_fields, c.tags, c.notes, c.expires_at, c.last_used_at, c.last_validated_at,
-        c.current_version, c.mask, c.needs_reentry, c.created_at, c.updated_at, c.expiry_source
+        c.current_version, c.mask, c.needs_reentry, c.created_at, c.updated_at, c.expiry_source,
+        c.rotated_at, c.max_age_days, i.max_age_days
      FROM credentials c LEFT JOIN integrations i ON i.id = c.integration_id";
 
 type RawRow = (
@@ -144,6 +185,7 @@ type RawRow = (
         Option<String>,
     ),
     (u32, Option<String>, bool, String, String, Option<String>),
+    (Option<String>, Option<u32>, Option<u32>),
 );
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -168,6 +210,7 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
             r.get(14)?,
         ),
         (r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?),
+        (r.get(21)?, r.get(22)?, r.get(23)?),
     ))
 }
 
@@ -176,7 +219,8 @@ fn uuid(s: &str) -> Result<Uuid> {
 }
 
 fn build(r: RawRow) -> Result<Row> {
-    let ((id, name, kind, integration_id, integration_name, provider, environment, status), b, c) = r;
+    let ((id, name, kind, integration_id, integration_name, provider, environment, status), b, c, d) = r;
+    let (rotated_at, max_age_days, integration_max_age_days) = d;
     let (config, secret_fields, tags, notes, expires_at, last_used_at, last_validated_at) = b;
     let (current_version, mask, needs_reentry, created_at, updated_at, expiry_source) = c;
     Ok(Row {
@@ -194,6 +238,9 @@ fn build(r: RawRow) -> Result<Row> {
         notes,
         expires_at: timefmt::opt_from_db(expires_at)?,
         expiry_source: expiry_source.as_deref().map(str::parse).transpose()?,
+        rotated_at: timefmt::opt_from_db(rotated_at)?,
+        max_age_days,
+        integration_max_age_days,
         last_used_at: timefmt::opt_from_db(last_used_at)?,
         last_validated_at: timefmt::opt_from_db(last_validated_at)?,
         current_version,
@@ -238,15 +285,17 @@ pub fn upsert(conn: &Connection, row: &Row) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO credentials (id, name, kind, integration_id, provider, environment, status, config,
             secret_fields, tags, notes, expires_at, last_used_at, last_validated_at, current_version, mask,
-            needs_reentry, search_text, created_at, updated_at, expiry_source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+            needs_reentry, search_text, created_at, updated_at, expiry_source, rotated_at, max_age_days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+                 ?23)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, integration_id = excluded.integration_id,
             provider = excluded.provider, environment = excluded.environment, status = excluded.status,
             config = excluded.config, secret_fields = excluded.secret_fields, tags = excluded.tags,
             notes = excluded.notes, expires_at = excluded.expires_at, last_used_at = excluded.last_used_at,
             last_validated_at = excluded.last_validated_at, current_version = excluded.current_version,
             mask = excluded.mask, needs_reentry = excluded.needs_reentry, search_text = excluded.search_text,
-            updated_at = excluded.updated_at, expiry_source = excluded.expiry_source",
+            updated_at = excluded.updated_at, expiry_source = excluded.expiry_source,
+            rotated_at = excluded.rotated_at, max_age_days = excluded.max_age_days",
     )?;
     stmt.execute(params![
         row.id.to_string(),
@@ -270,6 +319,8 @@ pub fn upsert(conn: &Connection, row: &Row) -> Result<()> {
         timefmt::to_db(row.created_at),
         timefmt::to_db(row.updated_at),
         row.expiry_source.map(ExpirySource::as_str),
+        row.rotated_at.map(timefmt::to_db),
+        row.max_age_days,
     ])?;
     Ok(())
 }
@@ -291,7 +342,7 @@ pub fn delete(conn: &Connection, id: Uuid) -> Result<()> {
 /// stay well under 15 ms, so configuration and notes are not read or parsed.
 const SUMMARY_SELECT: &str = "SELECT c.id, c.name, c.kind, c.provider, c.environment, c.status, i.name, c.tags,
         c.mask, c.current_version, c.needs_reentry, c.expires_at, c.last_used_at, c.last_validated_at,
-        c.expiry_source
+        c.expiry_source, c.rotated_at, c.max_age_days, i.max_age_days
      FROM credentials c LEFT JOIN integrations i ON i.id = c.integration_id";
 
 fn summary_row(r: &rusqlite::Row<'_>, clock: StatusClock) -> Result<CredentialSummary> {
@@ -300,13 +351,14 @@ fn summary_row(r: &rusqlite::Row<'_>, clock: StatusClock) -> Result<CredentialSu
     let status: String = r.get(5)?;
     let tags: String = r.get(7)?;
     let expires_at = timefmt::opt_from_db(r.get(11)?)?;
+    let due = rotation_due_at(timefmt::opt_from_db(r.get(15)?)?, r.get(16)?, r.get(17)?, clock);
     Ok(CredentialSummary {
         id: uuid(&id)?,
         name: r.get(1)?,
         kind: kind.parse()?,
         provider: r.get(3)?,
         environment: r.get(4)?,
-        status: effective_status(status.parse()?, expires_at, clock),
+        status: effective_status(status.parse()?, expires_at, due, clock),
         integration: r.get(6)?,
         tags: vec_json(&tags)?,
         mask: r.get(8)?,
@@ -314,33 +366,44 @@ fn summary_row(r: &rusqlite::Row<'_>, clock: StatusClock) -> Result<CredentialSu
         needs_reentry: r.get(10)?,
         expires_at,
         expiry_source: r.get::<_, Option<String>>(14)?.as_deref().map(str::parse).transpose()?,
+        rotation_due_at: due,
+        rotation_overdue: due.is_some_and(|d| d + Duration::days(i64::from(clock.grace_days)) <= clock.now),
         last_used_at: timefmt::opt_from_db(r.get(12)?)?,
         last_validated_at: timefmt::opt_from_db(r.get(13)?)?,
     })
 }
+
+/// Whether the policy's due date (see `rotation_due_at`) has come: the
+/// first `?` is now, the second the vault's default policy in days.
+const ROTATION_DUE: &str = "COALESCE(c.max_age_days, i.max_age_days, ?) > 0
+     AND c.rotated_at IS NOT NULL
+     AND julianday(?) - julianday(c.rotated_at) >= COALESCE(c.max_age_days, i.max_age_days, ?)";
+const ROTATION_NOT_DUE: &str = "NOT (COALESCE(c.max_age_days, i.max_age_days, ?) > 0
+     AND c.rotated_at IS NOT NULL
+     AND julianday(?) - julianday(c.rotated_at) >= COALESCE(c.max_age_days, i.max_age_days, ?))";
 
 /// Credentials matching `f`, ordered by name. Every value is bound as a
 /// parameter; only fixed SQL fragments are put together here.
 pub fn list(conn: &Connection, f: &CredentialFilter, clock: StatusClock) -> Result<Vec<CredentialSummary>> {
     let mut clauses: Vec<&str> = Vec::new();
     let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-    let mut bind = |clause: &'static str, value: Box<dyn rusqlite::ToSql>| {
+    let mut bind = |clause: &'static str, params: Vec<Box<dyn rusqlite::ToSql>>| {
         clauses.push(clause);
-        values.push(value);
+        values.extend(params);
     };
     if let Some(k) = f.kind {
-        bind("c.kind = ?", Box::new(k.as_str()));
+        bind("c.kind = ?", vec![Box::new(k.as_str())]);
     }
     if let Some(p) = &f.provider {
-        bind("c.provider = ? COLLATE NOCASE", Box::new(p.clone()));
+        bind("c.provider = ? COLLATE NOCASE", vec![Box::new(p.clone())]);
     }
     if let Some(e) = &f.environment {
-        bind("c.environment = ? COLLATE NOCASE", Box::new(e.clone()));
+        bind("c.environment = ? COLLATE NOCASE", vec![Box::new(e.clone())]);
     }
     if let Some(t) = &f.tag {
         bind(
             "EXISTS (SELECT 1 FROM json_each(c.tags) WHERE json_each.value = ?)",
-            Box::new(t.clone()),
+            vec![Box::new(t.clone())],
         );
     }
     if let Some(q) = f.search.as_deref().map(super::needle).filter(|s| !s.is_empty()) {
@@ -350,10 +413,10 @@ pub fn list(conn: &Connection, f: &CredentialFilter, clock: StatusClock) -> Resu
             let phrase = format!("\"{}\"", q.replace('"', "\"\""));
             bind(
                 "c.rowid IN (SELECT rowid FROM credential_search WHERE credential_search MATCH ?)",
-                Box::new(phrase),
+                vec![Box::new(phrase)],
             );
         } else {
-            bind("instr(c.search_text, ?) > 0", Box::new(q));
+            bind("instr(c.search_text, ?) > 0", vec![Box::new(q)]);
         }
     }
     // Expiry statuses are derived: they filter on the stored status plus
@@ -362,16 +425,40 @@ pub fn list(conn: &Connection, f: &CredentialFilter, clock: StatusClock) -> Resu
     let now_s = timefmt::to_db(clock.now);
     match f.status {
         None => {}
-        Some(Status::Active) => bind(
-            "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?)",
-            Box::new(soon),
-        ),
-        Some(Status::Expiring) => {
-            bind("c.status = 'active' AND c.expires_at > ?", Box::new(now_s));
-            bind("c.expires_at <= ?", Box::new(soon));
+        Some(Status::Active) => {
+            bind(
+                "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?)",
+                vec![Box::new(soon.clone())],
+            );
+            bind(
+                ROTATION_NOT_DUE,
+                vec![
+                    Box::new(clock.max_age_days),
+                    Box::new(now_s.clone()),
+                    Box::new(clock.max_age_days),
+                ],
+            );
         }
-        Some(Status::Expired) => bind("c.status = 'active' AND c.expires_at <= ?", Box::new(now_s)),
-        Some(s) => bind("c.status = ?", Box::new(s.as_str())),
+        Some(Status::RotationDue) => {
+            bind(
+                "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?)",
+                vec![Box::new(soon.clone())],
+            );
+            bind(
+                ROTATION_DUE,
+                vec![
+                    Box::new(clock.max_age_days),
+                    Box::new(now_s.clone()),
+                    Box::new(clock.max_age_days),
+                ],
+            );
+        }
+        Some(Status::Expiring) => {
+            bind("c.status = 'active' AND c.expires_at > ?", vec![Box::new(now_s)]);
+            bind("c.expires_at <= ?", vec![Box::new(soon)]);
+        }
+        Some(Status::Expired) => bind("c.status = 'active' AND c.expires_at <= ?", vec![Box::new(now_s)]),
+        Some(s) => bind("c.status = ?", vec![Box::new(s.as_str())]),
     }
     let where_sql = if clauses.is_empty() {
         "1".to_owned()

@@ -24,6 +24,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/002_credential_search.sql")),
         M::up(include_str!("../../migrations/003_credential_checks.sql")),
         M::up(include_str!("../../migrations/004_expiry_notices.sql")),
+        M::up(include_str!("../../migrations/005_tokens_and_rotation_policy.sql")),
     ])
 }
 
@@ -122,7 +123,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 4);
+        assert_eq!(v, 5);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -147,7 +148,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 4);
+            assert_eq!(v, 5);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

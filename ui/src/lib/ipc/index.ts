@@ -19,6 +19,7 @@ import type { ExportReceipt } from './bindings/ExportReceipt';
 import type { Integration } from './bindings/Integration';
 import type { IntegrationPatchInput } from './bindings/IntegrationPatchInput';
 import type { SupportBundle } from './bindings/SupportBundle';
+import type { Notice } from './bindings/Notice';
 import type { NewCredentialInput } from './bindings/NewCredentialInput';
 import type { NewIntegrationInput } from './bindings/NewIntegrationInput';
 import type { RecoveryCodeOut } from './bindings/RecoveryCodeOut';
@@ -89,4 +90,9 @@ export const api = {
   /** The backend locked the vault (idle): show the lock screen. */
   onLocked: (f: (reason: string) => void): Promise<UnlistenFn> =>
     listen<string>('vault-locked', (e) => f(e.payload)),
+  onNotices: (f: (fired: number) => void): Promise<UnlistenFn> =>
+    listen<number>('notices-changed', (e) => f(e.payload)),
+  listNotices: (includeDismissed = false) => call<Notice[]>('list_notices', { include_dismissed: includeDismissed }),
+  markNoticesRead: () => call<number>('mark_notices_read'),
+  dismissNotice: (id: number) => call<null>('dismiss_notice', { id }),
 };

@@ -17,5 +17,7 @@ export type { Verdict } from './bindings/Verdict';
 export type { NewCredentialInput } from './bindings/NewCredentialInput';
 export type { Settings } from './bindings/Settings';
 export type { Status } from './bindings/Status';
+export type { Notice } from './bindings/Notice';
+export type { ExpirySource } from './bindings/ExpirySource';
 export type { SupportBundle } from './bindings/SupportBundle';
 export type { VersionInfo } from './bindings/VersionInfo';

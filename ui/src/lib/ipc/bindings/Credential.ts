@@ -16,7 +16,12 @@ config: { [key in string]?: string },
 /**
  * Names of the secret fields (their values never leave the vault).
  */
-secret_fields: Array<string>, notes: string | null, versions: Array<VersionInfo>, created_at: string, updated_at: string, id: string, name: string, kind: CredentialKind, provider: string, environment: string, status: Status, integration: string | null, tags: Array<string>, 
+secret_fields: Array<string>, notes: string | null, 
+/**
+ * Its own rotation policy in days (0 = none); `None` inherits the
+ * integration's, then the vault's.
+ */
+max_age_days: number | null, versions: Array<VersionInfo>, created_at: string, updated_at: string, id: string, name: string, kind: CredentialKind, provider: string, environment: string, status: Status, integration: string | null, tags: Array<string>, 
 /**
  * `••••••••abcd` of the primary secret field of the current version.
  */
@@ -24,4 +29,13 @@ mask: string | null, current_version: number, needs_reentry: boolean, expires_at
 /**
  * Where the expiry date came from.
  */
-expiry_source: ExpirySource | null, last_used_at: string | null, last_validated_at: string | null, };
+expiry_source: ExpirySource | null, 
+/**
+ * When the rotation policy wants the current secret replaced (its
+ * activation plus the maximum age); `None` without a policy.
+ */
+rotation_due_at: string | null, 
+/**
+ * Past the due date and its grace period too.
+ */
+rotation_overdue: boolean, last_used_at: string | null, last_validated_at: string | null, };

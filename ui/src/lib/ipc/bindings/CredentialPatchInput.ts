@@ -4,4 +4,8 @@
  * A change to a credential's non-secret data; absent fields stay as they
  * are. `integration: ""` detaches it, `expires_at: ""` clears the expiry.
  */
-export type CredentialPatchInput = { name?: string, integration?: string, environment?: string, config?: { [key in string]?: string }, tags?: Array<string>, notes?: string, expires_at?: string, };
+export type CredentialPatchInput = { name?: string, integration?: string, environment?: string, config?: { [key in string]?: string }, tags?: Array<string>, notes?: string, expires_at?: string, 
+/**
+ * Days; `""` inherits the integration's or vault's policy.
+ */
+max_age_days?: string, };

@@ -14,4 +14,13 @@ mask: string | null, current_version: number, needs_reentry: boolean, expires_at
 /**
  * Where the expiry date came from.
  */
-expiry_source: ExpirySource | null, last_used_at: string | null, last_validated_at: string | null, };
+expiry_source: ExpirySource | null, 
+/**
+ * When the rotation policy wants the current secret replaced (its
+ * activation plus the maximum age); `None` without a policy.
+ */
+rotation_due_at: string | null, 
+/**
+ * Past the due date and its grace period too.
+ */
+rotation_overdue: boolean, last_used_at: string | null, last_validated_at: string | null, };

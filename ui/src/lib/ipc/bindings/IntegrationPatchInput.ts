@@ -3,4 +3,8 @@
 /**
  * Absent fields stay; `""` clears an optional text field.
  */
-export type IntegrationPatchInput = { name?: string, provider?: string, environment?: string, tenant_id?: string, base_url?: string, scopes?: Array<string>, sync_schedule?: string, owner?: string, tags?: Array<string>, notes?: string, };
+export type IntegrationPatchInput = { name?: string, provider?: string, environment?: string, tenant_id?: string, base_url?: string, scopes?: Array<string>, sync_schedule?: string, owner?: string, tags?: Array<string>, notes?: string, 
+/**
+ * Days; `""` inherits the vault's policy.
+ */
+max_age_days?: string, };

@@ -5,4 +5,8 @@ export type NewCredentialInput = { name: string, kind: CredentialKind, integrati
 /**
  * `YYYY-MM-DD` or RFC 3339.
  */
-expires_at?: string, };
+expires_at?: string, 
+/**
+ * Own rotation policy in days (0 = none); absent inherits.
+ */
+max_age_days?: number, };

@@ -21,4 +21,14 @@ allow_clipboard_copy: boolean,
  * Consecutive authentication failures of live checks after which a
  * credential goes to `error` ("reconnection required").
  */
-auth_failure_threshold: number, };
+auth_failure_threshold: number, 
+/**
+ * Days before expiry at which a notice fires; 14 is always kept.
+ */
+notice_thresholds: Array<number>, 
+/**
+ * The rotation policy for credentials and integrations without their
+ * own: maximum age of a secret in days (0 = none), and the grace
+ * period after it before it counts as overdue.
+ */
+rotation_max_age_days: number, rotation_grace_days: number, };

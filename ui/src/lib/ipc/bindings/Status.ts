@@ -4,4 +4,4 @@
  * What a person sees of a credential's state. `expiring` and `expired`
  * are derived from `expires_at` when read; the others are stored.
  */
-export type Status = "active" | "expiring" | "expired" | "error" | "disabled" | "revoked";
+export type Status = "active" | "expiring" | "rotation_due" | "expired" | "error" | "disabled" | "revoked";

@@ -1,0 +1,255 @@
+//! OAuth 2.0 access tokens obtained with a credential's secrets (client
+//! credentials, or a refresh token), cached sealed so that workflows do not
+//! ask the provider for a new one on every use.
+//!
+//! The vault keeps the token and the bookkeeping; the request to the token
+//! endpoint is the connectors' (`TokenBroker` there): the core knows no
+//! HTTP. Every hand-out is a `credential.use`, every refresh a
+//! `credential.refresh` in the audit log. A refresh token the provider
+//! rotates is stored at once as a new version and the spent one erased;
+//! `invalid_grant` puts the credential in `error` ("reconnection
+//! required") at once — no retry can fix a revoked grant.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, params};
+use secrecy::{ExposeSecret, SecretString};
+use time::{Duration, OffsetDateTime};
+
+use crate::crypto::sealed::FieldSlot;
+use crate::error::{Error, Result};
+use crate::model::{CredentialKind, Status};
+use crate::secret::SecretFields;
+use crate::store::audit::{self, Outcome};
+use crate::store::checks::{self, Check, CheckOutcome};
+use crate::store::credentials as creds;
+use crate::validate::Failure;
+use crate::vault::{Issued, ev, use_event};
+use crate::{Vault, timefmt};
+
+/// The slot name of a cached token; not a secret field of any version.
+const CACHE_FIELD: &str = "~access_token";
+
+/// What a refresh needs: the version whose secrets are used, the
+/// configuration (token URL, client id, grant) and the secrets.
+pub struct RefreshInputs {
+    pub version: u32,
+    pub config: BTreeMap<String, String>,
+    pub secrets: SecretFields,
+}
+
+/// What the token endpoint returned.
+pub struct Obtained {
+    pub access_token: SecretString,
+    pub expires_at: Option<OffsetDateTime>,
+    /// A new refresh token (RFC 6749 §6): the old one is spent.
+    pub refresh_token: Option<SecretString>,
+    /// The new refresh token's own expiry, when the provider says it.
+    pub refresh_expires_at: Option<OffsetDateTime>,
+}
+
+impl Vault {
+    fn oauth_row(&mut self, reference: &str, purpose: &str) -> Result<creds::Row> {
+        let row = creds::get(self.conn(), reference)?;
+        let refusal = match row.status {
+            Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled { name: row.name.clone() }),
+            _ if row.needs_reentry || row.current_version == 0 => Some(Error::NeedsReentry { name: row.name.clone() }),
+            _ if row.kind != CredentialKind::OAuth2 => Some(Error::invalid(
+                "credential",
+                format!(
+                    "'{}' is not an OAuth 2.0 credential; it has no access token to refresh",
+                    row.name
+                ),
+            )),
+            _ => None,
+        };
+        match refusal {
+            Some(err) => Err(self.refuse_use(&row, Outcome::Denied, purpose, err)),
+            None => Ok(row),
+        }
+    }
+
+    /// The cached access token, when it was obtained by the current version
+    /// and stays valid beyond `margin`; handed out as an audited use.
+    /// `None`: a refresh is needed.
+    pub fn cached_access_token(
+        &mut self,
+        reference: &str,
+        margin: Duration,
+        purpose: &str,
+    ) -> Result<Option<SecretString>> {
+        let row = self.oauth_row(reference, purpose)?;
+        let cached: Option<(u32, Vec<u8>, Option<String>)> = self
+            .conn()
+            .query_row(
+                "SELECT version, sealed, expires_at FROM token_cache WHERE credential_id = ?1",
+                [row.id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((version, blob, expires_at)) = cached else {
+            return Ok(None);
+        };
+        let expires_at = timefmt::opt_from_db(expires_at)?;
+        let now = self.now();
+        if version != row.current_version || expires_at.is_some_and(|e| e <= now + margin) {
+            return Ok(None);
+        }
+        let plain = self.open_slot(
+            &FieldSlot {
+                credential_id: row.id,
+                field: CACHE_FIELD,
+                version,
+            },
+            &blob,
+        )?;
+        let token = String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?;
+        let detail = format!("{purpose} (cached access token)");
+        self.write_with(|tx, k, a| {
+            creds::touch_last_used(tx, row.id, now)?;
+            audit::append(tx, k, a, use_event(&row, Outcome::Success, detail))
+        })?;
+        Ok(Some(SecretString::from(token)))
+    }
+
+    /// The secrets a refresh needs, handed out as an audited use.
+    pub fn refresh_inputs(&mut self, reference: &str) -> Result<RefreshInputs> {
+        let row = self.oauth_row(reference, "access token refresh")?;
+        let secrets = self.use_secret(&row.id.to_string(), "access token refresh")?;
+        Ok(RefreshInputs {
+            version: row.current_version,
+            config: row.config,
+            secrets,
+        })
+    }
+
+    /// Stores what a refresh obtained with `inputs_version`. A rotated
+    /// refresh token becomes the new current version at once; the token is
+    /// cached for that version. Audited as `credential.refresh`.
+    pub fn store_access_token(&mut self, reference: &str, inputs_version: u32, obtained: Obtained) -> Result<()> {
+        let row = creds::get(self.conn(), reference)?;
+        if row.current_version != inputs_version {
+            // Rotated meanwhile: this token belongs to spent secrets.
+            return Err(Error::invalid(
+                "access token",
+                "the credential was rotated during the refresh; ask again",
+            ));
+        }
+        let mut version = inputs_version;
+        let rotated = obtained.refresh_token.is_some();
+        if let Some(new_refresh) = obtained.refresh_token {
+            let mut fields = SecretFields::new();
+            for (name, value) in self.open_version(row.id, inputs_version)?.iter() {
+                fields.insert(name, SecretString::from(value.expose_secret().to_owned()));
+            }
+            fields.insert("refresh_token", new_refresh);
+            let expiry = obtained.refresh_expires_at.or(row.expires_at);
+            version = self
+                .replace_secret(&row.id.to_string(), fields, expiry, &Issued)?
+                .summary
+                .current_version;
+        }
+        let blob = self.seal_slot(
+            &FieldSlot {
+                credential_id: row.id,
+                field: CACHE_FIELD,
+                version,
+            },
+            obtained.access_token.expose_secret().as_bytes(),
+        )?;
+        let now = self.now();
+        let detail = format!(
+            "access token obtained{}{}",
+            obtained
+                .expires_at
+                .map(|e| format!(", valid until {}", timefmt::to_db(e)))
+                .unwrap_or_default(),
+            if rotated {
+                format!("; the provider rotated the refresh token: version {version} is current, the spent one erased")
+            } else {
+                String::new()
+            }
+        );
+        self.write_with(|tx, k, a| {
+            tx.execute(
+                "INSERT INTO token_cache (credential_id, version, sealed, expires_at, obtained_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(credential_id) DO UPDATE SET version = excluded.version, sealed = excluded.sealed,
+                     expires_at = excluded.expires_at, obtained_at = excluded.obtained_at",
+                params![
+                    row.id.to_string(),
+                    version,
+                    blob,
+                    obtained.expires_at.map(timefmt::to_db),
+                    timefmt::to_db(now)
+                ],
+            )?;
+            let mut fresh = creds::get(tx, &row.id.to_string())?;
+            fresh.last_validated_at = Some(now);
+            if fresh.status == Status::Error {
+                fresh.status = Status::Active;
+            }
+            creds::upsert(tx, &fresh)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.refresh",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    detail,
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Records a refresh the provider refused. A refused grant or client
+    /// (`invalid_grant`, `invalid_client`, expired) puts the credential in
+    /// `error` at once: only a person can reconnect it. Returns the status.
+    pub fn record_refresh_failure(&mut self, reference: &str, failure: &Failure) -> Result<Status> {
+        let row = creds::get(self.conn(), reference)?;
+        let now = self.now();
+        let check = Check {
+            version: row.current_version,
+            checked_at: now,
+            offline: false,
+            outcome: CheckOutcome::Failed {
+                failure: failure.clone(),
+            },
+        };
+        let reconnect = failure.is_auth_failure();
+        self.write_with(|tx, k, a| {
+            checks::insert(tx, row.id, &check)?;
+            tx.execute("DELETE FROM token_cache WHERE credential_id = ?1", [row.id.to_string()])?;
+            let mut fresh = creds::get(tx, &row.id.to_string())?;
+            if reconnect && fresh.status == Status::Active {
+                fresh.status = Status::Error;
+                fresh.updated_at = now;
+                creds::upsert(tx, &fresh)?;
+            }
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.refresh",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Failure,
+                    format!(
+                        "refresh refused ({}): {}{}",
+                        failure.code(),
+                        failure.message(),
+                        if reconnect { "; reconnection required" } else { "" }
+                    ),
+                ),
+            )?;
+            Ok(fresh.status)
+        })
+    }
+}

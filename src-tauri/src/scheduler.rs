@@ -1,0 +1,81 @@
+//! The app's work on time, in one thread (`kw-timer`): lock the vault after
+//! the idle time, and fire expiry notices when due (natively, and to the
+//! window as `notices-changed`). Between due instants it sleeps on a timer
+//! (timer.rs) armed for the earliest of them: no polling, no wake-up while
+//! nothing is due. Commands poke it when they change what it plans by.
+
+use std::time::{Duration, SystemTime};
+
+use keywarden_notify::Notifier;
+use tauri::{AppHandle, Emitter, Runtime};
+
+use crate::state::{AppState, KeywardenExt};
+
+pub const LOCKED_EVENT: &str = "vault-locked";
+pub const NOTICES_EVENT: &str = "notices-changed";
+
+/// After a failed notice run (e.g. a database error), try again this much
+/// later rather than never or in a loop.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
+
+pub fn start<R: Runtime>(app: AppHandle<R>) {
+    let spawned = std::thread::Builder::new().name("kw-timer".into()).spawn(move || {
+        let notifier = Notifier::new();
+        loop {
+            let state = app.keywarden();
+            let lock_at = auto_lock(&app, &state);
+            let notice_at = notices(&app, &state, &notifier);
+            let timer = state.timer.clone();
+            timer.wait_until([lock_at, notice_at].into_iter().flatten().min());
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("keywarden: the scheduler could not start ({e}); auto-lock and notices are off");
+    }
+}
+
+/// Locks an idle vault; otherwise the instant it will be idle long enough.
+fn auto_lock<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Option<SystemTime> {
+    if !state.is_unlocked() {
+        return None;
+    }
+    let (idle, limit) = (state.idle_for(), state.idle_limit());
+    if idle >= limit {
+        if state.lock() {
+            let _ = app.emit(LOCKED_EVENT, "idle");
+        }
+        None
+    } else {
+        Some(SystemTime::now() + (limit - idle))
+    }
+}
+
+/// Fires the notices due now; returns when the next one is due. The vault
+/// is held only for the run itself, not while notifications are shown.
+fn notices<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifier: &Notifier) -> Option<SystemTime> {
+    let (run, vault_now) = {
+        let mut slot = state.slot().ok()?;
+        let vault = slot.as_mut()?;
+        (vault.run_notices(), vault.now())
+    };
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("keywarden: expiry notices could not be checked: {e}");
+            return Some(SystemTime::now() + RETRY_AFTER_FAILURE);
+        }
+    };
+    // Without a notification server the notice is in the app's centre
+    // only; the notifier says so once in the log.
+    for notice in &run.fired {
+        let _ = notifier.show(notice);
+    }
+    if !run.fired.is_empty() {
+        let _ = app.emit(NOTICES_EVENT, run.fired.len());
+    }
+    // The vault's clock may be a test clock: wait the same span of real time.
+    run.next_due.map(|t| {
+        let wait = (t - vault_now).max(time::Duration::ZERO);
+        SystemTime::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO)
+    })
+}
