@@ -44,6 +44,9 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     Check::export_all_to(dir)?;
     SupportBundle::export_all_to(dir)?;
     Notice::export_all_to(dir)?;
+    crate::models::IssueKeyInput::export_all_to(dir)?;
+    crate::models::IssuedKeyOut::export_all_to(dir)?;
+    crate::models::PartnerKeyDetails::export_all_to(dir)?;
     Ok(())
 }
 

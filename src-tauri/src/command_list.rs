@@ -34,6 +34,13 @@ macro_rules! for_each_command {
             list_notices,
             mark_notices_read,
             dismiss_notice,
+            list_partner_keys,
+            get_partner_key,
+            issue_partner_key,
+            rotate_partner_key,
+            revoke_partner_key,
+            save_key_envelope,
+            vault_public_key,
             get_settings,
             save_settings,
         )

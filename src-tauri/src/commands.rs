@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use keywarden_connectors::{Connectors, Options};
 use keywarden_core::header::Header;
+use keywarden_core::partner::{PartnerKey, Signed};
 use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, Outcome, SecretString, Vault, audit_export,
@@ -19,7 +20,8 @@ use crate::clipboard;
 use crate::error::{ErrorCode, IpcError, IpcResult};
 use crate::models::{
     AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
-    KeySourceKind, NewCredentialInput, NewIntegrationInput, RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
+    IssueKeyInput, IssuedKeyOut, KeySourceKind, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails,
+    RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
 };
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -431,4 +433,70 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResul
     })?;
     state.set_settings(settings.clone());
     Ok(settings)
+}
+
+// ---- partner keys -----------------------------------------------------------
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn list_partner_keys(state: State<'_, AppState>) -> IpcResult<Vec<PartnerKey>> {
+    state.with_vault(|v| v.partner_keys())
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn get_partner_key(state: State<'_, AppState>, id: String) -> IpcResult<PartnerKeyDetails> {
+    state.with_vault(|v| {
+        Ok(PartnerKeyDetails {
+            key: v.partner_key(&id)?,
+            usage: v.partner_key_usage(&id, 48)?,
+            sources: v.partner_key_sources(&id)?,
+            alerts: v.partner_key_alerts(&id)?,
+        })
+    })
+}
+
+/// Issuance: the one response that carries a partner key's plaintext, for
+/// the show-once dialog; only its hash stays in the vault.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn issue_partner_key(state: State<'_, AppState>, input: IssueKeyInput) -> IpcResult<IssuedKeyOut> {
+    let new = input.parse()?;
+    state.with_vault(|v| {
+        let issued = v.issue_partner_key(new)?;
+        Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn rotate_partner_key(state: State<'_, AppState>, id: String, grace_days: Option<u32>) -> IpcResult<IssuedKeyOut> {
+    state.with_vault(|v| {
+        let issued = v.rotate_partner_key(&id, grace_days)?;
+        Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
+    })
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn revoke_partner_key(state: State<'_, AppState>, id: String, reason: String) -> IpcResult<PartnerKey> {
+    let reason = if reason.trim().is_empty() {
+        "revoked in the app".to_owned()
+    } else {
+        reason
+    };
+    state.with_vault(|v| v.revoke_partner_key(&id, &reason))
+}
+
+/// Writes a delivery envelope where the admin chose (new file only).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn save_key_envelope(path: String, envelope: Signed) -> IpcResult<ExportReceipt> {
+    let target = export_target(&path)?;
+    let json = serde_json::to_vec_pretty(&envelope).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
+    write_new(&target, &json)?;
+    Ok(ExportReceipt {
+        path: target.display().to_string(),
+        items: 1,
+    })
+}
+
+/// The vault's Ed25519 public key (envelopes, revocation lists).
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn vault_public_key(state: State<'_, AppState>) -> IpcResult<String> {
+    state.with_vault(|v| Ok(v.signing_public_key()))
 }

@@ -182,6 +182,38 @@ fn no_command_response_contains_a_stored_secret() {
             .len(),
         24
     );
+
+    // Partner keys: issuance is the one answer with a key's plaintext;
+    // listing, details, rotation and revocation carry only records.
+    let issued = h.ok(
+        "issue_partner_key",
+        json!({ "input": { "application": "adyen", "environment": "live", "scopes": ["payments:write"] } }),
+    );
+    let key_id = issued["key"]["id"].as_str().unwrap().to_owned();
+    let plaintext = issued["plaintext"].as_str().unwrap().to_owned();
+    assert!(plaintext.starts_with("kwp_live_"));
+    let public_key = h.ok("vault_public_key", json!({}));
+    assert_eq!(issued["public_key"], public_key);
+    let envelope_path = h.dir.path().join("adyen.envelope.json");
+    h.ok(
+        "save_key_envelope",
+        json!({ "path": envelope_path.to_str().unwrap(), "envelope": issued["envelope"] }),
+    );
+    let rotated = h.ok("rotate_partner_key", json!({ "id": key_id, "grace_days": 1 }));
+    let new_id = rotated["key"]["id"].as_str().unwrap().to_owned();
+    let listed = h.ok("list_partner_keys", json!({}));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let details = h.ok("get_partner_key", json!({ "id": key_id }));
+    assert_eq!(details["key"]["state"], "in_grace");
+    assert_eq!(details["key"]["replaced_by"], json!(new_id));
+    let revoked = h.ok("revoke_partner_key", json!({ "id": new_id, "reason": "test" }));
+    assert_eq!(revoked["state"], "revoked");
+    for answer in [&listed, &details, &revoked] {
+        assert!(
+            !answer.to_string().contains(&plaintext[plaintext.len() - 49..]),
+            "records never carry a key"
+        );
+    }
     for id in &ids {
         h.ok("get_credential", json!({ "id": id }));
         h.ok("credential_dependents", json!({ "id": id }));

@@ -350,3 +350,65 @@ impl AuditQuery {
         })
     }
 }
+
+/// The issue form of a partner key.
+#[derive(Debug, Deserialize, TS)]
+pub struct IssueKeyInput {
+    pub application: String,
+    /// `live` or `test`.
+    pub environment: String,
+    pub scopes: Vec<String>,
+    #[ts(optional)]
+    pub expires_at: Option<String>,
+    #[ts(optional)]
+    pub max_age_days: Option<u32>,
+    #[ts(optional)]
+    pub grace_days: Option<u32>,
+}
+
+impl IssueKeyInput {
+    pub fn parse(self) -> Result<keywarden_core::partner::NewPartnerKey> {
+        Ok(keywarden_core::partner::NewPartnerKey {
+            application: self.application.trim().to_owned(),
+            environment: Some(keywarden_core::partner::KeyEnv::parse(self.environment.trim())?),
+            scopes: self
+                .scopes
+                .into_iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            expires_at: parse_time("expiry date", self.expires_at)?,
+            max_age_days: self.max_age_days,
+            grace_days: self.grace_days,
+        })
+    }
+}
+
+/// A key just issued: shown once, then only its record exists.
+#[derive(Debug, Serialize, TS)]
+pub struct IssuedKeyOut {
+    pub key: keywarden_core::partner::PartnerKey,
+    pub plaintext: String,
+    pub envelope: keywarden_core::partner::Signed,
+    pub public_key: String,
+}
+
+impl IssuedKeyOut {
+    pub fn from_issued(i: keywarden_core::partner::IssuedKey, public_key: String) -> IssuedKeyOut {
+        IssuedKeyOut {
+            key: i.key,
+            plaintext: i.plaintext.to_string(),
+            envelope: i.envelope,
+            public_key,
+        }
+    }
+}
+
+/// One partner key with its use.
+#[derive(Debug, Serialize, TS)]
+pub struct PartnerKeyDetails {
+    pub key: keywarden_core::partner::PartnerKey,
+    pub usage: Vec<keywarden_core::partner::HourUsage>,
+    pub sources: Vec<keywarden_core::partner::KeySource>,
+    pub alerts: Vec<keywarden_core::Notice>,
+}

@@ -754,3 +754,70 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     assert_eq!(recorder.shown().len(), 2, "{:?}", recorder.shown());
     drop(app);
 }
+
+/// Partner keys in the app: issue (shown once, the signed envelope saved),
+/// the list's state, rotate and revoke from the details page.
+#[test]
+fn partner_keys_are_issued_once_listed_rotated_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = launch(dir.path());
+    create_vault(&app, None);
+    nav(&app, "partner-keys");
+    app.click("[data-testid=pk-issue]");
+    app.until("form message", |a| {
+        a.body_text().contains("Name the partner application")
+    });
+    app.type_into("[data-testid=pk-application]", "adyen-payments");
+    app.type_into("[data-testid=pk-scopes]", "payments:write invoices:read");
+    app.click("[data-testid=pk-issue]");
+    app.wait("[data-testid=show-once]");
+    let key = app
+        .script(
+            "return document.querySelector('[data-testid=once-key]').value",
+            json!([]),
+        )
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(key.starts_with("kwp_live_"), "{key}");
+    let envelope = dir.path().join("adyen.envelope.json");
+    app.fill("[data-testid=envelope-path]", &envelope.display().to_string());
+    app.click("[data-testid=save-envelope]");
+    app.until("envelope saved", |a| {
+        a.text("[data-testid=envelope-saved]").contains("Saved")
+    });
+    assert_eq!(
+        app.script(
+            "return document.querySelector('[data-testid=close-show-once]').disabled",
+            json!([])
+        ),
+        Some(json!(true)),
+        "Done waits for the confirmation"
+    );
+    app.screenshot("25-partner-key-shown-once");
+    app.click("[data-testid=key-delivered]");
+    app.click("[data-testid=close-show-once]");
+    app.until("one active key", |a| {
+        a.find_all("[data-testid=partner-key-row]").len() == 1 && a.text("[data-testid=key-state]") == "Active"
+    });
+    // The envelope on disk verifies with the vault's public key.
+    let public = app.text("[data-testid=public-key]");
+    let signed: keywarden_core::partner::Signed =
+        serde_json::from_str(&std::fs::read_to_string(&envelope).unwrap()).unwrap();
+    let payload = keywarden_core::partner::open_envelope(&signed, &public, time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(payload.key, key);
+    assert!(!app.html().contains(&key), "the key left the page with the dialog");
+
+    app.click("[data-testid=partner-key-row] button");
+    app.wait("[data-screen=partner-key]");
+    app.click("[data-testid=pk-rotate]");
+    app.wait("[data-testid=show-once]");
+    app.click("[data-testid=key-delivered]");
+    app.click("[data-testid=close-show-once]");
+    app.until("in grace", |a| a.text("[data-testid=key-state]") == "In grace");
+    app.type_into("[data-testid=pk-revoke-reason]", "partner offboarded");
+    app.click("[data-testid=pk-revoke]");
+    app.until("revoked", |a| a.text("[data-testid=key-state]") == "Revoked");
+    app.screenshot("26-partner-key-revoked");
+}

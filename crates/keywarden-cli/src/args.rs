@@ -60,6 +60,16 @@ pub enum Command {
     /// it from a systemd user timer, Task Scheduler or launchd).
     #[command(subcommand)]
     Expiry(ExpiryCmd),
+    /// API keys issued to partners: issue, rotate with grace, revoke.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// The key verification service for our services:
+    /// `POST /v1/keys/verify` with the key in `X-Api-Key`.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8787 (port 0: any free port).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+        listen: String,
+    },
     /// Import a configuration export; credentials will need re-entry.
     Import { file: PathBuf },
     /// Regain access with the recovery code (e.g. after the keychain item
@@ -359,4 +369,59 @@ pub enum ExpiryCmd {
         #[arg(long)]
         all: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCmd {
+    /// Issue a key. It is printed once; only its hash is kept.
+    Issue {
+        /// The partner application the key is for.
+        #[arg(long)]
+        application: String,
+        /// A scope, resource:read or resource:write (repeat).
+        #[arg(long = "scope", value_name = "SCOPE", required = true)]
+        scopes: Vec<String>,
+        /// live (default) or test.
+        #[arg(long, value_name = "ENV", default_value = "live")]
+        env: String,
+        /// Expiry: YYYY-MM-DD or RFC 3339.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// Rotation policy in days (default 90; 0 = none).
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<u32>,
+        /// Days the old key stays valid after a rotation (default 7).
+        #[arg(long, value_name = "DAYS")]
+        grace_days: Option<u32>,
+        /// Also write the signed delivery envelope (valid 15 minutes) here.
+        #[arg(long, value_name = "FILE")]
+        envelope: Option<PathBuf>,
+    },
+    /// List the keys: application, scopes, state; never the keys.
+    List,
+    /// One key's record.
+    Show { id: String },
+    /// Issue the successor of a key; the old one stays valid for the grace
+    /// period, then stops.
+    Rotate {
+        id: String,
+        /// Days the old key stays valid (default: its policy's).
+        #[arg(long, value_name = "DAYS")]
+        grace_days: Option<u32>,
+        #[arg(long, value_name = "FILE")]
+        envelope: Option<PathBuf>,
+    },
+    /// Revoke a key now, for every verifier.
+    Revoke {
+        id: String,
+        #[arg(long, default_value = "revoked by an admin")]
+        reason: String,
+    },
+    /// The revoked keys, optionally signed for offline verifiers.
+    Revocations {
+        #[arg(long)]
+        signed: bool,
+    },
+    /// The vault's public signing key (envelopes, revocation lists).
+    PublicKey,
 }

@@ -4,7 +4,9 @@
 
 mod args;
 mod input;
+mod keys;
 mod output;
+mod serve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -359,6 +361,8 @@ fn run(cli: Cli) -> CliResult {
             output::notices(&vault.notices(all)?, ctx.json);
             Ok(())
         }
+        Command::Keys(cmd) => keys::run(&ctx, cmd),
+        Command::Serve { listen } => serve::run(ctx.open()?, &listen),
         Command::SupportBundle { output } => {
             let mut vault = ctx.open()?;
             let bundle = vault.support_bundle()?;

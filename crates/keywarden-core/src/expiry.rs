@@ -40,34 +40,58 @@ const THRESHOLDS_KEY: &str = "notice_thresholds";
 pub enum NoticeKind {
     Expiring,
     Expired,
+    /// A partner key used from an address it was never used from.
+    NewSource,
+    /// Many failed verifications for one application within an hour.
+    FailureBurst,
+    /// A partner key used far above its hourly baseline.
+    UsageSpike,
 }
 
 impl NoticeKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             NoticeKind::Expiring => "expiring",
             NoticeKind::Expired => "expired",
+            NoticeKind::NewSource => "new_source",
+            NoticeKind::FailureBurst => "failure_burst",
+            NoticeKind::UsageSpike => "usage_spike",
+        }
+    }
+
+    fn parse(s: &str) -> NoticeKind {
+        match s {
+            "expired" => NoticeKind::Expired,
+            "new_source" => NoticeKind::NewSource,
+            "failure_burst" => NoticeKind::FailureBurst,
+            "usage_spike" => NoticeKind::UsageSpike,
+            _ => NoticeKind::Expiring,
         }
     }
 }
 
-/// A notice in the notification centre. It names the credential and its
-/// integration, never a secret or any part of one.
+/// A notice in the notification centre: an expiry of a credential, or an
+/// anomaly of a partner key. It names the credential and its integration
+/// (or the key id and its application), never a secret or any part of one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Notice {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
-    pub credential_id: Uuid,
+    /// The credential an expiry notice is about.
+    pub credential_id: Option<Uuid>,
+    /// The partner key an anomaly is about.
+    pub partner_key_id: Option<String>,
+    /// The credential's name, or the partner key's application.
     pub credential: String,
     pub integration: Option<String>,
     pub version: u32,
     pub kind: NoticeKind,
     /// The threshold that fired (days before expiry); 0 for "expired".
     pub threshold_days: u32,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
-    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub fired_at: OffsetDateTime,
@@ -192,7 +216,7 @@ fn texts(row: &DueRow, fire: &Fire, expires: OffsetDateTime, now: OffsetDateTime
                 "{used_by}It expired on {date} (UTC) and no longer works. Open it and choose Update Credentials to enter a new secret."
             ),
         ),
-        NoticeKind::Expiring => {
+        _ => {
             let left = (expires - now).whole_hours();
             let when = match left {
                 h if h < 24 => "within a day".to_owned(),
@@ -211,7 +235,7 @@ fn texts(row: &DueRow, fire: &Fire, expires: OffsetDateTime, now: OffsetDateTime
     }
 }
 
-fn notice_of(r: NoticeRow) -> Result<Notice> {
+pub(crate) fn notice_of(r: NoticeRow) -> Result<Notice> {
     let (
         id,
         cred,
@@ -227,20 +251,22 @@ fn notice_of(r: NoticeRow) -> Result<Notice> {
         body,
         read,
         dismissed,
+        partner_key_id,
     ) = r;
     Ok(Notice {
         id,
-        credential_id: Uuid::parse_str(&cred).map_err(|e| Error::Database(e.to_string()))?,
+        credential_id: cred
+            .as_deref()
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(|e| Error::Database(e.to_string()))?,
+        partner_key_id,
         credential: name,
         integration,
         version,
-        kind: if kind == "expired" {
-            NoticeKind::Expired
-        } else {
-            NoticeKind::Expiring
-        },
+        kind: NoticeKind::parse(&kind),
         threshold_days,
-        expires_at: timefmt::from_db(&expires_at)?,
+        expires_at: timefmt::opt_from_db(expires_at)?,
         fired_at: timefmt::from_db(&fired_at)?,
         summary,
         body,
@@ -295,26 +321,36 @@ impl Vault {
                 let (fires, next) = advance(&thresholds, expires, next, now);
                 for fire in &fires {
                     let (summary, body) = texts(row, fire, expires, now);
+                    let dedupe = format!(
+                        "expiry|{}|{}|{}|{}|{}",
+                        row.id,
+                        row.version,
+                        fire.kind.as_str(),
+                        fire.threshold_days,
+                        timefmt::to_db(expires)
+                    );
                     let id = notices::insert(
                         tx,
                         &NewNotice {
-                            credential_id: row.id,
+                            credential_id: Some(row.id),
+                            partner_key_id: None,
                             version: row.version,
                             kind: fire.kind.as_str(),
                             threshold_days: fire.threshold_days,
-                            expires_at: expires,
+                            expires_at: Some(expires),
                             due_at: fire.due_at,
                             fired_at: now,
                             credential_name: &row.name,
                             integration: row.integration.as_deref(),
                             summary: &summary,
                             body: &body,
+                            dedupe: &dedupe,
                         },
                     )?;
                     if let Some(id) = id {
                         let what = match fire.kind {
                             NoticeKind::Expired => "expired notice".to_owned(),
-                            NoticeKind::Expiring => format!("{}-day expiry notice", fire.threshold_days),
+                            _ => format!("{}-day expiry notice", fire.threshold_days),
                         };
                         crate::store::audit::append(
                             tx,

@@ -12,6 +12,7 @@ pub mod header;
 mod jwt;
 pub mod keychain;
 pub mod model;
+pub mod partner;
 pub mod recovery;
 pub mod secret;
 pub mod store;

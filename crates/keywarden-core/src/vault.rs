@@ -35,6 +35,11 @@ struct VaultKeys {
     db: Key256,
     dek_wrap: Key256,
     audit: Key256,
+    /// HMAC key of partner-key hashes.
+    partner_hash: Key256,
+    /// Seed of the vault's Ed25519 signing key (envelopes, revocation
+    /// lists): derived, so it is never stored and survives a re-key.
+    signing_seed: Key256,
 }
 
 impl VaultKeys {
@@ -43,6 +48,8 @@ impl VaultKeys {
             db: vault_key.derive("keywarden/sqlcipher/v1"),
             dek_wrap: vault_key.derive("keywarden/dek-wrap/v1"),
             audit: vault_key.derive("keywarden/audit-mac/v1"),
+            partner_hash: vault_key.derive("keywarden/partner-key-hash/v1"),
+            signing_seed: vault_key.derive("keywarden/ed25519-signing/v1"),
         }
     }
 }
@@ -1506,6 +1513,14 @@ impl Vault {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    pub(crate) fn partner_hash_key(&self) -> &Key256 {
+        &self.keys.partner_hash
+    }
+
+    pub(crate) fn signing_seed(&self) -> &Key256 {
+        &self.keys.signing_seed
     }
 
     /// Seals `plain` for `slot` under the current data key, counting the use.

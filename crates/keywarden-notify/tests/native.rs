@@ -13,13 +13,14 @@ use keywarden_notify::{Delivery, Notifier};
 fn notice() -> Notice {
     Notice {
         id: 1,
-        credential_id: uuid::Uuid::new_v4(),
+        credential_id: Some(uuid::Uuid::new_v4()),
+        partner_key_id: None,
         credential: "Pleo API".into(),
         integration: Some("Pleo production".into()),
         version: 1,
         kind: NoticeKind::Expiring,
         threshold_days: 14,
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(13),
+        expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::days(13)),
         fired_at: time::OffsetDateTime::now_utc(),
         summary: "Pleo API expires in 13 days".into(),
         body: "Used by Pleo production. It expires on 2026-12-06 (UTC).".into(),

@@ -11,7 +11,9 @@ export type Screen =
   | { name: 'integration'; id: string }
   | { name: 'audit'; object?: string }
   | { name: 'settings' }
-  | { name: 'support' };
+  | { name: 'support' }
+  | { name: 'partner-keys' }
+  | { name: 'partner-key'; id: string };
 
 class AppModel {
   status = $state<AppStatus | null>(null);

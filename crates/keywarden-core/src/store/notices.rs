@@ -106,40 +106,45 @@ pub fn reschedule_all(conn: &Connection) -> Result<usize> {
 }
 
 pub struct NewNotice<'a> {
-    pub credential_id: Uuid,
+    pub credential_id: Option<Uuid>,
+    pub partner_key_id: Option<&'a str>,
     pub version: u32,
     pub kind: &'a str,
     pub threshold_days: u32,
-    pub expires_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
     pub due_at: OffsetDateTime,
     pub fired_at: OffsetDateTime,
     pub credential_name: &'a str,
     pub integration: Option<&'a str>,
     pub summary: &'a str,
     pub body: &'a str,
+    /// What makes this notice the same as one recorded before.
+    pub dedupe: &'a str,
 }
 
-/// Adds a notice unless the same one (credential, version, kind, threshold,
-/// expiry) was ever recorded: its id when it is new.
+/// Adds a notice unless one with the same `dedupe` was ever recorded: its
+/// id when it is new.
 pub fn insert(conn: &Connection, n: &NewNotice<'_>) -> Result<Option<i64>> {
     let added = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO notices (credential_id, version, kind, threshold_days, expires_at, due_at,
-                 fired_at, credential_name, integration, summary, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT OR IGNORE INTO notices (credential_id, partner_key_id, version, kind, threshold_days, expires_at,
+                 due_at, fired_at, credential_name, integration, summary, body, dedupe)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?
         .execute(params![
-            n.credential_id.to_string(),
+            n.credential_id.map(|c| c.to_string()),
+            n.partner_key_id,
             n.version,
             n.kind,
             n.threshold_days,
-            timefmt::to_db(n.expires_at),
+            n.expires_at.map(timefmt::to_db),
             timefmt::to_db(n.due_at),
             timefmt::to_db(n.fired_at),
             n.credential_name,
             n.integration,
             n.summary,
             n.body,
+            n.dedupe,
         ])?;
     Ok((added == 1).then(|| conn.last_insert_rowid()))
 }
@@ -147,23 +152,24 @@ pub fn insert(conn: &Connection, n: &NewNotice<'_>) -> Result<Option<i64>> {
 /// The raw columns of a notice, newest first.
 pub type NoticeRow = (
     i64,
-    String,
+    Option<String>,
     u32,
     String,
     u32,
-    String,
+    Option<String>,
     String,
     String,
     String,
     Option<String>,
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
 
 const NOTICE_SELECT: &str = "SELECT id, credential_id, version, kind, threshold_days, expires_at, due_at, fired_at,
-        credential_name, integration, summary, body, read_at, dismissed_at FROM notices";
+        credential_name, integration, summary, body, read_at, dismissed_at, partner_key_id FROM notices";
 
 fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeRow> {
     Ok((
@@ -181,6 +187,7 @@ fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeRow> {
         r.get(11)?,
         r.get(12)?,
         r.get(13)?,
+        r.get(14)?,
     ))
 }
 

@@ -20,6 +20,11 @@ import type { Integration } from './bindings/Integration';
 import type { IntegrationPatchInput } from './bindings/IntegrationPatchInput';
 import type { SupportBundle } from './bindings/SupportBundle';
 import type { Notice } from './bindings/Notice';
+import type { IssueKeyInput } from './bindings/IssueKeyInput';
+import type { IssuedKeyOut } from './bindings/IssuedKeyOut';
+import type { PartnerKey } from './bindings/PartnerKey';
+import type { PartnerKeyDetails } from './bindings/PartnerKeyDetails';
+import type { Signed } from './bindings/Signed';
 import type { NewCredentialInput } from './bindings/NewCredentialInput';
 import type { NewIntegrationInput } from './bindings/NewIntegrationInput';
 import type { RecoveryCodeOut } from './bindings/RecoveryCodeOut';
@@ -95,4 +100,11 @@ export const api = {
   listNotices: (includeDismissed = false) => call<Notice[]>('list_notices', { include_dismissed: includeDismissed }),
   markNoticesRead: () => call<number>('mark_notices_read'),
   dismissNotice: (id: number) => call<null>('dismiss_notice', { id }),
+  listPartnerKeys: () => call<PartnerKey[]>('list_partner_keys'),
+  getPartnerKey: (id: string) => call<PartnerKeyDetails>('get_partner_key', { id }),
+  issuePartnerKey: (input: IssueKeyInput) => call<IssuedKeyOut>('issue_partner_key', { input }),
+  rotatePartnerKey: (id: string, graceDays: number | null) => call<IssuedKeyOut>('rotate_partner_key', { id, grace_days: graceDays }),
+  revokePartnerKey: (id: string, reason: string) => call<PartnerKey>('revoke_partner_key', { id, reason }),
+  saveKeyEnvelope: (path: string, envelope: Signed) => call<ExportReceipt>('save_key_envelope', { path, envelope }),
+  vaultPublicKey: () => call<string>('vault_public_key'),
 };

@@ -2,11 +2,24 @@
 import type { NoticeKind } from "./NoticeKind";
 
 /**
- * A notice in the notification centre. It names the credential and its
- * integration, never a secret or any part of one.
+ * A notice in the notification centre: an expiry of a credential, or an
+ * anomaly of a partner key. It names the credential and its integration
+ * (or the key id and its application), never a secret or any part of one.
  */
-export type Notice = { id: number, credential_id: string, credential: string, integration: string | null, version: number, kind: NoticeKind, 
+export type Notice = { id: number, 
+/**
+ * The credential an expiry notice is about.
+ */
+credential_id: string | null, 
+/**
+ * The partner key an anomaly is about.
+ */
+partner_key_id: string | null, 
+/**
+ * The credential's name, or the partner key's application.
+ */
+credential: string, integration: string | null, version: number, kind: NoticeKind, 
 /**
  * The threshold that fired (days before expiry); 0 for "expired".
  */
-threshold_days: number, expires_at: string, fired_at: string, summary: string, body: string, read: boolean, dismissed: boolean, };
+threshold_days: number, expires_at: string | null, fired_at: string, summary: string, body: string, read: boolean, dismissed: boolean, };

@@ -1,0 +1,180 @@
+//! `kw keys …`: partner API keys.
+
+use keywarden_core::partner::{IssuedKey, KeyEnv, NewPartnerKey, PartnerKey};
+use keywarden_core::timefmt;
+
+use crate::args::KeysCmd;
+use crate::{CliError, CliResult, Ctx, parse_date, write_out};
+
+fn show(k: &PartnerKey) {
+    println!("Key           {}", k.id);
+    println!("  application {}", k.application);
+    println!("  environment {}", k.environment.as_str());
+    println!("  scopes      {}", k.scopes.join(" "));
+    println!("  state       {}", format!("{:?}", k.state).to_lowercase());
+    println!("  created     {}", timefmt::to_db(k.created_at));
+    println!(
+        "  expires     {}",
+        k.expires_at.map(timefmt::to_db).unwrap_or_else(|| "-".into())
+    );
+    println!(
+        "  rotation    every {} days, grace {} days",
+        k.max_age_days, k.grace_days
+    );
+    if let Some(r) = &k.replaces {
+        println!("  replaces    {r}");
+    }
+    if let Some(r) = &k.replaced_by {
+        println!(
+            "  replaced by {r}, valid until {}",
+            k.grace_until.map(timefmt::to_db).unwrap_or_default()
+        );
+    }
+    if let Some(t) = k.revoked_at {
+        println!(
+            "  revoked     {} ({})",
+            timefmt::to_db(t),
+            k.revoke_reason.as_deref().unwrap_or("")
+        );
+    }
+    println!("  used        {} times", k.use_count);
+}
+
+/// The one moment a key's plaintext is shown.
+fn issued(ctx: &Ctx, i: &IssuedKey, envelope: Option<&std::path::Path>) -> CliResult {
+    let envelope_json = serde_json::to_string_pretty(&i.envelope).map_err(|e| CliError::new(1, e.to_string()))?;
+    if let Some(path) = envelope {
+        write_out(Some(path), &envelope_json)?;
+    }
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({ "key": i.plaintext.as_str(), "record": i.key, "envelope": i.envelope })
+        );
+    } else {
+        println!("{}", i.plaintext.as_str());
+        eprintln!(
+            "Issued key {} for {} ({}). It is shown this once: give it to the partner now. Keywarden keeps only its hash.{}",
+            i.key.id,
+            i.key.application,
+            i.key.scopes.join(" "),
+            match envelope {
+                Some(p) => format!(" The signed envelope (valid 15 minutes) is in {}.", p.display()),
+                None => String::new(),
+            }
+        );
+    }
+    Ok(())
+}
+
+pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
+    match cmd {
+        KeysCmd::Issue {
+            application,
+            scopes,
+            env,
+            expires,
+            max_age_days,
+            grace_days,
+            envelope,
+        } => {
+            let environment = Some(KeyEnv::parse(&env)?);
+            let expires_at = parse_date("expires", expires.as_deref())?;
+            let mut vault = ctx.open()?;
+            let i = vault.issue_partner_key(NewPartnerKey {
+                application,
+                environment,
+                scopes,
+                expires_at,
+                max_age_days,
+                grace_days,
+            })?;
+            issued(ctx, &i, envelope.as_deref())
+        }
+        KeysCmd::Rotate {
+            id,
+            grace_days,
+            envelope,
+        } => {
+            let mut vault = ctx.open()?;
+            let i = vault.rotate_partner_key(&id, grace_days)?;
+            issued(ctx, &i, envelope.as_deref())
+        }
+        KeysCmd::List => {
+            let vault = ctx.open()?;
+            let keys = vault.partner_keys()?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
+            } else {
+                if keys.is_empty() {
+                    println!("No partner keys.");
+                }
+                for k in keys {
+                    println!(
+                        "{:<16}  {:<24} {:<4}  {:<12}  {}",
+                        k.id,
+                        k.application,
+                        k.environment.as_str(),
+                        format!("{:?}", k.state).to_lowercase(),
+                        k.scopes.join(" ")
+                    );
+                }
+            }
+            Ok(())
+        }
+        KeysCmd::Show { id } => {
+            let vault = ctx.open()?;
+            let k = vault.partner_key(&id)?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&k).unwrap_or_default());
+            } else {
+                show(&k);
+            }
+            Ok(())
+        }
+        KeysCmd::Revoke { id, reason } => {
+            let mut vault = ctx.open()?;
+            let k = vault.revoke_partner_key(&id, &reason)?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&k).unwrap_or_default());
+            } else {
+                println!(
+                    "Revoked key {} of {}: every verifier refuses it from now.",
+                    k.id, k.application
+                );
+            }
+            Ok(())
+        }
+        KeysCmd::Revocations { signed } => {
+            let vault = ctx.open()?;
+            if signed {
+                let list = vault.signed_revocation_list()?;
+                println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+            } else {
+                let revoked: Vec<PartnerKey> = vault
+                    .partner_keys()?
+                    .into_iter()
+                    .filter(|k| k.revoked_at.is_some())
+                    .collect();
+                if ctx.json {
+                    println!("{}", serde_json::to_string_pretty(&revoked).unwrap_or_default());
+                } else {
+                    for k in revoked {
+                        println!(
+                            "{}  {}  {}",
+                            k.id,
+                            k.revoked_at.map(timefmt::to_db).unwrap_or_default(),
+                            k.application
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        KeysCmd::PublicKey => {
+            let vault = ctx.open()?;
+            println!("{}", vault.signing_public_key());
+            Ok(())
+        }
+    }
+}

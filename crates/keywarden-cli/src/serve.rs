@@ -1,0 +1,196 @@
+//! `kw serve`: the verification service our services call.
+//!
+//! `POST /v1/keys/verify` with the key in `X-Api-Key` (or `Authorization:
+//! Bearer`), and optionally the scope the caller needs in
+//! `X-Required-Scope`. Answers:
+//! - 200 `{"valid":true,"key_id":…,"application":…,"scopes":[…]}`;
+//! - 403 `{"valid":false,"error":"insufficient_scope","required":…}`;
+//! - 401 `{"valid":false,"error":"invalid_key"}`, byte for byte the same for
+//!   an unknown, revoked, expired, retired or malformed key (no oracle).
+//!
+//! Verification answers from an in-memory index (hashes only). A watcher
+//! thread holds the vault and polls `PRAGMA data_version` every 10 ms:
+//! when another process (the app, `kw keys revoke`) commits, it applies the
+//! changed keys, so a revocation reaches the running service without a
+//! restart. The same thread writes usage (count per key and hour, last
+//! use, source addresses) once a second, so verifying never waits on disk.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use keywarden_core::partner::{KeyIndex, Verified};
+use keywarden_core::{Clock, SystemClock, Vault};
+
+use crate::{CliError, CliResult};
+
+const INVALID: &str = r#"{"valid":false,"error":"invalid_key"}"#;
+const POLL: Duration = Duration::from_millis(10);
+const FLUSH_EVERY: u32 = 100; // × POLL = 1 s
+
+#[derive(Default)]
+struct Usage {
+    ok: u64,
+    failed: u64,
+    sources: HashSet<std::net::IpAddr>,
+}
+
+struct Shared {
+    index: RwLock<KeyIndex>,
+    usage: Mutex<HashMap<String, Usage>>,
+    clock: SystemClock,
+}
+
+fn json(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn verify(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+        })
+        .unwrap_or_default();
+    let scope = headers.get("x-required-scope").and_then(|v| v.to_str().ok());
+    let verdict = shared
+        .index
+        .read()
+        .map(|i| i.verify(key.trim(), shared.clock.now(), scope))
+        .unwrap_or(Verified::Invalid);
+    let id = keywarden_core::partner::format::parse(key.trim())
+        .ok()
+        .map(|p| p.id.to_owned());
+    {
+        let mut usage = shared.usage.lock().unwrap_or_else(|p| p.into_inner());
+        match (&verdict, id) {
+            (Verified::Valid { key_id, .. }, _) => {
+                let u = usage.entry(key_id.clone()).or_default();
+                u.ok += 1;
+                u.sources.insert(peer.ip());
+            }
+            (_, Some(id)) => usage.entry(id).or_default().failed += 1,
+            // Not even a well-formed key: attributable to no application.
+            (_, None) => {}
+        }
+    }
+    match verdict {
+        Verified::Valid {
+            key_id,
+            application,
+            scopes,
+        } => json(
+            StatusCode::OK,
+            serde_json::json!({ "valid": true, "key_id": key_id, "application": application, "scopes": scopes })
+                .to_string(),
+        ),
+        Verified::InsufficientScope { required } => json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "valid": false, "error": "insufficient_scope", "required": required }).to_string(),
+        ),
+        Verified::Invalid => json(StatusCode::UNAUTHORIZED, INVALID.to_owned()),
+    }
+}
+
+/// Follows the database: applies key changes, writes usage.
+fn watch(mut vault: Vault, shared: Arc<Shared>) {
+    let notifier = keywarden_notify::Notifier::new();
+    let mut version = vault.data_version().unwrap_or(0);
+    let mut ticks = 0u32;
+    loop {
+        std::thread::sleep(POLL);
+        ticks += 1;
+        if let Ok(v) = vault.data_version() {
+            if v != version {
+                version = v;
+                if let Ok(mut index) = shared.index.write() {
+                    if let Err(e) = vault.refresh_key_index(&mut index) {
+                        eprintln!("kw serve: could not read key changes: {e}");
+                    }
+                }
+            }
+        }
+        if ticks >= FLUSH_EVERY {
+            ticks = 0;
+            let batch: HashMap<String, Usage> =
+                std::mem::take(&mut *shared.usage.lock().unwrap_or_else(|p| p.into_inner()));
+            if !batch.is_empty() {
+                let rows: Vec<(String, u64, u64, Vec<String>)> = batch
+                    .into_iter()
+                    .map(|(id, u)| {
+                        (
+                            id,
+                            u.ok,
+                            u.failed,
+                            u.sources.into_iter().map(|s| s.to_string()).collect(),
+                        )
+                    })
+                    .collect();
+                match vault.record_key_usage(&rows) {
+                    // Anomalies are in the notification centre; shown on
+                    // this desktop too when a notification server listens.
+                    Ok(raised) => {
+                        for notice in &raised {
+                            eprintln!("kw serve: {}", notice.summary);
+                            let _ = notifier.show(notice);
+                        }
+                    }
+                    Err(e) => eprintln!("kw serve: could not record usage: {e}"),
+                }
+                // Our own write changed data_version: not a key change.
+                version = vault.data_version().unwrap_or(version);
+            }
+        }
+    }
+}
+
+pub fn run(vault: Vault, listen: &str) -> CliResult {
+    let addr: SocketAddr = listen
+        .parse()
+        .map_err(|_| CliError::new(5, format!("--listen '{listen}' is not an address like 127.0.0.1:8787")))?;
+    let index = vault.key_index()?;
+    let keys = index.len();
+    let shared = Arc::new(Shared {
+        index: RwLock::new(index),
+        usage: Mutex::new(HashMap::new()),
+        clock: SystemClock,
+    });
+    let watcher = shared.clone();
+    std::thread::Builder::new()
+        .name("kw-watch".into())
+        .spawn(move || watch(vault, watcher))
+        .map_err(|e| CliError::new(1, format!("could not start the watcher: {e}")))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(1, format!("could not start the server runtime: {e}")))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| CliError::new(1, format!("cannot listen on {addr}: {e}")))?;
+        let local = listener.local_addr().map_err(|e| CliError::io("listening", e))?;
+        // The first line says where: scripts and tests read it.
+        println!("listening on {local} ({keys} keys)");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let app = axum::Router::new()
+            .route("/v1/keys/verify", post(verify))
+            .with_state(shared);
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .map_err(|e| CliError::new(1, format!("the server stopped: {e}")))
+    })
+}

@@ -1,0 +1,279 @@
+//! `kw serve` and `kw keys` across processes: the verify answers, scope
+//! enforcement, no oracle, and a revocation by `kw keys revoke` reaching a
+//! running service (100 times, latency printed). Also the throughput bench
+//! (ignored; `make bench`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn kw_bin() -> PathBuf {
+    std::env::var_os("KEYWARDEN_KW_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kw")))
+}
+
+struct Kw {
+    _tmp: tempfile::TempDir,
+    vault: PathBuf,
+}
+
+impl Kw {
+    fn init() -> Kw {
+        let tmp = tempfile::tempdir().unwrap();
+        let kw = Kw {
+            vault: tmp.path().join("vault"),
+            _tmp: tmp,
+        };
+        kw.ok(&["init"]);
+        kw
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(kw_bin());
+        c.arg("--vault")
+            .arg(&self.vault)
+            .args(args)
+            .env("KEYWARDEN_PROFILE", "alice");
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).stdin(Stdio::null()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "kw {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Issues a key: (key, id).
+    fn issue(&self, app: &str, scope: &str) -> (String, String) {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.ok(&["--json", "keys", "issue", "--application", app, "--scope", scope]))
+                .unwrap();
+        (
+            v["key"].as_str().unwrap().to_owned(),
+            v["record"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    fn serve(&self) -> Server {
+        let mut child = self
+            .cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .strip_prefix("listening on ")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("kw serve said: {line:?}"))
+            .to_owned();
+        Server { child, addr }
+    }
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A keep-alive HTTP/1.1 client for one connection.
+struct Client {
+    stream: BufReader<TcpStream>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Client {
+    fn connect(addr: &str) -> Client {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_nodelay(true).unwrap();
+        Client {
+            stream: BufReader::new(s),
+        }
+    }
+
+    fn verify(&mut self, key: &str, scope: Option<&str>) -> Answer {
+        let scope = scope.map(|s| format!("X-Required-Scope: {s}\r\n")).unwrap_or_default();
+        let req = format!(
+            "POST /v1/keys/verify HTTP/1.1\r\nHost: kw\r\nX-Api-Key: {key}\r\n{scope}Content-Length: 0\r\n\r\n"
+        );
+        self.stream.get_mut().write_all(req.as_bytes()).unwrap();
+        let mut status = String::new();
+        self.stream.read_line(&mut status).unwrap();
+        let code: u16 = status.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let (mut len, mut content_type) = (0usize, String::new());
+        loop {
+            let mut h = String::new();
+            self.stream.read_line(&mut h).unwrap();
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':').unwrap();
+            match k.to_ascii_lowercase().as_str() {
+                "content-length" => len = v.trim().parse().unwrap(),
+                "content-type" => content_type = v.trim().to_owned(),
+                _ => {}
+            }
+        }
+        let mut body = vec![0u8; len];
+        self.stream.read_exact(&mut body).unwrap();
+        Answer {
+            status: code,
+            content_type,
+            body: String::from_utf8(body).unwrap(),
+        }
+    }
+}
+
+#[test]
+fn kw_serve_enforces_scopes_answers_unknown_and_revoked_alike_and_follows_kw_revocations() {
+    let kw = Kw::init();
+    let (key, id) = kw.issue("adyen-payments", "invoices:read");
+    let (spare, spare_id) = kw.issue("adyen-payments", "invoices:read");
+    let server = kw.serve();
+    let mut c = Client::connect(&server.addr);
+    let ok = c.verify(&key, Some("invoices:read"));
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert!(ok.body.contains("\"application\":\"adyen-payments\""), "{ok:?}");
+    assert_eq!(c.verify(&key, Some("invoices:write")).status, 403);
+
+    // No oracle: an unknown well-formed key and a revoked key get the same
+    // bytes (status, type, body).
+    kw.ok(&["keys", "revoke", &spare_id, "--reason", "test"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.verify(&spare, None).status == 200 {
+        assert!(Instant::now() < deadline, "the revocation never reached the service");
+    }
+    let mut unknown = key.clone().into_bytes();
+    let n = unknown.len();
+    unknown[n - 20] = if unknown[n - 20] == b'a' { b'b' } else { b'a' };
+    let unknown = String::from_utf8(unknown).unwrap();
+    let fresh_unknown = format!("kwp_live_{}_{}", "a".repeat(16), "0".repeat(49));
+    let revoked = c.verify(&spare, None);
+    assert_eq!(revoked.status, 401);
+    assert_eq!(c.verify(&unknown, None), revoked);
+    assert_eq!(c.verify(&fresh_unknown, None), revoked);
+    assert_eq!(c.verify("", None), revoked);
+    assert!(!revoked.body.contains(&spare_id));
+
+    // Revocation by another process, 100 times: from `kw keys revoke`
+    // returning (the commit is done) to the first rejection seen.
+    let mut after_commit = Vec::new();
+    let mut from_start = Vec::new();
+    for _ in 0..100 {
+        let (k, kid) = kw.issue("crm", "contacts:read");
+        let addr = server.addr.clone();
+        let looping = std::thread::spawn(move || {
+            let mut c = Client::connect(&addr);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut seen_valid = false;
+            loop {
+                let a = c.verify(&k, None);
+                if a.status == 200 {
+                    seen_valid = true;
+                } else if seen_valid {
+                    return Some(Instant::now());
+                }
+                if Instant::now() > deadline {
+                    return None;
+                }
+            }
+        });
+        // The new key first verifies, then it is revoked.
+        std::thread::sleep(Duration::from_millis(30));
+        let t0 = Instant::now();
+        kw.ok(&["keys", "revoke", &kid]);
+        let t1 = Instant::now();
+        let rejected = looping.join().unwrap().expect("revocation seen by the running service");
+        after_commit.push(rejected.saturating_duration_since(t1));
+        from_start.push(rejected - t0);
+    }
+    let ms = |mut v: Vec<Duration>| {
+        v.sort();
+        let p = |q: f64| v[((v.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0;
+        (p(0.5), p(0.99), v.last().unwrap().as_secs_f64() * 1000.0)
+    };
+    let (p50, p99, max) = ms(after_commit);
+    let (s50, s99, smax) = ms(from_start);
+    println!(
+        "BENCH revocation seen by a running kw serve, 100 runs: after the commit p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms; from starting `kw keys revoke` p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms"
+    );
+    // The first key still works: revocations were precise.
+    assert_eq!(c.verify(&key, None).status, 200);
+    drop(id);
+}
+
+/// Throughput on loopback: `make bench` runs it against a release kw.
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_verify_throughput() {
+    let kw = Kw::init();
+    let mut keys = Vec::new();
+    for i in 0..20 {
+        keys.push(kw.issue(&format!("app{i}"), "invoices:read").0);
+    }
+    let server = kw.serve();
+    let threads = 8;
+    let run_for = Duration::from_secs(
+        std::env::var("KEYWARDEN_BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10),
+    );
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let addr = server.addr.clone();
+            let key = keys[t % keys.len()].clone();
+            std::thread::spawn(move || {
+                let mut c = Client::connect(&addr);
+                let mut lat = Vec::with_capacity(200_000);
+                while start.elapsed() < run_for {
+                    let t0 = Instant::now();
+                    let a = c.verify(&key, Some("invoices:read"));
+                    lat.push(t0.elapsed());
+                    assert_eq!(a.status, 200);
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let secs = start.elapsed().as_secs_f64();
+    all.sort();
+    let p = |q: f64| all[((all.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0;
+    println!(
+        "BENCH verify throughput: {} requests in {secs:.1} s = {:.0} req/s over {threads} keep-alive connections; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        all.len(),
+        all.len() as f64 / secs,
+        p(0.5),
+        p(0.99),
+        all.last().unwrap().as_secs_f64() * 1000.0
+    );
+}

@@ -1,0 +1,905 @@
+//! API keys Keywarden issues to partners (payment processors, CRMs) to call
+//! our services: issuance, rotation with a grace period, revocation, and
+//! the in-memory index a verifier answers from.
+//!
+//! A key is stored only as HMAC-SHA256 under a key derived from the vault
+//! key; its plaintext exists once, in the issuance answer and the signed
+//! delivery envelope. Every issuance, rotation and revocation is audited
+//! (admin, host, time) and appended to `key_changes`, which a running
+//! verifier (`kw serve`) follows to apply a revocation without a restart.
+
+pub mod format;
+pub mod signing;
+
+use std::collections::HashMap;
+
+use hmac::{Hmac, Mac};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::store::audit::{self, Outcome};
+use crate::vault::ev;
+use crate::{Vault, timefmt};
+pub use format::KeyEnv;
+pub use signing::Signed;
+
+pub const DEFAULT_MAX_AGE_DAYS: u32 = 90;
+pub const DEFAULT_GRACE_DAYS: u32 = 7;
+/// How long a delivery envelope may be honoured after issuance.
+pub const ENVELOPE_VALIDITY: Duration = Duration::minutes(15);
+
+/// What to issue. Scopes are `resource:read` or `resource:write`, at least
+/// one and nothing broader than named: least privilege by default.
+#[derive(Debug, Clone, Default)]
+pub struct NewPartnerKey {
+    pub application: String,
+    pub environment: Option<KeyEnv>,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_age_days: Option<u32>,
+    pub grace_days: Option<u32>,
+}
+
+/// Where a key stands, as a verifier would treat it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    Active,
+    /// Replaced by a rotation; still valid until its grace period ends.
+    InGrace,
+    /// Older than its rotation policy: rotate it.
+    RotationDue,
+    Expired,
+    /// Replaced and past its grace period.
+    Retired,
+    Revoked,
+}
+
+/// A partner key as admins see it: never the key itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PartnerKey {
+    pub id: String,
+    pub application: String,
+    pub environment: KeyEnv,
+    pub scopes: Vec<String>,
+    pub state: KeyState,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_age_days: u32,
+    pub grace_days: u32,
+    pub replaces: Option<String>,
+    pub replaced_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub grace_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revoke_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub use_count: u64,
+}
+
+/// The answer to an issuance: the key's record, the plaintext (show once),
+/// and the signed delivery envelope carrying it.
+pub struct IssuedKey {
+    pub key: PartnerKey,
+    pub plaintext: Zeroizing<String>,
+    pub envelope: Signed,
+}
+
+/// What the envelope's payload says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvelopePayload {
+    pub format: String,
+    pub version: u32,
+    pub key: String,
+    pub key_id: String,
+    pub application: String,
+    pub environment: KeyEnv,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<String>,
+    pub issued_at: String,
+    /// Not honoured after this instant.
+    pub not_after: String,
+}
+
+impl std::fmt::Debug for IssuedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedKey")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks an envelope: signature by `public_key`, format, and validity at
+/// `now`. Returns its payload.
+pub fn open_envelope(envelope: &Signed, public_key: &str, now: OffsetDateTime) -> Result<EnvelopePayload> {
+    let bytes = signing::verify(envelope, public_key)?;
+    let payload: EnvelopePayload =
+        serde_json::from_slice(&bytes).map_err(|_| Error::invalid("envelope", "the payload is not a key envelope"))?;
+    if payload.format != "keywarden-key-envelope" || payload.version != 1 {
+        return Err(Error::invalid("envelope", "not a Keywarden key envelope of version 1"));
+    }
+    if timefmt::from_db(&payload.not_after)? <= now {
+        return Err(Error::invalid(
+            "envelope",
+            "the envelope has expired and must not be honoured; ask for the key to be issued again",
+        ));
+    }
+    Ok(payload)
+}
+
+fn check_scopes(scopes: &[String]) -> Result<()> {
+    if scopes.is_empty() {
+        return Err(Error::invalid(
+            "scopes",
+            "name at least one scope, e.g. invoices:read; a key gets nothing it is not given",
+        ));
+    }
+    for s in scopes {
+        let ok = s.split_once(':').is_some_and(|(res, right)| {
+            !res.is_empty()
+                && res.len() <= 64
+                && res
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+                && matches!(right, "read" | "write")
+        });
+        if !ok {
+            return Err(Error::invalid(
+                "scope",
+                format!("'{s}' is not resource:read or resource:write (lowercase resource, no wildcards)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn hash(key: &crate::crypto::Key256, plaintext: &str) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose()).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(plaintext.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC accepts keys of any length; this cannot happen.
+fn unreachable_hmac() -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).unwrap_or_else(|_| unreachable_hmac())
+}
+
+const SELECT: &str = "SELECT id, application, environment, scopes, created_at, expires_at, max_age_days, grace_days,
+    replaces, replaced_by, grace_until, revoked_at, revoke_reason, last_used_at, use_count, hash FROM partner_keys";
+
+struct Raw {
+    key: PartnerKey,
+    hash: Vec<u8>,
+}
+
+/// The text columns, max age, grace, use count and hash of one row.
+type RawRow = (Vec<Option<String>>, u32, u32, i64, Vec<u8>);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    let mut texts = Vec::with_capacity(14);
+    for i in [0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13] {
+        texts.push(r.get::<_, Option<String>>(i)?);
+    }
+    Ok((texts, r.get(6)?, r.get(7)?, r.get(14)?, r.get(15)?))
+}
+
+fn build(raw: RawRow, now: OffsetDateTime) -> Result<Raw> {
+    let (t, max_age_days, grace_days, use_count, hash) = raw;
+    let s = |i: usize| t[i].clone().unwrap_or_default();
+    let opt_time = |i: usize| timefmt::opt_from_db(t[i].clone());
+    let created_at = timefmt::from_db(&s(4))?;
+    let expires_at = opt_time(5)?;
+    let grace_until = opt_time(8)?;
+    let revoked_at = opt_time(9)?;
+    let state = if revoked_at.is_some() {
+        KeyState::Revoked
+    } else if expires_at.is_some_and(|e| e <= now) {
+        KeyState::Expired
+    } else if let Some(g) = grace_until {
+        if g <= now { KeyState::Retired } else { KeyState::InGrace }
+    } else if max_age_days > 0 && created_at + Duration::days(i64::from(max_age_days)) <= now {
+        KeyState::RotationDue
+    } else {
+        KeyState::Active
+    };
+    Ok(Raw {
+        key: PartnerKey {
+            id: s(0),
+            application: s(1),
+            environment: KeyEnv::parse(&s(2))?,
+            scopes: serde_json::from_str(&s(3)).map_err(|e| Error::Database(e.to_string()))?,
+            state,
+            created_at,
+            expires_at,
+            max_age_days,
+            grace_days,
+            replaces: t[6].clone(),
+            replaced_by: t[7].clone(),
+            grace_until,
+            revoked_at,
+            revoke_reason: t[10].clone(),
+            last_used_at: opt_time(11)?,
+            use_count: u64::try_from(use_count).unwrap_or(0),
+        },
+        hash,
+    })
+}
+
+impl Vault {
+    /// The vault's public signing key (base64url Ed25519).
+    pub fn signing_public_key(&self) -> String {
+        signing::public_key(self.signing_seed())
+    }
+
+    /// Issues a key for an application: returned once, stored as a hash.
+    pub fn issue_partner_key(&mut self, new: NewPartnerKey) -> Result<IssuedKey> {
+        crate::model::validate_name("application", &new.application)?;
+        check_scopes(&new.scopes)?;
+        let max_age_days = new.max_age_days.unwrap_or(DEFAULT_MAX_AGE_DAYS);
+        let grace_days = new.grace_days.unwrap_or(DEFAULT_GRACE_DAYS);
+        if max_age_days > 3650 || grace_days > 90 {
+            return Err(Error::invalid(
+                "rotation policy",
+                "use a maximum age of 0 (none) to 3650 days and a grace period of 0 to 90 days",
+            ));
+        }
+        let now = self.now();
+        if new.expires_at.is_some_and(|e| e <= now) {
+            return Err(Error::invalid(
+                "expiry",
+                "the expiry is in the past; give a future date",
+            ));
+        }
+        self.insert_key(&new, max_age_days, grace_days, None, now)
+    }
+
+    fn insert_key(
+        &mut self,
+        new: &NewPartnerKey,
+        max_age_days: u32,
+        grace_days: u32,
+        replaces: Option<(&str, OffsetDateTime)>,
+        now: OffsetDateTime,
+    ) -> Result<IssuedKey> {
+        let env = new.environment.unwrap_or(KeyEnv::Live);
+        let id = format::new_id();
+        let plaintext = format::new_key(env, &id);
+        let digest = hash(self.partner_hash_key(), &plaintext);
+        let scopes_json = serde_json::to_string(&new.scopes).map_err(|e| Error::Database(e.to_string()))?;
+        let detail = match replaces {
+            None => format!(
+                "key {id} for {} ({}), scopes {}",
+                new.application,
+                env.as_str(),
+                new.scopes.join(" ")
+            ),
+            Some((old, until)) => format!(
+                "key {id} replaces {old} for {}; {old} stays valid until {}",
+                new.application,
+                timefmt::to_db(until)
+            ),
+        };
+        let action = if replaces.is_some() {
+            "partner_key.rotate"
+        } else {
+            "partner_key.issue"
+        };
+        self.write_with(|tx, k, a| {
+            tx.execute(
+                "INSERT INTO partner_keys (id, application, environment, scopes, hash, created_at, expires_at,
+                     max_age_days, grace_days, replaces)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    id,
+                    new.application,
+                    env.as_str(),
+                    scopes_json,
+                    digest.to_vec(),
+                    timefmt::to_db(now),
+                    new.expires_at.map(timefmt::to_db),
+                    max_age_days,
+                    grace_days,
+                    replaces.map(|r| r.0.to_owned()),
+                ],
+            )?;
+            if let Some((old, until)) = replaces {
+                tx.execute(
+                    "UPDATE partner_keys SET replaced_by = ?2, grace_until = ?3 WHERE id = ?1",
+                    params![old, id, timefmt::to_db(until)],
+                )?;
+                changed(tx, old, now)?;
+            }
+            changed(tx, &id, now)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(action, "partner_key", None, Some(&id), Outcome::Success, detail),
+            )
+        })?;
+        let key = self.partner_key(&id)?;
+        let payload = EnvelopePayload {
+            format: "keywarden-key-envelope".into(),
+            version: 1,
+            key: plaintext.to_string(),
+            key_id: id.clone(),
+            application: key.application.clone(),
+            environment: env,
+            scopes: key.scopes.clone(),
+            expires_at: key.expires_at.map(timefmt::to_db),
+            issued_at: timefmt::to_db(now),
+            not_after: timefmt::to_db(now + ENVELOPE_VALIDITY),
+        };
+        let envelope = signing::sign(self.signing_seed(), &payload)?;
+        Ok(IssuedKey {
+            key,
+            plaintext,
+            envelope,
+        })
+    }
+
+    /// Issues the successor of key `id` (same application, scopes and
+    /// policy); the old key stays valid for its grace period (or
+    /// `grace_days`), then stops.
+    pub fn rotate_partner_key(&mut self, id: &str, grace_days: Option<u32>) -> Result<IssuedKey> {
+        let old = self.partner_key(id)?;
+        if matches!(old.state, KeyState::Revoked | KeyState::Retired | KeyState::Expired) || old.replaced_by.is_some() {
+            return Err(Error::invalid(
+                "key",
+                format!(
+                    "key {} is {:?} or already replaced; rotate its successor",
+                    old.id, old.state
+                )
+                .to_lowercase(),
+            ));
+        }
+        let grace = grace_days.unwrap_or(old.grace_days);
+        if grace > 90 {
+            return Err(Error::invalid("grace period", "use 0 to 90 days"));
+        }
+        let now = self.now();
+        let new = NewPartnerKey {
+            application: old.application.clone(),
+            environment: Some(old.environment),
+            scopes: old.scopes.clone(),
+            expires_at: old.expires_at.filter(|e| *e > now),
+            max_age_days: Some(old.max_age_days),
+            grace_days: Some(old.grace_days),
+        };
+        self.insert_key(
+            &new,
+            old.max_age_days,
+            old.grace_days,
+            Some((&old.id, now + Duration::days(i64::from(grace)))),
+            now,
+        )
+    }
+
+    /// Revokes key `id` at once, for every verifier.
+    pub fn revoke_partner_key(&mut self, id: &str, reason: &str) -> Result<PartnerKey> {
+        crate::model::validate_text("reason", reason)?;
+        let key = self.partner_key(id)?;
+        if key.revoked_at.is_some() {
+            return Ok(key);
+        }
+        let now = self.now();
+        self.write_with(|tx, k, a| {
+            tx.execute(
+                "UPDATE partner_keys SET revoked_at = ?2, revoke_reason = ?3 WHERE id = ?1",
+                params![key.id, timefmt::to_db(now), reason],
+            )?;
+            changed(tx, &key.id, now)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "partner_key.revoke",
+                    "partner_key",
+                    None,
+                    Some(&key.id),
+                    Outcome::Success,
+                    format!("{} ({}): {reason}", key.application, key.environment.as_str()),
+                ),
+            )
+        })?;
+        self.partner_key(id)
+    }
+
+    pub fn partner_key(&self, id: &str) -> Result<PartnerKey> {
+        let now = self.now();
+        let raw = self
+            .conn()
+            .query_row(&format!("{SELECT} WHERE id = ?1"), [id.trim()], row)
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                kind: "partner key",
+                name: id.to_owned(),
+            })?;
+        Ok(build(raw, now)?.key)
+    }
+
+    pub fn partner_keys(&self) -> Result<Vec<PartnerKey>> {
+        let now = self.now();
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("{SELECT} ORDER BY application, created_at"))?;
+        let rows = stmt.query_map([], row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(build(r?, now)?.key);
+        }
+        Ok(out)
+    }
+
+    /// A verifier's index of every key, and the change sequence it reflects.
+    pub fn key_index(&self) -> Result<KeyIndex> {
+        let mut index = KeyIndex {
+            hash_key: Zeroizing::new(*self.partner_hash_key().expose()),
+            keys: HashMap::new(),
+            seq: 0,
+        };
+        self.refresh_key_index(&mut index)?;
+        Ok(index)
+    }
+
+    /// Brings `index` up to date with the changes since it was built;
+    /// returns how many keys changed.
+    pub fn refresh_key_index(&self, index: &mut KeyIndex) -> Result<usize> {
+        let changes: Vec<(i64, String)> = {
+            let mut stmt = self
+                .conn()
+                .prepare_cached("SELECT seq, key_id FROM key_changes WHERE seq > ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([index.seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let now = self.now();
+        let mut n = 0;
+        for (seq, id) in &changes {
+            index.seq = *seq;
+            let raw = self
+                .conn()
+                .query_row(&format!("{SELECT} WHERE id = ?1"), [id], row)
+                .optional()?;
+            match raw {
+                None => {
+                    index.keys.remove(id);
+                }
+                Some(raw) => {
+                    let Raw { key, hash } = build(raw, now)?;
+                    let hash: [u8; 32] = hash.try_into().map_err(|_| Error::Database("bad key hash".into()))?;
+                    index.keys.insert(
+                        key.id.clone(),
+                        IndexedKey {
+                            hash,
+                            application: key.application,
+                            scopes: key.scopes,
+                            expires_at: key.expires_at,
+                            grace_until: key.grace_until,
+                            revoked: key.revoked_at.is_some(),
+                        },
+                    );
+                }
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// SQLite's `PRAGMA data_version`: changes when another connection
+    /// commits. A verifier polls it to notice revocations.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self.conn().query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Usage a verifier counted since its last flush: per key id, the
+    /// successful and failed verifications and the source addresses. Also
+    /// looks for anomalies and records each as a notice, once:
+    /// - a key used from an address it was never used from (its first
+    ///   address sets the baseline);
+    /// - `FAILURE_BURST` or more failed verifications for one application's
+    ///   keys within the hour (once per application and hour);
+    /// - a key used more than `SPIKE_FACTOR` times its average hourly use
+    ///   over the previous day (at least 3 hours of history, at least
+    ///   `SPIKE_MIN` uses; once per key and hour).
+    ///
+    /// Returns the notices raised, for the caller to show natively.
+    pub fn record_key_usage(&mut self, rows: &[(String, u64, u64, Vec<String>)]) -> Result<Vec<crate::Notice>> {
+        let now = self.now();
+        let at = timefmt::to_db(now);
+        let hour = format!("{}:00:00.000000Z", &at[..13]);
+        let day_ago = format!("{}:00:00.000000Z", &timefmt::to_db(now - Duration::hours(24))[..13]);
+        let raised = self.write_with(|tx, k, a| {
+            let mut raised = Vec::new();
+            let mut apps_with_failures = Vec::new();
+            for (id, ok, failed, sources) in rows {
+                let app: Option<String> = tx
+                    .query_row("SELECT application FROM partner_keys WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?;
+                let Some(app) = app else { continue };
+                tx.execute(
+                    "UPDATE partner_keys SET use_count = use_count + ?2,
+                         last_used_at = CASE WHEN ?2 > 0 THEN ?3 ELSE last_used_at END
+                     WHERE id = ?1",
+                    params![id, *ok as i64, at],
+                )?;
+                tx.execute(
+                    "INSERT INTO key_usage (key_id, hour, ok, failed) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(key_id, hour) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed",
+                    params![id, hour, *ok as i64, *failed as i64],
+                )?;
+                for src in sources {
+                    let known: i64 = tx.query_row(
+                        "SELECT COUNT(*) FROM key_sources WHERE key_id = ?1 AND source = ?2",
+                        params![id, src],
+                        |r| r.get(0),
+                    )?;
+                    let others: i64 =
+                        tx.query_row("SELECT COUNT(*) FROM key_sources WHERE key_id = ?1", [id], |r| r.get(0))?;
+                    tx.execute(
+                        "INSERT INTO key_sources (key_id, source, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+                         ON CONFLICT(key_id, source) DO UPDATE SET last_seen = excluded.last_seen",
+                        params![id, src, at],
+                    )?;
+                    if known == 0 && others > 0 {
+                        raised.extend(anomaly(
+                            tx,
+                            k,
+                            a,
+                            Anomaly {
+                                kind: crate::NoticeKind::NewSource,
+                                key_id: Some(id),
+                                application: &app,
+                                dedupe: format!("new_source|{id}|{src}"),
+                                summary: format!("Partner key {id} used from a new address, {src}"),
+                                body: format!(
+                                    "Application {app}. If {src} is not the partner's known infrastructure, revoke the key."
+                                ),
+                                now,
+                            },
+                        )?);
+                    }
+                }
+                if *failed > 0 && !apps_with_failures.contains(&app) {
+                    apps_with_failures.push(app.clone());
+                }
+                if *ok > 0 {
+                    let (this_hour, baseline_hours, baseline_total): (i64, i64, i64) = tx.query_row(
+                        "SELECT (SELECT ok FROM key_usage WHERE key_id = ?1 AND hour = ?2),
+                                COUNT(*), COALESCE(SUM(ok), 0)
+                           FROM key_usage WHERE key_id = ?1 AND hour < ?2 AND hour >= ?3",
+                        params![id, hour, day_ago],
+                        |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), r.get(1)?, r.get(2)?)),
+                    )?;
+                    let average = baseline_total as f64 / baseline_hours.max(1) as f64;
+                    if baseline_hours >= 3
+                        && this_hour >= SPIKE_MIN
+                        && this_hour as f64 > SPIKE_FACTOR * average.max(1.0)
+                    {
+                        raised.extend(anomaly(
+                            tx,
+                            k,
+                            a,
+                            Anomaly {
+                                kind: crate::NoticeKind::UsageSpike,
+                                key_id: Some(id),
+                                application: &app,
+                                dedupe: format!("usage_spike|{id}|{hour}"),
+                                summary: format!(
+                                    "Partner key {id} used {this_hour} times this hour, against about {average:.0} an hour"
+                                ),
+                                body: format!(
+                                    "Application {app}. A leaked key is often used at volume: check with the partner, and revoke the key if the traffic is not theirs."
+                                ),
+                                now,
+                            },
+                        )?);
+                    }
+                }
+            }
+            for app in apps_with_failures {
+                let failures: i64 = tx.query_row(
+                    "SELECT COALESCE(SUM(u.failed), 0) FROM key_usage u JOIN partner_keys p ON p.id = u.key_id
+                      WHERE p.application = ?1 AND u.hour = ?2",
+                    params![app, hour],
+                    |r| r.get(0),
+                )?;
+                if failures >= FAILURE_BURST {
+                    raised.extend(anomaly(
+                        tx,
+                        k,
+                        a,
+                        Anomaly {
+                            kind: crate::NoticeKind::FailureBurst,
+                            key_id: None,
+                            application: &app,
+                            dedupe: format!("failure_burst|{app}|{hour}"),
+                            summary: format!("{failures} failed key verifications for {app} this hour"),
+                            body: "Someone may be guessing keys, or the partner is using a revoked or rotated key. Check the partner keys of this application.".to_owned(),
+                            now,
+                        },
+                    )?);
+                }
+            }
+            Ok(raised)
+        })?;
+        let mut out = Vec::new();
+        for id in raised {
+            if let Some(r) = crate::store::notices::get(self.conn(), id)? {
+                out.push(crate::expiry::notice_of(r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The revoked keys, signed: offline verifiers check against it.
+    pub fn signed_revocation_list(&self) -> Result<Signed> {
+        #[derive(Serialize)]
+        struct Entry {
+            id: String,
+            revoked_at: String,
+        }
+        #[derive(Serialize)]
+        struct List {
+            format: &'static str,
+            version: u32,
+            issued_at: String,
+            revoked: Vec<Entry>,
+        }
+        let revoked = self
+            .partner_keys()?
+            .into_iter()
+            .filter_map(|k| {
+                k.revoked_at.map(|t| Entry {
+                    id: k.id,
+                    revoked_at: timefmt::to_db(t),
+                })
+            })
+            .collect();
+        signing::sign(
+            self.signing_seed(),
+            &List {
+                format: "keywarden-revocations",
+                version: 1,
+                issued_at: timefmt::to_db(self.now()),
+                revoked,
+            },
+        )
+    }
+}
+
+/// Failed verifications for one application within an hour that count as
+/// a burst.
+pub const FAILURE_BURST: i64 = 20;
+/// Use above this many times the hourly baseline is a spike…
+pub const SPIKE_FACTOR: f64 = 10.0;
+/// …when it is also at least this many uses in the hour.
+pub const SPIKE_MIN: i64 = 100;
+
+struct Anomaly<'a> {
+    kind: crate::NoticeKind,
+    key_id: Option<&'a str>,
+    application: &'a str,
+    dedupe: String,
+    summary: String,
+    body: String,
+    now: OffsetDateTime,
+}
+
+/// Records an anomaly as a notice (once, by its dedupe) and audits it.
+fn anomaly(
+    tx: &rusqlite::Connection,
+    k: &crate::crypto::Key256,
+    a: &crate::store::audit::Actor,
+    an: Anomaly<'_>,
+) -> Result<Option<i64>> {
+    let id = crate::store::notices::insert(
+        tx,
+        &crate::store::notices::NewNotice {
+            credential_id: None,
+            partner_key_id: an.key_id,
+            version: 0,
+            kind: an.kind.as_str(),
+            threshold_days: 0,
+            expires_at: None,
+            due_at: an.now,
+            fired_at: an.now,
+            credential_name: an.application,
+            integration: None,
+            summary: &an.summary,
+            body: &an.body,
+            dedupe: &an.dedupe,
+        },
+    )?;
+    if id.is_some() {
+        audit::append(
+            tx,
+            k,
+            a,
+            ev(
+                "partner_key.anomaly",
+                "partner_key",
+                None,
+                Some(an.key_id.unwrap_or(an.application)),
+                Outcome::Failure,
+                an.summary.clone(),
+            ),
+        )?;
+    }
+    Ok(id)
+}
+
+fn changed(tx: &rusqlite::Connection, id: &str, now: OffsetDateTime) -> Result<()> {
+    tx.execute(
+        "INSERT INTO key_changes (key_id, at) VALUES (?1, ?2)",
+        params![id, timefmt::to_db(now)],
+    )?;
+    Ok(())
+}
+
+/// One key as a verifier needs it: a hash, never the key.
+#[derive(Clone)]
+pub struct IndexedKey {
+    hash: [u8; 32],
+    pub application: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub grace_until: Option<OffsetDateTime>,
+    pub revoked: bool,
+}
+
+/// The verifier's view: answers from memory, kept current through
+/// `Vault::refresh_key_index`.
+pub struct KeyIndex {
+    hash_key: Zeroizing<[u8; 32]>,
+    keys: HashMap<String, IndexedKey>,
+    seq: i64,
+}
+
+/// A verification's answer. `Invalid` is the same for an unknown, revoked,
+/// expired, retired or malformed key: no oracle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    Valid {
+        key_id: String,
+        application: String,
+        scopes: Vec<String>,
+    },
+    /// A valid key without the scope the caller requires.
+    InsufficientScope {
+        required: String,
+    },
+    Invalid,
+}
+
+impl KeyIndex {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Checks `key` at `now`, requiring `scope` when given.
+    pub fn verify(&self, key: &str, now: OffsetDateTime, scope: Option<&str>) -> Verified {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.hash_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(key.as_bytes());
+        let digest: [u8; 32] = mac.finalize().into_bytes().into();
+        // The hash is computed for every key, known or not, so the answer
+        // takes the same time for an unknown id.
+        let Ok(parsed) = format::parse(key) else {
+            return Verified::Invalid;
+        };
+        let Some(k) = self.keys.get(parsed.id) else {
+            return Verified::Invalid;
+        };
+        let matches: bool = k.hash.ct_eq(&digest).into();
+        if !matches || k.revoked || k.expires_at.is_some_and(|e| e <= now) || k.grace_until.is_some_and(|g| g <= now) {
+            return Verified::Invalid;
+        }
+        if let Some(required) = scope {
+            if !k.scopes.iter().any(|s| s == required) {
+                return Verified::InsufficientScope {
+                    required: required.to_owned(),
+                };
+            }
+        }
+        Verified::Valid {
+            key_id: parsed.id.to_owned(),
+            application: k.application.clone(),
+            scopes: k.scopes.clone(),
+        }
+    }
+}
+
+/// One hour of a partner key's use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HourUsage {
+    pub hour: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub ok: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub failed: u64,
+}
+
+/// An address a partner key was used from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KeySource {
+    pub source: String,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+impl Vault {
+    /// The key's use per hour over the last `hours` hours, oldest first.
+    pub fn partner_key_usage(&self, id: &str, hours: u32) -> Result<Vec<HourUsage>> {
+        let since = format!(
+            "{}:00:00.000000Z",
+            &timefmt::to_db(self.now() - Duration::hours(i64::from(hours)))[..13]
+        );
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT hour, ok, failed FROM key_usage WHERE key_id = ?1 AND hour >= ?2 ORDER BY hour")?;
+        let rows = stmt.query_map(params![id, since], |r| {
+            Ok(HourUsage {
+                hour: r.get(0)?,
+                ok: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                failed: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The addresses the key was used from, most recent first.
+    pub fn partner_key_sources(&self, id: &str) -> Result<Vec<KeySource>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT source, first_seen, last_seen FROM key_sources WHERE key_id = ?1 ORDER BY last_seen DESC",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(KeySource {
+                source: r.get(0)?,
+                first_seen: r.get(1)?,
+                last_seen: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The anomaly notices about one key (or its application's bursts).
+    pub fn partner_key_alerts(&self, id: &str) -> Result<Vec<crate::Notice>> {
+        let key = self.partner_key(id)?;
+        Ok(self
+            .notices(true)?
+            .into_iter()
+            .filter(|n| {
+                n.partner_key_id.as_deref() == Some(id)
+                    || (n.kind == crate::NoticeKind::FailureBurst && n.credential == key.application)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
