@@ -40,6 +40,7 @@ macro_rules! for_each_command {
             rotate_partner_key,
             revoke_partner_key,
             save_key_envelope,
+            take_key_delivery,
             vault_public_key,
             get_settings,
             save_settings,

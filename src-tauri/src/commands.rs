@@ -59,6 +59,7 @@ pub fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
         export_dir: export_dir.display().to_string(),
         profile: state.actor().profile,
         settings: state.settings(),
+        verifier: state.verifier_status(),
     })
 }
 
@@ -432,6 +433,7 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResul
         v.record("settings.update", "vault", None, Outcome::Success, &detail)
     })?;
     state.set_settings(settings.clone());
+    state.sync_verifier();
     Ok(settings)
 }
 
@@ -450,6 +452,7 @@ pub fn get_partner_key(state: State<'_, AppState>, id: String) -> IpcResult<Part
             usage: v.partner_key_usage(&id, 48)?,
             sources: v.partner_key_sources(&id)?,
             alerts: v.partner_key_alerts(&id)?,
+            awaits_delivery: v.partner_key_awaits_delivery(&id)?,
         })
     })
 }
@@ -481,6 +484,15 @@ pub fn revoke_partner_key(state: State<'_, AppState>, id: String, reason: String
         reason
     };
     state.with_vault(|v| v.revoke_partner_key(&id, &reason))
+}
+
+/// A key rotated by policy, shown once for delivery.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn take_key_delivery(state: State<'_, AppState>, id: String) -> IpcResult<IssuedKeyOut> {
+    state.with_vault(|v| {
+        let issued = v.take_key_delivery(&id)?;
+        Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
+    })
 }
 
 /// Writes a delivery envelope where the admin chose (new file only).

@@ -206,6 +206,11 @@ fn no_command_response_contains_a_stored_secret() {
     let details = h.ok("get_partner_key", json!({ "id": key_id }));
     assert_eq!(details["key"]["state"], "in_grace");
     assert_eq!(details["key"]["replaced_by"], json!(new_id));
+    assert_eq!(
+        h.invoke("take_key_delivery", json!({ "id": new_id })).unwrap_err()["code"],
+        "not_found",
+        "only a key rotated by policy awaits delivery"
+    );
     let revoked = h.ok("revoke_partner_key", json!({ "id": new_id, "reason": "test" }));
     assert_eq!(revoked["state"], "revoked");
     for answer in [&listed, &details, &revoked] {
@@ -410,4 +415,57 @@ fn errors_reach_the_ui_as_code_and_message() {
         .unwrap_err();
     assert_eq!(e["code"], "invalid_input");
     assert!(e["message"].as_str().unwrap().contains("1 to 365"));
+}
+
+/// One verification over loopback: the HTTP status.
+fn verify_status(addr: &str, key: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(
+        format!("POST /v1/keys/verify HTTP/1.1\r\nHost: kw\r\nX-Api-Key: {key}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .as_bytes(),
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn the_embedded_verifier_runs_while_the_vault_is_open_follows_revocations_and_stops_on_lock() {
+    let mut h = Harness::new();
+    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let issued = h.ok(
+        "issue_partner_key",
+        json!({ "input": { "application": "crm", "environment": "live", "scopes": ["contacts:read"] } }),
+    );
+    let key = issued["plaintext"].as_str().unwrap().to_owned();
+    let id = issued["key"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.ok("app_status", json!({}))["verifier"], json!(null), "off by default");
+    let mut settings = h.ok("get_settings", json!({}));
+    settings["verifier_listen"] = json!("127.0.0.1:0");
+    h.ok("save_settings", json!({ "settings": settings }));
+    let status = h.ok("app_status", json!({}))["verifier"].as_str().unwrap().to_owned();
+    let addr = status.strip_prefix("listening on ").unwrap().to_owned();
+    assert_eq!(verify_status(&addr, &key), Some(200));
+    h.ok("revoke_partner_key", json!({ "id": id, "reason": "test" }));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while verify_status(&addr, &key) != Some(401) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revocation never reached the verifier"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Locking closes the verifier with the vault.
+    h.ok("lock_vault", json!({}));
+    assert_eq!(verify_status(&addr, &key), None, "nothing listens once locked");
+    assert_eq!(h.ok("app_status", json!({}))["verifier"], json!(null));
+    let bad = h
+        .invoke(
+            "save_settings",
+            json!({ "settings": { "verifier_listen": "not an address" } }),
+        )
+        .unwrap_err();
+    assert!(bad["message"].as_str().unwrap().contains("127.0.0.1:8787"), "{bad}");
 }

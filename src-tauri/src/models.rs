@@ -40,6 +40,8 @@ pub struct AppStatus {
     /// Who the audit log records for this session.
     pub profile: String,
     pub settings: Settings,
+    /// The embedded partner-key verifier: where it listens, or why not.
+    pub verifier: Option<String>,
 }
 
 /// Shown once at vault creation or recovery, then forgotten by the app.
@@ -411,4 +413,6 @@ pub struct PartnerKeyDetails {
     pub usage: Vec<keywarden_core::partner::HourUsage>,
     pub sources: Vec<keywarden_core::partner::KeySource>,
     pub alerts: Vec<keywarden_core::Notice>,
+    /// A successor rotated by policy waits to be shown once for delivery.
+    pub awaits_delivery: bool,
 }

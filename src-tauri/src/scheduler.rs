@@ -1,5 +1,6 @@
 //! The app's work on time, in one thread (`kw-timer`): lock the vault after
-//! the idle time, and fire expiry notices when due (natively, and to the
+//! the idle time, rotate partner keys that reached their policy age, and
+//! fire expiry notices when due (natively, and to the
 //! window as `notices-changed`). Between due instants it sleeps on a timer
 //! (timer.rs) armed for the earliest of them: no polling, no wake-up while
 //! nothing is due. Commands poke it when they change what it plans by.
@@ -25,8 +26,9 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
             let state = app.keywarden();
             let lock_at = auto_lock(&app, &state);
             let notice_at = notices(&app, &state, &notifier);
+            let rotate_at = partner_key_rotation(&app, &state, &notifier);
             let timer = state.timer.clone();
-            timer.wait_until([lock_at, notice_at].into_iter().flatten().min());
+            timer.wait_until([lock_at, notice_at, rotate_at].into_iter().flatten().min());
         }
     });
     if let Err(e) = spawned {
@@ -48,6 +50,41 @@ fn auto_lock<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Option<SystemT
     } else {
         Some(SystemTime::now() + (limit - idle))
     }
+}
+
+/// Rotates the partner keys that reached their policy age (the successors
+/// wait, sealed, for an admin to deliver them) and says so; returns when
+/// the next key reaches its age.
+fn partner_key_rotation<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifier: &Notifier) -> Option<SystemTime> {
+    let (rotated, next, notices, vault_now) = {
+        let mut slot = state.slot().ok()?;
+        let vault = slot.as_mut()?;
+        let rotated = vault.rotate_due_partner_keys();
+        let next = vault.next_partner_key_rotation();
+        let notices = vault.notices(false).unwrap_or_default();
+        (rotated, next, notices, vault.now())
+    };
+    match rotated {
+        Ok(keys) if !keys.is_empty() => {
+            for k in &keys {
+                let said = notices
+                    .iter()
+                    .find(|n| n.partner_key_id.as_deref() == Some(k.id.as_str()));
+                if let Some(n) = said {
+                    let _ = notifier.show(n);
+                }
+            }
+            let _ = app.emit(NOTICES_EVENT, keys.len());
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("keywarden: partner keys due for rotation could not be rotated: {e}");
+            return Some(SystemTime::now() + RETRY_AFTER_FAILURE);
+        }
+    }
+    let next = next.ok().flatten()?;
+    let wait = (next - vault_now).max(time::Duration::ZERO);
+    Some(SystemTime::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
 /// Fires the notices due now; returns when the next one is due. The vault

@@ -28,6 +28,9 @@ pub struct Settings {
     /// period after it before it counts as overdue.
     pub rotation_max_age_days: u32,
     pub rotation_grace_days: u32,
+    /// Run the partner-key verifier inside the app on this address (e.g.
+    /// 127.0.0.1:8787) while the vault is open; empty = off (the default).
+    pub verifier_listen: String,
 }
 
 impl Default for Settings {
@@ -41,6 +44,7 @@ impl Default for Settings {
             notice_thresholds: keywarden_core::expiry::DEFAULT_THRESHOLDS.to_vec(),
             rotation_max_age_days: 90,
             rotation_grace_days: 7,
+            verifier_listen: String::new(),
         }
     }
 }
@@ -76,6 +80,17 @@ impl Settings {
         }
         range("rotation policy", self.rotation_max_age_days, 0, 3650, "days")?;
         range("rotation grace period", self.rotation_grace_days, 0, 365, "days")?;
+        if !self.verifier_listen.trim().is_empty()
+            && self.verifier_listen.trim().parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(Error::invalid(
+                "verifier address",
+                format!(
+                    "'{}' is not an address like 127.0.0.1:8787; leave it empty to keep the verifier off",
+                    self.verifier_listen
+                ),
+            ));
+        }
         keywarden_core::expiry::normalize_thresholds(&self.notice_thresholds).map(|_| ())
     }
 

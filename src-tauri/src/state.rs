@@ -30,6 +30,9 @@ pub struct AppState {
     pub test_mode: bool,
     /// In test mode only: the vault's clock stands at this instant.
     pub test_now: Option<time::OffsetDateTime>,
+    /// The embedded partner-key verifier, while the vault is open and the
+    /// setting asks for it; or why it could not start.
+    verifier: Mutex<Result<Option<keywarden_verifier::Running>, String>>,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             idle_lock_override: None,
             test_mode: false,
             test_now: None,
+            verifier: Mutex::new(Ok(None)),
         }
     }
 
@@ -122,8 +126,49 @@ impl AppState {
         out
     }
 
+    /// Starts (or stops) the embedded verifier as the settings say, on its
+    /// own handle of the open vault.
+    pub fn sync_verifier(&self) {
+        let listen = self.settings().verifier_listen.trim().to_owned();
+        let Ok(mut slot) = self.verifier.lock() else {
+            return;
+        };
+        if let Ok(Some(running)) = std::mem::replace(&mut *slot, Ok(None)) {
+            running.stop();
+        }
+        if listen.is_empty() {
+            return;
+        }
+        let handle = match self.vault.lock() {
+            Ok(v) => v.as_ref().map(|v| v.reopen()),
+            Err(_) => None,
+        };
+        *slot = match handle {
+            None => Ok(None),
+            Some(Err(e)) => Err(e.to_string()),
+            Some(Ok(vault)) => keywarden_verifier::start(vault, &listen)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+        };
+    }
+
+    /// Where the embedded verifier listens, or why it is not running.
+    pub fn verifier_status(&self) -> Option<String> {
+        match self.verifier.lock().ok()?.as_ref() {
+            Ok(Some(r)) => Some(format!("listening on {}", r.addr)),
+            Ok(None) => None,
+            Err(e) => Some(format!("not running: {e}")),
+        }
+    }
+
     /// Drops the open vault: its keys are zeroized on drop.
     pub fn lock(&self) -> bool {
+        // The verifier's own vault handle goes first.
+        if let Ok(mut slot) = self.verifier.lock() {
+            if let Ok(Some(running)) = std::mem::replace(&mut *slot, Ok(None)) {
+                running.stop();
+            }
+        }
         match self.vault.lock() {
             Ok(mut slot) => match slot.take() {
                 Some(v) => {
@@ -150,6 +195,7 @@ impl AppState {
         *self.slot()? = Some(vault);
         self.touch();
         self.timer.poke();
+        self.sync_verifier();
         Ok(())
     }
 }

@@ -424,4 +424,13 @@ pub enum KeysCmd {
     },
     /// The vault's public signing key (envelopes, revocation lists).
     PublicKey,
+    /// Rotate every key that reached its policy age (run it daily from a
+    /// timer where the app is closed). Successors wait for `deliver`.
+    RotateDue,
+    /// Show, once, a key rotated by policy, to deliver it.
+    Deliver {
+        id: String,
+        #[arg(long, value_name = "FILE")]
+        envelope: Option<PathBuf>,
+    },
 }

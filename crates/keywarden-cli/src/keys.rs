@@ -171,6 +171,31 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             }
             Ok(())
         }
+        KeysCmd::RotateDue => {
+            let mut vault = ctx.open()?;
+            let rotated = vault.rotate_due_partner_keys()?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&rotated).unwrap_or_default());
+            } else if rotated.is_empty() {
+                println!("No key has reached its rotation age.");
+            } else {
+                for k in rotated {
+                    println!(
+                        "Rotated {} of {}: successor {} awaits delivery (kw keys deliver {}).",
+                        k.replaces.as_deref().unwrap_or(""),
+                        k.application,
+                        k.id,
+                        k.id
+                    );
+                }
+            }
+            Ok(())
+        }
+        KeysCmd::Deliver { id, envelope } => {
+            let mut vault = ctx.open()?;
+            let i = vault.take_key_delivery(&id)?;
+            issued(ctx, &i, envelope.as_deref())
+        }
         KeysCmd::PublicKey => {
             let vault = ctx.open()?;
             println!("{}", vault.signing_public_key());

@@ -6,7 +6,6 @@ mod args;
 mod input;
 mod keys;
 mod output;
-mod serve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -362,7 +361,13 @@ fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Keys(cmd) => keys::run(&ctx, cmd),
-        Command::Serve { listen } => serve::run(ctx.open()?, &listen),
+        Command::Serve { listen } => keywarden_verifier::run(ctx.open()?, &listen, |addr, keys| {
+            // The first line says where: scripts and tests read it.
+            println!("listening on {addr} ({keys} keys)");
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+        })
+        .map_err(|e| CliError::new(1, e.to_string())),
         Command::SupportBundle { output } => {
             let mut vault = ctx.open()?;
             let bundle = vault.support_bundle()?;

@@ -46,6 +46,8 @@ pub enum NoticeKind {
     FailureBurst,
     /// A partner key used far above its hourly baseline.
     UsageSpike,
+    /// A partner key rotated by its policy: its successor awaits delivery.
+    KeyRotated,
 }
 
 impl NoticeKind {
@@ -56,6 +58,7 @@ impl NoticeKind {
             NoticeKind::NewSource => "new_source",
             NoticeKind::FailureBurst => "failure_burst",
             NoticeKind::UsageSpike => "usage_spike",
+            NoticeKind::KeyRotated => "key_rotated",
         }
     }
 
@@ -65,6 +68,7 @@ impl NoticeKind {
             "new_source" => NoticeKind::NewSource,
             "failure_burst" => NoticeKind::FailureBurst,
             "usage_spike" => NoticeKind::UsageSpike,
+            "key_rotated" => NoticeKind::KeyRotated,
             _ => NoticeKind::Expiring,
         }
     }

@@ -514,6 +514,38 @@ impl Vault {
         Ok(vault)
     }
 
+    /// A second handle on the same open vault, with its own database
+    /// connection: for a service thread (the app's embedded verifier) that
+    /// must not share this one. The keys are copied, not re-read from the
+    /// keychain or a passphrase.
+    pub fn reopen(&self) -> Result<Vault> {
+        let copy = |k: &Key256| Key256::from_bytes(*k.expose());
+        let keys = VaultKeys {
+            db: copy(&self.keys.db),
+            dek_wrap: copy(&self.keys.dek_wrap),
+            audit: copy(&self.keys.audit),
+            partner_hash: copy(&self.keys.partner_hash),
+            signing_seed: copy(&self.keys.signing_seed),
+        };
+        let conn = store::open(&header::db_path(&self.dir), &keys.db, false)?;
+        let dek = data_keys::current(&conn, &keys.dek_wrap, self.header.vault_id)?;
+        Ok(Vault {
+            dir: self.dir.clone(),
+            header: self.header.clone(),
+            conn,
+            keys,
+            dek,
+            actor: self.actor.clone(),
+            rotate_after: self.rotate_after,
+            expiring_within_days: self.expiring_within_days,
+            auth_failure_threshold: self.auth_failure_threshold,
+            notice_thresholds: self.notice_thresholds.clone(),
+            rotation_max_age_days: self.rotation_max_age_days,
+            rotation_grace_days: self.rotation_grace_days,
+            clock: self.clock.clone(),
+        })
+    }
+
     /// A rotation that died between staging and swapping left a pending
     /// version; the current one was never touched, so rolling back is safe.
     fn roll_back_interrupted_rotations(&mut self) -> Result<()> {

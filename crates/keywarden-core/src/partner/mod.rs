@@ -53,6 +53,8 @@ pub enum KeyState {
     Active,
     /// Replaced by a rotation; still valid until its grace period ends.
     InGrace,
+    /// Expires within 14 days.
+    Expiring,
     /// Older than its rotation policy: rotate it.
     RotationDue,
     Expired,
@@ -216,6 +218,8 @@ fn build(raw: RawRow, now: OffsetDateTime) -> Result<Raw> {
         if g <= now { KeyState::Retired } else { KeyState::InGrace }
     } else if max_age_days > 0 && created_at + Duration::days(i64::from(max_age_days)) <= now {
         KeyState::RotationDue
+    } else if expires_at.is_some_and(|e| e <= now + Duration::days(14)) {
+        KeyState::Expiring
     } else {
         KeyState::Active
     };
@@ -897,6 +901,176 @@ impl Vault {
                     || (n.kind == crate::NoticeKind::FailureBurst && n.credential == key.application)
             })
             .collect())
+    }
+}
+
+/// The sealed slot of a key awaiting delivery: bound to the key id.
+fn delivery_slot(id: &str) -> String {
+    format!("partner-key-delivery:{id}")
+}
+
+impl Vault {
+    /// The background job: rotates every key that reached its policy age
+    /// (and was not already replaced). Each successor's plaintext is sealed
+    /// for one delivery, and a notice says so. Returns the successors.
+    pub fn rotate_due_partner_keys(&mut self) -> Result<Vec<PartnerKey>> {
+        let due: Vec<PartnerKey> = self
+            .partner_keys()?
+            .into_iter()
+            .filter(|k| k.state == KeyState::RotationDue && k.replaced_by.is_none())
+            .collect();
+        let mut out = Vec::new();
+        for old in due {
+            let issued = self.rotate_partner_key(&old.id, None)?;
+            let field = delivery_slot(&issued.key.id);
+            let slot = crate::crypto::sealed::FieldSlot {
+                credential_id: uuid::Uuid::nil(),
+                field: &field,
+                version: 0,
+            };
+            let blob = self.seal_slot(&slot, issued.plaintext.as_bytes())?;
+            let now = self.now();
+            let new_id = issued.key.id.clone();
+            let summary = format!(
+                "Partner key {} of {} was rotated by its policy",
+                old.id, old.application
+            );
+            let body = format!(
+                "The successor {new_id} is ready: open it and take the new key (once) to deliver it. The old key stops at {}.",
+                issued
+                    .key
+                    .grace_until
+                    .or(self.partner_key(&old.id)?.grace_until)
+                    .map(timefmt::to_db)
+                    .unwrap_or_default()
+            );
+            self.write_with(|tx, k, a| {
+                tx.execute(
+                    "INSERT INTO key_deliveries (key_id, sealed, created_at) VALUES (?1, ?2, ?3)",
+                    params![new_id, blob, timefmt::to_db(now)],
+                )?;
+                crate::store::notices::insert(
+                    tx,
+                    &crate::store::notices::NewNotice {
+                        credential_id: None,
+                        partner_key_id: Some(&new_id),
+                        version: 0,
+                        kind: crate::NoticeKind::KeyRotated.as_str(),
+                        threshold_days: 0,
+                        expires_at: None,
+                        due_at: now,
+                        fired_at: now,
+                        credential_name: &old.application,
+                        integration: None,
+                        summary: &summary,
+                        body: &body,
+                        dedupe: &format!("key_rotated|{}", old.id),
+                    },
+                )?;
+                audit::append(
+                    tx,
+                    k,
+                    a,
+                    ev(
+                        "partner_key.rotate",
+                        "partner_key",
+                        None,
+                        Some(&old.id),
+                        Outcome::Success,
+                        format!(
+                            "rotated by policy (every {} days); successor {new_id} awaits delivery",
+                            old.max_age_days
+                        ),
+                    ),
+                )
+            })?;
+            out.push(self.partner_key(&new_id)?);
+        }
+        Ok(out)
+    }
+
+    /// When the next key reaches its policy age, for the scheduler.
+    pub fn next_partner_key_rotation(&self) -> Result<Option<OffsetDateTime>> {
+        Ok(self
+            .partner_keys()?
+            .into_iter()
+            .filter(|k| matches!(k.state, KeyState::Active | KeyState::Expiring) && k.max_age_days > 0)
+            .map(|k| k.created_at + Duration::days(i64::from(k.max_age_days)))
+            .min())
+    }
+
+    /// Whether a successor's plaintext waits for delivery.
+    pub fn partner_key_awaits_delivery(&self, id: &str) -> Result<bool> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM key_deliveries WHERE key_id = ?1", [id], |r| {
+                r.get(0)
+            })?;
+        Ok(n > 0)
+    }
+
+    /// Takes a key rotated by policy for delivery: its plaintext and a fresh
+    /// envelope, once; afterwards only its hash remains. Audited.
+    pub fn take_key_delivery(&mut self, id: &str) -> Result<IssuedKey> {
+        let blob: Vec<u8> = self
+            .conn()
+            .query_row("SELECT sealed FROM key_deliveries WHERE key_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                kind: "key awaiting delivery",
+                name: id.to_owned(),
+            })?;
+        let field = delivery_slot(id);
+        let plain = self.open_slot(
+            &crate::crypto::sealed::FieldSlot {
+                credential_id: uuid::Uuid::nil(),
+                field: &field,
+                version: 0,
+            },
+            &blob,
+        )?;
+        let plaintext = Zeroizing::new(String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?);
+        let key = self.partner_key(id)?;
+        let now = self.now();
+        self.write_with(|tx, k, a| {
+            tx.execute("DELETE FROM key_deliveries WHERE key_id = ?1", [id])?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "partner_key.deliver",
+                    "partner_key",
+                    None,
+                    Some(id),
+                    Outcome::Success,
+                    format!(
+                        "the key rotated by policy for {} was shown for delivery",
+                        key.application
+                    ),
+                ),
+            )
+        })?;
+        let payload = EnvelopePayload {
+            format: "keywarden-key-envelope".into(),
+            version: 1,
+            key: plaintext.to_string(),
+            key_id: key.id.clone(),
+            application: key.application.clone(),
+            environment: key.environment,
+            scopes: key.scopes.clone(),
+            expires_at: key.expires_at.map(timefmt::to_db),
+            issued_at: timefmt::to_db(now),
+            not_after: timefmt::to_db(now + ENVELOPE_VALIDITY),
+        };
+        let envelope = signing::sign(self.signing_seed(), &payload)?;
+        Ok(IssuedKey {
+            key,
+            plaintext,
+            envelope,
+        })
     }
 }
 

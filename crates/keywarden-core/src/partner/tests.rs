@@ -274,3 +274,46 @@ fn a_new_source_a_failure_burst_and_a_usage_spike_each_raise_exactly_one_alert()
     let k = v.partner_key(&key).unwrap();
     assert_eq!(k.use_count, 5 + 1 + 1 + 30 + 500);
 }
+
+#[test]
+fn the_background_job_rotates_a_key_at_its_policy_age_once_and_the_successor_is_delivered_once() {
+    let (_d, mut v, clock) = vault();
+    let old = v
+        .issue_partner_key(NewPartnerKey {
+            application: "erp".into(),
+            scopes: vec!["ledger:read".into()],
+            max_age_days: Some(30),
+            grace_days: Some(5),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        v.next_partner_key_rotation().unwrap(),
+        Some(clock.now() + Duration::days(30))
+    );
+    clock.advance(Duration::days(29));
+    assert!(v.rotate_due_partner_keys().unwrap().is_empty());
+    clock.advance(Duration::days(2));
+    let rotated = v.rotate_due_partner_keys().unwrap();
+    assert_eq!(rotated.len(), 1);
+    let new_id = rotated[0].id.clone();
+    assert!(v.rotate_due_partner_keys().unwrap().is_empty(), "once");
+    assert_eq!(v.partner_key(&old.key.id).unwrap().state, KeyState::InGrace);
+    let notices = v.notices(false).unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, crate::NoticeKind::KeyRotated);
+    assert!(v.partner_key_awaits_delivery(&new_id).unwrap());
+    let delivered = v.take_key_delivery(&new_id).unwrap();
+    let index = v.key_index().unwrap();
+    assert!(matches!(
+        index.verify(&delivered.plaintext, clock.now(), None),
+        Verified::Valid { .. }
+    ));
+    assert!(
+        matches!(index.verify(&old.plaintext, clock.now(), None), Verified::Valid { .. }),
+        "grace"
+    );
+    assert!(open_envelope(&delivered.envelope, &v.signing_public_key(), clock.now()).is_ok());
+    assert!(v.take_key_delivery(&new_id).is_err(), "shown once");
+    assert!(!v.partner_key_awaits_delivery(&new_id).unwrap());
+}

@@ -107,4 +107,5 @@ export const api = {
   revokePartnerKey: (id: string, reason: string) => call<PartnerKey>('revoke_partner_key', { id, reason }),
   saveKeyEnvelope: (path: string, envelope: Signed) => call<ExportReceipt>('save_key_envelope', { path, envelope }),
   vaultPublicKey: () => call<string>('vault_public_key'),
+  takeKeyDelivery: (id: string) => call<IssuedKeyOut>('take_key_delivery', { id }),
 };

@@ -11,4 +11,8 @@ export_dir: string,
 /**
  * Who the audit log records for this session.
  */
-profile: string, settings: Settings, };
+profile: string, settings: Settings, 
+/**
+ * The embedded partner-key verifier: where it listens, or why not.
+ */
+verifier: string | null, };

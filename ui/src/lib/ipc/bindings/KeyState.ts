@@ -3,4 +3,4 @@
 /**
  * Where a key stands, as a verifier would treat it now.
  */
-export type KeyState = "active" | "in_grace" | "rotation_due" | "expired" | "retired" | "revoked";
+export type KeyState = "active" | "in_grace" | "expiring" | "rotation_due" | "expired" | "retired" | "revoked";

@@ -7,4 +7,8 @@ import type { PartnerKey } from "./PartnerKey";
 /**
  * One partner key with its use.
  */
-export type PartnerKeyDetails = { key: PartnerKey, usage: Array<HourUsage>, sources: Array<KeySource>, alerts: Array<Notice>, };
+export type PartnerKeyDetails = { key: PartnerKey, usage: Array<HourUsage>, sources: Array<KeySource>, alerts: Array<Notice>, 
+/**
+ * A successor rotated by policy waits to be shown once for delivery.
+ */
+awaits_delivery: boolean, };

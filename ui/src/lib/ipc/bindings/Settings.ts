@@ -31,4 +31,9 @@ notice_thresholds: Array<number>,
  * own: maximum age of a secret in days (0 = none), and the grace
  * period after it before it counts as overdue.
  */
-rotation_max_age_days: number, rotation_grace_days: number, };
+rotation_max_age_days: number, rotation_grace_days: number, 
+/**
+ * Run the partner-key verifier inside the app on this address (e.g.
+ * 127.0.0.1:8787) while the vault is open; empty = off (the default).
+ */
+verifier_listen: string, };

@@ -1,4 +1,5 @@
-//! `kw serve`: the verification service our services call.
+//! The verification service our services call: `kw serve`, or embedded
+//! in the desktop app (a setting, off by default).
 //!
 //! `POST /v1/keys/verify` with the key in `X-Api-Key` (or `Authorization:
 //! Bearer`), and optionally the scope the caller needs in
@@ -27,7 +28,23 @@ use axum::routing::post;
 use keywarden_core::partner::{KeyIndex, Verified};
 use keywarden_core::{Clock, SystemClock, Vault};
 
-use crate::{CliError, CliResult};
+/// Why the service could not start or stopped.
+#[derive(Debug)]
+pub struct ServeError(pub String);
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+impl From<keywarden_core::Error> for ServeError {
+    fn from(e: keywarden_core::Error) -> ServeError {
+        ServeError(e.to_string())
+    }
+}
 
 const INVALID: &str = r#"{"valid":false,"error":"invalid_key"}"#;
 const POLL: Duration = Duration::from_millis(10);
@@ -106,11 +123,12 @@ async fn verify(
 }
 
 /// Follows the database: applies key changes, writes usage.
-fn watch(mut vault: Vault, shared: Arc<Shared>) {
+fn watch(mut vault: Vault, shared: Arc<Shared>, stop: Arc<std::sync::atomic::AtomicBool>) {
     let notifier = keywarden_notify::Notifier::new();
     let mut version = vault.data_version().unwrap_or(0);
     let mut ticks = 0u32;
-    loop {
+    // Stopping drops the vault here, and with it the keys it holds.
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(POLL);
         ticks += 1;
         if let Ok(v) = vault.data_version() {
@@ -157,10 +175,48 @@ fn watch(mut vault: Vault, shared: Arc<Shared>) {
     }
 }
 
-pub fn run(vault: Vault, listen: &str) -> CliResult {
+/// A service running in the background (the app's embedded verifier).
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops serving and closes the service's vault.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+struct Prepared {
+    listener: std::net::TcpListener,
+    app: axum::Router,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    keys: usize,
+}
+
+fn prepare(vault: Vault, listen: &str) -> Result<Prepared, ServeError> {
     let addr: SocketAddr = listen
         .parse()
-        .map_err(|_| CliError::new(5, format!("--listen '{listen}' is not an address like 127.0.0.1:8787")))?;
+        .map_err(|_| ServeError(format!("'{listen}' is not an address like 127.0.0.1:8787")))?;
     let index = vault.key_index()?;
     let keys = index.len();
     let shared = Arc::new(Shared {
@@ -168,29 +224,76 @@ pub fn run(vault: Vault, listen: &str) -> CliResult {
         usage: Mutex::new(HashMap::new()),
         clock: SystemClock,
     });
-    let watcher = shared.clone();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (watcher, halt) = (shared.clone(), stop.clone());
     std::thread::Builder::new()
         .name("kw-watch".into())
-        .spawn(move || watch(vault, watcher))
-        .map_err(|e| CliError::new(1, format!("could not start the watcher: {e}")))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+        .spawn(move || watch(vault, watcher, halt))
+        .map_err(|e| ServeError(format!("could not start the watcher: {e}")))?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
+    let app = axum::Router::new()
+        .route("/v1/keys/verify", post(verify))
+        .with_state(shared);
+    Ok(Prepared {
+        listener,
+        app,
+        stop,
+        keys,
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::new(1, format!("could not start the server runtime: {e}")))?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
+        .map_err(|e| ServeError(format!("could not start the server runtime: {e}")))
+}
+
+/// Serves until the process ends (`kw serve`). `ready` is called with the
+/// address once it listens.
+pub fn run(vault: Vault, listen: &str, ready: impl FnOnce(SocketAddr, usize)) -> Result<(), ServeError> {
+    let p = prepare(vault, listen)?;
+    let local = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
+    ready(local, p.keys);
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(p.listener).map_err(|e| ServeError(e.to_string()))?;
+        axum::serve(listener, p.app.into_make_service_with_connect_info::<SocketAddr>())
             .await
-            .map_err(|e| CliError::new(1, format!("cannot listen on {addr}: {e}")))?;
-        let local = listener.local_addr().map_err(|e| CliError::io("listening", e))?;
-        // The first line says where: scripts and tests read it.
-        println!("listening on {local} ({keys} keys)");
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        let app = axum::Router::new()
-            .route("/v1/keys/verify", post(verify))
-            .with_state(shared);
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .map_err(|e| CliError::new(1, format!("the server stopped: {e}")))
+            .map_err(|e| ServeError(format!("the server stopped: {e}")))
+    })
+}
+
+/// Serves in the background until `Running::stop` (the desktop app).
+pub fn start(vault: Vault, listen: &str) -> Result<Running, ServeError> {
+    let p = prepare(vault, listen)?;
+    let addr = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
+    let rt = runtime()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = p.listener;
+    let app = p.app;
+    let thread = std::thread::Builder::new()
+        .name("kw-verifier".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await;
+            });
+        })
+        .map_err(|e| ServeError(format!("could not start the verifier: {e}")))?;
+    Ok(Running {
+        addr,
+        stop: p.stop,
+        shutdown: Some(tx),
+        thread: Some(thread),
     })
 }
