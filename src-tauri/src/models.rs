@@ -249,6 +249,9 @@ pub struct NewIntegrationInput {
     /// inherits the vault's.
     #[ts(optional)]
     pub max_age_days: Option<u32>,
+    /// `kw run` variable names per secret field.
+    #[serde(default)]
+    pub env_names: BTreeMap<String, String>,
 }
 
 impl NewIntegrationInput {
@@ -265,6 +268,7 @@ impl NewIntegrationInput {
             tags: self.tags,
             notes: none_if_blank(self.notes),
             max_age_days: self.max_age_days,
+            env_names: self.env_names,
         }
     }
 }
@@ -295,6 +299,9 @@ pub struct IntegrationPatchInput {
     /// Days; `""` inherits the vault's policy.
     #[ts(optional)]
     pub max_age_days: Option<String>,
+    /// Replaces the `kw run` variable names.
+    #[ts(optional)]
+    pub env_names: Option<BTreeMap<String, String>>,
 }
 
 impl IntegrationPatchInput {
@@ -311,6 +318,7 @@ impl IntegrationPatchInput {
             tags: self.tags,
             notes: self.notes,
             max_age_days: parse_days(self.max_age_days)?,
+            env_names: self.env_names,
         })
     }
 }

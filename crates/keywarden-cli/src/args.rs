@@ -60,6 +60,18 @@ pub enum Command {
     /// it from a systemd user timer, Task Scheduler or launchd).
     #[command(subcommand)]
     Expiry(ExpiryCmd),
+    /// Run a command with an integration's current credential in its
+    /// environment (never in its arguments): `kw run --integration NAME --
+    /// COMMAND ARGS…`. Exits with the command's exit code.
+    Run {
+        #[arg(long)]
+        integration: String,
+        /// When the integration has several credentials: which one.
+        #[arg(long)]
+        credential: Option<String>,
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// API keys issued to partners: issue, rotate with grace, revoke.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -110,6 +122,10 @@ pub struct IntegrationFields {
     /// or "inherit" for the vault's.
     #[arg(long, value_name = "DAYS")]
     pub max_age_days: Option<String>,
+    /// `kw run`: the variable a secret field is given as, FIELD=VAR
+    /// (repeat; replaces the mapping), e.g. api_key=PLEO_API_KEY.
+    #[arg(long = "env", value_name = "FIELD=VAR")]
+    pub env: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

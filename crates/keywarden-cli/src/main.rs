@@ -360,6 +360,11 @@ fn run(cli: Cli) -> CliResult {
             output::notices(&vault.notices(all)?, ctx.json);
             Ok(())
         }
+        Command::Run {
+            integration,
+            credential,
+            command,
+        } => run_child(&ctx, &integration, credential.as_deref(), &command),
         Command::Keys(cmd) => keys::run(&ctx, cmd),
         Command::Serve { listen } => keywarden_verifier::run(ctx.open()?, &listen, |addr, keys| {
             // The first line says where: scripts and tests read it.
@@ -414,6 +419,49 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
+/// `kw run`: the child gets the secrets in its environment, inherits the
+/// terminal, and its exit code becomes kw's. The vault is closed (its keys
+/// zeroized) before the child starts.
+fn run_child(ctx: &Ctx, integration: &str, credential: Option<&str>, command: &[String]) -> CliResult {
+    let program = command
+        .first()
+        .ok_or_else(|| CliError::new(2, "give the command to run after --"))?;
+    let name = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| program.clone());
+    let env = {
+        let mut vault = ctx.open()?;
+        vault.run_environment(integration, credential, &name)?
+    };
+    let mut child = std::process::Command::new(program);
+    child.args(&command[1..]);
+    for (var, value) in &env.vars {
+        use keywarden_core::ExposeSecret;
+        child.env(var, value.expose_secret());
+    }
+    let status = child.status().map_err(|e| {
+        CliError::new(
+            127,
+            format!("could not start '{program}': {e}; check the command and your PATH"),
+        )
+    })?;
+    drop(env);
+    std::process::exit(exit_code(status))
+}
+
+/// The child's exit code; killed by a signal: 128 + its number, as shells do.
+#[cfg(unix)]
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+#[cfg(not(unix))]
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    status.code().unwrap_or(1)
+}
+
 /// `--max-age-days`: whole days (0 = none), or "inherit".
 fn parse_max_age(s: Option<&str>) -> CliResult<Option<Option<u32>>> {
     match s {
@@ -430,8 +478,22 @@ fn parse_max_age(s: Option<&str>) -> CliResult<Option<Option<u32>>> {
     }
 }
 
+/// `--env FIELD=VAR` pairs.
+fn parse_env_names(pairs: &[String]) -> CliResult<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(f, v)| (f.trim().to_owned(), v.trim().to_owned()))
+                .filter(|(f, v)| !f.is_empty() && !v.is_empty())
+                .ok_or_else(|| CliError::new(5, format!("--env '{p}' is not FIELD=VAR, e.g. api_key=PLEO_API_KEY")))
+        })
+        .collect()
+}
+
 fn integration_patch(f: IntegrationFields, rename: Option<String>) -> CliResult<IntegrationPatch> {
     let max_age_days = parse_max_age(f.max_age_days.as_deref())?;
+    let env_names = (!f.env.is_empty()).then(|| parse_env_names(&f.env)).transpose()?;
     Ok(IntegrationPatch {
         name: rename,
         provider: f.provider,
@@ -444,6 +506,7 @@ fn integration_patch(f: IntegrationFields, rename: Option<String>) -> CliResult<
         tags: (!f.tags.is_empty()).then_some(f.tags),
         notes: f.notes,
         max_age_days,
+        env_names,
     })
 }
 
@@ -469,6 +532,7 @@ fn integration(ctx: &Ctx, cmd: IntegrationCmd) -> CliResult {
                 tags: fields.tags,
                 notes: fields.notes,
                 max_age_days: parse_max_age(fields.max_age_days.as_deref())?.flatten(),
+                env_names: parse_env_names(&fields.env)?,
             })?;
             output::integration(ctx, &i, &[]);
             Ok(())

@@ -1160,3 +1160,106 @@ fn expiry_check_notifies_each_threshold_once_natively_and_rotation_ends_the_old_
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2);
 }
+
+/// `kw run`: the child sees the secret in its environment only (not in its
+/// or kw's command line), its exit code is kw's, a rotation is picked up by
+/// the next run without any change, and each use is audited with the
+/// command.
+#[test]
+fn kw_run_gives_the_child_the_current_secret_in_its_environment_only() {
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Pleo production",
+            "--provider",
+            "pleo",
+            "--env",
+            "api_key=PLEO_API_KEY",
+        ],
+        "",
+    );
+    let first = "pk_live_RUNCANARY_first_7Hq2x9Lm4";
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "Pleo API",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo production",
+        ],
+        first,
+    );
+    let work = tempfile::tempdir().unwrap();
+    let script = "printf %s \"$PLEO_API_KEY\" > secret.txt; tr '\\0' ' ' < /proc/$PPID/cmdline > parent.txt; \
+                  tr '\\0' ' ' < /proc/$$/cmdline > self.txt; exit 7";
+    let run = || {
+        let mut c = kw.cmd(&["run", "--integration", "Pleo production", "--", "sh", "-c", script]);
+        c.current_dir(work.path());
+        let out = kw.run_with(c, b"");
+        (
+            out.status.code(),
+            std::fs::read_to_string(work.path().join("secret.txt")).unwrap(),
+        )
+    };
+    let (code, seen) = run();
+    assert_eq!(code, Some(7), "the child's exit code is kw's");
+    assert_eq!(seen, first);
+    for f in ["parent.txt", "self.txt"] {
+        let cmdline = std::fs::read_to_string(work.path().join(f)).unwrap();
+        assert!(cmdline.contains("sh") || cmdline.contains("kw"), "{f}: {cmdline}");
+        assert!(!cmdline.contains(first), "{f} holds the secret: {cmdline}");
+    }
+
+    let second = "pk_live_RUNCANARY_second_Nw3uVb8z";
+    kw.ok(&["credential", "rotate", "--offline", "Pleo API"], second);
+    let (_, seen) = run();
+    assert_eq!(
+        seen, second,
+        "the next run gets the rotated value, nothing changed in the job"
+    );
+
+    let audit = String::from_utf8(kw.ok(&["audit", "list", "--action", "credential.use"], "").stdout).unwrap();
+    assert_eq!(audit.matches("kw run: sh").count(), 2, "{audit}");
+    assert!(!audit.contains(first) && !audit.contains(second));
+
+    // Without a mapping a field gets <INTEGRATION>_<FIELD>; a disabled
+    // credential is refused before anything starts.
+    kw.ok(&["integration", "add", "Xledger", "--provider", "xledger"], "");
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "XL",
+            "--type",
+            "api-key",
+            "--integration",
+            "Xledger",
+        ],
+        "xl-token-run-canary-0001",
+    );
+    let mut c = kw.cmd(&[
+        "run",
+        "--integration",
+        "Xledger",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$XLEDGER_API_KEY\" > x.txt",
+    ]);
+    c.current_dir(work.path());
+    assert!(kw.run_with(c, b"").status.success());
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("x.txt")).unwrap(),
+        "xl-token-run-canary-0001"
+    );
+    kw.ok(&["credential", "disable", "XL", "--reason", "leaked"], "");
+    let mut c = kw.cmd(&["run", "--integration", "Xledger", "--", "sh", "-c", "touch started.txt"]);
+    c.current_dir(work.path());
+    let out = kw.run_with(c, b"");
+    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!work.path().join("started.txt").exists(), "the command never ran");
+}

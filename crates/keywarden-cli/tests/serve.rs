@@ -52,6 +52,24 @@ impl Kw {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "kw {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Issues a key: (key, id).
     fn issue(&self, app: &str, scope: &str) -> (String, String) {
         let v: serde_json::Value =
@@ -275,5 +293,59 @@ fn bench_verify_throughput() {
         p(0.5),
         p(0.99),
         all.last().unwrap().as_secs_f64() * 1000.0
+    );
+}
+
+/// `kw run` overhead before the child starts (keychain read included):
+/// the median wall time of `kw run -- true` minus that of `true` itself.
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_kw_run_overhead() {
+    let kw = Kw::init();
+    kw.ok(&["integration", "add", "Pleo", "--provider", "pleo"]);
+    kw.ok_with_stdin(
+        &[
+            "credential",
+            "add",
+            "Pleo API",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_BENCHRUN_7Hq2x9Lm4abcd",
+    );
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let time = |f: &dyn Fn()| {
+        let t = Instant::now();
+        f();
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    let runs = 31;
+    let direct = median(
+        (0..runs)
+            .map(|_| time(&|| assert!(Command::new("true").status().unwrap().success())))
+            .collect(),
+    );
+    let via_kw = median(
+        (0..runs)
+            .map(|_| {
+                time(&|| {
+                    let s = kw
+                        .cmd(&["run", "--integration", "Pleo", "--", "true"])
+                        .stdin(Stdio::null())
+                        .status()
+                        .unwrap();
+                    assert!(s.success());
+                })
+            })
+            .collect(),
+    );
+    println!(
+        "BENCH kw run overhead: median {:.1} ms (`kw run -- true` {via_kw:.1} ms, `true` {direct:.1} ms, {runs} runs each)",
+        via_kw - direct
     );
 }

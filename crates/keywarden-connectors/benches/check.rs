@@ -56,6 +56,7 @@ fn integration() -> Integration {
         tags: vec![],
         notes: None,
         max_age_days: None,
+        env_names: Default::default(),
         created_at: now,
         updated_at: now,
     }

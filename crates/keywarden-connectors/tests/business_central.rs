@@ -92,6 +92,7 @@ fn run_against(authority: &str, api: &str, environment: &str, company: &str, sec
         tags: vec![],
         notes: None,
         max_age_days: None,
+        env_names: Default::default(),
         created_at: now,
         updated_at: now,
     };

@@ -101,6 +101,7 @@ fn integration(environment: &str, scopes: &[&str]) -> Integration {
         tags: vec![],
         notes: None,
         max_age_days: None,
+        env_names: Default::default(),
         created_at: now,
         updated_at: now,
     }

@@ -76,6 +76,7 @@ fn run_in(environment: &str, base: Option<&str>, options: Options, token: &str) 
         tags: vec![],
         notes: None,
         max_age_days: None,
+        env_names: Default::default(),
         created_at: now,
         updated_at: now,
     };

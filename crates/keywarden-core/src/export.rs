@@ -46,6 +46,8 @@ pub struct ExportedIntegration {
     pub notes: Option<String>,
     #[serde(default)]
     pub max_age_days: Option<u32>,
+    #[serde(default)]
+    pub env_names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,6 +93,7 @@ impl Vault {
                 tags: i.tags,
                 notes: i.notes,
                 max_age_days: i.max_age_days,
+                env_names: i.env_names,
             })
             .collect::<Vec<_>>();
         let mut credentials = Vec::new();
@@ -179,6 +182,7 @@ impl Vault {
                 tags: e.tags.clone(),
                 notes: e.notes.clone(),
                 max_age_days: e.max_age_days,
+                env_names: e.env_names.clone(),
                 created_at: now,
                 updated_at: now,
             };

@@ -14,6 +14,7 @@ pub mod keychain;
 pub mod model;
 pub mod partner;
 pub mod recovery;
+pub mod run;
 pub mod secret;
 pub mod store;
 pub mod support;

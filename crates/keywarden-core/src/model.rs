@@ -145,6 +145,10 @@ pub struct Integration {
     /// 0 = no maximum age. A credential's own policy wins.
     #[serde(default)]
     pub max_age_days: Option<u32>,
+    /// `kw run`: the environment variable each secret field is given as
+    /// (`api_key` → `PLEO_API_KEY`); unnamed fields get `<NAME>_<FIELD>`.
+    #[serde(default)]
+    pub env_names: BTreeMap<String, String>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
@@ -166,6 +170,7 @@ pub struct NewIntegration {
     pub tags: Vec<String>,
     pub notes: Option<String>,
     pub max_age_days: Option<u32>,
+    pub env_names: BTreeMap<String, String>,
 }
 
 /// A change to an integration: `None` leaves a field as it is; for the
@@ -184,6 +189,8 @@ pub struct IntegrationPatch {
     pub notes: Option<String>,
     /// `Some(None)` returns to the vault's policy.
     pub max_age_days: Option<Option<u32>>,
+    /// Replaces the `kw run` variable names.
+    pub env_names: Option<BTreeMap<String, String>>,
 }
 
 /// One row of the credentials list.

@@ -361,6 +361,9 @@ pub(crate) fn validate_integration(i: &Integration) -> Result<()> {
     if let Some(d) = i.max_age_days {
         check_max_age(d)?;
     }
+    for (field, var) in &i.env_names {
+        crate::run::check_env_name(field, var)?;
+    }
     validate_word("provider", &i.provider)?;
     validate_word("environment", &i.environment)?;
     validate_words("tag", &i.tags)?;
@@ -762,6 +765,7 @@ impl Vault {
             tags: new.tags,
             notes: new.notes.and_then(empty_to_none),
             max_age_days: new.max_age_days,
+            env_names: new.env_names,
             created_at: now,
             updated_at: now,
         };
@@ -813,6 +817,7 @@ impl Vault {
         set!(tags, patch.tags);
         set!(notes, patch.notes.map(empty_to_none));
         set!(max_age_days, patch.max_age_days);
+        set!(env_names, patch.env_names);
         if changed.is_empty() {
             return Err(Error::invalid(
                 "update",

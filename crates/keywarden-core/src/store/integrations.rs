@@ -8,19 +8,19 @@ use crate::error::{Error, Result};
 use crate::model::Integration;
 use crate::timefmt;
 
-const COLUMNS: &str = "id, name, provider, environment, tenant_id, base_url, scopes, sync_schedule, owner, tags, notes, created_at, updated_at, max_age_days";
+const COLUMNS: &str = "id, name, provider, environment, tenant_id, base_url, scopes, sync_schedule, owner, tags, notes, created_at, updated_at, max_age_days, env_names";
 
-type Columns = ([Option<String>; 13], Option<u32>);
+type Columns = ([Option<String>; 13], Option<u32>, String);
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
     let mut out: [Option<String>; 13] = Default::default();
     for (i, slot) in out.iter_mut().enumerate() {
         *slot = r.get(i)?;
     }
-    Ok((out, r.get(13)?))
+    Ok((out, r.get(13)?, r.get(14)?))
 }
 
-fn build((c, max_age_days): Columns) -> Result<Integration> {
+fn build((c, max_age_days, env_names): Columns) -> Result<Integration> {
     let [
         id,
         name,
@@ -50,6 +50,7 @@ fn build((c, max_age_days): Columns) -> Result<Integration> {
         tags: vec_json(&req(tags)?)?,
         notes,
         max_age_days,
+        env_names: serde_json::from_str(&env_names).map_err(|e| Error::Database(e.to_string()))?,
         created_at: timefmt::from_db(&req(created)?)?,
         updated_at: timefmt::from_db(&req(updated)?)?,
     })
@@ -105,12 +106,12 @@ pub fn name_taken(conn: &Connection, name: &str, except: Option<Uuid>) -> Result
 pub fn upsert(conn: &Connection, i: &Integration) -> Result<()> {
     conn.execute(
         &format!(
-            "INSERT INTO integrations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            "INSERT INTO integrations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, provider = excluded.provider,
                environment = excluded.environment, tenant_id = excluded.tenant_id, base_url = excluded.base_url,
                scopes = excluded.scopes, sync_schedule = excluded.sync_schedule, owner = excluded.owner,
                tags = excluded.tags, notes = excluded.notes, updated_at = excluded.updated_at,
-               max_age_days = excluded.max_age_days"
+               max_age_days = excluded.max_age_days, env_names = excluded.env_names"
         ),
         params![
             i.id.to_string(),
@@ -127,6 +128,7 @@ pub fn upsert(conn: &Connection, i: &Integration) -> Result<()> {
             timefmt::to_db(i.created_at),
             timefmt::to_db(i.updated_at),
             i.max_age_days,
+            serde_json::to_string(&i.env_names).map_err(|e| Error::Database(e.to_string()))?,
         ],
     )?;
     Ok(())

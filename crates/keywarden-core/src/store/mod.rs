@@ -27,6 +27,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/005_tokens_and_rotation_policy.sql")),
         M::up(include_str!("../../migrations/006_partner_keys.sql")),
         M::up(include_str!("../../migrations/007_key_deliveries.sql")),
+        M::up(include_str!("../../migrations/008_run_environment.sql")),
     ])
 }
 
@@ -125,7 +126,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 7);
+        assert_eq!(v, 8);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -150,7 +151,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 7);
+            assert_eq!(v, 8);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

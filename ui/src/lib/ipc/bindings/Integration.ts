@@ -5,4 +5,9 @@ export type Integration = { id: string, name: string, provider: string, environm
  * Rotation policy of its credentials, in days; `None` = the vault's,
  * 0 = no maximum age. A credential's own policy wins.
  */
-max_age_days: number | null, created_at: string, updated_at: string, };
+max_age_days: number | null, 
+/**
+ * `kw run`: the environment variable each secret field is given as
+ * (`api_key` → `PLEO_API_KEY`); unnamed fields get `<NAME>_<FIELD>`.
+ */
+env_names: { [key in string]?: string }, created_at: string, updated_at: string, };

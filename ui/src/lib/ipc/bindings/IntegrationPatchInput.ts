@@ -7,4 +7,8 @@ export type IntegrationPatchInput = { name?: string, provider?: string, environm
 /**
  * Days; `""` inherits the vault's policy.
  */
-max_age_days?: string, };
+max_age_days?: string, 
+/**
+ * Replaces the `kw run` variable names.
+ */
+env_names?: { [key in string]?: string }, };

@@ -5,4 +5,8 @@ export type NewIntegrationInput = { name: string, provider: string, environment:
  * Rotation policy of its credentials in days (0 = none); absent
  * inherits the vault's.
  */
-max_age_days?: number, };
+max_age_days?: number, 
+/**
+ * `kw run` variable names per secret field.
+ */
+env_names: { [key in string]?: string }, };

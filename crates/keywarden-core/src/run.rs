@@ -1,0 +1,112 @@
+//! What `kw run` hands a child process: the current secrets of the
+//! credential an integration uses, as environment variables (never argv).
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::Vault;
+use crate::error::{Error, Result};
+
+/// A variable name a shell and `env` accept: capitals, digits, `_`, not
+/// starting with a digit.
+pub fn check_env_name(field: &str, var: &str) -> Result<()> {
+    let ok = !var.is_empty()
+        && var.len() <= 128
+        && var
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && !var.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "environment variable",
+            format!("'{var}' (for {field}) is not a variable name; use capitals, digits and _, e.g. PLEO_API_KEY"),
+        ))
+    }
+}
+
+/// `<INTEGRATION>_<FIELD>` in capitals, other characters as `_`.
+pub fn default_env_name(integration: &str, field: &str) -> String {
+    let mut name: String = format!("{integration}_{field}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        name.insert(0, '_');
+    }
+    name
+}
+
+/// The environment for one run.
+pub struct RunEnvironment {
+    pub credential: String,
+    pub version: u32,
+    pub vars: Vec<(String, SecretString)>,
+}
+
+impl Vault {
+    /// Resolves the credential `integration` uses (or `credential`, which
+    /// must serve it) and hands its current secrets out for `command`,
+    /// audited as a use "kw run: <command>" with host and OS user. A
+    /// disabled credential is refused with its reason.
+    pub fn run_environment(
+        &mut self,
+        integration: &str,
+        credential: Option<&str>,
+        command: &str,
+    ) -> Result<RunEnvironment> {
+        let i = self.get_integration(integration)?;
+        let serving = self.integration_credentials(&i.id.to_string())?;
+        let chosen = match credential {
+            Some(c) => serving
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(c) || s.id.to_string() == c)
+                .ok_or_else(|| {
+                    Error::invalid("credential", format!("'{c}' does not serve integration '{}'", i.name))
+                })?,
+            None => match serving.as_slice() {
+                [one] => one,
+                [] => {
+                    return Err(Error::invalid(
+                        "integration",
+                        format!("'{}' has no credential yet; add one that serves it", i.name),
+                    ));
+                }
+                many => {
+                    return Err(Error::invalid(
+                        "integration",
+                        format!(
+                            "'{}' has {} credentials ({}); name one with --credential",
+                            i.name,
+                            many.len(),
+                            many.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            },
+        };
+        let name = chosen.name.clone();
+        let version = chosen.current_version;
+        let secrets = self.use_secret(&chosen.id.to_string(), &format!("kw run: {command}"))?;
+        let mut vars = Vec::new();
+        for (field, value) in secrets.iter() {
+            let var = i
+                .env_names
+                .get(field)
+                .cloned()
+                .unwrap_or_else(|| default_env_name(&i.name, field));
+            vars.push((var, SecretString::from(value.expose_secret().to_owned())));
+        }
+        Ok(RunEnvironment {
+            credential: name,
+            version,
+            vars,
+        })
+    }
+}
