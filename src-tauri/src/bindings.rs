@@ -47,6 +47,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     crate::models::IssueKeyInput::export_all_to(dir)?;
     crate::models::IssuedKeyOut::export_all_to(dir)?;
     crate::models::PartnerKeyDetails::export_all_to(dir)?;
+    keywarden_core::run::Consumer::export_all_to(dir)?;
     Ok(())
 }
 

@@ -42,6 +42,7 @@ macro_rules! for_each_command {
             save_key_envelope,
             take_key_delivery,
             vault_public_key,
+            credential_consumers,
             get_settings,
             save_settings,
         )

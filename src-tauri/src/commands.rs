@@ -512,3 +512,10 @@ pub fn save_key_envelope(path: String, envelope: Signed) -> IpcResult<ExportRece
 pub fn vault_public_key(state: State<'_, AppState>) -> IpcResult<String> {
     state.with_vault(|v| Ok(v.signing_public_key()))
 }
+
+/// The workflows (service accounts, `kw run` commands) that used a
+/// credential in the last 90 days.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn credential_consumers(state: State<'_, AppState>, id: String) -> IpcResult<Vec<keywarden_core::run::Consumer>> {
+    state.with_vault(|v| v.credential_consumers(&id))
+}

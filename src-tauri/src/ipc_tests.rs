@@ -220,6 +220,7 @@ fn no_command_response_contains_a_stored_secret() {
         );
     }
     for id in &ids {
+        h.ok("credential_consumers", json!({ "id": id }));
         h.ok("get_credential", json!({ "id": id }));
         h.ok("credential_dependents", json!({ "id": id }));
     }

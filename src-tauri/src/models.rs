@@ -390,6 +390,7 @@ impl IssueKeyInput {
             expires_at: parse_time("expiry date", self.expires_at)?,
             max_age_days: self.max_age_days,
             grace_days: self.grace_days,
+            ..Default::default()
         })
     }
 }

@@ -69,9 +69,19 @@ pub enum Command {
         /// When the integration has several credentials: which one.
         #[arg(long)]
         credential: Option<String>,
+        /// Take the credential from the broker with a service account's
+        /// token read from this file (owner-only) instead of the local
+        /// vault; `KEYWARDEN_TOKEN` works too. Broker: `KEYWARDEN_BROKER`
+        /// (default http://127.0.0.1:8787).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Service accounts: tokens our own jobs use to take an integration's
+    /// credential from the broker (`kw serve`) or through `kw run`.
+    #[command(subcommand)]
+    ServiceAccount(ServiceAccountCmd),
     /// API keys issued to partners: issue, rotate with grace, revoke.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -449,4 +459,25 @@ pub enum KeysCmd {
         #[arg(long, value_name = "FILE")]
         envelope: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceAccountCmd {
+    /// Create an account and print its token once. Rotate and revoke it
+    /// with `kw keys rotate|revoke <id>`.
+    Create {
+        name: String,
+        /// An integration whose credential it may take (repeat; one by
+        /// default is the least privilege).
+        #[arg(long = "grant", value_name = "INTEGRATION", required = true)]
+        grants: Vec<String>,
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<u32>,
+        #[arg(long, value_name = "DAYS")]
+        grace_days: Option<u32>,
+    },
+    /// The accounts and their grants.
+    List,
 }

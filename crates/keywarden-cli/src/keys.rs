@@ -3,7 +3,7 @@
 use keywarden_core::partner::{IssuedKey, KeyEnv, NewPartnerKey, PartnerKey};
 use keywarden_core::timefmt;
 
-use crate::args::KeysCmd;
+use crate::args::{KeysCmd, ServiceAccountCmd};
 use crate::{CliError, CliResult, Ctx, parse_date, write_out};
 
 fn show(k: &PartnerKey) {
@@ -88,6 +88,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
                 expires_at,
                 max_age_days,
                 grace_days,
+                ..Default::default()
             })?;
             issued(ctx, &i, envelope.as_deref())
         }
@@ -199,6 +200,65 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
         KeysCmd::PublicKey => {
             let vault = ctx.open()?;
             println!("{}", vault.signing_public_key());
+            Ok(())
+        }
+    }
+}
+
+pub fn service_account(ctx: &Ctx, cmd: ServiceAccountCmd) -> CliResult {
+    match cmd {
+        ServiceAccountCmd::Create {
+            name,
+            grants,
+            expires,
+            max_age_days,
+            grace_days,
+        } => {
+            let expires_at = parse_date("expires", expires.as_deref())?;
+            let mut vault = ctx.open()?;
+            let i = vault.create_service_account(NewPartnerKey {
+                application: name,
+                grants,
+                expires_at,
+                max_age_days,
+                grace_days,
+                ..Default::default()
+            })?;
+            issued(ctx, &i, None)
+        }
+        ServiceAccountCmd::List => {
+            let vault = ctx.open()?;
+            let names: std::collections::HashMap<String, String> = vault
+                .list_integrations()?
+                .into_iter()
+                .map(|i| (i.id.to_string(), i.name))
+                .collect();
+            let accounts: Vec<PartnerKey> = vault
+                .partner_keys()?
+                .into_iter()
+                .filter(|k| k.kind == keywarden_core::partner::KeyKind::Service)
+                .collect();
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
+            } else {
+                if accounts.is_empty() {
+                    println!("No service accounts.");
+                }
+                for k in accounts {
+                    let grants: Vec<&str> = k
+                        .grants
+                        .iter()
+                        .map(|g| names.get(g).map(String::as_str).unwrap_or("(deleted integration)"))
+                        .collect();
+                    println!(
+                        "{:<16}  {:<24}  {:<12}  may use: {}",
+                        k.id,
+                        k.application,
+                        format!("{:?}", k.state).to_lowercase(),
+                        grants.join(", ")
+                    );
+                }
+            }
             Ok(())
         }
     }

@@ -3,6 +3,7 @@
 //! maps errors to the exit codes documented in the README.
 
 mod args;
+mod broker;
 mod input;
 mod keys;
 mod output;
@@ -363,8 +364,16 @@ fn run(cli: Cli) -> CliResult {
         Command::Run {
             integration,
             credential,
+            token_file,
             command,
-        } => run_child(&ctx, &integration, credential.as_deref(), &command),
+        } => run_child(
+            &ctx,
+            &integration,
+            credential.as_deref(),
+            token_file.as_deref(),
+            &command,
+        ),
+        Command::ServiceAccount(cmd) => keys::service_account(&ctx, cmd),
         Command::Keys(cmd) => keys::run(&ctx, cmd),
         Command::Serve { listen } => keywarden_verifier::run(ctx.open()?, &listen, |addr, keys| {
             // The first line says where: scripts and tests read it.
@@ -422,7 +431,13 @@ fn run(cli: Cli) -> CliResult {
 /// `kw run`: the child gets the secrets in its environment, inherits the
 /// terminal, and its exit code becomes kw's. The vault is closed (its keys
 /// zeroized) before the child starts.
-fn run_child(ctx: &Ctx, integration: &str, credential: Option<&str>, command: &[String]) -> CliResult {
+fn run_child(
+    ctx: &Ctx,
+    integration: &str,
+    credential: Option<&str>,
+    token_file: Option<&Path>,
+    command: &[String],
+) -> CliResult {
     let program = command
         .first()
         .ok_or_else(|| CliError::new(2, "give the command to run after --"))?;
@@ -430,13 +445,31 @@ fn run_child(ctx: &Ctx, integration: &str, credential: Option<&str>, command: &[
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| program.clone());
-    let env = {
-        let mut vault = ctx.open()?;
-        vault.run_environment(integration, credential, &name)?
+    let token = match token_file {
+        Some(path) => Some(broker::read_token_file(path)?),
+        None => std::env::var("KEYWARDEN_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(zeroize::Zeroizing::new),
+    };
+    let vars: Vec<(String, keywarden_core::SecretString)> = match token {
+        // Unattended: the broker hands the credential to the account.
+        Some(token) => broker::fetch(integration, token.trim())?,
+        None => {
+            let mut vault = ctx.open()?;
+            vault
+                .run_environment(integration, credential, &name)?
+                .vars
+                .into_iter()
+                .map(|(_, var, value)| (var, value))
+                .collect()
+        }
     };
     let mut child = std::process::Command::new(program);
     child.args(&command[1..]);
-    for (var, value) in &env.vars {
+    // The child must not inherit the token itself.
+    child.env_remove("KEYWARDEN_TOKEN");
+    for (var, value) in &vars {
         use keywarden_core::ExposeSecret;
         child.env(var, value.expose_secret());
     }
@@ -446,7 +479,7 @@ fn run_child(ctx: &Ctx, integration: &str, credential: Option<&str>, command: &[
             format!("could not start '{program}': {e}; check the command and your PATH"),
         )
     })?;
-    drop(env);
+    drop(vars);
     std::process::exit(exit_code(status))
 }
 
@@ -657,6 +690,9 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
         CredentialCmd::Show { name } => {
             let vault = ctx.open()?;
             output::credential(ctx, &vault.get_credential(&name)?);
+            if !ctx.json {
+                output::consumers(&vault.credential_consumers(&name)?);
+            }
             Ok(())
         }
         CredentialCmd::Update {
@@ -736,7 +772,15 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
         }
         CredentialCmd::Disable { name, reason } => {
             let mut vault = ctx.open()?;
+            let consumers = vault.credential_consumers(&name)?;
             output::credential(ctx, &vault.disable_credential(&name, &reason)?);
+            if !ctx.json && !consumers.is_empty() {
+                let names: Vec<String> = consumers.iter().map(|c| c.name.clone()).collect();
+                eprintln!(
+                    "These workflows used it in the last 90 days and are refused from now: {}",
+                    names.join(", ")
+                );
+            }
             Ok(())
         }
         CredentialCmd::Delete { name, force } => {

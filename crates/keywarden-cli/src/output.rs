@@ -360,3 +360,26 @@ pub fn notices(list: &[keywarden_core::Notice], as_json: bool) {
         println!("{}  {:<9}  {}", when(Some(n.fired_at)), state, n.summary);
     }
 }
+
+/// The workflows that used a credential in the last 90 days.
+pub fn consumers(list: &[keywarden_core::run::Consumer]) {
+    if list.is_empty() {
+        println!("  workflows   none in the last 90 days");
+        return;
+    }
+    println!("  workflows   (last 90 days)");
+    for c in list {
+        let total: u64 = c.per_day.iter().map(|(_, n)| n).sum();
+        let kind = if c.kind == "service_account" {
+            "service account"
+        } else {
+            "kw run"
+        };
+        println!(
+            "    {kind} {:<24} {total} uses on {} days, last {}",
+            c.name,
+            c.per_day.len(),
+            c.last_used.get(..16).unwrap_or(&c.last_used).replace('T', " ")
+        );
+    }
+}

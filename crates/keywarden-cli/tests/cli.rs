@@ -1224,6 +1224,11 @@ fn kw_run_gives_the_child_the_current_secret_in_its_environment_only() {
 
     let audit = String::from_utf8(kw.ok(&["audit", "list", "--action", "credential.use"], "").stdout).unwrap();
     assert_eq!(audit.matches("kw run: sh").count(), 2, "{audit}");
+    let shown = String::from_utf8(kw.ok(&["credential", "show", "Pleo API"], "").stdout).unwrap();
+    assert!(
+        shown.contains("kw run sh") && shown.contains("2 uses on 1 days"),
+        "{shown}"
+    );
     assert!(!audit.contains(first) && !audit.contains(second));
 
     // Without a mapping a field gets <INTEGRATION>_<FIELD>; a disabled
@@ -1256,10 +1261,18 @@ fn kw_run_gives_the_child_the_current_secret_in_its_environment_only() {
         std::fs::read_to_string(work.path().join("x.txt")).unwrap(),
         "xl-token-run-canary-0001"
     );
-    kw.ok(&["credential", "disable", "XL", "--reason", "leaked"], "");
+    let disabled = kw.ok(&["credential", "disable", "XL", "--reason", "leaked"], "");
+    assert!(
+        String::from_utf8_lossy(&disabled.stderr).contains("are refused from now: sh"),
+        "disabling names the workflows"
+    );
     let mut c = kw.cmd(&["run", "--integration", "Xledger", "--", "sh", "-c", "touch started.txt"]);
     c.current_dir(work.path());
     let out = kw.run_with(c, b"");
     assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("marked compromised: leaked"),
+        "the reason is named"
+    );
     assert!(!work.path().join("started.txt").exists(), "the command never ran");
 }

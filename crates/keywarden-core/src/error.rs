@@ -55,8 +55,8 @@ pub enum Error {
     #[error("credential '{name}' is used by {}; remove that dependency first, or delete with force", dependents.join(", "))]
     HasDependents { name: String, dependents: Vec<String> },
 
-    #[error("credential '{name}' is disabled (marked compromised); replace its secret to re-enable it")]
-    CredentialDisabled { name: String },
+    #[error("credential '{name}' is disabled ({reason}); replace its secret to re-enable it")]
+    CredentialDisabled { name: String, reason: String },
 
     #[error("credential '{name}' has no secret yet (imported without secrets); enter it with `kw credential rotate`")]
     NeedsReentry { name: String },

@@ -47,7 +47,8 @@ pub fn default_env_name(integration: &str, field: &str) -> String {
 pub struct RunEnvironment {
     pub credential: String,
     pub version: u32,
-    pub vars: Vec<(String, SecretString)>,
+    /// (secret field, variable name, value).
+    pub vars: Vec<(String, String, SecretString)>,
 }
 
 impl Vault {
@@ -101,12 +102,76 @@ impl Vault {
                 .get(field)
                 .cloned()
                 .unwrap_or_else(|| default_env_name(&i.name, field));
-            vars.push((var, SecretString::from(value.expose_secret().to_owned())));
+            vars.push((
+                field.to_owned(),
+                var,
+                SecretString::from(value.expose_secret().to_owned()),
+            ));
         }
         Ok(RunEnvironment {
             credential: name,
             version,
             vars,
         })
+    }
+}
+
+/// A workflow that took a credential: a service account through the
+/// broker, or a command through `kw run`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Consumer {
+    /// `service_account` or `kw_run`.
+    pub kind: String,
+    /// The account's name, or the command.
+    pub name: String,
+    pub last_used: String,
+    /// Uses per day (UTC date), oldest first.
+    #[cfg_attr(feature = "ts", ts(type = "Array<[string, number]>"))]
+    pub per_day: Vec<(String, u64)>,
+}
+
+impl Vault {
+    /// The workflows that used a credential in the last 90 days, from the
+    /// audit log's `credential.use` events; most recent first.
+    pub fn credential_consumers(&self, reference: &str) -> Result<Vec<Consumer>> {
+        let c = self.get_credential(reference)?;
+        let since = crate::timefmt::to_db(self.now() - time::Duration::days(90));
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT at, detail FROM audit_events
+              WHERE action = 'credential.use' AND outcome = 'success' AND object_id = ?1 AND at >= ?2
+              ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![c.summary.id.to_string(), since], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut by: std::collections::BTreeMap<(String, String), Consumer> = std::collections::BTreeMap::new();
+        for row in rows {
+            let (at, detail) = row?;
+            let (kind, name) = if let Some(n) = detail.strip_prefix("broker: ") {
+                ("service_account", n)
+            } else if let Some(n) = detail.strip_prefix("kw run: ") {
+                ("kw_run", n)
+            } else {
+                continue;
+            };
+            let day = at.get(..10).unwrap_or(&at).to_owned();
+            let entry = by
+                .entry((kind.to_owned(), name.to_owned()))
+                .or_insert_with(|| Consumer {
+                    kind: kind.to_owned(),
+                    name: name.to_owned(),
+                    last_used: at.clone(),
+                    per_day: Vec::new(),
+                });
+            entry.last_used = at.clone();
+            match entry.per_day.last_mut() {
+                Some((d, n)) if *d == day => *n += 1,
+                _ => entry.per_day.push((day, 1)),
+            }
+        }
+        let mut out: Vec<Consumer> = by.into_values().collect();
+        out.sort_by(|a, b| b.last_used.cmp(&a.last_used));
+        Ok(out)
     }
 }

@@ -52,7 +52,10 @@ impl Vault {
     fn oauth_row(&mut self, reference: &str, purpose: &str) -> Result<creds::Row> {
         let row = creds::get(self.conn(), reference)?;
         let refusal = match row.status {
-            Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled { name: row.name.clone() }),
+            Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled {
+                name: row.name.clone(),
+                reason: self.disable_reason(row.id),
+            }),
             _ if row.needs_reentry || row.current_version == 0 => Some(Error::NeedsReentry { name: row.name.clone() }),
             _ if row.kind != CredentialKind::OAuth2 => Some(Error::invalid(
                 "credential",

@@ -707,6 +707,29 @@ impl Vault {
         self.clock = clock;
     }
 
+    /// Why a credential was disabled, from its latest `credential.disable`
+    /// event: "marked compromised: <reason>".
+    pub(crate) fn disable_reason(&self, id: Uuid) -> String {
+        let reason: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT detail FROM audit_events WHERE action = 'credential.disable' AND object_id = ?1
+                 ORDER BY seq DESC LIMIT 1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .ok();
+        match reason.filter(|r| !r.trim().is_empty()) {
+            Some(r) => format!("marked compromised: {r}"),
+            None => "marked compromised".to_owned(),
+        }
+    }
+
+    /// The vault's clock, for a service that answers on its time.
+    pub fn clock_handle(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The vault's "now", from its clock.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
@@ -1399,7 +1422,10 @@ impl Vault {
     pub fn use_secret(&mut self, reference: &str, purpose: &str) -> Result<SecretFields> {
         let row = creds::get(&self.conn, reference)?;
         let refusal = match row.status {
-            Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled { name: row.name.clone() }),
+            Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled {
+                name: row.name.clone(),
+                reason: self.disable_reason(row.id),
+            }),
             _ if row.needs_reentry || row.current_version == 0 => Some(Error::NeedsReentry { name: row.name.clone() }),
             _ => None,
         };

@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use keywarden_core::partner::{KeyIndex, Verified};
-use keywarden_core::{Clock, SystemClock, Vault};
+use keywarden_core::{Clock, Vault};
 
 /// Why the service could not start or stopped.
 #[derive(Debug)]
@@ -60,7 +60,92 @@ struct Usage {
 struct Shared {
     index: RwLock<KeyIndex>,
     usage: Mutex<HashMap<String, Usage>>,
-    clock: SystemClock,
+    clock: Arc<dyn Clock>,
+    /// The broker's own vault handle: hands out credentials (audited).
+    broker: Mutex<Vault>,
+}
+
+const NOT_AUTHORIZED: &str = r#"{"error":"not_authorized"}"#;
+
+/// The broker: `GET /v1/integrations/{name}/credential` with a service
+/// account's `kws_` token as Bearer. A token without the grant, expired,
+/// revoked or unknown: the same 401. The answer is never cached.
+async fn credential(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::extract::Path(integration): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let caller = shared
+        .index
+        .read()
+        .ok()
+        .and_then(|i| i.verify_service(&token, shared.clock.now()));
+    let Some(caller) = caller else {
+        return json(StatusCode::UNAUTHORIZED, NOT_AUTHORIZED.to_owned());
+    };
+    {
+        let mut usage = shared.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = usage.entry(caller.key_id.clone()).or_default();
+        u.ok += 1;
+        u.sources.insert(peer.ip());
+    }
+    let worker = shared.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut vault = worker.broker.lock().unwrap_or_else(|p| p.into_inner());
+        vault.broker_credential(&caller, &integration)
+    })
+    .await;
+    let no_store = |status: StatusCode, body: String| {
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    match answer {
+        Ok(Ok(Some(c))) => {
+            use keywarden_core::ExposeSecret;
+            let secrets: serde_json::Map<String, serde_json::Value> = c
+                .secrets
+                .iter()
+                .map(|(f, v)| (f.clone(), serde_json::Value::String(v.expose_secret().to_owned())))
+                .collect();
+            no_store(
+                StatusCode::OK,
+                serde_json::json!({
+                    "integration": c.integration,
+                    "env_names": c.env_names,
+                    "credential": c.credential,
+                    "version": c.version,
+                    "expires_at": c.expires_at.map(keywarden_core::timefmt::to_db),
+                    "secrets": secrets,
+                })
+                .to_string(),
+            )
+        }
+        Ok(Ok(None)) => json(StatusCode::UNAUTHORIZED, NOT_AUTHORIZED.to_owned()),
+        Ok(Err(e @ keywarden_core::Error::CredentialDisabled { .. })) => no_store(
+            StatusCode::LOCKED,
+            serde_json::json!({ "error": "credential_disabled", "message": e.to_string() }).to_string(),
+        ),
+        Ok(Err(e)) => no_store(
+            StatusCode::CONFLICT,
+            serde_json::json!({ "error": "unavailable", "message": e.to_string() }).to_string(),
+        ),
+        Err(_) => no_store(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"internal"}"#.to_owned()),
+    }
 }
 
 fn json(status: StatusCode, body: String) -> Response {
@@ -219,10 +304,12 @@ fn prepare(vault: Vault, listen: &str) -> Result<Prepared, ServeError> {
         .map_err(|_| ServeError(format!("'{listen}' is not an address like 127.0.0.1:8787")))?;
     let index = vault.key_index()?;
     let keys = index.len();
+    let broker = vault.reopen()?;
     let shared = Arc::new(Shared {
         index: RwLock::new(index),
         usage: Mutex::new(HashMap::new()),
-        clock: SystemClock,
+        clock: vault.clock_handle(),
+        broker: Mutex::new(broker),
     });
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (watcher, halt) = (shared.clone(), stop.clone());
@@ -237,6 +324,7 @@ fn prepare(vault: Vault, listen: &str) -> Result<Prepared, ServeError> {
         .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
     let app = axum::Router::new()
         .route("/v1/keys/verify", post(verify))
+        .route("/v1/integrations/{name}/credential", axum::routing::get(credential))
         .with_state(shared);
     Ok(Prepared {
         listener,

@@ -1,6 +1,7 @@
-//! The partner key format: `kwp_<env>_<id>_<secret><check>`.
+//! The key format: `kwp_<env>_<id>_<secret><check>` for partner keys,
+//! `kws_…` (same shape) for service-account tokens.
 //!
-//! - `kwp_` marks a Keywarden partner key, so secret scanners (and our own
+//! - `kwp_` / `kws_` mark a Keywarden key, so secret scanners (and our own
 //!   "this looks like a secret" check) recognise it;
 //! - `<env>` is `live` or `test`;
 //! - `<id>` is the public key id: 16 characters of lowercase base32
@@ -18,6 +19,34 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 
 pub const PREFIX: &str = "kwp_";
+pub const SERVICE_PREFIX: &str = "kws_";
+
+/// Whom a key is for: a partner calling our services, or one of our own
+/// jobs taking credentials from the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    #[default]
+    Partner,
+    Service,
+}
+
+impl KeyKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Partner => PREFIX,
+            KeyKind::Service => SERVICE_PREFIX,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Partner => "partner",
+            KeyKind::Service => "service",
+        }
+    }
+}
 const ID_LEN: usize = 16;
 const SECRET_LEN: usize = 43;
 const CHECK_LEN: usize = 6;
@@ -56,6 +85,7 @@ impl KeyEnv {
 /// A key's parts, checked: the id is public, the full text is the secret.
 #[derive(Debug)]
 pub struct ParsedKey<'a> {
+    pub kind: KeyKind,
     pub env: KeyEnv,
     pub id: &'a str,
 }
@@ -88,12 +118,18 @@ pub fn new_id() -> String {
     bytes.iter().map(|b| BASE32[(*b & 31) as usize] as char).collect()
 }
 
-/// A new key for `id`: the full text, to be shown once.
+/// A new partner key for `id`: the full text, to be shown once.
 pub fn new_key(env: KeyEnv, id: &str) -> Zeroizing<String> {
+    new_key_of(KeyKind::Partner, env, id)
+}
+
+/// A new key of `kind` for `id`.
+pub fn new_key_of(kind: KeyKind, env: KeyEnv, id: &str) -> Zeroizing<String> {
     let mut secret = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(secret.as_mut());
     let body = Zeroizing::new(format!(
-        "{PREFIX}{}_{id}_{}",
+        "{}{}_{id}_{}",
+        kind.prefix(),
         env.as_str(),
         base62(secret.as_ref(), SECRET_LEN)
     ));
@@ -104,9 +140,11 @@ pub fn new_key(env: KeyEnv, id: &str) -> Zeroizing<String> {
 /// the key.
 pub fn parse(key: &str) -> Result<ParsedKey<'_>> {
     let bad = |why: &str| Error::invalid("partner key", why.to_owned());
-    let rest = key
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| bad("it does not start with kwp_; it is not a Keywarden partner key"))?;
+    let (kind, rest) = match (key.strip_prefix(PREFIX), key.strip_prefix(SERVICE_PREFIX)) {
+        (Some(rest), _) => (KeyKind::Partner, rest),
+        (None, Some(rest)) => (KeyKind::Service, rest),
+        (None, None) => return Err(bad("it does not start with kwp_ or kws_; it is not a Keywarden key")),
+    };
     let (env, rest) = rest
         .split_once('_')
         .ok_or_else(|| bad("the environment part is missing"))?;
@@ -124,7 +162,7 @@ pub fn parse(key: &str) -> Result<ParsedKey<'_>> {
             "the checksum does not match: a character was changed or lost in copying",
         ));
     }
-    Ok(ParsedKey { env, id })
+    Ok(ParsedKey { kind, env, id })
 }
 
 #[cfg(test)]

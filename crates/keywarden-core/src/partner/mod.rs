@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::store::audit::{self, Outcome};
 use crate::vault::ev;
 use crate::{Vault, timefmt};
-pub use format::KeyEnv;
+pub use format::{KeyEnv, KeyKind};
 pub use signing::Signed;
 
 pub const DEFAULT_MAX_AGE_DAYS: u32 = 90;
@@ -37,6 +37,11 @@ pub const ENVELOPE_VALIDITY: Duration = Duration::minutes(15);
 /// one and nothing broader than named: least privilege by default.
 #[derive(Debug, Clone, Default)]
 pub struct NewPartnerKey {
+    /// A partner key (default) or a service account's token.
+    pub kind: KeyKind,
+    /// For a service account: the integrations (names or ids) whose
+    /// credentials it may take from the broker.
+    pub grants: Vec<String>,
     pub application: String,
     pub environment: Option<KeyEnv>,
     pub scopes: Vec<String>,
@@ -68,6 +73,9 @@ pub enum KeyState {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PartnerKey {
     pub id: String,
+    pub kind: KeyKind,
+    /// Integration ids a service account may take credentials of.
+    pub grants: Vec<String>,
     pub application: String,
     pub environment: KeyEnv,
     pub scopes: Vec<String>,
@@ -184,7 +192,8 @@ fn unreachable_hmac() -> Hmac<Sha256> {
 }
 
 const SELECT: &str = "SELECT id, application, environment, scopes, created_at, expires_at, max_age_days, grace_days,
-    replaces, replaced_by, grace_until, revoked_at, revoke_reason, last_used_at, use_count, hash FROM partner_keys";
+    replaces, replaced_by, grace_until, revoked_at, revoke_reason, last_used_at, use_count, hash, kind, grants
+    FROM partner_keys";
 
 struct Raw {
     key: PartnerKey,
@@ -196,7 +205,7 @@ type RawRow = (Vec<Option<String>>, u32, u32, i64, Vec<u8>);
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     let mut texts = Vec::with_capacity(14);
-    for i in [0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13] {
+    for i in [0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 16, 17] {
         texts.push(r.get::<_, Option<String>>(i)?);
     }
     Ok((texts, r.get(6)?, r.get(7)?, r.get(14)?, r.get(15)?))
@@ -226,6 +235,12 @@ fn build(raw: RawRow, now: OffsetDateTime) -> Result<Raw> {
     Ok(Raw {
         key: PartnerKey {
             id: s(0),
+            kind: if s(12) == "service" {
+                KeyKind::Service
+            } else {
+                KeyKind::Partner
+            },
+            grants: serde_json::from_str(&s(13)).map_err(|e| Error::Database(e.to_string()))?,
             application: s(1),
             environment: KeyEnv::parse(&s(2))?,
             scopes: serde_json::from_str(&s(3)).map_err(|e| Error::Database(e.to_string()))?,
@@ -284,7 +299,8 @@ impl Vault {
     ) -> Result<IssuedKey> {
         let env = new.environment.unwrap_or(KeyEnv::Live);
         let id = format::new_id();
-        let plaintext = format::new_key(env, &id);
+        let plaintext = format::new_key_of(new.kind, env, &id);
+        let grants_json = serde_json::to_string(&new.grants).map_err(|e| Error::Database(e.to_string()))?;
         let digest = hash(self.partner_hash_key(), &plaintext);
         let scopes_json = serde_json::to_string(&new.scopes).map_err(|e| Error::Database(e.to_string()))?;
         let detail = match replaces {
@@ -308,8 +324,8 @@ impl Vault {
         self.write_with(|tx, k, a| {
             tx.execute(
                 "INSERT INTO partner_keys (id, application, environment, scopes, hash, created_at, expires_at,
-                     max_age_days, grace_days, replaces)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     max_age_days, grace_days, replaces, kind, grants)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     id,
                     new.application,
@@ -321,6 +337,8 @@ impl Vault {
                     max_age_days,
                     grace_days,
                     replaces.map(|r| r.0.to_owned()),
+                    new.kind.as_str(),
+                    grants_json,
                 ],
             )?;
             if let Some((old, until)) = replaces {
@@ -380,6 +398,8 @@ impl Vault {
         }
         let now = self.now();
         let new = NewPartnerKey {
+            kind: old.kind,
+            grants: old.grants.clone(),
             application: old.application.clone(),
             environment: Some(old.environment),
             scopes: old.scopes.clone(),
@@ -493,6 +513,8 @@ impl Vault {
                         key.id.clone(),
                         IndexedKey {
                             hash,
+                            kind: key.kind,
+                            grants: key.grants,
                             application: key.application,
                             scopes: key.scopes,
                             expires_at: key.expires_at,
@@ -762,6 +784,8 @@ fn changed(tx: &rusqlite::Connection, id: &str, now: OffsetDateTime) -> Result<(
 #[derive(Clone)]
 pub struct IndexedKey {
     hash: [u8; 32],
+    pub kind: KeyKind,
+    pub grants: Vec<String>,
     pub application: String,
     pub scopes: Vec<String>,
     pub expires_at: Option<OffsetDateTime>,
@@ -793,7 +817,38 @@ pub enum Verified {
     Invalid,
 }
 
+/// A service account's token, checked: who it is and what it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceCaller {
+    pub key_id: String,
+    pub account: String,
+    pub grants: Vec<String>,
+}
+
 impl KeyIndex {
+    /// Checks a service-account token at `now`: `None` for anything that
+    /// is not a valid, unrevoked, unexpired `kws_` token.
+    pub fn verify_service(&self, token: &str, now: OffsetDateTime) -> Option<ServiceCaller> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.hash_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(token.as_bytes());
+        let digest: [u8; 32] = mac.finalize().into_bytes().into();
+        let parsed = format::parse(token).ok()?;
+        let k = self.keys.get(parsed.id)?;
+        let matches: bool = k.hash.ct_eq(&digest).into();
+        let usable = matches
+            && parsed.kind == KeyKind::Service
+            && k.kind == KeyKind::Service
+            && !k.revoked
+            && k.expires_at.is_none_or(|e| e > now)
+            && k.grace_until.is_none_or(|g| g > now);
+        usable.then(|| ServiceCaller {
+            key_id: parsed.id.to_owned(),
+            account: k.application.clone(),
+            grants: k.grants.clone(),
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -816,6 +871,10 @@ impl KeyIndex {
         let Some(k) = self.keys.get(parsed.id) else {
             return Verified::Invalid;
         };
+        // A service token is no partner key, and the other way round.
+        if k.kind != KeyKind::Partner || parsed.kind != KeyKind::Partner {
+            return Verified::Invalid;
+        }
         let matches: bool = k.hash.ct_eq(&digest).into();
         if !matches || k.revoked || k.expires_at.is_some_and(|e| e <= now) || k.grace_until.is_some_and(|g| g <= now) {
             return Verified::Invalid;
@@ -1072,6 +1131,68 @@ impl Vault {
             envelope,
         })
     }
+}
+
+impl Vault {
+    /// A service account for a job: a `kws_` token (shown once, stored
+    /// hashed, rotated and revoked like a partner key) granted the
+    /// credentials of the named integrations, one by default.
+    pub fn create_service_account(&mut self, mut new: NewPartnerKey) -> Result<IssuedKey> {
+        if new.grants.is_empty() {
+            return Err(Error::invalid(
+                "grant",
+                "name the integration whose credential the account may use (--grant NAME); it gets nothing else",
+            ));
+        }
+        let mut ids = Vec::new();
+        for g in &new.grants {
+            ids.push(self.get_integration(g)?.id.to_string());
+        }
+        new.kind = KeyKind::Service;
+        new.grants = ids;
+        if new.scopes.is_empty() {
+            new.scopes = vec!["credentials:read".into()];
+        }
+        self.issue_partner_key(new)
+    }
+
+    /// What the broker hands a service account: the current secret of the
+    /// credential serving `integration`, when the caller's grant covers
+    /// it. Audited as a use "broker: <account>".
+    pub fn broker_credential(
+        &mut self,
+        caller: &ServiceCaller,
+        integration: &str,
+    ) -> Result<Option<BrokeredCredential>> {
+        let Ok(i) = self.get_integration(integration) else {
+            return Ok(None);
+        };
+        if !caller.grants.iter().any(|g| *g == i.id.to_string()) {
+            return Ok(None);
+        }
+        let env = self.run_environment(&i.id.to_string(), None, &format!("broker: {}", caller.account))?;
+        let c = self.get_credential(&env.credential)?;
+        let secrets = env.vars.into_iter().map(|(field, _, value)| (field, value)).collect();
+        Ok(Some(BrokeredCredential {
+            env_names: i.env_names,
+            integration: i.name,
+            credential: c.summary.name,
+            version: c.summary.current_version,
+            expires_at: c.summary.expires_at,
+            secrets,
+        }))
+    }
+}
+
+/// A credential handed to a service account by the broker.
+pub struct BrokeredCredential {
+    pub integration: String,
+    /// The integration's `kw run` variable names.
+    pub env_names: std::collections::BTreeMap<String, String>,
+    pub credential: String,
+    pub version: u32,
+    pub expires_at: Option<OffsetDateTime>,
+    pub secrets: Vec<(String, secrecy::SecretString)>,
 }
 
 #[cfg(test)]

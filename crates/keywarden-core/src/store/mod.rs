@@ -28,6 +28,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/006_partner_keys.sql")),
         M::up(include_str!("../../migrations/007_key_deliveries.sql")),
         M::up(include_str!("../../migrations/008_run_environment.sql")),
+        M::up(include_str!("../../migrations/009_service_accounts.sql")),
     ])
 }
 
@@ -126,7 +127,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 8);
+        assert_eq!(v, 9);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -151,7 +152,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 8);
+            assert_eq!(v, 9);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

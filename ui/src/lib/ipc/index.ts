@@ -25,6 +25,7 @@ import type { IssuedKeyOut } from './bindings/IssuedKeyOut';
 import type { PartnerKey } from './bindings/PartnerKey';
 import type { PartnerKeyDetails } from './bindings/PartnerKeyDetails';
 import type { Signed } from './bindings/Signed';
+import type { Consumer } from './bindings/Consumer';
 import type { NewCredentialInput } from './bindings/NewCredentialInput';
 import type { NewIntegrationInput } from './bindings/NewIntegrationInput';
 import type { RecoveryCodeOut } from './bindings/RecoveryCodeOut';
@@ -107,5 +108,6 @@ export const api = {
   revokePartnerKey: (id: string, reason: string) => call<PartnerKey>('revoke_partner_key', { id, reason }),
   saveKeyEnvelope: (path: string, envelope: Signed) => call<ExportReceipt>('save_key_envelope', { path, envelope }),
   vaultPublicKey: () => call<string>('vault_public_key'),
+  credentialConsumers: (id: string) => call<Consumer[]>('credential_consumers', { id }),
   takeKeyDelivery: (id: string) => call<IssuedKeyOut>('take_key_delivery', { id }),
 };

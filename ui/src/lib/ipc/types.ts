@@ -22,6 +22,7 @@ export type { IssuedKeyOut } from './bindings/IssuedKeyOut';
 export type { PartnerKey } from './bindings/PartnerKey';
 export type { PartnerKeyDetails } from './bindings/PartnerKeyDetails';
 export type { KeyState } from './bindings/KeyState';
+export type { Consumer } from './bindings/Consumer';
 export type { ExpirySource } from './bindings/ExpirySource';
 export type { SupportBundle } from './bindings/SupportBundle';
 export type { VersionInfo } from './bindings/VersionInfo';
