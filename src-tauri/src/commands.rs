@@ -192,7 +192,17 @@ pub fn disable_credential(state: State<'_, AppState>, id: String, reason: String
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn credential_dependents(state: State<'_, AppState>, id: String) -> IpcResult<Vec<String>> {
-    state.with_vault(|v| v.dependents(&id))
+    // The integrations it serves, then the workflows seen using it.
+    state.with_vault(|v| {
+        let mut out = v.dependents(&id)?;
+        for c in v.credential_consumers(&id)? {
+            out.push(match c.kind.as_str() {
+                "service_account" => format!("service account {} (last used {})", c.name, &c.last_used[..10]),
+                _ => format!("kw run: {} (last used {})", c.name, &c.last_used[..10]),
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// Deletes only when the typed name matches: the confirmation is enforced

@@ -786,11 +786,23 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
         CredentialCmd::Delete { name, force } => {
             let mut vault = ctx.open()?;
             let c = vault.get_credential(&name)?;
+            let workflows: Vec<String> = vault.credential_consumers(&name)?.into_iter().map(|w| w.name).collect();
             vault.delete_credential(&name, force)?;
             output::message(
                 ctx,
                 "deleted",
-                &format!("Deleted credential '{}' and all its versions.", c.summary.name),
+                &format!(
+                    "Deleted credential '{}' and all its versions.{}",
+                    c.summary.name,
+                    if workflows.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " Workflows that used it in the last 90 days will fail: {}.",
+                            workflows.join(", ")
+                        )
+                    }
+                ),
             );
             Ok(())
         }

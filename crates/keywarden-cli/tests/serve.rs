@@ -454,11 +454,16 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
         after_commit[99].as_secs_f64() * 1000.0
     );
 
-    // No secret in the audit export.
+    // No secret in the audit export, nor in the broker's log.
     let audit = kw.ok(&["audit", "export", "--format", "json"]);
     assert!(audit.contains("broker: payroll-sync"), "every call audited");
+    let mut server = server;
+    let _ = server.child.kill();
+    let mut log = String::new();
+    server.child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
     for secret in [first, second, granted.as_str()] {
         assert!(!audit.contains(secret));
+        assert!(!log.contains(secret), "the broker logged a secret: {log}");
     }
 }
 
