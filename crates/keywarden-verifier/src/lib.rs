@@ -253,8 +253,9 @@ fn watch(mut vault: Vault, shared: Arc<Shared>, stop: Arc<std::sync::atomic::Ato
                     }
                     Err(e) => eprintln!("kw serve: could not record usage: {e}"),
                 }
-                // Our own write changed data_version: not a key change.
-                version = vault.data_version().unwrap_or(version);
+                // No resync of `version` here: data_version moves only for
+                // other connections' commits, and one that landed during
+                // this flush must still be read at the next tick.
             }
         }
     }

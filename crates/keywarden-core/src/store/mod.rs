@@ -75,6 +75,11 @@ pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
     // and rejected: every later process must then rebuild the WAL index by
     // reading the whole WAL, and `kw credential add` went from 12 to 63 ms.
     migrations().to_latest(&mut conn)?;
+    // Every transaction the vault opens writes. Taking the write lock at
+    // BEGIN lets `busy_timeout` wait for another process's writer (the app,
+    // `kw serve` flushing usage); a deferred transaction that reads first
+    // and then writes fails at once with "database is locked" instead.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     Ok(conn)
 }
 
