@@ -195,12 +195,7 @@ pub fn credential_dependents(state: State<'_, AppState>, id: String) -> IpcResul
     // The integrations it serves, then the workflows seen using it.
     state.with_vault(|v| {
         let mut out = v.dependents(&id)?;
-        for c in v.credential_consumers(&id)? {
-            out.push(match c.kind.as_str() {
-                "service_account" => format!("service account {} (last used {})", c.name, &c.last_used[..10]),
-                _ => format!("kw run: {} (last used {})", c.name, &c.last_used[..10]),
-            });
-        }
+        out.extend(v.credential_consumers(&id)?.iter().map(|c| c.label()));
         Ok(out)
     })
 }

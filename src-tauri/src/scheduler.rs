@@ -56,23 +56,16 @@ fn auto_lock<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Option<SystemT
 /// wait, sealed, for an admin to deliver them) and says so; returns when
 /// the next key reaches its age.
 fn partner_key_rotation<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifier: &Notifier) -> Option<SystemTime> {
-    let (rotated, next, notices, vault_now) = {
+    let (rotated, next, vault_now) = {
         let mut slot = state.slot().ok()?;
         let vault = slot.as_mut()?;
         let rotated = vault.rotate_due_partner_keys();
-        let next = vault.next_partner_key_rotation();
-        let notices = vault.notices(false).unwrap_or_default();
-        (rotated, next, notices, vault.now())
+        (rotated, vault.next_partner_key_rotation(), vault.now())
     };
     match rotated {
         Ok(keys) if !keys.is_empty() => {
-            for k in &keys {
-                let said = notices
-                    .iter()
-                    .find(|n| n.partner_key_id.as_deref() == Some(k.id.as_str()));
-                if let Some(n) = said {
-                    let _ = notifier.show(n);
-                }
+            for notice in keys.iter().filter_map(|r| r.notice.as_ref()) {
+                let _ = notifier.show(notice);
             }
             let _ = app.emit(NOTICES_EVENT, keys.len());
         }

@@ -174,7 +174,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
         }
         KeysCmd::RotateDue => {
             let mut vault = ctx.open()?;
-            let rotated = vault.rotate_due_partner_keys()?;
+            let rotated: Vec<PartnerKey> = vault.rotate_due_partner_keys()?.into_iter().map(|r| r.key).collect();
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&rotated).unwrap_or_default());
             } else if rotated.is_empty() {

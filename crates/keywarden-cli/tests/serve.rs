@@ -17,6 +17,11 @@ fn kw_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kw")))
 }
 
+/// The `q` quantile of sorted durations, in milliseconds.
+fn ms_at(sorted: &[Duration], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0
+}
+
 struct Kw {
     _tmp: tempfile::TempDir,
     vault: PathBuf,
@@ -238,8 +243,7 @@ fn kw_serve_enforces_scopes_answers_unknown_and_revoked_alike_and_follows_kw_rev
     }
     let ms = |mut v: Vec<Duration>| {
         v.sort();
-        let p = |q: f64| v[((v.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0;
-        (p(0.5), p(0.99), v.last().unwrap().as_secs_f64() * 1000.0)
+        (ms_at(&v, 0.5), ms_at(&v, 0.99), ms_at(&v, 1.0))
     };
     let (p50, p99, max) = ms(after_commit);
     let (s50, s99, smax) = ms(from_start);
@@ -449,9 +453,9 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
     after_commit.sort();
     println!(
         "BENCH service-token revocation seen by the broker, 100 runs: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        after_commit[49].as_secs_f64() * 1000.0,
-        after_commit[98].as_secs_f64() * 1000.0,
-        after_commit[99].as_secs_f64() * 1000.0
+        ms_at(&after_commit, 0.5),
+        ms_at(&after_commit, 0.99),
+        ms_at(&after_commit, 1.0)
     );
 
     // No secret in the audit export, nor in the broker's log.
@@ -505,7 +509,7 @@ fn bench_verify_throughput() {
     let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
     let secs = start.elapsed().as_secs_f64();
     all.sort();
-    let p = |q: f64| all[((all.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0;
+    let p = |q: f64| ms_at(&all, q);
     println!(
         "BENCH verify throughput: {} requests in {secs:.1} s = {:.0} req/s over {threads} keep-alive connections; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         all.len(),
@@ -613,16 +617,14 @@ fn bench_broker_latency() {
         assert_eq!(a.status, 200);
     }
     kept.sort();
-    let q =
-        |v: &Vec<Duration>, q: f64| v[((v.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0;
     println!(
         "BENCH broker GET on loopback, keep-alive: {} requests in 5 s, p50 {:.3} ms, p99 {:.3} ms",
         kept.len(),
-        q(&kept, 0.5),
-        q(&kept, 0.99)
+        ms_at(&kept, 0.5),
+        ms_at(&kept, 0.99)
     );
     lat.sort();
-    let p = |q: f64| lat[((lat.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0;
+    let p = |q: f64| ms_at(&lat, q);
     println!(
         "BENCH broker GET on loopback, a connection per request: {} requests in 5 s, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms (each audited)",
         lat.len(),

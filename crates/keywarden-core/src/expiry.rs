@@ -303,13 +303,15 @@ impl Vault {
         let thresholds = self.notice_thresholds().to_vec();
         let due = notices::due(self.conn(), now)?;
         let examined = due.len();
+        // The common wake: nothing due, nothing to write.
+        if due.is_empty() {
+            return Ok(NoticeRun {
+                fired: Vec::new(),
+                next_due: notices::next_due(self.conn(), now)?,
+                examined,
+            });
+        }
         let fired_ids = self.write_with(|tx, k, a| {
-            // Thresholds the ledger was scheduled with: a vault opened by a
-            // program with other settings reschedules first.
-            let text = thresholds.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            if notices::meta(tx, THRESHOLDS_KEY)?.as_deref() != Some(text.as_str()) {
-                notices::set_meta(tx, THRESHOLDS_KEY, &text)?;
-            }
             let mut fired = Vec::new();
             for row in &due {
                 let expires = match row.expires_at {

@@ -131,6 +131,18 @@ pub struct Consumer {
     pub per_day: Vec<(String, u64)>,
 }
 
+impl Consumer {
+    /// How a warning names it: "service account payroll-sync (last used
+    /// 2026-11-23)" or "kw run: sync-payroll (last used …)".
+    pub fn label(&self) -> String {
+        let day = self.last_used.get(..10).unwrap_or(&self.last_used);
+        match self.kind.as_str() {
+            "service_account" => format!("service account {} (last used {day})", self.name),
+            _ => format!("kw run: {} (last used {day})", self.name),
+        }
+    }
+}
+
 impl Vault {
     /// The workflows that used a credential in the last 90 days, from the
     /// audit log's `credential.use` events; most recent first.

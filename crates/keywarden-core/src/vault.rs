@@ -517,6 +517,30 @@ impl Vault {
         Ok(vault)
     }
 
+    /// Asks `validator` about `secrets` for credential `row`, in the
+    /// context of its integration; a secret for another tenant is refused.
+    /// Used by rotation and by the connection check alike.
+    fn validate_for(
+        &self,
+        row: &Row,
+        secrets: &SecretFields,
+        validator: &dyn Validator,
+    ) -> Result<std::result::Result<Verdict, validate::Rejection>> {
+        let integration = row
+            .integration_id
+            .map(|id| integrations::get(&self.conn, &id.to_string()))
+            .transpose()?;
+        Ok(validator
+            .validate(&Candidate {
+                credential_name: &row.name,
+                kind: row.kind,
+                config: &row.config,
+                secrets,
+                integration: integration.as_ref(),
+            })
+            .and_then(|v| same_tenant(v, integration.as_ref())))
+    }
+
     /// A second handle on the same open vault, with its own database
     /// connection: for a service thread (the app's embedded verifier) that
     /// must not share this one. The keys are copied, not re-read from the
@@ -1070,19 +1094,7 @@ impl Vault {
             tx.commit()?;
         }
         crash_point("staged");
-        let integration = row
-            .integration_id
-            .map(|id| integrations::get(&self.conn, &id.to_string()))
-            .transpose()?;
-        let verdict = validator
-            .validate(&Candidate {
-                credential_name: &row.name,
-                kind: row.kind,
-                config: &row.config,
-                secrets: &secrets,
-                integration: integration.as_ref(),
-            })
-            .and_then(|v| same_tenant(v, integration.as_ref()));
+        let verdict = self.validate_for(&row, &secrets, validator)?;
         crash_point("validated");
         match verdict {
             Err(rejection) => {
@@ -1195,19 +1207,7 @@ impl Vault {
     pub fn check_credential(&mut self, reference: &str, validator: &dyn Validator) -> Result<CheckReport> {
         let secrets = self.use_secret(reference, "connection check")?;
         let row = creds::get(&self.conn, reference)?;
-        let integration = row
-            .integration_id
-            .map(|id| integrations::get(&self.conn, &id.to_string()))
-            .transpose()?;
-        let result = validator
-            .validate(&Candidate {
-                credential_name: &row.name,
-                kind: row.kind,
-                config: &row.config,
-                secrets: &secrets,
-                integration: integration.as_ref(),
-            })
-            .and_then(|v| same_tenant(v, integration.as_ref()));
+        let result = self.validate_for(&row, &secrets, validator)?;
         drop(secrets);
         let renewed = match &result {
             Ok(v) => v.renewed.clone().map(|r| (r, v.expires_at)),

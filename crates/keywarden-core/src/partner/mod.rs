@@ -13,10 +13,8 @@ pub mod signing;
 
 use std::collections::HashMap;
 
-use hmac::{Hmac, Mac};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
@@ -180,15 +178,10 @@ fn check_scopes(scopes: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// A key's stored form: the vault's HMAC (`crypto::hmac`) under the
+/// partner-key hash key. The same function serves issuance and the index.
 fn hash(key: &crate::crypto::Key256, plaintext: &str) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose()).unwrap_or_else(|_| unreachable_hmac());
-    mac.update(plaintext.as_bytes());
-    mac.finalize().into_bytes().into()
-}
-
-/// HMAC accepts keys of any length; this cannot happen.
-fn unreachable_hmac() -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).unwrap_or_else(|_| unreachable_hmac())
+    crate::crypto::hmac(key, &[b"keywarden/partner-key", plaintext.as_bytes()])
 }
 
 const SELECT: &str = "SELECT id, application, environment, scopes, created_at, expires_at, max_age_days, grace_days,
@@ -262,6 +255,26 @@ fn build(raw: RawRow, now: OffsetDateTime) -> Result<Raw> {
 }
 
 impl Vault {
+    /// The signed delivery envelope of `key`, valid `ENVELOPE_VALIDITY`
+    /// from `now`.
+    fn envelope(&self, key: &PartnerKey, plaintext: &str, now: OffsetDateTime) -> Result<Signed> {
+        signing::sign(
+            self.signing_seed(),
+            &EnvelopePayload {
+                format: "keywarden-key-envelope".into(),
+                version: 1,
+                key: plaintext.to_owned(),
+                key_id: key.id.clone(),
+                application: key.application.clone(),
+                environment: key.environment,
+                scopes: key.scopes.clone(),
+                expires_at: key.expires_at.map(timefmt::to_db),
+                issued_at: timefmt::to_db(now),
+                not_after: timefmt::to_db(now + ENVELOPE_VALIDITY),
+            },
+        )
+    }
+
     /// The vault's public signing key (base64url Ed25519).
     pub fn signing_public_key(&self) -> String {
         signing::public_key(self.signing_seed())
@@ -357,19 +370,7 @@ impl Vault {
             )
         })?;
         let key = self.partner_key(&id)?;
-        let payload = EnvelopePayload {
-            format: "keywarden-key-envelope".into(),
-            version: 1,
-            key: plaintext.to_string(),
-            key_id: id.clone(),
-            application: key.application.clone(),
-            environment: env,
-            scopes: key.scopes.clone(),
-            expires_at: key.expires_at.map(timefmt::to_db),
-            issued_at: timefmt::to_db(now),
-            not_after: timefmt::to_db(now + ENVELOPE_VALIDITY),
-        };
-        let envelope = signing::sign(self.signing_seed(), &payload)?;
+        let envelope = self.envelope(&key, &plaintext, now)?;
         Ok(IssuedKey {
             key,
             plaintext,
@@ -476,7 +477,7 @@ impl Vault {
     /// A verifier's index of every key, and the change sequence it reflects.
     pub fn key_index(&self) -> Result<KeyIndex> {
         let mut index = KeyIndex {
-            hash_key: Zeroizing::new(*self.partner_hash_key().expose()),
+            hash_key: crate::crypto::Key256::from_bytes(*self.partner_hash_key().expose()),
             keys: HashMap::new(),
             seq: 0,
         };
@@ -796,7 +797,7 @@ pub struct IndexedKey {
 /// The verifier's view: answers from memory, kept current through
 /// `Vault::refresh_key_index`.
 pub struct KeyIndex {
-    hash_key: Zeroizing<[u8; 32]>,
+    hash_key: crate::crypto::Key256,
     keys: HashMap<String, IndexedKey>,
     seq: i64,
 }
@@ -826,24 +827,30 @@ pub struct ServiceCaller {
 }
 
 impl KeyIndex {
-    /// Checks a service-account token at `now`: `None` for anything that
-    /// is not a valid, unrevoked, unexpired `kws_` token.
-    pub fn verify_service(&self, token: &str, now: OffsetDateTime) -> Option<ServiceCaller> {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(self.hash_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
-        mac.update(token.as_bytes());
-        let digest: [u8; 32] = mac.finalize().into_bytes().into();
-        let parsed = format::parse(token).ok()?;
+    /// The indexed key `text` is, when it is of `kind` and usable at `now`
+    /// (hash matches, not revoked, expired or past its grace). The hash is
+    /// computed first, for every input, so an unknown id answers in the
+    /// same time as a known one.
+    fn usable<'k>(&self, text: &'k str, kind: KeyKind, now: OffsetDateTime) -> Option<(&'k str, &IndexedKey)> {
+        let digest = hash(&self.hash_key, text);
+        let parsed = format::parse(text).ok()?;
         let k = self.keys.get(parsed.id)?;
         let matches: bool = k.hash.ct_eq(&digest).into();
-        let usable = matches
-            && parsed.kind == KeyKind::Service
-            && k.kind == KeyKind::Service
+        let ok = matches
+            && parsed.kind == kind
+            && k.kind == kind
             && !k.revoked
             && k.expires_at.is_none_or(|e| e > now)
             && k.grace_until.is_none_or(|g| g > now);
-        usable.then(|| ServiceCaller {
-            key_id: parsed.id.to_owned(),
+        ok.then_some((parsed.id, k))
+    }
+
+    /// Checks a service-account token at `now`: `None` for anything that
+    /// is not a valid, unrevoked, unexpired `kws_` token.
+    pub fn verify_service(&self, token: &str, now: OffsetDateTime) -> Option<ServiceCaller> {
+        let (id, k) = self.usable(token, KeyKind::Service, now)?;
+        Some(ServiceCaller {
+            key_id: id.to_owned(),
             account: k.application.clone(),
             grants: k.grants.clone(),
         })
@@ -857,28 +864,12 @@ impl KeyIndex {
         self.keys.is_empty()
     }
 
-    /// Checks `key` at `now`, requiring `scope` when given.
+    /// Checks a partner `key` at `now`, requiring `scope` when given. A
+    /// service token is no partner key.
     pub fn verify(&self, key: &str, now: OffsetDateTime, scope: Option<&str>) -> Verified {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(self.hash_key.as_ref()).unwrap_or_else(|_| unreachable_hmac());
-        mac.update(key.as_bytes());
-        let digest: [u8; 32] = mac.finalize().into_bytes().into();
-        // The hash is computed for every key, known or not, so the answer
-        // takes the same time for an unknown id.
-        let Ok(parsed) = format::parse(key) else {
+        let Some((id, k)) = self.usable(key, KeyKind::Partner, now) else {
             return Verified::Invalid;
         };
-        let Some(k) = self.keys.get(parsed.id) else {
-            return Verified::Invalid;
-        };
-        // A service token is no partner key, and the other way round.
-        if k.kind != KeyKind::Partner || parsed.kind != KeyKind::Partner {
-            return Verified::Invalid;
-        }
-        let matches: bool = k.hash.ct_eq(&digest).into();
-        if !matches || k.revoked || k.expires_at.is_some_and(|e| e <= now) || k.grace_until.is_some_and(|g| g <= now) {
-            return Verified::Invalid;
-        }
         if let Some(required) = scope {
             if !k.scopes.iter().any(|s| s == required) {
                 return Verified::InsufficientScope {
@@ -887,7 +878,7 @@ impl KeyIndex {
             }
         }
         Verified::Valid {
-            key_id: parsed.id.to_owned(),
+            key_id: id.to_owned(),
             application: k.application.clone(),
             scopes: k.scopes.clone(),
         }
@@ -972,7 +963,7 @@ impl Vault {
     /// The background job: rotates every key that reached its policy age
     /// (and was not already replaced). Each successor's plaintext is sealed
     /// for one delivery, and a notice says so. Returns the successors.
-    pub fn rotate_due_partner_keys(&mut self) -> Result<Vec<PartnerKey>> {
+    pub fn rotate_due_partner_keys(&mut self) -> Result<Vec<RotatedByPolicy>> {
         let due: Vec<PartnerKey> = self
             .partner_keys()?
             .into_iter()
@@ -1003,12 +994,12 @@ impl Vault {
                     .map(timefmt::to_db)
                     .unwrap_or_default()
             );
-            self.write_with(|tx, k, a| {
+            let notice = self.write_with(|tx, k, a| {
                 tx.execute(
                     "INSERT INTO key_deliveries (key_id, sealed, created_at) VALUES (?1, ?2, ?3)",
                     params![new_id, blob, timefmt::to_db(now)],
                 )?;
-                crate::store::notices::insert(
+                let notice = crate::store::notices::insert(
                     tx,
                     &crate::store::notices::NewNotice {
                         credential_id: None,
@@ -1041,9 +1032,19 @@ impl Vault {
                             old.max_age_days
                         ),
                     ),
-                )
+                )?;
+                Ok(notice)
             })?;
-            out.push(self.partner_key(&new_id)?);
+            let notice = match notice {
+                Some(id) => crate::store::notices::get(self.conn(), id)?
+                    .map(crate::expiry::notice_of)
+                    .transpose()?,
+                None => None,
+            };
+            out.push(RotatedByPolicy {
+                key: self.partner_key(&new_id)?,
+                notice,
+            });
         }
         Ok(out)
     }
@@ -1112,19 +1113,7 @@ impl Vault {
                 ),
             )
         })?;
-        let payload = EnvelopePayload {
-            format: "keywarden-key-envelope".into(),
-            version: 1,
-            key: plaintext.to_string(),
-            key_id: key.id.clone(),
-            application: key.application.clone(),
-            environment: key.environment,
-            scopes: key.scopes.clone(),
-            expires_at: key.expires_at.map(timefmt::to_db),
-            issued_at: timefmt::to_db(now),
-            not_after: timefmt::to_db(now + ENVELOPE_VALIDITY),
-        };
-        let envelope = signing::sign(self.signing_seed(), &payload)?;
+        let envelope = self.envelope(&key, &plaintext, now)?;
         Ok(IssuedKey {
             key,
             plaintext,
@@ -1182,6 +1171,14 @@ impl Vault {
             secrets,
         }))
     }
+}
+
+/// A key rotated by its policy: the successor, and the notice that says it
+/// waits for delivery (for the caller to show natively).
+#[derive(Debug, Clone)]
+pub struct RotatedByPolicy {
+    pub key: PartnerKey,
+    pub notice: Option<crate::Notice>,
 }
 
 /// A credential handed to a service account by the broker.

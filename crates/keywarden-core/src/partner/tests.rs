@@ -296,7 +296,11 @@ fn the_background_job_rotates_a_key_at_its_policy_age_once_and_the_successor_is_
     clock.advance(Duration::days(2));
     let rotated = v.rotate_due_partner_keys().unwrap();
     assert_eq!(rotated.len(), 1);
-    let new_id = rotated[0].id.clone();
+    let new_id = rotated[0].key.id.clone();
+    assert_eq!(
+        rotated[0].notice.as_ref().map(|n| n.kind),
+        Some(crate::NoticeKind::KeyRotated)
+    );
     assert!(v.rotate_due_partner_keys().unwrap().is_empty(), "once");
     assert_eq!(v.partner_key(&old.key.id).unwrap().state, KeyState::InGrace);
     let notices = v.notices(false).unwrap();
