@@ -42,7 +42,7 @@ bench: ui
 	scripts/test-session.sh cargo bench --locked -p keywarden-connectors
 	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
-	KEYWARDEN_KW_BIN=$(CURDIR)/target/release/kw scripts/test-session.sh \
+	KW_REVOCATION_RUNS=100 KEYWARDEN_KW_BIN=$(CURDIR)/target/release/kw scripts/test-session.sh \
 	  cargo test --locked -p keywarden-cli --test serve -- --include-ignored --nocapture
 	cargo build --locked --release -p keywarden
 	KEYWARDEN_APP_BIN=target/release/keywarden scripts/test-session.sh \

@@ -1,7 +1,7 @@
 //! `kw serve` and `kw keys` across processes: the verify answers, scope
 //! enforcement, no oracle, and a revocation by `kw keys revoke` reaching a
-//! running service (100 times, latency printed). Also the throughput bench
-//! (ignored; `make bench`).
+//! running service (25 times in `make test`, 100 in `make bench`; latency
+//! printed). Also the throughput bench (ignored; `make bench`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +18,19 @@ fn kw_bin() -> PathBuf {
 }
 
 /// The `q` quantile of sorted durations, in milliseconds.
+/// Repetitions of the cross-process revocation measurements. Each one is
+/// two `kw` processes, each a fresh Secret Service client; `make test` runs
+/// 25 (enough to catch a revocation that is not seen at once), `make bench`
+/// sets 100 for the p99 in BENCHMARKS.md. gnome-keyring 42 has a rare abort
+/// on client churn (assertion 'client' failed), so the suite does not churn
+/// more than it has to.
+fn revocation_runs() -> usize {
+    std::env::var("KW_REVOCATION_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25)
+}
+
 fn ms_at(sorted: &[Duration], q: f64) -> f64 {
     sorted[((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1)].as_secs_f64() * 1000.0
 }
@@ -209,11 +222,12 @@ fn kw_serve_enforces_scopes_answers_unknown_and_revoked_alike_and_follows_kw_rev
     assert_eq!(c.verify("", None), revoked);
     assert!(!revoked.body.contains(&spare_id));
 
-    // Revocation by another process, 100 times: from `kw keys revoke`
+    // Revocation by another process, repeatedly: from `kw keys revoke`
     // returning (the commit is done) to the first rejection seen.
+    let runs = revocation_runs();
     let mut after_commit = Vec::new();
     let mut from_start = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..runs {
         let (k, kid) = kw.issue("crm", "contacts:read");
         let addr = server.addr.clone();
         let looping = std::thread::spawn(move || {
@@ -248,7 +262,7 @@ fn kw_serve_enforces_scopes_answers_unknown_and_revoked_alike_and_follows_kw_rev
     let (p50, p99, max) = ms(after_commit);
     let (s50, s99, smax) = ms(from_start);
     println!(
-        "BENCH revocation seen by a running kw serve, 100 runs: after the commit p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms; from starting `kw keys revoke` p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms"
+        "BENCH revocation seen by a running kw serve, {runs} runs: after the commit p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms; from starting `kw keys revoke` p50 {s50:.1} ms, p99 {s99:.1} ms, max {smax:.1} ms"
     );
     // The first key still works: revocations were precise.
     assert_eq!(c.verify(&key, None).status, 200);
@@ -419,7 +433,7 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
     assert!(body.contains("disabled"), "{body}");
 
     // Revoking a token from another process: effective for the next
-    // request; 100 times, latency from `kw keys revoke` returning.
+    // request; repeatedly, latency from `kw keys revoke` returning.
     kw.ok(&["integration", "add", "Churn", "--provider", "generic"]);
     kw.ok_with_stdin(
         &[
@@ -433,8 +447,9 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
         ],
         "churn-secret-value-0001",
     );
+    let runs = revocation_runs();
     let mut after_commit = Vec::new();
-    for i in 0..100 {
+    for i in 0..runs {
         let (token, id) = kw.service_account(&format!("job-{i}"), "Churn", &[]);
         let deadline = Instant::now() + Duration::from_secs(5);
         while broker_get(&server.addr, "Churn", &token).0 != 200 {
@@ -452,7 +467,7 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
     }
     after_commit.sort();
     println!(
-        "BENCH service-token revocation seen by the broker, 100 runs: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "BENCH service-token revocation seen by the broker, {runs} runs: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         ms_at(&after_commit, 0.5),
         ms_at(&after_commit, 0.99),
         ms_at(&after_commit, 1.0)
