@@ -43,7 +43,7 @@ bench: ui
 	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
 	KW_REVOCATION_RUNS=100 KEYWARDEN_KW_BIN=$(CURDIR)/target/release/kw scripts/test-session.sh \
-	  cargo test --locked -p keywarden-cli --test serve -- --include-ignored --nocapture
+	  cargo test --locked -p keywarden-cli --test serve -- --include-ignored --nocapture --test-threads=1
 	cargo build --locked --release -p keywarden
 	KEYWARDEN_APP_BIN=target/release/keywarden scripts/test-session.sh \
 	  cargo test --locked --test e2e -- --ignored --nocapture --test-threads=1

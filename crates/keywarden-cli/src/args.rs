@@ -85,12 +85,20 @@ pub enum Command {
     /// API keys issued to partners: issue, rotate with grace, revoke.
     #[command(subcommand)]
     Keys(KeysCmd),
-    /// The key verification service for our services:
-    /// `POST /v1/keys/verify` with the key in `X-Api-Key`.
+    /// The key verification service and credential broker for our
+    /// services: `POST /v1/keys/verify` with the key in `X-Api-Key`;
+    /// `GET /v1/integrations/NAME/credential` with a service account's token.
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8787 (port 0: any free port).
+        /// Any address but loopback needs --tls-cert and --tls-key.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
         listen: String,
+        /// Serve HTTPS with this PEM certificate chain (for LAN use).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's PEM private key; must be owner-only (chmod 600).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Import a configuration export; credentials will need re-entry.
     Import { file: PathBuf },

@@ -375,13 +375,23 @@ fn run(cli: Cli) -> CliResult {
         ),
         Command::ServiceAccount(cmd) => keys::service_account(&ctx, cmd),
         Command::Keys(cmd) => keys::run(&ctx, cmd),
-        Command::Serve { listen } => keywarden_verifier::run(ctx.open()?, &listen, |addr, keys| {
-            // The first line says where: scripts and tests read it.
-            println!("listening on {addr} ({keys} keys)");
-            use std::io::Write;
-            let _ = std::io::stdout().flush();
-        })
-        .map_err(|e| CliError::new(1, e.to_string())),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| keywarden_verifier::TlsFiles { cert, key });
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            keywarden_verifier::run(ctx.open()?, &listen, tls.as_ref(), |addr, keys| {
+                // The first line says where: scripts and tests read it.
+                println!("listening on {addr} ({keys} keys, {scheme})");
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+            })
+            .map_err(|e| CliError::new(1, e.to_string()))
+        }
         Command::SupportBundle { output } => {
             let mut vault = ctx.open()?;
             let bundle = vault.support_bundle()?;

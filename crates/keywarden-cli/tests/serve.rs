@@ -400,6 +400,18 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
         (v["secrets"]["api_key"].as_str(), v["version"].as_u64()),
         (Some(second), Some(2))
     );
+    // Within the grace period (7 days; the service is 2 days on) the
+    // replaced version is reported beside it: number, dates, mask, and
+    // never its secret.
+    assert_eq!(v["previous"]["version"], 1, "{body}");
+    assert_eq!(
+        v["previous"]["masks"]["api_key"],
+        format!("••••••••{}", &first[first.len() - 4..])
+    );
+    let retired = keywarden_core::timefmt::from_db(v["previous"]["retired_at"].as_str().unwrap()).unwrap();
+    let until = keywarden_core::timefmt::from_db(v["previous"]["grace_until"].as_str().unwrap()).unwrap();
+    assert_eq!(until - retired, time::Duration::days(7));
+    assert!(!body.contains(first), "the old secret is gone, not reported");
     let work = tempfile::tempdir().unwrap();
     let out = Command::new(kw_bin())
         .args([
@@ -483,6 +495,211 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
     for secret in [first, second, granted.as_str()] {
         assert!(!audit.contains(secret));
         assert!(!log.contains(secret), "the broker logged a secret: {log}");
+    }
+}
+
+/// A throwaway certificate for 127.0.0.1 (made per test; no key is ever
+/// committed), written as PEM with the key owner-only.
+fn tls_files(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (cert, key)
+}
+
+#[test]
+fn off_loopback_kw_serve_speaks_only_tls_and_kw_run_trusts_only_the_certificate_it_is_given() {
+    use std::os::unix::fs::PermissionsExt;
+    let kw = Kw::init();
+    kw.ok(&[
+        "integration",
+        "add",
+        "Pleo production",
+        "--provider",
+        "pleo",
+        "--env",
+        "api_key=PLEO_API_KEY",
+    ]);
+    let first = "pk_live_TLSCANARY_first_Qm4vX2";
+    let second = "pk_live_TLSCANARY_second_Zr8wK5";
+    kw.ok_with_stdin(
+        &[
+            "credential",
+            "add",
+            "Pleo API",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo production",
+        ],
+        first,
+    );
+    kw.ok_with_stdin(&["credential", "rotate", "--offline", "Pleo API"], second);
+    let (token, _) = kw.service_account("payroll-sync", "Pleo production", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = tls_files(dir.path(), "broker");
+    let (_, stranger_key) = tls_files(dir.path(), "stranger");
+    let (cert_s, key_s) = (cert.to_str().unwrap(), key.to_str().unwrap());
+
+    // Each wrong set-up is refused at start, saying what to do.
+    let refused = |args: &[&str]| {
+        let out = kw.cmd(args).stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success(), "kw {args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = refused(&["serve", "--listen", "0.0.0.0:0"]);
+    assert!(e.contains("without TLS") && e.contains("--tls-cert"), "{e}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = refused(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--tls-cert",
+        cert_s,
+        "--tls-key",
+        key_s,
+    ]);
+    assert!(e.contains("readable by others") && e.contains("chmod 600"), "{e}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let e = refused(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--tls-cert",
+        cert_s,
+        "--tls-key",
+        stranger_key.to_str().unwrap(),
+    ]);
+    assert!(e.contains("does not go with the certificate"), "{e}");
+    let e = refused(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--tls-cert",
+        key_s,
+        "--tls-key",
+        key_s,
+    ]);
+    assert!(e.contains("holds no certificate"), "{e}");
+
+    // On all interfaces with TLS, "eight days later": past the 7-day grace
+    // of the rotation, so no previous version is reported any more.
+    let later = keywarden_core::timefmt::to_db(time::OffsetDateTime::now_utc() + time::Duration::days(8));
+    let mut child = kw
+        .cmd(&[
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--tls-cert",
+            cert_s,
+            "--tls-key",
+            key_s,
+        ])
+        .env("KEYWARDEN_TEST_MODE", "1")
+        .env("KEYWARDEN_TEST_NOW", &later)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.trim_end().ends_with("https)"), "{line}");
+    let port = line
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let _server = Server {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    };
+    let base = format!("https://127.0.0.1:{port}");
+
+    // Plain HTTP on the TLS port gets no HTTP answer, let alone a secret.
+    let mut plain = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        plain,
+        "GET /v1/integrations/Pleo%20production/credential HTTP/1.1\r\nHost: kw\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let _ = plain.read_to_end(&mut got);
+    assert!(!got.starts_with(b"HTTP/"), "{:?}", String::from_utf8_lossy(&got));
+
+    // A client that connects and never says hello holds up nobody.
+    let _stalled = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+
+    // An HTTPS client trusting the certificate gets the current version;
+    // the grace period is over, so no previous version.
+    let pem = std::fs::read(&cert).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let answer = client
+        .get(format!("{base}/v1/integrations/Pleo%20production/credential"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let v: serde_json::Value = answer.json().unwrap();
+    assert_eq!(
+        (v["version"].as_u64(), v["secrets"]["api_key"].as_str()),
+        (Some(2), Some(second))
+    );
+    assert!(v["previous"].is_null(), "{v}");
+
+    // kw run over HTTPS with the certificate named; without it, refused
+    // with the way out; plain HTTP to another machine is never tried.
+    let run = |broker: &str, ca: Option<&std::path::Path>| {
+        let work = tempfile::tempdir().unwrap();
+        let mut c = Command::new(kw_bin());
+        c.args([
+            "--vault",
+            "/nonexistent/vault",
+            "run",
+            "--integration",
+            "Pleo production",
+            "--",
+        ])
+        .args(["sh", "-c", "printf %s \"$PLEO_API_KEY\" > seen.txt"])
+        .current_dir(work.path())
+        .env("KEYWARDEN_TOKEN", &token)
+        .env("KEYWARDEN_BROKER", broker)
+        .env_remove("KEYWARDEN_BROKER_CA");
+        if let Some(ca) = ca {
+            c.env("KEYWARDEN_BROKER_CA", ca);
+        }
+        let out = c.output().unwrap();
+        let seen = std::fs::read_to_string(work.path().join("seen.txt")).ok();
+        (
+            out.status.code(),
+            seen,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, seen, err) = run(&base, Some(&cert));
+    assert_eq!((code, seen.as_deref()), (Some(0), Some(second)), "{err}");
+    let (code, seen, err) = run(&base, None);
+    assert!(code != Some(0) && seen.is_none(), "an untrusted broker was believed");
+    assert!(err.contains("KEYWARDEN_BROKER_CA"), "{err}");
+    let (code, seen, err) = run("http://192.0.2.10:8787", None);
+    assert_eq!((code, seen), (Some(5), None));
+    assert!(err.contains("in clear"), "{err}");
+    for text in [&err, &line] {
+        assert!(!text.contains(first) && !text.contains(second) && !text.contains(&token));
     }
 }
 
@@ -587,6 +804,64 @@ fn bench_kw_run_overhead() {
         "BENCH kw run overhead: median {:.1} ms (`kw run -- true` {via_kw:.1} ms, `true` {direct:.1} ms, {runs} runs each)",
         via_kw - direct
     );
+
+    // With a service-account token: through the broker over loopback HTTP,
+    // and over HTTPS (a new TLS connection each run, as a job makes).
+    let (token, _) = kw.service_account("bench-job", "Pleo", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = tls_files(dir.path(), "bench");
+    let start = |extra: &[&str]| {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = kw
+            .cmd(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line.split_whitespace().nth(2).unwrap().to_owned();
+        Server { child, addr }
+    };
+    let plain = start(&[]);
+    let tls = start(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    for (what, broker) in [
+        ("http loopback", format!("http://{}", plain.addr)),
+        ("https", format!("https://{}", tls.addr)),
+    ] {
+        let via_token = median(
+            (0..runs)
+                .map(|_| {
+                    time(&|| {
+                        let s = Command::new(kw_bin())
+                            .args([
+                                "--vault",
+                                "/nonexistent/vault",
+                                "run",
+                                "--integration",
+                                "Pleo",
+                                "--",
+                                "true",
+                            ])
+                            .env("KEYWARDEN_TOKEN", &token)
+                            .env("KEYWARDEN_BROKER", &broker)
+                            .env("KEYWARDEN_BROKER_CA", &cert)
+                            .stdin(Stdio::null())
+                            .status()
+                            .unwrap();
+                        assert!(s.success());
+                    })
+                })
+                .collect(),
+        );
+        println!(
+            "BENCH kw run overhead with a token, broker over {what}: median {:.1} ms ({via_token:.1} ms, {runs} runs)",
+            via_token - direct
+        );
+    }
 }
 
 /// Broker latency on loopback (a new connection per request, as `kw run`

@@ -9,6 +9,9 @@
 //! - 401 `{"valid":false,"error":"invalid_key"}`, byte for byte the same for
 //!   an unknown, revoked, expired, retired or malformed key (no oracle).
 //!
+//! Plain HTTP is served on loopback only; any other address needs a
+//! certificate (`tls.rs`), because the broker answers credentials.
+//!
 //! Verification answers from an in-memory index (hashes only). A watcher
 //! thread holds the vault and polls `PRAGMA data_version` every 10 ms:
 //! when another process (the app, `kw keys revoke`) commits, it applies the
@@ -27,6 +30,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use keywarden_core::partner::{KeyIndex, Verified};
 use keywarden_core::{Clock, Vault};
+
+mod tls;
+pub use tls::TlsFiles;
+
+/// The caller's address, for plain and TLS connections alike (axum's own
+/// `ConnectInfo<SocketAddr>` knows only its TCP listener).
+#[derive(Debug, Clone, Copy)]
+struct Peer(SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
 
 /// Why the service could not start or stopped.
 #[derive(Debug)]
@@ -72,7 +95,7 @@ const NOT_AUTHORIZED: &str = r#"{"error":"not_authorized"}"#;
 /// revoked or unknown: the same 401. The answer is never cached.
 async fn credential(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     axum::extract::Path(integration): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -131,6 +154,12 @@ async fn credential(
                     "version": c.version,
                     "expires_at": c.expires_at.map(keywarden_core::timefmt::to_db),
                     "secrets": secrets,
+                    "previous": c.previous.map(|p| serde_json::json!({
+                        "version": p.version,
+                        "retired_at": keywarden_core::timefmt::to_db(p.retired_at),
+                        "grace_until": keywarden_core::timefmt::to_db(p.grace_until),
+                        "masks": p.masks,
+                    })),
                 })
                 .to_string(),
             )
@@ -154,7 +183,7 @@ fn json(status: StatusCode, body: String) -> Response {
 
 async fn verify(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
     let key = headers
@@ -299,10 +328,11 @@ struct Prepared {
     keys: usize,
 }
 
-fn prepare(vault: Vault, listen: &str) -> Result<Prepared, ServeError> {
+fn prepare(vault: Vault, listen: &str, tls: bool) -> Result<Prepared, ServeError> {
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| ServeError(format!("'{listen}' is not an address like 127.0.0.1:8787")))?;
+    tls::check_listen(addr, tls)?;
     let index = vault.key_index()?;
     let keys = index.len();
     let broker = vault.reopen()?;
@@ -342,23 +372,36 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
         .map_err(|e| ServeError(format!("could not start the server runtime: {e}")))
 }
 
-/// Serves until the process ends (`kw serve`). `ready` is called with the
-/// address once it listens.
-pub fn run(vault: Vault, listen: &str, ready: impl FnOnce(SocketAddr, usize)) -> Result<(), ServeError> {
-    let p = prepare(vault, listen)?;
+/// Serves until the process ends (`kw serve`), over TLS when `tls` names a
+/// certificate and key. `ready` is called with the address once it listens.
+pub fn run(
+    vault: Vault,
+    listen: &str,
+    tls: Option<&TlsFiles>,
+    ready: impl FnOnce(SocketAddr, usize),
+) -> Result<(), ServeError> {
+    // The files are read before anything listens: a bad certificate is an
+    // error at start, not at the first client.
+    let config = tls.map(tls::server_config).transpose()?;
+    let p = prepare(vault, listen, config.is_some())?;
     let local = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
     ready(local, p.keys);
     runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(p.listener).map_err(|e| ServeError(e.to_string()))?;
-        axum::serve(listener, p.app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .map_err(|e| ServeError(format!("the server stopped: {e}")))
+        let served = match config {
+            Some(config) => {
+                let listener = tls::TlsListener::new(listener, config).map_err(|e| ServeError(e.to_string()))?;
+                axum::serve(listener, p.app.into_make_service_with_connect_info::<Peer>()).await
+            }
+            None => axum::serve(listener, p.app.into_make_service_with_connect_info::<Peer>()).await,
+        };
+        served.map_err(|e| ServeError(format!("the server stopped: {e}")))
     })
 }
 
 /// Serves in the background until `Running::stop` (the desktop app).
 pub fn start(vault: Vault, listen: &str) -> Result<Running, ServeError> {
-    let p = prepare(vault, listen)?;
+    let p = prepare(vault, listen, false)?;
     let addr = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
     let rt = runtime()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -371,7 +414,7 @@ pub fn start(vault: Vault, listen: &str) -> Result<Running, ServeError> {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                let _ = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
                     .with_graceful_shutdown(async {
                         let _ = rx.await;
                     })

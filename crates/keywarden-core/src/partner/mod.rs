@@ -1162,6 +1162,25 @@ impl Vault {
         let env = self.run_environment(&i.id.to_string(), None, &format!("broker: {}", caller.account))?;
         let c = self.get_credential(&env.credential)?;
         let secrets = env.vars.into_iter().map(|(field, _, value)| (field, value)).collect();
+        // During the grace period after a rotation the version it replaced is
+        // reported too (never its secret, which the swap erased), so a job
+        // that still holds it knows it is superseded and until when.
+        let grace = time::Duration::days(i64::from(self.rotation_policy().1));
+        let now = self.now();
+        let previous = c
+            .versions
+            .iter()
+            .filter(|v| v.state == crate::model::VersionState::Retired && v.version < c.summary.current_version)
+            .max_by_key(|v| v.version)
+            .and_then(|v| {
+                let retired_at = v.retired_at?;
+                (retired_at + grace > now).then(|| PreviousVersion {
+                    version: v.version,
+                    retired_at,
+                    grace_until: retired_at + grace,
+                    masks: v.masks.clone(),
+                })
+            });
         Ok(Some(BrokeredCredential {
             env_names: i.env_names,
             integration: i.name,
@@ -1169,6 +1188,7 @@ impl Vault {
             version: c.summary.current_version,
             expires_at: c.summary.expires_at,
             secrets,
+            previous,
         }))
     }
 }
@@ -1190,6 +1210,18 @@ pub struct BrokeredCredential {
     pub version: u32,
     pub expires_at: Option<OffsetDateTime>,
     pub secrets: Vec<(String, secrecy::SecretString)>,
+    /// The version the last rotation replaced, while in its grace period.
+    pub previous: Option<PreviousVersion>,
+}
+
+/// A superseded version as the broker reports it: metadata and masks only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousVersion {
+    pub version: u32,
+    pub retired_at: OffsetDateTime,
+    /// `retired_at` plus the vault's rotation grace period.
+    pub grace_until: OffsetDateTime,
+    pub masks: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(test)]
