@@ -15,25 +15,7 @@ use crate::{CliError, CliResult};
 
 /// The token file must be readable by its owner only.
 pub fn read_token_file(path: &Path) -> CliResult<Zeroizing<String>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|e| CliError::io(&format!("reading {}", path.display()), e))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(CliError::new(
-                5,
-                format!(
-                    "{} is readable by others (mode {:o}); make it owner-only: chmod 600 {}",
-                    path.display(),
-                    mode & 0o777,
-                    path.display()
-                ),
-            ));
-        }
-    }
+    keywarden_core::secret::check_owner_only(path)?;
     let text = std::fs::read_to_string(path).map_err(|e| CliError::io(&format!("reading {}", path.display()), e))?;
     Ok(Zeroizing::new(text.trim().to_owned()))
 }

@@ -100,23 +100,35 @@ impl Kw {
     }
 
     fn serve(&self) -> Server {
-        let mut child = self
-            .cmd(&["serve", "--listen", "127.0.0.1:0"])
+        self.serve_with(&["--listen", "127.0.0.1:0"], None, Stdio::inherit()).0
+    }
+
+    /// `kw serve ARGS`, at `now` (test mode) if given; returns the running
+    /// service, reached on 127.0.0.1 at the port it took, and its first
+    /// line ("listening on ADDR (N keys, SCHEME)").
+    fn serve_with(&self, args: &[&str], now: Option<&str>, stderr: Stdio) -> (Server, String) {
+        let mut cmd = self.cmd(&[&["serve"], args].concat());
+        if let Some(now) = now {
+            cmd.env("KEYWARDEN_TEST_MODE", "1").env("KEYWARDEN_TEST_NOW", now);
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr = line
+        let port = line
             .strip_prefix("listening on ")
             .and_then(|r| r.split_whitespace().next())
+            .and_then(|a| a.rsplit(':').next())
             .unwrap_or_else(|| panic!("kw serve said: {line:?}"))
             .to_owned();
-        Server { child, addr }
+        let addr = format!("127.0.0.1:{port}");
+        (Server { child, addr }, line)
     }
 }
 
@@ -340,29 +352,7 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
 
     // The service runs "two days later": the short-lived token has expired.
     let later = keywarden_core::timefmt::to_db(time::OffsetDateTime::now_utc() + time::Duration::days(2));
-    let mut child = kw
-        .cmd(&["serve", "--listen", "127.0.0.1:0"])
-        .env("KEYWARDEN_TEST_MODE", "1")
-        .env("KEYWARDEN_TEST_NOW", &later)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let server = Server {
-        addr: line
-            .strip_prefix("listening on ")
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_owned(),
-        child,
-    };
+    let (server, _) = kw.serve_with(&["--listen", "127.0.0.1:0"], Some(&later), Stdio::piped());
 
     let (status, cache, body) = broker_get(&server.addr, "Pleo%20production", &granted);
     assert_eq!((status, cache.as_str()), (200, "no-store"), "{body}");
@@ -589,44 +579,16 @@ fn off_loopback_kw_serve_speaks_only_tls_and_kw_run_trusts_only_the_certificate_
     // On all interfaces with TLS, "eight days later": past the 7-day grace
     // of the rotation, so no previous version is reported any more.
     let later = keywarden_core::timefmt::to_db(time::OffsetDateTime::now_utc() + time::Duration::days(8));
-    let mut child = kw
-        .cmd(&[
-            "serve",
-            "--listen",
-            "0.0.0.0:0",
-            "--tls-cert",
-            cert_s,
-            "--tls-key",
-            key_s,
-        ])
-        .env("KEYWARDEN_TEST_MODE", "1")
-        .env("KEYWARDEN_TEST_NOW", &later)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (server, line) = kw.serve_with(
+        &["--listen", "0.0.0.0:0", "--tls-cert", cert_s, "--tls-key", key_s],
+        Some(&later),
+        Stdio::inherit(),
+    );
     assert!(line.trim_end().ends_with("https)"), "{line}");
-    let port = line
-        .split_whitespace()
-        .nth(2)
-        .unwrap()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_owned();
-    let _server = Server {
-        child,
-        addr: format!("127.0.0.1:{port}"),
-    };
-    let base = format!("https://127.0.0.1:{port}");
+    let base = format!("https://{}", server.addr);
 
     // Plain HTTP on the TLS port gets no HTTP answer, let alone a secret.
-    let mut plain = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    let mut plain = TcpStream::connect(&server.addr).unwrap();
     plain.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
         plain,
@@ -638,7 +600,7 @@ fn off_loopback_kw_serve_speaks_only_tls_and_kw_run_trusts_only_the_certificate_
     assert!(!got.starts_with(b"HTTP/"), "{:?}", String::from_utf8_lossy(&got));
 
     // A client that connects and never says hello holds up nobody.
-    let _stalled = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    let _stalled = TcpStream::connect(&server.addr).unwrap();
 
     // An HTTPS client trusting the certificate gets the current version;
     // the grace period is over, so no previous version.
@@ -811,20 +773,8 @@ fn bench_kw_run_overhead() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = tls_files(dir.path(), "bench");
     let start = |extra: &[&str]| {
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        let mut child = kw
-            .cmd(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line.split_whitespace().nth(2).unwrap().to_owned();
-        Server { child, addr }
+        kw.serve_with(&[&["--listen", "127.0.0.1:0"], extra].concat(), None, Stdio::inherit())
+            .0
     };
     let plain = start(&[]);
     let tls = start(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);

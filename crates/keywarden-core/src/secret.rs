@@ -114,6 +114,33 @@ pub fn mask(secret: &SecretString) -> String {
     format!("••••••••{tail}")
 }
 
+/// A file that holds a secret (a service token, a TLS key) must be
+/// readable by its owner only, as ssh demands of its keys.
+pub fn check_owner_only(path: &std::path::Path) -> crate::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| crate::Error::io(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(crate::Error::invalid(
+                "file permissions",
+                format!(
+                    "{} is readable by others (mode {:o}); make it owner-only: chmod 600 {}",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

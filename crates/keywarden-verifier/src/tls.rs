@@ -6,7 +6,7 @@
 //! connects and never finishes its handshake delays nobody else.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,29 +39,6 @@ pub(crate) fn check_listen(addr: SocketAddr, tls: bool) -> Result<(), ServeError
     )))
 }
 
-/// The private key must be readable by its owner only, as ssh demands.
-fn check_owner_only(path: &Path) -> Result<(), ServeError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|e| ServeError(format!("cannot read the TLS key {}: {e}", path.display())))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(ServeError(format!(
-                "the TLS key {} is readable by others (mode {:o}); make it owner-only: chmod 600 {}",
-                path.display(),
-                mode & 0o777,
-                path.display()
-            )));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
 /// Reads and checks the PEM files: a clear error for a missing file, a file
 /// without a certificate or key, or a key that is not the certificate's.
 pub(crate) fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, ServeError> {
@@ -75,7 +52,7 @@ pub(crate) fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig
             "{cert_path} holds no certificate; give the PEM certificate chain (-----BEGIN CERTIFICATE-----)"
         )));
     }
-    check_owner_only(&files.key)?;
+    keywarden_core::secret::check_owner_only(&files.key)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
         ServeError(format!(
             "no private key in {}: {e}; give the certificate's PEM key (PKCS#8, PKCS#1 or SEC1)",
