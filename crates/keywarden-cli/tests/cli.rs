@@ -928,12 +928,14 @@ fn a_rotation_killed_at_any_step_leaves_exactly_one_working_current_version_and_
             }
         });
         let marker = format!("KEYWARDEN_CRASH_POINT {step}");
-        let reached =
-            std::iter::from_fn(|| rx.recv_timeout(std::time::Duration::from_secs(30)).ok()).any(|line| line == marker);
+        let mut seen = Vec::new();
+        let reached = std::iter::from_fn(|| rx.recv_timeout(std::time::Duration::from_secs(30)).ok())
+            .inspect(|line| seen.push(line.clone()))
+            .any(|line| line == marker);
         // SIGKILL: no destructor, no rollback of our own, no flush.
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        assert!(reached, "{step}: kw never reached the crash point");
+        assert!(reached, "{step}: kw never reached the crash point; it said: {seen:?}");
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&status),
             Some(9),
