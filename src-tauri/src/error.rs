@@ -63,9 +63,10 @@ impl From<Error> for IpcError {
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::Duplicate { .. } | Error::VaultExists { .. } | Error::HasDependents { .. } => ErrorCode::Conflict,
             Error::InvalidInput { .. } => ErrorCode::InvalidInput,
-            Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } | Error::ValidationRejected { .. } => {
-                ErrorCode::Refused
-            }
+            Error::CredentialDisabled { .. }
+            | Error::NeedsReentry { .. }
+            | Error::ValidationRejected { .. }
+            | Error::ManagedByPolicy { .. } => ErrorCode::Refused,
             Error::VaultCorrupt { .. } | Error::Decryption | Error::Audit(_) => ErrorCode::Damaged,
             _ => ErrorCode::Internal,
         };

@@ -186,8 +186,17 @@ impl AppState {
         let settings = self.settings();
         vault.set_expiring_within_days(i64::from(settings.expiring_within_days))?;
         vault.set_auth_failure_threshold(settings.auth_failure_threshold)?;
-        vault.set_notice_thresholds(&settings.notice_thresholds)?;
-        vault.set_rotation_policy(settings.rotation_max_age_days, settings.rotation_grace_days)?;
+        // Values the organisation's policy manages are already the
+        // policy's in the vault; the user's setting for them is not applied.
+        let rules = vault.policy().rules.clone();
+        if rules.notice_thresholds_days.is_none() {
+            vault.set_notice_thresholds(&settings.notice_thresholds)?;
+        }
+        let max_age = match rules.max_credential_age_days {
+            Some(max) if settings.rotation_max_age_days == 0 || settings.rotation_max_age_days > max => max,
+            _ => settings.rotation_max_age_days,
+        };
+        vault.set_rotation_policy(max_age, settings.rotation_grace_days)?;
         // Tests move time (KEYWARDEN_TEST_NOW): test mode only.
         if let Some(t) = self.test_now {
             vault.set_clock(Arc::new(keywarden_core::ManualClock::at(t)));

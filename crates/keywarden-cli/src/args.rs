@@ -50,6 +50,9 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// The organization's policy (/etc/keywarden/policy.toml).
+    #[command(subcommand)]
+    Policy(PolicyCmd),
     /// Write a diagnostics file for support: integrations, statuses, the
     /// last checks and their verdicts, recent audit events. No secret.
     SupportBundle {
@@ -488,4 +491,10 @@ pub enum ServiceAccountCmd {
     },
     /// The accounts and their grants.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCmd {
+    /// Print the effective policy and where each value comes from.
+    Show,
 }

@@ -57,6 +57,7 @@ impl From<Error> for CliError {
             Error::ValidationRejected { .. } | Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } => 8,
             Error::Audit(_) => 9,
             Error::VaultCorrupt { .. } | Error::Decryption => 10,
+            Error::ManagedByPolicy { .. } => 11,
             _ => 1,
         };
         CliError::new(code, e.to_string())
@@ -392,6 +393,33 @@ fn run(cli: Cli) -> CliResult {
             })
             .map_err(|e| CliError::new(1, e.to_string()))
         }
+        Command::Policy(PolicyCmd::Show) => {
+            // No vault needed: IT checks a machine before anyone has one.
+            let policy = keywarden_core::Policy::load_system();
+            let entries = policy.entries();
+            if ctx.json {
+                let v = serde_json::json!({ "source": policy.source, "entries": entries });
+                println!("{v}");
+            } else {
+                match &policy.source {
+                    keywarden_core::PolicySource::None => {
+                        println!(
+                            "No organization policy ({} does not exist).",
+                            keywarden_core::policy::SYSTEM_POLICY
+                        )
+                    }
+                    keywarden_core::PolicySource::File { path } => println!("Policy: {path}"),
+                    keywarden_core::PolicySource::Strictest { problem, .. } => {
+                        println!("The policy file is broken, so the strictest policy applies: {problem}")
+                    }
+                }
+                for e in &entries {
+                    let badge = if e.managed { "managed" } else { "" };
+                    println!("{:<26} {:<40} {:<8} {}", e.key, e.value, badge, e.source);
+                }
+            }
+            Ok(())
+        }
         Command::SupportBundle { output } => {
             let mut vault = ctx.open()?;
             let bundle = vault.support_bundle()?;
@@ -659,7 +687,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             // anyone types a secret.
             let mut vault = ctx.open()?;
             let secrets = input::read_secrets(&name, &names)?;
-            let c = vault.add_credential(NewCredential {
+            let new = NewCredential {
                 name,
                 kind: Some(kind),
                 integration,
@@ -671,7 +699,14 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
                 notes,
                 expires_at,
                 max_age_days,
-            })?;
+            };
+            // Where the organisation requires it, the secret is checked
+            // live before it is saved.
+            let c = if vault.policy().rules.require_live_validation == Some(true) {
+                vault.add_credential_checked(new, validator(false).as_ref())?
+            } else {
+                vault.add_credential(new)?
+            };
             output::credential(ctx, &c);
             Ok(())
         }

@@ -79,6 +79,9 @@ pub enum Error {
 
     #[error("database error: {0}")]
     Database(String),
+
+    #[error("managed by your organization ({setting}): {detail}")]
+    ManagedByPolicy { setting: String, detail: String },
 }
 
 impl Error {

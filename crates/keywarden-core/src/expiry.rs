@@ -284,6 +284,7 @@ impl Vault {
     /// always kept. A change reschedules every credential's notices;
     /// notices already given stay given.
     pub fn set_notice_thresholds(&mut self, days: &[u32]) -> Result<Vec<u32>> {
+        self.policy().check_thresholds(days)?;
         let days = normalize_thresholds(days)?;
         let text = days.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
         if notices::meta(self.conn(), THRESHOLDS_KEY)?.as_deref() != Some(text.as_str()) {

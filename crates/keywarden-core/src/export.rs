@@ -78,6 +78,7 @@ pub struct ImportReport {
 impl Vault {
     /// The configuration with no secret in it; recorded as `config.export`.
     pub fn export_config(&mut self) -> Result<ConfigExport> {
+        self.policy().check_export()?;
         let integrations = self
             .list_integrations()?
             .into_iter()
@@ -188,12 +189,14 @@ impl Vault {
             };
             // An import file is input like any other: the same checks.
             crate::vault::validate_integration(&i)?;
+            self.check_integration_policy(&i)?;
             new_integrations.push(i);
         }
         let mut rows = Vec::new();
         for c in &export.credentials {
             validate_name("credential name", &c.name)?;
             crate::vault::check_descriptive_fields(Some(&c.provider), Some(&c.environment), &c.tags, &c.notes)?;
+            self.policy().check_provider(&c.provider)?;
             for (k, v) in &c.config {
                 validate_word("configuration field name", k)?;
                 validate_text(k, v)?;

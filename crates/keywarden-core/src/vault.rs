@@ -76,6 +76,8 @@ pub struct Vault {
     rotation_max_age_days: u32,
     rotation_grace_days: u32,
     clock: Arc<dyn Clock>,
+    /// The organisation's policy (`policy.rs`), read when the vault opens.
+    policy: Arc<crate::policy::Policy>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -139,11 +141,13 @@ fn seal_into(
 /// Checks a new credential, fills its defaults from its integration, and
 /// writes it — row, version 1, sealed fields, `credential.add` event — in
 /// the caller's transaction.
+#[allow(clippy::too_many_arguments)]
 fn insert_new_credential(
     conn: &Connection,
     dek: &DataKey,
     audit_key: &Key256,
     actor: &Actor,
+    policy: &crate::policy::Policy,
     new: NewCredential,
     now: OffsetDateTime,
 ) -> Result<Uuid> {
@@ -168,8 +172,10 @@ fn insert_new_credential(
         .unwrap_or_else(|| "prod".into());
     check_descriptive_fields(Some(&provider), Some(&environment), &new.tags, &new.notes)?;
     validate::check_format(kind, &new.config, &new.secrets)?;
+    policy.check_provider(&provider)?;
     if let Some(d) = new.max_age_days {
         check_max_age(d)?;
+        policy.check_max_age(d)?;
     }
     if creds::name_taken(conn, &new.name, None)? {
         return Err(Error::Duplicate {
@@ -459,7 +465,9 @@ impl Vault {
                 rotation_max_age_days: creds::ROTATION_MAX_AGE_DAYS,
                 rotation_grace_days: creds::ROTATION_GRACE_DAYS,
                 clock: Arc::new(SystemClock),
-            }),
+                policy: Arc::default(),
+            }
+            .with_policy(crate::policy::Policy::load_system())),
             Err(e) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = fs::remove_file(format!("{}{suffix}", header::db_path(dir).display()));
@@ -512,7 +520,9 @@ impl Vault {
             rotation_max_age_days: creds::ROTATION_MAX_AGE_DAYS,
             rotation_grace_days: creds::ROTATION_GRACE_DAYS,
             clock: Arc::new(SystemClock),
-        };
+            policy: Arc::default(),
+        }
+        .with_policy(crate::policy::Policy::load_system());
         vault.roll_back_interrupted_rotations()?;
         Ok(vault)
     }
@@ -570,6 +580,7 @@ impl Vault {
             rotation_max_age_days: self.rotation_max_age_days,
             rotation_grace_days: self.rotation_grace_days,
             clock: self.clock.clone(),
+            policy: self.policy.clone(),
         })
     }
 
@@ -711,6 +722,7 @@ impl Vault {
     /// (0 = none; default 90) and the grace period after it (default 7).
     pub fn set_rotation_policy(&mut self, max_age_days: u32, grace_days: u32) -> Result<()> {
         check_max_age(max_age_days)?;
+        self.policy.check_max_age(max_age_days)?;
         if grace_days > 365 {
             return Err(Error::invalid(
                 "rotation grace period",
@@ -724,6 +736,43 @@ impl Vault {
 
     pub fn rotation_policy(&self) -> (u32, u32) {
         (self.rotation_max_age_days, self.rotation_grace_days)
+    }
+
+    /// Puts `policy` in force: the values it manages replace the vault's
+    /// (the rotation age, the notice thresholds); every later change is
+    /// checked against it.
+    pub fn set_policy(&mut self, policy: crate::policy::Policy) {
+        if let Some(days) = policy.rules.max_credential_age_days {
+            self.rotation_max_age_days = days;
+        }
+        let thresholds = policy.rules.notice_thresholds_days.clone();
+        self.policy = Arc::new(policy);
+        if let Some(days) = thresholds
+            && let Ok(days) = crate::expiry::normalize_thresholds(&days)
+            && self.set_notice_thresholds(&days).is_err()
+        {
+            // Scheduled with the old thresholds until the next write; the
+            // notices themselves already use the policy's.
+            self.set_notice_thresholds_field(days);
+        }
+    }
+
+    fn with_policy(mut self, policy: crate::policy::Policy) -> Vault {
+        self.set_policy(policy);
+        self
+    }
+
+    pub fn policy(&self) -> &crate::policy::Policy {
+        &self.policy
+    }
+
+    /// An integration's provider and own rotation age, against the policy.
+    pub(crate) fn check_integration_policy(&self, i: &Integration) -> Result<()> {
+        self.policy.check_provider(&i.provider)?;
+        match i.max_age_days {
+            Some(days) => self.policy.check_max_age(days),
+            None => Ok(()),
+        }
     }
 
     /// Replaces the system clock: tests move time with a `ManualClock`.
@@ -817,6 +866,7 @@ impl Vault {
             updated_at: now,
         };
         validate_integration(&i)?;
+        self.check_integration_policy(&i)?;
         if integrations::name_taken(&self.conn, &i.name, None)? {
             return Err(Error::Duplicate {
                 kind: "an integration",
@@ -872,6 +922,7 @@ impl Vault {
             ));
         }
         validate_integration(&i)?;
+        self.check_integration_policy(&i)?;
         if integrations::name_taken(&self.conn, &i.name, Some(i.id))? {
             return Err(Error::Duplicate {
                 kind: "an integration",
@@ -925,10 +976,44 @@ impl Vault {
 
     // ---- credentials --------------------------------------------------------
 
+    /// Saves a new credential without a live check; where the policy
+    /// requires one, `add_credential_checked` is the way.
     pub fn add_credential(&mut self, new: NewCredential) -> Result<Credential> {
+        self.policy.check_unvalidated_save()?;
+        self.insert_credential(new)
+    }
+
+    /// Checks the new secret with `validator` first and saves only if it
+    /// passes (a live validator, where the policy requires one).
+    pub fn add_credential_checked(&mut self, new: NewCredential, validator: &dyn Validator) -> Result<Credential> {
+        if validator.is_offline() {
+            self.policy.check_unvalidated_save()?;
+        }
+        let kind = new
+            .kind
+            .ok_or_else(|| Error::invalid("type", "choose a credential type: api-key, oauth2, basic or custom"))?;
+        validate::check_format(kind, &new.config, &new.secrets)?;
+        let integration = new
+            .integration
+            .as_deref()
+            .map(|r| integrations::get(&self.conn, r))
+            .transpose()?;
+        validator
+            .validate(&Candidate {
+                credential_name: &new.name,
+                kind,
+                config: &new.config,
+                secrets: &new.secrets,
+                integration: integration.as_ref(),
+            })
+            .map_err(|r| Error::ValidationRejected { failure: r.failure })?;
+        self.insert_credential(new)
+    }
+
+    fn insert_credential(&mut self, new: NewCredential) -> Result<Credential> {
         let now = self.now();
         let tx = self.conn.transaction()?;
-        let id = insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new, now)?;
+        let id = insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, &self.policy, new, now)?;
         tx.commit()?;
         self.rotate_data_key_if_worn();
         self.get_credential(&id.to_string())
@@ -937,11 +1022,12 @@ impl Vault {
     /// Adds many credentials in one transaction (benchmarks, tests, bulk
     /// loads), all or nothing; each still gets its own audit event.
     pub fn add_credentials_bulk(&mut self, items: Vec<NewCredential>) -> Result<usize> {
+        self.policy.check_unvalidated_save()?;
         let n = items.len();
         let now = self.now();
         let tx = self.conn.transaction()?;
         for new in items {
-            insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, new, now)?;
+            insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, &self.policy, new, now)?;
         }
         tx.commit()?;
         self.rotate_data_key_if_worn();
@@ -998,6 +1084,7 @@ impl Vault {
         if let Some(days) = patch.max_age_days {
             if let Some(d) = days {
                 check_max_age(d)?;
+                self.policy.check_max_age(d)?;
             }
             row.max_age_days = days;
             changed.push("max_age_days");
@@ -1070,6 +1157,9 @@ impl Vault {
         expires_at: Option<OffsetDateTime>,
         validator: &dyn Validator,
     ) -> Result<Credential> {
+        if validator.is_offline() {
+            self.policy.check_unvalidated_save()?;
+        }
         let row = creds::get(&self.conn, reference)?;
         validate::check_format(row.kind, &row.config, &secrets)?;
         let version = creds::max_version(&self.conn, row.id)? + 1;

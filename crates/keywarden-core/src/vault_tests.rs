@@ -981,3 +981,157 @@ fn a_support_bundle_reads_back_and_anything_else_is_refused_with_the_reason() {
     assert!(reason(&bytes[..bytes.len() / 2]).contains("not JSON"));
     assert!(reason(&vec![b' '; crate::support::BUNDLE_MAX_BYTES + 1]).contains("larger than any support bundle"));
 }
+
+// ---- the organisation's policy ---------------------------------------------
+
+fn policy(text: &str) -> crate::Policy {
+    crate::Policy::parse(text, std::path::Path::new("/etc/keywarden/policy.toml")).unwrap()
+}
+
+fn managed(r: crate::Result<impl std::fmt::Debug>) -> String {
+    match r {
+        Err(e @ Error::ManagedByPolicy { .. }) => e.to_string(),
+        other => panic!("expected a policy refusal, got {other:?}"),
+    }
+}
+
+struct AcceptsLive;
+
+impl Validator for AcceptsLive {
+    fn validate(&self, _: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        Ok(Verdict::default())
+    }
+}
+
+#[test]
+fn a_policy_file_error_names_its_line_and_the_strictest_policy_applies() {
+    let path = std::path::Path::new("/etc/keywarden/policy.toml");
+    let e = crate::Policy::parse("export_allowed = false\n\nexprt_allowed = true\n", path).unwrap_err();
+    assert!(e.contains("line 3") && e.contains("exprt_allowed"), "{e}");
+    let e = crate::Policy::parse("clipboard_allowed = \"no\"\n", path).unwrap_err();
+    assert!(e.contains("line 1"), "{e}");
+    let e = crate::Policy::parse("export_allowed = true\nmax_credential_age_days = 0\n", path).unwrap_err();
+    assert!(e.contains("line 2") && e.contains("max_credential_age_days"), "{e}");
+    let e = crate::Policy::parse("allowed_providers = [\"pleo\", \"no such/thing\"]\n", path).unwrap_err();
+    assert!(e.contains("allowed_providers"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        crate::Policy::load(&dir.path().join("absent.toml")),
+        crate::Policy::default()
+    );
+    let broken = dir.path().join("policy.toml");
+    std::fs::write(&broken, "verifier_allowed = maybe\n").unwrap();
+    let p = crate::Policy::load(&broken);
+    assert!(matches!(&p.source, crate::PolicySource::Strictest { problem, .. } if problem.contains("line 1")));
+    assert_eq!(p.rules, crate::policy::PolicyFile::strictest());
+    // A folder where the file should be cannot be read: strictest, too.
+    let p = crate::Policy::load(dir.path());
+    assert!(matches!(p.source, crate::PolicySource::Strictest { .. }));
+
+    let (_d, mut v) = vault();
+    v.set_policy(crate::Policy::load(&broken));
+    let e = managed(v.export_config());
+    assert!(e.contains("strictest") && e.contains("line 1"), "{e}");
+}
+
+#[test]
+fn each_policy_key_is_enforced_by_the_core() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Pleo".into(),
+        provider: "pleo".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(api_key("Before", "pk_live_0000000011111111")).unwrap();
+    v.set_policy(policy(
+        "export_allowed = false\nclipboard_allowed = false\nrequire_live_validation = true\n\
+         max_credential_age_days = 30\nnotice_thresholds_days = [30, 14, 7]\nauto_lock_max_minutes = 5\n\
+         allowed_providers = [\"pleo\"]\nverifier_allowed = false\n",
+    ));
+
+    // export
+    assert!(managed(v.export_config()).contains("export_allowed"));
+    // providers, for integrations, credentials and imports alike
+    let e = managed(v.add_integration(NewIntegration {
+        name: "Ledger".into(),
+        provider: "xledger".into(),
+        ..Default::default()
+    }));
+    assert!(
+        e.contains("'xledger' is not allowed") && e.contains("allowed: pleo"),
+        "{e}"
+    );
+    // the rotation age: the policy's is in force; stricter is fine
+    assert_eq!(v.rotation_policy().0, 30);
+    assert!(managed(v.set_rotation_policy(90, 7)).contains("every 30 days"));
+    assert!(managed(v.set_rotation_policy(0, 7)).contains("0 = never"));
+    v.set_rotation_policy(20, 7).unwrap();
+    assert!(
+        managed(v.update_credential(
+            "Before",
+            CredentialPatch {
+                max_age_days: Some(Some(60)),
+                ..Default::default()
+            }
+        ))
+        .contains("max_credential_age_days")
+    );
+    // notice thresholds are fixed
+    assert_eq!(v.notice_thresholds(), [30, 14, 7]);
+    assert!(managed(v.set_notice_thresholds(&[60, 14])).contains("fixed at [30, 14, 7]"));
+    v.set_notice_thresholds(&[7, 14, 30]).unwrap();
+    // live validation before any save
+    assert!(managed(v.add_credential(api_key("Plain", "pk_live_2222222233333333"))).contains("live check"));
+    assert!(
+        managed(v.add_credential_checked(api_key("Offline", "pk_live_2222222233333333"), &OfflineValidator))
+            .contains("require_live_validation")
+    );
+    let e = managed(v.replace_secret(
+        "Before",
+        SecretFields::single("api_key", SecretString::from("pk_live_4444444455555555".to_owned())),
+        None,
+        &OfflineValidator,
+    ));
+    assert!(e.contains("without --offline"), "{e}");
+    assert_eq!(
+        secret_of(&mut v, "Before"),
+        "pk_live_0000000011111111",
+        "nothing changed"
+    );
+    let c = v
+        .add_credential_checked(
+            NewCredential {
+                integration: Some("Pleo".into()),
+                ..api_key("Checked", "pk_live_6666666677777777")
+            },
+            &AcceptsLive,
+        )
+        .unwrap();
+    assert_eq!(c.summary.provider, "pleo");
+    assert!(
+        managed(v.add_credential_checked(
+            NewCredential {
+                provider: Some("xledger".into()),
+                ..api_key("Elsewhere", "pk_live_6666666677777777")
+            },
+            &AcceptsLive
+        ))
+        .contains("allowed_providers")
+    );
+    // what the app and kw serve ask
+    assert!(managed(v.policy().check_clipboard()).contains("clipboard_allowed"));
+    assert!(managed(v.policy().check_verifier()).contains("verifier_allowed"));
+    assert!(managed(v.policy().check_auto_lock(10)).contains("at most 5"));
+    v.policy().check_auto_lock(5).unwrap();
+    // every key shows as managed, with its line
+    let entries = v.policy().entries();
+    assert_eq!(entries.len(), 8);
+    assert!(entries.iter().all(|e| e.managed), "{entries:?}");
+    let age = entries.iter().find(|e| e.key == "max_credential_age_days").unwrap();
+    assert_eq!(
+        (age.value.as_str(), age.source.as_str()),
+        ("30", "/etc/keywarden/policy.toml:4")
+    );
+}

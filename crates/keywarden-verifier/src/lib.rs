@@ -333,6 +333,7 @@ fn prepare(vault: Vault, listen: &str, tls: bool) -> Result<Prepared, ServeError
         .parse()
         .map_err(|_| ServeError(format!("'{listen}' is not an address like 127.0.0.1:8787")))?;
     tls::check_listen(addr, tls)?;
+    vault.policy().check_verifier()?;
     let index = vault.key_index()?;
     let keys = index.len();
     let broker = vault.reopen()?;
