@@ -21,7 +21,7 @@ use crate::error::{ErrorCode, IpcError, IpcResult};
 use crate::models::{
     AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
     IssueKeyInput, IssuedKeyOut, KeySourceKind, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails,
-    RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
+    PolicyView, RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
 };
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -60,6 +60,10 @@ pub fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
         profile: state.actor().profile,
         settings: state.settings(),
         verifier: state.verifier_status(),
+        policy: PolicyView {
+            source: state.policy.source.clone(),
+            entries: state.policy.entries(),
+        },
     })
 }
 
@@ -125,6 +129,11 @@ pub fn get_credential(state: State<'_, AppState>, id: String) -> IpcResult<Crede
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn add_credential(state: State<'_, AppState>, input: NewCredentialInput) -> IpcResult<Credential> {
     let new = input.parse()?;
+    if state.policy.rules.require_live_validation == Some(true) {
+        // The organisation wants every secret checked live before it is saved.
+        let check = validator(&state, false);
+        return off_runtime(|| state.with_vault(|v| v.add_credential_checked(new, check.as_ref())));
+    }
     state.with_vault(|v| v.add_credential(new))
 }
 
@@ -209,6 +218,7 @@ pub fn delete_credential(state: State<'_, AppState>, id: String, confirm_name: S
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn copy_secret(state: State<'_, AppState>, id: String, field: Option<String>) -> IpcResult<CopyReceipt> {
+    state.policy.check_clipboard()?;
     let settings = state.settings();
     if !settings.allow_clipboard_copy {
         return Err(IpcError::new(
@@ -403,6 +413,7 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
     settings.check()?;
+    settings.check_policy(&state.policy)?;
     let days = i64::from(settings.expiring_within_days);
     let detail = format!(
         "expiry warning {} days, reconnection after {} refusals, auto-lock {} min, clipboard clear {} s, copy {}",

@@ -42,6 +42,16 @@ pub struct AppStatus {
     pub settings: Settings,
     /// The embedded partner-key verifier: where it listens, or why not.
     pub verifier: Option<String>,
+    /// The organisation's policy: what it manages and where from.
+    pub policy: PolicyView,
+}
+
+/// The policy in force, for the settings page's "Managed by your
+/// organization" badges (the same rows as `kw policy show`).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PolicyView {
+    pub source: keywarden_core::PolicySource,
+    pub entries: Vec<keywarden_core::PolicyEntry>,
 }
 
 /// Shown once at vault creation or recovery, then forgotten by the app.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use keywarden_core::{Error, Result};
+use keywarden_core::{Error, Policy, Result};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -92,6 +92,53 @@ impl Settings {
             ));
         }
         keywarden_core::expiry::normalize_thresholds(&self.notice_thresholds).map(|_| ())
+    }
+
+    /// The settings in force: the user's, with what the organisation's
+    /// policy manages put to the policy's value (an auto-lock or a
+    /// rotation age only as long as its maximum).
+    pub fn with_policy(mut self, policy: &Policy) -> Settings {
+        let rules = &policy.rules;
+        if let Some(allowed) = rules.clipboard_allowed {
+            self.allow_clipboard_copy = allowed;
+        }
+        if let Some(max) = rules.auto_lock_max_minutes {
+            self.auto_lock_minutes = self.auto_lock_minutes.min(max);
+        }
+        if let Some(days) = &rules.notice_thresholds_days {
+            self.notice_thresholds = days.clone();
+        }
+        if let Some(max) = rules.max_credential_age_days
+            && (self.rotation_max_age_days == 0 || self.rotation_max_age_days > max)
+        {
+            self.rotation_max_age_days = max;
+        }
+        if rules.verifier_allowed == Some(false) {
+            self.verifier_listen.clear();
+        }
+        self
+    }
+
+    /// Refuses a change to what the policy manages, naming the setting.
+    pub fn check_policy(&self, policy: &Policy) -> Result<()> {
+        if let Some(allowed) = policy.rules.clipboard_allowed
+            && self.allow_clipboard_copy != allowed
+        {
+            return Err(Error::ManagedByPolicy {
+                setting: "clipboard_allowed".into(),
+                detail: format!(
+                    "copying secrets is {} on this machine",
+                    if allowed { "always allowed" } else { "turned off" }
+                ),
+            });
+        }
+        policy.check_auto_lock(self.auto_lock_minutes)?;
+        policy.check_thresholds(&self.notice_thresholds)?;
+        policy.check_max_age(self.rotation_max_age_days)?;
+        if !self.verifier_listen.trim().is_empty() {
+            policy.check_verifier()?;
+        }
+        Ok(())
     }
 
     pub fn path(vault_dir: &Path) -> PathBuf {

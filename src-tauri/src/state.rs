@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use keywarden_core::{Actor, Error, Vault};
+use keywarden_core::{Actor, Error, Policy, Vault};
 use tauri::{Manager, Runtime};
 
 use crate::clipboard::Clipboard;
@@ -16,7 +16,10 @@ pub struct AppState {
     pub vault_dir: PathBuf,
     pub profile: Option<String>,
     vault: Mutex<Option<Vault>>,
+    /// The settings in force: the user's, overridden by the policy.
     settings: Mutex<Settings>,
+    /// The organisation's policy, read once at start (see core policy.rs).
+    pub policy: Arc<Policy>,
     /// The last activity by both clocks: the monotonic one is immune to
     /// clock changes, the wall one counts a suspend; idle is the longer.
     last_activity: Mutex<(Instant, SystemTime)>,
@@ -37,8 +40,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(vault_dir: PathBuf, profile: Option<String>, clipboard: Arc<dyn Clipboard>) -> AppState {
-        let settings = Settings::load(&vault_dir).unwrap_or_default();
+        let policy = Policy::load_system();
+        if let keywarden_core::PolicySource::Strictest { problem, .. } = &policy.source {
+            eprintln!("keywarden: the organisation's policy is broken, so the strictest policy applies: {problem}");
+        }
+        let settings = Settings::load(&vault_dir).unwrap_or_default().with_policy(&policy);
         AppState {
+            policy: Arc::new(policy),
             vault_dir,
             profile,
             vault: Mutex::new(None),
@@ -186,17 +194,11 @@ impl AppState {
         let settings = self.settings();
         vault.set_expiring_within_days(i64::from(settings.expiring_within_days))?;
         vault.set_auth_failure_threshold(settings.auth_failure_threshold)?;
-        // Values the organisation's policy manages are already the
-        // policy's in the vault; the user's setting for them is not applied.
-        let rules = vault.policy().rules.clone();
-        if rules.notice_thresholds_days.is_none() {
-            vault.set_notice_thresholds(&settings.notice_thresholds)?;
-        }
-        let max_age = match rules.max_credential_age_days {
-            Some(max) if settings.rotation_max_age_days == 0 || settings.rotation_max_age_days > max => max,
-            _ => settings.rotation_max_age_days,
-        };
-        vault.set_rotation_policy(max_age, settings.rotation_grace_days)?;
+        // The policy read at the app's start rules the vault too; the
+        // settings are already within it (Settings::with_policy).
+        vault.set_policy((*self.policy).clone());
+        vault.set_notice_thresholds(&settings.notice_thresholds)?;
+        vault.set_rotation_policy(settings.rotation_max_age_days, settings.rotation_grace_days)?;
         // Tests move time (KEYWARDEN_TEST_NOW): test mode only.
         if let Some(t) = self.test_now {
             vault.set_clock(Arc::new(keywarden_core::ManualClock::at(t)));

@@ -739,11 +739,13 @@ impl Vault {
     }
 
     /// Puts `policy` in force: the values it manages replace the vault's
-    /// (the rotation age, the notice thresholds); every later change is
-    /// checked against it.
+    /// (the notice thresholds; the rotation age when the vault's is longer
+    /// or none); every later change is checked against it.
     pub fn set_policy(&mut self, policy: crate::policy::Policy) {
-        if let Some(days) = policy.rules.max_credential_age_days {
-            self.rotation_max_age_days = days;
+        if let Some(max) = policy.rules.max_credential_age_days
+            && (self.rotation_max_age_days == 0 || self.rotation_max_age_days > max)
+        {
+            self.rotation_max_age_days = max;
         }
         let thresholds = policy.rules.notice_thresholds_days.clone();
         self.policy = Arc::new(policy);

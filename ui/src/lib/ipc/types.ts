@@ -26,3 +26,6 @@ export type { Consumer } from './bindings/Consumer';
 export type { ExpirySource } from './bindings/ExpirySource';
 export type { SupportBundle } from './bindings/SupportBundle';
 export type { VersionInfo } from './bindings/VersionInfo';
+export type { PolicyEntry } from './bindings/PolicyEntry';
+export type { PolicySource } from './bindings/PolicySource';
+export type { PolicyView } from './bindings/PolicyView';
