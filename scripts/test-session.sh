@@ -45,13 +45,17 @@ SH
   printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$KW_SESSION_DIR/keyring-start" \
     > "$KW_SESSION_DIR/services/org.freedesktop.secrets.service"
   export KW_KEYRING_PASSWORD="kw-test-session-$$"
-  exec dbus-run-session --config-file="$KW_SESSION_DIR/bus.conf" -- "$0" "$@"
+  # The folder goes once the bus is gone: removed under a running bus, its
+  # service folder makes dbus-daemon reload a config that is no longer there.
+  trap 'rm -rf "$KW_SESSION_DIR"' EXIT
+  set +e
+  dbus-run-session --config-file="$KW_SESSION_DIR/bus.conf" -- "$0" "$@"
+  exit $?
 fi
 
 tmp=$KW_SESSION_DIR
 cleanup() {
   pkill -u "$(id -u)" -f "gnome-keyring-daemon.*$tmp" 2>/dev/null || true
-  rm -rf "$tmp"
 }
 trap cleanup EXIT
 

@@ -20,8 +20,8 @@ use crate::clipboard;
 use crate::error::{ErrorCode, IpcError, IpcResult};
 use crate::models::{
     AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
-    IssueKeyInput, IssuedKeyOut, KeySourceKind, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails,
-    PolicyView, RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
+    IssueKeyInput, IssuedKeyOut, KeySourceKind, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails, PolicyView,
+    RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
 };
 use crate::settings::Settings;
 use crate::state::AppState;

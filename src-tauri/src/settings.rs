@@ -177,3 +177,83 @@ impl Settings {
         std::fs::rename(&tmp, &path).map_err(|e| Error::Io { path, source: e })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn policy(text: &str) -> Policy {
+        Policy::parse(text, Path::new("/etc/keywarden/policy.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_policy_bounds_the_users_settings_and_refuses_changes_to_what_it_manages() {
+        let p = policy(
+            "clipboard_allowed = false\nauto_lock_max_minutes = 5\nmax_credential_age_days = 60\n\
+             notice_thresholds_days = [30, 14]\nverifier_allowed = false\n",
+        );
+        let user = Settings {
+            auto_lock_minutes: 30,
+            rotation_max_age_days: 0,
+            verifier_listen: "127.0.0.1:8787".into(),
+            ..Settings::default()
+        };
+        let s = user.clone().with_policy(&p);
+        assert!(!s.allow_clipboard_copy);
+        assert_eq!(s.auto_lock_minutes, 5);
+        assert_eq!(s.rotation_max_age_days, 60);
+        assert_eq!(s.notice_thresholds, vec![30, 14]);
+        assert_eq!(s.verifier_listen, "");
+        s.check_policy(&p).unwrap();
+        // Stricter than the policy is the user's choice.
+        let stricter = Settings {
+            auto_lock_minutes: 2,
+            rotation_max_age_days: 30,
+            ..s.clone()
+        };
+        assert_eq!(stricter.clone().with_policy(&p), stricter);
+        stricter.check_policy(&p).unwrap();
+        let refused = |change: Settings, key: &str| match change.check_policy(&p) {
+            Err(Error::ManagedByPolicy { setting, .. }) => assert_eq!(setting, key),
+            other => panic!("{key}: {other:?}"),
+        };
+        refused(
+            Settings {
+                allow_clipboard_copy: true,
+                ..s.clone()
+            },
+            "clipboard_allowed",
+        );
+        refused(
+            Settings {
+                auto_lock_minutes: 6,
+                ..s.clone()
+            },
+            "auto_lock_max_minutes",
+        );
+        refused(
+            Settings {
+                rotation_max_age_days: 0,
+                ..s.clone()
+            },
+            "max_credential_age_days",
+        );
+        refused(
+            Settings {
+                notice_thresholds: vec![30, 14, 1],
+                ..s.clone()
+            },
+            "notice_thresholds_days",
+        );
+        refused(
+            Settings {
+                verifier_listen: "127.0.0.1:1".into(),
+                ..s.clone()
+            },
+            "verifier_allowed",
+        );
+        // No policy: the user's settings as they are.
+        assert_eq!(user.clone().with_policy(&Policy::default()), user);
+    }
+}

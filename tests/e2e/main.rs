@@ -899,3 +899,120 @@ fn a_key_past_its_policy_age_is_rotated_by_the_app_and_delivered_once() {
     assert!(old.replaced_by.is_some(), "rotated once by the scheduler");
     assert_eq!(vault.partner_keys().unwrap().len(), 2);
 }
+
+/// The organisation's policy file: the settings it manages carry the
+/// "Managed by your organization" badge and a disabled (or bounded)
+/// control, and a save forced through IPC is refused by the app. A broken
+/// file names its line and the strictest policy applies.
+#[test]
+fn settings_the_policy_manages_show_the_badge_and_cannot_be_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "# IT, 2026-11\nexport_allowed = false\nclipboard_allowed = false\nauto_lock_max_minutes = 5\n",
+    )
+    .unwrap();
+    let policy_env = policy.display().to_string();
+    let app = launch_with(dir.path(), vec![("KEYWARDEN_POLICY_FILE", &policy_env)]);
+    create_vault(&app, None);
+    nav(&app, "settings");
+    app.wait("[data-testid=managed-export_allowed]");
+    app.screenshot("30-settings-managed-by-policy");
+    for key in ["export_allowed", "clipboard_allowed", "auto_lock_max_minutes"] {
+        let badge = app.text(&format!("[data-testid=managed-{key}]"));
+        assert!(badge.contains("Managed by your organization"), "{key}: {badge}");
+    }
+    for key in ["notice_thresholds_days", "verifier_allowed", "max_credential_age_days"] {
+        assert!(
+            app.try_find(&format!("[data-testid=managed-{key}]")).is_none(),
+            "{key} is not in the file: no badge"
+        );
+    }
+    let disabled =
+        |app: &App, css: &str| app.script(&format!("return document.querySelector('{css}').disabled"), json!([]));
+    assert_eq!(disabled(&app, "[data-testid=export-config]"), Some(json!(true)));
+    assert_eq!(disabled(&app, "[data-testid=allow-clipboard]"), Some(json!(true)));
+    assert_eq!(disabled(&app, "[data-testid=notice-thresholds]"), Some(json!(false)));
+    assert_eq!(
+        app.script(
+            "return document.querySelector('[data-testid=auto-lock]').max",
+            json!([])
+        ),
+        Some(json!("5"))
+    );
+    assert_eq!(
+        app.script(
+            "return document.querySelector('[data-testid=auto-lock]').value",
+            json!([])
+        ),
+        Some(json!("5")),
+        "the default 10 minutes is brought down to the policy's 5"
+    );
+    assert_eq!(
+        app.script(
+            "return document.querySelector('[data-testid=allow-clipboard]').checked",
+            json!([])
+        ),
+        Some(json!(false))
+    );
+
+    // Around the UI: the app itself refuses.
+    let refused = app
+        .script_async(
+            "const done = arguments[arguments.length - 1];
+             const inv = window.__TAURI_INTERNALS__.invoke;
+             (async () => {
+               const out = [];
+               const s = await inv('get_settings');
+               for (const change of [{ allow_clipboard_copy: true }, { auto_lock_minutes: 30 }]) {
+                 try { await inv('save_settings', { settings: { ...s, ...change } }); out.push('saved'); }
+                 catch (e) { out.push(e.code + ': ' + e.message); }
+               }
+               try { await inv('export_config', { path: '/tmp/kw-e2e-policy-export.json' }); out.push('exported'); }
+               catch (e) { out.push(e.code + ': ' + e.message); }
+               done(out);
+             })();",
+            json!([]),
+        )
+        .unwrap();
+    let refused: Vec<String> = serde_json::from_value(refused).unwrap();
+    assert_eq!(refused.len(), 3);
+    for r in &refused {
+        assert!(
+            r.starts_with("refused: ") && r.contains("managed by your organization"),
+            "{r}"
+        );
+    }
+    assert!(refused[0].contains("clipboard_allowed"), "{refused:?}");
+    assert!(refused[1].contains("auto_lock_max_minutes"), "{refused:?}");
+    assert!(refused[2].contains("export_allowed"), "{refused:?}");
+    assert!(!Path::new("/tmp/kw-e2e-policy-export.json").exists());
+    // A setting the policy leaves alone still saves.
+    app.fill("[data-testid=notice-thresholds]", "30, 14, 2");
+    app.click("[data-testid=save-settings]");
+    app.until("saved", |a| a.body_text().contains("Settings saved."));
+    drop(app);
+
+    // A broken file: the strictest policy, and the line that is wrong.
+    std::fs::write(&policy, "export_allowed = false\nclipboard_allowed = maybe\n").unwrap();
+    let app = launch_with(dir.path(), vec![("KEYWARDEN_POLICY_FILE", &policy_env)]);
+    app.wait("[data-screen=dashboard]");
+    nav(&app, "settings");
+    let banner = app.text("[data-testid=policy-broken]");
+    assert!(
+        banner.contains("strictest policy") && banner.contains("line 2"),
+        "{banner}"
+    );
+    app.screenshot("31-settings-broken-policy");
+    for key in [
+        "export_allowed",
+        "clipboard_allowed",
+        "verifier_allowed",
+        "notice_thresholds_days",
+    ] {
+        assert!(app.try_find(&format!("[data-testid=managed-{key}]")).is_some(), "{key}");
+    }
+    assert_eq!(disabled(&app, "[data-testid=verifier-listen]"), Some(json!(true)));
+    assert_eq!(disabled(&app, "[data-testid=notice-thresholds]"), Some(json!(true)));
+}

@@ -385,7 +385,10 @@ fn run(cli: Cli) -> CliResult {
                 .zip(tls_key)
                 .map(|(cert, key)| keywarden_verifier::TlsFiles { cert, key });
             let scheme = if tls.is_some() { "https" } else { "http" };
-            keywarden_verifier::run(ctx.open()?, &listen, tls.as_ref(), |addr, keys| {
+            let vault = ctx.open()?;
+            // Checked here too (the verifier refuses anyway) for exit code 11.
+            vault.policy().check_verifier()?;
+            keywarden_verifier::run(vault, &listen, tls.as_ref(), |addr, keys| {
                 // The first line says where: scripts and tests read it.
                 println!("listening on {addr} ({keys} keys, {scheme})");
                 use std::io::Write;

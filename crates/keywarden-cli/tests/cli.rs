@@ -13,6 +13,9 @@ use keywarden_core::{Actor, CredentialKind, KeySource, NewCredential, SecretFiel
 struct Kw {
     _tmp: tempfile::TempDir,
     vault: PathBuf,
+    /// The organisation's policy file these runs read, if any (debug
+    /// builds of kw honour KEYWARDEN_POLICY_FILE; release builds only /etc).
+    policy: std::cell::RefCell<Option<PathBuf>>,
 }
 
 fn kw_bin() -> PathBuf {
@@ -23,7 +26,19 @@ impl Kw {
     fn new() -> Kw {
         let tmp = tempfile::tempdir().unwrap();
         let vault = tmp.path().join("vault");
-        Kw { _tmp: tmp, vault }
+        Kw {
+            _tmp: tmp,
+            vault,
+            policy: Default::default(),
+        }
+    }
+
+    /// Writes `text` as the policy file of the following runs.
+    fn set_policy(&self, text: &str) -> PathBuf {
+        let path = self._tmp.path().join("policy.toml");
+        std::fs::write(&path, text).unwrap();
+        *self.policy.borrow_mut() = Some(path.clone());
+        path
     }
 
     fn init() -> (Kw, String) {
@@ -41,6 +56,9 @@ impl Kw {
             .env("KEYWARDEN_PROFILE", "alice")
             // Plain http to the provider fakes on 127.0.0.1.
             .env("KEYWARDEN_TEST_MODE", "1");
+        if let Some(policy) = &*self.policy.borrow() {
+            c.env("KEYWARDEN_POLICY_FILE", policy);
+        }
         c
     }
 
@@ -1277,4 +1295,171 @@ fn kw_run_gives_the_child_the_current_secret_in_its_environment_only() {
         "the reason is named"
     );
     assert!(!work.path().join("started.txt").exists(), "the command never ran");
+}
+
+/// Each policy key as `kw` meets it: refused with exit 11 and "managed by
+/// your organization", `kw policy show` naming the file and line of each
+/// value, and a broken file giving the strictest policy and its line.
+#[test]
+fn kw_obeys_each_policy_key_and_policy_show_names_where_each_value_comes_from() {
+    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaGOOD"], ACME, false).unwrap();
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Pleo",
+            "--provider",
+            "pleo",
+            "--base-url",
+            &pleo.base,
+            "--tenant-id",
+            ACME,
+        ],
+        "",
+    );
+    kw.ok(
+        &["credential", "add", "before", "--type", "api-key"],
+        "pk_live_aaaaaaaaaaaaBFR1",
+    );
+
+    // No file: nothing managed.
+    let v: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "policy", "show"], "").stdout).unwrap();
+    assert_eq!(v["source"]["kind"], "none", "{v}");
+    assert!(v["entries"].as_array().unwrap().iter().all(|e| e["managed"] == false));
+
+    let path = kw.set_policy(
+        "# Finance workstations\n\
+         export_allowed = false\n\
+         require_live_validation = true\n\
+         max_credential_age_days = 60\n\
+         notice_thresholds_days = [30, 14, 7]\n\
+         allowed_providers = [\"pleo\"]\n\
+         verifier_allowed = false\n",
+    );
+    let shown = String::from_utf8(kw.ok(&["policy", "show"], "").stdout).unwrap();
+    let p = path.display();
+    for (key, value, line) in [
+        ("export_allowed", "false", 2),
+        ("require_live_validation", "true", 3),
+        ("max_credential_age_days", "60", 4),
+        ("notice_thresholds_days", "30, 14, 7", 5),
+        ("allowed_providers", "pleo", 6),
+        ("verifier_allowed", "false", 7),
+    ] {
+        let row = shown
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("{key}: {shown}"));
+        assert!(
+            row.contains(value) && row.contains("managed") && row.contains(&format!("{p}:{line}")),
+            "{row}"
+        );
+    }
+    let row = shown.lines().find(|l| l.starts_with("clipboard_allowed")).unwrap();
+    assert!(row.contains("user or default") && !row.contains("managed"), "{row}");
+
+    // Each key, refused by kw with exit 11.
+    kw.fails(&["export"], "", 11, "managed by your organization (export_allowed)");
+    kw.fails(
+        &[
+            "integration",
+            "add",
+            "Ledger",
+            "--provider",
+            "xledger",
+            "--tenant-id",
+            "1234",
+        ],
+        "",
+        11,
+        "provider 'xledger' is not allowed here (allowed: pleo)",
+    );
+    kw.fails(
+        &["integration", "update", "Pleo", "--max-age-days", "0"],
+        "",
+        11,
+        "at least every 60 days",
+    );
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "long",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+            "--max-age-days",
+            "120",
+        ],
+        "pk_live_aaaaaaaaaaaaLNG1",
+        11,
+        "max_credential_age_days",
+    );
+    kw.fails(&["serve", "--listen", "127.0.0.1:0"], "", 11, "verifier_allowed");
+    // Live validation before save: a key Pleo refuses is not saved (exit 8),
+    // an offline rotation is refused (11), a key Pleo accepts is saved.
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "pleo",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_ccccccccccccBAD3",
+        8,
+        "does not accept",
+    );
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "pleo",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_aaaaaaaaaaaaGOOD",
+    );
+    kw.fails(
+        &["credential", "rotate", "--offline", "before"],
+        "pk_live_aaaaaaaaaaaaNEW9\n",
+        11,
+        "require_live_validation",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "credential", "list"], "").stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "nothing refused was saved: {names:?}");
+
+    // A broken file: the strictest policy, and the line that is wrong.
+    kw.set_policy("export_allowed = false\nclipboard_allowed = \"sometimes\"\n");
+    let v: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "policy", "show"], "").stdout).unwrap();
+    assert_eq!(v["source"]["kind"], "strictest", "{v}");
+    let problem = v["source"]["problem"].as_str().unwrap();
+    assert!(problem.contains("line 2"), "{problem}");
+    assert!(v["entries"].as_array().unwrap().iter().all(|e| e["managed"] == true));
+    let err = kw.fails(&["export"], "", 11, "strictest policy applies");
+    assert!(err.contains("line 2"), "{err}");
+    // A file that cannot be read is not ignored either.
+    let unreadable = kw.set_policy("");
+    std::fs::remove_file(&unreadable).unwrap();
+    std::fs::create_dir(&unreadable).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "policy", "show"], "").stdout).unwrap();
+    assert_eq!(v["source"]["kind"], "strictest", "{v}");
+    assert!(
+        v["source"]["problem"].as_str().unwrap().contains("cannot be read"),
+        "{v}"
+    );
+    // Reading still works under the strictest policy.
+    kw.ok(&["credential", "list"], "");
 }

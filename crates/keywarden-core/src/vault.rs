@@ -138,19 +138,19 @@ fn seal_into(
     Ok(masks)
 }
 
-/// Checks a new credential, fills its defaults from its integration, and
-/// writes it — row, version 1, sealed fields, `credential.add` event — in
-/// the caller's transaction.
-#[allow(clippy::too_many_arguments)]
-fn insert_new_credential(
-    conn: &Connection,
-    dek: &DataKey,
-    audit_key: &Key256,
-    actor: &Actor,
-    policy: &crate::policy::Policy,
-    new: NewCredential,
-    now: OffsetDateTime,
-) -> Result<Uuid> {
+/// A new credential that passed every check that needs no provider: its
+/// type, integration, provider and environment resolved.
+struct Checked {
+    kind: CredentialKind,
+    integration: Option<Integration>,
+    provider: String,
+    environment: String,
+}
+
+/// The checks of a new credential that need no provider (name, format,
+/// policy, duplicates), run before a live check is paid for and again in
+/// the writing transaction.
+fn check_new_credential(conn: &Connection, policy: &crate::policy::Policy, new: &NewCredential) -> Result<Checked> {
     validate_name("credential name", &new.name)?;
     let kind = new
         .kind
@@ -162,11 +162,13 @@ fn insert_new_credential(
         .transpose()?;
     let provider = new
         .provider
+        .as_deref()
         .map(|p| p.trim().to_lowercase())
         .or_else(|| integration.as_ref().map(|i| i.provider.clone()))
         .unwrap_or_else(|| "generic".into());
     let environment = new
         .environment
+        .as_deref()
         .map(|e| e.trim().to_lowercase())
         .or_else(|| integration.as_ref().map(|i| i.environment.clone()))
         .unwrap_or_else(|| "prod".into());
@@ -180,9 +182,36 @@ fn insert_new_credential(
     if creds::name_taken(conn, &new.name, None)? {
         return Err(Error::Duplicate {
             kind: "a credential",
-            name: new.name,
+            name: new.name.clone(),
         });
     }
+    Ok(Checked {
+        kind,
+        integration,
+        provider,
+        environment,
+    })
+}
+
+/// Checks a new credential, fills its defaults from its integration, and
+/// writes it — row, version 1, sealed fields, `credential.add` event — in
+/// the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn insert_new_credential(
+    conn: &Connection,
+    dek: &DataKey,
+    audit_key: &Key256,
+    actor: &Actor,
+    policy: &crate::policy::Policy,
+    new: NewCredential,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
+    let Checked {
+        kind,
+        integration,
+        provider,
+        environment,
+    } = check_new_credential(conn, policy, &new)?;
     // The version row must exist before its sealed fields (foreign key),
     // so the masks are computed up front.
     let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
@@ -991,15 +1020,7 @@ impl Vault {
         if validator.is_offline() {
             self.policy.check_unvalidated_save()?;
         }
-        let kind = new
-            .kind
-            .ok_or_else(|| Error::invalid("type", "choose a credential type: api-key, oauth2, basic or custom"))?;
-        validate::check_format(kind, &new.config, &new.secrets)?;
-        let integration = new
-            .integration
-            .as_deref()
-            .map(|r| integrations::get(&self.conn, r))
-            .transpose()?;
+        let Checked { kind, integration, .. } = check_new_credential(&self.conn, &self.policy, &new)?;
         validator
             .validate(&Candidate {
                 credential_name: &new.name,
