@@ -1,5 +1,5 @@
 # Keywarden: the two commands are `make run` and `make test`.
-.PHONY: run test bench bootstrap ui lint types bundle
+.PHONY: run test bench bootstrap ui lint types bundle test-bundle
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -48,6 +48,17 @@ bench: ui
 	KEYWARDEN_APP_BIN=target/release/keywarden scripts/test-session.sh \
 	  cargo test --locked --test e2e -- --ignored --nocapture --test-threads=1
 
-# Signed packages come with issue 8; this builds the .deb and .rpm.
+# Release .deb and .rpm, signed when TAURI_SIGNING_PRIVATE_KEY[_PASSWORD]
+# are set (unsigned otherwise, and it says so), and SHA256SUMS, in
+# target/release/bundle/.
 bundle: ui
-	cd ui && npx tauri build --bundles deb,rpm --config '{"build":{"beforeBuildCommand":""}}'
+	scripts/bundle.sh
+
+# Builds the signed packages with a throwaway key, verifies them, installs
+# the .deb into this machine (sudo when not root), drives the installed app
+# and kw, upgrades, purges, and checks the user's vault and keychain item
+# survive. CI runs it after `make test`.
+test-bundle:
+	@scripts/bootstrap.sh --test
+	npm --prefix ui run build --silent
+	scripts/test-session.sh scripts/test-bundle.sh

@@ -1016,3 +1016,23 @@ fn settings_the_policy_manages_show_the_badge_and_cannot_be_changed() {
     assert_eq!(disabled(&app, "[data-testid=verifier-listen]"), Some(json!(true)));
     assert_eq!(disabled(&app, "[data-testid=notice-thresholds]"), Some(json!(true)));
 }
+
+/// `make test-bundle` runs this against the installed package
+/// (KEYWARDEN_APP_BIN=/usr/bin/keywarden) on a vault the installed `kw`
+/// made (KEYWARDEN_SMOKE_VAULT): the app opens it from the keychain and
+/// lists the credential, masked. Ignored in `make test`: it needs both.
+#[test]
+#[ignore = "run by make test-bundle against the installed package"]
+fn installed_package_opens_the_vault_and_lists_it() {
+    let vault = std::env::var("KEYWARDEN_SMOKE_VAULT").expect("KEYWARDEN_SMOKE_VAULT names the vault kw made");
+    let name = std::env::var("KEYWARDEN_SMOKE_CREDENTIAL").expect("KEYWARDEN_SMOKE_CREDENTIAL names its credential");
+    let app = App::launch(Options {
+        vault_dir: vault.into(),
+        extra_env: vec![],
+    });
+    app.wait("[data-screen=dashboard]");
+    nav(&app, "credentials");
+    app.until("the credential listed", |a| a.body_text().contains(&name));
+    app.screenshot("40-installed-package-credentials");
+    assert!(!app.html().contains("pk_live_"), "no secret on the page");
+}
