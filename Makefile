@@ -43,10 +43,11 @@ bench: ui
 	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
 	KW_REVOCATION_RUNS=100 KEYWARDEN_KW_BIN=$(CURDIR)/target/release/kw scripts/test-session.sh \
-	  cargo test --locked -p keywarden-cli --test serve -- --include-ignored --nocapture --test-threads=1
+	  cargo test --locked -p keywarden-cli --test serve -- --include-ignored bench_ kw_serve_enforces the_broker_hands \
+	  --nocapture --test-threads=1
 	cargo build --locked --release -p keywarden
 	KEYWARDEN_APP_BIN=target/release/keywarden scripts/test-session.sh \
-	  cargo test --locked --test e2e -- --ignored --nocapture --test-threads=1
+	  cargo test --locked --test e2e -- --ignored bench_ --nocapture --test-threads=1
 
 # Release .deb and .rpm, signed when TAURI_SIGNING_PRIVATE_KEY[_PASSWORD]
 # are set (unsigned otherwise, and it says so), and SHA256SUMS, in

@@ -34,9 +34,14 @@ rm -rf "$out/deb/repack"
 
 packages=$(cd "$out" && ls deb/*.deb rpm/*.rpm)
 if [ -n "$signing" ]; then
+  # The signer reads the password from the environment, never from its
+  # command line (which `ps` shows); it may be empty, and then nobody is
+  # asked. The version goes into the signed (trusted) comment, so a
+  # signature cannot be passed off for another release.
+  export TAURI_SIGNING_PRIVATE_KEY_PASSWORD="${TAURI_SIGNING_PRIVATE_KEY_PASSWORD:-}"
+  version=$(python3 -c 'import json; print(json.load(open("tauri.conf.json"))["version"])')
   for p in $packages; do
-    # The password may legitimately be empty; the signer then asks no one.
-    "$tauri" signer sign --password "${TAURI_SIGNING_PRIVATE_KEY_PASSWORD:-}" "$out/$p" >/dev/null
+    "$tauri" signer sign --app-version "$version" "$out/$p" >/dev/null
   done
 fi
 (cd "$out" && sha256sum $packages $( [ -n "$signing" ] && for p in $packages; do echo "$p.sig"; done ) > SHA256SUMS)

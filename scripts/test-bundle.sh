@@ -20,19 +20,28 @@ command -v minisign >/dev/null || fail "minisign is missing: run scripts/bootstr
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kw-bundle.XXXXXX")
 policy_made=
+# Whatever happened, leave the machine as it was: the throwaway key first,
+# then the package and the test policy; say so when that fails, loudly.
 cleanup() {
-  if dpkg -s keywarden >/dev/null 2>&1; then root dpkg --purge keywarden >/dev/null 2>&1 || true; fi
-  if [ -n "$policy_made" ]; then root rm -rf /etc/keywarden; fi
-  rm -rf "$work"
+  rm -rf "$work" || echo "test-bundle: WARNING: could not remove $work (it holds a throwaway key)" >&2
+  if dpkg -s keywarden >/dev/null 2>&1; then
+    root dpkg --purge keywarden >/dev/null 2>&1 \
+      || echo "test-bundle: WARNING: could not purge the keywarden package; run: sudo dpkg --purge keywarden" >&2
+  fi
+  if [ -n "$policy_made" ]; then
+    root rm -rf /etc/keywarden || echo "test-bundle: WARNING: could not remove /etc/keywarden (the test policy)" >&2
+  fi
 }
 trap cleanup EXIT
+# A signing key in the caller's environment must not sign the test builds.
+unset TAURI_SIGNING_PRIVATE_KEY TAURI_SIGNING_PRIVATE_KEY_PATH TAURI_SIGNING_PRIVATE_KEY_PASSWORD
 
 # 1. Unsigned: built, and it says so; no .sig anywhere.
 start=$(date +%s)
 scripts/bundle.sh > "$work/unsigned.log" 2>&1 || { cat "$work/unsigned.log"; fail "make bundle (unsigned) failed"; }
 unsigned_s=$(( $(date +%s) - start ))
 grep -q "UNSIGNED" "$work/unsigned.log" || fail "an unsigned build must say so"
-! ls "$out"/deb/*.sig "$out"/rpm/*.sig >/dev/null 2>&1 || fail "an unsigned build left .sig files"
+[ -z "$(find "$out" -name '*.sig')" ] || fail "an unsigned build left .sig files: $(find "$out" -name '*.sig')"
 say "unsigned bundle built in ${unsigned_s} s and says so"
 
 # 2. Signed with a throwaway key (never committed; gone with $work).
@@ -50,15 +59,18 @@ say "signed bundle built in ${signed_s} s: $(basename "$deb"), $(basename "$rpm"
 (cd "$out" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match"
 grep -q "deb/.*\.deb\.sig" "$out/SHA256SUMS" || fail "SHA256SUMS lists no signature"
 base64 -d "$work/kw.key.pub" > "$work/keywarden.pub"
+version=$(dpkg-deb -f "$deb" Version)
 for p in "$deb" "$rpm"; do
   base64 -d "$p.sig" > "$work/pkg.minisig"
-  minisign -Vq -p "$work/keywarden.pub" -m "$p" -x "$work/pkg.minisig" || fail "signature of $(basename "$p") does not verify"
+  minisign -V -p "$work/keywarden.pub" -m "$p" -x "$work/pkg.minisig" > "$work/verify.out" \
+    || fail "signature of $(basename "$p") does not verify"
+  grep -q "version:$version" "$work/verify.out" || fail "the signature of $(basename "$p") does not name version $version: $(cat "$work/verify.out")"
   cp "$p" "$work/tampered"; printf 'x' >> "$work/tampered"
   if minisign -Vq -p "$work/keywarden.pub" -m "$work/tampered" -x "$work/pkg.minisig" 2>/dev/null; then
     fail "a tampered $(basename "$p") verified"
   fi
 done
-say "SHA256SUMS and both .sig verify with minisign; a tampered copy does not"
+say "SHA256SUMS and both .sig verify with minisign and name version $version; a tampered copy does not"
 
 # 4. Size and metadata.
 deb_bytes=$(stat -c %s "$deb")
@@ -90,6 +102,10 @@ printf 'pk_live_bundlesmoke0001' | /usr/bin/kw credential add "Pleo payroll" --t
 vault_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vault_id"])' "$vault/vault.json")
 secret-tool lookup service keywarden username "$vault_id" >/dev/null || fail "no keychain item for the vault"
 say "installed kw made the vault at $vault (keychain item for $vault_id)"
+# Test mode (a moved clock, plain-http checks) is for debug builds only.
+[ "$(/usr/bin/kw credential list)" = "$(KEYWARDEN_TEST_MODE=1 KEYWARDEN_TEST_NOW=2099-01-01T00:00:00Z /usr/bin/kw credential list)" ] \
+  || fail "the installed kw let KEYWARDEN_TEST_MODE move its clock"
+say "installed kw ignores KEYWARDEN_TEST_MODE"
 
 # The release build reads only /etc/keywarden/policy.toml.
 if [ ! -e /etc/keywarden ]; then
@@ -116,7 +132,6 @@ KEYWARDEN_APP_BIN=/usr/bin/keywarden KEYWARDEN_SMOKE_VAULT="$vault" KEYWARDEN_SM
 grep -q "test result: ok. 1 passed" "$work/smoke.log" || { cat "$work/smoke.log"; fail "the installed app did not open the vault and list it"; }
 
 # 7. Upgrade to a newer version of the same package: the vault stays.
-version=$(dpkg-deb -f "$deb" Version)
 dpkg-deb -R "$deb" "$work/up"
 sed -i "s/^Version: .*/Version: ${version}+upgrade1/" "$work/up/DEBIAN/control"
 dpkg-deb -b --root-owner-group "$work/up" "$work/upgrade.deb" >/dev/null

@@ -74,7 +74,7 @@ pub fn run() {
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs);
-    state.test_mode = std::env::var("KEYWARDEN_TEST_MODE").is_ok_and(|v| v == "1");
+    state.test_mode = keywarden_core::test_mode();
     if state.test_mode {
         state.test_now = std::env::var("KEYWARDEN_TEST_NOW")
             .ok()

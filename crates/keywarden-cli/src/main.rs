@@ -123,9 +123,9 @@ impl Ctx {
             KeySource::Keychain
         };
         let mut vault = Vault::open(&self.dir, &source, Actor::current(self.profile.clone()))?;
-        // Tests move time (KEYWARDEN_TEST_NOW, RFC 3339): in test mode only,
-        // never for a real vault.
-        if std::env::var("KEYWARDEN_TEST_MODE").as_deref() == Ok("1") {
+        // Tests move time (KEYWARDEN_TEST_NOW, RFC 3339): in test mode only
+        // (debug builds), never for a real vault.
+        if keywarden_core::test_mode() {
             if let Some(t) = std::env::var("KEYWARDEN_TEST_NOW")
                 .ok()
                 .and_then(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok())
@@ -159,7 +159,12 @@ fn apply_settings(vault: &mut Vault) {
         v["rotation_max_age_days"].as_u64().and_then(|n| u32::try_from(n).ok()),
         v["rotation_grace_days"].as_u64().and_then(|n| u32::try_from(n).ok()),
     ) {
-        let _ = vault.set_rotation_policy(max, grace);
+        // A maximum the organisation's policy forbids (set before the
+        // policy came) leaves the policy's maximum; the grace period stays.
+        if vault.set_rotation_policy(max, grace).is_err() {
+            let (in_force, _) = vault.rotation_policy();
+            let _ = vault.set_rotation_policy(in_force, grace);
+        }
     }
     if let Some(days) = v["notice_thresholds"].as_array() {
         let days: Vec<u32> = days
@@ -171,13 +176,13 @@ fn apply_settings(vault: &mut Vault) {
 }
 
 /// The live connectors, or only the offline checks. Plain http to
-/// loopback (the provider fakes) is allowed only with KEYWARDEN_TEST_MODE=1.
+/// loopback (the provider fakes) is allowed only in test mode (debug builds).
 fn validator(offline: bool) -> Box<dyn Validator> {
     if offline {
         return Box::new(OfflineValidator);
     }
     Box::new(Connectors::new(Options {
-        allow_loopback_http: std::env::var("KEYWARDEN_TEST_MODE").is_ok_and(|v| v == "1"),
+        allow_loopback_http: keywarden_core::test_mode(),
         ..Options::default()
     }))
 }
@@ -421,7 +426,15 @@ fn run(cli: Cli) -> CliResult {
                     println!("{:<26} {:<40} {:<8} {}", e.key, e.value, badge, e.source);
                 }
             }
-            Ok(())
+            // A deployment script checking the machine must not read a
+            // broken file as success.
+            match &policy.source {
+                keywarden_core::PolicySource::Strictest { problem, .. } => Err(CliError::new(
+                    11,
+                    format!("the organization's policy file is broken, so the strictest policy applies: {problem}"),
+                )),
+                _ => Ok(()),
+            }
         }
         Command::SupportBundle { output } => {
             let mut vault = ctx.open()?;

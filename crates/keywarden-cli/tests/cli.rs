@@ -1443,7 +1443,11 @@ fn kw_obeys_each_policy_key_and_policy_show_names_where_each_value_comes_from() 
 
     // A broken file: the strictest policy, and the line that is wrong.
     kw.set_policy("export_allowed = false\nclipboard_allowed = \"sometimes\"\n");
-    let v: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "policy", "show"], "").stdout).unwrap();
+    // `policy show` prints it all and exits 11, so a deployment check fails.
+    let shown = kw.run(&["--json", "policy", "show"], "");
+    assert_eq!(shown.status.code(), Some(11));
+    assert!(String::from_utf8_lossy(&shown.stderr).contains("strictest policy applies"));
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(v["source"]["kind"], "strictest", "{v}");
     let problem = v["source"]["problem"].as_str().unwrap();
     assert!(problem.contains("line 2"), "{problem}");
@@ -1454,7 +1458,9 @@ fn kw_obeys_each_policy_key_and_policy_show_names_where_each_value_comes_from() 
     let unreadable = kw.set_policy("");
     std::fs::remove_file(&unreadable).unwrap();
     std::fs::create_dir(&unreadable).unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "policy", "show"], "").stdout).unwrap();
+    let shown = kw.run(&["--json", "policy", "show"], "");
+    assert_eq!(shown.status.code(), Some(11));
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(v["source"]["kind"], "strictest", "{v}");
     assert!(
         v["source"]["problem"].as_str().unwrap().contains("cannot be read"),

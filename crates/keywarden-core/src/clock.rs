@@ -44,3 +44,11 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// Test mode (`KEYWARDEN_TEST_MODE=1`): the tests may move time
+/// (`KEYWARDEN_TEST_NOW`) and point live checks at plain-http fakes on
+/// 127.0.0.1. Debug builds only: an installed (release) program ignores
+/// it, so nobody can fake the clock or downgrade a check on a real vault.
+pub fn test_mode() -> bool {
+    cfg!(debug_assertions) && std::env::var("KEYWARDEN_TEST_MODE").is_ok_and(|v| v == "1")
+}

@@ -197,6 +197,10 @@ impl Vault {
             validate_name("credential name", &c.name)?;
             crate::vault::check_descriptive_fields(Some(&c.provider), Some(&c.environment), &c.tags, &c.notes)?;
             self.policy().check_provider(&c.provider)?;
+            if let Some(d) = c.max_age_days {
+                crate::vault::check_max_age(d)?;
+                self.policy().check_max_age(d)?;
+            }
             for (k, v) in &c.config {
                 validate_word("configuration field name", k)?;
                 validate_text(k, v)?;

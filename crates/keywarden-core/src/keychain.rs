@@ -35,7 +35,8 @@ fn map_error(e: keyring::Error) -> Error {
 
 /// The pauses before each retry of a call that met a Secret Service
 /// which had just gone away (see `is_transient`): 0.6 s in all, short
-/// enough that a machine with no keychain at all still answers at once.
+/// enough that a machine with no keychain at all still answers within a
+/// second.
 const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(500)];
 
 /// A Secret Service provider that dies mid-call answers `NoReply`; while

@@ -24,7 +24,7 @@ pub mod tokens;
 pub mod validate;
 pub mod vault;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, test_mode};
 pub use error::{Error, Result};
 pub use expiry::{Notice, NoticeKind, NoticeRun};
 pub use header::KeySource;

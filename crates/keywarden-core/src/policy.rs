@@ -137,13 +137,19 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Policy {
     /// The system policy. Debug builds (the tests) may name another file
     /// in `KEYWARDEN_POLICY_FILE`; a release build reads only the system
-    /// path, so a user cannot point the installed app elsewhere.
+    /// path, so a user cannot point the installed app elsewhere. Only the
+    /// Linux file is read by this build (the Windows registry key and the
+    /// macOS managed preference are designed, see the README).
     pub fn load_system() -> Policy {
         #[cfg(debug_assertions)]
         if let Some(path) = std::env::var_os("KEYWARDEN_POLICY_FILE") {
             return Policy::load(Path::new(&path));
         }
-        Policy::load(Path::new(SYSTEM_POLICY))
+        if cfg!(target_os = "linux") {
+            Policy::load(Path::new(SYSTEM_POLICY))
+        } else {
+            Policy::default()
+        }
     }
 
     /// Reads `path`: missing → no policy; unreadable or invalid → the

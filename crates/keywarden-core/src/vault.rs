@@ -175,6 +175,11 @@ fn check_new_credential(conn: &Connection, policy: &crate::policy::Policy, new: 
     check_descriptive_fields(Some(&provider), Some(&environment), &new.tags, &new.notes)?;
     validate::check_format(kind, &new.config, &new.secrets)?;
     policy.check_provider(&provider)?;
+    // The integration it serves decides which API it reaches, whatever
+    // provider the credential itself names.
+    if let Some(i) = &integration {
+        policy.check_provider(&i.provider)?;
+    }
     if let Some(d) = new.max_age_days {
         check_max_age(d)?;
         policy.check_max_age(d)?;
@@ -195,7 +200,9 @@ fn check_new_credential(conn: &Connection, policy: &crate::policy::Policy, new: 
 
 /// Checks a new credential, fills its defaults from its integration, and
 /// writes it — row, version 1, sealed fields, `credential.add` event — in
-/// the caller's transaction.
+/// the caller's transaction. `checked` is the provider's verdict when the
+/// secret was checked live before saving: its expiry is kept and the
+/// credential counts as validated now.
 #[allow(clippy::too_many_arguments)]
 fn insert_new_credential(
     conn: &Connection,
@@ -204,6 +211,7 @@ fn insert_new_credential(
     actor: &Actor,
     policy: &crate::policy::Policy,
     new: NewCredential,
+    checked: Option<&Verdict>,
     now: OffsetDateTime,
 ) -> Result<Uuid> {
     let Checked {
@@ -224,14 +232,24 @@ fn insert_new_credential(
         environment,
         status: Status::Active,
         secret_fields: new.secrets.names().map(str::to_owned).collect(),
-        expiry_source: match (new.expires_at, jwt_expiry(&new.secrets)) {
-            (Some(_), _) => Some(ExpirySource::User),
-            (None, Some(_)) => Some(ExpirySource::Token),
-            (None, None) => None,
+        expiry_source: match (
+            new.expires_at,
+            checked.and_then(|v| v.expires_at),
+            jwt_expiry(&new.secrets),
+        ) {
+            (Some(_), _, _) => Some(ExpirySource::User),
+            // An offline verdict's expiry is the token's own `exp`.
+            (None, Some(_), _) if checked.is_some_and(|v| v.offline) => Some(ExpirySource::Token),
+            (None, Some(_), _) => Some(ExpirySource::Provider),
+            (None, None, Some(_)) => Some(ExpirySource::Token),
+            (None, None, None) => None,
         },
-        expires_at: new.expires_at.or_else(|| jwt_expiry(&new.secrets)),
+        expires_at: new
+            .expires_at
+            .or_else(|| checked.and_then(|v| v.expires_at))
+            .or_else(|| jwt_expiry(&new.secrets)),
         last_used_at: None,
-        last_validated_at: None,
+        last_validated_at: checked.filter(|v| !v.offline).map(|_| now),
         current_version: 1,
         mask: primary_mask(kind, &masks),
         needs_reentry: false,
@@ -248,7 +266,10 @@ fn insert_new_credential(
     creds::upsert(conn, &row)?;
     creds::insert_version(conn, row.id, 1, VersionState::Current, &masks)?;
     seal_into(conn, dek, row.id, 1, &new.secrets)?;
-    let detail = format!("type {kind}");
+    let detail = match checked {
+        Some(v) if !v.offline => format!("type {kind}; checked with the provider before saving"),
+        _ => format!("type {kind}"),
+    };
     audit::append(
         conn,
         audit_key,
@@ -356,7 +377,7 @@ fn jwt_expiry(secrets: &SecretFields) -> Option<OffsetDateTime> {
 }
 
 /// A rotation policy: 0 (none) or 1 to 3650 days.
-fn check_max_age(days: u32) -> Result<()> {
+pub(crate) fn check_max_age(days: u32) -> Result<()> {
     if days > 3650 {
         return Err(Error::invalid(
             "rotation policy",
@@ -744,6 +765,7 @@ impl Vault {
             expiring_within_days: self.expiring_within_days,
             max_age_days: self.rotation_max_age_days,
             grace_days: self.rotation_grace_days,
+            age_cap: self.policy.rules.max_credential_age_days,
         }
     }
 
@@ -1011,7 +1033,7 @@ impl Vault {
     /// requires one, `add_credential_checked` is the way.
     pub fn add_credential(&mut self, new: NewCredential) -> Result<Credential> {
         self.policy.check_unvalidated_save()?;
-        self.insert_credential(new)
+        self.insert_credential(new, None)
     }
 
     /// Checks the new secret with `validator` first and saves only if it
@@ -1021,7 +1043,7 @@ impl Vault {
             self.policy.check_unvalidated_save()?;
         }
         let Checked { kind, integration, .. } = check_new_credential(&self.conn, &self.policy, &new)?;
-        validator
+        let mut verdict = validator
             .validate(&Candidate {
                 credential_name: &new.name,
                 kind,
@@ -1029,14 +1051,30 @@ impl Vault {
                 secrets: &new.secrets,
                 integration: integration.as_ref(),
             })
+            .and_then(|v| same_tenant(v, integration.as_ref()))
             .map_err(|r| Error::ValidationRejected { failure: r.failure })?;
-        self.insert_credential(new)
+        // The check spent the secret and the provider issued its successor
+        // (an OAuth refresh token): the successor is what is saved.
+        let mut new = new;
+        if let Some(renewed) = verdict.renewed.take() {
+            new.secrets = renewed.fields();
+        }
+        self.insert_credential(new, Some(&verdict))
     }
 
-    fn insert_credential(&mut self, new: NewCredential) -> Result<Credential> {
+    fn insert_credential(&mut self, new: NewCredential, checked: Option<&Verdict>) -> Result<Credential> {
         let now = self.now();
         let tx = self.conn.transaction()?;
-        let id = insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, &self.policy, new, now)?;
+        let id = insert_new_credential(
+            &tx,
+            &self.dek,
+            &self.keys.audit,
+            &self.actor,
+            &self.policy,
+            new,
+            checked,
+            now,
+        )?;
         tx.commit()?;
         self.rotate_data_key_if_worn();
         self.get_credential(&id.to_string())
@@ -1050,7 +1088,16 @@ impl Vault {
         let now = self.now();
         let tx = self.conn.transaction()?;
         for new in items {
-            insert_new_credential(&tx, &self.dek, &self.keys.audit, &self.actor, &self.policy, new, now)?;
+            insert_new_credential(
+                &tx,
+                &self.dek,
+                &self.keys.audit,
+                &self.actor,
+                &self.policy,
+                new,
+                None,
+                now,
+            )?;
         }
         tx.commit()?;
         self.rotate_data_key_if_worn();
@@ -1073,6 +1120,9 @@ impl Vault {
         }
         if let Some(link) = patch.integration {
             let i = link.as_deref().map(|r| integrations::get(&self.conn, r)).transpose()?;
+            if let Some(i) = &i {
+                self.policy.check_provider(&i.provider)?;
+            }
             row.integration_id = i.as_ref().map(|i| i.id);
             row.integration_name = i.map(|i| i.name);
             changed.push("integration");

@@ -1135,3 +1135,195 @@ fn each_policy_key_is_enforced_by_the_core() {
         ("30", "/etc/keywarden/policy.toml:4")
     );
 }
+
+#[test]
+fn the_policy_maximum_age_caps_longer_or_no_ages_already_stored_on_credentials_and_integrations() {
+    use crate::clock::ManualClock;
+    let (_d, mut v) = vault();
+    let start = time::macros::datetime!(2026-03-01 09:00 UTC);
+    let clock = ManualClock::at(start);
+    v.set_clock(std::sync::Arc::new(clock.clone()));
+    v.add_integration(NewIntegration {
+        name: "Pleo".into(),
+        provider: "pleo".into(),
+        max_age_days: Some(365),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        max_age_days: Some(0),
+        ..api_key("Never", "pk_live_never_rotated_0001")
+    })
+    .unwrap();
+    v.add_credential(NewCredential {
+        integration: Some("Pleo".into()),
+        ..api_key("Yearly", "pk_live_yearly_rotated_001")
+    })
+    .unwrap();
+    v.set_policy(policy("max_credential_age_days = 30\n"));
+    let due_names = |v: &Vault| {
+        v.list_credentials(&CredentialFilter {
+            status: Some(Status::RotationDue),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+    };
+    clock.set(start + time::Duration::days(29));
+    assert!(due_names(&v).is_empty());
+    clock.set(start + time::Duration::days(31));
+    for name in ["Never", "Yearly"] {
+        let s = v.get_credential(name).unwrap().summary;
+        assert_eq!(s.status, Status::RotationDue, "{name}: the policy's 30 days apply");
+        assert_eq!(s.rotation_due_at, Some(start + time::Duration::days(30)), "{name}");
+    }
+    assert_eq!(due_names(&v), ["Never", "Yearly"], "the filter agrees with the status");
+    let active = v
+        .list_credentials(&CredentialFilter {
+            status: Some(Status::Active),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(active.is_empty(), "{active:?}");
+}
+
+#[test]
+fn importing_a_credential_whose_age_the_policy_forbids_is_refused_and_writes_nothing() {
+    let (_d, mut v) = vault();
+    v.add_credential(NewCredential {
+        max_age_days: Some(0),
+        ..api_key("Never", "pk_live_never_rotated_0001")
+    })
+    .unwrap();
+    let export = v.export_config().unwrap();
+    let (_d2, mut target) = vault();
+    target.set_policy(policy("max_credential_age_days = 30\n"));
+    assert!(managed(target.import_config(&export)).contains("max_credential_age_days"));
+    assert!(
+        target
+            .list_credentials(&CredentialFilter::default())
+            .unwrap()
+            .is_empty()
+    );
+    let mut bad = export.clone();
+    bad.credentials[0].max_age_days = Some(99_999);
+    let (_d3, mut plain) = vault();
+    assert!(matches!(plain.import_config(&bad), Err(Error::InvalidInput { .. })));
+    assert!(plain.list_credentials(&CredentialFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn the_provider_of_the_integration_a_credential_serves_must_be_allowed_too() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Pleo".into(),
+        provider: "pleo".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    v.add_credential(api_key("Loose", "pk_live_loose_credential_01"))
+        .unwrap();
+    v.set_policy(policy("allowed_providers = [\"generic\"]\n"));
+    let e = managed(v.add_credential_checked(
+        NewCredential {
+            integration: Some("Pleo".into()),
+            provider: Some("generic".into()),
+            ..api_key("Sneaky", "pk_live_sneaky_credential_1")
+        },
+        &AcceptsLive,
+    ));
+    assert!(e.contains("'pleo' is not allowed"), "{e}");
+    let e = managed(v.update_credential(
+        "Loose",
+        CredentialPatch {
+            integration: Some(Some("Pleo".into())),
+            ..Default::default()
+        },
+    ));
+    assert!(e.contains("'pleo' is not allowed"), "{e}");
+    assert_eq!(v.get_credential("Loose").unwrap().summary.integration, None);
+}
+
+/// A provider that checks the secret, tells its tenant and expiry, and
+/// (like an OAuth server rotating refresh tokens) issues a successor.
+struct RenewsWithExpiry {
+    tenant: &'static str,
+    expires_at: time::OffsetDateTime,
+}
+
+impl Validator for RenewsWithExpiry {
+    fn validate(&self, _: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        Ok(Verdict {
+            tenant_id: Some(self.tenant.into()),
+            expires_at: Some(self.expires_at),
+            renewed: Some(
+                SecretFields::single("api_key", SecretString::from("pk_live_successor_issued_01".to_owned())).into(),
+            ),
+            ..Verdict::default()
+        })
+    }
+}
+
+#[test]
+fn a_credential_checked_before_saving_keeps_the_providers_successor_expiry_and_tenant_check() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Pleo".into(),
+        provider: "pleo".into(),
+        tenant_id: Some("acme".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let expires_at = time::macros::datetime!(2031-01-01 00:00 UTC);
+    let e = v
+        .add_credential_checked(
+            NewCredential {
+                integration: Some("Pleo".into()),
+                ..api_key("Other tenant", "pk_live_other_tenant_00001")
+            },
+            &RenewsWithExpiry {
+                tenant: "globex",
+                expires_at,
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::ValidationRejected {
+                failure: Failure::WrongTenant { .. }
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(v.get_credential("Other tenant").is_err(), "nothing saved");
+
+    let c = v
+        .add_credential_checked(
+            NewCredential {
+                integration: Some("Pleo".into()),
+                ..api_key("Checked", "pk_live_spent_by_the_check1")
+            },
+            &RenewsWithExpiry {
+                tenant: "ACME",
+                expires_at,
+            },
+        )
+        .unwrap();
+    assert_eq!(c.summary.expires_at, Some(expires_at));
+    assert_eq!(c.summary.expiry_source, Some(ExpirySource::Provider));
+    assert!(c.summary.last_validated_at.is_some());
+    assert_eq!(secret_of(&mut v, "Checked"), "pk_live_successor_issued_01");
+    assert!(
+        c.summary.mask.as_deref().unwrap().ends_with("d_01"),
+        "the mask is the successor's"
+    );
+
+    // Offline is not "validated".
+    let c = v
+        .add_credential_checked(api_key("Offline", "pk_live_offline_checked_01"), &OfflineValidator)
+        .unwrap();
+    assert_eq!(c.summary.last_validated_at, None);
+}

@@ -56,6 +56,10 @@ pub struct StatusClock {
     /// The vault's rotation policy (days; 0 = none) and grace period.
     pub max_age_days: u32,
     pub grace_days: u32,
+    /// The organisation's maximum age (policy), which caps every level:
+    /// a credential's or integration's own longer age, or none, is read as
+    /// this one.
+    pub age_cap: Option<u32>,
 }
 
 impl StatusClock {
@@ -65,6 +69,7 @@ impl StatusClock {
             expiring_within_days,
             max_age_days: ROTATION_MAX_AGE_DAYS,
             grace_days: ROTATION_GRACE_DAYS,
+            age_cap: None,
         }
     }
 
@@ -91,7 +96,10 @@ pub fn rotation_due_at(
     integration: Option<u32>,
     clock: StatusClock,
 ) -> Option<OffsetDateTime> {
-    let days = own.or(integration).unwrap_or(clock.max_age_days);
+    let days = match (own.or(integration).unwrap_or(clock.max_age_days), clock.age_cap) {
+        (d, Some(cap)) if d == 0 || d > cap => cap,
+        (d, _) => d,
+    };
     (days > 0)
         .then_some(())
         .and(rotated_at)
@@ -373,14 +381,46 @@ fn summary_row(r: &rusqlite::Row<'_>, clock: StatusClock) -> Result<CredentialSu
     })
 }
 
-/// Whether the policy's due date (see `rotation_due_at`) has come: the
-/// first `?` is now, the second the vault's default policy in days.
-const ROTATION_DUE: &str = "COALESCE(c.max_age_days, i.max_age_days, ?) > 0
-     AND c.rotated_at IS NOT NULL
-     AND julianday(?) - julianday(c.rotated_at) >= COALESCE(c.max_age_days, i.max_age_days, ?)";
-const ROTATION_NOT_DUE: &str = "NOT (COALESCE(c.max_age_days, i.max_age_days, ?) > 0
-     AND c.rotated_at IS NOT NULL
-     AND julianday(?) - julianday(c.rotated_at) >= COALESCE(c.max_age_days, i.max_age_days, ?))";
+/// A credential's maximum age in SQL, as `rotation_due_at` computes it:
+/// binds the vault's default and the cap twice (`age_binds`). Without a
+/// policy the cap is `u32::MAX`, so "none" (0) stays never due.
+macro_rules! age_sql {
+    () => {
+        "(CASE WHEN COALESCE(c.max_age_days, i.max_age_days, ?) = 0 THEN ?
+           ELSE min(COALESCE(c.max_age_days, i.max_age_days, ?), ?) END)"
+    };
+}
+
+/// Whether the policy's due date (see `rotation_due_at`) has come; bound
+/// by `rotation_binds`.
+const ROTATION_DUE: &str = concat!(
+    age_sql!(),
+    " > 0 AND c.rotated_at IS NOT NULL AND julianday(?) - julianday(c.rotated_at) >= ",
+    age_sql!()
+);
+const ROTATION_NOT_DUE: &str = concat!(
+    "NOT (",
+    age_sql!(),
+    " > 0 AND c.rotated_at IS NOT NULL AND julianday(?) - julianday(c.rotated_at) >= ",
+    age_sql!(),
+    ")"
+);
+
+fn rotation_binds(clock: StatusClock, now: &str) -> Vec<Box<dyn rusqlite::ToSql>> {
+    let cap = clock.age_cap.unwrap_or(u32::MAX);
+    let age = || -> [Box<dyn rusqlite::ToSql>; 4] {
+        [
+            Box::new(clock.max_age_days),
+            Box::new(cap),
+            Box::new(clock.max_age_days),
+            Box::new(cap),
+        ]
+    };
+    let mut v: Vec<Box<dyn rusqlite::ToSql>> = age().into();
+    v.push(Box::new(now.to_owned()));
+    v.extend(age());
+    v
+}
 
 /// Credentials matching `f`, ordered by name. Every value is bound as a
 /// parameter; only fixed SQL fragments are put together here.
@@ -430,28 +470,14 @@ pub fn list(conn: &Connection, f: &CredentialFilter, clock: StatusClock) -> Resu
                 "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?)",
                 vec![Box::new(soon.clone())],
             );
-            bind(
-                ROTATION_NOT_DUE,
-                vec![
-                    Box::new(clock.max_age_days),
-                    Box::new(now_s.clone()),
-                    Box::new(clock.max_age_days),
-                ],
-            );
+            bind(ROTATION_NOT_DUE, rotation_binds(clock, &now_s));
         }
         Some(Status::RotationDue) => {
             bind(
                 "c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ?)",
                 vec![Box::new(soon.clone())],
             );
-            bind(
-                ROTATION_DUE,
-                vec![
-                    Box::new(clock.max_age_days),
-                    Box::new(now_s.clone()),
-                    Box::new(clock.max_age_days),
-                ],
-            );
+            bind(ROTATION_DUE, rotation_binds(clock, &now_s));
         }
         Some(Status::Expiring) => {
             bind("c.status = 'active' AND c.expires_at > ?", vec![Box::new(now_s)]);
