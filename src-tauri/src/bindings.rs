@@ -48,6 +48,11 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     crate::models::IssuedKeyOut::export_all_to(dir)?;
     crate::models::PartnerKeyDetails::export_all_to(dir)?;
     keywarden_core::run::Consumer::export_all_to(dir)?;
+    crate::models::TeamStatus::export_all_to(dir)?;
+    crate::models::TeamSignInInput::export_all_to(dir)?;
+    crate::team_models::TeamCredentialOut::export_all_to(dir)?;
+    crate::models::TeamRotateInput::export_all_to(dir)?;
+    keywarden_team::Listing::export_all_to(dir)?;
     Ok(())
 }
 

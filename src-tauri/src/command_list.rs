@@ -45,6 +45,12 @@ macro_rules! for_each_command {
             credential_consumers,
             get_settings,
             save_settings,
+            team_status,
+            team_sign_in,
+            team_sign_out,
+            team_list,
+            team_show,
+            team_rotate,
         )
     };
 }

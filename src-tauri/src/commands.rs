@@ -21,10 +21,11 @@ use crate::error::{ErrorCode, IpcError, IpcResult};
 use crate::models::{
     AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
     IssueKeyInput, IssuedKeyOut, KeySourceKind, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails, PolicyView,
-    RecoveryCodeOut, RotateInput, RotationOutcome, VaultState,
+    RecoveryCodeOut, RotateInput, RotationOutcome, TeamRotateInput, TeamSignInInput, TeamStatus, VaultState,
 };
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::team_models::TeamCredentialOut;
 
 fn key_source(passphrase: Option<SecretString>) -> KeySource {
     match passphrase {
@@ -534,4 +535,129 @@ pub fn vault_public_key(state: State<'_, AppState>) -> IpcResult<String> {
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn credential_consumers(state: State<'_, AppState>, id: String) -> IpcResult<Vec<keywarden_core::run::Consumer>> {
     state.with_vault(|v| v.credential_consumers(&id))
+}
+
+// ---- Team vault on OpenBao (keywarden-team) ----------------------------
+// The sign-in is kw's too (`keywarden_team::session`): the token in the OS
+// keychain, the addresses in team.json, the cards last seen for offline.
+// Every call goes to OpenBao over blocking HTTP, so off the runtime.
+
+fn team_config() -> IpcResult<keywarden_team::TeamConfig> {
+    keywarden_team::TeamConfig::load()?.ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::SignedOut,
+            "not signed in to a team vault: sign in with its address, your user name and password",
+        )
+    })
+}
+
+fn team_status_of(cfg: Option<keywarden_team::TeamConfig>) -> IpcResult<TeamStatus> {
+    let Some(cfg) = cfg else {
+        return Ok(TeamStatus {
+            signed_in: false,
+            offline: false,
+            nodes: Vec::new(),
+            mount: None,
+            user: None,
+            role: None,
+            role_words: None,
+        });
+    };
+    let mut status = TeamStatus {
+        signed_in: true,
+        offline: false,
+        nodes: cfg.nodes.clone(),
+        mount: Some(cfg.mount.clone()),
+        user: None,
+        role: None,
+        role_words: None,
+    };
+    match cfg.open() {
+        Ok(v) => {
+            let me = v.identity();
+            status.user = Some(me.display_name.clone());
+            status.role = Some(me.role().map(|r| r.as_str()).unwrap_or("none").to_owned());
+            status.role_words = Some(keywarden_team::role_words(me.role()).to_owned());
+        }
+        Err(keywarden_team::TeamError::Bao(keywarden_team::BaoError::Unreachable { .. })) => status.offline = true,
+        Err(keywarden_team::TeamError::SignedOut) => status.signed_in = false,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(status)
+}
+
+/// Signed in or not, who, which role; whether the cluster answers.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn team_status() -> IpcResult<TeamStatus> {
+    off_runtime(|| team_status_of(keywarden_team::TeamConfig::load()?))
+}
+
+/// Signs in with userpass; the token goes to the OS keychain.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn team_sign_in(input: TeamSignInInput) -> IpcResult<TeamStatus> {
+    let cfg = keywarden_team::TeamConfig::new(&input.nodes, &input.mount, input.userpass.as_deref().unwrap_or(""))?;
+    off_runtime(|| {
+        cfg.sign_in(keywarden_team::Credentials::UserPass {
+            user: input.user.trim(),
+            password: &input.password,
+        })?;
+        team_status_of(Some(cfg.clone()))
+    })
+}
+
+/// Revokes the token at OpenBao and forgets the sign-in on this machine.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn team_sign_out() -> IpcResult<()> {
+    off_runtime(|| Ok(team_config()?.sign_out()?))
+}
+
+/// The team's credentials this member can see; offline, what was last
+/// known, marked so.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn team_list() -> IpcResult<keywarden_team::Listing> {
+    off_runtime(|| Ok(team_config()?.list_or_last_known()?))
+}
+
+/// One credential: its card, its configuration if the member may see it,
+/// and what OpenBao lets the member do with it.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn team_show(name: String) -> IpcResult<TeamCredentialOut> {
+    off_runtime(|| {
+        let v = team_config()?.open()?;
+        let shown = v.show(&name)?;
+        let you_can = v.abilities(&shown.card)?;
+        Ok(TeamCredentialOut {
+            card: keywarden_team::CardView::from(&shown.card),
+            config: shown.config,
+            you_can,
+            secret_fields: shown.card.secret_fields.clone(),
+        })
+    })
+}
+
+/// "Validate and Save" for a team credential: checked live with the
+/// provider its configuration names (or offline), then committed by
+/// check-and-set on the revision the form was filled from.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn team_rotate(state: State<'_, AppState>, name: String, input: TeamRotateInput) -> IpcResult<TeamCredentialOut> {
+    if input.secrets.is_empty() {
+        return Err(IpcError::new(ErrorCode::InvalidInput, "enter the new secret"));
+    }
+    let check = validator(&state, input.offline.unwrap_or(false));
+    let mut secrets = keywarden_core::SecretFields::new();
+    for (k, v) in input.secrets {
+        secrets.insert(&k, v);
+    }
+    off_runtime(|| {
+        let v = team_config()?.open()?;
+        let card = v.rotate(&name, secrets, Some(input.expected_revision), check.as_ref())?;
+        // The rotation stands; what the window offers next is secondary.
+        let you_can = v.abilities(&card).unwrap_or_default();
+        Ok(TeamCredentialOut {
+            card: keywarden_team::CardView::from(&card),
+            config: None,
+            you_can,
+            secret_fields: card.secret_fields.clone(),
+        })
+    })
 }

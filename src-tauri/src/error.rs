@@ -28,6 +28,18 @@ pub enum ErrorCode {
     Refused,
     /// Damaged data, failed decryption or a broken audit chain.
     Damaged,
+    /// The credential changed since the form was filled: reload it.
+    Stale,
+    /// The disk holding the vault is full or failing; nothing was written.
+    DiskFull,
+    /// Another program kept the vault's write lock too long; try again.
+    Busy,
+    /// Team vault: the member's role does not allow it (OpenBao refused).
+    NotAllowed,
+    /// Team vault: not signed in, or the sign-in ended.
+    SignedOut,
+    /// Team vault: no node of the cluster answers; read-only.
+    Offline,
     Internal,
 }
 
@@ -67,10 +79,37 @@ impl From<Error> for IpcError {
             | Error::NeedsReentry { .. }
             | Error::ValidationRejected { .. }
             | Error::ManagedByPolicy { .. } => ErrorCode::Refused,
-            Error::VaultCorrupt { .. } | Error::Decryption | Error::Audit(_) => ErrorCode::Damaged,
+            Error::VaultCorrupt { .. } | Error::DatabaseDamaged { .. } | Error::Decryption | Error::Audit(_) => {
+                ErrorCode::Damaged
+            }
+            Error::Conflict { .. } => ErrorCode::Stale,
+            Error::DiskFull | Error::DiskIo { .. } => ErrorCode::DiskFull,
+            Error::Busy { .. } => ErrorCode::Busy,
             _ => ErrorCode::Internal,
         };
         IpcError::new(code, desktop_wording(e.to_string()))
+    }
+}
+
+impl From<keywarden_team::TeamError> for IpcError {
+    fn from(e: keywarden_team::TeamError) -> IpcError {
+        use keywarden_team::{BaoError, TeamError};
+        let code = match e {
+            // Validation refused, bad input, keychain trouble: the core's codes.
+            TeamError::Core(inner) => return IpcError::from(inner),
+            ref other => match other {
+                TeamError::Bao(BaoError::Unreachable { .. }) | TeamError::Offline => ErrorCode::Offline,
+                TeamError::Bao(BaoError::Forbidden { .. }) | TeamError::NotAllowed { .. } => ErrorCode::NotAllowed,
+                TeamError::SignedOut => ErrorCode::SignedOut,
+                TeamError::NotFound { .. } => ErrorCode::NotFound,
+                TeamError::Duplicate { .. } => ErrorCode::Conflict,
+                TeamError::Invalid { .. } | TeamError::Bao(BaoError::Config(_)) => ErrorCode::InvalidInput,
+                TeamError::Conflict { .. } => ErrorCode::Stale,
+                TeamError::AuditBroken { .. } | TeamError::NotRecorded { .. } => ErrorCode::Damaged,
+                _ => ErrorCode::Internal,
+            },
+        };
+        IpcError::new(code, e.to_string().replace("(kw team login)", "(Team vault → Sign in)"))
     }
 }
 

@@ -66,6 +66,17 @@ impl Harness {
     }
 
     fn invoke_in(&mut self, window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+        self.invoke_from(window, "tauri://localhost", cmd, args)
+    }
+
+    /// As the page at `origin` in `window` would call it.
+    fn invoke_from(
+        &mut self,
+        window: &WebviewWindow<MockRuntime>,
+        origin: &str,
+        cmd: &str,
+        args: Value,
+    ) -> Result<Value, Value> {
         self.called.insert(cmd.to_owned());
         let res = get_ipc_response(
             window,
@@ -73,7 +84,7 @@ impl Harness {
                 cmd: cmd.into(),
                 callback: tauri::ipc::CallbackFn(0),
                 error: tauri::ipc::CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
+                url: origin.parse().unwrap(),
                 body: tauri::ipc::InvokeBody::Json(args),
                 headers: Default::default(),
                 invoke_key: INVOKE_KEY.to_string(),
@@ -329,6 +340,60 @@ fn no_command_response_contains_a_stored_secret() {
                               "clipboard_clear_seconds": 20, "allow_clipboard_copy": true } }),
     );
     h.ok("touch", json!({}));
+
+    // The team vault, on a real OpenBao: the same promise for its secrets.
+    {
+        use keywarden_team::testing::{AcceptAll, MOUNT, Team, USERPASS, api_key, password};
+        let team = Team::start();
+        assert_eq!(h.ok("team_status", json!({}))["signed_in"], false);
+        let signed = h.ok(
+            "team_sign_in",
+            json!({ "input": { "nodes": [team.server.addr], "mount": MOUNT, "userpass": USERPASS,
+                               "user": "bob", "password": password("bob").expose_secret() } }),
+        );
+        assert_eq!(signed["role"], "admin");
+        let bob = team.sign_in("bob");
+        for (i, sharing) in keywarden_team::Sharing::ALL.into_iter().enumerate() {
+            let (marker, value) = secret(200 + i, "T");
+            markers.push(marker);
+            bob.add(
+                keywarden_team::NewTeamCredential {
+                    name: format!("team {i}"),
+                    kind: keywarden_core::CredentialKind::ApiKey,
+                    sharing,
+                    config: Default::default(),
+                    secrets: api_key(&value),
+                    expires_at: None,
+                },
+                &AcceptAll::default(),
+            )
+            .unwrap();
+        }
+        let listing = h.ok("team_list", json!({}));
+        assert_eq!(listing["credentials"].as_array().unwrap().len(), 4);
+        assert_eq!(listing["offline"], false);
+        let shown = h.ok("team_show", json!({ "name": "team 3" }));
+        assert_eq!(shown["you_can"]["rotate"], true);
+        let (marker, value) = secret(300, "T");
+        markers.push(marker);
+        let rotated = h.ok(
+            "team_rotate",
+            json!({ "name": "team 3", "input": { "secrets": { "api_key": value },
+                    "expected_revision": shown["card"]["revision"], "offline": true } }),
+        );
+        assert!(rotated["card"]["masked"].as_str().unwrap().starts_with("••••••••"));
+        // From a stale revision: refused, named, nothing overwritten.
+        let (_, late) = secret(301, "T");
+        let stale = h.invoke(
+            "team_rotate",
+            json!({ "name": "team 3", "input": { "secrets": { "api_key": late },
+                    "expected_revision": shown["card"]["revision"], "offline": true } }),
+        );
+        assert_eq!(stale.unwrap_err()["code"], "stale");
+        h.ok("team_sign_out", json!({}));
+        assert_eq!(h.ok("team_status", json!({}))["signed_in"], false);
+    }
+
     let wrong = h.invoke("delete_credential", json!({ "id": ids[4], "confirm_name": "not it" }));
     assert_eq!(wrong.unwrap_err()["code"], "invalid_input");
     h.ok("delete_credential", json!({ "id": ids[4], "confirm_name": "api 4" }));
@@ -374,9 +439,31 @@ fn a_window_without_a_capability_is_refused_every_command() {
     let probe = WebviewWindowBuilder::new(&h._app, "probe", Default::default())
         .build()
         .unwrap();
-    let refused = h.invoke_in(&probe, "app_status", json!({})).unwrap_err();
-    assert!(refused.to_string().contains("not allowed"), "{refused}");
+    for cmd in COMMANDS {
+        let refused = h.invoke_in(&probe, cmd, json!({})).unwrap_err();
+        assert!(refused.to_string().contains("not allowed"), "{cmd}: {refused}");
+    }
     // The same command from the main window is granted.
+    h.ok("app_status", json!({}));
+}
+
+#[test]
+fn no_remote_origin_reaches_any_command_even_in_the_main_window() {
+    // Were the main window ever navigated away from the app (a link, a
+    // redirect, an injected `location =`), the page it shows must not
+    // reach the vault. Loopback too: a local web server is remote to us.
+    let mut h = Harness::new();
+    for origin in [
+        "https://evil.example/",
+        "http://127.0.0.1:8080/",
+        "http://localhost:5173/",
+        "file:///tmp/page.html",
+    ] {
+        for cmd in COMMANDS {
+            let refused = h.invoke_from(&h.main.clone(), origin, cmd, json!({})).unwrap_err();
+            assert!(refused.to_string().contains("not allowed"), "{origin} {cmd}: {refused}");
+        }
+    }
     h.ok("app_status", json!({}));
 }
 

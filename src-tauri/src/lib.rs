@@ -13,6 +13,7 @@ pub mod models;
 pub mod scheduler;
 pub mod settings;
 pub mod state;
+pub mod team_models;
 pub mod timer;
 mod webview_tuning;
 
@@ -58,8 +59,27 @@ pub fn configure<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R>
         .setup(|app| {
             webview_tuning::apply(app);
             scheduler::start(app.handle().clone());
+            keep_team_token_fresh();
             Ok(())
         })
+}
+
+/// While the app runs, the team vault's token is renewed before it
+/// expires (`TeamConfig::open` renews when a third of its hour is left;
+/// checking every 15 minutes keeps it from lapsing). Offline or signed
+/// out, nothing happens.
+fn keep_team_token_fresh() {
+    let spawned = std::thread::Builder::new().name("team-token".into()).spawn(|| {
+        loop {
+            std::thread::sleep(Duration::from_secs(15 * 60));
+            if let Ok(Some(cfg)) = keywarden_team::TeamConfig::load() {
+                let _ = cfg.open();
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("keywarden: the team token will be renewed only as it is used ({e})");
+    }
 }
 
 pub fn run() {

@@ -186,6 +186,10 @@ pub struct CredentialPatchInput {
     /// Days; `""` inherits the integration's or vault's policy.
     #[ts(optional)]
     pub max_age_days: Option<String>,
+    /// The `revision` of the credential the form was filled from: the save
+    /// is refused as stale if `kw` or another window changed it since.
+    #[ts(optional)]
+    pub expected_revision: Option<u32>,
 }
 
 impl CredentialPatchInput {
@@ -205,6 +209,7 @@ impl CredentialPatchInput {
             notes: self.notes,
             expires_at,
             max_age_days: parse_days(self.max_age_days)?,
+            expected_revision: self.expected_revision,
         })
     }
 }
@@ -434,4 +439,44 @@ pub struct PartnerKeyDetails {
     pub alerts: Vec<keywarden_core::Notice>,
     /// A successor rotated by policy waits to be shown once for delivery.
     pub awaits_delivery: bool,
+}
+
+/// The team vault as the window shows it: signed in or not, who, which
+/// role, and whether OpenBao answered.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TeamStatus {
+    pub signed_in: bool,
+    /// True: signed in, but no node of the cluster answers; lists show
+    /// what was last known, read-only.
+    pub offline: bool,
+    pub nodes: Vec<String>,
+    pub mount: Option<String>,
+    pub user: Option<String>,
+    /// owner, admin, viewer, or none.
+    pub role: Option<String>,
+    /// What the role allows, in words.
+    pub role_words: Option<String>,
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct TeamSignInInput {
+    pub nodes: Vec<String>,
+    pub mount: String,
+    #[ts(optional)]
+    pub userpass: Option<String>,
+    pub user: String,
+    #[ts(type = "string")]
+    pub password: SecretString,
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct TeamRotateInput {
+    #[ts(type = "Record<string, string>")]
+    pub secrets: BTreeMap<String, SecretString>,
+    /// The revision the form was filled from: a change made meanwhile by
+    /// another admin is refused (stale), never overwritten.
+    pub expected_revision: u64,
+    #[serde(default)]
+    #[ts(optional)]
+    pub offline: Option<bool>,
 }

@@ -114,6 +114,205 @@ pub enum Command {
     },
     /// Re-seal every secret under a new data key.
     RotateDataKey,
+    /// Check the whole vault without changing it: every page's MAC, the
+    /// database structure, the audit chain, every sealed value opens.
+    /// Exit 10 when anything is damaged (then restore from a backup).
+    Check,
+    /// A team vault on OpenBao: several admins, roles and sharing.
+    #[command(subcommand)]
+    Team(TeamCmd),
+    /// What needs attention (expired, expiring, disabled, in error, due
+    /// for rotation) in the local vault and, when signed in, the team
+    /// vault. Exit 16 when the team vault cannot be reached.
+    Overview,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TeamCmd {
+    /// Sign in to a team vault; the OpenBao token is kept in the OS
+    /// keychain. The password (or with --token, the token) comes from a
+    /// hidden prompt or stdin.
+    Login {
+        /// An OpenBao node, https://host:8200 (repeat for each node of a
+        /// cluster: kw fails over between them).
+        #[arg(long = "addr", required = true, value_name = "URL")]
+        addrs: Vec<String>,
+        /// The team's KV v2 mount.
+        #[arg(long, default_value = "keywarden")]
+        mount: String,
+        /// The userpass sign-in method's mount.
+        #[arg(long, default_value = "userpass")]
+        userpass: String,
+        /// Sign in as this user (userpass); or give --token.
+        #[arg(long, required_unless_present = "token")]
+        user: Option<String>,
+        /// Sign in with an OpenBao token read from the prompt or stdin.
+        #[arg(long, conflicts_with = "user")]
+        token: bool,
+    },
+    /// Sign out: the token is revoked at OpenBao and removed from the
+    /// keychain.
+    Logout,
+    /// Who you are in the team vault, your role, and what it allows.
+    Whoami,
+    /// The credentials you can see. When the team vault cannot be reached,
+    /// what was last known, marked offline (read-only).
+    List,
+    /// One credential: its card, and its configuration if yours to see.
+    Show { name: String },
+    /// Add a credential (the secret from a hidden prompt or stdin). Name
+    /// its provider with --field provider=pleo|xledger|business_central
+    /// (and environment=, tenant_id=, base_url=) for live checks.
+    Add {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        kind: KindArg,
+        /// personal (only you), or shared with the team: use, view, manage.
+        #[arg(long, value_enum, default_value = "personal")]
+        share: ShareArg,
+        /// A non-secret configuration field NAME=VALUE (repeat).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// Custom type: the name of a secret field to prompt for (repeat).
+        #[arg(long = "secret-field", value_name = "NAME")]
+        secret_fields: Vec<String>,
+        /// Expiry: YYYY-MM-DD or RFC 3339.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[command(flatten)]
+        refused: RefusedSecretFlags,
+    },
+    /// Replace a credential's secret (from a hidden prompt or stdin),
+    /// checked live with the provider named in its configuration first.
+    Rotate {
+        name: String,
+        /// Only the offline checks (format): for when the provider cannot
+        /// be reached.
+        #[arg(long)]
+        offline: bool,
+        /// Refuse (exit 12) if the credential changed since this revision.
+        #[arg(long, value_name = "N")]
+        if_revision: Option<u64>,
+        #[command(flatten)]
+        refused: RefusedSecretFlags,
+    },
+    /// Change a credential's configuration, expiry or enabled state.
+    Update {
+        name: String,
+        /// The whole configuration, NAME=VALUE (repeat).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// YYYY-MM-DD, RFC 3339, or "none".
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        #[arg(long)]
+        enable: bool,
+        #[arg(long, value_name = "N")]
+        if_revision: Option<u64>,
+    },
+    /// Share a personal credential with the team at a level, or change a
+    /// shared credential's level (through the team broker: its secret is
+    /// not yours to move).
+    Share {
+        name: String,
+        #[arg(value_enum)]
+        level: ShareArg,
+        #[arg(long, value_name = "N")]
+        if_revision: Option<u64>,
+        /// The team broker (`kw team broker`), for a shared credential;
+        /// KEYWARDEN_TEAM_BROKER works too.
+        #[arg(long, value_name = "URL", env = "KEYWARDEN_TEAM_BROKER")]
+        broker: Option<String>,
+    },
+    /// Validate a shared credential with its provider through the team
+    /// broker: what "use" allows, without the secret ever reaching you.
+    /// Exit 8 when the provider refuses it.
+    Check {
+        name: String,
+        #[arg(long, value_name = "URL", env = "KEYWARDEN_TEAM_BROKER")]
+        broker: Option<String>,
+    },
+    /// Run the team broker: the one identity that reads shared secrets,
+    /// validating and re-sharing for members as OpenBao allows each of
+    /// them. Signs in as a broker user (created with the broker policy by
+    /// IT); the password from --password-file (owner-only) or stdin.
+    Broker {
+        #[arg(long = "addr", required = true, value_name = "URL")]
+        addrs: Vec<String>,
+        #[arg(long, default_value = "keywarden")]
+        mount: String,
+        /// The broker's own userpass mount (`kw team create` makes
+        /// `<members' mount>-broker`, out of the owners' reach).
+        #[arg(long, default_value = "userpass-broker")]
+        userpass: String,
+        #[arg(long, default_value = "keywarden-broker")]
+        user: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Where to listen; any address but loopback needs --tls-cert and --tls-key.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8788")]
+        listen: String,
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Validate with the offline checks only (no provider reachable).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Delete a credential.
+    Delete {
+        name: String,
+        #[arg(long, value_name = "N")]
+        if_revision: Option<u64>,
+    },
+    /// The team's audit log, newest first; --verify checks the whole chain.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        verify: bool,
+    },
+    /// For IT: create (or update) the team vault on an OpenBao cluster —
+    /// the KV v2 mount, the userpass method, Keywarden's policies and role
+    /// groups. Uses an admin token from BAO_TOKEN or stdin, not a sign-in.
+    Create {
+        #[arg(long = "addr", required = true, value_name = "URL")]
+        addrs: Vec<String>,
+        #[arg(long, default_value = "keywarden")]
+        mount: String,
+        #[arg(long, default_value = "userpass")]
+        userpass: String,
+    },
+    /// For owners: add a member (password from a hidden prompt or stdin)
+    /// or change a member's role; `--role none` ends their access.
+    Member {
+        user: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Set the member's password too, from a hidden prompt or stdin
+        /// (a new member needs one; 12 characters or more).
+        #[arg(long)]
+        set_password: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ShareArg {
+    Personal,
+    Use,
+    View,
+    Manage,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum RoleArg {
+    Owner,
+    Admin,
+    Viewer,
+    None,
 }
 
 #[derive(Args, Debug, Default)]
@@ -308,6 +507,11 @@ pub enum CredentialCmd {
         max_age_days: Option<String>,
         #[arg(long = "field", value_name = "NAME=VALUE")]
         fields: Vec<String>,
+        /// Only if the credential is still at this revision (`revision` in
+        /// `kw --json credential show`); exit 12 and nothing written if
+        /// someone changed it since.
+        #[arg(long, value_name = "N")]
+        if_revision: Option<u32>,
         #[command(flatten)]
         refused: RefusedSecretFlags,
     },

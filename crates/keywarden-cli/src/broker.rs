@@ -22,10 +22,21 @@ pub fn read_token_file(path: &Path) -> CliResult<Zeroizing<String>> {
 
 /// The broker's URL for `integration`: plain HTTP only to loopback.
 fn credential_url(base: &str, integration: &str) -> CliResult<reqwest::Url> {
+    url_of(
+        base,
+        "KEYWARDEN_BROKER",
+        &["v1", "integrations", integration, "credential"],
+    )
+}
+
+/// `base` + `segments`, refusing plain HTTP to anything but loopback:
+/// what goes there carries a credential or a token. `var` names where the
+/// address came from, for the message.
+fn url_of(base: &str, var: &str, segments: &[&str]) -> CliResult<reqwest::Url> {
     let bad = |why: &str| {
         CliError::new(
             5,
-            format!("KEYWARDEN_BROKER '{base}' {why}; use http://127.0.0.1:PORT or https://HOST:PORT"),
+            format!("{var} '{base}' {why}; use http://127.0.0.1:PORT or https://HOST:PORT"),
         )
     };
     let mut url = reqwest::Url::parse(base).map_err(|_| bad("is not a URL"))?;
@@ -49,8 +60,31 @@ fn credential_url(base: &str, integration: &str) -> CliResult<reqwest::Url> {
     url.path_segments_mut()
         .map_err(|_| bad("cannot take a path"))?
         .pop_if_empty()
-        .extend(["v1", "integrations", integration, "credential"]);
+        .extend(segments);
     Ok(url)
+}
+
+/// One request to the team broker (`kw team broker`) with the member's
+/// OpenBao token: its status and JSON answer.
+pub fn team_call(
+    base: &str,
+    endpoint: &str,
+    token: &SecretString,
+    body: &serde_json::Value,
+) -> CliResult<(u16, serde_json::Value)> {
+    use keywarden_core::ExposeSecret;
+    let url = url_of(base, "the team broker address", &["v1", "team", endpoint])?;
+    let response = client()?
+        .post(url)
+        .bearer_auth(token.expose_secret())
+        .json(body)
+        .send()
+        .map_err(|e| CliError::new(16, format!("the team broker at {base} does not answer: {}", chain(&e))))?;
+    let status = response.status().as_u16();
+    let text = response
+        .text()
+        .map_err(|e| CliError::new(16, format!("reading the team broker's answer: {}", chain(&e))))?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)))
 }
 
 /// An error and its causes in one line (reqwest hides the TLS reason in

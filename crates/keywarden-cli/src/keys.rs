@@ -7,37 +7,38 @@ use crate::args::{KeysCmd, ServiceAccountCmd};
 use crate::{CliError, CliResult, Ctx, parse_date, write_out};
 
 fn show(k: &PartnerKey) {
-    println!("Key           {}", k.id);
-    println!("  application {}", k.application);
-    println!("  environment {}", k.environment.as_str());
-    println!("  scopes      {}", k.scopes.join(" "));
-    println!("  state       {}", format!("{:?}", k.state).to_lowercase());
-    println!("  created     {}", timefmt::to_db(k.created_at));
-    println!(
+    outln!("Key           {}", k.id);
+    outln!("  application {}", k.application);
+    outln!("  environment {}", k.environment.as_str());
+    outln!("  scopes      {}", k.scopes.join(" "));
+    outln!("  state       {}", format!("{:?}", k.state).to_lowercase());
+    outln!("  created     {}", timefmt::to_db(k.created_at));
+    outln!(
         "  expires     {}",
         k.expires_at.map(timefmt::to_db).unwrap_or_else(|| "-".into())
     );
-    println!(
+    outln!(
         "  rotation    every {} days, grace {} days",
-        k.max_age_days, k.grace_days
+        k.max_age_days,
+        k.grace_days
     );
     if let Some(r) = &k.replaces {
-        println!("  replaces    {r}");
+        outln!("  replaces    {r}");
     }
     if let Some(r) = &k.replaced_by {
-        println!(
+        outln!(
             "  replaced by {r}, valid until {}",
             k.grace_until.map(timefmt::to_db).unwrap_or_default()
         );
     }
     if let Some(t) = k.revoked_at {
-        println!(
+        outln!(
             "  revoked     {} ({})",
             timefmt::to_db(t),
             k.revoke_reason.as_deref().unwrap_or("")
         );
     }
-    println!("  used        {} times", k.use_count);
+    outln!("  used        {} times", k.use_count);
 }
 
 /// The one moment a key's plaintext is shown.
@@ -47,12 +48,12 @@ fn issued(ctx: &Ctx, i: &IssuedKey, envelope: Option<&std::path::Path>) -> CliRe
         write_out(Some(path), &envelope_json)?;
     }
     if ctx.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "key": i.plaintext.as_str(), "record": i.key, "envelope": i.envelope })
         );
     } else {
-        println!("{}", i.plaintext.as_str());
+        outln!("{}", i.plaintext.as_str());
         eprintln!(
             "Issued key {} for {} ({}). It is shown this once: give it to the partner now. Keywarden keeps only its hash.{}",
             i.key.id,
@@ -105,13 +106,13 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             let vault = ctx.open()?;
             let keys = vault.partner_keys()?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
             } else {
                 if keys.is_empty() {
-                    println!("No partner keys.");
+                    outln!("No partner keys.");
                 }
                 for k in keys {
-                    println!(
+                    outln!(
                         "{:<16}  {:<24} {:<4}  {:<12}  {}",
                         k.id,
                         k.application,
@@ -127,7 +128,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             let vault = ctx.open()?;
             let k = vault.partner_key(&id)?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&k).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&k).unwrap_or_default());
             } else {
                 show(&k);
             }
@@ -137,11 +138,12 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             let mut vault = ctx.open()?;
             let k = vault.revoke_partner_key(&id, &reason)?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&k).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&k).unwrap_or_default());
             } else {
-                println!(
+                outln!(
                     "Revoked key {} of {}: every verifier refuses it from now.",
-                    k.id, k.application
+                    k.id,
+                    k.application
                 );
             }
             Ok(())
@@ -150,7 +152,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             let vault = ctx.open()?;
             if signed {
                 let list = vault.signed_revocation_list()?;
-                println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
             } else {
                 let revoked: Vec<PartnerKey> = vault
                     .partner_keys()?
@@ -158,10 +160,10 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
                     .filter(|k| k.revoked_at.is_some())
                     .collect();
                 if ctx.json {
-                    println!("{}", serde_json::to_string_pretty(&revoked).unwrap_or_default());
+                    outln!("{}", serde_json::to_string_pretty(&revoked).unwrap_or_default());
                 } else {
                     for k in revoked {
-                        println!(
+                        outln!(
                             "{}  {}  {}",
                             k.id,
                             k.revoked_at.map(timefmt::to_db).unwrap_or_default(),
@@ -176,12 +178,12 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             let mut vault = ctx.open()?;
             let rotated: Vec<PartnerKey> = vault.rotate_due_partner_keys()?.into_iter().map(|r| r.key).collect();
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&rotated).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&rotated).unwrap_or_default());
             } else if rotated.is_empty() {
-                println!("No key has reached its rotation age.");
+                outln!("No key has reached its rotation age.");
             } else {
                 for k in rotated {
-                    println!(
+                    outln!(
                         "Rotated {} of {}: successor {} awaits delivery (kw keys deliver {}).",
                         k.replaces.as_deref().unwrap_or(""),
                         k.application,
@@ -199,7 +201,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
         }
         KeysCmd::PublicKey => {
             let vault = ctx.open()?;
-            println!("{}", vault.signing_public_key());
+            outln!("{}", vault.signing_public_key());
             Ok(())
         }
     }
@@ -239,10 +241,10 @@ pub fn service_account(ctx: &Ctx, cmd: ServiceAccountCmd) -> CliResult {
                 .filter(|k| k.kind == keywarden_core::partner::KeyKind::Service)
                 .collect();
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
             } else {
                 if accounts.is_empty() {
-                    println!("No service accounts.");
+                    outln!("No service accounts.");
                 }
                 for k in accounts {
                     let grants: Vec<&str> = k
@@ -250,7 +252,7 @@ pub fn service_account(ctx: &Ctx, cmd: ServiceAccountCmd) -> CliResult {
                         .iter()
                         .map(|g| names.get(g).map(String::as_str).unwrap_or("(deleted integration)"))
                         .collect();
-                    println!(
+                    outln!(
                         "{:<16}  {:<24}  {:<12}  may use: {}",
                         k.id,
                         k.application,

@@ -2,11 +2,24 @@
 //! is one call into `keywarden_core::Vault`; this file parses, prints, and
 //! maps errors to the exit codes documented in the README.
 
+/// `print!` and `println!` for everything kw writes to stdout, through
+/// [`output::write_stdout`], which ends kw quietly when the reader has
+/// gone (`kw … | grep -q`, `| head -1`) instead of panicking as std's do.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod args;
 mod broker;
 mod input;
 mod keys;
 mod output;
+mod overview;
+mod team;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,8 +69,11 @@ impl From<Error> for CliError {
             Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => 7,
             Error::ValidationRejected { .. } | Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } => 8,
             Error::Audit(_) => 9,
-            Error::VaultCorrupt { .. } | Error::Decryption => 10,
+            Error::VaultCorrupt { .. } | Error::DatabaseDamaged { .. } | Error::Decryption => 10,
             Error::ManagedByPolicy { .. } => 11,
+            Error::Conflict { .. } => 12,
+            Error::DiskFull | Error::DiskIo { .. } => 13,
+            Error::Busy { .. } => 14,
             _ => 1,
         };
         CliError::new(code, e.to_string())
@@ -65,6 +81,13 @@ impl From<Error> for CliError {
 }
 
 type CliResult<T = ()> = Result<T, CliError>;
+
+/// Every freed heap block is zeroed first: secrets and keys that passed
+/// through any crate's buffers do not outlive their use (SECURITY.md,
+/// "Memory"; proven by tests/memory.rs).
+#[global_allocator]
+static ALLOC: zeroize_alloc::ZeroizingAllocator<std::alloc::System> =
+    zeroize_alloc::ZeroizingAllocator(std::alloc::System);
 
 fn main() -> ExitCode {
     // Before clap sees the arguments: its errors quote them back.
@@ -84,6 +107,12 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    // A one-shot command exits right after it used the KEK: it skips the
+    // keychain's DH session (keychain.rs). `kw run` lives on beside its
+    // child and `kw serve` for hours, so they keep it.
+    if !matches!(cli.command, Command::Run { .. } | Command::Serve { .. }) {
+        keywarden_core::keychain::use_plain_transport();
+    }
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -233,6 +262,28 @@ fn parse_fields(fields: &[String]) -> CliResult<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// The secret fields a new credential of `kind` asks for: a custom
+/// type's own (`--secret-field`, at least one), else the type's.
+fn secret_names(
+    kind: CredentialKind,
+    config: &BTreeMap<String, String>,
+    custom: Vec<String>,
+) -> CliResult<Vec<String>> {
+    if kind != CredentialKind::Custom {
+        return Ok(secret_field_names(kind, config)
+            .into_iter()
+            .map(str::to_owned)
+            .collect());
+    }
+    if custom.is_empty() {
+        return Err(CliError::new(
+            5,
+            "a custom credential needs at least one --secret-field NAME",
+        ));
+    }
+    Ok(custom)
+}
+
 fn kind_of(k: KindArg) -> CredentialKind {
     match k {
         KindArg::ApiKey => CredentialKind::ApiKey,
@@ -249,7 +300,7 @@ fn parse_date(field: &str, s: Option<&str>) -> CliResult<Option<time::OffsetDate
 fn write_out(path: Option<&Path>, text: &str) -> CliResult {
     match path {
         None => {
-            println!("{text}");
+            outln!("{text}");
             Ok(())
         }
         Some(p) => write_private_file(p, text),
@@ -268,13 +319,19 @@ fn write_private_file(path: &Path, text: &str) -> CliResult {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(&tmp)
-        .map_err(|e| CliError::io(&format!("writing {}", tmp.display()), e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| CliError::io(&format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| CliError::io(&format!("writing {}", path.display()), e))
+    let written = opts.open(&tmp).and_then(|mut f| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        // A full disk: no partial temporary file is left behind either.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(CliError::io(&format!("writing {}", path.display()), e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CliError::io(&format!("writing {}", path.display()), e)
+    })
 }
 
 fn audit_filter(a: AuditFilterArgs) -> CliResult<AuditFilter> {
@@ -395,9 +452,7 @@ fn run(cli: Cli) -> CliResult {
             vault.policy().check_verifier()?;
             keywarden_verifier::run(vault, &listen, tls.as_ref(), |addr, keys| {
                 // The first line says where: scripts and tests read it.
-                println!("listening on {addr} ({keys} keys, {scheme})");
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
+                outln!("listening on {addr} ({keys} keys, {scheme})");
             })
             .map_err(|e| CliError::new(1, e.to_string()))
         }
@@ -407,23 +462,23 @@ fn run(cli: Cli) -> CliResult {
             let entries = policy.entries();
             if ctx.json {
                 let v = serde_json::json!({ "source": policy.source, "entries": entries });
-                println!("{v}");
+                outln!("{v}");
             } else {
                 match &policy.source {
                     keywarden_core::PolicySource::None => {
-                        println!(
+                        outln!(
                             "No organization policy ({} does not exist).",
                             keywarden_core::policy::SYSTEM_POLICY
                         )
                     }
-                    keywarden_core::PolicySource::File { path } => println!("Policy: {path}"),
+                    keywarden_core::PolicySource::File { path } => outln!("Policy: {path}"),
                     keywarden_core::PolicySource::Strictest { problem, .. } => {
-                        println!("The policy file is broken, so the strictest policy applies: {problem}")
+                        outln!("The policy file is broken, so the strictest policy applies: {problem}")
                     }
                 }
                 for e in &entries {
                     let badge = if e.managed { "managed" } else { "" };
-                    println!("{:<26} {:<40} {:<8} {}", e.key, e.value, badge, e.source);
+                    outln!("{:<26} {:<40} {:<8} {}", e.key, e.value, badge, e.source);
                 }
             }
             // A deployment script checking the machine must not read a
@@ -453,18 +508,28 @@ fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Import { file } => {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| CliError::io(&format!("reading {}", file.display()), e))?;
-            let export = serde_json::from_str(&text).map_err(|e| {
-                CliError::new(
-                    5,
-                    format!("{} is not a Keywarden configuration export: {e}", file.display()),
-                )
-            })?;
+            let bytes = std::fs::read(&file).map_err(|e| CliError::io(&format!("reading {}", file.display()), e))?;
+            let export = keywarden_core::export::ConfigExport::parse(&bytes)
+                .map_err(|e| CliError::new(5, format!("{}: {e}", file.display())))?;
             let mut vault = ctx.open()?;
             let report = vault.import_config(&export)?;
             output::import(&ctx, &report);
             Ok(())
+        }
+        Command::Team(cmd) => team::run(&ctx, cmd),
+        Command::Overview => overview::run(&ctx),
+        Command::Check => {
+            let vault = ctx.open()?;
+            let report = vault.check_integrity()?;
+            output::integrity(&ctx, &report);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(Error::DatabaseDamaged {
+                    detail: report.problems.join("; "),
+                }
+                .into())
+            }
         }
         Command::RotateDataKey => {
             let mut vault = ctx.open()?;
@@ -684,20 +749,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
                 };
                 config.insert("grant_type".into(), g.into());
             }
-            let names: Vec<String> = if kind == CredentialKind::Custom {
-                if secret_fields.is_empty() {
-                    return Err(CliError::new(
-                        5,
-                        "a custom credential needs at least one --secret-field NAME",
-                    ));
-                }
-                secret_fields
-            } else {
-                secret_field_names(kind, &config)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            };
+            let names = secret_names(kind, &config, secret_fields)?;
             let expires_at = parse_date("expires", expires.as_deref())?;
             // Open first: a missing vault or keychain is reported before
             // anyone types a secret.
@@ -767,14 +819,19 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             expires,
             max_age_days,
             fields,
+            if_revision,
             refused,
         } => {
             refuse_secret_flag(&refused)?;
             let mut vault = ctx.open()?;
+            let mut expected_revision = if_revision;
             let config = if fields.is_empty() {
                 None
             } else {
-                let mut cfg = vault.get_credential(&name)?.config;
+                // Read, merge, write: the write must land on what was read.
+                let current = vault.get_credential(&name)?;
+                expected_revision = expected_revision.or(Some(current.revision));
+                let mut cfg = current.config;
                 cfg.extend(parse_fields(&fields)?);
                 Some(cfg)
             };
@@ -792,6 +849,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
                 notes,
                 expires_at,
                 max_age_days: parse_max_age(max_age_days.as_deref())?,
+                expected_revision,
             };
             output::credential(ctx, &vault.update_credential(&name, patch)?);
             Ok(())

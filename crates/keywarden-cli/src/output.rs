@@ -10,8 +10,27 @@ use time::OffsetDateTime;
 
 use crate::Ctx;
 
+/// Writes kw's output. A reader that stopped reading is not kw's failure:
+/// by the time kw prints, its work is done and committed, so it exits 0
+/// without a word, as ripgrep does; with std's `println!` it panicked and
+/// aborted (exit 134) under `set -o pipefail` scripts. Any other write
+/// error is reported and exits 1.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(args).and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("kw: cannot write the output: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
 fn json<T: Serialize + ?Sized>(v: &T) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()));
+    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()));
 }
 
 fn when(t: Option<OffsetDateTime>) -> String {
@@ -23,7 +42,7 @@ pub fn message(ctx: &Ctx, key: &str, text: &str) {
     if ctx.json {
         json(&serde_json::json!({ "ok": true, key: true, "message": text }));
     } else {
-        println!("{text}");
+        outln!("{text}");
     }
 }
 
@@ -36,13 +55,13 @@ pub fn init(ctx: &Ctx, vault: &Vault, code: &str) {
             "note": "The recovery code is shown only now. Store it offline; it restores access if the keychain item is lost."
         }));
     } else {
-        println!("Vault {} created at {}", vault.vault_id(), vault.dir().display());
-        println!();
-        println!("Recovery code (shown only now — write it down and store it offline):");
-        println!();
-        println!("    {code}");
-        println!();
-        println!(
+        outln!("Vault {} created at {}", vault.vault_id(), vault.dir().display());
+        outln!();
+        outln!("Recovery code (shown only now — write it down and store it offline):");
+        outln!();
+        outln!("    {code}");
+        outln!();
+        outln!(
             "It restores access if the keychain item is lost (kw recover). Without it, a lost keychain means a lost vault."
         );
     }
@@ -56,7 +75,7 @@ pub fn integrations(ctx: &Ctx, list: &[Integration]) {
         return json(list);
     }
     if list.is_empty() {
-        return println!("No integrations. Add one with: kw integration add NAME --provider PROVIDER");
+        return outln!("No integrations. Add one with: kw integration add NAME --provider PROVIDER");
     }
     let _ = writeln!(
         o,
@@ -74,20 +93,20 @@ pub fn integrations(ctx: &Ctx, list: &[Integration]) {
             i.sync_schedule.as_deref().unwrap_or("-")
         );
     }
-    print!("{o}");
+    out!("{o}");
 }
 
 pub fn integration(ctx: &Ctx, i: &Integration, creds: &[CredentialSummary]) {
     if ctx.json {
         return json(&serde_json::json!({ "integration": i, "credentials": creds }));
     }
-    println!("Integration   {}", i.name);
-    println!("  id          {}", i.id);
-    println!("  provider    {}", i.provider);
-    println!("  environment {}", i.environment);
-    println!("  tenant      {}", i.tenant_id.as_deref().unwrap_or("-"));
-    println!("  base URL    {}", i.base_url.as_deref().unwrap_or("-"));
-    println!(
+    outln!("Integration   {}", i.name);
+    outln!("  id          {}", i.id);
+    outln!("  provider    {}", i.provider);
+    outln!("  environment {}", i.environment);
+    outln!("  tenant      {}", i.tenant_id.as_deref().unwrap_or("-"));
+    outln!("  base URL    {}", i.base_url.as_deref().unwrap_or("-"));
+    outln!(
         "  scopes      {}",
         if i.scopes.is_empty() {
             "-".into()
@@ -95,14 +114,14 @@ pub fn integration(ctx: &Ctx, i: &Integration, creds: &[CredentialSummary]) {
             i.scopes.join(" ")
         }
     );
-    println!("  schedule    {}", i.sync_schedule.as_deref().unwrap_or("-"));
-    println!("  owner       {}", i.owner.as_deref().unwrap_or("-"));
-    println!("  tags        {}", i.tags.join(", "));
+    outln!("  schedule    {}", i.sync_schedule.as_deref().unwrap_or("-"));
+    outln!("  owner       {}", i.owner.as_deref().unwrap_or("-"));
+    outln!("  tags        {}", i.tags.join(", "));
     if let Some(n) = &i.notes {
-        println!("  notes       {n}");
+        outln!("  notes       {n}");
     }
     for c in creds {
-        println!(
+        outln!(
             "  credential  {} ({}, {}) {}",
             c.name,
             c.kind,
@@ -120,7 +139,7 @@ pub fn credentials(ctx: &Ctx, list: &[CredentialSummary]) {
         return json(list);
     }
     if list.is_empty() {
-        return println!("No credentials match.");
+        return outln!("No credentials match.");
     }
     let _ = writeln!(
         o,
@@ -142,7 +161,7 @@ pub fn credentials(ctx: &Ctx, list: &[CredentialSummary]) {
             when(c.last_used_at)
         );
     }
-    print!("{o}");
+    out!("{o}");
 }
 
 pub fn credential(ctx: &Ctx, c: &Credential) {
@@ -150,20 +169,20 @@ pub fn credential(ctx: &Ctx, c: &Credential) {
         return json(c);
     }
     let s = &c.summary;
-    println!("Credential    {}", s.name);
-    println!("  id          {}", s.id);
-    println!("  type        {}", s.kind.label());
-    println!(
+    outln!("Credential    {}", s.name);
+    outln!("  id          {}", s.id);
+    outln!("  type        {}", s.kind.label());
+    outln!(
         "  status      {}{}",
         s.status,
         if s.needs_reentry { " (needs re-entry)" } else { "" }
     );
-    println!("  secret      {}", s.mask.as_deref().unwrap_or("(none)"));
-    println!("  provider    {}", s.provider);
-    println!("  environment {}", s.environment);
-    println!("  integration {}", s.integration.as_deref().unwrap_or("-"));
-    println!("  tags        {}", s.tags.join(", "));
-    println!(
+    outln!("  secret      {}", s.mask.as_deref().unwrap_or("(none)"));
+    outln!("  provider    {}", s.provider);
+    outln!("  environment {}", s.environment);
+    outln!("  integration {}", s.integration.as_deref().unwrap_or("-"));
+    outln!("  tags        {}", s.tags.join(", "));
+    outln!(
         "  expires     {}",
         s.expires_at
             .map(|t| format!(
@@ -178,7 +197,7 @@ pub fn credential(ctx: &Ctx, c: &Credential) {
             ))
             .unwrap_or_else(|| "-".into())
     );
-    println!(
+    outln!(
         "  rotation    {}",
         match (s.rotation_due_at, c.max_age_days) {
             (Some(t), _) => format!(
@@ -194,18 +213,18 @@ pub fn credential(ctx: &Ctx, c: &Credential) {
             (None, _) => "no maximum age".to_owned(),
         }
     );
-    println!("  last used   {}", when(s.last_used_at));
-    println!("  validated   {}", when(s.last_validated_at));
+    outln!("  last used   {}", when(s.last_used_at));
+    outln!("  validated   {}", when(s.last_validated_at));
     for (k, v) in &c.config {
-        println!("  {k:<11} {v}");
+        outln!("  {k:<11} {v}");
     }
     if let Some(n) = &c.notes {
-        println!("  notes       {n}");
+        outln!("  notes       {n}");
     }
-    println!("  versions");
+    outln!("  versions");
     for v in &c.versions {
         let masks: Vec<String> = v.masks.iter().map(|(f, m)| format!("{f} {m}")).collect();
-        println!(
+        outln!(
             "    v{:<3} {:<8} {}  created {}",
             v.version,
             v.state.as_str(),
@@ -237,7 +256,7 @@ pub fn audit_events(ctx: &Ctx, events: &[AuditEvent]) {
             e.detail
         );
     }
-    print!("{o}");
+    out!("{o}");
 }
 
 pub fn audit_report(ctx: &Ctx, r: &AuditReport) {
@@ -245,7 +264,21 @@ pub fn audit_report(ctx: &Ctx, r: &AuditReport) {
         return json(r);
     }
     if r.ok {
-        println!("Audit log OK: {} events verified, chain intact.", r.events);
+        outln!("Audit log OK: {} events verified, chain intact.", r.events);
+    }
+}
+
+pub fn integrity(ctx: &Ctx, r: &keywarden_core::IntegrityReport) {
+    if ctx.json {
+        return json(r);
+    }
+    if r.ok {
+        outln!(
+            "Vault OK: {} pages verified, structure intact, audit chain intact ({} events), {} sealed values open.",
+            r.pages,
+            r.audit_events,
+            r.sealed_values
+        );
     }
 }
 
@@ -253,14 +286,15 @@ pub fn import(ctx: &Ctx, r: &ImportReport) {
     if ctx.json {
         return json(r);
     }
-    println!(
+    outln!(
         "Imported {} integrations and {} credentials.",
-        r.integrations, r.credentials
+        r.integrations,
+        r.credentials
     );
     if !r.needs_reentry.is_empty() {
-        println!("These credentials need their secrets re-entered (kw credential rotate NAME):");
+        outln!("These credentials need their secrets re-entered (kw credential rotate NAME):");
         for n in &r.needs_reentry {
-            println!("  {n}");
+            outln!("  {n}");
         }
     }
 }
@@ -274,41 +308,39 @@ pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {
     let label = if r.check.offline { "offline" } else { "live" };
     match &r.check.outcome {
         keywarden_core::CheckOutcome::Valid { verdict } => {
-            println!("{}: {label} check passed", r.credential);
+            outln!("{}: {label} check passed", r.credential);
             if let Some(t) = &verdict.tenant_id {
-                println!("  tenant      {t}");
+                outln!("  tenant      {t}");
             }
             if let Some(e) = &verdict.environment {
-                println!("  environment {e}");
+                outln!("  environment {e}");
             }
             if !verdict.scopes.is_empty() {
-                println!("  scopes      {}", verdict.scopes.join(" "));
+                outln!("  scopes      {}", verdict.scopes.join(" "));
             }
             if let Some(iss) = &verdict.issuer {
-                println!("  issuer      {iss}");
+                outln!("  issuer      {iss}");
             }
             if !verdict.audience.is_empty() {
-                println!("  audience    {}", verdict.audience.join(", "));
+                outln!("  audience    {}", verdict.audience.join(", "));
             }
             if let Some(x) = verdict.expires_at {
-                println!("  expires     {}", &timefmt::to_db(x)[..10]);
+                outln!("  expires     {}", &timefmt::to_db(x)[..10]);
             }
         }
         keywarden_core::CheckOutcome::Failed { failure } => {
-            println!("{}: {label} check failed ({})", r.credential, failure.code());
-            println!("  problem     {}", failure.message());
-            println!("  next step   {}", failure.next_step());
-            println!(
+            outln!("{}: {label} check failed ({})", r.credential, failure.code());
+            outln!("  problem     {}", failure.message());
+            outln!("  next step   {}", failure.next_step());
+            outln!(
                 "  failures    {} consecutive authentication failure(s)",
                 r.consecutive_auth_failures
             );
         }
     }
-    println!("  status      {}", r.status);
+    outln!("  status      {}", r.status);
     if r.reconnection_required {
-        println!(
-            "  Reconnection required: the provider keeps refusing this credential; rotate it to a working secret."
-        );
+        outln!("  Reconnection required: the provider keeps refusing this credential; rotate it to a working secret.");
     }
 }
 
@@ -330,15 +362,15 @@ pub fn expiry_check(shown: &[(&keywarden_core::Notice, String)], next_due: Optio
         }));
     }
     if shown.is_empty() {
-        println!("No notice due.");
+        outln!("No notice due.");
     }
     for (n, delivery) in shown {
-        println!("{} [{delivery}]", n.summary);
-        println!("  {}", n.body);
+        outln!("{} [{delivery}]", n.summary);
+        outln!("  {}", n.body);
     }
     match next_due {
-        Some(t) => println!("Next notice due {} (UTC).", when(Some(t))),
-        None => println!("No expiry notice ahead."),
+        Some(t) => outln!("Next notice due {} (UTC).", when(Some(t))),
+        None => outln!("No expiry notice ahead."),
     }
 }
 
@@ -347,7 +379,7 @@ pub fn notices(list: &[keywarden_core::Notice], as_json: bool) {
         return json(list);
     }
     if list.is_empty() {
-        println!("No notices.");
+        outln!("No notices.");
     }
     for n in list {
         let state = if n.dismissed {
@@ -357,17 +389,17 @@ pub fn notices(list: &[keywarden_core::Notice], as_json: bool) {
         } else {
             "unread"
         };
-        println!("{}  {:<9}  {}", when(Some(n.fired_at)), state, n.summary);
+        outln!("{}  {:<9}  {}", when(Some(n.fired_at)), state, n.summary);
     }
 }
 
 /// The workflows that used a credential in the last 90 days.
 pub fn consumers(list: &[keywarden_core::run::Consumer]) {
     if list.is_empty() {
-        println!("  workflows   none in the last 90 days");
+        outln!("  workflows   none in the last 90 days");
         return;
     }
-    println!("  workflows   (last 90 days)");
+    outln!("  workflows   (last 90 days)");
     for c in list {
         let total: u64 = c.per_day.iter().map(|(_, n)| n).sum();
         let kind = if c.kind == "service_account" {
@@ -375,7 +407,7 @@ pub fn consumers(list: &[keywarden_core::run::Consumer]) {
         } else {
             "kw run"
         };
-        println!(
+        outln!(
             "    {kind} {:<24} {total} uses on {} days, last {}",
             c.name,
             c.per_day.len(),

@@ -1469,3 +1469,38 @@ fn kw_obeys_each_policy_key_and_policy_show_names_where_each_value_comes_from() 
     // Reading still works under the strictest policy.
     kw.ok(&["credential", "list"], "");
 }
+
+/// `kw … | grep -q`, `kw … | head -1`: a reader that stops early is how
+/// scripts use kw. kw must end quietly with 0 (its work is done), not
+/// panic with "failed printing to stdout" and abort; CI's package test
+/// once failed on exactly that under `set -o pipefail`.
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_kw_quietly_with_success() {
+    let (kw, _) = Kw::init();
+    kw.ok(&["integration", "add", "Pleo", "--provider", "pleo"], "");
+    kw.ok(
+        &["credential", "add", "Pleo payroll", "--type", "api-key"],
+        "pk_live_0123456789abcdef",
+    );
+    for args in [
+        &["credential", "list"][..],
+        &["--json", "credential", "list"],
+        &["policy", "show"],
+        &["audit", "list"],
+        &["integration", "list"],
+    ] {
+        let mut c = kw.cmd(args);
+        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        // The reader is gone before kw writes its first byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "kw {args:?} with a closed stdout: {:?}, stderr: {stderr}",
+            out.status
+        );
+        assert!(stderr.is_empty(), "kw {args:?} with a closed stdout wrote: {stderr}");
+    }
+}

@@ -883,3 +883,156 @@ fn bench_broker_latency() {
         lat.last().unwrap().as_secs_f64() * 1000.0
     );
 }
+
+/// The kw serve process's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+/// A bounded load and abuse run on loopback: 300 slow clients that never
+/// finish their headers, oversized headers and bodies, and a flood of
+/// invalid keys (garbage and well-formed keys of ids nobody issued, each a
+/// new id) from 4 connections, while a valid client keeps verifying. The
+/// service must stay up, answer every valid request correctly, answer every
+/// invalid key exactly alike, keep its memory bounded, and still serve
+/// afterwards. The latencies it measures are reported here and in
+/// BENCHMARKS.md (release build); this debug-build test asserts behaviour.
+#[test]
+fn kw_serve_under_load_and_abuse_stays_up_answers_valid_keys_and_never_tells_which_keys_exist() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let kw = Kw::init();
+    let (key, _id) = kw.issue("Payroll sync", "payroll:read");
+    let (revoked, revoked_id) = kw.issue("Old sync", "payroll:read");
+    kw.ok(&["keys", "revoke", &revoked_id, "--reason", "test"]);
+    let server = kw.serve();
+    let addr = server.addr.clone();
+    let pid = server.child.id();
+    let rss_before = rss_kib(pid);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let invalid_sent = std::sync::Arc::new(AtomicU64::new(0));
+
+    // 20 clients that connect and say nothing: closed at the deadline.
+    let opened = Instant::now();
+    let silent: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    std::thread::scope(|s| {
+        // 300 slow clients: a request line, then a header byte now and then.
+        let slow: Vec<TcpStream> = (0..300)
+            .map(|_| {
+                let mut c = TcpStream::connect(&addr).unwrap();
+                c.write_all(b"POST /v1/keys/verify HTTP/1.1\r\nHost: kw\r\nX-Slow: ")
+                    .unwrap();
+                c
+            })
+            .collect();
+        let stop_slow = stop.clone();
+        s.spawn(move || {
+            let mut slow = slow;
+            while !stop_slow.load(Ordering::Relaxed) {
+                // A client the server closed is fine; it must not need them.
+                slow.retain_mut(|c| c.write_all(b"a").is_ok());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        // Oversized headers and bodies: refused, never fatal.
+        let a = addr.clone();
+        s.spawn(move || {
+            for i in 0..20 {
+                let mut c = TcpStream::connect(&a).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let req = if i % 2 == 0 {
+                    format!(
+                        "POST /v1/keys/verify HTTP/1.1\r\nHost: kw\r\nX-Big: {}\r\n\r\n",
+                        "h".repeat(1 << 20)
+                    )
+                } else {
+                    format!(
+                        "POST /v1/keys/verify HTTP/1.1\r\nHost: kw\r\nX-Api-Key: x\r\nContent-Length: {}\r\n\r\n{}",
+                        64 << 20,
+                        "b".repeat(1 << 20)
+                    )
+                };
+                let _ = c.write_all(req.as_bytes());
+                let mut answer = Vec::new();
+                let _ = c.read_to_end(&mut answer);
+                let head = String::from_utf8_lossy(&answer[..answer.len().min(40)]).to_string();
+                assert!(
+                    answer.is_empty() || head.starts_with("HTTP/1.1 4") || head.starts_with("HTTP/1.1 2"),
+                    "oversized request {i}: {head}"
+                );
+            }
+        });
+        // The flood of invalid keys.
+        for _ in 0..4 {
+            let (a, stop, sent) = (addr.clone(), stop.clone(), invalid_sent.clone());
+            let revoked = revoked.clone();
+            s.spawn(move || {
+                let mut c = Client::connect(&a);
+                let reference = c.verify("kwp_live_nothing", None);
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let probe = match n % 3 {
+                        // A well-formed key of an id nobody issued, new each time.
+                        0 => {
+                            use keywarden_core::partner::format::{KeyEnv, new_id, new_key};
+                            new_key(KeyEnv::Live, &new_id()).to_string()
+                        }
+                        1 => revoked.clone(),
+                        _ => format!("garbage-{n}"),
+                    };
+                    let answer = c.verify(&probe, None);
+                    assert_eq!(answer, reference, "invalid keys are answered alike ({probe})");
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        // The valid client, throughout.
+        let mut c = Client::connect(&addr);
+        let mut times = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(6) {
+            let t = Instant::now();
+            let answer = c.verify(&key, Some("payroll:read"));
+            times.push(t.elapsed());
+            assert_eq!(answer.status, 200, "{answer:?}");
+        }
+        stop.store(true, Ordering::Relaxed);
+        times.sort();
+        eprintln!(
+            "abuse run: {} valid verifications during 300 slow clients, 20 oversized requests and {} invalid keys: \
+             p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; kw serve RSS {} -> {} KiB",
+            times.len(),
+            invalid_sent.load(Ordering::Relaxed),
+            ms_at(&times, 0.5),
+            ms_at(&times, 0.99),
+            times.last().unwrap().as_secs_f64() * 1000.0,
+            rss_before,
+            rss_kib(pid)
+        );
+    });
+    // Still up, still right, and the flood of unknown ids did not grow it
+    // without bound (ids nobody issued are not counted).
+    let mut fresh = Client::connect(&addr);
+    assert_eq!(fresh.verify(&key, Some("payroll:read")).status, 200);
+    assert_eq!(fresh.verify(&revoked, None).status, 401);
+    let grown = rss_kib(pid).saturating_sub(rss_before);
+    assert!(grown < 64 * 1024, "kw serve grew by {grown} KiB under the flood");
+    // The silent clients lose their slots at the request deadline (10 s).
+    std::thread::sleep(Duration::from_secs(11).saturating_sub(opened.elapsed()));
+    for mut c in silent {
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut byte = [0u8; 1];
+        match c.read(&mut byte) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("a silent client still holds its connection after the deadline: {other:?}"),
+        }
+    }
+    assert_eq!(fresh.verify(&key, Some("payroll:read")).status, 200);
+}

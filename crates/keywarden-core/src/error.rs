@@ -82,6 +82,44 @@ pub enum Error {
 
     #[error("managed by your organization ({setting}): {detail}")]
     ManagedByPolicy { setting: String, detail: String },
+
+    /// Optimistic versions: the credential changed after this change was
+    /// prepared. `actual` is `None` when it has been deleted since.
+    #[error("{}", conflict_message(name, *expected, *actual))]
+    Conflict {
+        name: String,
+        expected: u32,
+        actual: Option<u32>,
+    },
+
+    #[error("the disk holding the vault is full; nothing was changed. Free some space on that disk and try again")]
+    DiskFull,
+
+    #[error(
+        "reading or writing the vault's files failed ({detail}): the disk may be full, failing or gone; nothing was changed. Check that disk and try again"
+    )]
+    DiskIo { detail: String },
+
+    #[error(
+        "the vault is busy: another Keywarden program (the app, kw or kw serve) kept it locked for more than {seconds} s; nothing was changed. Try again, or close the other program"
+    )]
+    Busy { seconds: u32 },
+
+    #[error(
+        "the vault's database is damaged ({detail}); Keywarden stopped without writing over the damage and will not replace the vault. Restore the vault folder from your backup; the recovery code cannot repair damaged data"
+    )]
+    DatabaseDamaged { detail: String },
+}
+
+fn conflict_message(name: &str, expected: u32, actual: Option<u32>) -> String {
+    match actual {
+        Some(now) => format!(
+            "credential '{name}' was changed by someone else while this change was being prepared (it was at revision {expected}, it is now at {now}); nothing was written. Reload it and make your change again"
+        ),
+        None => format!(
+            "credential '{name}' was deleted by someone else while this change was being prepared; nothing was written"
+        ),
+    }
 }
 
 impl Error {
@@ -108,9 +146,24 @@ impl From<crate::crypto::CryptoError> for Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        // SQLite messages name tables and constraints, never bound values,
-        // so they cannot carry a secret.
-        Error::Database(e.to_string())
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            // The failed statement is undone and our open transaction is
+            // rolled back when it is dropped: nothing half-written.
+            Some(C::DiskFull) => Error::DiskFull,
+            // `busy_timeout` has already waited (store::BUSY_TIMEOUT_MS).
+            Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => Error::Busy {
+                seconds: crate::store::BUSY_TIMEOUT_MS / 1000,
+            },
+            Some(C::DatabaseCorrupt) | Some(C::NotADatabase) => Error::DatabaseDamaged { detail: e.to_string() },
+            // SQLite names the failed call in its extended code, not the
+            // errno; a full disk shows here when the shared-memory file
+            // cannot grow, even for a read.
+            Some(C::SystemIoFailure) => Error::DiskIo { detail: e.to_string() },
+            // SQLite messages name tables and constraints, never bound
+            // values, so they cannot carry a secret.
+            _ => Error::Database(e.to_string()),
+        }
     }
 }
 

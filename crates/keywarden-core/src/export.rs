@@ -68,6 +68,38 @@ pub struct ExportedCredential {
     pub max_age_days: Option<u32>,
 }
 
+/// An import file bigger than this is not one `kw export` wrote (a vault
+/// of 100,000 credentials exports to about 60 MB of JSON).
+pub const EXPORT_MAX_BYTES: usize = 128 * 1024 * 1024;
+
+impl ConfigExport {
+    /// Reads an import file: JSON of the export's shape, at most
+    /// `EXPORT_MAX_BYTES`. What it says is checked by `import_config`.
+    pub fn parse(bytes: &[u8]) -> Result<ConfigExport> {
+        if bytes.len() > EXPORT_MAX_BYTES {
+            return Err(Error::invalid(
+                "import file",
+                format!(
+                    "the file is {} MB, larger than any configuration export; import the file `kw export` wrote",
+                    bytes.len() / (1024 * 1024)
+                ),
+            ));
+        }
+        serde_json::from_slice(bytes).map_err(|e| {
+            Error::invalid(
+                "import file",
+                format!("not a Keywarden configuration export ({e}); import the file `kw export` wrote, unchanged"),
+            )
+        })
+    }
+}
+
+/// What an import will write, every check passed; nothing written yet.
+pub(crate) struct ImportPlan {
+    integrations: Vec<Integration>,
+    credentials: Vec<Row>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ImportReport {
     pub integrations: usize,
@@ -150,6 +182,68 @@ impl Vault {
     /// Credentials arrive with no secret, marked "needs re-entry". A name
     /// that already exists stops the whole import.
     pub fn import_config(&mut self, export: &ConfigExport) -> Result<ImportReport> {
+        let ImportPlan {
+            integrations: new_integrations,
+            credentials: mut rows,
+        } = self.plan_import(export)?;
+        let report = ImportReport {
+            integrations: new_integrations.len(),
+            credentials: rows.len(),
+            needs_reentry: rows.iter().map(|r| r.name.clone()).collect(),
+        };
+        self.write_with(|tx, k, a| {
+            for i in &new_integrations {
+                integrations::upsert(tx, i)?;
+                audit::append(
+                    tx,
+                    k,
+                    a,
+                    NewEvent {
+                        action: "integration.add",
+                        object_kind: "integration",
+                        object_id: Some(i.id.to_string()),
+                        object_name: Some(i.name.clone()),
+                        outcome: Outcome::Success,
+                        detail: "imported".into(),
+                    },
+                )?;
+            }
+            for r in &mut rows {
+                creds::upsert(tx, r)?;
+                audit::append(
+                    tx,
+                    k,
+                    a,
+                    NewEvent {
+                        action: "credential.add",
+                        object_kind: "credential",
+                        object_id: Some(r.id.to_string()),
+                        object_name: Some(r.name.clone()),
+                        outcome: Outcome::Success,
+                        detail: "imported; needs re-entry".into(),
+                    },
+                )?;
+            }
+            audit::append(
+                tx,
+                k,
+                a,
+                NewEvent {
+                    action: "config.import",
+                    object_kind: "vault",
+                    object_id: None,
+                    object_name: None,
+                    outcome: Outcome::Success,
+                    detail: format!("{} integrations, {} credentials", new_integrations.len(), rows.len()),
+                },
+            )
+        })?;
+        Ok(report)
+    }
+
+    /// Every check of an import, read-only: the file's format, each name,
+    /// field and URL, the policy, and duplicates in the file or the vault.
+    pub(crate) fn plan_import(&self, export: &ConfigExport) -> Result<ImportPlan> {
         if export.format != EXPORT_FORMAT || export.format_version != EXPORT_VERSION {
             return Err(Error::invalid(
                 "import file",
@@ -258,60 +352,12 @@ impl Vault {
                 needs_reentry: true,
                 created_at: now,
                 updated_at: now,
+                revision: 0,
             });
         }
-        let report = ImportReport {
-            integrations: new_integrations.len(),
-            credentials: rows.len(),
-            needs_reentry: rows.iter().map(|r| r.name.clone()).collect(),
-        };
-        self.write_with(|tx, k, a| {
-            for i in &new_integrations {
-                integrations::upsert(tx, i)?;
-                audit::append(
-                    tx,
-                    k,
-                    a,
-                    NewEvent {
-                        action: "integration.add",
-                        object_kind: "integration",
-                        object_id: Some(i.id.to_string()),
-                        object_name: Some(i.name.clone()),
-                        outcome: Outcome::Success,
-                        detail: "imported".into(),
-                    },
-                )?;
-            }
-            for r in &rows {
-                creds::upsert(tx, r)?;
-                audit::append(
-                    tx,
-                    k,
-                    a,
-                    NewEvent {
-                        action: "credential.add",
-                        object_kind: "credential",
-                        object_id: Some(r.id.to_string()),
-                        object_name: Some(r.name.clone()),
-                        outcome: Outcome::Success,
-                        detail: "imported; needs re-entry".into(),
-                    },
-                )?;
-            }
-            audit::append(
-                tx,
-                k,
-                a,
-                NewEvent {
-                    action: "config.import",
-                    object_kind: "vault",
-                    object_id: None,
-                    object_name: None,
-                    outcome: Outcome::Success,
-                    detail: format!("{} integrations, {} credentials", new_integrations.len(), rows.len()),
-                },
-            )
-        })?;
-        Ok(report)
+        Ok(ImportPlan {
+            integrations: new_integrations,
+            credentials: rows,
+        })
     }
 }

@@ -5,6 +5,8 @@
 
 use crate::crypto::Key256;
 use crate::error::{Error, Result};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub const SERVICE: &str = "keywarden";
@@ -48,6 +50,16 @@ const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(100), Duration::from_
 /// one more try, and every keychain call here is idempotent (a read, a
 /// replace, a delete that ignores a missing item).
 #[cfg(target_os = "linux")]
+const TRANSIENT_DBUS_ERRORS: [&str; 5] = [
+    "org.freedesktop.DBus.Error.NoReply",
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+    "org.freedesktop.DBus.Error.Disconnected",
+    // The session the call opened belonged to the daemon that died.
+    "org.freedesktop.Secret.Error.NoSession",
+];
+
+#[cfg(target_os = "linux")]
 fn is_transient(e: &keyring::Error) -> bool {
     let keyring::Error::PlatformFailure(inner) = e else {
         return false;
@@ -55,17 +67,7 @@ fn is_transient(e: &keyring::Error) -> bool {
     let Some(dbus_secret_service::Error::Dbus(e)) = inner.downcast_ref::<dbus_secret_service::Error>() else {
         return false;
     };
-    matches!(
-        e.name(),
-        Some(
-            "org.freedesktop.DBus.Error.NoReply"
-                | "org.freedesktop.DBus.Error.ServiceUnknown"
-                | "org.freedesktop.DBus.Error.NameHasNoOwner"
-                | "org.freedesktop.DBus.Error.Disconnected"
-                // The session the call opened belonged to the daemon that died.
-                | "org.freedesktop.Secret.Error.NoSession"
-        )
-    )
+    e.name().is_some_and(|n| TRANSIENT_DBUS_ERRORS.contains(&n))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -76,12 +78,19 @@ fn is_transient(_: &keyring::Error) -> bool {
 /// Runs one keychain call, again after each pause while it fails with a
 /// transient error.
 fn with_retry<T>(
-    mut call: impl FnMut() -> std::result::Result<T, keyring::Error>,
+    call: impl FnMut() -> std::result::Result<T, keyring::Error>,
 ) -> std::result::Result<T, keyring::Error> {
+    retry(is_transient, call)
+}
+
+fn retry<T, E>(
+    transient: fn(&E) -> bool,
+    mut call: impl FnMut() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
     let mut pauses = RETRY_PAUSES.iter();
     loop {
         match call() {
-            Err(e) if is_transient(&e) => match pauses.next() {
+            Err(e) if transient(&e) => match pauses.next() {
                 Some(pause) => std::thread::sleep(*pause),
                 None => return Err(e),
             },
@@ -90,12 +99,53 @@ fn with_retry<T>(
     }
 }
 
+/// Whether the KEK travels to and from the Secret Service in an encrypted
+/// session (Linux). In a plain session it crosses the bus, and lies in
+/// libdbus's freed C buffers afterwards, as hex: no allocator of ours can
+/// wipe those, so a process that outlives its use of the KEK (the app after
+/// lock, `kw run` while its child runs, `kw serve`) must encrypt. The DH
+/// handshake costs about 8 ms per process (BENCHMARKS.md), so one-shot
+/// `kw` commands, which exit at once, choose plain.
+static ENCRYPTED_TRANSPORT: AtomicBool = AtomicBool::new(true);
+
+/// For a process that exits right after its command: no DH handshake.
+pub fn use_plain_transport() {
+    ENCRYPTED_TRANSPORT.store(false, Ordering::Relaxed);
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) fn store(vault_id: &str, kek: &Key256) -> Result<()> {
+    let hex = kek.to_hex();
+    retry(secret_service::is_transient, || {
+        secret_service::store(vault_id, hex.as_bytes(), &format!("Keywarden vault {vault_id}"))
+    })
+    .map_err(secret_service::map_error)
+}
+
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn store(vault_id: &str, kek: &Key256) -> Result<()> {
     let entry = entry(vault_id)?;
     let hex = kek.to_hex();
     with_retry(|| entry.set_password(&hex)).map_err(map_error)
 }
 
+#[cfg(target_os = "linux")]
+pub(crate) fn load(vault_id: &str) -> Result<Key256> {
+    match retry(secret_service::is_transient, || secret_service::load(vault_id)) {
+        Ok(Some(bytes)) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| Key256::from_hex(text).ok())
+            .ok_or_else(|| Error::WrongKeychainKey {
+                vault_id: vault_id.to_owned(),
+            }),
+        Ok(None) => Err(Error::KeychainItemMissing {
+            vault_id: vault_id.to_owned(),
+        }),
+        Err(e) => Err(secret_service::map_error(e)),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn load(vault_id: &str) -> Result<Key256> {
     let entry = entry(vault_id)?;
     match with_retry(|| entry.get_password()) {
@@ -110,6 +160,160 @@ pub(crate) fn load(vault_id: &str) -> Result<Key256> {
         }),
         Err(e) => Err(map_error(e)),
     }
+}
+
+/// The keychain account of a team vault's sign-in token: one per team
+/// (mount) and cluster, beside the vaults' KEKs under the same service.
+pub fn team_account(mount: &str, first_node: &str) -> String {
+    format!("team:{mount}@{first_node}")
+}
+
+/// Keeps a team vault's OpenBao token in the keychain, so `kw team` and
+/// the app stay signed in without the token ever touching a file.
+#[cfg(target_os = "linux")]
+pub fn store_team_token(account: &str, token: &SecretString) -> Result<()> {
+    retry(secret_service::is_transient, || {
+        secret_service::store(
+            account,
+            token.expose_secret().as_bytes(),
+            &format!("Keywarden team sign-in {account}"),
+        )
+    })
+    .map_err(secret_service::map_error)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn store_team_token(account: &str, token: &SecretString) -> Result<()> {
+    let entry = entry(account)?;
+    with_retry(|| entry.set_password(token.expose_secret())).map_err(map_error)
+}
+
+/// The team token kept for `account`, if any.
+#[cfg(target_os = "linux")]
+pub fn load_team_token(account: &str) -> Result<Option<SecretString>> {
+    match retry(secret_service::is_transient, || secret_service::load(account)) {
+        Ok(Some(bytes)) => Ok(std::str::from_utf8(&bytes)
+            .ok()
+            .map(|t| SecretString::from(t.to_owned()))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(secret_service::map_error(e)),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn load_team_token(account: &str) -> Result<Option<SecretString>> {
+    let entry = entry(account)?;
+    match with_retry(|| entry.get_password()) {
+        Ok(t) => Ok(Some(SecretString::from(t))),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(map_error(e)),
+    }
+}
+
+/// Forgets the team token (after sign-out revoked it at OpenBao).
+pub fn delete_team_token(account: &str) -> Result<()> {
+    delete(account)
+}
+
+/// The Secret Service spoken to directly (keyring fixes the session type
+/// at compile time; we choose it per process). Items are keyring's own:
+/// found by `service` and `username`, created with keyring's `target`,
+/// so vaults made before this change, and `delete` (still through
+/// keyring), see the same item.
+#[cfg(target_os = "linux")]
+mod secret_service {
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
+
+    use dbus_secret_service::{EncryptionType, Error as SsError, SecretService};
+    use zeroize::Zeroizing;
+
+    use super::{ENCRYPTED_TRANSPORT, SERVICE};
+    use crate::error::Error;
+
+    fn connect() -> Result<SecretService, SsError> {
+        let encryption = if ENCRYPTED_TRANSPORT.load(Ordering::Relaxed) {
+            EncryptionType::Dh
+        } else {
+            EncryptionType::Plain
+        };
+        SecretService::connect(encryption)
+    }
+
+    fn search(vault_id: &str) -> HashMap<&str, &str> {
+        HashMap::from([("service", SERVICE), ("username", vault_id)])
+    }
+
+    pub(super) fn load(vault_id: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SsError> {
+        let ss = connect()?;
+        let found = ss.search_items(search(vault_id))?;
+        let item = match (found.unlocked.first(), found.locked.first()) {
+            (Some(item), _) => item,
+            (None, Some(item)) => {
+                item.unlock()?;
+                item
+            }
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(Zeroizing::new(item.get_secret()?)))
+    }
+
+    pub(super) fn store(vault_id: &str, secret: &[u8], label: &str) -> Result<(), SsError> {
+        let ss = connect()?;
+        let found = ss.search_items(search(vault_id))?;
+        if let Some(item) = found.unlocked.first().or(found.locked.first()) {
+            item.ensure_unlocked()?;
+            return item.set_secret(secret, "text/plain");
+        }
+        let collection = ss.get_default_collection()?;
+        collection.ensure_unlocked()?;
+        let attributes = HashMap::from([
+            ("service", SERVICE),
+            ("username", vault_id),
+            ("target", "default"),
+            ("application", "rust-keyring"),
+        ]);
+        collection.create_item(label, attributes, secret, true, "text/plain")?;
+        Ok(())
+    }
+
+    fn dbus_name(e: &SsError) -> Option<&str> {
+        match e {
+            SsError::Dbus(e) => e.name(),
+            _ => None,
+        }
+    }
+
+    /// As `super::is_transient`: a provider that died or is restarting.
+    pub(super) fn is_transient(e: &SsError) -> bool {
+        dbus_name(e).is_some_and(|n| super::TRANSIENT_DBUS_ERRORS.contains(&n))
+    }
+
+    /// As `super::map_error` does for keyring: locked or a dismissed prompt
+    /// is "locked"; no bus or no provider is "unavailable".
+    pub(super) fn map_error(e: SsError) -> Error {
+        match &e {
+            SsError::Locked | SsError::Prompt | SsError::NoResult => Error::KeychainLocked,
+            _ if dbus_name(&e) == Some("org.freedesktop.Secret.Error.IsLocked") => Error::KeychainLocked,
+            SsError::Dbus(_) | SsError::Unavailable => Error::KeychainUnavailable { detail: e.to_string() },
+            _ => Error::Keychain { detail: e.to_string() },
+        }
+    }
+}
+
+/// Test support: writes `text` as the vault's keychain item, as a damaged
+/// keychain or another program's mistake would leave it.
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub fn overwrite_for_tests(vault_id: &str, text: &str) -> Result<()> {
+    entry(vault_id)?.set_password(text).map_err(map_error)
+}
+
+/// Test support: the item's text as the keychain holds it, if any.
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub fn read_for_tests(vault_id: &str) -> Option<String> {
+    entry(vault_id).ok()?.get_password().ok()
 }
 
 /// Removes the item; a missing item is not an error.

@@ -3,11 +3,14 @@
 //! the `kw` CLI are thin layers over `Vault`.
 
 pub mod audit_export;
+pub mod backend;
 pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod expiry;
 pub mod export;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod header;
 mod jwt;
 pub mod keychain;
@@ -24,6 +27,7 @@ pub mod tokens;
 pub mod validate;
 pub mod vault;
 
+pub use backend::{BackendCredential, BackendError, CredentialBackend};
 pub use clock::{Clock, ManualClock, SystemClock, test_mode};
 pub use error::{Error, Result};
 pub use expiry::{Notice, NoticeKind, NoticeRun};
@@ -36,6 +40,6 @@ pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
 pub use store::checks::{Check, CheckOutcome};
 pub use support::{CredentialHealth, SupportBundle};
 pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict};
-pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, Vault};
+pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, IntegrityReport, Vault};
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -336,6 +336,10 @@ pub struct Credential {
     /// integration's, then the vault's.
     pub max_age_days: Option<u32>,
     pub versions: Vec<VersionInfo>,
+    /// Grows by one with every change an admin sees. An edit sends back the
+    /// revision it was made from (`CredentialPatch::expected_revision`) and
+    /// is refused as a conflict if someone changed the credential since.
+    pub revision: u32,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub created_at: OffsetDateTime,
@@ -378,6 +382,11 @@ pub struct CredentialPatch {
     pub expires_at: Option<Option<OffsetDateTime>>,
     /// `Some(None)` inherits the integration's or vault's policy again.
     pub max_age_days: Option<Option<u32>>,
+    /// The `Credential::revision` this change was made from. When it is no
+    /// longer the stored one, the update is refused with `Error::Conflict`
+    /// and nothing is written. `None`: apply to whatever is stored now (a
+    /// script that read nothing first).
+    pub expected_revision: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default)]

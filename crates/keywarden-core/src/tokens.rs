@@ -192,7 +192,7 @@ impl Vault {
             if fresh.status == Status::Error {
                 fresh.status = Status::Active;
             }
-            creds::upsert(tx, &fresh)?;
+            creds::upsert(tx, &mut fresh)?;
             audit::append(
                 tx,
                 k,
@@ -232,7 +232,7 @@ impl Vault {
             if reconnect && fresh.status == Status::Active {
                 fresh.status = Status::Error;
                 fresh.updated_at = now;
-                creds::upsert(tx, &fresh)?;
+                creds::upsert(tx, &mut fresh)?;
             }
             audit::append(
                 tx,

@@ -43,14 +43,14 @@ struct VaultKeys {
 }
 
 impl VaultKeys {
-    fn derive(vault_key: &Key256) -> Self {
-        VaultKeys {
+    fn derive(vault_key: &Key256) -> Box<Self> {
+        Box::new(VaultKeys {
             db: vault_key.derive("keywarden/sqlcipher/v1"),
             dek_wrap: vault_key.derive("keywarden/dek-wrap/v1"),
             audit: vault_key.derive("keywarden/audit-mac/v1"),
             partner_hash: vault_key.derive("keywarden/partner-key-hash/v1"),
             signing_seed: vault_key.derive("keywarden/ed25519-signing/v1"),
-        }
+        })
     }
 }
 
@@ -64,8 +64,10 @@ pub struct Vault {
     dir: PathBuf,
     header: Header,
     conn: Connection,
-    keys: VaultKeys,
-    dek: DataKey,
+    /// On the heap: a `Vault` is moved around (into `lock`, into the app's
+    /// state), and every move of a struct holding the keys inline would
+    /// leave a copy of them behind on the stack.
+    keys: Box<VaultKeys>,
     actor: Actor,
     rotate_after: u64,
     expiring_within_days: i64,
@@ -112,6 +114,57 @@ pub(crate) fn ev<'a>(
         outcome,
         detail: detail.into(),
     }
+}
+
+/// Overwrites the stack below the caller, where the frames of the calls
+/// that derived, unwrapped and used keys lay: a Rust move leaves the old
+/// bytes behind, and so do SQLCipher's C frames, and those pages stay in
+/// the process (a core dump, swap) until something overwrites them. The
+/// heap is the allocator's part (`zeroize_alloc` in each binary).
+#[inline(never)]
+fn scrub_stack() {
+    let mut below = [0xa5u8; 128 * 1024];
+    zeroize::Zeroize::zeroize(&mut below[..]);
+    std::hint::black_box(&below);
+}
+
+/// Opens every sealed field of one version, under whichever data key
+/// sealed each.
+fn open_version_in(
+    conn: &Connection,
+    dek_wrap: &Key256,
+    vault_id: Uuid,
+    id: Uuid,
+    version: u32,
+) -> Result<SecretFields> {
+    let mut out = SecretFields::new();
+    let mut keys = HashMap::new();
+    for (field, blob) in creds::fields(conn, id, version)? {
+        let key = key_for_in(conn, dek_wrap, vault_id, &mut keys, &blob)?;
+        let plain = sealed::open(
+            &key.key,
+            &FieldSlot {
+                credential_id: id,
+                field: &field,
+                version,
+            },
+            &blob,
+        )?;
+        let text = String::from_utf8(plain.to_vec()).map_err(|e| {
+            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+            Error::Decryption
+        })?;
+        out.insert(&field, SecretString::from(text));
+    }
+    Ok(out)
+}
+
+/// The data key new values are sealed under, read from the database each
+/// time, inside the writing transaction: another program on the same vault
+/// (the app, `kw`) may have rotated it and deleted the key this one opened
+/// with, and a value sealed under a deleted key could never be opened.
+fn sealing_key(conn: &Connection, keys: &VaultKeys, vault_id: Uuid) -> Result<DataKey> {
+    data_keys::current(conn, &keys.dek_wrap, vault_id)
 }
 
 /// Seals every field of `secrets` as `version` of credential `id` under the
@@ -223,7 +276,7 @@ fn insert_new_credential(
     // The version row must exist before its sealed fields (foreign key),
     // so the masks are computed up front.
     let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
-    let row = Row {
+    let mut row = Row {
         id: Uuid::new_v4(),
         kind,
         integration_id: integration.as_ref().map(|i| i.id),
@@ -258,12 +311,13 @@ fn insert_new_credential(
         integration_max_age_days: None,
         created_at: now,
         updated_at: now,
+        revision: 0,
         name: new.name,
         config: new.config,
         tags: new.tags,
         notes: new.notes.and_then(empty_to_none),
     };
-    creds::upsert(conn, &row)?;
+    creds::upsert(conn, &mut row)?;
     creds::insert_version(conn, row.id, 1, VersionState::Current, &masks)?;
     seal_into(conn, dek, row.id, 1, &new.secrets)?;
     let detail = match checked {
@@ -349,6 +403,20 @@ fn same_tenant(v: Verdict, integration: Option<&Integration>) -> std::result::Re
         }
         _ => Ok(v),
     }
+}
+
+/// What `check_integrity` found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IntegrityReport {
+    pub ok: bool,
+    /// Database pages whose MAC was verified.
+    pub pages: u64,
+    pub audit_events: u64,
+    /// Sealed secret values that opened.
+    pub sealed_values: u64,
+    /// What is wrong, one line each (damaged pages, broken structure, the
+    /// first bad audit event, a value that does not open); no secret.
+    pub problems: Vec<String>,
 }
 
 /// What `check_credential` found and what it changed.
@@ -482,7 +550,7 @@ impl Vault {
             let mut conn = store::open(&header::db_path(dir), &keys.db, true)?;
             restrict_file(&header::db_path(dir));
             let tx = conn.transaction()?;
-            let dek = data_keys::create(&tx, &keys.dek_wrap, header.vault_id)?;
+            data_keys::create(&tx, &keys.dek_wrap, header.vault_id)?;
             audit::append(
                 &tx,
                 &keys.audit,
@@ -498,15 +566,14 @@ impl Vault {
             )?;
             tx.commit()?;
             header.write(dir)?;
-            Ok::<_, Error>((conn, dek))
+            Ok::<_, Error>(conn)
         })();
         match built {
-            Ok((conn, dek)) => Ok(Vault {
+            Ok(conn) => Ok(Vault {
                 dir: dir.to_path_buf(),
                 header,
                 conn,
                 keys,
-                dek,
                 actor,
                 rotate_after: data_keys::ROTATE_AFTER,
                 expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
@@ -555,13 +622,13 @@ impl Vault {
             });
         }
         let conn = store::open(&db, &keys.db, false)?;
-        let dek = data_keys::current(&conn, &keys.dek_wrap, header.vault_id)?;
+        // Proves the keys open the data key before anything is read.
+        data_keys::current(&conn, &keys.dek_wrap, header.vault_id)?;
         let mut vault = Vault {
             dir: dir.to_path_buf(),
             header,
             conn,
             keys,
-            dek,
             actor,
             rotate_after: data_keys::ROTATE_AFTER,
             expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
@@ -607,21 +674,20 @@ impl Vault {
     /// keychain or a passphrase.
     pub fn reopen(&self) -> Result<Vault> {
         let copy = |k: &Key256| Key256::from_bytes(*k.expose());
-        let keys = VaultKeys {
+        let keys = Box::new(VaultKeys {
             db: copy(&self.keys.db),
             dek_wrap: copy(&self.keys.dek_wrap),
             audit: copy(&self.keys.audit),
             partner_hash: copy(&self.keys.partner_hash),
             signing_seed: copy(&self.keys.signing_seed),
-        };
+        });
         let conn = store::open(&header::db_path(&self.dir), &keys.db, false)?;
-        let dek = data_keys::current(&conn, &keys.dek_wrap, self.header.vault_id)?;
+        data_keys::current(&conn, &keys.dek_wrap, self.header.vault_id)?;
         Ok(Vault {
             dir: self.dir.clone(),
             header: self.header.clone(),
             conn,
             keys,
-            dek,
             actor: self.actor.clone(),
             rotate_after: self.rotate_after,
             expiring_within_days: self.expiring_within_days,
@@ -671,6 +737,7 @@ impl Vault {
     /// and zeroized.
     pub fn lock(self) {
         drop(self);
+        scrub_stack();
     }
 
     /// Opens a vault whose keychain item (or passphrase) is lost, with the
@@ -888,7 +955,10 @@ impl Vault {
     /// `rotate_after` values. Best effort — the write itself has succeeded,
     /// and a rotation that fails now is tried again after the next write.
     fn rotate_data_key_if_worn(&mut self) {
-        if data_keys::use_count(&self.conn, self.dek.id).is_ok_and(|n| n >= self.rotate_after) {
+        let worn = sealing_key(&self.conn, &self.keys, self.header.vault_id)
+            .and_then(|dek| data_keys::use_count(&self.conn, dek.id))
+            .is_ok_and(|n| n >= self.rotate_after);
+        if worn {
             let _ = self.rotate_data_key();
         }
     }
@@ -990,7 +1060,7 @@ impl Vault {
                 // Credentials carry their integration's name in their search text.
                 for mut row in creds::for_integration(tx, i.id)? {
                     row.integration_name = Some(i.name.clone());
-                    creds::upsert(tx, &row)?;
+                    creds::upsert(tx, &mut row)?;
                 }
             }
             audit::append(
@@ -1065,9 +1135,10 @@ impl Vault {
     fn insert_credential(&mut self, new: NewCredential, checked: Option<&Verdict>) -> Result<Credential> {
         let now = self.now();
         let tx = self.conn.transaction()?;
+        let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
         let id = insert_new_credential(
             &tx,
-            &self.dek,
+            &dek,
             &self.keys.audit,
             &self.actor,
             &self.policy,
@@ -1087,17 +1158,9 @@ impl Vault {
         let n = items.len();
         let now = self.now();
         let tx = self.conn.transaction()?;
+        let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
         for new in items {
-            insert_new_credential(
-                &tx,
-                &self.dek,
-                &self.keys.audit,
-                &self.actor,
-                &self.policy,
-                new,
-                None,
-                now,
-            )?;
+            insert_new_credential(&tx, &dek, &self.keys.audit, &self.actor, &self.policy, new, None, now)?;
         }
         tx.commit()?;
         self.rotate_data_key_if_worn();
@@ -1106,6 +1169,13 @@ impl Vault {
 
     pub fn update_credential(&mut self, reference: &str, patch: CredentialPatch) -> Result<Credential> {
         let mut row = creds::get(&self.conn, reference)?;
+        // Refused before any other check: a form made from an older state
+        // must be reloaded whatever else is wrong with it.
+        if let Some(expected) = patch.expected_revision
+            && expected != row.revision
+        {
+            return Err(creds::conflict(&self.conn, row.id, &row.name, expected));
+        }
         let mut changed = Vec::new();
         if let Some(name) = patch.name {
             validate_name("credential name", &name)?;
@@ -1175,7 +1245,7 @@ impl Vault {
         }
         row.updated_at = self.now();
         self.write(|tx, k, a| {
-            creds::upsert(tx, &row)?;
+            creds::upsert(tx, &mut row)?;
             audit::append(
                 tx,
                 k,
@@ -1203,6 +1273,7 @@ impl Vault {
             notes: row.notes,
             max_age_days: row.max_age_days,
             versions,
+            revision: row.revision,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -1235,12 +1306,15 @@ impl Vault {
         }
         let row = creds::get(&self.conn, reference)?;
         validate::check_format(row.kind, &row.config, &secrets)?;
-        let version = creds::max_version(&self.conn, row.id)? + 1;
         let masks: BTreeMap<String, String> = secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
-        {
+        let version = {
             let tx = self.conn.transaction()?;
+            // Numbered inside the write lock: another program rotating the
+            // same credential at once takes the next number, not this one.
+            let version = creds::max_version(&tx, row.id)? + 1;
+            let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
             creds::insert_version(&tx, row.id, version, VersionState::Pending, &masks)?;
-            seal_into(&tx, &self.dek, row.id, version, &secrets)?;
+            seal_into(&tx, &dek, row.id, version, &secrets)?;
             audit::append(
                 &tx,
                 &self.keys.audit,
@@ -1255,28 +1329,72 @@ impl Vault {
                 ),
             )?;
             tx.commit()?;
-        }
+            version
+        };
         crash_point("staged");
-        let verdict = self.validate_for(&row, &secrets, validator)?;
+        let result = self.validate_and_swap(&row, version, secrets, masks, expires_at, validator);
+        if let Err(err) = &result {
+            self.discard_pending(&row, version, err);
+        }
+        result
+    }
+
+    /// Takes a pending version out again after its rotation failed for a
+    /// reason other than the verdict (which does so itself): a vault that
+    /// could not be read, a provider error. Best effort: if even this write
+    /// fails, the version is rolled back at a later start
+    /// (`roll_back_interrupted_rotations`); the current one is untouched.
+    fn discard_pending(&mut self, row: &Row, version: u32, err: &Error) {
+        if matches!(err, Error::ValidationRejected { .. }) {
+            return;
+        }
+        let _ = self.drop_pending(row, version, format!("version {version} discarded: {err}"));
+    }
+
+    /// Deletes a pending version, if it is still pending, and records the
+    /// failed rotation with `detail`.
+    fn drop_pending(&mut self, row: &Row, version: u32, detail: String) -> Result<()> {
+        self.write(|tx, k, a| {
+            if creds::version_state(tx, row.id, version)? != Some(VersionState::Pending) {
+                return Ok(());
+            }
+            creds::delete_version(tx, row.id, version)?;
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.rotate",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Failure,
+                    detail,
+                ),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The rest of `replace_secret` once the new version is staged.
+    fn validate_and_swap(
+        &mut self,
+        row: &Row,
+        version: u32,
+        secrets: SecretFields,
+        masks: BTreeMap<String, String>,
+        expires_at: Option<OffsetDateTime>,
+        validator: &dyn Validator,
+    ) -> Result<Credential> {
+        let verdict = self.validate_for(row, &secrets, validator)?;
         crash_point("validated");
         match verdict {
             Err(rejection) => {
-                self.write(|tx, k, a| {
-                    creds::delete_version(tx, row.id, version)?;
-                    audit::append(
-                        tx,
-                        k,
-                        a,
-                        ev(
-                            "credential.rotate",
-                            "credential",
-                            Some(row.id),
-                            Some(&row.name),
-                            Outcome::Failure,
-                            format!("version {version} rejected: {}", rejection.failure.message()),
-                        ),
-                    )
-                })?;
+                self.drop_pending(
+                    row,
+                    version,
+                    format!("version {version} rejected: {}", rejection.failure.message()),
+                )?;
                 Err(Error::ValidationRejected {
                     failure: rejection.failure,
                 })
@@ -1291,9 +1409,10 @@ impl Vault {
                         let fresh_masks: BTreeMap<String, String> =
                             fresh.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
                         let tx = self.conn.transaction()?;
+                        let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
                         creds::delete_version(&tx, row.id, version)?;
                         creds::insert_version(&tx, row.id, version, VersionState::Pending, &fresh_masks)?;
-                        seal_into(&tx, &self.dek, row.id, version, &fresh)?;
+                        seal_into(&tx, &dek, row.id, version, &fresh)?;
                         tx.commit()?;
                         (fresh, fresh_masks)
                     }
@@ -1336,7 +1455,7 @@ impl Vault {
                     fresh.expiry_source = new_expiry_source;
                     fresh.rotated_at = Some(now);
                     fresh.updated_at = now;
-                    creds::upsert(tx, &fresh)?;
+                    creds::upsert(tx, &mut fresh)?;
                     let detail = format!("version {version} is current; version {old} retired");
                     audit::append(
                         tx,
@@ -1458,7 +1577,7 @@ impl Vault {
                 }
             };
             fresh.updated_at = now;
-            creds::upsert(tx, &fresh)?;
+            creds::upsert(tx, &mut fresh)?;
             audit::append(
                 tx,
                 k,
@@ -1502,7 +1621,7 @@ impl Vault {
         row.status = Status::Disabled;
         row.updated_at = self.now();
         self.write(|tx, k, a| {
-            creds::upsert(tx, &row)?;
+            creds::upsert(tx, &mut row)?;
             audit::append(
                 tx,
                 k,
@@ -1583,7 +1702,28 @@ impl Vault {
     /// workflow). Every call is audited before the secret is returned; a
     /// disabled credential is refused, and the refusal audited.
     pub fn use_secret(&mut self, reference: &str, purpose: &str) -> Result<SecretFields> {
-        let row = creds::get(&self.conn, reference)?;
+        // The row and its sealed fields from one read snapshot: another
+        // program may be swapping in a new version (erasing the old one's
+        // fields) or rotating the data key this very moment.
+        let (row, opened) = {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+            let row = creds::get(&tx, reference)?;
+            let usable = !matches!(row.status, Status::Disabled | Status::Revoked)
+                && !row.needs_reentry
+                && row.current_version > 0;
+            let opened = usable.then(|| {
+                open_version_in(
+                    &tx,
+                    &self.keys.dek_wrap,
+                    self.header.vault_id,
+                    row.id,
+                    row.current_version,
+                )
+            });
+            (row, opened)
+        };
         let refusal = match row.status {
             Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled {
                 name: row.name.clone(),
@@ -1595,11 +1735,11 @@ impl Vault {
         if let Some(err) = refusal {
             return Err(self.refuse_use(&row, Outcome::Denied, purpose, err));
         }
-        let secrets = match self.open_version(row.id, row.current_version) {
-            Ok(s) if !s.is_empty() && s.names().eq(row.secret_fields.iter().map(String::as_str)) => s,
-            // Damaged, tampered with, or rotated away under us: the failed
-            // use is audited like any other.
-            Ok(_) | Err(_) => return Err(self.refuse_use(&row, Outcome::Failure, purpose, Error::Decryption)),
+        let secrets = match opened {
+            Some(Ok(s)) if !s.is_empty() && s.names().eq(row.secret_fields.iter().map(String::as_str)) => s,
+            // Damaged or tampered with: the failed use is audited like any
+            // other.
+            _ => return Err(self.refuse_use(&row, Outcome::Failure, purpose, Error::Decryption)),
         };
         let now = self.now();
         self.write(|tx, k, a| {
@@ -1620,26 +1760,7 @@ impl Vault {
     }
 
     pub(crate) fn open_version(&self, id: Uuid, version: u32) -> Result<SecretFields> {
-        let mut out = SecretFields::new();
-        let mut keys = HashMap::new();
-        for (field, blob) in creds::fields(&self.conn, id, version)? {
-            let key = key_for_in(&self.conn, &self.keys.dek_wrap, self.header.vault_id, &mut keys, &blob)?;
-            let plain = sealed::open(
-                &key.key,
-                &FieldSlot {
-                    credential_id: id,
-                    field: &field,
-                    version,
-                },
-                &blob,
-            )?;
-            let text = String::from_utf8(plain.to_vec()).map_err(|e| {
-                zeroize::Zeroize::zeroize(&mut e.into_bytes());
-                Error::Decryption
-            })?;
-            out.insert(&field, SecretString::from(text));
-        }
-        Ok(out)
+        open_version_in(&self.conn, &self.keys.dek_wrap, self.header.vault_id, id, version)
     }
 
     /// Re-seals every secret under a new DEK in one transaction and deletes
@@ -1680,9 +1801,8 @@ impl Vault {
             ),
         )?;
         tx.commit()?;
-        self.dek = new;
         Ok(DataKeyRotation {
-            key_id: self.dek.id,
+            key_id: new.id,
             resealed: fields.len(),
         })
     }
@@ -1704,6 +1824,70 @@ impl Vault {
 
     pub fn verify_audit(&self) -> Result<AuditReport> {
         audit::verify(&self.conn, &self.keys.audit)
+    }
+
+    /// Reads the whole vault, without writing anything: every page's MAC
+    /// (a damaged page anywhere, even one no command has read yet), the
+    /// database structure, the audit chain, and every sealed value opens.
+    /// What `kw check` and the support bundle rely on.
+    pub fn check_integrity(&self) -> Result<IntegrityReport> {
+        let mut problems = Vec::new();
+        let pages: u64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        // SQLCipher's own check: one row per page whose MAC fails.
+        let mut stmt = self.conn.prepare("PRAGMA cipher_integrity_check")?;
+        let bad_pages: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        problems.extend(bad_pages);
+        if problems.is_empty() {
+            let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+            let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            problems.extend(rows.into_iter().filter(|r| r != "ok"));
+        }
+        let audit = if problems.is_empty() {
+            let report = self.verify_audit()?;
+            if !report.ok {
+                problems.push(format!(
+                    "the audit chain fails at event {}: {}",
+                    report.first_bad_seq.unwrap_or(0),
+                    report.problem.clone().unwrap_or_default()
+                ));
+            }
+            report.events
+        } else {
+            0
+        };
+        let mut sealed_values = 0;
+        if problems.is_empty() {
+            let mut keys = HashMap::new();
+            for f in creds::all_fields(&self.conn)? {
+                let slot = FieldSlot {
+                    credential_id: f.credential_id,
+                    field: &f.field,
+                    version: f.version,
+                };
+                let opened = key_for_in(
+                    &self.conn,
+                    &self.keys.dek_wrap,
+                    self.header.vault_id,
+                    &mut keys,
+                    &f.sealed,
+                )
+                .and_then(|key| Ok(sealed::open(&key.key, &slot, &f.sealed)?));
+                match opened {
+                    Ok(_) => sealed_values += 1,
+                    Err(_) => problems.push(format!(
+                        "a sealed value of credential {} (version {}, field {}) does not open",
+                        f.credential_id, f.version, f.field
+                    )),
+                }
+            }
+        }
+        Ok(IntegrityReport {
+            ok: problems.is_empty(),
+            pages,
+            audit_events: audit,
+            sealed_values,
+            problems,
+        })
     }
 
     /// The events for an export, itself recorded as `audit.export`.
@@ -1751,8 +1935,9 @@ impl Vault {
 
     /// Seals `plain` for `slot` under the current data key, counting the use.
     pub(crate) fn seal_slot(&self, slot: &FieldSlot<'_>, plain: &[u8]) -> Result<Vec<u8>> {
-        let blob = sealed::seal(&self.dek.key, self.dek.id, slot, plain)?;
-        data_keys::add_uses(&self.conn, self.dek.id, 1)?;
+        let dek = sealing_key(&self.conn, &self.keys, self.header.vault_id)?;
+        let blob = sealed::seal(&dek.key, dek.id, slot, plain)?;
+        data_keys::add_uses(&self.conn, dek.id, 1)?;
         Ok(blob)
     }
 
@@ -1798,6 +1983,42 @@ impl Vault {
     #[doc(hidden)]
     pub fn raw_connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Every key an open vault at `dir` holds, raw and named, derived here
+    /// in the caller: what the memory test looks for in a core dump of
+    /// another process after that process locked the vault.
+    #[doc(hidden)]
+    pub fn key_material_for_tests(dir: &Path, source: &KeySource) -> Result<Vec<(String, Vec<u8>)>> {
+        let header = Header::read(dir)?;
+        let pass = match source {
+            KeySource::Passphrase(p) => Some(p),
+            KeySource::Keychain => None,
+        };
+        let kek = header.load_kek(pass)?;
+        let vault_key = header.unwrap_with_kek(&kek)?;
+        let keys = VaultKeys::derive(&vault_key);
+        let conn = store::open(&header::db_path(dir), &keys.db, false)?;
+        let dek = data_keys::current(&conn, &keys.dek_wrap, header.vault_id)?;
+        let raw = |name: &str, k: &Key256| (name.to_owned(), k.expose().to_vec());
+        Ok(vec![
+            raw("KEK", &kek),
+            (
+                "KEK as hex (the keychain item)".to_owned(),
+                kek.to_hex().as_bytes().to_vec(),
+            ),
+            raw("vault key", &vault_key),
+            raw("SQLCipher key", &keys.db),
+            (
+                "SQLCipher key as hex (its PRAGMA)".to_owned(),
+                keys.db.to_hex().as_bytes().to_vec(),
+            ),
+            raw("DEK wrapping key", &keys.dek_wrap),
+            raw("audit MAC key", &keys.audit),
+            raw("partner-key hash key", &keys.partner_hash),
+            raw("signing seed", &keys.signing_seed),
+            raw("data key (DEK)", &dek.key),
+        ])
     }
 
     /// SHA-256 over every row of every table, in a fixed order: equal

@@ -42,6 +42,12 @@ fn secret_of(v: &mut Vault, name: &str) -> String {
         .to_owned()
 }
 
+fn current_dek(v: &Vault) -> u32 {
+    v.raw_connection()
+        .query_row("SELECT key_id FROM data_keys WHERE is_current = 1", [], |r| r.get(0))
+        .unwrap()
+}
+
 fn actions(v: &Vault) -> Vec<String> {
     v.audit_events(&AuditFilter::default())
         .unwrap()
@@ -367,7 +373,7 @@ fn rotate_data_key_over_10000_credentials_keeps_every_secret_and_destroys_the_ol
         .map(|i| api_key(&format!("cred {i:05}"), &format!("pk_live_{i:016}")))
         .collect();
     v.add_credentials_bulk(items).unwrap();
-    let old_id = v.dek.id;
+    let old_id = current_dek(&v);
     let old_wrapped: Vec<u8> = v
         .conn
         .query_row("SELECT wrapped FROM data_keys WHERE key_id = ?1", [old_id], |r| {
@@ -410,12 +416,12 @@ fn rotate_data_key_over_10000_credentials_keeps_every_secret_and_destroys_the_ol
 fn data_key_rotates_itself_when_its_use_counter_is_worn() {
     let (_d, mut v) = vault();
     v.set_rotate_after(3);
-    let first = v.dek.id;
+    let first = current_dek(&v);
     v.add_credential(api_key("a", "pk_live_aaaaaaaaaaaaaaaa")).unwrap();
     v.add_credential(api_key("b", "pk_live_bbbbbbbbbbbbbbbb")).unwrap();
-    assert_eq!(v.dek.id, first);
+    assert_eq!(current_dek(&v), first);
     v.add_credential(api_key("c", "pk_live_cccccccccccccccc")).unwrap();
-    assert_ne!(v.dek.id, first, "third seal wore the key out");
+    assert_ne!(current_dek(&v), first, "third seal wore the key out");
     assert_eq!(secret_of(&mut v, "a"), "pk_live_aaaaaaaaaaaaaaaa");
     drop(v);
 }
@@ -1326,4 +1332,114 @@ fn a_credential_checked_before_saving_keeps_the_providers_successor_expiry_and_t
         .add_credential_checked(api_key("Offline", "pk_live_offline_checked_01"), &OfflineValidator)
         .unwrap();
     assert_eq!(c.summary.last_validated_at, None);
+}
+
+fn tags(tags: &[&str], expected_revision: Option<u32>) -> CredentialPatch {
+    CredentialPatch {
+        tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+        expected_revision,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_edit_made_from_an_older_revision_is_refused_as_a_conflict_and_the_newer_change_is_kept() {
+    let (_d, mut app) = vault();
+    app.add_credential(api_key("k", "pk_live_0000000011111111")).unwrap();
+    // The app's form and kw both start from revision 1.
+    let seen = app.get_credential("k").unwrap().revision;
+    assert_eq!(seen, 1);
+    let mut kw = app.reopen().unwrap();
+    let saved = kw.update_credential("k", tags(&["from-kw"], Some(seen))).unwrap();
+    assert_eq!(saved.revision, 2);
+    let digest = app.content_digest().unwrap();
+
+    let err = app.update_credential("k", tags(&["from-app"], Some(seen))).unwrap_err();
+    match &err {
+        Error::Conflict { name, expected, actual } => {
+            assert_eq!((name.as_str(), *expected, *actual), ("k", 1, Some(2)));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(err.to_string().contains("Reload it"), "{err}");
+    assert_eq!(
+        app.content_digest().unwrap(),
+        digest,
+        "a refused edit writes nothing, not even audit"
+    );
+    assert_eq!(app.get_credential("k").unwrap().summary.tags, vec!["from-kw"]);
+
+    // Made again from the current revision, it goes through.
+    let again = app.update_credential("k", tags(&["from-app"], Some(2))).unwrap();
+    assert_eq!(
+        (again.revision, again.summary.tags.clone()),
+        (3, vec!["from-app".to_string()])
+    );
+}
+
+#[test]
+fn using_or_checking_a_credential_keeps_its_revision_and_rotating_or_disabling_it_grows_it() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("k", "pk_live_0000000011111111")).unwrap();
+    secret_of(&mut v, "k");
+    v.check_credential("k", &OfflineValidator).unwrap();
+    assert_eq!(
+        v.get_credential("k").unwrap().revision,
+        1,
+        "use and check are not edits"
+    );
+    let rotated = v
+        .replace_secret(
+            "k",
+            SecretFields::single("api_key", SecretString::from("pk_live_2222222233333333".to_owned())),
+            None,
+            &OfflineValidator,
+        )
+        .unwrap();
+    assert_eq!(rotated.revision, 2);
+    // A form made before the rotation can no longer save.
+    assert!(matches!(
+        v.update_credential("k", tags(&["x"], Some(1))),
+        Err(Error::Conflict { .. })
+    ));
+    let disabled = v.disable_credential("k", "leaked").unwrap();
+    assert_eq!(disabled.revision, 3);
+}
+
+#[test]
+fn an_edit_of_a_credential_deleted_meanwhile_says_it_was_deleted() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("k", "pk_live_0000000011111111")).unwrap();
+    let mut other = v.reopen().unwrap();
+    let row = crate::store::credentials::get(v.raw_connection(), "k").unwrap();
+    other.delete_credential("k", false).unwrap();
+    let mut stale = row;
+    let err = crate::store::credentials::upsert(v.raw_connection(), &mut stale).unwrap_err();
+    // Written back, the stale row would bring the deleted credential back.
+    assert!(matches!(&err, Error::Conflict { actual: None, .. }), "{err:?}");
+    assert!(err.to_string().contains("deleted by someone else"), "{err}");
+    assert!(matches!(v.get_credential("k"), Err(Error::NotFound { .. })));
+}
+
+#[test]
+fn a_vault_kept_open_seals_under_the_data_key_another_program_rotated_to() {
+    // The app keeps its vault open; kw rotates the data key meanwhile and
+    // deletes the old one. What the app seals next must open, then and later.
+    let (_d, mut app) = vault();
+    app.add_credential(api_key("a", "pk_live_aaaaaaaaaaaaaaaa")).unwrap();
+    let mut kw = app.reopen().unwrap();
+    kw.rotate_data_key().unwrap();
+    app.add_credential(api_key("b", "pk_live_bbbbbbbbbbbbbbbb")).unwrap();
+    app.replace_secret(
+        "a",
+        SecretFields::single("api_key", SecretString::from("pk_live_cccccccccccccccc".to_owned())),
+        None,
+        &OfflineValidator,
+    )
+    .unwrap();
+    kw.rotate_data_key().unwrap();
+    let mut fresh = app.reopen().unwrap();
+    assert_eq!(secret_of(&mut fresh, "a"), "pk_live_cccccccccccccccc");
+    assert_eq!(secret_of(&mut fresh, "b"), "pk_live_bbbbbbbbbbbbbbbb");
+    assert_eq!(fresh.data_key_count().unwrap(), 1);
 }

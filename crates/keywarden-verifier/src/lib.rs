@@ -31,7 +31,12 @@ use axum::routing::post;
 use keywarden_core::partner::{KeyIndex, Verified};
 use keywarden_core::{Clock, Vault};
 
+mod guard;
+#[cfg(feature = "team")]
+mod team;
 mod tls;
+#[cfg(feature = "team")]
+pub use team::run_team_broker;
 pub use tls::TlsFiles;
 
 /// The caller's address, for plain and TLS connections alike (axum's own
@@ -39,14 +44,17 @@ pub use tls::TlsFiles;
 #[derive(Debug, Clone, Copy)]
 struct Peer(SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+type TcpGuarded = guard::Guarded<tokio::net::TcpListener>;
+type TlsGuarded = guard::Guarded<tls::TlsListener>;
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpGuarded>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpGuarded>) -> Peer {
         Peer(*stream.remote_addr())
     }
 }
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>> for Peer {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Peer {
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsGuarded>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsGuarded>) -> Peer {
         Peer(*stream.remote_addr())
     }
 }
@@ -197,14 +205,20 @@ async fn verify(
         })
         .unwrap_or_default();
     let scope = headers.get("x-required-scope").and_then(|v| v.to_str().ok());
-    let verdict = shared
+    let (verdict, id) = shared
         .index
         .read()
-        .map(|i| i.verify(key.trim(), shared.clock.now(), scope))
-        .unwrap_or(Verified::Invalid);
-    let id = keywarden_core::partner::format::parse(key.trim())
-        .ok()
-        .map(|p| p.id.to_owned());
+        .map(|i| {
+            let verdict = i.verify(key.trim(), shared.clock.now(), scope);
+            // Only an issued key's failures are counted: made-up ids would
+            // grow the usage map (and its flush) without bound.
+            let id = keywarden_core::partner::format::parse(key.trim())
+                .ok()
+                .filter(|p| i.knows(p.id))
+                .map(|p| p.id.to_owned());
+            (verdict, id)
+        })
+        .unwrap_or((Verified::Invalid, None));
     {
         let mut usage = shared.usage.lock().unwrap_or_else(|p| p.into_inner());
         match (&verdict, id) {
@@ -354,16 +368,94 @@ fn prepare(vault: Vault, listen: &str, tls: bool) -> Result<Prepared, ServeError
     listener
         .set_nonblocking(true)
         .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
-    let app = axum::Router::new()
-        .route("/v1/keys/verify", post(verify))
-        .route("/v1/integrations/{name}/credential", axum::routing::get(credential))
-        .with_state(shared);
+    let app = router(shared);
     Ok(Prepared {
         listener,
         app,
         stop,
         keys,
     })
+}
+
+/// The two endpoints over the shared index and broker vault.
+fn router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/keys/verify", post(verify))
+        .route("/v1/integrations/{name}/credential", axum::routing::get(credential))
+        .with_state(shared)
+}
+
+/// The service's request handling without a socket, for the fuzz target
+/// of `kw serve` (fuzz/, `make fuzz`). Built only with `fuzzing`.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use super::*;
+    use tower::ServiceExt;
+
+    pub struct Harness {
+        rt: tokio::runtime::Runtime,
+        app: axum::Router,
+        shared: Arc<Shared>,
+    }
+
+    impl Harness {
+        /// Serves `vault`'s keys and credentials, as `kw serve` would.
+        pub fn new(vault: Vault) -> Result<Harness, ServeError> {
+            let shared = Arc::new(Shared {
+                index: RwLock::new(vault.key_index()?),
+                usage: Mutex::new(HashMap::new()),
+                clock: vault.clock_handle(),
+                broker: Mutex::new(vault),
+            });
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| ServeError(e.to_string()))?;
+            Ok(Harness {
+                rt,
+                app: router(shared.clone()),
+                shared,
+            })
+        }
+
+        /// One raw HTTP/1.1 request (head parsed by httparse, as hyper
+        /// does; the rest is the body), answered by the service. Returns
+        /// the status, or `None` when the bytes are not a request head.
+        pub fn request(&self, raw: &[u8]) -> Option<u16> {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut head = httparse::Request::new(&mut headers);
+            let Ok(httparse::Status::Complete(len)) = head.parse(raw) else {
+                return None;
+            };
+            let mut builder = axum::http::Request::builder().method(head.method?).uri(head.path?);
+            for h in head.headers.iter() {
+                builder = builder.header(h.name, h.value);
+            }
+            let mut request = builder.body(axum::body::Body::from(raw[len..].to_vec())).ok()?;
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(Peer(SocketAddr::from(([127, 0, 0, 1], 40000)))));
+            let response = self.rt.block_on(self.app.clone().oneshot(request)).ok()?;
+            let status = response.status().as_u16();
+            let body = self
+                .rt
+                .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+                .ok()?;
+            // The service never fails on a request (a panic's 500), and
+            // each of its answers says what happened; only the router's
+            // own 404 (no such endpoint) and 405 (wrong method) are empty.
+            // (Found by this target: an unknown method gets an empty 405.)
+            assert!(status != 500, "the service failed on a request");
+            assert!(
+                !body.is_empty() || matches!(status, 404 | 405),
+                "an empty answer with status {status}"
+            );
+            // Usage is flushed by the watcher in `kw serve`; here it is
+            // dropped, so a long run does not grow without bound.
+            self.shared.usage.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            Some(status)
+        }
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
@@ -392,9 +484,19 @@ pub fn run(
         let served = match config {
             Some(config) => {
                 let listener = tls::TlsListener::new(listener, config).map_err(|e| ServeError(e.to_string()))?;
-                axum::serve(listener, p.app.into_make_service_with_connect_info::<Peer>()).await
+                axum::serve(
+                    guard::Guarded::new(listener),
+                    p.app.into_make_service_with_connect_info::<Peer>(),
+                )
+                .await
             }
-            None => axum::serve(listener, p.app.into_make_service_with_connect_info::<Peer>()).await,
+            None => {
+                axum::serve(
+                    guard::Guarded::new(listener),
+                    p.app.into_make_service_with_connect_info::<Peer>(),
+                )
+                .await
+            }
         };
         served.map_err(|e| ServeError(format!("the server stopped: {e}")))
     })
@@ -415,11 +517,14 @@ pub fn start(vault: Vault, listen: &str) -> Result<Running, ServeError> {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                let _ = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
+                let _ = axum::serve(
+                    guard::Guarded::new(listener),
+                    app.into_make_service_with_connect_info::<Peer>(),
+                )
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
             });
         })
         .map_err(|e| ServeError(format!("could not start the verifier: {e}")))?;

@@ -13,7 +13,8 @@ export type Screen =
   | { name: 'settings' }
   | { name: 'support' }
   | { name: 'partner-keys' }
-  | { name: 'partner-key'; id: string };
+  | { name: 'partner-key'; id: string }
+  | { name: 'team' };
 
 class AppModel {
   status = $state<AppStatus | null>(null);

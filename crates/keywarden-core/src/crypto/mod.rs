@@ -54,11 +54,11 @@ impl Key256 {
 
     /// Lowercase hex, for handing the key to a store that wants text
     /// (the OS keychain, SQLCipher's raw-key pragma).
-    pub(crate) fn to_hex(&self) -> Zeroizing<String> {
+    pub fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(hex::encode(self.0))
     }
 
-    pub(crate) fn from_hex(text: &str) -> Result<Self, CryptoError> {
+    pub fn from_hex(text: &str) -> Result<Self, CryptoError> {
         let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| CryptoError)?);
         Self::from_slice(&bytes)
     }

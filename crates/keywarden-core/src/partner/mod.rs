@@ -152,6 +152,18 @@ pub fn open_envelope(envelope: &Signed, public_key: &str, now: OffsetDateTime) -
     Ok(payload)
 }
 
+/// The checks a new key's scopes pass, for other stores of keys (the
+/// team vault) as for this one.
+pub fn validate_scopes(scopes: &[String]) -> Result<()> {
+    check_scopes(scopes)
+}
+
+/// A key's hash as verifiers compare it, under `hash_key`: for other
+/// stores of keys (the team vault), which keep it and never the key.
+pub fn key_hash(hash_key: &crate::crypto::Key256, key: &str) -> [u8; 32] {
+    hash(hash_key, key)
+}
+
 fn check_scopes(scopes: &[String]) -> Result<()> {
     if scopes.is_empty() {
         return Err(Error::invalid(
@@ -826,7 +838,35 @@ pub struct ServiceCaller {
     pub grants: Vec<String>,
 }
 
+impl IndexedKey {
+    /// A partner key kept elsewhere (the team vault), by its hash.
+    pub fn partner(
+        hash: [u8; 32],
+        application: String,
+        scopes: Vec<String>,
+        expires_at: Option<OffsetDateTime>,
+        revoked: bool,
+    ) -> IndexedKey {
+        IndexedKey {
+            hash,
+            kind: KeyKind::Partner,
+            grants: Vec::new(),
+            application,
+            scopes,
+            expires_at,
+            grace_until: None,
+            revoked,
+        }
+    }
+}
+
 impl KeyIndex {
+    /// An index over keys kept elsewhere (the team vault): `hash_key` is
+    /// the key their hashes were made with, `keys` maps key id to key.
+    pub fn from_keys(hash_key: crate::crypto::Key256, keys: HashMap<String, IndexedKey>) -> KeyIndex {
+        KeyIndex { hash_key, keys, seq: 0 }
+    }
+
     /// The indexed key `text` is, when it is of `kind` and usable at `now`
     /// (hash matches, not revoked, expired or past its grace). The hash is
     /// computed first, for every input, so an unknown id answers in the
@@ -858,6 +898,13 @@ impl KeyIndex {
 
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Whether a key with this id was ever issued (revoked ones included):
+    /// failures are counted only for those, so a flood of made-up ids
+    /// cannot grow the service's memory or its usage writes.
+    pub fn knows(&self, id: &str) -> bool {
+        self.keys.contains_key(id)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -45,6 +45,9 @@ pub struct Row {
     pub needs_reentry: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// The optimistic version read with the row; 0 for a new one, which
+    /// `upsert` inserts. `upsert` writes only if it is still the stored one.
+    pub revision: u32,
 }
 
 /// When a status is read: the time, and how many days before its expiry an
@@ -169,7 +172,7 @@ impl Row {
 const SELECT: &str = "SELECT c.id, c.name, c.kind, c.integration_id, i.name, c.provider, c.environment, c.status,
         c.config, c.secret_fields, c.tags, c.notes, c.expires_at, c.last_used_at, c.last_validated_at,
         c.current_version, c.mask, c.needs_reentry, c.created_at, c.updated_at, c.expiry_source,
-        c.rotated_at, c.max_age_days, i.max_age_days
+        c.rotated_at, c.max_age_days, i.max_age_days, c.revision
      FROM credentials c LEFT JOIN integrations i ON i.id = c.integration_id";
 
 type RawRow = (
@@ -193,7 +196,7 @@ type RawRow = (
         Option<String>,
     ),
     (u32, Option<String>, bool, String, String, Option<String>),
-    (Option<String>, Option<u32>, Option<u32>),
+    (Option<String>, Option<u32>, Option<u32>, u32),
 );
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -218,7 +221,7 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
             r.get(14)?,
         ),
         (r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?),
-        (r.get(21)?, r.get(22)?, r.get(23)?),
+        (r.get(21)?, r.get(22)?, r.get(23)?, r.get(24)?),
     ))
 }
 
@@ -228,7 +231,7 @@ fn uuid(s: &str) -> Result<Uuid> {
 
 fn build(r: RawRow) -> Result<Row> {
     let ((id, name, kind, integration_id, integration_name, provider, environment, status), b, c, d) = r;
-    let (rotated_at, max_age_days, integration_max_age_days) = d;
+    let (rotated_at, max_age_days, integration_max_age_days, revision) = d;
     let (config, secret_fields, tags, notes, expires_at, last_used_at, last_validated_at) = b;
     let (current_version, mask, needs_reentry, created_at, updated_at, expiry_source) = c;
     Ok(Row {
@@ -256,6 +259,7 @@ fn build(r: RawRow) -> Result<Row> {
         needs_reentry,
         created_at: timefmt::from_db(&created_at)?,
         updated_at: timefmt::from_db(&updated_at)?,
+        revision,
     })
 }
 
@@ -289,48 +293,91 @@ pub fn name_taken(conn: &Connection, name: &str, except: Option<Uuid>) -> Result
     })
 }
 
-pub fn upsert(conn: &Connection, row: &Row) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
+/// Inserts a new credential (`row.revision` 0) or writes a changed one if
+/// nobody else has changed it since it was read: the stored revision must
+/// still be `row.revision`, else `Error::Conflict` and nothing is written
+/// (a credential deleted meanwhile is not brought back). On success
+/// `row.revision` is the stored one again (grown by one when something an
+/// admin sees changed), so the same row can be written twice in a row.
+pub fn upsert(conn: &Connection, row: &mut Row) -> Result<()> {
+    let insert = row.revision == 0;
+    let sql = if insert {
         "INSERT INTO credentials (id, name, kind, integration_id, provider, environment, status, config,
             secret_fields, tags, notes, expires_at, last_used_at, last_validated_at, current_version, mask,
-            needs_reentry, search_text, created_at, updated_at, expiry_source, rotated_at, max_age_days)
+            needs_reentry, search_text, created_at, updated_at, expiry_source, rotated_at, max_age_days, revision)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-                 ?23)
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, integration_id = excluded.integration_id,
-            provider = excluded.provider, environment = excluded.environment, status = excluded.status,
-            config = excluded.config, secret_fields = excluded.secret_fields, tags = excluded.tags,
-            notes = excluded.notes, expires_at = excluded.expires_at, last_used_at = excluded.last_used_at,
-            last_validated_at = excluded.last_validated_at, current_version = excluded.current_version,
-            mask = excluded.mask, needs_reentry = excluded.needs_reentry, search_text = excluded.search_text,
-            updated_at = excluded.updated_at, expiry_source = excluded.expiry_source,
-            rotated_at = excluded.rotated_at, max_age_days = excluded.max_age_days",
-    )?;
-    stmt.execute(params![
-        row.id.to_string(),
-        row.name,
-        row.kind.as_str(),
-        row.integration_id.map(|i| i.to_string()),
-        row.provider,
-        row.environment,
-        row.status.as_str(),
-        serde_json::to_string(&row.config).map_err(|e| Error::Database(e.to_string()))?,
-        json_vec(&row.secret_fields),
-        json_vec(&row.tags),
-        row.notes,
-        row.expires_at.map(timefmt::to_db),
-        row.last_used_at.map(timefmt::to_db),
-        row.last_validated_at.map(timefmt::to_db),
-        row.current_version,
-        row.mask,
-        row.needs_reentry,
-        row.search_text(),
-        timefmt::to_db(row.created_at),
-        timefmt::to_db(row.updated_at),
-        row.expiry_source.map(ExpirySource::as_str),
-        row.rotated_at.map(timefmt::to_db),
-        row.max_age_days,
-    ])?;
-    Ok(())
+                 ?23, ?24 + 1)
+         RETURNING revision"
+    } else {
+        // `kind` and `created_at` never change (?3, ?19 unused).
+        "UPDATE credentials SET name = ?2, integration_id = ?4, provider = ?5, environment = ?6, status = ?7,
+            config = ?8, secret_fields = ?9, tags = ?10, notes = ?11, expires_at = ?12, last_used_at = ?13,
+            last_validated_at = ?14, current_version = ?15, mask = ?16, needs_reentry = ?17, search_text = ?18,
+            updated_at = ?20, expiry_source = ?21, rotated_at = ?22, max_age_days = ?23,
+            revision = revision + (name IS NOT ?2 OR integration_id IS NOT ?4 OR provider IS NOT ?5
+                OR environment IS NOT ?6 OR status IS NOT ?7 OR config IS NOT ?8 OR secret_fields IS NOT ?9
+                OR tags IS NOT ?10 OR notes IS NOT ?11 OR expires_at IS NOT ?12 OR current_version IS NOT ?15
+                OR needs_reentry IS NOT ?17 OR max_age_days IS NOT ?23)
+          WHERE id = ?1 AND revision = ?24
+         RETURNING revision"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let stored: Option<u32> = stmt
+        .query_row(
+            params![
+                row.id.to_string(),
+                row.name,
+                row.kind.as_str(),
+                row.integration_id.map(|i| i.to_string()),
+                row.provider,
+                row.environment,
+                row.status.as_str(),
+                serde_json::to_string(&row.config).map_err(|e| Error::Database(e.to_string()))?,
+                json_vec(&row.secret_fields),
+                json_vec(&row.tags),
+                row.notes,
+                row.expires_at.map(timefmt::to_db),
+                row.last_used_at.map(timefmt::to_db),
+                row.last_validated_at.map(timefmt::to_db),
+                row.current_version,
+                row.mask,
+                row.needs_reentry,
+                row.search_text(),
+                timefmt::to_db(row.created_at),
+                timefmt::to_db(row.updated_at),
+                row.expiry_source.map(ExpirySource::as_str),
+                row.rotated_at.map(timefmt::to_db),
+                row.max_age_days,
+                row.revision,
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match stored {
+        Some(revision) => {
+            row.revision = revision;
+            Ok(())
+        }
+        None => Err(conflict(conn, row.id, &row.name, row.revision)),
+    }
+}
+
+/// The conflict error for a write prepared against revision `had`.
+pub fn conflict(conn: &Connection, id: Uuid, name: &str, had: u32) -> Error {
+    let now: Option<u32> = conn
+        .query_row(
+            "SELECT revision FROM credentials WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten();
+    Error::Conflict {
+        name: name.to_owned(),
+        expected: had,
+        actual: now,
+    }
 }
 
 pub fn touch_last_used(conn: &Connection, id: Uuid, at: OffsetDateTime) -> Result<()> {

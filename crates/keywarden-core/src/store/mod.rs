@@ -16,6 +16,10 @@ use rusqlite_migration::{M, Migrations};
 use crate::crypto::Key256;
 use crate::error::{Error, Result};
 
+/// How long a write waits for another program's write lock before the
+/// vault reports itself busy. Our transactions take milliseconds.
+pub const BUSY_TIMEOUT_MS: u32 = 5000;
+
 /// Numbered migrations, embedded; each runs in its own transaction and
 /// `PRAGMA user_version` records how far a file has come.
 pub fn migrations() -> Migrations<'static> {
@@ -29,6 +33,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/007_key_deliveries.sql")),
         M::up(include_str!("../../migrations/008_run_environment.sql")),
         M::up(include_str!("../../migrations/009_service_accounts.sql")),
+        M::up(include_str!("../../migrations/010_credential_revision.sql")),
     ])
 }
 
@@ -45,6 +50,10 @@ pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
         },
         _ => Error::from(e),
     })?;
+    // Another program (the app, kw, kw serve) may hold the write lock, or
+    // be checkpointing, even at the first read: wait for it rather than
+    // report SQLITE_BUSY, which a user must never see.
+    conn.busy_timeout(std::time::Duration::from_millis(u64::from(BUSY_TIMEOUT_MS)))?;
     // SQLCipher's own logging would print decryption failures to stderr;
     // the vault reports them as typed errors instead.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
@@ -52,12 +61,21 @@ pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
     // random bits derived from the vault key.
     let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
     conn.execute_batch(&pragma)?;
+    // Again once keyed: SQLCipher 4.6+ resets the level when the codec is
+    // attached, and a damaged page would otherwise log "hmac check failed"
+    // on the user's terminal next to our own error.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     // The first read proves the key: a wrong key reads as "not a database".
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
         .map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => Error::VaultCorrupt {
                 path: path.to_path_buf(),
-                detail: "the database does not open with this vault's key".into(),
+                // The key came out of the header's authenticated wrap, so it
+                // is this vault's: the file is damaged, or another's.
+                detail: "its database file does not open with this vault's key (a damaged file, or one from another \
+                         vault); nothing was changed and it will not be replaced. Restore the vault folder from your \
+                         backup"
+                    .into(),
             },
             _ => Error::from(e),
         })?;
@@ -65,7 +83,6 @@ pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;
          PRAGMA secure_delete = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;",
@@ -132,7 +149,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 9);
+        assert_eq!(v, 10);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -157,7 +174,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 9);
+            assert_eq!(v, 10);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

@@ -32,6 +32,11 @@ import type { RecoveryCodeOut } from './bindings/RecoveryCodeOut';
 import type { RotateInput } from './bindings/RotateInput';
 import type { RotationOutcome } from './bindings/RotationOutcome';
 import type { Settings } from './bindings/Settings';
+import type { TeamStatus } from './bindings/TeamStatus';
+import type { TeamSignInInput } from './bindings/TeamSignInInput';
+import type { TeamCredentialOut } from './bindings/TeamCredentialOut';
+import type { TeamRotateInput } from './bindings/TeamRotateInput';
+import type { Listing } from './bindings/Listing';
 
 export type * from './types';
 
@@ -110,4 +115,12 @@ export const api = {
   vaultPublicKey: () => call<string>('vault_public_key'),
   credentialConsumers: (id: string) => call<Consumer[]>('credential_consumers', { id }),
   takeKeyDelivery: (id: string) => call<IssuedKeyOut>('take_key_delivery', { id }),
+
+  /** The team vault on OpenBao: the same sign-in as `kw team`. */
+  teamStatus: () => call<TeamStatus>('team_status'),
+  teamSignIn: (input: TeamSignInInput) => call<TeamStatus>('team_sign_in', { input }),
+  teamSignOut: () => call<null>('team_sign_out'),
+  teamList: () => call<Listing>('team_list'),
+  teamShow: (name: string) => call<TeamCredentialOut>('team_show', { name }),
+  teamRotate: (name: string, input: TeamRotateInput) => call<TeamCredentialOut>('team_rotate', { name, input }),
 };

@@ -21,7 +21,13 @@ secret_fields: Array<string>, notes: string | null,
  * Its own rotation policy in days (0 = none); `None` inherits the
  * integration's, then the vault's.
  */
-max_age_days: number | null, versions: Array<VersionInfo>, created_at: string, updated_at: string, id: string, name: string, kind: CredentialKind, provider: string, environment: string, status: Status, integration: string | null, tags: Array<string>, 
+max_age_days: number | null, versions: Array<VersionInfo>, 
+/**
+ * Grows by one with every change an admin sees. An edit sends back the
+ * revision it was made from (`CredentialPatch::expected_revision`) and
+ * is refused as a conflict if someone changed the credential since.
+ */
+revision: number, created_at: string, updated_at: string, id: string, name: string, kind: CredentialKind, provider: string, environment: string, status: Status, integration: string | null, tags: Array<string>, 
 /**
  * `••••••••abcd` of the primary secret field of the current version.
  */

@@ -8,4 +8,9 @@ export type CredentialPatchInput = { name?: string, integration?: string, enviro
 /**
  * Days; `""` inherits the integration's or vault's policy.
  */
-max_age_days?: string, };
+max_age_days?: string, 
+/**
+ * The `revision` of the credential the form was filled from: the save
+ * is refused as stale if `kw` or another window changed it since.
+ */
+expected_revision?: number, };

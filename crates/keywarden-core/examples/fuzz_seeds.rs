@@ -1,0 +1,108 @@
+//! `cargo run -p keywarden-core --features fuzzing --example fuzz_seeds DIR`
+//! (scripts/fuzz.sh; a plain build: the instrumented one has no libFuzzer
+//! runtime outside a target): writes each fuzz target's starting corpus into DIR/TARGET/:
+//! well-formed inputs made by the code itself (a fresh throwaway vault's
+//! export and support bundle, format-valid keys nobody issued), so that
+//! libFuzzer starts deep in each parser. Nothing real is ever in them.
+
+use std::path::Path;
+
+use keywarden_core::partner::format::{KeyEnv, KeyKind, new_id, new_key_of};
+
+fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let d = dir.join(target);
+    std::fs::create_dir_all(&d)?;
+    std::fs::write(d.join(name), bytes)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: fuzz_seeds DIR")?;
+    let dir = Path::new(&dir);
+
+    write(dir, "sealed_value", "valid", &keywarden_core::fuzzing::sealed_seed())?;
+    write(dir, "sealed_value", "short", &[1, 0, 0, 0, 1])?;
+
+    write(
+        dir,
+        "policy_file",
+        "all_keys",
+        b"# IT policy\nexport_allowed = false\nclipboard_allowed = false\nrequire_live_validation = true\n\
+max_credential_age_days = 90\nnotice_thresholds_days = [30, 14, 7, 1]\nauto_lock_max_minutes = 10\n\
+allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allowed = false\n",
+    )?;
+    write(dir, "policy_file", "broken", b"export_allowed = maybe\n")?;
+
+    let (mut vault, _) = keywarden_core::fuzzing::vault("seeds")?;
+    let export = vault.export_config()?;
+    write(dir, "config_import", "export", &serde_json::to_vec_pretty(&export)?)?;
+    let bundle = vault.support_bundle()?;
+    write(dir, "support_bundle", "bundle", &serde_json::to_vec_pretty(&bundle)?)?;
+    drop(vault);
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join("keywarden-fuzz").join("seeds"));
+
+    // Keys of the right shape that no vault issued.
+    let partner = new_key_of(KeyKind::Partner, KeyEnv::Live, &new_id());
+    let service = new_key_of(KeyKind::Service, KeyEnv::Live, &new_id());
+    write(dir, "partner_key", "partner", partner.as_bytes())?;
+    write(dir, "partner_key", "service", service.as_bytes())?;
+    write(
+        dir,
+        "serve_requests",
+        "verify",
+        format!(
+            "POST /v1/keys/verify HTTP/1.1\r\nHost: kw\r\nX-Api-Key: {}\r\nX-Required-Scope: invoices:read\r\n\r\n",
+            partner.as_str()
+        )
+        .as_bytes(),
+    )?;
+    write(
+        dir,
+        "serve_requests",
+        "broker",
+        format!(
+            "GET /v1/integrations/Pleo%20production/credential HTTP/1.1\r\nHost: kw\r\nAuthorization: Bearer {}\r\n\r\n",
+            service.as_str()
+        )
+        .as_bytes(),
+    )?;
+
+    let ipc: [(u8, &str); 10] = [
+        (
+            0,
+            r#"{"name":"Pleo payroll","kind":"api_key","integration":"Pleo","config":{},"secrets":{"api_key":"pk_live_0000000000000000"},"tags":["payroll"],"expires_at":"2027-01-31","max_age_days":90}"#,
+        ),
+        (
+            1,
+            r#"{"name":"Renamed","tags":["a"],"notes":"n","expires_at":null,"max_age_days":0}"#,
+        ),
+        (
+            2,
+            r#"{"secrets":{"api_key":"pk_live_1111111111111111"},"expires_at":"2027-02-01T00:00:00Z","offline":true}"#,
+        ),
+        (
+            3,
+            r#"{"name":"Pleo","provider":"pleo","environment":"production","scopes":["read"],"env_names":{"api_key":"PLEO_API_KEY"}}"#,
+        ),
+        (4, r#"{"name":"Pleo 2","tenant_id":"acme","max_age_days":30}"#),
+        (
+            5,
+            r#"{"since":"2026-01-01","until":"2026-12-31","action":"credential.rotate","limit":100}"#,
+        ),
+        (
+            6,
+            r#"{"application":"Partner","environment":"live","scopes":["invoices:read"],"expires_at":"2027-01-01","max_age_days":90,"grace_days":7}"#,
+        ),
+        (
+            7,
+            r#"{"expiring_within_days":14,"auth_failure_threshold":3,"auto_lock_minutes":10}"#,
+        ),
+        (8, r#"{"payload":"e30","signature":"AA=="}"#),
+        (9, r#""csv""#),
+    ];
+    for (which, json) in ipc {
+        let mut bytes = vec![which];
+        bytes.extend_from_slice(json.as_bytes());
+        write(dir, "ipc_payloads", &format!("payload_{which}"), &bytes)?;
+    }
+    Ok(())
+}
