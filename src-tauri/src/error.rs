@@ -74,7 +74,7 @@ impl From<Error> for IpcError {
             Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => ErrorCode::WrongKey,
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::Duplicate { .. } | Error::VaultExists { .. } | Error::HasDependents { .. } => ErrorCode::Conflict,
-            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::InvalidInput { .. } | Error::ImportFile { .. } => ErrorCode::InvalidInput,
             Error::CredentialDisabled { .. }
             | Error::NeedsReentry { .. }
             | Error::ValidationRejected { .. }

@@ -369,6 +369,12 @@ pub enum IntegrationCmd {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ImportFormatArg {
+    Csv,
+    KeepassXml,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum KindArg {
     ApiKey,
     Oauth2,
@@ -540,6 +546,32 @@ pub enum CredentialCmd {
         name: String,
         #[arg(long, default_value = "marked compromised")]
         reason: String,
+    },
+    /// Import many credentials at once from another tool's plaintext export,
+    /// all or nothing: a CSV file with a header row (name and secret, and
+    /// any of username, url, notes, tags, expires, type, provider,
+    /// environment, group, totp; KeePassXC's CSV export as it is) or a
+    /// KeePass XML export (`keepassxc-cli export --format xml DB`). Each
+    /// secret is sealed and each credential audited. FILE "-" reads stdin,
+    /// so the plaintext need never be written to disk.
+    Import {
+        #[arg(long = "from", value_enum, value_name = "FORMAT")]
+        from: ImportFormatArg,
+        /// The export to read, or "-" for stdin.
+        file: PathBuf,
+        /// The provider of credentials whose line names none (default generic).
+        #[arg(long)]
+        provider: Option<String>,
+        /// The environment of credentials whose line names none (default prod).
+        #[arg(long, value_name = "ENV")]
+        environment: Option<String>,
+        /// A tag for every imported credential (repeat).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Read and check everything, report what would be imported, and
+        /// write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Delete a credential and all its versions.
     Delete {

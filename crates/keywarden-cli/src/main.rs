@@ -27,6 +27,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use keywarden_connectors::{Connectors, Options};
+use keywarden_core::migrate::{self, ImportDefaults, SourceFormat};
 use keywarden_core::validate::secret_field_names;
 use keywarden_core::{
     Actor, AuditFilter, CheckOutcome, CredentialFilter, CredentialKind, CredentialPatch, Error, IntegrationPatch,
@@ -61,7 +62,7 @@ impl From<Error> for CliError {
         let code = match &e {
             Error::NotFound { .. } | Error::VaultNotFound { .. } => 3,
             Error::Duplicate { .. } | Error::HasDependents { .. } | Error::VaultExists { .. } => 4,
-            Error::InvalidInput { .. } => 5,
+            Error::InvalidInput { .. } | Error::ImportFile { .. } => 5,
             Error::KeychainUnavailable { .. }
             | Error::KeychainLocked
             | Error::KeychainItemMissing { .. }
@@ -282,6 +283,83 @@ fn secret_names(
         ));
     }
     Ok(custom)
+}
+
+/// `kw credential import`: the whole file is read (into memory wiped
+/// afterwards), parsed and checked before the vault is written, all or
+/// nothing.
+fn import_credentials(
+    ctx: &Ctx,
+    from: ImportFormatArg,
+    file: &Path,
+    defaults: ImportDefaults,
+    dry_run: bool,
+) -> CliResult {
+    let format = match from {
+        ImportFormatArg::Csv => SourceFormat::Csv,
+        ImportFormatArg::KeepassXml => SourceFormat::KeepassXml,
+    };
+    let from_stdin = file.as_os_str() == "-";
+    let label = if from_stdin {
+        "stdin".to_owned()
+    } else {
+        file.display().to_string()
+    };
+    let bytes = read_import(file, from_stdin)?;
+    let plan = migrate::parse(format, &bytes, &defaults).map_err(|e| CliError::new(5, format!("{label}: {e}")))?;
+    drop(bytes);
+    let mut vault = ctx.open()?;
+    let count = plan.credentials.len();
+    let (skipped, renamed) = (plan.skipped, plan.renamed);
+    if dry_run {
+        vault.check_import(&plan.credentials)?;
+    } else {
+        vault.import_credentials(plan.credentials, format.as_str())?;
+    }
+    output::migration(
+        ctx,
+        &output::MigrationReport {
+            format: format.as_str(),
+            source: &label,
+            dry_run,
+            imported: if dry_run { 0 } else { count },
+            would_import: if dry_run { count } else { 0 },
+            skipped: &skipped,
+            renamed: &renamed,
+        },
+    );
+    if !dry_run && !from_stdin {
+        eprintln!(
+            "kw: {label} still holds these secrets in plain text. Destroy it now (shred -u '{label}') and any copy of it: downloads, the trash, backups, synced folders. Next time, pipe the export in (`… | kw credential import --from {} -`) so it never touches the disk.",
+            format.as_str()
+        );
+    }
+    Ok(())
+}
+
+fn read_import(file: &Path, from_stdin: bool) -> CliResult<migrate::ImportBytes> {
+    use std::io::Read;
+    let limit = migrate::MAX_IMPORT_BYTES as u64 + 1;
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    let read = if from_stdin {
+        std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| {
+        CliError::io(
+            &format!(
+                "reading {}",
+                if from_stdin {
+                    "stdin".into()
+                } else {
+                    file.display().to_string()
+                }
+            ),
+            e,
+        )
+    })?;
+    Ok(bytes)
 }
 
 fn kind_of(k: KindArg) -> CredentialKind {
@@ -800,6 +878,24 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             output::credentials(ctx, &vault.list_credentials(&filter)?);
             Ok(())
         }
+        CredentialCmd::Import {
+            from,
+            file,
+            provider,
+            environment,
+            tags,
+            dry_run,
+        } => import_credentials(
+            ctx,
+            from,
+            &file,
+            ImportDefaults {
+                provider,
+                environment,
+                tags,
+            },
+            dry_run,
+        ),
         CredentialCmd::Show { name } => {
             let vault = ctx.open()?;
             output::credential(ctx, &vault.get_credential(&name)?);

@@ -299,6 +299,62 @@ pub fn import(ctx: &Ctx, r: &ImportReport) {
     }
 }
 
+/// What `kw credential import` did (or, with --dry-run, would do).
+#[derive(serde::Serialize)]
+pub struct MigrationReport<'a> {
+    pub format: &'a str,
+    pub source: &'a str,
+    pub dry_run: bool,
+    pub imported: usize,
+    pub would_import: usize,
+    pub skipped: &'a [keywarden_core::migrate::Skipped],
+    pub renamed: &'a [keywarden_core::migrate::Renamed],
+}
+
+fn n_credentials(n: usize) -> String {
+    if n == 1 {
+        "1 credential".into()
+    } else {
+        format!("{n} credentials")
+    }
+}
+
+pub fn migration(ctx: &Ctx, r: &MigrationReport) {
+    if ctx.json {
+        return json(r);
+    }
+    if r.dry_run {
+        outln!(
+            "Dry run: {} in {} ({}) would be imported; nothing was written.",
+            n_credentials(r.would_import),
+            r.source,
+            r.format
+        );
+    } else {
+        outln!(
+            "Imported {} from {} ({}).",
+            n_credentials(r.imported),
+            r.source,
+            r.format
+        );
+    }
+    if !r.renamed.is_empty() {
+        outln!(
+            "Renamed to fit a credential name or to keep names unique ({}):",
+            r.renamed.len()
+        );
+        for n in r.renamed {
+            outln!("  {}: '{}' -> '{}'", n.place, n.from, n.to);
+        }
+    }
+    if !r.skipped.is_empty() {
+        outln!("Not imported ({}):", r.skipped.len());
+        for s in r.skipped {
+            outln!("  {}: '{}': {}", s.place, s.title, s.reason);
+        }
+    }
+}
+
 /// A connection check: the verdict, labelled live or offline, and what
 /// changed (consecutive failures, status).
 pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {

@@ -1504,3 +1504,155 @@ fn a_reader_that_closes_the_pipe_early_ends_kw_quietly_with_success() {
         assert!(stderr.is_empty(), "kw {args:?} with a closed stdout wrote: {stderr}");
     }
 }
+
+/// A KeePass XML export of `n` entries whose secrets carry canary markers.
+fn keepass_export(n: usize) -> (String, Vec<String>) {
+    let markers: Vec<String> = (0..n)
+        .map(|i| format!("{CANARY_PREFIX}{i:04}{:016x}", rand_u64(i + 7000)))
+        .collect();
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<KeePassFile><Meta><Generator>KeePassXC</Generator></Meta><Root><Group><UUID>cm9vdA==</UUID><Name>Root</Name><Group><UUID>ZmluYW5jZQ==</UUID><Name>Finance</Name>\n",
+    );
+    for (i, m) in markers.iter().enumerate() {
+        xml.push_str(&format!(
+            "<Entry><String><Key>Title</Key><Value>erp api {i:04}</Value></String><String><Key>UserName</Key><Value></Value></String><String><Key>Password</Key><Value ProtectInMemory=\"True\">{m}</Value></String></Entry>\n"
+        ));
+    }
+    xml.push_str("</Group></Group></Root></KeePassFile>\n");
+    (xml, markers)
+}
+
+#[test]
+fn kw_credential_import_seals_a_keepass_export_audits_it_reminds_to_destroy_the_file_and_never_prints_a_secret() {
+    let (kw, _) = Kw::init();
+    let (xml, markers) = keepass_export(300);
+    let file = kw.vault.parent().unwrap().join("export.xml");
+    std::fs::write(&file, &xml).unwrap();
+    let path = file.to_str().unwrap();
+
+    // A dry run checks everything and writes nothing.
+    let before = kw.digest();
+    let out = kw.ok(
+        &["credential", "import", "--from", "keepass-xml", path, "--dry-run"],
+        "",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("300 credentials"),
+        "{out:?}"
+    );
+    assert_eq!(kw.digest(), before, "a dry run changed the vault");
+
+    let mut outputs = vec![];
+    let out = kw.ok(
+        &[
+            "--json",
+            "credential",
+            "import",
+            "--from",
+            "keepass-xml",
+            path,
+            "--tag",
+            "migrated",
+        ],
+        "",
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["imported"], 300);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("still holds these secrets in plain text") && stderr.contains("shred -u"),
+        "{stderr}"
+    );
+    outputs.push(out.stdout);
+    outputs.push(out.stderr);
+
+    // Importing the same file again is refused whole, naming the places.
+    let err = kw.fails(
+        &["credential", "import", "--from", "keepass-xml", path],
+        "",
+        5,
+        "nothing was imported",
+    );
+    assert!(
+        err.contains("entry 1 (group Finance): the vault already has a credential named 'erp api 0000'"),
+        "{err}"
+    );
+    outputs.push(err.into_bytes());
+
+    // From stdin: nothing on disk, so no reminder.
+    let csv = format!("name,secret,tags\nfrom stdin,{}Z,piped\n", markers[0]);
+    let out = kw.ok(&["credential", "import", "--from", "csv", "-"], &csv);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("shred"), "{out:?}");
+    outputs.push(out.stdout);
+    outputs.push(out.stderr);
+
+    for args in [
+        vec!["credential", "list", "--tag", "finance"],
+        vec!["--json", "credential", "show", "erp api 0299"],
+        vec!["audit", "list"],
+        vec!["export"],
+    ] {
+        let out = kw.ok(&args, "");
+        outputs.push(out.stdout);
+        outputs.push(out.stderr);
+    }
+    scan(&markers, &outputs, "kw credential import output");
+    let list = kw.ok(&["--json", "credential", "list", "--tag", "migrated"], "");
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 300);
+    let audit = String::from_utf8_lossy(&kw.ok(&["audit", "list"], "").stdout).to_string();
+    assert!(
+        audit.contains("credential.import") && audit.contains("300 credentials from a keepass-xml file"),
+        "{audit}"
+    );
+    kw.ok(&["audit", "verify"], "");
+    // Every secret arrived whole, and each is sealed: none in the files.
+    let mut v = kw.open();
+    for i in [0, 150, 299] {
+        let s = v.use_secret(&format!("erp api {i:04}"), "check").unwrap();
+        assert_eq!(s.get("api_key").unwrap().expose(), markers[i]);
+    }
+    drop(v);
+    let files: Vec<Vec<u8>> = files_under(&kw.vault)
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
+    scan(&markers, &files, "vault files after an import");
+}
+
+#[test]
+fn kw_credential_import_refuses_a_broken_file_whole_with_each_place_and_no_value() {
+    let (kw, _) = Kw::init();
+    let before = kw.digest();
+    let file = kw.vault.parent().unwrap().join("sheet.csv");
+    std::fs::write(
+        &file,
+        "name,secret\nok,KWCANARYMARKERok0000000\n,KWCANARYMARKERnotitle\nthree,KWCANARYMARKER3,extra\n",
+    )
+    .unwrap();
+    let err = kw.fails(
+        &["credential", "import", "--from", "csv", file.to_str().unwrap()],
+        "",
+        5,
+        "nothing was imported",
+    );
+    assert!(
+        err.contains("line 3: it has no title") && err.contains("line 4: 3 columns"),
+        "{err}"
+    );
+    assert!(!err.contains("KWCANARY"), "{err}");
+    std::fs::write(&file, "<KeePassFile><Root>").unwrap();
+    kw.fails(
+        &["credential", "import", "--from", "keepass-xml", file.to_str().unwrap()],
+        "",
+        5,
+        "not well-formed XML",
+    );
+    kw.fails(
+        &["credential", "import", "--from", "csv", "/nonexistent/x.csv"],
+        "",
+        1,
+        "reading /nonexistent/x.csv",
+    );
+    assert_eq!(kw.digest(), before, "a refused import changed the vault");
+}

@@ -32,6 +32,30 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
     )?;
     write(dir, "policy_file", "broken", b"export_allowed = maybe\n")?;
 
+    // The migration import: byte 0 picks the format (even CSV, odd XML).
+    write(
+        dir,
+        "migration_import",
+        "csv",
+        b"\x00name,secret,username,url,notes,tags,expires,totp\nPleo,fuzz-seed-not-a-secret,,https://x.test,n,a;b,2030-01-01,\nBank,also-not-a-secret,ola,,,,,JBSWY3DP\n",
+    )?;
+    write(
+        dir,
+        "migration_import",
+        "keepassxc_csv",
+        b"\x00\"Group\",\"Title\",\"Username\",\"Password\",\"URL\",\"Notes\",\"TOTP\",\"Icon\",\"Last Modified\",\"Created\"\n\"Root/Finance\",\"Pleo\",\"\",\"fuzz-seed-not-a-secret\",\"\",\"\",\"\",\"0\",\"\",\"\"\n",
+    )?;
+    write(
+        dir,
+        "migration_import",
+        "keepass_xml",
+        b"\x01<?xml version=\"1.0\"?><KeePassFile><Meta><RecycleBinUUID>Ymlu</RecycleBinUUID></Meta><Root><Group><UUID>cm9vdA==</UUID><Name>Root</Name>\
+<Entry><Tags>a;b</Tags><Times><Expires>True</Expires><ExpiryTime>dL6W4g4AAAA=</ExpiryTime></Times>\
+<String><Key>Title</Key><Value>Pleo &amp; co</Value></String><String><Key>Password</Key><Value ProtectInMemory=\"True\">fuzz-seed-not-a-secret</Value></String>\
+<String><Key>PIN</Key><Value ProtectInMemory=\"True\">1234</Value></String><History><Entry/></History></Entry>\
+<Group><UUID>Ymlu</UUID><Name>Recycle Bin</Name><Entry><String><Key>Title</Key><Value>x</Value></String></Entry></Group></Group></Root></KeePassFile>",
+    )?;
+
     let (mut vault, _) = keywarden_core::fuzzing::vault("seeds")?;
     let export = vault.export_config()?;
     write(dir, "config_import", "export", &serde_json::to_vec_pretty(&export)?)?;

@@ -77,6 +77,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A file to import that cannot be imported as it is; nothing was
+    /// written. Each problem names its place, never a value.
+    #[error("{}", import_message(problems))]
+    ImportFile { problems: Vec<String> },
+
     #[error("database error: {0}")]
     Database(String),
 
@@ -109,6 +114,15 @@ pub enum Error {
         "the vault's database is damaged ({detail}); Keywarden stopped without writing over the damage and will not replace the vault. Restore the vault folder from your backup; the recovery code cannot repair damaged data"
     )]
     DatabaseDamaged { detail: String },
+}
+
+fn import_message(problems: &[String]) -> String {
+    let mut m = String::from("nothing was imported; correct the file and import it again:");
+    for p in problems {
+        m.push_str("\n  ");
+        m.push_str(p);
+    }
+    m
 }
 
 fn conflict_message(name: &str, expected: u32, actual: Option<u32>) -> String {

@@ -56,6 +56,29 @@ pub fn policy_file(data: &[u8]) {
     }
 }
 
+/// The migration import (`kw credential import`): the first byte picks
+/// the format, the rest is the file. Whatever it reads, names come out
+/// unique (ignoring case) and every entry is either planned or skipped.
+pub fn migration_import(data: &[u8]) {
+    use crate::migrate::{ImportDefaults, SourceFormat, parse};
+    let Some((&pick, file)) = data.split_first() else {
+        return;
+    };
+    let format = if pick % 2 == 0 {
+        SourceFormat::Csv
+    } else {
+        SourceFormat::KeepassXml
+    };
+    if let Ok(plan) = parse(format, file, &ImportDefaults::default()) {
+        let mut names = std::collections::HashSet::new();
+        for p in &plan.credentials {
+            assert!(names.insert(p.credential.name.to_lowercase()), "a name planned twice");
+            assert!(p.credential.name.chars().count() <= 100);
+            assert!(!p.credential.secrets.is_empty());
+        }
+    }
+}
+
 /// The support-bundle reader (`kw support-bundle --open`, the app's
 /// "Open support bundle").
 pub fn support_bundle(data: &[u8]) {

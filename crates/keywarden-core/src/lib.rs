@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod header;
 mod jwt;
 pub mod keychain;
+pub mod migrate;
 pub mod model;
 pub mod partner;
 pub mod policy;

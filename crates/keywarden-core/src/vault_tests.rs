@@ -1443,3 +1443,122 @@ fn a_vault_kept_open_seals_under_the_data_key_another_program_rotated_to() {
     assert_eq!(secret_of(&mut fresh, "b"), "pk_live_bbbbbbbbbbbbbbbb");
     assert_eq!(fresh.data_key_count().unwrap(), 1);
 }
+
+fn import_plan(csv: &str) -> Vec<crate::migrate::Planned> {
+    use crate::migrate::{ImportDefaults, SourceFormat, parse};
+    parse(SourceFormat::Csv, csv.as_bytes(), &ImportDefaults::default())
+        .unwrap()
+        .credentials
+}
+
+#[test]
+fn an_import_seals_every_secret_audits_each_credential_and_says_where_it_came_from() {
+    let (_d, mut v) = vault();
+    let n = v
+        .import_credentials(
+            import_plan("name,secret\nPleo payroll,pk_live_0123456789abcdef\nXledger,xl_live_abcdefghijklmnop\n"),
+            "csv",
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(secret_of(&mut v, "Pleo payroll"), "pk_live_0123456789abcdef");
+    assert_eq!(secret_of(&mut v, "Xledger"), "xl_live_abcdefghijklmnop");
+    let events = v.audit_events(&AuditFilter::default()).unwrap();
+    let adds: Vec<_> = events.iter().filter(|e| e.action == "credential.add").collect();
+    assert_eq!(adds.len(), 2);
+    assert!(
+        adds.iter().all(|e| e.detail.contains("imported from a csv file")),
+        "{adds:?}"
+    );
+    let import = events.iter().find(|e| e.action == "credential.import").unwrap();
+    assert_eq!(import.detail, "2 credentials from a csv file");
+    // The sealed bytes in the database are not the secret.
+    let mut stmt = v.raw_connection().prepare("SELECT sealed FROM secret_fields").unwrap();
+    let blobs: Vec<Vec<u8>> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(blobs.len(), 2);
+    assert!(
+        blobs
+            .iter()
+            .all(|b| !b.windows(8).any(|w| w == b"pk_live_" || w == b"xl_live_"))
+    );
+    drop(stmt);
+    v.verify_audit().unwrap();
+}
+
+#[test]
+fn an_import_with_one_bad_entry_or_a_name_the_vault_has_writes_nothing_and_names_each_place() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("Pleo payroll", "pk_live_existing0000"))
+        .unwrap();
+    let before = actions(&v).len();
+    let err = v
+        .import_credentials(
+            import_plan(
+                "name,secret,type\nfresh one,pk_live_0123456789abcdef,\nPleo payroll,pk_live_abcdefghijkl,\nshort,abc,api-key\n",
+            ),
+            "csv",
+        )
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::ImportFile { .. }), "{err:?}");
+    assert!(
+        text.contains("line 3: the vault already has a credential named 'Pleo payroll'"),
+        "{text}"
+    );
+    assert!(text.contains("line 4 ('short')"), "{text}");
+    assert!(!text.contains("pk_live_") && !text.contains("abc,"), "{text}");
+    assert!(matches!(v.get_credential("fresh one"), Err(Error::NotFound { .. })));
+    assert_eq!(
+        actions(&v).len(),
+        before,
+        "an audit event was written for a refused import"
+    );
+}
+
+#[test]
+fn bulk_writes_index_every_name_for_search_and_leave_the_search_trigger_in_place() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("before import", "pk_live_0000000000000000"))
+        .unwrap();
+    v.import_credentials(
+        import_plan("name,secret\nimported alpha,pk_live_1111111111111111\nimported beta,pk_live_2222222222222222\n"),
+        "csv",
+    )
+    .unwrap();
+    v.add_credentials_bulk(vec![api_key("bulk gamma", "pk_live_3333333333333333")])
+        .unwrap();
+    // Added one by one after the bulk writes: the trigger is back.
+    v.add_credential(api_key("after import", "pk_live_4444444444444444"))
+        .unwrap();
+    let search = |v: &Vault, text: &str| -> Vec<String> {
+        let filter = CredentialFilter {
+            search: Some(text.into()),
+            ..Default::default()
+        };
+        let mut names: Vec<String> = v
+            .list_credentials(&filter)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(search(&v, "imported"), vec!["imported alpha", "imported beta"]);
+    assert_eq!(search(&v, "gamma"), vec!["bulk gamma"]);
+    assert_eq!(search(&v, "after"), vec!["after import"]);
+    assert_eq!(search(&v, "before"), vec!["before import"]);
+    // A refused import leaves indexing as it was.
+    v.import_credentials(import_plan("name,secret,type\nbad one,abc,api-key\n"), "csv")
+        .unwrap_err();
+    v.add_credential(api_key("after refusal", "pk_live_5555555555555555"))
+        .unwrap();
+    assert_eq!(search(&v, "refusal"), vec!["after refusal"]);
+    // FTS5's own check: the index matches its content table.
+    v.raw_connection()
+        .execute(
+            "INSERT INTO credential_search(credential_search) VALUES ('integrity-check')",
+            [],
+        )
+        .unwrap();
+}

@@ -159,10 +159,10 @@ fn head_mac(key: &Key256, seq: i64, mac: &[u8]) -> [u8; 32] {
 
 /// Appends one event. Call inside the transaction of the change it records.
 pub fn append(conn: &Connection, key: &Key256, actor: &Actor, new: NewEvent<'_>) -> Result<i64> {
+    // Statements cached: a bulk import appends an event per credential.
     let head: Option<(i64, Vec<u8>)> = conn
-        .query_row("SELECT seq, mac FROM audit_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare_cached("SELECT seq, mac FROM audit_head WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (seq, prev) = match head {
         Some((s, m)) => (s + 1, m),
@@ -184,31 +184,31 @@ pub fn append(conn: &Connection, key: &Key256, actor: &Actor, new: NewEvent<'_>)
         detail: new.detail,
     };
     let mac = event_mac(key, &ev, &at_text, &prev);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit_events (seq, at, profile, os_user, host, action, object_kind, object_id, object_name,
                                    outcome, detail, prev_mac, mac)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            seq,
-            at_text,
-            ev.profile,
-            ev.os_user,
-            ev.host,
-            ev.action,
-            ev.object_kind,
-            ev.object_id,
-            ev.object_name,
-            ev.outcome.as_str(),
-            ev.detail,
-            prev,
-            mac.to_vec()
-        ],
-    )?;
-    conn.execute(
+    )?
+    .execute(params![
+        seq,
+        at_text,
+        ev.profile,
+        ev.os_user,
+        ev.host,
+        ev.action,
+        ev.object_kind,
+        ev.object_id,
+        ev.object_name,
+        ev.outcome.as_str(),
+        ev.detail,
+        prev,
+        mac.to_vec()
+    ])?;
+    conn.prepare_cached(
         "INSERT INTO audit_head (id, seq, mac, head_mac) VALUES (1, ?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, head_mac = excluded.head_mac",
-        params![seq, mac.to_vec(), head_mac(key, seq, &mac).to_vec()],
-    )?;
+    )?
+    .execute(params![seq, mac.to_vec(), head_mac(key, seq, &mac).to_vec()])?;
     Ok(seq)
 }
 

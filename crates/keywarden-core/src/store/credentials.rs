@@ -280,11 +280,8 @@ pub fn get(conn: &Connection, reference: &str) -> Result<Row> {
 
 pub fn name_taken(conn: &Connection, name: &str, except: Option<Uuid>) -> Result<bool> {
     let id: Option<String> = conn
-        .query_row(
-            "SELECT id FROM credentials WHERE name = ?1 COLLATE NOCASE",
-            [name],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM credentials WHERE name = ?1 COLLATE NOCASE")?
+        .query_row([name], |r| r.get(0))
         .optional()?;
     Ok(match (id, except) {
         (None, _) => false,

@@ -55,13 +55,12 @@ pub fn current(conn: &Connection, wrap: &Key256, vault_id: Uuid) -> Result<DataK
 }
 
 pub fn add_uses(conn: &Connection, key_id: u32, n: u64) -> Result<u64> {
-    conn.execute(
-        "UPDATE data_keys SET use_count = use_count + ?2 WHERE key_id = ?1",
-        params![key_id, n as i64],
-    )?;
-    let count: i64 = conn.query_row("SELECT use_count FROM data_keys WHERE key_id = ?1", [key_id], |r| {
-        r.get(0)
-    })?;
+    // Once per credential written: cached statements (a bulk import).
+    conn.prepare_cached("UPDATE data_keys SET use_count = use_count + ?2 WHERE key_id = ?1")?
+        .execute(params![key_id, n as i64])?;
+    let count: i64 = conn
+        .prepare_cached("SELECT use_count FROM data_keys WHERE key_id = ?1")?
+        .query_row([key_id], |r| r.get(0))?;
     Ok(count as u64)
 }
 

@@ -34,6 +34,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/008_run_environment.sql")),
         M::up(include_str!("../../migrations/009_service_accounts.sql")),
         M::up(include_str!("../../migrations/010_credential_revision.sql")),
+        M::up(include_str!("../../migrations/011_pending_versions_index.sql")),
     ])
 }
 
@@ -97,6 +98,10 @@ pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
     // `kw serve` flushing usage); a deferred transaction that reads first
     // and then writes fails at once with "database is locked" instead.
     conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    // Adding a credential runs some twenty distinct statements; rusqlite's
+    // default cache of 16 made a bulk import parse its SQL again for every
+    // row (14% of an import's time, measured for issue 11).
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -149,7 +154,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 10);
+        assert_eq!(v, 11);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -174,7 +179,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 10);
+            assert_eq!(v, 11);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
