@@ -427,7 +427,7 @@ def main():
     bao_proc = start_bao(bao, port)
     tools = [Kw(kw, peer_bench, tmp), KeePassXC(), Pass(os.path.join(tmp, "gnupg"), key), OpenBao(bao, port)]
     versions = {
-        "keywarden": first_line([kw, "--version"]) + " (" + first_line(["git", "rev-parse", "--short", "HEAD"]) + ")",
+        "keywarden": first_line([kw, "--version"]) + " (" + first_line(["git", "describe", "--always", "--dirty"]) + ")",
         "keepassxc": "keepassxc-cli " + first_line(["keepassxc-cli", "--version"]),
         "pass": next(
             (line.strip() for line in sh(["pass", "version"]).stdout.decode().splitlines() if "v1." in line), "?"
@@ -557,7 +557,8 @@ def main():
         "repeats_per_run": REPEAT,
         "counts": {"small": N_SMALL, "bulk": N_BULK, "secret_chars": SECRET_LEN},
         "page_cache_dropped_for_cold": cold_dropped,
-        "read_back": "every run: 4 of 100 (2 updated) and 5 of 10,000 per tool by SHA-256, and the counts",
+        "read_back": "Read back after every run: 4 of the 100 (2 of them updated) and 5 of the 10,000 from every tool, "
+        "compared by SHA-256, and every store's count",
         "workloads": workloads,
     }
     os.makedirs(os.path.dirname(out_path), exist_ok=True)

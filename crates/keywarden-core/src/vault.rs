@@ -176,6 +176,20 @@ fn seal_into(
     version: u32,
     secrets: &SecretFields,
 ) -> Result<BTreeMap<String, String>> {
+    let masks = seal_fields(conn, dek, id, version, secrets)?;
+    data_keys::add_uses(conn, dek.id, secrets.len() as u64)?;
+    Ok(masks)
+}
+
+/// `seal_into` without counting the data key's uses: a bulk write counts
+/// them once for all its credentials.
+fn seal_fields(
+    conn: &Connection,
+    dek: &DataKey,
+    id: Uuid,
+    version: u32,
+    secrets: &SecretFields,
+) -> Result<BTreeMap<String, String>> {
     let mut masks = BTreeMap::new();
     for (field, value) in secrets.iter() {
         let slot = FieldSlot {
@@ -187,7 +201,6 @@ fn seal_into(
         creds::insert_field(conn, id, version, field, &blob)?;
         masks.insert(field.to_owned(), mask(value));
     }
-    data_keys::add_uses(conn, dek.id, secrets.len() as u64)?;
     Ok(masks)
 }
 
@@ -268,12 +281,33 @@ fn insert_new_credential(
     origin: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Uuid> {
+    let pre = check_new_credential(conn, policy, &new)?;
+    write_new_credential(conn, dek, audit_key, actor, new, pre, checked, origin, None, now)
+}
+
+/// The writing half of `insert_new_credential`, for a credential the
+/// caller has checked in this same transaction (an import checks all of
+/// them first, to report every problem at once).
+#[allow(clippy::too_many_arguments)]
+fn write_new_credential(
+    conn: &Connection,
+    dek: &DataKey,
+    audit_key: &Key256,
+    actor: &Actor,
+    new: NewCredential,
+    pre: Checked,
+    checked: Option<&Verdict>,
+    origin: Option<&str>,
+    // Where the caller counts the data key's uses itself (a bulk write).
+    uses: Option<&mut u64>,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
     let Checked {
         kind,
         integration,
         provider,
         environment,
-    } = check_new_credential(conn, policy, &new)?;
+    } = pre;
     // The version row must exist before its sealed fields (foreign key),
     // so the masks are computed up front.
     let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
@@ -320,7 +354,15 @@ fn insert_new_credential(
     };
     creds::upsert(conn, &mut row)?;
     creds::insert_version(conn, row.id, 1, VersionState::Current, &masks)?;
-    seal_into(conn, dek, row.id, 1, &new.secrets)?;
+    match uses {
+        Some(n) => {
+            seal_fields(conn, dek, row.id, 1, &new.secrets)?;
+            *n += new.secrets.len() as u64;
+        }
+        None => {
+            seal_into(conn, dek, row.id, 1, &new.secrets)?;
+        }
+    }
     let detail = match (checked, origin) {
         (Some(v), _) if !v.offline => format!("type {kind}; checked with the provider before saving"),
         (_, Some(origin)) => format!("type {kind}; imported from a {origin} file"),
@@ -340,6 +382,43 @@ fn insert_new_credential(
         ),
     )?;
     Ok(row.id)
+}
+
+/// Every credential of an import checked (names against the vault,
+/// formats, policy), the problems gathered with their place in the file,
+/// up to 20; the organisation's policy refuses at once, as such.
+fn check_plan(
+    conn: &Connection,
+    policy: &crate::policy::Policy,
+    plan: &[crate::migrate::Planned],
+) -> Result<Vec<Checked>> {
+    let mut checked = Vec::with_capacity(plan.len());
+    let mut problems = Vec::new();
+    for p in plan {
+        match check_new_credential(conn, policy, &p.credential) {
+            Ok(c) => checked.push(c),
+            // The organisation's rule, not the file, decides: said as such.
+            Err(Error::ManagedByPolicy { setting, detail }) => {
+                return Err(Error::ManagedByPolicy {
+                    setting,
+                    detail: format!("{} ('{}'): {detail}", p.place, p.credential.name),
+                });
+            }
+            Err(Error::Duplicate { name, .. }) => problems.push(format!(
+                "{}: the vault already has a credential named '{name}' (was this file imported before?); rename the entry or delete the vault's",
+                p.place
+            )),
+            Err(e) => problems.push(format!("{} ('{}'): {e}", p.place, p.credential.name)),
+        }
+        if problems.len() >= 20 {
+            break;
+        }
+    }
+    if problems.is_empty() {
+        Ok(checked)
+    } else {
+        Err(Error::ImportFile { problems })
+    }
 }
 
 /// Many credentials added in one transaction are indexed for search by one
@@ -1225,32 +1304,7 @@ impl Vault {
     /// import --dry-run`).
     pub fn check_import(&self, plan: &[crate::migrate::Planned]) -> Result<()> {
         self.policy.check_unvalidated_save()?;
-        let mut problems = Vec::new();
-        for p in plan {
-            match check_new_credential(&self.conn, &self.policy, &p.credential) {
-                Ok(_) => {}
-                // The organisation's rule, not the file, decides: said as such.
-                Err(Error::ManagedByPolicy { setting, detail }) => {
-                    return Err(Error::ManagedByPolicy {
-                        setting,
-                        detail: format!("{} ('{}'): {detail}", p.place, p.credential.name),
-                    });
-                }
-                Err(Error::Duplicate { name, .. }) => problems.push(format!(
-                    "{}: the vault already has a credential named '{name}' (was this file imported before?); rename the entry or delete the vault's",
-                    p.place
-                )),
-                Err(e) => problems.push(format!("{} ('{}'): {e}", p.place, p.credential.name)),
-            }
-            if problems.len() >= 20 {
-                break;
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::ImportFile { problems })
-        }
+        check_plan(&self.conn, &self.policy, plan).map(|_| ())
     }
 
     /// Imports what `migrate::parse` read from another tool's export. Every
@@ -1260,25 +1314,31 @@ impl Vault {
     /// and `credential.add` event, closed by one `credential.import` event
     /// naming the format and the count. All or nothing.
     pub fn import_credentials(&mut self, plan: Vec<crate::migrate::Planned>, origin: &str) -> Result<usize> {
-        self.check_import(&plan)?;
+        self.policy.check_unvalidated_save()?;
         let n = plan.len();
         let now = self.now();
         let tx = self.conn.transaction()?;
+        // Checked once, inside the writing transaction: no other program
+        // can take a name between the check and the write.
+        let pre = check_plan(&tx, &self.policy, &plan)?;
         let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
         let deferred = SearchIndexDeferred::begin(&tx)?;
-        for p in plan {
-            insert_new_credential(
+        let mut uses = 0u64;
+        for (p, c) in plan.into_iter().zip(pre) {
+            write_new_credential(
                 &tx,
                 &dek,
                 &self.keys.audit,
                 &self.actor,
-                &self.policy,
                 p.credential,
+                c,
                 None,
                 Some(origin),
+                Some(&mut uses),
                 now,
             )?;
         }
+        data_keys::add_uses(&tx, dek.id, uses)?;
         deferred.finish(&tx)?;
         audit::append(
             &tx,

@@ -1476,6 +1476,12 @@ fn an_import_seals_every_secret_audits_each_credential_and_says_where_it_came_fr
     let mut stmt = v.raw_connection().prepare("SELECT sealed FROM secret_fields").unwrap();
     let blobs: Vec<Vec<u8>> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     assert_eq!(blobs.len(), 2);
+    // The data key's wear counts every sealed field, also in bulk.
+    let uses: i64 = v
+        .raw_connection()
+        .query_row("SELECT use_count FROM data_keys WHERE is_current = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(uses, 2);
     assert!(
         blobs
             .iter()
