@@ -67,6 +67,7 @@ bench: ui
 	cargo build --locked --release -p keywarden
 	KEYWARDEN_APP_BIN=target/release/keywarden scripts/bench_log.sh $(BENCH_LOG) scripts/test-session.sh \
 	  cargo test --locked --test e2e -- --ignored bench_ --nocapture --test-threads=1
+	scripts/bundle.sh
 	python3 scripts/bench_report.py $(BENCH_LOG) bench/keywarden.json BENCHMARKS.md
 
 # Release .deb and .rpm, signed when TAURI_SIGNING_PRIVATE_KEY[_PASSWORD]

@@ -422,6 +422,13 @@ def main():
     with open(files["small_csv"], "w") as f:
         f.write("name,secret\n" + "".join(f"{n},{s}\n" for n, s in SMALL))
 
+    try:
+        run_all(kw, peer_bench, out_path, bao, tmp, files)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_all(kw, peer_bench, out_path, bao, tmp, files):
     key = throwaway_gpg_key(os.path.join(tmp, "gnupg"))
     port = free_port()
     bao_proc = start_bao(bao, port)
@@ -527,7 +534,6 @@ def main():
     finally:
         bao_proc.kill()
         bao_proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
 
     workloads = {}
     for phase in PHASES:

@@ -310,7 +310,7 @@ fn import_credentials(
     drop(bytes);
     let mut vault = ctx.open()?;
     let count = plan.credentials.len();
-    let (skipped, renamed) = (plan.skipped, plan.renamed);
+    let (skipped, renamed, without_attachments) = (plan.skipped, plan.renamed, plan.without_attachments);
     if dry_run {
         vault.check_import(&plan.credentials)?;
     } else {
@@ -326,11 +326,13 @@ fn import_credentials(
             would_import: if dry_run { count } else { 0 },
             skipped: &skipped,
             renamed: &renamed,
+            without_attachments: &without_attachments,
         },
     );
-    if !dry_run && !from_stdin {
+    // A regular file (not a pipe or /dev/fd) holds the plaintext on disk.
+    if !dry_run && !from_stdin && std::fs::metadata(file).is_ok_and(|m| m.is_file()) {
         eprintln!(
-            "kw: {label} still holds these secrets in plain text. Destroy it now (shred -u '{label}') and any copy of it: downloads, the trash, backups, synced folders. Next time, pipe the export in (`… | kw credential import --from {} -`) so it never touches the disk.",
+            "kw: {label} still holds these secrets in plain text. Destroy it now (on Linux `shred -u` on the file; an SSD or a copy-on-write disk may keep old blocks, so rely on full-disk encryption there) and every copy of it: downloads, the trash, backups, synced folders. Next time, pipe the export in (`… | kw credential import --from {} -`) so it never touches the disk.",
             format.as_str()
         );
     }

@@ -309,6 +309,7 @@ pub struct MigrationReport<'a> {
     pub would_import: usize,
     pub skipped: &'a [keywarden_core::migrate::Skipped],
     pub renamed: &'a [keywarden_core::migrate::Renamed],
+    pub without_attachments: &'a [keywarden_core::migrate::Skipped],
 }
 
 fn n_credentials(n: usize) -> String {
@@ -345,6 +346,12 @@ pub fn migration(ctx: &Ctx, r: &MigrationReport) {
         );
         for n in r.renamed {
             outln!("  {}: '{}' -> '{}'", n.place, n.from, n.to);
+        }
+    }
+    if !r.without_attachments.is_empty() {
+        outln!("Imported without their attachments ({}):", r.without_attachments.len());
+        for s in r.without_attachments {
+            outln!("  {}: '{}': {}", s.place, s.title, s.reason);
         }
     }
     if !r.skipped.is_empty() {

@@ -7,7 +7,7 @@
 //! file changes nothing. Every problem names its place (line, entry) and
 //! column or field, never a value: a value may be a secret.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
@@ -72,6 +72,8 @@ pub struct Plan {
     pub credentials: Vec<Planned>,
     pub skipped: Vec<Skipped>,
     pub renamed: Vec<Renamed>,
+    /// Imported, but not whole: their KeePass attachments stay behind.
+    pub without_attachments: Vec<Skipped>,
 }
 
 /// Defaults for what the file does not say.
@@ -88,8 +90,7 @@ pub struct ImportDefaults {
 pub fn parse(format: SourceFormat, bytes: &[u8], defaults: &ImportDefaults) -> Result<Plan> {
     if bytes.len() > MAX_IMPORT_BYTES {
         return Err(problems(vec![format!(
-            "the file is {} bytes; the limit is {} MiB. Split it and import each part",
-            bytes.len(),
+            "the file is larger than {} MiB, the limit; split it and import each part",
             MAX_IMPORT_BYTES / (1024 * 1024)
         )]));
     }
@@ -129,6 +130,8 @@ struct Entry {
     expires: Option<String>,
     expires_at: Option<OffsetDateTime>,
     skip: Option<&'static str>,
+    /// KeePass attachments (`<Binary>`): not carried over, and said so.
+    attachments: usize,
 }
 
 fn problems(list: Vec<String>) -> Error {
@@ -192,15 +195,24 @@ fn csv_entries(text: &str) -> Result<(Vec<Entry>, Vec<String>)> {
         .clone();
     let mut columns = Vec::with_capacity(headers.len());
     let mut bad = Vec::new();
-    for h in headers.iter() {
+    for (i, h) in headers.iter().enumerate() {
+        // A file without a header row (or split on the wrong separator)
+        // puts its first credential here: a cell is quoted only when it
+        // looks like a column name, never a value that may be a secret.
+        let named = if looks_like_heading(h) {
+            format!("'{h}' (column {})", i + 1)
+        } else {
+            format!("column {}", i + 1)
+        };
         match column_of(h) {
             Some(c) if c != Column::Ignored && columns.contains(&Some(c)) => {
-                bad.push(format!("line 1: the column '{h}' appears twice (or under two names)"));
+                bad.push(format!("line 1: the column {named} appears twice (or under two names)"));
+                columns.push(None);
             }
             Some(c) => columns.push(Some(c)),
             None => {
                 bad.push(format!(
-                    "line 1: unknown column '{h}'; the columns are name, secret, username, url, notes, tags, expires, type, provider, environment, group, totp (title and password are read as name and secret)"
+                    "line 1: {named} is not a column name this import knows; the first line must name the columns (comma-separated): name, secret, username, url, notes, tags, expires, type, provider, environment, group, totp (title and password are read as name and secret)"
                 ));
                 columns.push(None);
             }
@@ -254,7 +266,13 @@ fn csv_entries(text: &str) -> Result<(Vec<Entry>, Vec<String>)> {
                 Some(Column::Kind) if !value.trim().is_empty() => entry.kind = Some(plain()),
                 Some(Column::Provider) if !value.trim().is_empty() => entry.provider = Some(plain()),
                 Some(Column::Environment) if !value.trim().is_empty() => entry.environment = Some(plain()),
-                Some(Column::Group) if !value.trim().is_empty() => entry.group = Some(plain()),
+                Some(Column::Group) if !value.trim().is_empty() => {
+                    // KeePassXC's CSV export includes what was deleted.
+                    if value.split('/').any(|g| g.trim() == "Recycle Bin") {
+                        entry.skip = Some("it is in KeePass's recycle bin (deleted)");
+                    }
+                    entry.group = Some(plain());
+                }
                 Some(Column::Totp) if !value.is_empty() => {
                     entry
                         .extra_secrets
@@ -266,6 +284,16 @@ fn csv_entries(text: &str) -> Result<(Vec<Entry>, Vec<String>)> {
         entries.push(entry);
     }
     Ok((entries, bad))
+}
+
+/// A header cell short and plain enough to be a column's name, so safe to
+/// quote back.
+fn looks_like_heading(h: &str) -> bool {
+    let h = h.trim();
+    !h.is_empty()
+        && h.len() <= 24
+        && h.chars()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, ' ' | '_' | '-'))
 }
 
 /// A CSV reader's complaint in our words: the csv crate's own messages can
@@ -280,11 +308,12 @@ fn csv_problem(e: &csv::Error) -> String {
     }
 }
 
+/// Tags separated by ',' or ';' (KeePass uses either); a tag of several
+/// words keeps them, joined by '-'.
 fn split_tags(s: &str) -> Vec<String> {
-    s.split([',', ';', ' '])
-        .map(str::trim)
+    s.split([',', ';'])
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join("-"))
         .filter(|t| !t.is_empty())
-        .map(str::to_owned)
         .collect()
 }
 
@@ -293,7 +322,66 @@ fn split_tags(s: &str) -> Vec<String> {
 /// The string fields KeePass itself defines; any other is a custom field.
 const KEEPASS_STANDARD: [&str; 5] = ["Title", "UserName", "Password", "URL", "Notes"];
 
+/// Deeper than any KeePass export nests (groups in groups): refused before
+/// the XML parser sees it, since roxmltree builds deep trees recursively and
+/// a crafted file nested a hundred thousand deep overflowed the stack.
+const MAX_XML_DEPTH: usize = 256;
+
+/// Whether elements nest deeper than `limit`: a scan of tags only, quotes,
+/// comments, CDATA, declarations and processing instructions respected, so
+/// that a '>' or "/>" inside an attribute value cannot hide an opening tag.
+fn nests_deeper_than(text: &str, limit: usize) -> bool {
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0usize, 0usize);
+    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+        i += off;
+        let rest = &b[i..];
+        let skip_to = |end: &[u8]| rest.windows(end.len()).position(|w| w == end).map(|p| p + end.len());
+        if rest.starts_with(b"<!--") {
+            i += skip_to(b"-->").unwrap_or(rest.len());
+        } else if rest.starts_with(b"<![CDATA[") {
+            i += skip_to(b"]]>").unwrap_or(rest.len());
+        } else if rest.starts_with(b"<?") {
+            i += skip_to(b"?>").unwrap_or(rest.len());
+        } else if rest.starts_with(b"<!") || rest.starts_with(b"</") {
+            if rest.starts_with(b"</") {
+                depth = depth.saturating_sub(1);
+            }
+            i += rest.iter().position(|&c| c == b'>').map_or(rest.len(), |p| p + 1);
+        } else {
+            // An opening tag: find its end outside quotes.
+            let mut quote = None;
+            let mut end = rest.len();
+            for (j, &c) in rest.iter().enumerate().skip(1) {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, b'"' | b'\'') => quote = Some(c),
+                    (None, b'>') => {
+                        end = j;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if end == rest.len() || rest[end - 1] != b'/' {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            i += (end + 1).min(rest.len());
+        }
+    }
+    false
+}
+
 fn keepass_entries(text: &str) -> Result<Vec<Entry>> {
+    if nests_deeper_than(text, MAX_XML_DEPTH) {
+        return Err(problems(vec![format!(
+            "elements nest more than {MAX_XML_DEPTH} deep, which no KeePass export does; export the database again as KeePass XML"
+        )]));
+    }
     // No DTD (roxmltree's default): no entity expansion to blow up memory.
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
@@ -320,6 +408,17 @@ fn keepass_entries(text: &str) -> Result<Vec<Entry>> {
         .and_then(|n| n.text())
         .map(str::trim)
         .filter(|u| !u.is_empty() && *u != "AAAAAAAAAAAAAAAAAAAAAA==");
+    // `Protected="True"` marks a value still encrypted with the database's
+    // inner stream key (a KDBX file's XML, not an export): taken as text it
+    // would store ciphertext as the secret.
+    if doc
+        .descendants()
+        .any(|n| n.has_tag_name("Value") && n.attribute("Protected") == Some("True"))
+    {
+        return Err(problems(vec![
+            "the file holds values still encrypted by KeePass (Protected=\"True\"); export the database with `keepassxc-cli export --format xml DB` (or KeePass's \"KeePass XML (2.x)\" export), which writes them as text".into(),
+        ]));
+    }
     let Some(root) = child(root_el, "Root") else {
         return Err(problems(vec![
             "the KeePass export has no <Root> element: it holds no entries".into(),
@@ -328,7 +427,7 @@ fn keepass_entries(text: &str) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
     let mut count = 0usize;
     for top in root.children().filter(|n| n.has_tag_name("Group")) {
-        walk_group(top, None, false, recycle_bin, &mut count, &mut entries);
+        walk_group(top, recycle_bin, &mut count, &mut entries);
     }
     Ok(entries)
 }
@@ -347,26 +446,31 @@ fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree:
     node.children().find(|n| n.has_tag_name(name))
 }
 
-/// A group and its subgroups, depth first, in file order. `folder` is the
-/// group's name, `None` for the top group (the database itself).
-fn walk_group(
-    group: roxmltree::Node,
-    folder: Option<&str>,
-    in_bin: bool,
-    recycle_bin: Option<&str>,
-    count: &mut usize,
-    out: &mut Vec<Entry>,
-) {
-    let uuid = child(group, "UUID").and_then(|n| n.text()).map(str::trim);
-    let in_bin = in_bin || (recycle_bin.is_some() && uuid == recycle_bin);
-    for node in group.children() {
-        if node.has_tag_name("Entry") {
-            *count += 1;
-            out.push(keepass_entry(node, folder, in_bin, *count));
-        } else if node.has_tag_name("Group") {
-            let name = child(node, "Name").and_then(|n| n.text()).unwrap_or("").trim();
-            walk_group(node, Some(name), in_bin, recycle_bin, count, out);
+/// A group and its subgroups, depth first, in file order, with a stack
+/// of our own: a crafted file nests groups a million deep, which recursion
+/// would answer with a stack overflow. `folder` is the group's name, `None`
+/// for the top group (the database itself).
+fn walk_group(top: roxmltree::Node, recycle_bin: Option<&str>, count: &mut usize, out: &mut Vec<Entry>) {
+    let mut stack = vec![(top, None::<String>, false)];
+    while let Some((group, folder, in_bin)) = stack.pop() {
+        let uuid = child(group, "UUID").and_then(|n| n.text()).map(str::trim);
+        let in_bin = in_bin || (recycle_bin.is_some() && uuid == recycle_bin);
+        let mut subgroups = Vec::new();
+        for node in group.children() {
+            if node.has_tag_name("Entry") {
+                *count += 1;
+                out.push(keepass_entry(node, folder.as_deref(), in_bin, *count));
+            } else if node.has_tag_name("Group") {
+                let name = child(node, "Name")
+                    .and_then(|n| n.text())
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned();
+                subgroups.push((node, Some(name), in_bin));
+            }
         }
+        // Reversed onto the stack, so the first subgroup is walked first.
+        stack.extend(subgroups.into_iter().rev());
     }
 }
 
@@ -389,9 +493,8 @@ fn keepass_entry(node: roxmltree::Node, folder: Option<&str>, in_bin: bool, n: u
         let key = child(s, "Key").and_then(|k| k.text()).unwrap_or("").to_owned();
         let value_node = child(s, "Value");
         let value = value_node.and_then(|v| v.text()).unwrap_or("");
-        let protected = value_node.is_some_and(|v| {
-            v.attribute("ProtectInMemory") == Some("True") || v.attribute("Protected") == Some("True")
-        });
+        let protected =
+            value_node.is_some_and(|v| v.attribute("ProtectInMemory") == Some("True")) || looks_secret(&key);
         match key.as_str() {
             "Title" => entry.title = value.trim().to_owned(),
             "UserName" => entry.username = value.trim().to_owned(),
@@ -399,13 +502,15 @@ fn keepass_entry(node: roxmltree::Node, folder: Option<&str>, in_bin: bool, n: u
             "URL" if !value.trim().is_empty() => entry.fields.push(("url".into(), value.trim().to_owned())),
             "Notes" => entry.notes = value.to_owned(),
             _ if KEEPASS_STANDARD.contains(&key.as_str()) || value.is_empty() => {}
-            // KeePassXC keeps a TOTP seed as the protected "otp" string.
-            _ if protected || key.eq_ignore_ascii_case("otp") => {
+            // Protected in KeePass, or named like a secret (KeePassXC leaves
+            // a new custom field unprotected; its TOTP seed is "otp").
+            _ if protected => {
                 entry.extra_secrets.push((key, SecretString::from(value.to_owned())));
             }
             _ => entry.fields.push((key, value.trim().to_owned())),
         }
     }
+    entry.attachments = node.children().filter(|c| c.has_tag_name("Binary")).count();
     if let Some(tags) = child(node, "Tags").and_then(|t| t.text()) {
         entry.tags = split_tags(tags);
     }
@@ -421,6 +526,31 @@ fn keepass_entry(node: roxmltree::Node, folder: Option<&str>, in_bin: bool, n: u
         }
     }
     entry
+}
+
+/// A custom field whose name says it holds a secret is sealed as one,
+/// protected in KeePass or not: a wrong guess costs a mask where a value
+/// could have been shown, the other way a secret in plain configuration.
+fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "key",
+        "pin",
+        "otp",
+        "seed",
+        "recovery",
+        "private",
+        "credential",
+        "cert",
+        "signature",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
 }
 
 /// KDBX 4's XML keeps times as base64 of little-endian seconds since
@@ -441,7 +571,7 @@ fn keepass_binary_time(s: &str) -> Option<OffsetDateTime> {
 
 fn plan(entries: Vec<Entry>, mut bad: Vec<String>, defaults: &ImportDefaults) -> Result<Plan> {
     let mut out = Plan::default();
-    let mut taken = HashSet::new();
+    let mut taken = Names::default();
     for entry in entries {
         if bad.len() >= MAX_PROBLEMS {
             break;
@@ -463,6 +593,16 @@ fn plan(entries: Vec<Entry>, mut bad: Vec<String>, defaults: &ImportDefaults) ->
             continue;
         }
         let place = entry.place.clone();
+        if entry.attachments > 0 {
+            out.without_attachments.push(Skipped {
+                place: place.clone(),
+                title: entry.title.clone(),
+                reason: format!(
+                    "{} attachment(s) not imported; keep them elsewhere before destroying the export",
+                    entry.attachments
+                ),
+            });
+        }
         match credential_of(entry, defaults, &mut taken, &mut out.renamed) {
             Ok(c) => out.credentials.push(Planned { place, credential: c }),
             Err(why) => {
@@ -482,7 +622,7 @@ fn plan(entries: Vec<Entry>, mut bad: Vec<String>, defaults: &ImportDefaults) ->
 fn credential_of(
     entry: Entry,
     defaults: &ImportDefaults,
-    taken: &mut HashSet<String>,
+    taken: &mut Names,
     renamed: &mut Vec<Renamed>,
 ) -> std::result::Result<NewCredential, String> {
     if entry.title.is_empty() {
@@ -500,11 +640,17 @@ fn credential_of(
     for (key, value) in entry.fields {
         let field = field_name(&key)
             .ok_or_else(|| format!("the field '{key}' has no letters or digits; rename it in the source tool"))?;
-        config.insert(field, value);
+        if config.insert(field.clone(), value).is_some() {
+            return Err(format!(
+                "two of its fields are both named '{field}' once made a field name; rename one in the source tool"
+            ));
+        }
     }
     let mut secrets = SecretFields::new();
     let kind = match entry.kind.as_deref() {
-        Some(k) => k.parse::<CredentialKind>().map_err(|e| e.to_string())?,
+        Some(k) => k
+            .parse::<CredentialKind>()
+            .map_err(|_| "its type is not one of api-key, oauth2, basic, custom".to_owned())?,
         None if !entry.extra_secrets.is_empty() => CredentialKind::Custom,
         None if !entry.username.is_empty() => CredentialKind::Basic,
         None if entry.password.as_ref().is_some_and(fits_api_key) => CredentialKind::ApiKey,
@@ -512,8 +658,10 @@ fn credential_of(
         // it is kept as it is, under its own name.
         None => CredentialKind::Custom,
     };
-    if !entry.username.is_empty() {
-        config.insert("username".into(), entry.username);
+    if !entry.username.is_empty() && config.insert("username".into(), entry.username).is_some() {
+        return Err(
+            "it has a user name and also a custom field named 'username'; rename the field in the source tool".into(),
+        );
     }
     let primary = match kind {
         CredentialKind::ApiKey => "api_key",
@@ -547,7 +695,10 @@ fn credential_of(
     }
     let expires_at = match (entry.expires_at, entry.expires) {
         (Some(t), _) => Some(t),
-        (None, Some(s)) => Some(crate::timefmt::parse_user("expires", &s).map_err(|e| e.to_string())?),
+        (None, Some(s)) => Some(
+            crate::timefmt::parse_user("expires", &s)
+                .map_err(|_| "its expiry is not a date; use YYYY-MM-DD or an RFC 3339 time".to_owned())?,
+        ),
         (None, None) => None,
     };
     Ok(NewCredential {
@@ -573,7 +724,7 @@ fn fits_api_key(p: &SecretString) -> bool {
 /// A title as a Keywarden name: characters a name cannot hold become '-',
 /// at most 92 characters; a title already used (names ignore case) gets
 /// " (2)", " (3)", ….
-fn unique_name(title: &str, taken: &mut HashSet<String>) -> String {
+fn unique_name(title: &str, taken: &mut Names) -> String {
     let cleaned: String = title
         .chars()
         .map(|c| {
@@ -589,13 +740,24 @@ fn unique_name(title: &str, taken: &mut HashSet<String>) -> String {
         "" => "imported".to_owned(),
         b => b.to_owned(),
     };
-    let mut name = base.clone();
-    let mut n = 1;
-    while !taken.insert(name.to_lowercase()) {
+    let key = base.to_lowercase();
+    // Where this title's numbering got to: 10,000 entries called "Login"
+    // are numbered in one pass, not by trying every number again.
+    let mut n = taken.next.get(&key).copied().unwrap_or(1);
+    let mut name = if n == 1 { base.clone() } else { format!("{base} ({n})") };
+    while !taken.used.insert(name.to_lowercase()) {
         n += 1;
         name = format!("{base} ({n})");
     }
+    taken.next.insert(key, n + 1);
     name
+}
+
+/// The names given so far (lower case) and, per title, the next number.
+#[derive(Default)]
+struct Names {
+    used: HashSet<String>,
+    next: HashMap<String, usize>,
 }
 
 /// The tag a folder gives its entries: the innermost group of a path
@@ -690,12 +852,14 @@ mod tests {
     #[test]
     fn unknown_or_missing_columns_are_refused_before_any_row() {
         let err = csv("name,colour\nx,y\n").unwrap_err().to_string();
-        assert!(err.contains("unknown column 'colour'"), "{err}");
+        assert!(err.contains("'colour' (column 2) is not a column name"), "{err}");
         assert!(err.contains("no 'secret' column"), "{err}");
     }
 
     #[test]
     fn entries_without_a_secret_are_skipped_and_listed() {
+        let bin = csv("title,password,group\ngone,abcdefgh12345678,Root/Recycle Bin\n").unwrap();
+        assert!(bin.credentials.is_empty() && bin.skipped[0].title == "gone");
         let plan = csv("name,secret\nnote only,\nreal,abcdefgh12345678\n").unwrap();
         assert_eq!(plan.credentials.len(), 1);
         assert_eq!(plan.skipped[0].title, "note only");
@@ -801,6 +965,99 @@ line two</Value></String>
             .unwrap_err()
             .to_string();
         assert!(err.contains("not well-formed"), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_a_header_row_is_refused_without_repeating_its_first_line() {
+        let err = csv("Pleo payroll,pk_live_FIRSTROWSECRET0001,ola\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("FIRSTROWSECRET"), "{err}");
+        assert!(err.contains("column 2 is not a column name"), "{err}");
+        // A plain heading is named, to help.
+        let err = csv("name,colour\n").unwrap_err().to_string();
+        assert!(err.contains("'colour' (column 2)"), "{err}");
+    }
+
+    #[test]
+    fn groups_nested_a_hundred_thousand_deep_are_refused_without_a_stack_overflow() {
+        let depth = 100_000;
+        let mut xml = String::from("<KeePassFile><Root>");
+        for _ in 0..depth {
+            xml.push_str("<Group><Name>g</Name>");
+        }
+        xml.push_str("<Entry><String><Key>Title</Key><Value>deep</Value></String><String><Key>Password</Key><Value>deep-secret-1</Value></String></Entry>");
+        for _ in 0..depth {
+            xml.push_str("</Group>");
+        }
+        xml.push_str("</Root></KeePassFile>");
+        let err = parse(SourceFormat::KeepassXml, xml.as_bytes(), &ImportDefaults::default()).unwrap_err();
+        assert!(err.to_string().contains("nest more than 256 deep"), "{err}");
+        // A quoted '>' or "/>" does not hide an opening tag.
+        let sneaky = "<a x='/>'>".repeat(300);
+        assert!(nests_deeper_than(&sneaky, 256));
+        // Deep enough for real exports: a few groups in groups.
+        let fine = format!("{}{}", "<Group>".repeat(40), "</Group>".repeat(40));
+        assert!(!nests_deeper_than(&fine, 256));
+        assert!(!nests_deeper_than(
+            "<a/><b x=\"1\"/><!-- <c> --><![CDATA[<d>]]><?pi <e>?>",
+            0
+        ));
+    }
+
+    #[test]
+    fn ten_thousand_entries_with_one_title_get_ten_thousand_names_in_one_pass() {
+        let mut text = String::from("name,secret\n");
+        for i in 0..10_000 {
+            text.push_str(&format!("Login,secret-value-{i:05}\n"));
+        }
+        let start = std::time::Instant::now();
+        let plan = csv(&text).unwrap();
+        let names: HashSet<_> = plan
+            .credentials
+            .iter()
+            .map(|p| p.credential.name.to_lowercase())
+            .collect();
+        assert_eq!(names.len(), 10_000);
+        assert!(names.contains("login (10000)"));
+        // Not a benchmark: the quadratic version took seconds here.
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn values_still_encrypted_by_keepass_are_refused_and_secret_named_fields_are_sealed() {
+        let d = ImportDefaults::default();
+        let encrypted = r#"<KeePassFile><Root><Group><Entry><String><Key>Title</Key><Value>x</Value></String><String><Key>Password</Key><Value Protected="True">c2VhbGVk</Value></String></Entry></Group></Root></KeePassFile>"#;
+        let err = parse(SourceFormat::KeepassXml, encrypted.as_bytes(), &d)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("still encrypted by KeePass") && !err.contains("c2VhbGVk"),
+            "{err}"
+        );
+        let plain = r#"<KeePassFile><Root><Group><Entry><String><Key>Title</Key><Value>Bank</Value></String>
+            <String><Key>Password</Key><Value ProtectInMemory="True">pass-word-123</Value></String>
+            <String><Key>API Token</Key><Value>tok-unprotected-1</Value></String>
+            <String><Key>Region</Key><Value>eu</Value></String>
+            <Binary><Key>id_rsa</Key><Value Ref="0"/></Binary></Entry></Group></Root></KeePassFile>"#;
+        let plan = parse(SourceFormat::KeepassXml, plain.as_bytes(), &d).unwrap();
+        let bank = &plan.credentials[0];
+        assert_eq!(secret(bank, "api_token"), "tok-unprotected-1");
+        assert!(!bank.credential.config.contains_key("api_token"));
+        assert_eq!(bank.credential.config["region"], "eu");
+        assert_eq!(plan.without_attachments[0].title, "Bank");
+    }
+
+    #[test]
+    fn two_fields_that_make_the_same_name_are_refused_not_overwritten() {
+        let xml = r#"<KeePassFile><Root><Group><Entry><String><Key>Title</Key><Value>x</Value></String>
+            <String><Key>Password</Key><Value>pass-word-123</Value></String>
+            <String><Key>Customer no</Key><Value>1</Value></String><String><Key>customer_no</Key><Value>2</Value></String>
+            </Entry></Group></Root></KeePassFile>"#;
+        let err = parse(SourceFormat::KeepassXml, xml.as_bytes(), &ImportDefaults::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("both named 'customer_no'"), "{err}");
     }
 
     #[test]

@@ -408,6 +408,17 @@ fn check_plan(
                 "{}: the vault already has a credential named '{name}' (was this file imported before?); rename the entry or delete the vault's",
                 p.place
             )),
+            // A word check quotes the word; in a file whose columns are
+            // mislabelled that word may be a secret, so it is not repeated.
+            Err(Error::InvalidInput { field, .. })
+                if matches!(field.as_str(), "tag" | "provider" | "environment" | "token_url")
+                    || field.ends_with("field name") =>
+            {
+                problems.push(format!(
+                    "{} ('{}'): its {field} is not valid: use 1 to 64 letters, digits, '-', '_' or '.' (a URL for token_url); is that column the one its heading says?",
+                    p.place, p.credential.name
+                ))
+            }
             Err(e) => problems.push(format!("{} ('{}'): {e}", p.place, p.credential.name)),
         }
         if problems.len() >= 20 {

@@ -1500,7 +1500,7 @@ fn an_import_with_one_bad_entry_or_a_name_the_vault_has_writes_nothing_and_names
     let err = v
         .import_credentials(
             import_plan(
-                "name,secret,type\nfresh one,pk_live_0123456789abcdef,\nPleo payroll,pk_live_abcdefghijkl,\nshort,abc,api-key\n",
+                "name,secret,type,tags\nfresh one,pk_live_0123456789abcdef,,\nPleo payroll,pk_live_abcdefghijkl,,\nshort,abc,api-key,\nshifted,pk_live_zzzzzzzzzzzz,,MISPLACED$SECRET\n",
             ),
             "csv",
         )
@@ -1512,6 +1512,8 @@ fn an_import_with_one_bad_entry_or_a_name_the_vault_has_writes_nothing_and_names
         "{text}"
     );
     assert!(text.contains("line 4 ('short')"), "{text}");
+    assert!(text.contains("line 5 ('shifted'): its tag is not valid"), "{text}");
+    assert!(!text.to_lowercase().contains("misplaced"), "{text}");
     assert!(!text.contains("pk_live_") && !text.contains("abc,"), "{text}");
     assert!(matches!(v.get_credential("fresh one"), Err(Error::NotFound { .. })));
     assert_eq!(
