@@ -727,13 +727,7 @@ fn fits_api_key(p: &SecretString) -> bool {
 fn unique_name(title: &str, taken: &mut Names) -> String {
     let cleaned: String = title
         .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '(' | ')' | '/' | ':' | '@' | '+' | '#') {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if crate::model::name_char_allowed(c) { c } else { '-' })
         .take(92)
         .collect();
     let base = match cleaned.trim() {

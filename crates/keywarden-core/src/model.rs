@@ -402,6 +402,12 @@ pub struct CredentialFilter {
 }
 
 /// Names of credentials and integrations: what people type and read.
+/// Whether a name may hold `c`: letters, digits, spaces and
+/// `- _ . ( ) / : @ + #` (an import replaces any other character).
+pub fn name_char_allowed(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '(' | ')' | '/' | ':' | '@' | '+' | '#')
+}
+
 /// Letters, digits, spaces and `- _ . ( ) / : @ + #`, 1 to 100 characters.
 /// Quotes, `;`, `$`, backticks, pipes and redirections are refused so a
 /// name is safe to paste into a shell or a report.
@@ -415,9 +421,7 @@ pub fn validate_name(field: &str, name: &str) -> Result<()> {
     if name.chars().count() > 100 {
         return Err(Error::invalid(field, "the name is longer than 100 characters"));
     }
-    if let Some(bad) = name.chars().find(|c| {
-        !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '(' | ')' | '/' | ':' | '@' | '+' | '#'))
-    }) {
+    if let Some(bad) = name.chars().find(|&c| !name_char_allowed(c)) {
         return Err(Error::invalid(
             field,
             format!("'{bad}' is not allowed in a name; use letters, digits, spaces and - _ . ( ) / : @ + #"),
