@@ -33,7 +33,7 @@ test:
 	@scripts/bootstrap.sh --test
 	$(MAKE) --no-print-directory lint
 	npm --prefix ui test --silent
-	cargo test --locked --workspace --config "target.'cfg(all())'.runner = ['$(CURDIR)/scripts/test-session.sh']"
+	cargo test --locked --workspace --no-fail-fast --config "target.'cfg(all())'.runner = ['$(CURDIR)/scripts/test-session.sh']"
 	scripts/fuzz.sh quick
 
 # Coverage-guided fuzzing of every untrusted-input parser (fuzz/), longer:

@@ -18,6 +18,7 @@ macro_rules! for_each_command {
             rotate_credential,
             test_connection,
             list_checks,
+            dismiss_reminder,
             disable_credential,
             credential_dependents,
             delete_credential,

@@ -11,7 +11,7 @@ use keywarden_core::header::Header;
 use keywarden_core::partner::{PartnerKey, Signed};
 use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
-    KeySource, OfflineValidator, Outcome, SecretString, Vault, audit_export,
+    KeySource, OfflineValidator, Outcome, ReminderKind, SecretString, Vault, audit_export,
 };
 use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
 use tauri::State;
@@ -129,13 +129,16 @@ pub fn get_credential(state: State<'_, AppState>, id: String) -> IpcResult<Crede
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn add_credential(state: State<'_, AppState>, input: NewCredentialInput) -> IpcResult<Credential> {
+    let validate = input.validate;
     let new = input.parse()?;
-    if state.policy.rules.require_live_validation == Some(true) {
-        // The organisation wants every secret checked live before it is saved.
-        let check = validator(&state, false);
-        return off_runtime(|| state.with_vault(|v| v.add_credential_checked(new, check.as_ref())));
+    if !validate {
+        // "Save without checking": refused where the policy requires a check.
+        return state.with_vault(|v| v.add_credential(new));
     }
-    state.with_vault(|v| v.add_credential(new))
+    // "Validate and Save": saved only if the provider accepts it (saved and
+    // labelled unchecked where no live check is known for its provider).
+    let check = validator(&state, false);
+    off_runtime(|| state.with_vault(|v| v.add_credential_checked(new, check.as_ref())))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -170,7 +173,13 @@ pub fn rotate_credential(state: State<'_, AppState>, id: String, input: RotateIn
     let (secrets, expires_at, offline) = input.parse()?;
     let check = validator(&state, offline);
     let credential = off_runtime(|| state.with_vault(|v| v.replace_secret(&id, secrets, expires_at, check.as_ref())))?;
+    let revoke_old = credential
+        .reminders
+        .iter()
+        .find(|r| r.kind == ReminderKind::RevokeOld)
+        .map(|r| r.detail.clone());
     Ok(RotationOutcome {
+        revoke_old,
         credential,
         validated_by: if offline {
             "offline checks (format, expiry, JWT claims)".into()
@@ -193,6 +202,13 @@ pub fn test_connection(state: State<'_, AppState>, id: String, offline: bool) ->
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn list_checks(state: State<'_, AppState>, id: String) -> IpcResult<Vec<Check>> {
     state.with_vault(|v| v.recent_checks(&id, 20))
+}
+
+/// The admin marks a reminder done (the replaced secret revoked at the
+/// provider); audited.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn dismiss_reminder(state: State<'_, AppState>, id: String, kind: ReminderKind) -> IpcResult<Credential> {
+    state.with_vault(|v| v.dismiss_reminder(&id, kind))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

@@ -153,6 +153,9 @@ fn no_command_response_contains_a_stored_secret() {
             _ => json!({ "name": format!("custom {i}"), "kind": "custom", "config": { "account": "7" },
                          "secrets": { "signing_key": value } }),
         };
+        // Saved without a live check: these providers are not faked here.
+        let mut input = input;
+        input["validate"] = json!(false);
         let c = h.ok("add_credential", json!({ "input": input }));
         assert!(c["mask"].as_str().unwrap().starts_with("••••••••"));
         ids.push(c["id"].as_str().unwrap().to_owned());
@@ -290,7 +293,18 @@ fn no_command_response_contains_a_stored_secret() {
     );
     assert_eq!(rejected.unwrap_err()["code"], "refused");
 
-    // Copy: the secret reaches the clipboard, the response only names the field.
+    // Copy: refused until an admin turns it on (seeds 001/003: "prevent
+    // retrieval of full keys after saving"); then the secret reaches the
+    // clipboard and the response only names the field.
+    let refused = h
+        .invoke("copy_secret", json!({ "id": ids[2], "field": null }))
+        .unwrap_err();
+    assert_eq!(refused["code"], "refused", "{refused}");
+    assert!(h.clipboard.copied.lock().unwrap().is_empty());
+    let mut settings = h.ok("get_settings", json!({}));
+    assert_eq!(settings["allow_clipboard_copy"], false, "off by default");
+    settings["allow_clipboard_copy"] = json!(true);
+    h.ok("save_settings", json!({ "settings": settings }));
     let receipt = h.ok("copy_secret", json!({ "id": ids[2], "field": null }));
     assert_eq!(receipt["field"], "password");
     assert_eq!(h.clipboard.copied.lock().unwrap().as_slice(), [secret(2, "A").1]);

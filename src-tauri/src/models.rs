@@ -77,6 +77,8 @@ pub struct RotationOutcome {
     pub credential: keywarden_core::Credential,
     /// How the new secret was checked before the swap.
     pub validated_by: String,
+    /// What to do next: revoke the replaced secret at the provider.
+    pub revoke_old: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
@@ -124,6 +126,15 @@ pub struct NewCredentialInput {
     /// Own rotation policy in days (0 = none); absent inherits.
     #[ts(optional)]
     pub max_age_days: Option<u32>,
+    /// "Validate and Save" (the default): checked live with the provider
+    /// first, saved only if it passes. `false` is "Save without checking",
+    /// labelled so in the audit log and on the details page.
+    #[serde(default = "validate_by_default")]
+    pub validate: bool,
+}
+
+fn validate_by_default() -> bool {
+    true
 }
 
 impl NewCredentialInput {

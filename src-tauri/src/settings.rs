@@ -16,7 +16,10 @@ pub struct Settings {
     pub auto_lock_minutes: u32,
     /// Seconds after which a copied secret is cleared from the clipboard.
     pub clipboard_clear_seconds: u32,
-    /// Whether "Copy secret" is offered at all.
+    /// Whether "Copy secret" is offered at all. Off by default: the seeds
+    /// ask to "prevent retrieval of full keys after saving"; an admin may
+    /// turn it on (and the policy may forbid it). Every copy is audited and
+    /// cleared.
     pub allow_clipboard_copy: bool,
     /// Consecutive authentication failures of live checks after which a
     /// credential goes to `error` ("reconnection required").
@@ -39,7 +42,7 @@ impl Default for Settings {
             expiring_within_days: 14,
             auto_lock_minutes: 10,
             clipboard_clear_seconds: 30,
-            allow_clipboard_copy: true,
+            allow_clipboard_copy: false,
             auth_failure_threshold: 3,
             notice_thresholds: keywarden_core::expiry::DEFAULT_THRESHOLDS.to_vec(),
             rotation_max_age_days: 90,

@@ -114,8 +114,17 @@ fn add_credential(app: &App, c: &NewCred<'_>, integration: bool) {
         }
     }
     app.type_into("[data-testid=c-tags]", &format!("e2e, {}", c.kind));
-    app.click("[data-testid=save-credential]");
-    app.wait("[data-screen=credential]");
+    // "Validate and Save" by default; the OAuth token endpoint here is not
+    // faked, so that one is saved explicitly without checking, and its
+    // details page says so.
+    if c.kind == "oauth2" {
+        app.click("[data-testid=save-unchecked]");
+        app.wait("[data-screen=credential]");
+        app.wait("[data-testid=reminder-unchecked]");
+    } else {
+        app.click("[data-testid=save-credential]");
+        app.wait("[data-screen=credential]");
+    }
 }
 
 fn last4(s: &str) -> &str {

@@ -465,6 +465,12 @@ pub enum CredentialCmd {
         /// Default: the integration's, else the vault's (90 days).
         #[arg(long, value_name = "DAYS")]
         max_age_days: Option<u32>,
+        /// Save without a live check. By default the secret is checked with
+        /// the provider first ("Validate and Save") and saved only if it
+        /// passes; with --offline it is saved unchecked, labelled so in the
+        /// audit log and on its check list until a live check passes.
+        #[arg(long)]
+        offline: bool,
         #[command(flatten)]
         refused: RefusedSecretFlags,
     },
@@ -534,6 +540,9 @@ pub enum CredentialCmd {
         #[command(flatten)]
         refused: RefusedSecretFlags,
     },
+    /// The replaced secret was revoked at the provider: takes the reminder
+    /// a rotation leaves off the credential's check list (audited).
+    OldRevoked { name: String },
     /// Test the connection: the current secret against the live endpoint
     /// (or the offline checks with --offline). Exit 8 when it fails.
     Test {

@@ -808,6 +808,7 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             notes,
             expires,
             max_age_days,
+            offline,
             refused,
         } => {
             refuse_secret_flag(&refused)?;
@@ -848,12 +849,13 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
                 expires_at,
                 max_age_days,
             };
-            // Where the organisation requires it, the secret is checked
-            // live before it is saved.
-            let c = if vault.policy().rules.require_live_validation == Some(true) {
-                vault.add_credential_checked(new, validator(false).as_ref())?
-            } else {
+            // "Validate and Save" by default: checked live and saved only if
+            // the provider accepts it; --offline saves it unchecked, said so
+            // in the audit log and on its check list.
+            let c = if offline {
                 vault.add_credential(new)?
+            } else {
+                vault.add_credential_checked(new, validator(false).as_ref())?
             };
             output::credential(ctx, &c);
             Ok(())
@@ -972,6 +974,12 @@ fn credential(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             };
             let secrets = input::read_secrets(&current.summary.name, &names)?;
             let c = vault.replace_secret(&name, secrets, expires_at, validator(offline).as_ref())?;
+            output::credential(ctx, &c);
+            Ok(())
+        }
+        CredentialCmd::OldRevoked { name } => {
+            let mut vault = ctx.open()?;
+            let c = vault.dismiss_reminder(&name, keywarden_core::ReminderKind::RevokeOld)?;
             output::credential(ctx, &c);
             Ok(())
         }

@@ -232,6 +232,12 @@ pub fn credential(ctx: &Ctx, c: &Credential) {
             when(Some(v.created_at))
         );
     }
+    if !c.reminders.is_empty() {
+        outln!("  to do");
+        for r in &c.reminders {
+            outln!("    [ ] {}", r.detail);
+        }
+    }
 }
 
 pub fn audit_events(ctx: &Ctx, events: &[AuditEvent]) {

@@ -613,6 +613,7 @@ fn every_read_command_speaks_json() {
             "app-1",
             "--token-url",
             "https://login.example/token",
+            "--offline",
         ],
         "client-secret-value-123",
     );
@@ -734,9 +735,10 @@ fn rotate_validates_live_shows_the_new_mask_keeps_the_integration_and_audit_name
         "{outcomes:?}"
     );
 
-    // Every request carried the key in the Authorization header only.
+    // Every request carried the key in the Authorization header only: the
+    // add ("Validate and Save"), the refused rotation, the good one.
     let seen = pleo.seen();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 3);
     for r in &seen {
         assert_eq!(r.request_line, "GET /v1/introspect HTTP/1.1");
         assert!(
@@ -744,6 +746,213 @@ fn rotate_validates_live_shows_the_new_mask_keeps_the_integration_and_audit_name
             "{r:?}"
         );
     }
+}
+
+/// Issue 19: against a fake serving Pleo's documented (`data`-wrapped)
+/// introspection answer, "Validate and Save" is the default of `kw
+/// credential add`: a valid key is saved with its company confirmed, a
+/// wrong one is not saved, a key lacking a required scope is refused
+/// naming it, another company's key is refused at rotation with the old
+/// key kept; `--offline` saves without checking and says so.
+#[test]
+fn a_pleo_key_is_checked_against_the_documented_answer_before_it_is_saved() {
+    const OTHER: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
+    let pleo = FakePleo::start_companies(
+        &[("pk_live_aaaaaaaaaaaaGOOD", ACME), ("pk_live_oooooooooooOTHER", OTHER)],
+        false,
+    )
+    .unwrap();
+    let (kw, _) = Kw::init();
+    for (name, scope) in [("Pleo", "export:read"), ("Pleo writer", "export:write")] {
+        kw.ok(
+            &[
+                "integration",
+                "add",
+                name,
+                "--provider",
+                "pleo",
+                "--base-url",
+                &pleo.base,
+                "--tenant-id",
+                ACME,
+                "--scope",
+                scope,
+            ],
+            "",
+        );
+    }
+    // A key Pleo does not know: refused, nothing saved.
+    let err = kw.fails(
+        &[
+            "credential",
+            "add",
+            "wrong",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_xxxxxxxxxxxxWRNG",
+        8,
+        "does not accept",
+    );
+    assert!(!err.contains("WRNG"), "{err}");
+    // A key without the integration's required scope: refused, naming it.
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "narrow",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo writer",
+        ],
+        "pk_live_aaaaaaaaaaaaGOOD",
+        8,
+        "export:write",
+    );
+    // Another company's key: refused, naming the wrong company.
+    kw.fails(
+        &[
+            "credential",
+            "add",
+            "other",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_oooooooooooOTHER",
+        8,
+        OTHER,
+    );
+    let list: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "credential", "list"], "").stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0, "nothing refused was saved: {list}");
+
+    // A valid key: validated and saved, the company confirmed.
+    let out = kw.ok(
+        &[
+            "--json",
+            "credential",
+            "add",
+            "pleo",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_aaaaaaaaaaaaGOOD",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["last_validated_at"].is_string(), "{v}");
+    assert_eq!(v["reminders"], serde_json::json!([]), "nothing left to confirm: {v}");
+    let detail_of = |name: &str| -> String {
+        let events: serde_json::Value = serde_json::from_slice(
+            &kw.ok(&["--json", "audit", "list", "--action", "credential.add"], "")
+                .stdout,
+        )
+        .unwrap();
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["object_name"] == name)
+            .map(|e| e["detail"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(detail_of("pleo").contains("checked with the provider before saving"));
+
+    // Rotating to another company's key: refused, the old key kept.
+    kw.fails(
+        &["credential", "rotate", "pleo"],
+        "pk_live_oooooooooooOTHER\n",
+        8,
+        OTHER,
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&kw.ok(&["--json", "credential", "show", "pleo"], "").stdout).unwrap();
+    assert_eq!(v["mask"], "••••••••GOOD");
+    assert_eq!(v["current_version"], 1);
+
+    // Saving without a check is explicit, and labelled in the audit log
+    // and on the credential's check list.
+    let out = kw.ok(
+        &[
+            "--json",
+            "credential",
+            "add",
+            "unchecked",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+            "--offline",
+        ],
+        "pk_live_uuuuuuuuuuuuNCHK",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reminders"][0]["kind"], "unchecked", "{v}");
+    assert!(detail_of("unchecked").contains("saved without a live check"));
+    let shown = String::from_utf8(kw.ok(&["credential", "show", "unchecked"], "").stdout).unwrap();
+    assert!(shown.contains("Saved without a live check"), "{shown}");
+}
+
+/// Seed 002, Rotate step 4: after a rotation the admin is reminded to
+/// revoke the old key at the provider, until they say it is done.
+#[test]
+fn a_rotation_reminds_to_revoke_the_old_key_until_marked_done() {
+    let pleo = FakePleo::start(&["pk_live_aaaaaaaaaaaaOLD1", "pk_live_bbbbbbbbbbbbNEW2"], ACME, false).unwrap();
+    let (kw, _) = Kw::init();
+    kw.ok(
+        &[
+            "integration",
+            "add",
+            "Pleo",
+            "--provider",
+            "pleo",
+            "--base-url",
+            &pleo.base,
+            "--tenant-id",
+            ACME,
+        ],
+        "",
+    );
+    kw.ok(
+        &[
+            "credential",
+            "add",
+            "pleo",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        "pk_live_aaaaaaaaaaaaOLD1",
+    );
+    let out = String::from_utf8(
+        kw.ok(&["credential", "rotate", "pleo"], "pk_live_bbbbbbbbbbbbNEW2\n")
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        out.contains("Revoke the replaced secret (version 1, ••••••••OLD1) at pleo"),
+        "{out}"
+    );
+    assert!(!out.contains("aaaaaaaaaaaaOLD1"), "{out}");
+    let shown = String::from_utf8(kw.ok(&["credential", "show", "pleo"], "").stdout).unwrap();
+    assert!(shown.contains("Revoke the replaced secret"), "{shown}");
+    kw.ok(&["credential", "old-revoked", "pleo"], "");
+    let v: serde_json::Value =
+        serde_json::from_slice(&kw.ok(&["--json", "credential", "show", "pleo"], "").stdout).unwrap();
+    assert_eq!(v["reminders"], serde_json::json!([]), "{v}");
+    let events: serde_json::Value = serde_json::from_slice(
+        &kw.ok(&["--json", "audit", "list", "--action", "credential.reminder"], "")
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+    kw.fails(&["credential", "old-revoked", "pleo"], "", 5, "no reminder");
 }
 
 #[test]
@@ -773,6 +982,7 @@ fn credential_test_reports_the_live_verdict_and_exit_8_when_refused() {
             "api-key",
             "--integration",
             "Pleo",
+            "--offline",
         ],
         "pk_live_aaaaaaaaaaaaGOOD",
     );
@@ -785,6 +995,7 @@ fn credential_test_reports_the_live_verdict_and_exit_8_when_refused() {
             "api-key",
             "--integration",
             "Pleo",
+            "--offline",
         ],
         "pk_live_aaaaaaaaaaaaREVK",
     );
@@ -821,6 +1032,7 @@ fn delete_refuses_while_used_and_names_the_integration() {
             "api-key",
             "--integration",
             "Xledger prod",
+            "--offline",
         ],
         "pk_live_0123456789abcdef",
     );
@@ -837,7 +1049,16 @@ fn import_recreates_configuration_marked_for_reentry() {
         "",
     );
     kw.ok(
-        &["credential", "add", "p", "--type", "api-key", "--integration", "Pleo"],
+        &[
+            "credential",
+            "add",
+            "p",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+            "--offline",
+        ],
         "pk_live_0123456789abcdef",
     );
     let file = kw.vault.parent().unwrap().join("e.json");
@@ -1013,7 +1234,16 @@ fn no_secret_in_any_verdict_error_or_support_bundle_even_when_the_provider_echoe
     );
     let canaries = ["pk_live_KWBUNDLECANARY0001", "pk_live_KWBUNDLECANARY0002"];
     kw.ok(
-        &["credential", "add", "a", "--type", "api-key", "--integration", "Pleo"],
+        &[
+            "credential",
+            "add",
+            "a",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+            "--offline",
+        ],
         canaries[0],
     );
     kw.ok(
@@ -1081,7 +1311,16 @@ fn the_reconnection_threshold_in_the_vaults_settings_applies_to_kw() {
         "",
     );
     kw.ok(
-        &["credential", "add", "a", "--type", "api-key", "--integration", "Pleo"],
+        &[
+            "credential",
+            "add",
+            "a",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+            "--offline",
+        ],
         "pk_live_aaaaaaaaaaaaREVK",
     );
     let out = kw.run(&["--json", "credential", "test", "a"], "");
@@ -1124,6 +1363,7 @@ fn expiry_check_notifies_each_threshold_once_natively_and_rotation_ends_the_old_
             "Pleo production",
             "--expires",
             &in_13_days[..10],
+            "--offline",
         ],
         secret,
     );
@@ -1210,6 +1450,7 @@ fn kw_run_gives_the_child_the_current_secret_in_its_environment_only() {
             "api-key",
             "--integration",
             "Pleo production",
+            "--offline",
         ],
         first,
     );
@@ -1263,6 +1504,7 @@ fn kw_run_gives_the_child_the_current_secret_in_its_environment_only() {
             "api-key",
             "--integration",
             "Xledger",
+            "--offline",
         ],
         "xl-token-run-canary-0001",
     );

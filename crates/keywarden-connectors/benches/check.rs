@@ -18,16 +18,23 @@ use fake::{Fake, Reply};
 use keywarden_connectors::pleo::Pleo;
 use keywarden_connectors::{Connectors, Options};
 use keywarden_core::*;
-use serde_json::json;
 
 const COMPANY: &str = "0f9b2a8e-3c1d-4e6f-9a7b-5d4c3b2a1f00";
 
+/// Pleo's documented introspection answer (pleo/introspect.200.http,
+/// wrapped in `data`) for any key, built once: the fake's own time stays
+/// the loopback round trip, not a fixture read per request.
 fn pleo() -> Fake {
-    Fake::start(|_| {
-        Reply::json(
-            200,
-            json!({"subjectURN": format!("urn:pleo:company:{COMPANY}"), "scope": "export:read"}),
-        )
+    let answer = Reply::fixture("pleo/introspect.200.http", |b| {
+        b["data"]["subjectURN"] = format!("urn:pleo:company:{COMPANY}").into();
+        b["data"]["scope"] = "export:read".into();
+    });
+    let (status, headers, body) = (answer.status, answer.headers, answer.body);
+    Fake::start(move |_| Reply {
+        status,
+        headers: headers.clone(),
+        body: body.clone(),
+        delay: Duration::ZERO,
     })
 }
 

@@ -2,9 +2,13 @@
 //! (`{authority}/{tenant}/oauth2/v2.0/token`, scope
 //! `https://api.businesscentral.dynamics.com/.default`), then
 //! `GET {api}/v2.0/{tenant}/{environment}/api/v2.0/companies` with it. The
-//! integration's tenant is the Entra tenant; its company must be in the
-//! list. Entra's AADSTS codes name the failure: 7000222 an expired secret,
-//! 7000215 a wrong one.
+//! integration's tenant is the Entra tenant; its company (id, `name` or
+//! `displayName`) must be in the list. Entra's AADSTS codes, read from the
+//! documented `error_codes`, name the failure: 7000222 an expired secret,
+//! 7000215 a wrong one, 700016 an unknown app, 90002 an unknown tenant.
+//!
+//! No provider free text (`error_description`, OData `error.message`)
+//! reaches a verdict: only codes shaped like codes do.
 
 use keywarden_core::{Candidate, Failure, Rejection, Validator, Verdict};
 use secrecy::ExposeSecret;
@@ -16,6 +20,13 @@ use crate::http::{Auth, Body, Client};
 pub const AUTHORITY: &str = "https://login.microsoftonline.com";
 pub const API: &str = "https://api.businesscentral.dynamics.com";
 pub const SCOPE: &str = "https://api.businesscentral.dynamics.com/.default";
+
+/// What a 403 from the companies API lacks: the application permission
+/// the S2S setup grants (Task 1) and the app's card on Business Central's
+/// own page (Task 2), where permission sets are assigned.
+pub const PERMISSION: &str = "API.ReadWrite.All (the Dynamics 365 Business Central application permission; \
+     the app must also be added and enabled on Business Central's \"Microsoft Entra applications\" page \
+     with permission sets)";
 
 pub struct BusinessCentral {
     options: Options,
@@ -101,16 +112,18 @@ impl Validator for BusinessCentral {
         match resp.status {
             200 => {}
             401 => {
+                let code = odata_error_code(&body).map(|c| format!(", {c}")).unwrap_or_default();
                 return Err(Failure::InvalidCredential {
-                    detail: "Business Central refused the token (401)".into(),
+                    detail: format!(
+                        "Business Central refused the token Entra ID issued (401{code}); check that the app is \
+                         added and enabled on Business Central's \"Microsoft Entra applications\" page"
+                    ),
                 }
                 .into());
             }
             403 => {
                 return Err(Failure::InsufficientScope {
-                    missing: vec![
-                        "Business Central API permission (API.ReadWrite.All or Financials.ReadWrite.All)".into(),
-                    ],
+                    missing: vec![PERMISSION.into()],
                 }
                 .into());
             }
@@ -136,25 +149,23 @@ impl Validator for BusinessCentral {
                 .into());
             }
         }
-        let listed: Vec<(String, String)> = body["value"]
+        // API v2.0 `company`: `id`, `name` and `displayName` (the name
+        // shown to users, which may differ from `name`).
+        let text = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_owned();
+        let listed: Vec<[String; 3]> = body["value"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|c| {
-                        (
-                            c["id"].as_str().unwrap_or_default().to_owned(),
-                            c["name"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
+                    .map(|c| [text(c, "id"), text(c, "name"), text(c, "displayName")])
                     .collect()
             })
             .unwrap_or_default();
         if let Some(want) = company {
             let found = listed
                 .iter()
-                .any(|(id, name)| id.eq_ignore_ascii_case(want) || name.eq_ignore_ascii_case(want));
+                .any(|company| company.iter().any(|v| !v.is_empty() && v.eq_ignore_ascii_case(want)));
             if !found {
-                let names: Vec<&str> = listed.iter().map(|(_, n)| n.as_str()).collect();
+                let names: Vec<&str> = listed.iter().map(|[_, name, _]| name.as_str()).collect();
                 return Err(Failure::WrongTenant {
                     expected: want.clone(),
                     actual: if names.is_empty() {
@@ -178,39 +189,184 @@ impl Validator for BusinessCentral {
     }
 }
 
-/// Entra ID's token errors: `{"error": ..., "error_description": "AADSTS…"}`.
+/// Entra ID's token errors, as "Handling error codes in your application"
+/// documents them: `error` (an OAuth 2.0 code), `error_codes` (the AADSTS
+/// numbers, "to help in diagnostics") and `error_description` (free text:
+/// "never use this field to react to an error"). The numbers come from
+/// `error_codes`; only an answer without it has its description scanned,
+/// for `AADSTS<digits>` and nothing else. Neither the description nor an
+/// `error` that is not shaped like a code reaches the verdict.
 fn token_failure(status: u16, body: &Value, retry_after: Option<u64>) -> Failure {
-    let error = body["error"].as_str().unwrap_or_default();
-    let description = body["error_description"].as_str().unwrap_or_default();
-    let aadsts = description
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .find(|w| w.starts_with("AADSTS"))
-        .unwrap_or_default()
-        .to_owned();
-    match aadsts.as_str() {
-        "AADSTS7000222" => Failure::Expired {
+    let error = body["error"].as_str().filter(|e| is_oauth_code(e));
+    let codes = aadsts_codes(body);
+    let has = |n: u64| codes.contains(&n);
+    let named = || {
+        let mut parts: Vec<String> = error.map(str::to_owned).into_iter().collect();
+        if error.is_none() && !body["error"].is_null() {
+            parts.push("an unrecognised error code".into());
+        }
+        parts.extend(codes.iter().map(|n| format!("AADSTS{n}")));
+        if parts.is_empty() {
+            "no error code".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    };
+    if has(7000222) {
+        Failure::Expired {
             detail: "AADSTS7000222: the client secret has expired".into(),
-        },
-        "AADSTS7000215" => Failure::InvalidCredential {
+        }
+    } else if has(7000215) {
+        Failure::InvalidCredential {
             detail: "AADSTS7000215: the client secret is wrong".into(),
-        },
-        "AADSTS700016" => Failure::InvalidCredential {
+        }
+    } else if has(700016) {
+        Failure::InvalidCredential {
             detail: "AADSTS700016: no app with this client id in the tenant".into(),
-        },
-        "AADSTS90002" => Failure::WrongTenant {
+        }
+    } else if has(90002) {
+        Failure::WrongTenant {
             expected: "an existing Entra tenant".into(),
             actual: "AADSTS90002: tenant not found".into(),
-        },
-        _ if status == 429 => Failure::RateLimited {
+        }
+    } else if status == 429 {
+        Failure::RateLimited {
             retry_after_secs: retry_after,
             detail: "Entra ID answered 429".into(),
-        },
-        _ if error == "invalid_client" => Failure::InvalidCredential {
-            detail: format!("Entra ID: invalid_client {aadsts}").trim().to_owned(),
-        },
-        _ => Failure::Provider {
+        }
+    } else if status == 503 || error == Some("temporarily_unavailable") {
+        // "The server is temporarily too busy to handle the request" -
+        // "Retry the request": the secret may well be fine.
+        Failure::RateLimited {
+            retry_after_secs: retry_after,
+            detail: format!(
+                "Entra ID is temporarily unavailable ({status}: {}); retry shortly",
+                named()
+            ),
+        }
+    } else if error == Some("invalid_client") {
+        Failure::InvalidCredential {
+            detail: format!("Entra ID: {}", named()),
+        }
+    } else {
+        Failure::Provider {
             status: Some(status),
-            detail: format!("Entra ID: {error} {aadsts}").trim().to_owned(),
-        },
+            detail: format!("Entra ID: {}", named()),
+        }
+    }
+}
+
+/// The AADSTS numbers of an Entra error: `error_codes` when the answer has
+/// it (integers only), else each `AADSTS<digits>` in `error_description`.
+fn aadsts_codes(body: &Value) -> Vec<u64> {
+    match body["error_codes"].as_array() {
+        Some(codes) => codes.iter().filter_map(Value::as_u64).collect(),
+        None => body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter_map(|word| word.strip_prefix("AADSTS"))
+            .filter(|digits| (1..=10).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|digits| digits.parse().ok())
+            .collect(),
+    }
+}
+
+/// An OAuth 2.0 `error` value as Entra's are shaped: `^[a-z_]{1,64}$`.
+fn is_oauth_code(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// The OData error's `error.code` (e.g. `Authentication_InvalidCredentials`),
+/// when it is shaped like one: `^[A-Za-z_]{1,64}$`.
+fn odata_error_code(body: &Value) -> Option<&str> {
+    body["error"]["code"]
+        .as_str()
+        .filter(|c| (1..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'))
+}
+
+#[cfg(all(test, feature = "fakes"))]
+mod tests {
+    //! `token_failure` on Entra's documented answers (tests/fixtures), and
+    //! on the ways a real answer may differ from them.
+
+    use super::*;
+    use crate::fixtures::{Fixture, answer};
+
+    fn documented(name: &str) -> (u16, Value) {
+        let f = Fixture::load(name);
+        (f.status(), f.json())
+    }
+
+    #[test]
+    fn error_codes_decide_even_when_the_description_says_otherwise() {
+        // The description is free text that Entra may reword or localise.
+        let (_, body) = answer("entra/token.error.AADSTS7000222.401.http", |b| {
+            b["error_description"] = "AADSTS7000215: Ungültiger geheimer Clientschlüssel.".into();
+        });
+        let f = token_failure(401, &body, None);
+        assert!(matches!(f, Failure::Expired { .. }), "{f:?}");
+    }
+
+    #[test]
+    fn without_error_codes_the_description_is_scanned_for_an_aadsts_number_only() {
+        let (status, mut body) = documented("entra/token.error.AADSTS7000215.401.http");
+        if let Some(members) = body.as_object_mut() {
+            members.remove("error_codes");
+        }
+        let f = token_failure(status, &body, None);
+        assert!(matches!(f, Failure::InvalidCredential { .. }), "{f:?}");
+        assert!(f.to_string().contains("AADSTS7000215"), "{f}");
+        // `error_codes` present but empty: the description is not read.
+        let (fixture, body) = answer("entra/token.error.AADSTS7000215.401.http", |b| {
+            b["error_codes"] = serde_json::json!([]);
+        });
+        let f = token_failure(fixture.status(), &body, None);
+        assert!(!f.to_string().contains("AADSTS7000215"), "{f}");
+        assert!(
+            matches!(f, Failure::InvalidCredential { .. }),
+            "invalid_client still decides: {f:?}"
+        );
+    }
+
+    #[test]
+    fn temporarily_unavailable_is_a_retry_whatever_the_status() {
+        let (_, body) = documented("entra/token.error.temporarily-unavailable.503.http");
+        let f = token_failure(400, &body, None);
+        assert!(matches!(f, Failure::RateLimited { .. }), "{f:?}");
+        let f = token_failure(503, &Value::Null, Some(9));
+        assert!(
+            matches!(
+                f,
+                Failure::RateLimited {
+                    retry_after_secs: Some(9),
+                    ..
+                }
+            ),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn an_error_not_shaped_like_a_code_is_not_repeated() {
+        let (fixture, body) = answer("entra/token.error.400.http", |b| {
+            b["error"] = "Call +1 555 0100 now".into();
+            b["error_codes"] = serde_json::json!([]);
+        });
+        let f = token_failure(fixture.status(), &body, None);
+        let text = format!("{f:?} {f}");
+        assert!(!text.contains("555") && !text.contains("provided value"), "{text}");
+        assert!(text.contains("an unrecognised error code"), "{text}");
+        assert!(is_oauth_code("invalid_scope") && !is_oauth_code("Invalid") && !is_oauth_code(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn an_odata_code_is_read_only_when_it_looks_like_one() {
+        let (_, body) = documented("business-central/companies.401.http");
+        assert_eq!(odata_error_code(&body), Some("Authentication_InvalidCredentials"));
+        let (_, body) = answer("business-central/companies.401.http", |b| {
+            b["error"]["code"] = "The server has rejected the client credentials".into();
+        });
+        assert_eq!(odata_error_code(&body), None);
     }
 }

@@ -1,7 +1,8 @@
 //! Provider fakes for other crates' tests (feature `fakes`): a minimal
 //! HTTP/1.1 server on 127.0.0.1 in a thread, answering Pleo's
-//! `GET /v1/introspect` as documented. The connectors' own tests use the
-//! fuller axum fakes in `tests/fake`.
+//! `GET /v1/introspect` with the documented answers
+//! (`fixtures::answer("pleo/introspect.200.http")`, `…401.http`). The
+//! connectors' own tests use the fuller axum fakes in `tests/fake`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -32,25 +33,34 @@ pub struct FakePleo {
 }
 
 impl FakePleo {
-    /// Keys in `accepted` belong to `company` and get 200 with its
-    /// `subjectURN` and `scope`; anything else gets 401. With `echo`, the
-    /// 401 body repeats the Authorization header it was sent, so a test can
-    /// prove no verdict carries the provider's words back.
+    /// Keys in `accepted` belong to `company` and get Pleo's documented 200
+    /// with its `subjectURN` and `scope`; anything else gets the documented
+    /// 401. With `echo` the fake turns hostile, off the document on
+    /// purpose: its 401 body repeats the Authorization header it was sent,
+    /// so a test can prove no verdict carries the provider's words back.
     pub fn start(accepted: &[&str], company: &str, echo: bool) -> std::io::Result<FakePleo> {
+        let keys: Vec<(&str, &str)> = accepted.iter().map(|k| (*k, company)).collect();
+        FakePleo::start_companies(&keys, echo)
+    }
+
+    /// Like `start`, each accepted key belonging to its own company.
+    pub fn start_companies(accepted: &[(&str, &str)], echo: bool) -> std::io::Result<FakePleo> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let base = format!("http://{}", listener.local_addr()?);
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        let accepted: Vec<String> = accepted
+        let accepted: Vec<(String, String)> = accepted
             .iter()
-            .map(|k| {
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(format!("{k}:"))
+            .map(|(k, company)| {
+                (
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(format!("{k}:"))
+                    ),
+                    (*company).to_owned(),
                 )
             })
             .collect();
-        let company = company.to_owned();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -75,23 +85,33 @@ impl FakePleo {
                     headers,
                 };
                 let auth = seen.header("authorization").unwrap_or_default().to_owned();
-                let ok = seen.request_line.starts_with("GET /v1/introspect ") && accepted.contains(&auth);
+                let company = accepted
+                    .iter()
+                    .find(|(a, _)| *a == auth)
+                    .map(|(_, c)| c.clone())
+                    .filter(|_| seen.request_line.starts_with("GET /v1/introspect "));
                 if let Ok(mut l) = log.lock() {
                     l.push(seen);
                 }
-                let (status, body) = if ok {
+                let (status, content_type, body) = if let Some(company) = company {
                     (
                         "200 OK",
-                        format!(r#"{{"subjectURN":"urn:pleo:company:{company}","scope":"export:read expenses:read"}}"#),
+                        "application/json;charset=UTF-8",
+                        introspection(&company).to_string(),
                     )
                 } else if echo {
-                    ("401 Unauthorized", format!(r#"{{"message":"Unauthorized: {auth}"}}"#))
+                    (
+                        "401 Unauthorized",
+                        "application/json",
+                        format!(r#"{{"message":"Unauthorized: {auth}"}}"#),
+                    )
                 } else {
-                    ("401 Unauthorized", r#"{"message":"Unauthorized"}"#.to_owned())
+                    // Documented with no body.
+                    ("401 Unauthorized", "text/plain", String::new())
                 };
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
             }
@@ -103,4 +123,14 @@ impl FakePleo {
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().map(|l| l.clone()).unwrap_or_default()
     }
+}
+
+/// Pleo's documented introspection answer for a key of `company` (the
+/// fixture `pleo/introspect.200.http`, its subject and scopes changed).
+pub fn introspection(company: &str) -> serde_json::Value {
+    crate::fixtures::answer("pleo/introspect.200.http", |body| {
+        body["data"]["subjectURN"] = format!("urn:pleo:company:{company}").into();
+        body["data"]["scope"] = "export:read expenses:read".into();
+    })
+    .1
 }

@@ -10,13 +10,15 @@
 //!
 //! A 401 or 403 with a Bearer challenge (RFC 6750 §3) is read: an
 //! `invalid_token` whose description says it expired is "expired", and
-//! `insufficient_scope` names the scopes the endpoint wants.
+//! `insufficient_scope` names the scopes the endpoint wants. The
+//! description itself, the provider's free text, is never repeated.
 
 use keywarden_core::{Candidate, Failure, Rejection, Validator, Verdict};
 use secrecy::ExposeSecret;
 
 use crate::Options;
 use crate::http::{Auth, Client, redact};
+use crate::oauth2::error_code;
 
 pub const CHECK_URL: &str = "check_url";
 
@@ -100,20 +102,28 @@ impl Validator for Generic {
                 ..Verdict::default()
             }),
             // RFC 6750 §3: a Bearer challenge says why, and for 403 which
-            // scopes the resource needs.
+            // scopes the resource needs. Its `error_description` is the
+            // provider's free text: read to tell an expired token (§3's
+            // example), never repeated; a detail names only the `error`
+            // code.
             401 => {
                 let challenge = resp.bearer_challenge().unwrap_or_default();
-                let said = redact(&format!("{} {}", challenge.error, challenge.description), &all);
-                if said.to_ascii_lowercase().contains("expired") {
+                let said = format!("{} {}", challenge.error, challenge.description).to_ascii_lowercase();
+                let code = error_code(&challenge.error).map(|e| redact(e, &all));
+                if said.contains("expired") {
                     Err(Failure::Expired {
-                        detail: format!("the endpoint answered 401: {}", said.trim()),
+                        detail: match code {
+                            Some(e) => format!("the endpoint answered 401 {e}: the token has expired"),
+                            None => "the endpoint answered 401: the token has expired".into(),
+                        },
                     }
                     .into())
                 } else {
                     Err(Failure::InvalidCredential {
-                        detail: format!("the endpoint answered 401 Unauthorized {}", said.trim())
-                            .trim()
-                            .to_owned(),
+                        detail: match code {
+                            Some(e) => format!("the endpoint answered 401 Unauthorized ({e})"),
+                            None => "the endpoint answered 401 Unauthorized".into(),
+                        },
                     }
                     .into())
                 }

@@ -48,15 +48,21 @@ impl Response {
     }
 
     /// The `error`, `error_description` and `scope` of a Bearer challenge
-    /// (RFC 6750 §3) in `WWW-Authenticate`, when the server sent one.
+    /// (RFC 6750 §3) in `WWW-Authenticate`, when the server sent one. The
+    /// scheme is matched case-insensitively and as a whole token (RFC 9110
+    /// §11.1: `bearer` is Bearer, `Bearerx` is not), in any of the header
+    /// fields and after any other challenge (§11.6.1).
     pub fn bearer_challenge(&self) -> Option<BearerChallenge> {
-        let header = self.headers.get(reqwest::header::WWW_AUTHENTICATE)?.to_str().ok()?;
-        let rest = header
-            .trim()
-            .strip_prefix("Bearer")
-            .or_else(|| header.trim().strip_prefix("bearer"))?;
+        let params = self
+            .headers
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(challenges)
+            .find(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))?
+            .1;
         let mut challenge = BearerChallenge::default();
-        for (key, value) in auth_params(rest) {
+        for (key, value) in params {
             match key.to_ascii_lowercase().as_str() {
                 "error" => challenge.error = value,
                 "error_description" => challenge.description = value,
@@ -75,37 +81,89 @@ pub struct BearerChallenge {
     pub scope: Vec<String>,
 }
 
-/// `key="quoted value", key=token` pairs of an auth-param list (RFC 9110
-/// §11.2), with `\` escapes inside quotes.
-fn auth_params(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
+/// A `tchar` of RFC 9110 §5.6.2: what a token (an auth-scheme, a
+/// parameter name, an unquoted value) is made of.
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// Reads auth-params and challenges (RFC 9110 §11.2, §11.6.1):
+/// `key="quoted value"` with `\` escapes or `key=token`, whitespace
+/// around `=` tolerated.
+struct Cursor<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Cursor<'a> {
+        Cursor {
+            chars: text.chars().peekable(),
         }
-        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
-        if key.is_empty() || chars.next() != Some('=') {
+    }
+
+    fn skip(&mut self, what: impl Fn(char) -> bool) {
+        while self.chars.next_if(|c| what(*c)).is_some() {}
+    }
+
+    fn token(&mut self) -> String {
+        std::iter::from_fn(|| self.chars.next_if(|c| is_tchar(*c))).collect()
+    }
+
+    /// `key BWS "=" BWS ( token / quoted-string )`, separated by commas,
+    /// up to the end or to the next challenge's scheme: a token not
+    /// followed by `=`, which is left unread.
+    fn params(&mut self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        loop {
+            let before = self.chars.clone();
+            self.skip(|c| c == ',' || c.is_whitespace());
+            let key = self.token();
+            self.skip(char::is_whitespace);
+            if key.is_empty() || self.chars.peek() != Some(&'=') {
+                self.chars = before;
+                return out;
+            }
+            self.chars.next();
+            self.skip(char::is_whitespace);
+            let value = if self.chars.next_if_eq(&'"').is_some() {
+                let mut v = String::new();
+                while let Some(c) = self.chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => v.extend(self.chars.next()),
+                        c => v.push(c),
+                    }
+                }
+                v
+            } else {
+                // Leniently, anything up to a comma or whitespace (a scope
+                // such as `a:b` should be quoted, but may not be).
+                std::iter::from_fn(|| self.chars.next_if(|c| *c != ',' && !c.is_whitespace())).collect()
+            };
+            out.push((key, value));
+        }
+    }
+}
+
+/// The challenges of one `WWW-Authenticate` value (RFC 9110 §11.6.1):
+/// each scheme, as sent, with its auth-params. A token68 or anything else
+/// unreadable ends the list.
+fn challenges(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    let mut cursor = Cursor::new(text);
+    loop {
+        cursor.skip(|c| c == ',' || c.is_whitespace());
+        let scheme = cursor.token();
+        if scheme.is_empty() {
             return out;
         }
-        let value = if chars.peek() == Some(&'"') {
-            chars.next();
-            let mut v = String::new();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => v.extend(chars.next()),
-                    c => v.push(c),
-                }
-            }
-            v
-        } else {
-            std::iter::from_fn(|| chars.next_if(|c| *c != ','))
-                .collect::<String>()
-                .trim()
-                .to_owned()
-        };
-        out.push((key.trim().to_owned(), value));
+        // The scheme is a whole token: it ends at whitespace, a comma or
+        // the end; `Bearer=x` or `Bearer"x"` is no Bearer challenge.
+        if cursor.chars.peek().is_some_and(|c| *c != ',' && !c.is_whitespace()) {
+            return out;
+        }
+        let params = cursor.params();
+        out.push((scheme, params));
     }
 }
 
@@ -160,6 +218,15 @@ impl Client {
             });
         }
         match url.scheme() {
+            // Test mode reaches the provider fakes on loopback and nothing
+            // else: a test that forgot its fake fails at once, and no test
+            // ever sends anything to a real provider.
+            "https" if self.allow_loopback_http && !is_loopback(&url) => Err(Failure::Unreachable {
+                detail: format!(
+                    "test mode reaches only loopback addresses (the provider fakes); {} was not contacted",
+                    url.host_str().unwrap_or("the host")
+                ),
+            }),
             "https" => Ok(url),
             "http" if is_loopback(&url) && self.allow_loopback_http => Ok(url),
             "http" if is_loopback(&url) => Err(Failure::Unsafe {
@@ -373,6 +440,14 @@ mod tests {
             assert!(matches!(test.check_url(url, &[]), Err(Failure::Unsafe { .. })), "{url}");
         }
         assert!(strict.check_url("https://external.pleo.io/v1/introspect", &[]).is_ok());
+        assert!(
+            matches!(
+                test.check_url("https://external.pleo.io/v1/introspect", &[]),
+                Err(Failure::Unreachable { .. })
+            ),
+            "test mode never reaches a real provider"
+        );
+        assert!(test.check_url("https://127.0.0.1:9/x", &[]).is_ok());
     }
 
     #[test]
@@ -395,6 +470,12 @@ mod tests {
 mod challenge_tests {
     use super::*;
 
+    /// `key="quoted value", key=token` pairs of an auth-param list (RFC
+    /// 9110 §11.2).
+    fn auth_params(text: &str) -> Vec<(String, String)> {
+        Cursor::new(text).params()
+    }
+
     #[test]
     fn auth_params_read_quoted_escaped_and_bare_values() {
         let got =
@@ -410,5 +491,66 @@ mod challenge_tests {
         );
         assert!(auth_params("").is_empty());
         assert!(auth_params("garbage-without-equals").is_empty());
+    }
+
+    fn answer(challenges: &[&str]) -> Response {
+        let mut headers = HeaderMap::new();
+        for c in challenges {
+            headers.append(reqwest::header::WWW_AUTHENTICATE, HeaderValue::from_str(c).unwrap());
+        }
+        Response {
+            status: 401,
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_a_whole_token() {
+        // RFC 9110 §11.1: "It uses a case-insensitive token".
+        for scheme in ["Bearer", "bearer", "BEARER", "beArEr"] {
+            let c = answer(&[&format!(r#"{scheme} realm="example", error="invalid_token""#)])
+                .bearer_challenge()
+                .unwrap_or_else(|| panic!("{scheme}"));
+            assert_eq!(c.error, "invalid_token", "{scheme}");
+        }
+        for not_bearer in [
+            r#"Bearerx realm="example", error="invalid_token""#,
+            r#"Bearer_2 error="invalid_token""#,
+            r#"XBearer error="invalid_token""#,
+            r#"Bearer="x", error="invalid_token""#,
+            r#"Basic realm="example""#,
+        ] {
+            assert_eq!(answer(&[not_bearer]).bearer_challenge(), None, "{not_bearer}");
+        }
+        assert_eq!(answer(&[]).bearer_challenge(), None);
+        assert_eq!(answer(&["Bearer"]).bearer_challenge(), Some(BearerChallenge::default()));
+    }
+
+    #[test]
+    fn whitespace_around_equals_and_other_challenges_are_tolerated() {
+        let c = answer(&[r#"Bearer realm = "example" , error= "insufficient_scope",scope ="openid profile""#])
+            .bearer_challenge()
+            .unwrap();
+        assert_eq!(c.error, "insufficient_scope");
+        assert_eq!(c.scope, ["openid", "profile"]);
+        // After another challenge in the same field, or in a second field.
+        for fields in [
+            &[r#"Basic realm="x", Bearer realm="example", error="invalid_token""#][..],
+            &[r#"Newauth realm="apps", type=1, title="Login to \"apps\"", Bearer error="invalid_token""#][..],
+            &[r#"Basic realm="x""#, r#"Bearer error="invalid_token""#][..],
+        ] {
+            let c = answer(fields)
+                .bearer_challenge()
+                .unwrap_or_else(|| panic!("{fields:?}"));
+            assert_eq!(c.error, "invalid_token", "{fields:?}");
+        }
+        assert_eq!(
+            auth_params(r#"realm = "a" ,error =invalid_token"#),
+            vec![
+                ("realm".to_owned(), "a".to_owned()),
+                ("error".to_owned(), "invalid_token".to_owned())
+            ]
+        );
     }
 }

@@ -11,6 +11,8 @@
 pub mod business_central;
 #[cfg(feature = "fakes")]
 pub mod fakes;
+#[cfg(feature = "fakes")]
+pub mod fixtures;
 pub mod generic;
 pub mod http;
 pub mod oauth2;
@@ -69,12 +71,26 @@ impl Connectors {
     }
 }
 
-impl Validator for Connectors {
-    fn validate(&self, c: &Candidate<'_>) -> Result<Verdict, Rejection> {
-        let provider = c
-            .integration
+impl Connectors {
+    /// The provider named by the candidate's integration, lower-cased.
+    fn provider(c: &Candidate<'_>) -> String {
+        c.integration
             .map(|i| i.provider.to_ascii_lowercase())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+}
+
+impl Validator for Connectors {
+    fn has_live_check(&self, c: &Candidate<'_>) -> bool {
+        matches!(
+            Connectors::provider(c).as_str(),
+            "pleo" | "xledger" | "business_central" | "business-central" | "bc" | "dynamics365"
+        ) || (c.kind == CredentialKind::OAuth2 && c.config.contains_key("token_url"))
+            || c.config.contains_key(generic::CHECK_URL)
+    }
+
+    fn validate(&self, c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        let provider = Connectors::provider(c);
         match provider.as_str() {
             "pleo" => pleo::Pleo::new(self.options.clone()).validate(c),
             "xledger" => xledger::Xledger::new(self.options.clone()).validate(c),

@@ -8,6 +8,11 @@
 //! optional `client_auth` (`post`, default: the secret in the form body;
 //! `basic`: HTTP Basic). Secrets: `client_secret`, and `refresh_token` for
 //! the refresh grant.
+//!
+//! The answer must be a Bearer token (§5.1 `token_type`, RFC 6750); an
+//! answer without `scope` granted the scope requested (§3.3). A refusal is
+//! read by its `error` code (§5.2) alone: the provider's
+//! `error_description` is free text and never repeated.
 
 use keywarden_core::{Candidate, Failure, Rejection, SecretFields, SecretString, Validator, Verdict};
 use secrecy::ExposeSecret;
@@ -37,7 +42,10 @@ pub struct Grant {
     pub access_token: SecretString,
     /// `expires_in`, the access token's life in seconds.
     pub expires_in: Option<i64>,
-    /// `scope` as granted (RFC 6749 §5.1), empty when not said.
+    /// `scope` as granted (RFC 6749 §5.1). An answer without `scope`
+    /// granted what was requested (§3.3, §5.1: the server must say it only
+    /// when it differs), so then it is the configured `scope`; empty when
+    /// neither is known.
     pub granted: Vec<String>,
     /// A new refresh token differing from the one presented: the old one
     /// is spent (§6).
@@ -99,6 +107,13 @@ pub fn request_token(
     if resp.status != 200 {
         return Err(error_of(resp.status, &body, resp.retry_after(), refresh));
     }
+    grant_of(&body, config.get("scope").map(String::as_str), refresh_token)
+}
+
+/// A successful token answer (RFC 6749 §5.1) as a grant, for a request
+/// that asked for `requested_scope` and, in the refresh grant, presented
+/// `refresh_token`.
+fn grant_of(body: &Value, requested_scope: Option<&str>, refresh_token: Option<&str>) -> Result<Grant, Failure> {
     let access_token = body["access_token"]
         .as_str()
         .filter(|t| !t.is_empty())
@@ -106,18 +121,42 @@ pub fn request_token(
             status: Some(200),
             detail: "the token endpoint gave no access_token".into(),
         })?;
+    // §5.1: token_type is REQUIRED; the token is sent as a Bearer token
+    // (RFC 6750), which another type (mac, DPoP, …) cannot be. The type is
+    // not repeated: it is the provider's text.
+    match body["token_type"].as_str() {
+        Some(t) if t.eq_ignore_ascii_case("Bearer") => {}
+        Some(_) => {
+            return Err(Failure::Provider {
+                status: Some(200),
+                detail: "the token endpoint's answer is not a bearer token (its token_type is not Bearer)".into(),
+            });
+        }
+        None => {
+            return Err(Failure::Provider {
+                status: Some(200),
+                detail: "the token endpoint's answer is not a bearer token (it has no token_type)".into(),
+            });
+        }
+    }
+    let words = |s: &str| -> Vec<String> { s.split_whitespace().map(str::to_owned).collect() };
+    let granted = match body.get("scope") {
+        // §3.3, §5.1: said only when it differs from what was requested.
+        None | Some(Value::Null) => requested_scope.map(words).unwrap_or_default(),
+        Some(Value::String(s)) => words(s),
+        Some(_) => Vec::new(),
+    };
     Ok(Grant {
         access_token: SecretString::from(access_token.to_owned()),
         expires_in: body["expires_in"].as_i64(),
-        granted: body["scope"]
-            .as_str()
-            .map(|s| s.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default(),
+        granted,
         refresh_token: match (refresh_token, body["refresh_token"].as_str()) {
             (Some(old), Some(new)) if !new.is_empty() && new != old => Some(SecretString::from(new.to_owned())),
             _ => None,
         },
-        refresh_token_expires_in: body["refresh_token_expires_in"].as_i64().filter(|_| refresh),
+        refresh_token_expires_in: body["refresh_token_expires_in"]
+            .as_i64()
+            .filter(|_| refresh_token.is_some()),
     })
 }
 
@@ -155,9 +194,19 @@ impl Validator for OAuth2 {
     }
 }
 
+/// An `error` code (RFC 6749 §5.2, RFC 6750 §3.1) a verdict may repeat:
+/// 1 to 64 lowercase letters and `_`, as every code the RFCs define is.
+/// Anything else, and every `error_description`, is the provider's free
+/// text and is never put in a detail.
+pub(crate) fn error_code(error: &str) -> Option<&str> {
+    (!error.is_empty() && error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .then_some(error)
+}
+
 /// RFC 6749 §5.2 errors.
 fn error_of(status: u16, body: &Value, retry_after: Option<u64>, refresh: bool) -> Failure {
-    let error = body["error"].as_str().unwrap_or_default();
+    let error = error_code(body["error"].as_str().unwrap_or_default()).unwrap_or_default();
+    let grant = if refresh { "refresh_token" } else { "client_credentials" };
     match error {
         "invalid_grant" if refresh => Failure::InvalidCredential {
             detail: "invalid_grant: the refresh token was revoked or has expired; reconnect the integration to get a new one".into(),
@@ -165,8 +214,16 @@ fn error_of(status: u16, body: &Value, retry_after: Option<u64>, refresh: bool) 
         "invalid_grant" => Failure::InvalidCredential {
             detail: "invalid_grant".into(),
         },
-        "invalid_client" | "unauthorized_client" => Failure::InvalidCredential {
-            detail: format!("{error}: the client id or secret is not accepted"),
+        "invalid_client" => Failure::InvalidCredential {
+            detail: "invalid_client: the client id or secret is not accepted".into(),
+        },
+        // §5.2: "The authenticated client is not authorized to use this
+        // authorization grant type": the secret is fine, the grant is not.
+        "unauthorized_client" => Failure::Provider {
+            status: Some(status),
+            detail: format!(
+                "unauthorized_client: this client may not use the {grant} grant; allow that grant type for the client at the provider, or set grant_type to one it may use"
+            ),
         },
         "invalid_scope" => Failure::InsufficientScope { missing: vec![] },
         _ if status == 429 => Failure::RateLimited {
@@ -184,5 +241,84 @@ fn error_of(status: u16, body: &Value, retry_after: Option<u64>, refresh: bool) 
                 format!("the token endpoint answered {error}")
             },
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(token_type: Option<&str>, scope: Option<&str>) -> Value {
+        // RFC 6750 §4's example answer, with or without its members.
+        let mut body = json!({"access_token": "mF_9.B5f-4.1JqM", "expires_in": 3600});
+        if let Some(t) = token_type {
+            body["token_type"] = t.into();
+        }
+        if let Some(s) = scope {
+            body["scope"] = s.into();
+        }
+        body
+    }
+
+    #[test]
+    fn token_type_must_be_bearer_in_any_case() {
+        for t in ["Bearer", "bearer", "BEARER"] {
+            assert!(grant_of(&answer(Some(t), None), None, None).is_ok(), "{t}");
+        }
+        for t in [Some("example"), Some("mac"), Some("DPoP"), Some("Bearerx"), None] {
+            let Err(Failure::Provider {
+                status: Some(200),
+                detail,
+            }) = grant_of(&answer(t, None), None, None)
+            else {
+                panic!("{t:?} was taken for a bearer token");
+            };
+            assert!(detail.contains("not a bearer token"), "{detail}");
+            assert!(!detail.contains("DPoP") && !detail.contains("mac"), "{detail}");
+        }
+    }
+
+    #[test]
+    fn an_answer_without_scope_granted_the_scope_requested() {
+        let grant = grant_of(&answer(Some("Bearer"), None), Some("ledger.read  ledger.write"), None).unwrap();
+        assert_eq!(grant.granted, ["ledger.read", "ledger.write"]);
+        let grant = grant_of(
+            &answer(Some("Bearer"), Some("ledger.read")),
+            Some("ledger.read ledger.write"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(grant.granted, ["ledger.read"], "a scope said is the scope granted");
+        let grant = grant_of(&answer(Some("Bearer"), None), None, None).unwrap();
+        assert!(grant.granted.is_empty(), "neither said nor requested: unknown");
+    }
+
+    #[test]
+    fn only_a_plain_error_code_is_ever_repeated() {
+        assert_eq!(error_code("invalid_grant"), Some("invalid_grant"));
+        for text in [
+            "",
+            "Invalid_grant",
+            "invalid grant",
+            "AADSTS70008: The refresh token has expired",
+            "invalid_grant\r\nTrace ID: 1",
+            &"a".repeat(65),
+        ] {
+            assert_eq!(error_code(text), None, "{text}");
+        }
+        let f = error_of(
+            400,
+            &json!({"error": "Try <a href=x>here</a>", "error_description": "call +1 555"}),
+            None,
+            false,
+        );
+        assert_eq!(
+            f,
+            Failure::Provider {
+                status: Some(400),
+                detail: "the token endpoint refused the request".into()
+            }
+        );
     }
 }

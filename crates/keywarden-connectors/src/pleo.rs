@@ -1,9 +1,13 @@
 //! Pleo: `GET {base}/v1/introspect` tells whom a key or token belongs to.
 //!
 //! API keys go as HTTP Basic with the key as username and an empty
-//! password; OAuth access tokens as Bearer. The company is the uuid in
-//! `subjectURN` (`urn:pleo:company:<uuid>`); `scope` lists the granted
-//! scopes. A key works only in the environment that issued it, so a 401 in
+//! password; OAuth access tokens as Bearer. The answer, as Pleo's API
+//! reference documents it ("Introspect the details of the current
+//! authentication", tests/fixtures/providers/pleo/introspect.200.http), is
+//! wrapped in `data`: `authMethod`, `clientId` and `scope` (space-separated)
+//! always, `applicationName` and `subjectURN` (`urn:pleo:company:<uuid>`)
+//! when known. The company is the uuid of `subjectURN`. There is no expiry
+//! in it. A key works only in the environment that issued it, so a 401 in
 //! one environment is followed by one request to the other: if the key
 //! works there, the verdict says so.
 
@@ -112,14 +116,9 @@ impl Validator for Pleo {
                 }
                 Ok(verdict)
             }
+            // Documented with no body: nothing in it tells an expired
+            // token from a revoked or wrong one.
             401 => {
-                let text = String::from_utf8_lossy(&resp.body).to_ascii_lowercase();
-                if text.contains("expired") {
-                    return Err(Failure::Expired {
-                        detail: "Pleo answered 401: the token has expired".into(),
-                    }
-                    .into());
-                }
                 // Only the well-known bases are probed: a custom base URL
                 // has no known twin.
                 if custom_base.is_none() {
@@ -136,7 +135,10 @@ impl Validator for Pleo {
                     }
                 }
                 Err(Failure::InvalidCredential {
-                    detail: format!("Pleo {} answered 401 Unauthorized", env.name()),
+                    detail: format!(
+                        "Pleo {} answered 401 Unauthorized: the key or token is not accepted (revoked, expired or mistyped)",
+                        env.name()
+                    ),
                 }
                 .into())
             }
@@ -158,29 +160,64 @@ impl Validator for Pleo {
     }
 }
 
+/// The longest provider-given name (application, auth method) a verdict
+/// repeats, and only printable characters of it.
+const MAX_LABEL: usize = 80;
+
+fn label(v: &serde_json::Value) -> Option<String> {
+    let text: String = v
+        .as_str()?
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_LABEL)
+        .collect();
+    let text = text.trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+/// What kind of subject a `urn:pleo:<kind>:<id>` names, when it is a plain
+/// word: the refusal says "a user" without repeating the provider's text.
+fn subject_kind(urn: &str) -> Option<&str> {
+    let kind = urn.strip_prefix("urn:pleo:")?.split(':').next()?;
+    (!kind.is_empty() && kind.len() <= 32 && kind.chars().all(|c| c.is_ascii_alphabetic())).then_some(kind)
+}
+
 fn verdict_of(body: &serde_json::Value, env: Env) -> Result<Verdict, Failure> {
-    let urn = body["subjectURN"].as_str().unwrap_or_default();
-    let company = urn.strip_prefix(COMPANY_URN).ok_or_else(|| Failure::Provider {
-        status: Some(200),
-        detail: format!("the key is not a company key (subject '{urn}'); use an integrated API key of the company"),
-    })?;
-    let scopes = match &body["scope"] {
-        serde_json::Value::String(s) => s
-            .split([' ', ','])
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
-        _ => Vec::new(),
+    let data = body
+        .get("data")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| Failure::Provider {
+            status: Some(200),
+            detail: "Pleo's introspection answer has no `data` object".into(),
+        })?;
+    let urn = data["subjectURN"].as_str().unwrap_or_default();
+    let company = match urn.strip_prefix(COMPANY_URN) {
+        Some(company) if !company.is_empty() => company,
+        _ => {
+            let what = if urn.is_empty() {
+                "Pleo did not say which company the key belongs to".to_owned()
+            } else {
+                match subject_kind(urn) {
+                    Some(kind) => format!("the key belongs to a {kind}, not to a company"),
+                    None => "the key does not belong to a company".to_owned(),
+                }
+            };
+            return Err(Failure::Provider {
+                status: Some(200),
+                detail: format!("{what}; use an API key of the company (integrated or standalone)"),
+            });
+        }
     };
-    let expires_at = body["exp"]
-        .as_i64()
-        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+    let scopes = data["scope"]
+        .as_str()
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
     Ok(Verdict {
         tenant_id: Some(company.to_owned()),
         environment: Some(env.name().to_owned()),
         scopes,
-        expires_at,
+        application: label(&data["applicationName"]),
+        auth_method: label(&data["authMethod"]),
         ..Verdict::default()
     })
 }

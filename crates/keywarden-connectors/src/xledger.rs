@@ -1,7 +1,11 @@
 //! Xledger: `POST {base}/graphql` with `Authorization: token <TOKEN>` and
 //! one minimal query. Xledger meters its API in request credits: a check
-//! spends one. GraphQL reports errors in `errors[]` with a `code` (at the
-//! error or under `extensions`), usually with HTTP 200.
+//! spends one. GraphQL reports errors in `errors[]`; Xledger's own sample
+//! client (xledger/graphql-samples, GraphQLClient.cs) reads a top-level
+//! `code` and names two: `BAD_REQUEST.INSUFFICIENT_CREDITS` and
+//! `BAD_REQUEST.BURST_RATE_LIMIT_REACHED`. The GraphQL spec puts a code
+//! under `extensions`; both are read, the top-level one first. A code
+//! reaches a verdict only when it is shaped like one.
 
 use keywarden_core::{Candidate, Failure, Rejection, Validator, Verdict};
 use secrecy::ExposeSecret;
@@ -135,16 +139,42 @@ impl Xledger {
     }
 }
 
-/// The first error decides; its code, not its message, is matched.
+/// Xledger's documented error codes (xledger/graphql-samples).
+pub const INSUFFICIENT_CREDITS: &str = "BAD_REQUEST.INSUFFICIENT_CREDITS";
+pub const BURST_RATE_LIMIT_REACHED: &str = "BAD_REQUEST.BURST_RATE_LIMIT_REACHED";
+
+/// The first error decides; its code, not its message, is matched: the
+/// documented codes exactly, then (undocumented, kept from before issue
+/// 19) words in a code. A code that is not shaped like one
+/// (`^[A-Z0-9_.]{1,64}$` once uppercased) is neither matched nor shown.
 fn failure_of(errors: &[Value], retry_after: Option<u64>) -> Failure {
     let e = &errors[0];
-    let code = e["code"]
+    let raw = e["code"]
         .as_str()
         .or_else(|| e["extensions"]["code"].as_str())
-        .unwrap_or_default()
-        .to_ascii_uppercase();
+        .unwrap_or_default();
+    let Some(code) = code_of(raw) else {
+        return Failure::Provider {
+            status: Some(200),
+            detail: if raw.is_empty() {
+                "Xledger reported an error without a code".into()
+            } else {
+                "Xledger reported an unrecognised error code".into()
+            },
+        };
+    };
     let known = |words: &[&str]| words.iter().any(|w| code.contains(w));
-    if known(&["CREDIT"]) {
+    if code == INSUFFICIENT_CREDITS {
+        Failure::RateLimited {
+            retry_after_secs: retry_after,
+            detail: format!("Xledger has no request credits left ({code}); credits refill over time"),
+        }
+    } else if code == BURST_RATE_LIMIT_REACHED {
+        Failure::RateLimited {
+            retry_after_secs: retry_after,
+            detail: format!("Xledger's burst rate limit was reached ({code}); try again in a few seconds"),
+        }
+    } else if known(&["CREDIT"]) {
         Failure::RateLimited {
             retry_after_secs: retry_after,
             detail: format!("Xledger has no request credits left ({code}); credits refill over time"),
@@ -168,6 +198,60 @@ fn failure_of(errors: &[Value], retry_after: Option<u64>) -> Failure {
         Failure::Provider {
             status: Some(200),
             detail: format!("Xledger reported the error code '{code}'"),
+        }
+    }
+}
+
+/// `raw` uppercased when it is shaped like a code: `^[A-Z0-9_.]{1,64}$`.
+fn code_of(raw: &str) -> Option<String> {
+    let code = raw.to_ascii_uppercase();
+    let shaped = (1..=64).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    shaped.then_some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_string_shaped_like_a_code_is_a_code() {
+        assert_eq!(code_of(INSUFFICIENT_CREDITS).as_deref(), Some(INSUFFICIENT_CREDITS));
+        assert_eq!(code_of("can_not_fetch_by_id").as_deref(), Some("CAN_NOT_FETCH_BY_ID"));
+        assert_eq!(code_of(""), None);
+        assert_eq!(code_of("Token expired, call 555-0100"), None);
+        assert_eq!(code_of("BAD-REQUEST"), None);
+        assert_eq!(code_of(&"A".repeat(65)), None);
+        assert!(code_of(&"A".repeat(64)).is_some());
+    }
+
+    /// A code field holding text (the documented shape, a value no
+    /// document shows) is neither matched by its words nor repeated.
+    #[cfg(feature = "fakes")]
+    #[test]
+    fn text_in_a_code_field_is_an_unrecognised_error_code() {
+        for (name, edit) in [
+            (
+                "xledger/graphql.error.bad-request.insufficient-credits.http",
+                (|b: &mut Value| b["errors"][0]["code"] = "Your token has expired; call 555-0100".into())
+                    as fn(&mut Value),
+            ),
+            ("xledger/graphql.error.spec-extensions-code.http", |b: &mut Value| {
+                b["errors"][0]["extensions"]["code"] = "Your token has expired; call 555-0100".into()
+            }),
+        ] {
+            let (_, body) = crate::fixtures::answer(name, edit);
+            let f = failure_of(body["errors"].as_array().unwrap(), None);
+            assert_eq!(
+                f,
+                Failure::Provider {
+                    status: Some(200),
+                    detail: "Xledger reported an unrecognised error code".into()
+                },
+                "{name}"
+            );
         }
     }
 }

@@ -12,9 +12,9 @@ use fake::{Fake, Recorded, Reply};
 use keywarden_connectors::Options;
 use keywarden_connectors::business_central::{BusinessCentral, SCOPE};
 use keywarden_core::{Candidate, CredentialKind, Failure, Integration, SecretFields, SecretString, Validator, Verdict};
-use serde_json::json;
 
 const TENANT: &str = "7d0c1b2a-0000-4000-8000-00000000e1d0";
+const CLIENT_ID: &str = "app-1234";
 const GOOD: &str = "bc-secret-good~4Kq9";
 const EXPIRED: &str = "bc-secret-expired~7Zx1";
 const TOKEN: &str = "eyJ0eXAiOiJKV1QifQ.e30.fake-access-token";
@@ -24,46 +24,52 @@ fn form(body: &str) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
 }
 
-/// Entra ID: 200 with an access token for the right secret; 401 with
-/// AADSTS7000222 for an expired one and AADSTS7000215 for a wrong one.
+/// Entra ID's token endpoint as documented: the client-credentials 200
+/// answer (entra/token.client-credentials.200.http) with this test's
+/// token for the right secret; the reference-error-codes answers for an
+/// expired secret (AADSTS7000222), a wrong one (AADSTS7000215), an
+/// unknown client id (AADSTS700016) and an unknown tenant (AADSTS90002).
 fn entra() -> Fake {
     Fake::start(|r: &Recorded| {
-        if r.method != "POST" || r.uri != format!("/{TENANT}/oauth2/v2.0/token") {
-            return Reply::json(
-                400,
-                json!({"error": "invalid_request", "error_description": "AADSTS90002: Tenant not found."}),
-            );
+        if r.uri != format!("/{TENANT}/oauth2/v2.0/token") {
+            return Reply::documented("entra/token.error.AADSTS90002.400.http");
         }
         let f = form(&r.body);
+        if f.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+            return Reply::documented("entra/token.error.AADSTS700016.400.http");
+        }
         match f.get("client_secret").map(String::as_str) {
-            Some(GOOD) => Reply::json(
-                200,
-                json!({"token_type": "Bearer", "expires_in": 3599, "access_token": TOKEN}),
-            ),
-            Some(EXPIRED) => Reply::json(
-                401,
-                json!({"error": "invalid_client",
-                "error_description": "AADSTS7000222: The provided client secret keys for app '…' are expired. Trace ID: …"}),
-            ),
-            _ => Reply::json(
-                401,
-                json!({"error": "invalid_client",
-                "error_description": "AADSTS7000215: Invalid client secret provided. Trace ID: …"}),
-            ),
+            Some(GOOD) => Reply::fixture("entra/token.client-credentials.200.http", |b| {
+                b["access_token"] = TOKEN.into();
+            }),
+            Some(EXPIRED) => Reply::documented("entra/token.error.AADSTS7000222.401.http"),
+            _ => Reply::documented("entra/token.error.AADSTS7000215.401.http"),
         }
     })
 }
 
-/// The companies API: the environment `production` has one company.
+/// The companies API as documented (business-central/companies.200.http:
+/// `id`, `name`, `displayName`): the environment `production` of TENANT
+/// has one company, "CRONUS NO" shown as "CRONUS Norge AS"; a token it
+/// does not accept gets the OData error Authentication_InvalidCredentials
+/// (401), another environment BadRequest_ResourceNotFound (404).
 fn bc() -> Fake {
     Fake::start(|r: &Recorded| {
         if r.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
-            return Reply::json(401, json!({"error": {"code": "Authentication_InvalidCredentials"}}));
+            return Reply::documented("business-central/companies.401.http");
         }
         if r.uri == format!("/v2.0/{TENANT}/production/api/v2.0/companies") {
-            Reply::json(200, json!({"value": [{"id": COMPANY_ID, "name": "CRONUS NO"}]}))
+            Reply::fixture("business-central/companies.200.http", |b| {
+                b["@odata.context"] = format!(
+                    "https://api.businesscentral.dynamics.com/v2.0/{TENANT}/production/api/v2.0/$metadata#companies"
+                )
+                .into();
+                b["value"][0]["id"] = COMPANY_ID.into();
+                b["value"][0]["name"] = "CRONUS NO".into();
+                b["value"][0]["displayName"] = "CRONUS Norge AS".into();
+            })
         } else {
-            Reply::json(404, json!({"error": {"code": "NoEnvironment"}}))
+            Reply::documented("business-central/companies.404.http")
         }
     })
 }
@@ -73,18 +79,37 @@ struct World {
     bc: Fake,
 }
 
+fn world() -> World {
+    World {
+        entra: entra(),
+        bc: bc(),
+    }
+}
+
 fn run(w: &World, environment: &str, company: &str, secret: &str) -> Result<Verdict, Failure> {
     run_against(&w.entra.base, &w.bc.base, environment, company, secret)
 }
 
 fn run_against(authority: &str, api: &str, environment: &str, company: &str, secret: &str) -> Result<Verdict, Failure> {
+    check(authority, api, TENANT, CLIENT_ID, environment, company, secret)
+}
+
+fn check(
+    authority: &str,
+    api: &str,
+    tenant: &str,
+    client_id: &str,
+    environment: &str,
+    company: &str,
+    secret: &str,
+) -> Result<Verdict, Failure> {
     let now = time::OffsetDateTime::now_utc();
     let integration = Integration {
         id: uuid::Uuid::new_v4(),
         name: "bc".into(),
         provider: "business_central".into(),
         environment: environment.into(),
-        tenant_id: Some(TENANT.into()),
+        tenant_id: Some(tenant.into()),
         base_url: None,
         scopes: vec![],
         sync_schedule: None,
@@ -97,7 +122,7 @@ fn run_against(authority: &str, api: &str, environment: &str, company: &str, sec
         updated_at: now,
     };
     let config: BTreeMap<String, String> = [
-        ("client_id".to_owned(), "app-1234".to_owned()),
+        ("client_id".to_owned(), client_id.to_owned()),
         ("company_id".to_owned(), company.to_owned()),
     ]
     .into();
@@ -121,21 +146,19 @@ fn run_against(authority: &str, api: &str, environment: &str, company: &str, sec
 
 #[test]
 fn the_token_request_is_client_credentials_with_the_bc_scope_and_the_company_is_found() {
-    let w = World {
-        entra: entra(),
-        bc: bc(),
-    };
+    let w = world();
     let v = run(&w, "production", COMPANY_ID, GOOD).unwrap();
     assert_eq!(v.tenant_id.as_deref(), Some(TENANT));
     assert_eq!(v.expires_at, None, "the access token's hour is not the secret's expiry");
     let token_req = &w.entra.requests()[0];
+    assert_eq!(token_req.method, "POST");
     assert_eq!(
         token_req.header("content-type"),
         Some("application/x-www-form-urlencoded")
     );
     let f = form(&token_req.body);
     assert_eq!(f["grant_type"], "client_credentials");
-    assert_eq!(f["client_id"], "app-1234");
+    assert_eq!(f["client_id"], CLIENT_ID);
     assert_eq!(f["scope"], SCOPE);
     assert!(!token_req.uri.contains(GOOD));
     let api_req = &w.bc.requests()[0];
@@ -146,11 +169,14 @@ fn the_token_request_is_client_credentials_with_the_bc_scope_and_the_company_is_
 }
 
 #[test]
+fn the_company_is_also_found_by_its_display_name() {
+    let w = world();
+    run(&w, "production", "Cronus Norge AS", GOOD).unwrap();
+}
+
+#[test]
 fn aadsts_codes_name_an_expired_and_a_wrong_secret() {
-    let w = World {
-        entra: entra(),
-        bc: bc(),
-    };
+    let w = world();
     let expired = run(&w, "production", COMPANY_ID, EXPIRED).unwrap_err();
     assert!(matches!(expired, Failure::Expired { .. }), "{expired:?}");
     assert!(expired.to_string().contains("AADSTS7000222"));
@@ -160,15 +186,81 @@ fn aadsts_codes_name_an_expired_and_a_wrong_secret() {
     assert!(w.bc.requests().is_empty(), "no API call without a token");
     for f in [expired, wrong] {
         assert!(!format!("{f:?}").contains("bc-secret"));
+        // Entra's error_description is free text: none of it is repeated.
+        assert!(!format!("{f:?}").contains("Trace ID"), "{f:?}");
     }
 }
 
 #[test]
-fn a_company_missing_from_the_list_and_an_unknown_environment_are_refused() {
+fn an_unknown_client_id_and_an_unknown_tenant_are_named_by_their_aadsts_codes() {
+    let w = world();
+    let err = check(
+        &w.entra.base,
+        &w.bc.base,
+        TENANT,
+        "app-0000",
+        "production",
+        COMPANY_ID,
+        GOOD,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Failure::InvalidCredential { .. }), "{err:?}");
+    assert!(err.to_string().contains("AADSTS700016"), "{err}");
+    let other_tenant = "00000000-0000-4000-8000-0000000000ff";
+    let err = check(
+        &w.entra.base,
+        &w.bc.base,
+        other_tenant,
+        CLIENT_ID,
+        "production",
+        COMPANY_ID,
+        GOOD,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Failure::WrongTenant { .. }), "{err:?}");
+    assert!(err.to_string().contains("AADSTS90002"), "{err}");
+    assert!(!format!("{err:?}").contains("data store"), "no free text: {err:?}");
+}
+
+#[test]
+fn an_entra_error_without_a_known_code_shows_its_codes_and_never_its_description() {
     let w = World {
-        entra: entra(),
+        entra: Fake::start(|_| Reply::documented("entra/token.error.400.http")),
         bc: bc(),
     };
+    let err = run(&w, "production", COMPANY_ID, GOOD).unwrap_err();
+    assert_eq!(
+        err,
+        Failure::Provider {
+            status: Some(400),
+            detail: "Entra ID: invalid_scope, AADSTS70011".into()
+        }
+    );
+}
+
+#[test]
+fn entra_temporarily_unavailable_is_a_retry_not_a_provider_failure() {
+    let w = World {
+        entra: Fake::start(|_| Reply::documented("entra/token.error.temporarily-unavailable.503.http")),
+        bc: bc(),
+    };
+    let err = run(&w, "production", COMPANY_ID, GOOD).unwrap_err();
+    match &err {
+        Failure::RateLimited { detail, .. } => {
+            assert!(detail.contains("temporarily unavailable"), "{detail}");
+            assert!(
+                detail.contains("temporarily_unavailable") && detail.contains("AADSTS90006"),
+                "{detail}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(w.bc.requests().is_empty());
+}
+
+#[test]
+fn a_company_missing_from_the_list_and_an_unknown_environment_are_refused() {
+    let w = world();
     let err = run(&w, "production", "Globex AS", GOOD).unwrap_err();
     match err {
         Failure::WrongTenant { expected, actual } => {
@@ -182,28 +274,75 @@ fn a_company_missing_from_the_list_and_an_unknown_environment_are_refused() {
 }
 
 #[test]
-fn entra_throttling_a_forbidden_api_and_an_unreachable_authority_have_their_verdicts() {
+fn a_refused_token_names_the_odata_code_and_the_entra_applications_page() {
+    let w = World {
+        entra: entra(),
+        bc: Fake::start(|_| Reply::documented("business-central/companies.401.http")),
+    };
+    let err = run(&w, "production", COMPANY_ID, GOOD).unwrap_err();
+    assert!(matches!(err, Failure::InvalidCredential { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("(401, Authentication_InvalidCredentials)"), "{text}");
+    assert!(text.contains("\"Microsoft Entra applications\" page"), "{text}");
+    assert!(
+        !text.contains("rejected the client credentials"),
+        "the OData message is not repeated: {text}"
+    );
+}
+
+#[test]
+fn a_forbidden_api_names_the_application_permission_and_the_entra_applications_page() {
+    let w = World {
+        entra: entra(),
+        bc: Fake::start(|_| Reply::documented("business-central/companies.403.http")),
+    };
+    let err = run(&w, "production", COMPANY_ID, GOOD).unwrap_err();
+    match &err {
+        Failure::InsufficientScope { missing } => {
+            assert_eq!(missing.len(), 1);
+            assert!(missing[0].starts_with("API.ReadWrite.All"), "{missing:?}");
+            assert!(
+                missing[0].contains("\"Microsoft Entra applications\" page"),
+                "{missing:?}"
+            );
+            assert!(missing[0].contains("permission sets"), "{missing:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn throttling_at_entra_or_the_api_and_an_unreachable_authority_have_their_verdicts() {
     let throttled = World {
-        entra: Fake::start(|_| {
-            Reply::json(429, json!({"error": "temporarily_unavailable"})).with_header("retry-after", "7")
-        }),
+        entra: Fake::start(|_| Reply::documented("rfc6585/too-many-requests.429.http")),
         bc: bc(),
     };
-    assert!(matches!(
-        run(&throttled, "production", COMPANY_ID, GOOD).unwrap_err(),
-        Failure::RateLimited {
-            retry_after_secs: Some(7),
-            ..
-        }
-    ));
-    let forbidden = World {
+    let err = run(&throttled, "production", COMPANY_ID, GOOD).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Failure::RateLimited {
+                retry_after_secs: Some(3600),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let busy_api = World {
         entra: entra(),
-        bc: Fake::start(|_| Reply::json(403, json!({"error": {"code": "Authorization_InsufficientPermissions"}}))),
+        bc: Fake::start(|_| Reply::documented("rfc6585/too-many-requests.429.http").with_header("retry-after", "7")),
     };
-    assert!(matches!(
-        run(&forbidden, "production", COMPANY_ID, GOOD).unwrap_err(),
-        Failure::InsufficientScope { .. }
-    ));
+    let err = run(&busy_api, "production", COMPANY_ID, GOOD).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Failure::RateLimited {
+                retry_after_secs: Some(7),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let api = bc();
     let closed = format!("http://127.0.0.1:{}", fake::closed_port());
     let err = run_against(&closed, &api.base, "production", COMPANY_ID, GOOD).unwrap_err();
@@ -212,10 +351,7 @@ fn entra_throttling_a_forbidden_api_and_an_unreachable_authority_have_their_verd
 
 #[test]
 fn an_untrusted_certificate_at_the_authority_or_the_api_is_a_tls_failure() {
-    let w = World {
-        entra: entra(),
-        bc: bc(),
-    };
+    let w = world();
     let tls = fake::UntrustedTls::start();
     let err = run_against(&tls.base, &w.bc.base, "production", COMPANY_ID, GOOD).unwrap_err();
     assert!(matches!(err, Failure::Tls { .. }), "{err:?}");

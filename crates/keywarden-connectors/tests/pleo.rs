@@ -18,7 +18,6 @@ use serde_json::json;
 const COMPANY: &str = "0f9b2a8e-3c1d-4e6f-9a7b-5d4c3b2a1f00";
 const PROD_KEY: &str = "pleo-prod-key-4f1c9e2a7b";
 const STAGING_KEY: &str = "pleo-staging-key-8d3e1f0a";
-const EXPIRED_TOKEN: &str = "pleo-expired-token-77aa";
 const NARROW_KEY: &str = "pleo-narrow-key-31c0";
 const FORBIDDEN_KEY: &str = "pleo-forbidden-key-55d2";
 const BUSY_KEY: &str = "pleo-busy-key-9e0b";
@@ -32,37 +31,42 @@ fn basic(key: &str) -> String {
     )
 }
 
-/// Pleo as documented: 200 with `subjectURN` and `scope` for a good key,
-/// 401 for an unknown or expired one, 403 without the scope, 429 when busy.
+/// Pleo as its API reference documents `GET /v1/introspect`: the 200
+/// answer wrapped in `data` (pleo/introspect.200.http) for a good key, with
+/// this test's company and scopes; 401 (no body) for an unknown one; 403
+/// (no body) for a key the endpoint forbids; 429 with `Retry-After` as
+/// RFC 6585 §4 shows it.
 fn pleo(env_key: &'static str) -> Fake {
     Fake::start(move |r: &Recorded| {
         if r.method != "GET" || r.uri != "/v1/introspect" {
-            return Reply::json(404, json!({"message": "not found"}));
+            return Reply::documented("pleo/introspect.400.http");
         }
         let auth = r.header("authorization").unwrap_or_default();
-        let ok = json!({"subjectURN": format!("urn:pleo:company:{COMPANY}"), "scope": "expenses:read export:read export:write"});
+        let answer = |subject: String, scope: &str| {
+            let scope = scope.to_owned();
+            Reply::fixture("pleo/introspect.200.http", move |b| {
+                b["data"]["subjectURN"] = subject.into();
+                b["data"]["scope"] = scope.into();
+            })
+        };
+        let company = || format!("urn:pleo:company:{COMPANY}");
         if auth == basic(env_key) || auth == format!("Bearer {env_key}") {
-            Reply::json(200, ok)
+            answer(company(), "expenses:read export:read export:write")
         } else if auth == basic(NARROW_KEY) {
-            Reply::json(
-                200,
-                json!({"subjectURN": format!("urn:pleo:company:{COMPANY}"), "scope": "expenses:read"}),
-            )
+            answer(company(), "expenses:read")
         } else if auth == basic(PERSONAL_KEY) {
-            Reply::json(
-                200,
-                json!({"subjectURN": "urn:pleo:user:1234", "scope": "expenses:read"}),
+            answer(
+                "urn:pleo:user:0f9b2a8e-1111-4e6f-9a7b-5d4c3b2a1f00".into(),
+                "expenses:read",
             )
-        } else if auth == format!("Bearer {EXPIRED_TOKEN}") {
-            Reply::json(401, json!({"type": "unauthorized", "message": "Token expired"}))
         } else if auth == basic(FORBIDDEN_KEY) {
-            Reply::json(403, json!({"type": "forbidden", "message": "Insufficient scope"}))
+            Reply::documented("pleo/introspect.403.http")
         } else if auth == basic(BUSY_KEY) {
-            Reply::json(429, json!({"message": "Too Many Requests"})).with_header("retry-after", "30")
+            Reply::documented("rfc6585/too-many-requests.429.http").with_header("retry-after", "30")
         } else if auth == basic(SLOW_KEY) {
-            Reply::json(200, ok).after(Duration::from_secs(3))
+            answer(company(), "expenses:read export:read export:write").after(Duration::from_secs(3))
         } else {
-            Reply::json(401, json!({"type": "unauthorized", "message": "Unauthorized"}))
+            Reply::documented("pleo/introspect.401.http")
         }
     })
 }
@@ -187,13 +191,6 @@ fn a_staging_key_on_a_production_integration_is_named_as_the_wrong_environment()
 }
 
 #[test]
-fn an_expired_token_is_expired_not_invalid() {
-    let w = world();
-    let err = check(&w, &integration("production", &[]), "access_token", EXPIRED_TOKEN).unwrap_err();
-    assert!(matches!(err, Failure::Expired { .. }), "{err:?}");
-}
-
-#[test]
 fn missing_scopes_are_named_and_a_403_is_insufficient_scope() {
     let w = world();
     let err = check(
@@ -228,7 +225,37 @@ fn missing_scopes_are_named_and_a_403_is_insufficient_scope() {
 fn a_key_that_is_not_a_company_key_is_refused_with_the_reason() {
     let w = world();
     let err = check(&w, &integration("production", &[]), "api_key", PERSONAL_KEY).unwrap_err();
-    assert!(err.to_string().contains("not a company key"), "{err}");
+    assert!(err.to_string().contains("belongs to a user, not to a company"), "{err}");
+    assert!(
+        !err.to_string().contains("0f9b2a8e-1111"),
+        "the provider's subject is not repeated: {err}"
+    );
+}
+
+#[test]
+fn the_documented_answer_confirms_the_company_and_shows_the_application_and_auth_method() {
+    let w = world();
+    let v = check(&w, &integration("production", &["export:read"]), "api_key", PROD_KEY).unwrap();
+    assert_eq!(v.tenant_id.as_deref(), Some(COMPANY));
+    assert_eq!(v.application.as_deref(), Some("Netsuite"));
+    assert_eq!(v.auth_method.as_deref(), Some("API_KEY"));
+    assert_eq!(v.expires_at, None, "the introspection answer carries no expiry");
+}
+
+/// The answer before issue 19, members at the top level, is not what Pleo
+/// documents: the validator refuses it rather than guessing.
+#[test]
+fn an_answer_without_the_data_wrapper_is_not_read_as_a_company() {
+    let flat = Fake::start(|_| {
+        Reply::json(
+            200,
+            json!({"subjectURN": format!("urn:pleo:company:{COMPANY}"), "scope": "export:read"}),
+        )
+    });
+    let mut w = world();
+    w.options.pleo_production = flat.base.clone();
+    let err = check(&w, &integration("production", &[]), "api_key", PROD_KEY).unwrap_err();
+    assert!(err.to_string().contains("no `data` object"), "{err}");
 }
 
 #[test]

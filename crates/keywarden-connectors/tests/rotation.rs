@@ -11,7 +11,6 @@ use base64::Engine;
 use fake::{Fake, Reply};
 use keywarden_connectors::{Connectors, Options};
 use keywarden_core::*;
-use serde_json::json;
 
 const ACME: &str = "2b7c1d4e-0000-4000-8000-00000000acme";
 const GLOBEX: &str = "9a8b7c6d-0000-4000-8000-0000000globe";
@@ -26,17 +25,20 @@ fn basic(key: &str) -> String {
     )
 }
 
+/// Pleo's `GET /v1/introspect` as documented: the 200 answer wrapped in
+/// `data` (pleo/introspect.200.http) with the key's company and scope, the
+/// documented 401 (no body) for a key it does not know.
 fn pleo(accepted: &'static [&'static str]) -> Fake {
     Fake::start(move |r| {
         let auth = r.header("authorization").unwrap_or_default().to_owned();
         let company = if auth == basic(GLOBEX_KEY) { GLOBEX } else { ACME };
         if accepted.iter().any(|k| basic(k) == auth) || auth == basic(GLOBEX_KEY) {
-            Reply::json(
-                200,
-                json!({"subjectURN": format!("urn:pleo:company:{company}"), "scope": "export:read"}),
-            )
+            Reply::fixture("pleo/introspect.200.http", |b| {
+                b["data"]["subjectURN"] = format!("urn:pleo:company:{company}").into();
+                b["data"]["scope"] = "export:read".into();
+            })
         } else {
-            Reply::json(401, json!({"message": "Unauthorized"}))
+            Reply::documented("pleo/introspect.401.http")
         }
     })
 }

@@ -18,7 +18,6 @@ use keywarden_core::{
     Actor, CredentialKind, Error, ExposeSecret, Failure, KeySource, ManualClock, NewCredential, SecretFields,
     SecretString, Status, Vault,
 };
-use serde_json::json;
 
 const CLIENT_SECRET: &str = "cs-broker-canary-5d1e9f";
 
@@ -29,8 +28,12 @@ struct Endpoint {
     revoked: Arc<AtomicBool>,
 }
 
-/// Each valid refresh token works once and is answered, after 200 ms, with
-/// a new access token and its successor refresh token.
+/// Entra's token endpoint as documented (tests/fixtures/providers/entra):
+/// each valid refresh token works once and is answered, after 200 ms, with
+/// the documented refresh answer carrying a new access token and its
+/// successor refresh token (`expires_in` 3599 as documented); a revoked or
+/// spent one gets the documented `invalid_grant`, a wrong secret the
+/// documented `invalid_client` (AADSTS7000215).
 fn endpoint() -> Endpoint {
     let refreshes = Arc::new(AtomicUsize::new(0));
     let live = Arc::new(Mutex::new("rt-initial-000000".to_owned()));
@@ -39,19 +42,20 @@ fn endpoint() -> Endpoint {
     let fake = Fake::start(move |r: &Recorded| {
         let f: BTreeMap<String, String> = url::form_urlencoded::parse(r.body.as_bytes()).into_owned().collect();
         if f.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET) {
-            return Reply::json(401, json!({"error": "invalid_client"}));
+            return Reply::documented("entra/token.error.AADSTS7000215.401.http");
         }
         let mut live = current.lock().unwrap();
         if gone.load(Ordering::SeqCst) || f.get("refresh_token") != Some(&*live) {
-            return Reply::json(400, json!({"error": "invalid_grant"}));
+            return Reply::documented("entra/token.error.invalid-grant.400.http");
         }
         let k = n.fetch_add(1, Ordering::SeqCst) + 1;
         *live = format!("rt-rotated-{k:06}");
-        Reply::json(
-            200,
-            json!({"access_token": format!("at-{k:03}"), "token_type": "Bearer", "expires_in": 3600,
-                   "refresh_token": *live, "refresh_token_expires_in": 30 * 86400}),
-        )
+        let next = live.clone();
+        Reply::fixture("entra/token.refresh.200.http", move |b| {
+            b["access_token"] = format!("at-{k:03}").into();
+            b["refresh_token"] = next.into();
+            b["scope"] = "https://api.businesscentral.dynamics.com/.default".into();
+        })
         .after(Duration::from_millis(200))
     });
     Endpoint {
@@ -177,7 +181,7 @@ fn the_cached_token_serves_until_five_minutes_before_expiry_then_it_is_refreshed
     clock.advance(time::Duration::minutes(54));
     assert_eq!(b.access_token("BC payroll", "sync").unwrap().expose_secret(), "at-001");
     assert_eq!(e.refreshes.load(Ordering::SeqCst), 1, "still valid beyond the margin");
-    clock.advance(time::Duration::minutes(2)); // 4 minutes left
+    clock.advance(time::Duration::minutes(2)); // under 4 minutes left
     assert_eq!(b.access_token("BC payroll", "sync").unwrap().expose_secret(), "at-002");
     assert_eq!(e.refreshes.load(Ordering::SeqCst), 2, "refreshed ahead of expiry");
     assert_eq!(stored_refresh_token(&vault), "rt-rotated-000002");
@@ -196,7 +200,12 @@ fn invalid_grant_puts_the_credential_in_error_and_asks_for_reconnection() {
     match &err {
         Error::ValidationRejected {
             failure: Failure::InvalidCredential { detail },
-        } => assert!(detail.contains("reconnect"), "{detail}"),
+        } => {
+            assert!(detail.contains("reconnect"), "{detail}");
+            // Entra's error_description (AADSTS70008, trace ids) is its
+            // free text: never repeated.
+            assert!(!detail.contains("AADSTS") && !detail.contains("Trace ID"), "{detail}");
+        }
         other => panic!("{other:?}"),
     }
     let v = vault.lock().unwrap();

@@ -100,11 +100,15 @@ pub fn passphrase_kek(pass: &SecretString, salt: &[u8], m_kib: u32, t: u32, p: u
     }
     let params =
         Params::new(m_kib, t, p, Some(32)).map_err(|e| Error::invalid("passphrase parameters", e.to_string()))?;
-    let mut out = zeroize::Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(pass.expose_secret().as_bytes(), salt, out.as_mut())
-        .map_err(|e| Error::invalid("passphrase", e.to_string()))?;
-    Ok(Key256::from_bytes(*out))
+    // Argon2's last block and BLAKE2b state pass over the stack.
+    let out = crypto::scrubbed(|| {
+        let mut out = zeroize::Zeroizing::new(vec![0u8; 32]);
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(pass.expose_secret().as_bytes(), salt, &mut out)
+            .map(|()| out)
+    })
+    .map_err(|e| Error::invalid("passphrase", e.to_string()))?;
+    Key256::from_slice(&out).map_err(|_| Error::Decryption)
 }
 
 impl Header {

@@ -108,13 +108,24 @@ fn retry<T, E>(
 /// `kw` commands, which exit at once, choose plain.
 static ENCRYPTED_TRANSPORT: AtomicBool = AtomicBool::new(true);
 
+/// Writes the KEK. The Secret Service session's own crypto (DH, AES-CBC)
+/// handles it on the stack, which is scrubbed after.
+pub(crate) fn store(vault_id: &str, kek: &Key256) -> Result<()> {
+    crate::crypto::scrubbed(|| store_unscrubbed(vault_id, kek))
+}
+
+/// Reads the KEK, scrubbing the stack the session's crypto used.
+pub(crate) fn load(vault_id: &str) -> Result<Key256> {
+    crate::crypto::scrubbed(|| load_unscrubbed(vault_id))
+}
+
 /// For a process that exits right after its command: no DH handshake.
 pub fn use_plain_transport() {
     ENCRYPTED_TRANSPORT.store(false, Ordering::Relaxed);
 }
 
 #[cfg(target_os = "linux")]
-pub(crate) fn store(vault_id: &str, kek: &Key256) -> Result<()> {
+fn store_unscrubbed(vault_id: &str, kek: &Key256) -> Result<()> {
     let hex = kek.to_hex();
     retry(secret_service::is_transient, || {
         secret_service::store(vault_id, hex.as_bytes(), &format!("Keywarden vault {vault_id}"))
@@ -123,14 +134,14 @@ pub(crate) fn store(vault_id: &str, kek: &Key256) -> Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn store(vault_id: &str, kek: &Key256) -> Result<()> {
+fn store_unscrubbed(vault_id: &str, kek: &Key256) -> Result<()> {
     let entry = entry(vault_id)?;
     let hex = kek.to_hex();
     with_retry(|| entry.set_password(&hex)).map_err(map_error)
 }
 
 #[cfg(target_os = "linux")]
-pub(crate) fn load(vault_id: &str) -> Result<Key256> {
+fn load_unscrubbed(vault_id: &str) -> Result<Key256> {
     match retry(secret_service::is_transient, || secret_service::load(vault_id)) {
         Ok(Some(bytes)) => std::str::from_utf8(&bytes)
             .ok()
@@ -146,7 +157,7 @@ pub(crate) fn load(vault_id: &str) -> Result<Key256> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn load(vault_id: &str) -> Result<Key256> {
+fn load_unscrubbed(vault_id: &str) -> Result<Key256> {
     let entry = entry(vault_id)?;
     match with_retry(|| entry.get_password()) {
         Ok(text) => {

@@ -336,6 +336,10 @@ pub struct Credential {
     /// integration's, then the vault's.
     pub max_age_days: Option<u32>,
     pub versions: Vec<VersionInfo>,
+    /// What an admin still has to do about it (a check list on the details
+    /// page): revoke the replaced secret at the provider, confirm a secret
+    /// saved without a live check.
+    pub reminders: Vec<Reminder>,
     /// Grows by one with every change an admin sees. An edit sends back the
     /// revision it was made from (`CredentialPatch::expected_revision`) and
     /// is refused as a conflict if someone changed the credential since.
@@ -346,6 +350,55 @@ pub struct Credential {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub updated_at: OffsetDateTime,
+}
+
+/// The kinds of `Reminder`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderKind {
+    /// After a rotation: the replaced secret still works at the provider
+    /// until someone revokes it there. Shown until the admin says it is done.
+    RevokeOld,
+    /// The secret was saved without a live check (chosen, no check known
+    /// for the provider, offline checks only): shown until one passes.
+    Unchecked,
+}
+
+impl ReminderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderKind::RevokeOld => "revoke_old",
+            ReminderKind::Unchecked => "unchecked",
+        }
+    }
+}
+
+impl std::str::FromStr for ReminderKind {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<ReminderKind> {
+        match s {
+            "revoke_old" => Ok(ReminderKind::RevokeOld),
+            "unchecked" => Ok(ReminderKind::Unchecked),
+            other => Err(crate::Error::invalid(
+                "reminder",
+                format!("'{other}' is not a reminder; use revoke_old or unchecked"),
+            )),
+        }
+    }
+}
+
+/// One item of a credential's check list; never a secret (the replaced
+/// secret is named by its version and mask).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Reminder {
+    pub kind: ReminderKind,
+    /// What to do, in a sentence.
+    pub detail: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub since: OffsetDateTime,
 }
 
 #[derive(Debug, Default)]

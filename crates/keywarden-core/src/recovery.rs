@@ -96,7 +96,7 @@ impl RecoveryCode {
     /// The key that wraps the vault key. The code already holds 160 random
     /// bits, so HKDF suffices; no password stretching is needed.
     pub(crate) fn key(&self) -> Key256 {
-        Key256::from_bytes(*crate::crypto::hkdf(&self.0, "keywarden/recovery/v1"))
+        crate::crypto::hkdf_key(&self.0, "keywarden/recovery/v1")
     }
 }
 

@@ -43,6 +43,13 @@ pub struct Verdict {
     pub issuer: Option<String>,
     #[serde(default)]
     pub audience: Vec<String>,
+    /// The application the secret was issued to, as the provider names it
+    /// (Pleo's `applicationName`), and how it authenticated (`authMethod`:
+    /// `API_KEY`, `OAUTH2`): shown so an admin sees which key this is.
+    #[serde(default)]
+    pub application: Option<String>,
+    #[serde(default)]
+    pub auth_method: Option<String>,
     /// True when no endpoint was asked: format, expiry and JWT claims only.
     pub offline: bool,
     /// Secrets the provider issued during the check, replacing the ones
@@ -244,6 +251,13 @@ pub trait Validator {
     /// or fail, are labelled offline.
     fn is_offline(&self) -> bool {
         false
+    }
+
+    /// Whether this validator knows a live check for the candidate (its
+    /// provider, or an endpoint it configures). Where it knows none, a new
+    /// credential is saved unchecked and labelled so, rather than refused.
+    fn has_live_check(&self, _c: &Candidate<'_>) -> bool {
+        !self.is_offline()
     }
 }
 

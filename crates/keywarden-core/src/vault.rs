@@ -24,7 +24,7 @@ use crate::store::audit::{self, Actor, AuditEvent, AuditFilter, AuditReport, New
 use crate::store::checks::{self, Check, CheckOutcome};
 use crate::store::credentials::{self as creds, Row};
 use crate::store::data_keys::{self, DataKey};
-use crate::store::{self, integrations};
+use crate::store::{self, integrations, reminders};
 use crate::validate::{self, Candidate, Failure, Validator, Verdict};
 use crate::{jwt, timefmt};
 
@@ -114,18 +114,6 @@ pub(crate) fn ev<'a>(
         outcome,
         detail: detail.into(),
     }
-}
-
-/// Overwrites the stack below the caller, where the frames of the calls
-/// that derived, unwrapped and used keys lay: a Rust move leaves the old
-/// bytes behind, and so do SQLCipher's C frames, and those pages stay in
-/// the process (a core dump, swap) until something overwrites them. The
-/// heap is the allocator's part (`zeroize_alloc` in each binary).
-#[inline(never)]
-fn scrub_stack() {
-    let mut below = [0xa5u8; 128 * 1024];
-    zeroize::Zeroize::zeroize(&mut below[..]);
-    std::hint::black_box(&below);
 }
 
 /// Opens every sealed field of one version, under whichever data key
@@ -264,25 +252,72 @@ fn check_new_credential(conn: &Connection, policy: &crate::policy::Policy, new: 
     })
 }
 
+/// How a new credential's secret was accepted: said in its
+/// `credential.add` event, and, unless a live check passed, kept on its
+/// check list until one does.
+pub(crate) enum Acceptance<'a> {
+    /// The provider accepted it before it was saved ("Validate and Save").
+    Live(&'a Verdict),
+    /// Only the offline checks ran (format, expiry, JWT claims).
+    Offline(&'a Verdict),
+    /// Saved without any check; the reason, said to the admin.
+    NotChecked(&'static str),
+    /// Read from another tool's export (the file's format).
+    Imported(&'a str),
+}
+
+impl Acceptance<'_> {
+    fn verdict(&self) -> Option<&Verdict> {
+        match self {
+            Acceptance::Live(v) | Acceptance::Offline(v) => Some(v),
+            Acceptance::NotChecked(_) | Acceptance::Imported(_) => None,
+        }
+    }
+
+    fn audit_detail(&self, kind: CredentialKind) -> String {
+        match self {
+            Acceptance::Live(_) => format!("type {kind}; checked with the provider before saving"),
+            Acceptance::Offline(_) => format!("type {kind}; saved without a live check (offline checks only)"),
+            Acceptance::NotChecked(why) => format!("type {kind}; saved without a live check ({why})"),
+            Acceptance::Imported(origin) => format!("type {kind}; imported from a {origin} file"),
+        }
+    }
+
+    /// The check-list item it leaves, when the provider has not confirmed it.
+    fn reminder(&self) -> Option<String> {
+        let rest = "run Test connection to confirm it with the provider";
+        match self {
+            Acceptance::Live(_) => None,
+            Acceptance::Offline(_) => Some(format!("Saved after the offline checks only: {rest}.")),
+            Acceptance::NotChecked(why) => Some(format!("Saved without a live check ({why}): {rest}.")),
+            Acceptance::Imported(origin) => {
+                Some(format!("Imported from a {origin} file without a live check: {rest}."))
+            }
+        }
+    }
+}
+
+/// Why a credential was saved without a live check, for each way that
+/// allows it.
+pub(crate) const CHOSEN: &str = "the admin chose to save without checking";
+pub(crate) const NO_LIVE_CHECK: &str = "no live check is known for its provider";
+pub(crate) const BULK: &str = "saved in bulk";
+
 /// Checks a new credential, fills its defaults from its integration, and
-/// writes it — row, version 1, sealed fields, `credential.add` event — in
-/// the caller's transaction. `checked` is the provider's verdict when the
-/// secret was checked live before saving: its expiry is kept and the
-/// credential counts as validated now.
-#[allow(clippy::too_many_arguments)]
+/// writes it — row, version 1, sealed fields, `credential.add` event, its
+/// check list — in the caller's transaction. A verdict of a live check
+/// keeps its expiry, and the credential counts as validated now.
 fn insert_new_credential(
     conn: &Connection,
-    dek: &DataKey,
-    audit_key: &Key256,
+    keys: (&DataKey, &Key256),
     actor: &Actor,
     policy: &crate::policy::Policy,
     new: NewCredential,
-    checked: Option<&Verdict>,
-    origin: Option<&str>,
+    how: &Acceptance<'_>,
     now: OffsetDateTime,
 ) -> Result<Uuid> {
     let pre = check_new_credential(conn, policy, &new)?;
-    write_new_credential(conn, dek, audit_key, actor, new, pre, checked, origin, None, now)
+    write_new_credential(conn, keys.0, keys.1, actor, new, pre, how, None, now)
 }
 
 /// The writing half of `insert_new_credential`, for a credential the
@@ -296,8 +331,7 @@ fn write_new_credential(
     actor: &Actor,
     new: NewCredential,
     pre: Checked,
-    checked: Option<&Verdict>,
-    origin: Option<&str>,
+    how: &Acceptance<'_>,
     // Where the caller counts the data key's uses itself (a bulk write).
     uses: Option<&mut u64>,
     now: OffsetDateTime,
@@ -308,6 +342,7 @@ fn write_new_credential(
         provider,
         environment,
     } = pre;
+    let checked = how.verdict();
     // The version row must exist before its sealed fields (foreign key),
     // so the masks are computed up front.
     let masks: BTreeMap<String, String> = new.secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();
@@ -337,7 +372,10 @@ fn write_new_credential(
             .or_else(|| checked.and_then(|v| v.expires_at))
             .or_else(|| jwt_expiry(&new.secrets)),
         last_used_at: None,
-        last_validated_at: checked.filter(|v| !v.offline).map(|_| now),
+        last_validated_at: match how {
+            Acceptance::Live(_) => Some(now),
+            _ => None,
+        },
         current_version: 1,
         mask: primary_mask(kind, &masks),
         needs_reentry: false,
@@ -363,11 +401,10 @@ fn write_new_credential(
             seal_into(conn, dek, row.id, 1, &new.secrets)?;
         }
     }
-    let detail = match (checked, origin) {
-        (Some(v), _) if !v.offline => format!("type {kind}; checked with the provider before saving"),
-        (_, Some(origin)) => format!("type {kind}; imported from a {origin} file"),
-        _ => format!("type {kind}"),
-    };
+    let detail = how.audit_detail(kind);
+    if let Some(todo) = how.reminder() {
+        reminders::set(conn, row.id, ReminderKind::Unchecked, &todo, now)?;
+    }
     audit::append(
         conn,
         audit_key,
@@ -804,7 +841,7 @@ impl Vault {
     /// must not share this one. The keys are copied, not re-read from the
     /// keychain or a passphrase.
     pub fn reopen(&self) -> Result<Vault> {
-        let copy = |k: &Key256| Key256::from_bytes(*k.expose());
+        let copy = Key256::duplicate;
         let keys = Box::new(VaultKeys {
             db: copy(&self.keys.db),
             dek_wrap: copy(&self.keys.dek_wrap),
@@ -868,7 +905,9 @@ impl Vault {
     /// and zeroized.
     pub fn lock(self) {
         drop(self);
-        scrub_stack();
+        // Every call that handled key bytes scrubbed its own thread's stack
+        // (crypto::stack); this one covers the drop itself.
+        crate::crypto::stack::scrub_stack();
     }
 
     /// Opens a vault whose keychain item (or passphrase) is lost, with the
@@ -1230,28 +1269,37 @@ impl Vault {
 
     // ---- credentials --------------------------------------------------------
 
-    /// Saves a new credential without a live check; where the policy
-    /// requires one, `add_credential_checked` is the way.
+    /// Saves a new credential without a live check, because the admin
+    /// chose to ("Save without checking", `kw credential add --offline`):
+    /// said in its audit event and on its check list until a live check
+    /// passes. Refused where the policy requires a live check.
     pub fn add_credential(&mut self, new: NewCredential) -> Result<Credential> {
         self.policy.check_unvalidated_save()?;
-        self.insert_credential(new, None)
+        self.insert_credential(new, &Acceptance::NotChecked(CHOSEN))
     }
 
-    /// Checks the new secret with `validator` first and saves only if it
-    /// passes (a live validator, where the policy requires one).
+    /// "Validate and Save", the default for a new credential: the secret is
+    /// checked with `validator` first and saved only if it passes, tenant
+    /// and scopes included. Where the provider has no live check (or only
+    /// the offline checks are given), it is saved unchecked and says so.
     pub fn add_credential_checked(&mut self, new: NewCredential, validator: &dyn Validator) -> Result<Credential> {
+        let Checked { kind, integration, .. } = check_new_credential(&self.conn, &self.policy, &new)?;
+        let candidate = Candidate {
+            credential_name: &new.name,
+            kind,
+            config: &new.config,
+            secrets: &new.secrets,
+            integration: integration.as_ref(),
+        };
+        if !validator.is_offline() && !validator.has_live_check(&candidate) {
+            self.policy.check_unvalidated_save()?;
+            return self.insert_credential(new, &Acceptance::NotChecked(NO_LIVE_CHECK));
+        }
         if validator.is_offline() {
             self.policy.check_unvalidated_save()?;
         }
-        let Checked { kind, integration, .. } = check_new_credential(&self.conn, &self.policy, &new)?;
         let mut verdict = validator
-            .validate(&Candidate {
-                credential_name: &new.name,
-                kind,
-                config: &new.config,
-                secrets: &new.secrets,
-                integration: integration.as_ref(),
-            })
+            .validate(&candidate)
             .and_then(|v| same_tenant(v, integration.as_ref()))
             .map_err(|r| Error::ValidationRejected { failure: r.failure })?;
         // The check spent the secret and the provider issued its successor
@@ -1260,24 +1308,19 @@ impl Vault {
         if let Some(renewed) = verdict.renewed.take() {
             new.secrets = renewed.fields();
         }
-        self.insert_credential(new, Some(&verdict))
+        let how = if verdict.offline {
+            Acceptance::Offline(&verdict)
+        } else {
+            Acceptance::Live(&verdict)
+        };
+        self.insert_credential(new, &how)
     }
 
-    fn insert_credential(&mut self, new: NewCredential, checked: Option<&Verdict>) -> Result<Credential> {
+    fn insert_credential(&mut self, new: NewCredential, how: &Acceptance<'_>) -> Result<Credential> {
         let now = self.now();
         let tx = self.conn.transaction()?;
         let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
-        let id = insert_new_credential(
-            &tx,
-            &dek,
-            &self.keys.audit,
-            &self.actor,
-            &self.policy,
-            new,
-            checked,
-            None,
-            now,
-        )?;
+        let id = insert_new_credential(&tx, (&dek, &self.keys.audit), &self.actor, &self.policy, new, how, now)?;
         tx.commit()?;
         self.rotate_data_key_if_worn();
         self.get_credential(&id.to_string())
@@ -1295,13 +1338,11 @@ impl Vault {
         for new in items {
             insert_new_credential(
                 &tx,
-                &dek,
-                &self.keys.audit,
+                (&dek, &self.keys.audit),
                 &self.actor,
                 &self.policy,
                 new,
-                None,
-                None,
+                &Acceptance::NotChecked(BULK),
                 now,
             )?;
         }
@@ -1343,8 +1384,7 @@ impl Vault {
                 &self.actor,
                 p.credential,
                 c,
-                None,
-                Some(origin),
+                &Acceptance::Imported(origin),
                 Some(&mut uses),
                 now,
             )?;
@@ -1475,6 +1515,7 @@ impl Vault {
             notes: row.notes,
             max_age_days: row.max_age_days,
             versions,
+            reminders: reminders::list(&self.conn, row.id)?,
             revision: row.revision,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -1539,6 +1580,43 @@ impl Vault {
             self.discard_pending(&row, version, err);
         }
         result
+    }
+
+    /// The admin says the replaced secret was revoked at the provider: the
+    /// reminder leaves the check list, and the audit log records who said
+    /// so. A secret saved without a live check leaves the list only when a
+    /// live check passes.
+    pub fn dismiss_reminder(&mut self, reference: &str, kind: ReminderKind) -> Result<Credential> {
+        if kind == ReminderKind::Unchecked {
+            return Err(Error::invalid(
+                "reminder",
+                "a secret saved without a live check stays on the list until a live check passes; test the connection",
+            ));
+        }
+        let row = creds::get(&self.conn, reference)?;
+        self.write(|tx, k, a| {
+            if !reminders::clear(tx, row.id, kind)? {
+                return Err(Error::invalid(
+                    "reminder",
+                    format!("'{}' has no reminder to revoke a replaced secret", row.name),
+                ));
+            }
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "credential.reminder",
+                    "credential",
+                    Some(row.id),
+                    Some(&row.name),
+                    Outcome::Success,
+                    "the replaced secret was revoked at the provider (marked done)",
+                ),
+            )?;
+            Ok(())
+        })?;
+        self.get_credential(&row.id.to_string())
     }
 
     /// Takes a pending version out again after its rotation failed for a
@@ -1642,6 +1720,23 @@ impl Vault {
                     // version retired is the one current now.
                     let mut fresh = creds::get(tx, &row.id.to_string())?;
                     let old = fresh.current_version;
+                    // The replaced secret still works at the provider until
+                    // someone revokes it there (seed 002, Rotate step 4).
+                    if let (true, false, Some(old_mask)) = (old > 0, fresh.needs_reentry, fresh.mask.as_deref()) {
+                        let todo = format!(
+                            "Revoke the replaced secret (version {old}, {old_mask}) at {}: it works there until it \
+                             is revoked. Mark this done once it is.",
+                            fresh.provider
+                        );
+                        reminders::set(tx, row.id, ReminderKind::RevokeOld, &todo, now)?;
+                    }
+                    if verdict.offline {
+                        let todo = "Rotated after the offline checks only: run Test connection to confirm it with \
+                                    the provider.";
+                        reminders::set(tx, row.id, ReminderKind::Unchecked, todo, now)?;
+                    } else {
+                        reminders::clear(tx, row.id, ReminderKind::Unchecked)?;
+                    }
                     if old > 0 {
                         creds::set_version_state(tx, row.id, old, VersionState::Retired)?;
                         creds::delete_fields(tx, row.id, old)?;
@@ -1744,6 +1839,8 @@ impl Vault {
                 CheckOutcome::Valid { verdict } => {
                     if !check.offline {
                         fresh.last_validated_at = Some(now);
+                        // Confirmed by the provider: off the check list.
+                        reminders::clear(tx, row.id, ReminderKind::Unchecked)?;
                     }
                     if fresh.status == Status::Error && !check.offline {
                         fresh.status = Status::Active;

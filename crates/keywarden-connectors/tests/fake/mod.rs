@@ -1,5 +1,8 @@
 //! A provider fake on 127.0.0.1: an axum server whose one handler records
 //! each request (method, URI, headers, body) and answers from a closure.
+//! A provider's answers are its documented ones (`Reply::documented`,
+//! `Reply::fixture`: tests/fixtures/providers), changed only in ids,
+//! scopes and secrets and checked to keep the documented shape.
 
 #![allow(dead_code)]
 
@@ -44,7 +47,41 @@ impl Reply {
         }
     }
 
+    /// The provider's documented answer `name` (status, headers, body),
+    /// as it is.
+    pub fn documented(name: &str) -> Reply {
+        Reply::fixture(name, |_| {})
+    }
+
+    /// The documented answer `name` with `edit` applied to its JSON body
+    /// (ids, scopes, secrets); panics if the edit changed its shape.
+    pub fn fixture(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Reply {
+        let f = keywarden_connectors::fixtures::Fixture::load(name);
+        let mut headers: Vec<(&'static str, String)> = f
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("content-length"))
+            .map(|(k, v)| (&*k.to_ascii_lowercase().leak(), v.clone()))
+            .collect();
+        let body = if serde_json::from_str::<serde_json::Value>(&f.body).is_ok() {
+            if f.header("content-type").is_none() {
+                headers.push(("content-type", "application/json".into()));
+            }
+            keywarden_connectors::fixtures::answer(name, edit).1.to_string()
+        } else {
+            f.body.clone()
+        };
+        Reply {
+            status: f.status(),
+            headers,
+            body,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Sets a header, replacing one of the same name.
     pub fn with_header(mut self, name: &'static str, value: &str) -> Reply {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         self.headers.push((name, value.to_owned()));
         self
     }
@@ -93,7 +130,7 @@ impl Fake {
                 }
                 let mut resp: Response = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
                 for (k, v) in reply.headers {
-                    resp.headers_mut().insert(k, v.parse().unwrap());
+                    resp.headers_mut().append(k, v.parse().unwrap());
                 }
                 resp
             }

@@ -40,10 +40,8 @@ pub(crate) fn aes_gcm_decrypt(
         .map_err(|_| CryptoError)
 }
 
-pub(crate) fn hkdf_sha256(ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+pub(crate) fn hkdf_sha256_into(ikm: &[u8], info: &[u8], out: &mut [u8; 32]) {
     let hk = Hkdf::<Sha256>::new(None, ikm);
-    let mut out = Zeroizing::new([0u8; 32]);
     // 32 bytes is always a valid HKDF-SHA256 output length (≤ 255 × 32).
-    let _ = hk.expand(info, out.as_mut());
-    out
+    let _ = hk.expand(info, out);
 }

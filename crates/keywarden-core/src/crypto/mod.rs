@@ -3,6 +3,7 @@
 
 mod hazmat;
 pub mod sealed;
+pub mod stack;
 
 use std::fmt;
 
@@ -13,6 +14,8 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+pub(crate) use stack::{scrubbed, scrubbed_shallow};
+
 pub(crate) use hazmat::NONCE_LEN;
 
 /// Any failure to decrypt or authenticate. Deliberately says nothing more:
@@ -21,25 +24,56 @@ pub(crate) use hazmat::NONCE_LEN;
 #[error("decryption failed")]
 pub struct CryptoError;
 
-/// A 256-bit symmetric key. Zeroized on drop, compared in constant time,
-/// never printed, never serialized, not `Clone`.
-#[derive(Zeroize, ZeroizeOnDrop)]
-pub struct Key256([u8; 32]);
+/// A 256-bit symmetric key. Its bytes live on the heap only, so moving a
+/// key (into a struct, out of a function) copies a pointer and leaves no
+/// copy of the key on the stack; zeroized on drop, compared in constant
+/// time, never printed, never serialized, not `Clone`.
+pub struct Key256(Box<[u8; 32]>);
+
+impl Drop for Key256 {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Key256 {}
 
 impl Key256 {
-    pub fn random() -> Self {
-        let mut bytes = [0u8; 32];
-        OsRng.fill_bytes(&mut bytes);
-        Self(bytes)
+    /// An all-zero key on the heap, to be filled in place.
+    fn empty() -> Self {
+        Self(Box::new([0u8; 32]))
     }
 
+    pub fn random() -> Self {
+        let mut key = Self::empty();
+        OsRng.fill_bytes(&mut key.0[..]);
+        key
+    }
+
+    /// From a fixed array: test vectors and fuzzing only, as the array
+    /// itself sits on the caller's stack.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        let mut key = Self::empty();
+        key.0.copy_from_slice(&bytes);
+        key
     }
 
     pub(crate) fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError)?;
-        Ok(Self(arr))
+        if bytes.len() != 32 {
+            return Err(CryptoError);
+        }
+        let mut key = Self::empty();
+        key.0.copy_from_slice(bytes);
+        Ok(key)
+    }
+
+    /// A second key with the same bytes, copied heap to heap (a second
+    /// handle on an open vault).
+    pub(crate) fn duplicate(&self) -> Self {
+        let mut key = Self::empty();
+        key.0.copy_from_slice(&self.0[..]);
+        key
     }
 
     pub(crate) fn expose(&self) -> &[u8; 32] {
@@ -48,14 +82,13 @@ impl Key256 {
 
     /// A new independent key for one purpose, named by `info` (HKDF-SHA256).
     pub(crate) fn derive(&self, info: &str) -> Key256 {
-        let out = hazmat::hkdf_sha256(&self.0, info.as_bytes());
-        Key256(*out)
+        hkdf_key(&self.0[..], info)
     }
 
     /// Lowercase hex, for handing the key to a store that wants text
     /// (the OS keychain, SQLCipher's raw-key pragma).
     pub fn to_hex(&self) -> Zeroizing<String> {
-        Zeroizing::new(hex::encode(self.0))
+        Zeroizing::new(hex::encode(&self.0[..]))
     }
 
     pub fn from_hex(text: &str) -> Result<Self, CryptoError> {
@@ -66,7 +99,7 @@ impl Key256 {
 
 impl PartialEq for Key256 {
     fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        self.0[..].ct_eq(&other.0[..]).into()
     }
 }
 impl Eq for Key256 {}
@@ -77,9 +110,12 @@ impl fmt::Debug for Key256 {
     }
 }
 
-/// HKDF-SHA256 of high-entropy input material, for one named purpose.
-pub(crate) fn hkdf(ikm: &[u8], info: &str) -> Zeroizing<[u8; 32]> {
-    hazmat::hkdf_sha256(ikm, info.as_bytes())
+/// HKDF-SHA256 of high-entropy input material, for one named purpose,
+/// written straight into a key on the heap.
+pub(crate) fn hkdf_key(ikm: &[u8], info: &str) -> Key256 {
+    let mut key = Key256::empty();
+    stack::scrubbed_shallow(|| hazmat::hkdf_sha256_into(ikm, info.as_bytes(), &mut key.0));
+    key
 }
 
 pub(crate) fn random_nonce() -> [u8; NONCE_LEN] {
@@ -92,7 +128,7 @@ pub(crate) fn random_nonce() -> [u8; NONCE_LEN] {
 /// `aad` naming what is wrapped and for which vault.
 pub(crate) fn wrap_key(wrapping: &Key256, key: &Key256, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let nonce = random_nonce();
-    let ct = hazmat::aes_gcm_encrypt(wrapping.expose(), &nonce, aad, key.expose())?;
+    let ct = stack::scrubbed_shallow(|| hazmat::aes_gcm_encrypt(wrapping.expose(), &nonce, aad, key.expose()))?;
     let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
@@ -104,24 +140,26 @@ pub(crate) fn unwrap_key(wrapping: &Key256, wrapped: &[u8], aad: &[u8]) -> Resul
         return Err(CryptoError);
     }
     let (nonce, ct) = wrapped.split_at(NONCE_LEN);
-    let pt = hazmat::aes_gcm_decrypt(wrapping.expose(), nonce, aad, ct)?;
+    let pt = stack::scrubbed_shallow(|| hazmat::aes_gcm_decrypt(wrapping.expose(), nonce, aad, ct))?;
     Key256::from_slice(&pt)
 }
 
 type HmacSha256 = Hmac<Sha256>;
 
 pub(crate) fn hmac(key: &Key256, parts: &[&[u8]]) -> [u8; 32] {
-    // HMAC zero-pads a key shorter than the hash block (RFC 2104 §2), so
-    // keying with the 32 bytes padded to 64 is exactly HMAC under the
-    // 32-byte key, through the infallible fixed-size constructor.
-    let mut block = Zeroizing::new([0u8; 64]);
-    block[..32].copy_from_slice(key.expose());
-    let mut mac = <HmacSha256 as hmac::digest::KeyInit>::new(block.as_ref().into());
-    for p in parts {
-        mac.update(&(p.len() as u64).to_be_bytes());
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().into()
+    stack::scrubbed_shallow(|| {
+        // HMAC zero-pads a key shorter than the hash block (RFC 2104 §2), so
+        // keying with the 32 bytes padded to 64 is exactly HMAC under the
+        // 32-byte key, through the infallible fixed-size constructor.
+        let mut block = Zeroizing::new([0u8; 64]);
+        block[..32].copy_from_slice(key.expose());
+        let mut mac = <HmacSha256 as hmac::digest::KeyInit>::new(block.as_ref().into());
+        for p in parts {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
+    })
 }
 
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {

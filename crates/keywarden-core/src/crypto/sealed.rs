@@ -63,7 +63,7 @@ fn seal_with_nonce(
     plaintext: &[u8],
     nonce: &[u8; NONCE_LEN],
 ) -> Result<Vec<u8>, CryptoError> {
-    let ct = hazmat::aes_gcm_encrypt(key.expose(), nonce, &aad(key_id, slot), plaintext)?;
+    let ct = super::scrubbed_shallow(|| hazmat::aes_gcm_encrypt(key.expose(), nonce, &aad(key_id, slot), plaintext))?;
     let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
     out.push(FORMAT_V1);
     out.extend_from_slice(&key_id.to_be_bytes());
@@ -88,7 +88,7 @@ pub fn key_id_of(blob: &[u8]) -> Result<u32, CryptoError> {
 pub fn open(key: &Key256, slot: &FieldSlot<'_>, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let key_id = key_id_of(blob)?;
     let nonce = &blob[5..HEADER_LEN];
-    hazmat::aes_gcm_decrypt(key.expose(), nonce, &aad(key_id, slot), &blob[HEADER_LEN..])
+    super::scrubbed_shallow(|| hazmat::aes_gcm_decrypt(key.expose(), nonce, &aad(key_id, slot), &blob[HEADER_LEN..]))
 }
 
 #[cfg(test)]

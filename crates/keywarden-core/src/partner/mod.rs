@@ -489,7 +489,7 @@ impl Vault {
     /// A verifier's index of every key, and the change sequence it reflects.
     pub fn key_index(&self) -> Result<KeyIndex> {
         let mut index = KeyIndex {
-            hash_key: crate::crypto::Key256::from_bytes(*self.partner_hash_key().expose()),
+            hash_key: self.partner_hash_key().duplicate(),
             keys: HashMap::new(),
             seq: 0,
         };

@@ -22,18 +22,21 @@ pub struct Signed {
     pub signature: String,
 }
 
-pub(crate) fn signing_key(seed: &Key256) -> SigningKey {
+fn signing_key(seed: &Key256) -> SigningKey {
     SigningKey::from_bytes(seed.expose())
 }
 
-/// The public key, base64url: what a partner pins.
+/// The public key, base64url: what a partner pins. The expanded secret
+/// key passes over the stack, which is scrubbed after.
 pub(crate) fn public_key(seed: &Key256) -> String {
-    B64.encode(signing_key(seed).verifying_key().to_bytes())
+    B64.encode(crate::crypto::scrubbed_shallow(|| {
+        signing_key(seed).verifying_key().to_bytes()
+    }))
 }
 
 pub(crate) fn sign<T: Serialize>(seed: &Key256, doc: &T) -> Result<Signed> {
     let bytes = serde_json::to_vec(doc).map_err(|e| Error::Database(e.to_string()))?;
-    let sig = signing_key(seed).sign(&bytes);
+    let sig = crate::crypto::scrubbed_shallow(|| signing_key(seed).sign(&bytes));
     Ok(Signed {
         payload: B64.encode(&bytes),
         signature: B64.encode(sig.to_bytes()),

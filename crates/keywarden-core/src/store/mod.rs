@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod data_keys;
 pub mod integrations;
 pub mod notices;
+pub mod reminders;
 
 use std::path::Path;
 
@@ -35,11 +36,24 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/009_service_accounts.sql")),
         M::up(include_str!("../../migrations/010_credential_revision.sql")),
         M::up(include_str!("../../migrations/011_pending_versions_index.sql")),
+        M::up(include_str!("../../migrations/012_credential_reminders.sql")),
     ])
 }
 
 /// Opens (or with `create`, creates) the database at `path` with its raw
 /// 256-bit key, applies the connection settings and migrates it.
+/// Keys the connection and makes the first read, which proves the key: a
+/// wrong key reads as "not a database".
+fn keyed_first_read(conn: &Connection, key: &Key256) -> rusqlite::Result<i64> {
+    let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
+    conn.execute_batch(&pragma)?;
+    // Again once keyed: SQLCipher 4.6+ resets the level when the codec is
+    // attached, and a damaged page would otherwise log "hmac check failed"
+    // on the user's terminal next to our own error.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+}
+
 pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
@@ -60,26 +74,20 @@ pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     // A raw key (x'…') skips SQLCipher's PBKDF2: the key is already 256
     // random bits derived from the vault key.
-    let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
-    conn.execute_batch(&pragma)?;
-    // Again once keyed: SQLCipher 4.6+ resets the level when the codec is
-    // attached, and a damaged page would otherwise log "hmac check failed"
-    // on the user's terminal next to our own error.
-    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
-    // The first read proves the key: a wrong key reads as "not a database".
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) => Error::VaultCorrupt {
-                path: path.to_path_buf(),
-                // The key came out of the header's authenticated wrap, so it
-                // is this vault's: the file is damaged, or another's.
-                detail: "its database file does not open with this vault's key (a damaged file, or one from another \
+    // SQLCipher's parser and key setup copy the key through C frames: the
+    // stack is scrubbed once the first read has derived its page keys.
+    crate::crypto::scrubbed(|| keyed_first_read(&conn, key)).map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => Error::VaultCorrupt {
+            path: path.to_path_buf(),
+            // The key came out of the header's authenticated wrap, so it
+            // is this vault's: the file is damaged, or another's.
+            detail: "its database file does not open with this vault's key (a damaged file, or one from another \
                          vault); nothing was changed and it will not be replaced. Restore the vault folder from your \
                          backup"
-                    .into(),
-            },
-            _ => Error::from(e),
-        })?;
+                .into(),
+        },
+        _ => Error::from(e),
+    })?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;

@@ -11,6 +11,7 @@ import type { Check } from './bindings/Check';
 import type { CheckReport } from './bindings/CheckReport';
 import type { CopyReceipt } from './bindings/CopyReceipt';
 import type { Credential } from './bindings/Credential';
+import type { ReminderKind } from './bindings/ReminderKind';
 import type { CredentialPatchInput } from './bindings/CredentialPatchInput';
 import type { CredentialSummary } from './bindings/CredentialSummary';
 import type { ErrorCode } from './bindings/ErrorCode';
@@ -77,6 +78,7 @@ export const api = {
   rotateCredential: (id: string, input: RotateInput) => call<RotationOutcome>('rotate_credential', { id, input }),
   testConnection: (id: string, offline: boolean) => call<CheckReport>('test_connection', { id, offline }),
   listChecks: (id: string) => call<Check[]>('list_checks', { id }),
+  dismissReminder: (id: string, kind: ReminderKind) => call<Credential>('dismiss_reminder', { id, kind }),
   disableCredential: (id: string, reason: string) => call<Credential>('disable_credential', { id, reason }),
   credentialDependents: (id: string) => call<string[]>('credential_dependents', { id }),
   deleteCredential: (id: string, confirm_name: string) => call<null>('delete_credential', { id, confirm_name }),

@@ -7,6 +7,8 @@ export type { Check } from './bindings/Check';
 export type { CheckOutcome } from './bindings/CheckOutcome';
 export type { CheckReport } from './bindings/CheckReport';
 export type { Credential } from './bindings/Credential';
+export type { Reminder } from './bindings/Reminder';
+export type { ReminderKind } from './bindings/ReminderKind';
 export type { CredentialKind } from './bindings/CredentialKind';
 export type { CredentialSummary } from './bindings/CredentialSummary';
 export type { ErrorCode } from './bindings/ErrorCode';

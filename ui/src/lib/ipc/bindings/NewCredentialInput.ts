@@ -9,4 +9,10 @@ expires_at?: string,
 /**
  * Own rotation policy in days (0 = none); absent inherits.
  */
-max_age_days?: number, };
+max_age_days?: number, 
+/**
+ * "Validate and Save" (the default): checked live with the provider
+ * first, saved only if it passes. `false` is "Save without checking",
+ * labelled so in the audit log and on the details page.
+ */
+validate: boolean, };

@@ -5,4 +5,8 @@ export type RotationOutcome = { credential: Credential,
 /**
  * How the new secret was checked before the swap.
  */
-validated_by: string, };
+validated_by: string, 
+/**
+ * What to do next: revoke the replaced secret at the provider.
+ */
+revoke_old: string | null, };

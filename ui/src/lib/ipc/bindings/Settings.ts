@@ -14,7 +14,10 @@ auto_lock_minutes: number,
  */
 clipboard_clear_seconds: number, 
 /**
- * Whether "Copy secret" is offered at all.
+ * Whether "Copy secret" is offered at all. Off by default: the seeds
+ * ask to "prevent retrieval of full keys after saving"; an admin may
+ * turn it on (and the policy may forbid it). Every copy is audited and
+ * cleared.
  */
 allow_clipboard_copy: boolean, 
 /**

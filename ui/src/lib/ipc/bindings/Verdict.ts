@@ -28,6 +28,12 @@ expires_at: string | null,
  */
 issuer: string | null, audience: Array<string>, 
 /**
+ * The application the secret was issued to, as the provider names it
+ * (Pleo's `applicationName`), and how it authenticated (`authMethod`:
+ * `API_KEY`, `OAUTH2`): shown so an admin sees which key this is.
+ */
+application: string | null, auth_method: string | null, 
+/**
  * True when no endpoint was asked: format, expiry and JWT claims only.
  */
 offline: boolean, };
