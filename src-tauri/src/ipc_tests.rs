@@ -258,6 +258,21 @@ fn no_command_response_contains_a_stored_secret() {
             json!({ "id": id, "input": { "secrets": { "api_key": value }, "offline": true } }),
         );
         assert_eq!(out["credential"]["current_version"], 2);
+        assert!(
+            out["revoke_old"]
+                .as_str()
+                .is_some_and(|r| r.contains("Revoke the replaced secret")),
+            "{out}"
+        );
+        let done = h.ok("dismiss_reminder", json!({ "id": id, "kind": "revoke_old" }));
+        assert!(
+            done["reminders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["kind"] != "revoke_old"),
+            "{done}"
+        );
     }
     let (marker, bad) = secret(999, "C");
     markers.push(marker);

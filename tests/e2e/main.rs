@@ -264,8 +264,8 @@ fn credential_lifecycle_through_every_screen() {
     let seen = pleo.seen();
     assert_eq!(
         seen.len(),
-        2,
-        "one live check for the rotation, one for the test: {seen:?}"
+        3,
+        "one live check for Validate and Save, one for the rotation, one for the test: {seen:?}"
     );
     assert!(seen.iter().all(|r| r.request_line == "GET /v1/introspect HTTP/1.1"));
     // Disable as compromised: the replacement is asked for at once, the
@@ -463,7 +463,9 @@ fn idle_vault_locks_itself_and_unlocks_from_the_keychain() {
 #[test]
 fn window_is_usable_at_1024x700_and_1920x1080() {
     let dir = tempfile::tempdir().unwrap();
-    let app = launch(dir.path());
+    // "Validate and Save" checks the key with Pleo, faked on 127.0.0.1.
+    let pleo = FakePleo::start(&["pk_test_SIZECHECK_123456abcd"], "company-4711", false).unwrap();
+    let app = launch_with(dir.path(), vec![("KEYWARDEN_TEST_MODE", "1")]);
     create_vault(&app, None);
     // The web view is tuned for forms (webview_tuning.rs): no WebGL.
     let webgl = app.script(
@@ -471,7 +473,7 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
         json!([]),
     );
     assert_eq!(webgl, Some(json!(true)), "WebGL is off in the web view");
-    add_integration(&app, None);
+    add_integration(&app, Some(&pleo.base));
     add_credential(
         &app,
         &NewCred {
