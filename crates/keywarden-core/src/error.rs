@@ -61,7 +61,9 @@ pub enum Error {
     #[error("credential '{name}' has no secret yet (imported without secrets); enter it with `kw credential rotate`")]
     NeedsReentry { name: String },
 
-    #[error("the new secret was rejected and the current one kept: {failure}")]
+    /// A live check refused the secret: nothing was saved or changed (a
+    /// rotation keeps the current secret, a new credential is not stored).
+    #[error("the secret was refused, so nothing was saved or changed: {failure}")]
     ValidationRejected { failure: crate::validate::Failure },
 
     #[error("a stored secret could not be decrypted: the vault data is damaged or was tampered with")]

@@ -285,7 +285,7 @@ impl Acceptance<'_> {
 
     /// The check-list item it leaves, when the provider has not confirmed it.
     fn reminder(&self) -> Option<String> {
-        let rest = "run Test connection to confirm it with the provider";
+        let rest = CONFIRM_LIVE;
         match self {
             Acceptance::Live(_) => None,
             Acceptance::Offline(_) => Some(format!("Saved after the offline checks only: {rest}.")),
@@ -296,6 +296,9 @@ impl Acceptance<'_> {
         }
     }
 }
+
+/// What a check-list item asks of a secret the provider has not confirmed.
+const CONFIRM_LIVE: &str = "test the connection to confirm it with the provider";
 
 /// Why a credential was saved without a live check, for each way that
 /// allows it.
@@ -1731,9 +1734,8 @@ impl Vault {
                         reminders::set(tx, row.id, ReminderKind::RevokeOld, &todo, now)?;
                     }
                     if verdict.offline {
-                        let todo = "Rotated after the offline checks only: run Test connection to confirm it with \
-                                    the provider.";
-                        reminders::set(tx, row.id, ReminderKind::Unchecked, todo, now)?;
+                        let todo = format!("Rotated after the offline checks only: {CONFIRM_LIVE}.");
+                        reminders::set(tx, row.id, ReminderKind::Unchecked, &todo, now)?;
                     } else {
                         reminders::clear(tx, row.id, ReminderKind::Unchecked)?;
                     }

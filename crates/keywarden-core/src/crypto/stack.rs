@@ -24,7 +24,7 @@ const SHALLOW: usize = 16 * 1024;
 /// `f`'s frames lay.
 #[inline(never)]
 pub(crate) fn scrubbed<T>(f: impl FnOnce() -> T) -> T {
-    let out = f();
+    let out = below(f);
     scrub::<DEEP>();
     out
 }
@@ -32,9 +32,17 @@ pub(crate) fn scrubbed<T>(f: impl FnOnce() -> T) -> T {
 /// `scrubbed` for the short primitives (one AES-GCM, HKDF or HMAC call).
 #[inline(never)]
 pub(crate) fn scrubbed_shallow<T>(f: impl FnOnce() -> T) -> T {
-    let out = f();
+    let out = below(f);
     scrub::<SHALLOW>();
     out
+}
+
+/// Calls `f` in a frame of its own: an optimised build may inline `f`'s
+/// body (an AES key schedule) into its caller, and the caller's own frame
+/// is above the scrub's reach; this frame is below it.
+#[inline(never)]
+fn below<T>(f: impl FnOnce() -> T) -> T {
+    f()
 }
 
 /// Overwrites the stack below the caller by placing a zeroed array of `N`

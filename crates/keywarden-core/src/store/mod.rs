@@ -40,8 +40,6 @@ pub fn migrations() -> Migrations<'static> {
     ])
 }
 
-/// Opens (or with `create`, creates) the database at `path` with its raw
-/// 256-bit key, applies the connection settings and migrates it.
 /// Keys the connection and makes the first read, which proves the key: a
 /// wrong key reads as "not a database".
 fn keyed_first_read(conn: &Connection, key: &Key256) -> rusqlite::Result<i64> {
@@ -54,6 +52,8 @@ fn keyed_first_read(conn: &Connection, key: &Key256) -> rusqlite::Result<i64> {
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
 }
 
+/// Opens (or with `create`, creates) the database at `path` with its raw
+/// 256-bit key, applies the connection settings and migrates it.
 pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
