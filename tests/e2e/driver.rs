@@ -33,6 +33,13 @@ pub fn screens_dir() -> PathBuf {
     dir
 }
 
+/// `target/e2e-logs/`: each test's driver and app output.
+pub fn logs_dir() -> PathBuf {
+    let dir = screens_dir().with_file_name("e2e-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn find_program(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -126,6 +133,8 @@ pub struct App {
     base: String,
     session: String,
     driver: Child,
+    /// The driver's, the app's and the web process's output.
+    log_path: PathBuf,
     /// Kept alive for the session: dropping it stops the X server.
     _display: Display,
     _serial: MutexGuard<'static, ()>,
@@ -146,13 +155,21 @@ impl App {
         let display = Display::start();
         let port = free_port();
         let native = free_port();
+        // What tauri-driver, WebKitWebDriver, the app and its web process
+        // print, kept per test and shown when the test fails: a web
+        // process that ends mid-session says so there.
+        let log_path = logs_dir().join(format!(
+            "{}.log",
+            std::thread::current().name().unwrap_or("e2e").replace("::", "-")
+        ));
+        let log = std::fs::File::create(&log_path).unwrap();
         let mut cmd = Command::new(tauri_driver);
         cmd.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("DISPLAY", format!(":{}", display.number))
             .env("KEYWARDEN_VAULT", &opts.vault_dir)
             .env("NO_AT_BRIDGE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
         for (k, v) in &opts.extra_env {
             cmd.env(k, v);
         }
@@ -183,6 +200,7 @@ impl App {
             base,
             session,
             driver,
+            log_path,
             _display: display,
             _serial: serial,
             started,
@@ -367,5 +385,16 @@ impl Drop for App {
     fn drop(&mut self) {
         let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
         terminate(&mut self.driver);
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(80).collect();
+            eprintln!(
+                "--- last lines of {} (tauri-driver, WebKitWebDriver, the app, its web process):",
+                self.log_path.display()
+            );
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
