@@ -260,6 +260,8 @@ fn credential_lifecycle_through_every_screen() {
         a.try_find("[data-testid=check-verdict][data-result=valid]").is_some()
             && a.text("[data-testid=check-verdict]").contains("company-4711")
     });
+    // Pleo's documented answer names the application the key was issued to.
+    assert_eq!(app.text("[data-testid=verdict-application]"), "Netsuite");
     app.screenshot("09b-connection-tested");
     let seen = pleo.seen();
     assert_eq!(

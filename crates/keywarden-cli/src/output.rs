@@ -384,6 +384,12 @@ pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {
             if let Some(e) = &verdict.environment {
                 outln!("  environment {e}");
             }
+            if let Some(a) = &verdict.application {
+                outln!("  application {a}");
+            }
+            if let Some(m) = &verdict.auth_method {
+                outln!("  auth method {m}");
+            }
             if !verdict.scopes.is_empty() {
                 outln!("  scopes      {}", verdict.scopes.join(" "));
             }

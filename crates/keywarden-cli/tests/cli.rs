@@ -1002,6 +1002,10 @@ fn credential_test_reports_the_live_verdict_and_exit_8_when_refused() {
     let out = kw.ok(&["credential", "test", "good"], "");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("live check passed") && text.contains(ACME), "{text}");
+    assert!(
+        text.contains("application Netsuite") && text.contains("auth method API_KEY"),
+        "{text}"
+    );
     let out = kw.ok(&["--json", "credential", "test", "good", "--offline"], "");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["check"]["offline"], true);

@@ -346,6 +346,7 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
             "api-key",
             "--integration",
             "Pleo production",
+            "--offline",
         ],
         first,
     );
@@ -456,6 +457,7 @@ fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_els
             "api-key",
             "--integration",
             "Churn",
+            "--offline",
         ],
         "churn-secret-value-0001",
     );
@@ -535,6 +537,7 @@ fn off_loopback_kw_serve_speaks_only_tls_and_kw_run_trusts_only_the_certificate_
             "api-key",
             "--integration",
             "Pleo production",
+            "--offline",
         ],
         first,
     );
@@ -740,6 +743,7 @@ fn bench_kw_run_overhead() {
             "api-key",
             "--integration",
             "Pleo",
+            "--offline",
         ],
         "pk_live_BENCHRUN_7Hq2x9Lm4abcd",
     );
@@ -840,6 +844,7 @@ fn bench_broker_latency() {
             "api-key",
             "--integration",
             "Pleo",
+            "--offline",
         ],
         "pk_live_BENCHBROKER_7Hq2x9Lm4abcd",
     );

@@ -108,7 +108,7 @@ impl Validator for Pleo {
                     status: Some(200),
                     detail: "the introspection answer is not JSON".into(),
                 })?;
-                let verdict = verdict_of(&body, env)?;
+                let verdict = verdict_of(&body, env, secret)?;
                 let required = c.integration.map(|i| i.scopes.clone()).unwrap_or_default();
                 let missing: Vec<String> = required.into_iter().filter(|s| !verdict.scopes.contains(s)).collect();
                 if !missing.is_empty() {
@@ -161,18 +161,26 @@ impl Validator for Pleo {
 }
 
 /// The longest provider-given name (application, auth method) a verdict
-/// repeats, and only printable characters of it.
+/// repeats.
 const MAX_LABEL: usize = 80;
 
-fn label(v: &serde_json::Value) -> Option<String> {
+/// A name the provider gave, fit to show: letters, digits, punctuation and
+/// spaces only (no control or invisible formatting characters), at most
+/// `MAX_LABEL` of them, and never when it holds the secret that was sent
+/// or a run of 8 of its characters (a hostile answer echoing the key).
+fn label(v: &serde_json::Value, secret: &str) -> Option<String> {
     let text: String = v
         .as_str()?
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| c.is_alphanumeric() || c.is_ascii_punctuation() || *c == ' ')
         .take(MAX_LABEL)
         .collect();
     let text = text.trim().to_owned();
-    (!text.is_empty()).then_some(text)
+    let echoes = secret.len() >= 8
+        && (0..=secret.len() - 8)
+            .filter(|&i| secret.is_char_boundary(i) && secret.is_char_boundary(i + 8))
+            .any(|i| text.contains(&secret[i..i + 8]));
+    (!text.is_empty() && !echoes).then_some(text)
 }
 
 /// What kind of subject a `urn:pleo:<kind>:<id>` names, when it is a plain
@@ -182,7 +190,7 @@ fn subject_kind(urn: &str) -> Option<&str> {
     (!kind.is_empty() && kind.len() <= 32 && kind.chars().all(|c| c.is_ascii_alphabetic())).then_some(kind)
 }
 
-fn verdict_of(body: &serde_json::Value, env: Env) -> Result<Verdict, Failure> {
+fn verdict_of(body: &serde_json::Value, env: Env, secret: &str) -> Result<Verdict, Failure> {
     let data = body
         .get("data")
         .filter(|d| d.is_object())
@@ -216,8 +224,8 @@ fn verdict_of(body: &serde_json::Value, env: Env) -> Result<Verdict, Failure> {
         tenant_id: Some(company.to_owned()),
         environment: Some(env.name().to_owned()),
         scopes,
-        application: label(&data["applicationName"]),
-        auth_method: label(&data["authMethod"]),
+        application: label(&data["applicationName"], secret),
+        auth_method: label(&data["authMethod"], secret),
         ..Verdict::default()
     })
 }

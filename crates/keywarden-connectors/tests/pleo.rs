@@ -336,3 +336,26 @@ fn an_untrusted_certificate_is_a_tls_failure_and_the_key_never_leaves() {
     assert_no_secret(&format!("{err:?}"), PROD_KEY);
     assert_eq!(server.plaintext_bytes(), 0);
 }
+
+/// A provider (or whoever answers in its place) that echoes the key in the
+/// documented answer's names: the verdict repeats neither the key nor any
+/// invisible formatting character.
+#[test]
+fn an_answer_echoing_the_key_in_its_names_does_not_reach_the_verdict() {
+    let echo = Fake::start(|_| {
+        Reply::fixture("pleo/introspect.200.http", |b| {
+            b["data"]["subjectURN"] = format!("urn:pleo:company:{COMPANY}").into();
+            b["data"]["applicationName"] = format!("App {}", &PROD_KEY[4..20]).into();
+            b["data"]["authMethod"] = "API\u{202e}_KEY\u{200b}".into();
+        })
+    });
+    let mut w = world();
+    w.options.pleo_production = echo.base.clone();
+    let v = check(&w, &integration("production", &[]), "api_key", PROD_KEY).unwrap();
+    assert_eq!(v.application, None, "a name holding part of the key is dropped");
+    assert_eq!(
+        v.auth_method.as_deref(),
+        Some("API_KEY"),
+        "formatting characters are dropped"
+    );
+}

@@ -24,7 +24,7 @@ use crate::store::audit::{self, Outcome};
 use crate::store::checks::{self, Check, CheckOutcome};
 use crate::store::credentials as creds;
 use crate::validate::Failure;
-use crate::vault::{Issued, ev, use_event};
+use crate::vault::{ev, use_event};
 use crate::{Vault, timefmt};
 
 /// The slot name of a cached token; not a secret field of any version.
@@ -148,7 +148,7 @@ impl Vault {
             fields.insert("refresh_token", new_refresh);
             let expiry = obtained.refresh_expires_at.or(row.expires_at);
             version = self
-                .replace_secret(&row.id.to_string(), fields, expiry, &Issued)?
+                .store_issued(&row.id.to_string(), fields, expiry)?
                 .summary
                 .current_version;
         }

@@ -557,6 +557,24 @@ fn crash_point(_step: &str) {}
 /// Accepts what the provider itself just issued during a check.
 pub(crate) struct Issued;
 
+/// Who replaced a secret: an admin (checked by the validator given), or
+/// the provider itself during a check (a rotated refresh token: the old one
+/// is already spent there, so nothing is left to revoke).
+#[derive(Clone, Copy)]
+enum ReplacedBy<'a> {
+    Admin(&'a dyn Validator),
+    Provider,
+}
+
+impl<'a> ReplacedBy<'a> {
+    fn validator(self) -> &'a dyn Validator {
+        match self {
+            ReplacedBy::Admin(v) => v,
+            ReplacedBy::Provider => &Issued,
+        }
+    }
+}
+
 impl Validator for Issued {
     fn validate(&self, _c: &Candidate<'_>) -> std::result::Result<Verdict, validate::Rejection> {
         Ok(Verdict::default())
@@ -1286,6 +1304,9 @@ impl Vault {
     /// and scopes included. Where the provider has no live check (or only
     /// the offline checks are given), it is saved unchecked and says so.
     pub fn add_credential_checked(&mut self, new: NewCredential, validator: &dyn Validator) -> Result<Credential> {
+        if validator.is_offline() {
+            self.policy.check_unvalidated_save()?;
+        }
         let Checked { kind, integration, .. } = check_new_credential(&self.conn, &self.policy, &new)?;
         let candidate = Candidate {
             credential_name: &new.name,
@@ -1297,9 +1318,6 @@ impl Vault {
         if !validator.is_offline() && !validator.has_live_check(&candidate) {
             self.policy.check_unvalidated_save()?;
             return self.insert_credential(new, &Acceptance::NotChecked(NO_LIVE_CHECK));
-        }
-        if validator.is_offline() {
-            self.policy.check_unvalidated_save()?;
         }
         let mut verdict = validator
             .validate(&candidate)
@@ -1433,12 +1451,16 @@ impl Vault {
             row.name = name;
             changed.push("name");
         }
+        // A new integration or endpoint was never checked with this secret.
+        let mut moved = false;
         if let Some(link) = patch.integration {
             let i = link.as_deref().map(|r| integrations::get(&self.conn, r)).transpose()?;
             if let Some(i) = &i {
                 self.policy.check_provider(&i.provider)?;
             }
-            row.integration_id = i.as_ref().map(|i| i.id);
+            let to = i.as_ref().map(|i| i.id);
+            moved |= to != row.integration_id;
+            row.integration_id = to;
             row.integration_name = i.map(|i| i.name);
             changed.push("integration");
         }
@@ -1456,6 +1478,16 @@ impl Vault {
             if let Some(url) = config.get("token_url") {
                 validate::check_url("token_url", url)?;
             }
+            // Where the secret is sent to be checked (`check_url`,
+            // `token_url`, `authority`, any `*_url`).
+            let endpoint = |k: &str| k.ends_with("_url") || k == "authority";
+            let endpoints = |c: &BTreeMap<String, String>| {
+                c.iter()
+                    .filter(|(k, _)| endpoint(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Vec<_>>()
+            };
+            moved |= endpoints(&config) != endpoints(&row.config);
             row.config = config;
             changed.push("config");
         }
@@ -1488,9 +1520,17 @@ impl Vault {
                 "nothing to change; name at least one field to update",
             ));
         }
-        row.updated_at = self.now();
+        let now = self.now();
+        row.updated_at = now;
+        if moved && !row.needs_reentry {
+            row.last_validated_at = None;
+        }
         self.write(|tx, k, a| {
             creds::upsert(tx, &mut row)?;
+            if moved && !row.needs_reentry {
+                let todo = format!("Its integration or an endpoint changed after its last live check: {CONFIRM_LIVE}.");
+                reminders::set(tx, row.id, ReminderKind::Unchecked, &todo, now)?;
+            }
             audit::append(
                 tx,
                 k,
@@ -1547,6 +1587,28 @@ impl Vault {
         expires_at: Option<OffsetDateTime>,
         validator: &dyn Validator,
     ) -> Result<Credential> {
+        self.replace_secret_by(reference, secrets, expires_at, ReplacedBy::Admin(validator))
+    }
+
+    /// Stores secrets the provider issued during a check (it spent the old
+    /// ones), as a rotation they already passed.
+    pub(crate) fn store_issued(
+        &mut self,
+        reference: &str,
+        secrets: SecretFields,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<Credential> {
+        self.replace_secret_by(reference, secrets, expires_at, ReplacedBy::Provider)
+    }
+
+    fn replace_secret_by(
+        &mut self,
+        reference: &str,
+        secrets: SecretFields,
+        expires_at: Option<OffsetDateTime>,
+        by: ReplacedBy<'_>,
+    ) -> Result<Credential> {
+        let validator = by.validator();
         if validator.is_offline() {
             self.policy.check_unvalidated_save()?;
         }
@@ -1578,7 +1640,7 @@ impl Vault {
             version
         };
         crash_point("staged");
-        let result = self.validate_and_swap(&row, version, secrets, masks, expires_at, validator);
+        let result = self.validate_and_swap(&row, version, secrets, masks, expires_at, by);
         if let Err(err) = &result {
             self.discard_pending(&row, version, err);
         }
@@ -1667,9 +1729,9 @@ impl Vault {
         secrets: SecretFields,
         masks: BTreeMap<String, String>,
         expires_at: Option<OffsetDateTime>,
-        validator: &dyn Validator,
+        by: ReplacedBy<'_>,
     ) -> Result<Credential> {
-        let verdict = self.validate_for(row, &secrets, validator)?;
+        let verdict = self.validate_for(row, &secrets, by.validator())?;
         crash_point("validated");
         match verdict {
             Err(rejection) => {
@@ -1723,9 +1785,12 @@ impl Vault {
                     // version retired is the one current now.
                     let mut fresh = creds::get(tx, &row.id.to_string())?;
                     let old = fresh.current_version;
-                    // The replaced secret still works at the provider until
-                    // someone revokes it there (seed 002, Rotate step 4).
-                    if let (true, false, Some(old_mask)) = (old > 0, fresh.needs_reentry, fresh.mask.as_deref()) {
+                    // The secret an admin replaced still works at the provider
+                    // until someone revokes it there (seed 002, Rotate step 4).
+                    let by_admin = matches!(by, ReplacedBy::Admin(_));
+                    if let (true, true, false, Some(old_mask)) =
+                        (by_admin, old > 0, fresh.needs_reentry, fresh.mask.as_deref())
+                    {
                         let todo = format!(
                             "Revoke the replaced secret (version {old}, {old_mask}) at {}: it works there until it \
                              is revoked. Mark this done once it is.",
@@ -1749,7 +1814,8 @@ impl Vault {
                     fresh.secret_fields = new_fields;
                     fresh.status = Status::Active;
                     fresh.needs_reentry = false;
-                    fresh.last_validated_at = Some(now);
+                    // Only a live check validates the new secret.
+                    fresh.last_validated_at = (!verdict.offline).then_some(now);
                     fresh.expires_at = new_expiry;
                     fresh.expiry_source = new_expiry_source;
                     fresh.rotated_at = Some(now);
@@ -1897,7 +1963,7 @@ impl Vault {
         // The provider issued a successor (a rotated refresh token) and
         // spent the old one: store it now, as a rotation it already passed.
         if let Some((renewed, expires_at)) = renewed {
-            self.replace_secret(&row.id.to_string(), renewed.fields(), expires_at, &Issued)?;
+            self.store_issued(&row.id.to_string(), renewed.fields(), expires_at)?;
         }
         Ok(CheckReport {
             credential: row.name,
@@ -2334,6 +2400,7 @@ impl Vault {
             "credentials",
             "credential_versions",
             "secret_fields",
+            "credential_reminders",
             "audit_events",
             "audit_head",
             "settings",

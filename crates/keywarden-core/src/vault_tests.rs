@@ -1570,3 +1570,129 @@ fn bulk_writes_index_every_name_for_search_and_leave_the_search_trigger_in_place
         )
         .unwrap();
 }
+
+fn kinds(c: &Credential) -> Vec<ReminderKind> {
+    c.reminders.iter().map(|r| r.kind).collect()
+}
+
+/// Issue 19: a credential's check list. A secret the provider has not
+/// confirmed stays on it until a live check passes; a rotation by an admin
+/// asks to revoke the replaced secret until marked done, and one the
+/// provider made itself (a rotated refresh token) does not.
+#[test]
+fn the_check_list_follows_what_the_provider_has_confirmed_and_what_an_admin_replaced() {
+    let (_d, mut v) = vault();
+    // Saved without checking: on the list, not validated.
+    let c = v.add_credential(api_key("Plain", "pk_live_plainplainplain01")).unwrap();
+    assert_eq!(kinds(&c), [ReminderKind::Unchecked]);
+    assert!(c.summary.last_validated_at.is_none());
+    // A live check confirms it.
+    v.check_credential("Plain", &AcceptsLive).unwrap();
+    assert!(kinds(&v.get_credential("Plain").unwrap()).is_empty());
+    // An offline rotation: not validated, back on the list, and the
+    // replaced secret is to be revoked.
+    let c = v
+        .replace_secret(
+            "Plain",
+            SecretFields::single("api_key", SecretString::from("pk_live_plainplainplain02".to_owned())),
+            None,
+            &OfflineValidator,
+        )
+        .unwrap();
+    assert!(c.summary.last_validated_at.is_none(), "offline is not validated");
+    assert_eq!(kinds(&c), [ReminderKind::RevokeOld, ReminderKind::Unchecked]);
+    let revoke = &c.reminders[0].detail;
+    assert!(
+        revoke.contains("version 1") && revoke.contains("••••••••in01"),
+        "{revoke}"
+    );
+    assert!(!revoke.contains("plainplain"), "{revoke}");
+    // Unchecked cannot be waved away; the revocation can, audited.
+    assert!(v.dismiss_reminder("Plain", ReminderKind::Unchecked).is_err());
+    let events = v.audit_count().unwrap();
+    let c = v.dismiss_reminder("Plain", ReminderKind::RevokeOld).unwrap();
+    assert_eq!(kinds(&c), [ReminderKind::Unchecked]);
+    assert_eq!(v.audit_count().unwrap(), events + 1);
+    assert!(
+        v.dismiss_reminder("Plain", ReminderKind::RevokeOld).is_err(),
+        "nothing left to dismiss"
+    );
+
+    // The provider rotated the secret during a check (a refresh token):
+    // the spent one is gone at the provider, nothing to revoke.
+    let expires_at = time::OffsetDateTime::now_utc() + time::Duration::days(60);
+    let c = v
+        .add_credential_checked(
+            api_key("Renewing", "pk_live_renewingrenew001"),
+            &RenewsWithExpiry {
+                tenant: "ACME",
+                expires_at,
+            },
+        )
+        .unwrap();
+    assert!(kinds(&c).is_empty(), "checked live before saving");
+    v.check_credential(
+        "Renewing",
+        &RenewsWithExpiry {
+            tenant: "ACME",
+            expires_at,
+        },
+    )
+    .unwrap();
+    let c = v.get_credential("Renewing").unwrap();
+    assert_eq!(c.summary.current_version, 2, "the provider's successor was stored");
+    assert!(kinds(&c).is_empty(), "{:?}", c.reminders);
+}
+
+/// Moving a checked credential to another integration, or pointing it at
+/// another endpoint, means the provider never saw it there.
+#[test]
+fn a_new_integration_or_endpoint_puts_a_checked_credential_back_on_the_list() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Other".into(),
+        provider: "custom".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut new = api_key("Moved", "pk_live_movedmovedmoved01");
+    new.config
+        .insert("check_url".into(), "https://api.example.com/status".into());
+    v.add_credential_checked(new, &AcceptsLive).unwrap();
+    assert!(kinds(&v.get_credential("Moved").unwrap()).is_empty());
+    // Notes are not an endpoint.
+    let c = v
+        .update_credential(
+            "Moved",
+            CredentialPatch {
+                notes: Some("n".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(kinds(&c).is_empty() && c.summary.last_validated_at.is_some());
+    let mut config = c.config.clone();
+    config.insert("check_url".into(), "https://elsewhere.example.com/status".into());
+    let c = v
+        .update_credential(
+            "Moved",
+            CredentialPatch {
+                config: Some(config),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(kinds(&c), [ReminderKind::Unchecked]);
+    assert!(c.summary.last_validated_at.is_none());
+    v.check_credential("Moved", &AcceptsLive).unwrap();
+    let c = v
+        .update_credential(
+            "Moved",
+            CredentialPatch {
+                integration: Some(Some("Other".into())),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(kinds(&c), [ReminderKind::Unchecked]);
+}

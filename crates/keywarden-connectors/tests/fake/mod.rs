@@ -69,6 +69,11 @@ impl Reply {
             }
             keywarden_connectors::fixtures::answer(name, edit).1.to_string()
         } else {
+            // Nothing to edit: an edit that would change something here is
+            // a mistake in the test, not a body to serve unchanged.
+            let mut probe = serde_json::Value::Null;
+            edit(&mut probe);
+            assert!(probe.is_null(), "fixture {name} has no JSON body to edit");
             f.body.clone()
         };
         Reply {

@@ -162,7 +162,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 11);
+        assert_eq!(v, 12);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -177,6 +177,23 @@ mod tests {
         let found = credentials::list(&conn, &f, credentials::StatusClock::default()).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "Old Pleo");
+        // Migration 12: a credential that never passed a live check says so
+        // on its check list, and the item goes with the credential.
+        let id = found[0].id;
+        let items = reminders::list(&conn, id).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].kind, crate::model::ReminderKind::Unchecked);
+        conn.execute(
+            "DELETE FROM credential_versions WHERE credential_id = ?1",
+            [id.to_string()],
+        )
+        .unwrap();
+        conn.execute("DELETE FROM credentials WHERE id = ?1", [id.to_string()])
+            .unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM credential_reminders", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "the check list goes with its credential");
     }
 
     #[test]
@@ -187,7 +204,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 11);
+            assert_eq!(v, 12);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
