@@ -300,6 +300,21 @@ fn no_command_response_contains_a_stored_secret() {
         h.ok("list_checks", json!({ "id": id }));
     }
     assert!(pleo.seen().len() >= 5, "the live checks reached the fake");
+    // "Validate and Save" is the default: a key Pleo refuses is not saved.
+    let before = h.ok("list_credentials", json!({})).as_array().unwrap().len();
+    let (marker, value) = secret(997, "E");
+    markers.push(marker);
+    let refused = h.invoke(
+        "add_credential",
+        json!({ "input": { "name": "refused pleo", "kind": "api_key", "integration": integration_id,
+                           "secrets": { "api_key": value } } }),
+    );
+    assert_eq!(refused.unwrap_err()["code"], "refused");
+    assert_eq!(
+        h.ok("list_credentials", json!({})).as_array().unwrap().len(),
+        before,
+        "nothing saved"
+    );
     let (marker, value) = secret(998, "D");
     markers.push(marker);
     let rejected = h.invoke(

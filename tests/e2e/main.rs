@@ -201,6 +201,12 @@ fn credential_lifecycle_through_every_screen() {
         );
         if i == 0 {
             app.screenshot("05-credential-details");
+            // Seeds 001/003, "prevent retrieval of full keys after saving":
+            // no Copy until an admin turns it on.
+            assert!(
+                app.try_find("[data-testid=copy-api_key]").is_none(),
+                "copy is off by default"
+            );
         }
     }
 
@@ -343,6 +349,16 @@ fn credential_lifecycle_through_every_screen() {
     app.fill("[data-testid=audit-export-path]", audit_path.to_str().unwrap());
     app.click("[data-testid=audit-export]");
     app.until("audit exported", |_| audit_path.exists());
+
+    // An admin turns copying on in Settings; then the details page offers it.
+    nav(&app, "settings");
+    app.click("[data-testid=allow-clipboard]");
+    app.click("[data-testid=save-settings]");
+    app.until("saved", |a| a.body_text().contains("Settings saved."));
+    nav(&app, "credentials");
+    app.click("[data-name='Xledger basic']");
+    app.wait("[data-screen=credential]");
+    app.wait("[data-testid=copy-password]");
 
     // Export the configuration: no secret in the file.
     nav(&app, "settings");
