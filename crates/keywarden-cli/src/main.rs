@@ -618,7 +618,7 @@ fn run(cli: Cli) -> CliResult {
                 &ctx,
                 "rotated",
                 &format!(
-                    "{} secret fields re-sealed under data key {}; the old key is destroyed.",
+                    "{} sealed values (secret fields, partner keys awaiting delivery) re-sealed under data key {}; the old key is destroyed.",
                     r.resealed, r.key_id
                 ),
             );

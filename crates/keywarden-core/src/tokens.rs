@@ -23,12 +23,10 @@ use crate::secret::SecretFields;
 use crate::store::audit::{self, Outcome};
 use crate::store::checks::{self, Check, CheckOutcome};
 use crate::store::credentials as creds;
+use crate::store::sealed_values::TOKEN_FIELD;
 use crate::validate::Failure;
-use crate::vault::{ev, use_event};
+use crate::vault::{ev, seal_counted, use_event};
 use crate::{Vault, timefmt};
-
-/// The slot name of a cached token; not a secret field of any version.
-const CACHE_FIELD: &str = "~access_token";
 
 /// What a refresh needs: the version whose secrets are used, the
 /// configuration (token URL, client id, grant) and the secrets.
@@ -82,31 +80,39 @@ impl Vault {
         purpose: &str,
     ) -> Result<Option<SecretString>> {
         let row = self.oauth_row(reference, purpose)?;
-        let cached: Option<(u32, Vec<u8>, Option<String>)> = self
-            .conn()
-            .query_row(
-                "SELECT version, sealed, expires_at FROM token_cache WHERE credential_id = ?1",
-                [row.id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((version, blob, expires_at)) = cached else {
+        let now = self.now();
+        // The cached blob and the data key that opens it, from one snapshot.
+        let token = self.read(|conn| {
+            let cached: Option<(u32, Vec<u8>, Option<String>)> = conn
+                .query_row(
+                    "SELECT version, sealed, expires_at FROM token_cache WHERE credential_id = ?1",
+                    [row.id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((version, blob, expires_at)) = cached else {
+                return Ok(None);
+            };
+            let expires_at = timefmt::opt_from_db(expires_at)?;
+            if version != row.current_version || expires_at.is_some_and(|e| e <= now + margin) {
+                return Ok(None);
+            }
+            let plain = self.open_slot_in(
+                conn,
+                &FieldSlot {
+                    credential_id: row.id,
+                    field: TOKEN_FIELD,
+                    version,
+                },
+                &blob,
+            )?;
+            String::from_utf8(plain.to_vec())
+                .map(Some)
+                .map_err(|_| Error::Decryption)
+        })?;
+        let Some(token) = token else {
             return Ok(None);
         };
-        let expires_at = timefmt::opt_from_db(expires_at)?;
-        let now = self.now();
-        if version != row.current_version || expires_at.is_some_and(|e| e <= now + margin) {
-            return Ok(None);
-        }
-        let plain = self.open_slot(
-            &FieldSlot {
-                credential_id: row.id,
-                field: CACHE_FIELD,
-                version,
-            },
-            &blob,
-        )?;
-        let token = String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?;
         let detail = format!("{purpose} (cached access token)");
         self.write_with(|tx, k, a| {
             creds::touch_last_used(tx, row.id, now)?;
@@ -152,14 +158,6 @@ impl Vault {
                 .summary
                 .current_version;
         }
-        let blob = self.seal_slot(
-            &FieldSlot {
-                credential_id: row.id,
-                field: CACHE_FIELD,
-                version,
-            },
-            obtained.access_token.expose_secret().as_bytes(),
-        )?;
         let now = self.now();
         let detail = format!(
             "access token obtained{}{}",
@@ -173,7 +171,15 @@ impl Vault {
                 String::new()
             }
         );
-        self.write_with(|tx, k, a| {
+        let slot = FieldSlot {
+            credential_id: row.id,
+            field: TOKEN_FIELD,
+            version,
+        };
+        // Sealed in the transaction that stores it: under the data key
+        // current then, which no other program can delete meanwhile.
+        self.write_sealing(|tx, dek, k, a| {
+            let blob = seal_counted(tx, dek, &slot, obtained.access_token.expose_secret().as_bytes())?;
             tx.execute(
                 "INSERT INTO token_cache (credential_id, version, sealed, expires_at, obtained_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)

@@ -24,7 +24,7 @@ use crate::store::audit::{self, Actor, AuditEvent, AuditFilter, AuditReport, New
 use crate::store::checks::{self, Check, CheckOutcome};
 use crate::store::credentials::{self as creds, Row};
 use crate::store::data_keys::{self, DataKey};
-use crate::store::{self, integrations, reminders};
+use crate::store::{self, integrations, reminders, sealed_values};
 use crate::validate::{self, Candidate, Failure, Validator, Verdict};
 use crate::{jwt, timefmt};
 
@@ -153,6 +153,14 @@ fn open_version_in(
 /// with, and a value sealed under a deleted key could never be opened.
 fn sealing_key(conn: &Connection, keys: &VaultKeys, vault_id: Uuid) -> Result<DataKey> {
     data_keys::current(conn, &keys.dek_wrap, vault_id)
+}
+
+/// Seals `plain` for `slot` under `dek`, counting the use. Inside the
+/// transaction that read `dek` and stores the blob.
+pub(crate) fn seal_counted(conn: &Connection, dek: &DataKey, slot: &FieldSlot<'_>, plain: &[u8]) -> Result<Vec<u8>> {
+    let blob = sealed::seal(&dek.key, dek.id, slot, plain)?;
+    data_keys::add_uses(conn, dek.id, 1)?;
+    Ok(blob)
 }
 
 /// Seals every field of `secrets` as `version` of credential `id` under the
@@ -511,6 +519,19 @@ impl SearchIndexDeferred {
     }
 }
 
+/// SQLCipher's check (one row per page whose MAC fails), then SQLite's
+/// structure check when every page is intact.
+fn page_problems(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
+    let mut problems: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    if problems.is_empty() {
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        problems.extend(rows.into_iter().filter(|r| r != "ok"));
+    }
+    Ok(problems)
+}
+
 /// The DEK a blob names, unwrapped once per operation and cached.
 pub(crate) fn key_for_in<'k>(
     conn: &Connection,
@@ -601,7 +622,8 @@ pub struct IntegrityReport {
     /// Database pages whose MAC was verified.
     pub pages: u64,
     pub audit_events: u64,
-    /// Sealed secret values that opened.
+    /// Sealed values that opened: secret fields, partner keys awaiting
+    /// delivery, cached access tokens.
     pub sealed_values: u64,
     /// What is wrong, one line each (damaged pages, broken structure, the
     /// first bad audit event, a value that does not open); no secret.
@@ -2072,25 +2094,22 @@ impl Vault {
         // The row and its sealed fields from one read snapshot: another
         // program may be swapping in a new version (erasing the old one's
         // fields) or rotating the data key this very moment.
-        let (row, opened) = {
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
-            let row = creds::get(&tx, reference)?;
+        let (row, opened) = self.read(|conn| {
+            let row = creds::get(conn, reference)?;
             let usable = !matches!(row.status, Status::Disabled | Status::Revoked)
                 && !row.needs_reentry
                 && row.current_version > 0;
             let opened = usable.then(|| {
                 open_version_in(
-                    &tx,
+                    conn,
                     &self.keys.dek_wrap,
                     self.header.vault_id,
                     row.id,
                     row.current_version,
                 )
             });
-            (row, opened)
-        };
+            Ok((row, opened))
+        })?;
         let refusal = match row.status {
             Status::Disabled | Status::Revoked => Some(Error::CredentialDisabled {
                 name: row.name.clone(),
@@ -2127,32 +2146,38 @@ impl Vault {
     }
 
     pub(crate) fn open_version(&self, id: Uuid, version: u32) -> Result<SecretFields> {
-        open_version_in(&self.conn, &self.keys.dek_wrap, self.header.vault_id, id, version)
+        self.read(|conn| open_version_in(conn, &self.keys.dek_wrap, self.header.vault_id, id, version))
     }
 
-    /// Re-seals every secret under a new DEK in one transaction and deletes
-    /// every older DEK. A value that fails to open aborts it all: nothing is
-    /// lost and the old key stays.
+    /// Runs `f` on one read snapshot of the database. A sealed value and
+    /// the data key that opens it must be read at the same moment: another
+    /// program's data-key rotation in between re-seals the value and
+    /// deletes its old key, and an intact vault would look damaged.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // Dropped, not committed: a read-only transaction rolls back.
+        let tx = Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Deferred)?;
+        f(&tx)
+    }
+
+    /// Re-seals every sealed value (secret fields, partner keys awaiting
+    /// delivery) under a new DEK in one transaction and deletes every older
+    /// DEK. A value that fails to open aborts it all: nothing is lost and
+    /// the old key stays.
     pub fn rotate_data_key(&mut self) -> Result<DataKeyRotation> {
         let vault_id = self.header.vault_id;
         let tx = self.conn.transaction()?;
-        let new = data_keys::create(&tx, &self.keys.dek_wrap, vault_id)?;
-        let mut old_keys = HashMap::new();
-        let fields = creds::all_fields(&tx)?;
-        for f in &fields {
-            let old = key_for_in(&tx, &self.keys.dek_wrap, vault_id, &mut old_keys, &f.sealed)?;
-            let slot = FieldSlot {
-                credential_id: f.credential_id,
-                field: &f.field,
-                version: f.version,
-            };
-            let plain = sealed::open(&old.key, &slot, &f.sealed)?;
-            let resealed = sealed::seal(&new.key, new.id, &slot, &plain)?;
-            creds::replace_field(&tx, f.credential_id, f.version, &f.field, &resealed)?;
-        }
-        data_keys::add_uses(&tx, new.id, fields.len() as u64)?;
         // Cached access tokens are disposable: the next use refreshes.
         tx.execute("DELETE FROM token_cache", [])?;
+        let new = data_keys::create(&tx, &self.keys.dek_wrap, vault_id)?;
+        let mut old_keys = HashMap::new();
+        let values = sealed_values::all(&tx)?;
+        for v in &values {
+            let old = key_for_in(&tx, &self.keys.dek_wrap, vault_id, &mut old_keys, &v.sealed)?;
+            let plain = sealed::open(&old.key, &v.slot(), &v.sealed)?;
+            let resealed = sealed::seal(&new.key, new.id, &v.slot(), &plain)?;
+            sealed_values::replace(&tx, v, &resealed)?;
+        }
+        data_keys::add_uses(&tx, new.id, values.len() as u64)?;
         data_keys::delete_all_but(&tx, new.id)?;
         audit::append(
             &tx,
@@ -2164,13 +2189,13 @@ impl Vault {
                 Some(vault_id),
                 None,
                 Outcome::Success,
-                format!("{} fields re-sealed under data key {}", fields.len(), new.id),
+                format!("{} sealed values re-sealed under data key {}", values.len(), new.id),
             ),
         )?;
         tx.commit()?;
         Ok(DataKeyRotation {
             key_id: new.id,
-            resealed: fields.len(),
+            resealed: values.len(),
         })
     }
 
@@ -2197,63 +2222,43 @@ impl Vault {
     /// (a damaged page anywhere, even one no command has read yet), the
     /// database structure, the audit chain, and every sealed value opens.
     /// What `kw check` and the support bundle rely on.
+    /// The whole check reads one snapshot: another program's write or
+    /// data-key rotation meanwhile must not look like damage.
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
-        let mut problems = Vec::new();
-        let pages: u64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-        // SQLCipher's own check: one row per page whose MAC fails.
-        let mut stmt = self.conn.prepare("PRAGMA cipher_integrity_check")?;
-        let bad_pages: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        problems.extend(bad_pages);
-        if problems.is_empty() {
-            let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
-            let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            problems.extend(rows.into_iter().filter(|r| r != "ok"));
-        }
-        let audit = if problems.is_empty() {
-            let report = self.verify_audit()?;
-            if !report.ok {
-                problems.push(format!(
-                    "the audit chain fails at event {}: {}",
-                    report.first_bad_seq.unwrap_or(0),
-                    report.problem.clone().unwrap_or_default()
-                ));
-            }
-            report.events
-        } else {
-            0
-        };
-        let mut sealed_values = 0;
-        if problems.is_empty() {
-            let mut keys = HashMap::new();
-            for f in creds::all_fields(&self.conn)? {
-                let slot = FieldSlot {
-                    credential_id: f.credential_id,
-                    field: &f.field,
-                    version: f.version,
-                };
-                let opened = key_for_in(
-                    &self.conn,
-                    &self.keys.dek_wrap,
-                    self.header.vault_id,
-                    &mut keys,
-                    &f.sealed,
-                )
-                .and_then(|key| Ok(sealed::open(&key.key, &slot, &f.sealed)?));
-                match opened {
-                    Ok(_) => sealed_values += 1,
-                    Err(_) => problems.push(format!(
-                        "a sealed value of credential {} (version {}, field {}) does not open",
-                        f.credential_id, f.version, f.field
-                    )),
+        self.read(|conn| {
+            let pages: u64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let mut problems = page_problems(conn)?;
+            let audit = if problems.is_empty() {
+                let report = audit::verify(conn, &self.keys.audit)?;
+                if !report.ok {
+                    problems.push(format!(
+                        "the audit chain fails at event {}: {}",
+                        report.first_bad_seq.unwrap_or(0),
+                        report.problem.clone().unwrap_or_default()
+                    ));
+                }
+                report.events
+            } else {
+                0
+            };
+            let mut opened = 0;
+            if problems.is_empty() {
+                let mut keys = HashMap::new();
+                for v in sealed_values::all(conn)? {
+                    let key = key_for_in(conn, &self.keys.dek_wrap, self.header.vault_id, &mut keys, &v.sealed);
+                    match key.and_then(|key| Ok(sealed::open(&key.key, &v.slot(), &v.sealed)?)) {
+                        Ok(_) => opened += 1,
+                        Err(_) => problems.push(format!("{} does not open", v.describe())),
+                    }
                 }
             }
-        }
-        Ok(IntegrityReport {
-            ok: problems.is_empty(),
-            pages,
-            audit_events: audit,
-            sealed_values,
-            problems,
+            Ok(IntegrityReport {
+                ok: problems.is_empty(),
+                pages,
+                audit_events: audit,
+                sealed_values: opened,
+                problems,
+            })
         })
     }
 
@@ -2300,19 +2305,30 @@ impl Vault {
         &self.keys.signing_seed
     }
 
-    /// Seals `plain` for `slot` under the current data key, counting the use.
-    pub(crate) fn seal_slot(&self, slot: &FieldSlot<'_>, plain: &[u8]) -> Result<Vec<u8>> {
-        let dek = sealing_key(&self.conn, &self.keys, self.header.vault_id)?;
-        let blob = sealed::seal(&dek.key, dek.id, slot, plain)?;
-        data_keys::add_uses(&self.conn, dek.id, 1)?;
-        Ok(blob)
+    /// Opens a blob read from `conn`, a snapshot from [`Vault::read`], for
+    /// `slot`, under whichever data key sealed it.
+    pub(crate) fn open_slot_in(
+        &self,
+        conn: &Connection,
+        slot: &FieldSlot<'_>,
+        blob: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let mut keys = HashMap::new();
+        let key = key_for_in(conn, &self.keys.dek_wrap, self.header.vault_id, &mut keys, blob)?;
+        Ok(sealed::open(&key.key, slot, blob)?)
     }
 
-    /// Opens a blob sealed for `slot` under whichever data key sealed it.
-    pub(crate) fn open_slot(&self, slot: &FieldSlot<'_>, blob: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-        let mut keys = HashMap::new();
-        let key = key_for_in(&self.conn, &self.keys.dek_wrap, self.header.vault_id, &mut keys, blob)?;
-        Ok(sealed::open(&key.key, slot, blob)?)
+    /// `write_with`, with the data key new values are sealed under read in
+    /// the same transaction (see [`sealing_key`]); seal with [`seal_counted`].
+    pub(crate) fn write_sealing<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &DataKey, &Key256, &Actor) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
+        let out = f(&tx, &dek, &self.keys.audit, &self.actor)?;
+        tx.commit()?;
+        Ok(out)
     }
 
     pub(crate) fn write_with<T>(

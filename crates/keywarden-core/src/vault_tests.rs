@@ -366,6 +366,67 @@ fn tampered_sealed_values_fail_opaquely_never_panic() {
     assert_eq!(secret_of(&mut v, "a"), "pk_live_aaaaaaaaaaaaaaaa");
 }
 
+/// Another program rotating the data key (it re-seals everything and
+/// deletes the old key) while this one opens the vault, uses a secret and
+/// checks the vault: each reads a key and the values it opens at one
+/// moment, so none of them ever mistakes the rotation for damage. (Opening
+/// once read which key was current and then loaded it in a second
+/// statement: CI saw "could not be decrypted" from `kw` at that gap.)
+#[test]
+fn opening_using_and_checking_while_another_handle_rotates_the_data_key_never_reports_damage() {
+    let (d, mut v) = vault();
+    for i in 0..3 {
+        v.add_credential(api_key(&format!("c{i}"), &format!("pk_live_{i:016}")))
+            .unwrap();
+    }
+    let dir = d.path().join("v");
+    let mut rotator = v.reopen().unwrap();
+    let reads = 200;
+    let rotations = std::thread::scope(|s| {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let rotating = s.spawn(move || {
+            let mut n = 0u32;
+            // Until the reader is done (or has panicked and dropped `stop`).
+            // The pause lets the reader's own writes (a use is audited) take
+            // the write lock between two rotations.
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(std::time::Duration::from_millis(2))
+            {
+                rotator.rotate_data_key().unwrap();
+                n += 1;
+            }
+            n
+        });
+        for read in 0..reads {
+            let mut opened = Vault::open(&dir, &KeySource::Keychain, actor()).unwrap_or_err_after(read, "open");
+            let n = read % 3;
+            let secret = opened
+                .use_secret(&format!("c{n}"), "test")
+                .unwrap_or_err_after(read, "use");
+            assert_eq!(
+                secret.get("api_key").unwrap().expose_secret(),
+                format!("pk_live_{n:016}")
+            );
+            let report = opened.check_integrity().unwrap_or_err_after(read, "check");
+            assert!(report.ok, "after {read} reads: {:?}", report.problems);
+        }
+        drop(stop);
+        rotating.join().unwrap()
+    });
+    eprintln!("{reads} opens, uses and checks during {rotations} data-key rotations");
+    assert_eq!(v.data_key_count().unwrap(), 1);
+}
+
+trait UnwrapAfter<T> {
+    fn unwrap_or_err_after(self, reads: usize, what: &str) -> T;
+}
+
+impl<T> UnwrapAfter<T> for crate::Result<T> {
+    fn unwrap_or_err_after(self, reads: usize, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{what} failed after {reads} clean reads: {e}"))
+    }
+}
+
 #[test]
 fn rotate_data_key_over_10000_credentials_keeps_every_secret_and_destroys_the_old_key() {
     let (_d, mut v) = vault();

@@ -1001,11 +1001,6 @@ impl Vault {
     }
 }
 
-/// The sealed slot of a key awaiting delivery: bound to the key id.
-fn delivery_slot(id: &str) -> String {
-    format!("partner-key-delivery:{id}")
-}
-
 impl Vault {
     /// The background job: rotates every key that reached its policy age
     /// (and was not already replaced). Each successor's plaintext is sealed
@@ -1019,13 +1014,12 @@ impl Vault {
         let mut out = Vec::new();
         for old in due {
             let issued = self.rotate_partner_key(&old.id, None)?;
-            let field = delivery_slot(&issued.key.id);
+            let field = crate::store::sealed_values::delivery_field(&issued.key.id);
             let slot = crate::crypto::sealed::FieldSlot {
                 credential_id: uuid::Uuid::nil(),
                 field: &field,
                 version: 0,
             };
-            let blob = self.seal_slot(&slot, issued.plaintext.as_bytes())?;
             let now = self.now();
             let new_id = issued.key.id.clone();
             let summary = format!(
@@ -1041,7 +1035,10 @@ impl Vault {
                     .map(timefmt::to_db)
                     .unwrap_or_default()
             );
-            let notice = self.write_with(|tx, k, a| {
+            // Sealed in the transaction that stores it: under the data key
+            // current then, which no other program can delete meanwhile.
+            let notice = self.write_sealing(|tx, dek, k, a| {
+                let blob = crate::vault::seal_counted(tx, dek, &slot, issued.plaintext.as_bytes())?;
                 tx.execute(
                     "INSERT INTO key_deliveries (key_id, sealed, created_at) VALUES (?1, ?2, ?3)",
                     params![new_id, blob, timefmt::to_db(now)],
@@ -1119,25 +1116,25 @@ impl Vault {
     /// Takes a key rotated by policy for delivery: its plaintext and a fresh
     /// envelope, once; afterwards only its hash remains. Audited.
     pub fn take_key_delivery(&mut self, id: &str) -> Result<IssuedKey> {
-        let blob: Vec<u8> = self
-            .conn()
-            .query_row("SELECT sealed FROM key_deliveries WHERE key_id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or_else(|| Error::NotFound {
-                kind: "key awaiting delivery",
-                name: id.to_owned(),
-            })?;
-        let field = delivery_slot(id);
-        let plain = self.open_slot(
-            &crate::crypto::sealed::FieldSlot {
+        // The sealed blob and the data key that opens it, from one snapshot.
+        let plain = self.read(|conn| {
+            let blob: Vec<u8> = conn
+                .query_row("SELECT sealed FROM key_deliveries WHERE key_id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or_else(|| Error::NotFound {
+                    kind: "key awaiting delivery",
+                    name: id.to_owned(),
+                })?;
+            let field = crate::store::sealed_values::delivery_field(id);
+            let slot = crate::crypto::sealed::FieldSlot {
                 credential_id: uuid::Uuid::nil(),
                 field: &field,
                 version: 0,
-            },
-            &blob,
-        )?;
+            };
+            self.open_slot_in(conn, &slot, &blob)
+        })?;
         let plaintext = Zeroizing::new(String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?);
         let key = self.partner_key(id)?;
         let now = self.now();

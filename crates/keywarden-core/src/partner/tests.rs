@@ -321,3 +321,40 @@ fn the_background_job_rotates_a_key_at_its_policy_age_once_and_the_successor_is_
     assert!(v.take_key_delivery(&new_id).is_err(), "shown once");
     assert!(!v.partner_key_awaits_delivery(&new_id).unwrap());
 }
+
+/// A data-key rotation deletes every older key: the successor's sealed
+/// plaintext waiting for delivery is re-sealed with the secret fields, or
+/// it could never be delivered.
+#[test]
+fn a_key_awaiting_delivery_survives_a_data_key_rotation_and_the_integrity_check_opens_it() {
+    let (_d, mut v, clock) = vault();
+    issue(&mut v, "bank", &["ledger:read"]);
+    v.issue_partner_key(NewPartnerKey {
+        application: "erp".into(),
+        scopes: vec!["ledger:read".into()],
+        max_age_days: Some(30),
+        ..Default::default()
+    })
+    .unwrap();
+    clock.advance(Duration::days(31));
+    let rotated = v.rotate_due_partner_keys().unwrap();
+    let new_id = rotated[0].key.id.clone();
+    let before = v.check_integrity().unwrap();
+    assert!(before.ok, "{:?}", before.problems);
+
+    let r = v.rotate_data_key().unwrap();
+    assert_eq!(
+        r.resealed as u64, before.sealed_values,
+        "every sealed value, the delivery included"
+    );
+    assert_eq!(v.data_key_count().unwrap(), 1);
+    let after = v.check_integrity().unwrap();
+    assert!(after.ok, "{:?}", after.problems);
+    assert_eq!(after.sealed_values, before.sealed_values);
+
+    let delivered = v.take_key_delivery(&new_id).unwrap();
+    assert!(matches!(
+        v.key_index().unwrap().verify(&delivered.plaintext, clock.now(), None),
+        Verified::Valid { .. }
+    ));
+}

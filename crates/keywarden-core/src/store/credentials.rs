@@ -225,7 +225,7 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     ))
 }
 
-fn uuid(s: &str) -> Result<Uuid> {
+pub(crate) fn uuid(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|e| Error::Database(format!("bad id in the database: {e}")))
 }
 
@@ -700,38 +700,5 @@ pub fn delete_fields(conn: &Connection, id: Uuid, version: u32) -> Result<()> {
         "DELETE FROM secret_fields WHERE credential_id = ?1 AND version = ?2",
         params![id.to_string(), version],
     )?;
-    Ok(())
-}
-
-/// One sealed field and where it belongs.
-pub struct SealedField {
-    pub credential_id: Uuid,
-    pub version: u32,
-    pub field: String,
-    pub sealed: Vec<u8>,
-}
-
-/// Every sealed field in the vault.
-pub fn all_fields(conn: &Connection) -> Result<Vec<SealedField>> {
-    let mut stmt = conn.prepare("SELECT credential_id, version, field, sealed FROM secret_fields")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-    let mut out = Vec::new();
-    for r in rows {
-        let (id, version, field, sealed) = r?;
-        out.push(SealedField {
-            credential_id: uuid(&id)?,
-            version,
-            field,
-            sealed,
-        });
-    }
-    Ok(out)
-}
-
-pub fn replace_field(conn: &Connection, id: Uuid, version: u32, field: &str, sealed: &[u8]) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE secret_fields SET sealed = ?4 WHERE credential_id = ?1 AND version = ?2 AND field = ?3",
-    )?
-    .execute(params![id.to_string(), version, field, sealed])?;
     Ok(())
 }

@@ -46,12 +46,19 @@ pub fn load(conn: &Connection, wrap: &Key256, vault_id: Uuid, key_id: u32) -> Re
     Ok(DataKey { id: key_id, key })
 }
 
+/// The key new values are sealed under. One statement: between reading
+/// which key is current and loading it, another program on the vault (the
+/// app, `kw`) may rotate and delete it, and the load would then find
+/// nothing and look like a damaged vault.
 pub fn current(conn: &Connection, wrap: &Key256, vault_id: Uuid) -> Result<DataKey> {
-    let id: u32 = conn
-        .query_row("SELECT key_id FROM data_keys WHERE is_current = 1", [], |r| r.get(0))
+    let (id, wrapped): (u32, Vec<u8>) = conn
+        .query_row("SELECT key_id, wrapped FROM data_keys WHERE is_current = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?
         .ok_or_else(|| Error::Database("the vault has no current data key".into()))?;
-    load(conn, wrap, vault_id, id)
+    let key = crypto::unwrap_key(wrap, &wrapped, &aad(vault_id, id))?;
+    Ok(DataKey { id, key })
 }
 
 pub fn add_uses(conn: &Connection, key_id: u32, n: u64) -> Result<u64> {

@@ -8,6 +8,7 @@ pub mod data_keys;
 pub mod integrations;
 pub mod notices;
 pub mod reminders;
+pub mod sealed_values;
 
 use std::path::Path;
 
