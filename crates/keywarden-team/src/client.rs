@@ -5,7 +5,8 @@
 //! the leader died) is skipped for the next, round the list, until
 //! [`Bao::failover_window`] has passed: clients continue on the new leader
 //! without the caller noticing more than a pause. Standby nodes forward
-//! requests to the leader themselves.
+//! requests to the leader themselves; one that redirects instead is
+//! skipped like one without a leader, as redirects are never followed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -80,9 +81,15 @@ impl Bao {
             }
             clean.push(n.to_owned());
         }
+        // Passwords and tokens go to the nodes given, and nowhere else: no
+        // redirect is followed (reqwest's default follows ten, to any
+        // host, with the body and the `X-Vault-Token` header), and no proxy
+        // from the environment sits in between.
         let http = Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .build()
             .map_err(|e| BaoError::Config(format!("the HTTP client could not start: {e}")))?;
         Ok(Bao {
@@ -212,6 +219,24 @@ impl Bao {
             }
         };
         let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            // A standby with request forwarding turned off points at its
+            // leader. The leader is one of the nodes given, tried next; an
+            // address outside that list is never sent the password or token.
+            let to = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| reqwest::Url::parse(l).ok())
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|| "an address it did not give".into());
+            return Attempt::NextNode {
+                why: format!(
+                    "HTTP {status}: redirected to {to}, which was not followed; if that is your leader, add it to the team's addresses"
+                ),
+                answered: true,
+            };
+        }
         let text = match resp.text() {
             Ok(t) => t,
             // It answered, then the body broke off: the node is there.
