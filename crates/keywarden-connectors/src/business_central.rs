@@ -21,6 +21,47 @@ pub const AUTHORITY: &str = "https://login.microsoftonline.com";
 pub const API: &str = "https://api.businesscentral.dynamics.com";
 pub const SCOPE: &str = "https://api.businesscentral.dynamics.com/.default";
 
+/// Microsoft Entra's sign-in hosts, global and national clouds
+/// (learn.microsoft.com, "National clouds": Azure AD authentication
+/// endpoints). The client secret is posted to one of these and nowhere
+/// else: a credential's `authority` may pick a national cloud, and anyone
+/// who may edit the configuration without reading the secret (a team
+/// admin, an imported file) could otherwise name their own server.
+pub const ENTRA_HOSTS: [&str; 4] = [
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+    "login.partner.microsoftonline.cn",
+];
+
+/// The authority a credential names, if it is one of Entra's own or the
+/// one this build is set up with (`Options::bc_authority`: a test's fake).
+fn pinned_authority(authority: &str, options: &Options) -> Result<String, Failure> {
+    let refused = |why: &str| Failure::Unsafe {
+        detail: format!(
+            "the authority is {why}; the client secret is sent only to Microsoft Entra's sign-in hosts ({}); \
+             remove the authority from the credential or name one of those",
+            ENTRA_HOSTS.join(", ")
+        ),
+    };
+    let url = reqwest::Url::parse(authority).map_err(|_| refused("not a URL"))?;
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let entra = url.scheme() == "https"
+        && ENTRA_HOSTS.contains(&host.as_str())
+        && url.port().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    let configured = reqwest::Url::parse(&options.bc_authority).is_ok_and(|c| c.origin() == url.origin());
+    if entra || configured {
+        Ok(authority.to_owned())
+    } else {
+        Err(refused(&format!(
+            "'{}', not one of Entra's sign-in hosts",
+            url.origin().ascii_serialization()
+        )))
+    }
+}
+
 /// What a 403 from the companies API lacks: the application permission
 /// the S2S setup grants (Task 1) and the app's card on Business Central's
 /// own page (Task 2), where permission sets are assigned.
@@ -64,11 +105,10 @@ impl Validator for BusinessCentral {
             .ok_or_else(|| need("a client_secret", "enter the app registration's secret"))?
             .expose_secret();
         let company = c.config.get("company_id").or_else(|| c.config.get("company"));
-        let authority = c
-            .config
-            .get("authority")
-            .cloned()
-            .unwrap_or_else(|| self.options.bc_authority.clone());
+        let authority = match c.config.get("authority") {
+            Some(a) => pinned_authority(a, &self.options)?,
+            None => self.options.bc_authority.clone(),
+        };
         let api = integration
             .base_url
             .clone()

@@ -103,6 +103,20 @@ fn check(
     company: &str,
     secret: &str,
 ) -> Result<Verdict, Failure> {
+    check_with(authority, api, tenant, client_id, environment, company, secret, None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_with(
+    authority: &str,
+    api: &str,
+    tenant: &str,
+    client_id: &str,
+    environment: &str,
+    company: &str,
+    secret: &str,
+    config_authority: Option<&str>,
+) -> Result<Verdict, Failure> {
     let now = time::OffsetDateTime::now_utc();
     let integration = Integration {
         id: uuid::Uuid::new_v4(),
@@ -121,11 +135,14 @@ fn check(
         created_at: now,
         updated_at: now,
     };
-    let config: BTreeMap<String, String> = [
+    let mut config: BTreeMap<String, String> = [
         ("client_id".to_owned(), client_id.to_owned()),
         ("company_id".to_owned(), company.to_owned()),
     ]
     .into();
+    if let Some(a) = config_authority {
+        config.insert("authority".to_owned(), a.to_owned());
+    }
     let secrets = SecretFields::single("client_secret", SecretString::from(secret.to_owned()));
     BusinessCentral::new(Options {
         allow_loopback_http: true,
@@ -363,4 +380,61 @@ fn an_untrusted_certificate_at_the_authority_or_the_api_is_a_tls_failure() {
         0,
         "neither the secret nor the token crossed the failed handshakes"
     );
+}
+
+/// Issue 20, finding 1: the credential's `authority` decides where the
+/// client secret is posted. Anyone who may edit a configuration without
+/// reading the secret (a team admin, an imported file) could name their
+/// own server; only Entra's sign-in hosts (and this build's own authority)
+/// are sent the secret.
+#[test]
+fn an_authority_that_is_not_entra_is_refused_and_never_sent_the_secret() {
+    let w = world();
+    let elsewhere = entra();
+    for authority in [
+        elsewhere.base.clone(),
+        "https://attacker.example".to_owned(),
+        "https://login.microsoftonline.com.attacker.example".to_owned(),
+        "https://login.microsoftonline.com:8443".to_owned(),
+        "https://user@login.microsoftonline.com".to_owned(),
+        "http://login.microsoftonline.com".to_owned(),
+        "not a url".to_owned(),
+    ] {
+        let err = check_with(
+            &w.entra.base,
+            &w.bc.base,
+            TENANT,
+            CLIENT_ID,
+            "production",
+            COMPANY_ID,
+            GOOD,
+            Some(&authority),
+        )
+        .expect_err(&authority);
+        match &err {
+            Failure::Unsafe { detail } => {
+                assert!(detail.contains("login.microsoftonline.com"), "{detail}");
+                assert!(!detail.contains(GOOD), "{detail}");
+            }
+            other => panic!("{authority}: {other:?}"),
+        }
+    }
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the other server was sent {:?}",
+        elsewhere.requests()
+    );
+    assert!(w.entra.requests().is_empty());
+    // The authority this build is set up with still works when named.
+    let v = check_with(
+        &w.entra.base,
+        &w.bc.base,
+        TENANT,
+        CLIENT_ID,
+        "production",
+        COMPANY_ID,
+        GOOD,
+        Some(&w.entra.base),
+    );
+    assert!(v.is_ok(), "{v:?}");
 }

@@ -40,7 +40,7 @@ pub use secret::{SecretFields, mask};
 pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
 pub use store::checks::{Check, CheckOutcome};
 pub use support::{CredentialHealth, SupportBundle};
-pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict};
+pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict, is_endpoint_field};
 pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, IntegrityReport, Vault};
 
 pub use secrecy::{ExposeSecret, SecretString};

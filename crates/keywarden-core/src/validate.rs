@@ -395,6 +395,19 @@ fn visible_ascii(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// Whether a configuration field decides where a secret is sent: any URL
+/// (`check_url`, `token_url`, `base_url`, any `*_url`), an OAuth or Entra
+/// `authority`, an `endpoint` or a `host`. Someone who may change such a
+/// field without reading the secret could point the next check at their
+/// own server, so the team vault never uses them for a check and the local
+/// vault asks for a new live check after they change.
+pub fn is_endpoint_field(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["url", "authority", "endpoint", "host", "uri", "issuer"]
+        .iter()
+        .any(|w| k == *w || k.ends_with(&format!("_{w}")))
+}
+
 pub fn check_url(field: &str, url: &str) -> Result<()> {
     let lower = url.to_ascii_lowercase();
     let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
@@ -507,6 +520,43 @@ pub fn check_format(kind: CredentialKind, config: &BTreeMap<String, String>, sec
         crate::model::validate_text(k, v)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::is_endpoint_field;
+
+    #[test]
+    fn every_field_that_can_name_a_server_is_an_endpoint() {
+        for k in [
+            "url",
+            "base_url",
+            "check_url",
+            "token_url",
+            "api_url",
+            "authority",
+            "Authority",
+            "endpoint",
+            "token_endpoint",
+            "host",
+            "api_host",
+            "redirect_uri",
+            "issuer",
+        ] {
+            assert!(is_endpoint_field(k), "{k}");
+        }
+        for k in [
+            "client_id",
+            "company_id",
+            "scope",
+            "username",
+            "provider",
+            "urls_seen",
+            "hostname_note",
+        ] {
+            assert!(!is_endpoint_field(k), "{k}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1500,12 +1500,10 @@ impl Vault {
             if let Some(url) = config.get("token_url") {
                 validate::check_url("token_url", url)?;
             }
-            // Where the secret is sent to be checked (`check_url`,
-            // `token_url`, `authority`, any `*_url`).
-            let endpoint = |k: &str| k.ends_with("_url") || k == "authority";
+            // Where the secret is sent to be checked.
             let endpoints = |c: &BTreeMap<String, String>| {
                 c.iter()
-                    .filter(|(k, _)| endpoint(k))
+                    .filter(|(k, _)| validate::is_endpoint_field(k))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect::<Vec<_>>()
             };

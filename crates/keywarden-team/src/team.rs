@@ -796,6 +796,17 @@ impl TeamVault {
                     return Err(TeamError::invalid(k, "the value is longer than 2,048 characters"));
                 }
             }
+            // The provider decides which service is sent the secret, and an
+            // editor may not be able to read it: only someone who enters
+            // the secret may point it at another service.
+            let before = self.read_config(&card)?;
+            if config.get("provider") != before.get("provider") {
+                return Err(TeamError::invalid(
+                    "provider",
+                    "the provider decides which service is sent the secret, so it cannot be edited; add the credential \
+                     again with the new provider and its secret, then delete this one",
+                ));
+            }
             let cfg_meta = self
                 .bao
                 .get(&self.path(&card.path.config(), "metadata"))
@@ -1135,9 +1146,6 @@ fn check_secret_fields(kind: CredentialKind, config: &BTreeMap<String, String>, 
     Ok(())
 }
 
-/// Configuration fields that name where a live check sends the secret.
-const DESTINATION_FIELDS: [&str; 3] = ["base_url", "check_url", "token_url"];
-
 /// A team credential's configuration as a live check may use it: without
 /// the fields that would send the secret somewhere of an editor's choosing.
 /// Admins who may edit a shared credential's configuration may not read its
@@ -1146,9 +1154,9 @@ const DESTINATION_FIELDS: [&str; 3] = ["base_url", "check_url", "token_url"];
 pub(crate) fn checked_config(config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut out = config.clone();
     if !keywarden_core::test_mode() {
-        for f in DESTINATION_FIELDS {
-            out.remove(f);
-        }
+        // Every field that can name a server (`keywarden_core::is_endpoint_field`):
+        // `authority` as well as the URLs.
+        out.retain(|k, _| !keywarden_core::is_endpoint_field(k));
     }
     out
 }

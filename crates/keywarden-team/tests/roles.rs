@@ -356,3 +356,83 @@ fn an_owner_manages_members_but_cannot_become_anyone_else() {
         None
     );
 }
+
+/// Issue 20, finding 1, per role: the owner and an admin with Manage may
+/// edit a shared credential's configuration but never read its secret.
+/// Whatever field they set that could name a server, no check (the
+/// broker's, a rotation's) is pointed at it; and the provider, which picks
+/// the service a check goes to, cannot be edited at all.
+#[test]
+fn no_endpoint_an_owner_or_manager_sets_reaches_a_check_and_the_provider_cannot_be_edited() {
+    let team = Team::start();
+    let bob = team.sign_in("bob");
+    bob.add(
+        NewTeamCredential {
+            name: "Ledger".into(),
+            kind: CredentialKind::ApiKey,
+            sharing: Sharing::Manage,
+            config: [("provider".to_owned(), "pleo".to_owned())].into(),
+            secrets: api_key("pk_live_manage_only_0123456789"),
+            expires_at: None,
+        },
+        &AcceptAll::default(),
+    )
+    .unwrap();
+    let broker = keywarden_team::TeamBroker::new(team.sign_in("broker"));
+    let dave = team.sign_in("dave");
+    let endpoints = [
+        "base_url",
+        "check_url",
+        "token_url",
+        "authority",
+        "api_url",
+        "endpoint",
+        "token_endpoint",
+        "host",
+        "issuer",
+    ];
+    for editor in ["alice", "carol"] {
+        let member = team.sign_in(editor);
+        for key in endpoints {
+            let config = [
+                ("provider".to_owned(), "pleo".to_owned()),
+                (key.to_owned(), "https://attacker.example".to_owned()),
+            ]
+            .into();
+            member
+                .update(
+                    "Ledger",
+                    keywarden_team::TeamPatch {
+                        config: Some(config),
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .unwrap_or_else(|e| panic!("{editor} sets {key}: {e}"));
+            let recorder = Recorder::default();
+            broker.validate_for(dave.token(), "Ledger", &recorder).unwrap();
+            let given = recorder.configs.lock().unwrap()[0].clone();
+            assert!(!given.contains_key(key), "{editor} pointed the check at {given:?}");
+            assert!(!given.values().any(|v| v.contains("attacker")), "{editor}: {given:?}");
+        }
+        let to_xledger = member.update(
+            "Ledger",
+            keywarden_team::TeamPatch {
+                config: Some([("provider".to_owned(), "xledger".to_owned())].into()),
+                ..Default::default()
+            },
+            None,
+        );
+        match to_xledger {
+            Err(e) => assert!(e.to_string().contains("provider"), "{editor}: {e}"),
+            Ok(_) => panic!("{editor} moved the secret to another provider"),
+        }
+    }
+    // Rotating checks with the same configuration: the member who enters
+    // the new secret is not sent elsewhere either.
+    let recorder = Recorder::default();
+    bob.rotate("Ledger", api_key("pk_live_manage_only_9876543210"), None, &recorder)
+        .unwrap();
+    let given = recorder.configs.lock().unwrap()[0].clone();
+    assert!(!given.values().any(|v| v.contains("attacker")), "{given:?}");
+}
