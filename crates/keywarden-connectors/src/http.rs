@@ -399,13 +399,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// Replaces any secret in a text meant for the user.
+/// Replaces any secret, in any encoding, in a text meant for the user:
+/// the core's one redaction (`keywarden_core::redact`).
 pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        out = out.replace(*s, "••••••••");
-    }
-    out
+    keywarden_core::redact::redact(text, secrets)
 }
 
 #[cfg(test)]

@@ -150,6 +150,8 @@ impl<C: VaultCell> TokenBroker<C> {
                 Ok(token)
             }
             Err(failure) => {
+                // The token endpoint's answer may echo what it was sent.
+                let failure = failure.redacted(&keywarden_core::redact::values(&inputs.secrets));
                 self.cell.with(|v| v.record_refresh_failure(reference, &failure))?;
                 Err(Error::ValidationRejected { failure })
             }

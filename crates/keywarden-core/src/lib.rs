@@ -19,6 +19,7 @@ pub mod model;
 pub mod partner;
 pub mod policy;
 pub mod recovery;
+pub mod redact;
 pub mod run;
 pub mod secret;
 pub mod store;

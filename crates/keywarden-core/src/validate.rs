@@ -21,6 +21,18 @@ pub struct Candidate<'a> {
     pub integration: Option<&'a Integration>,
 }
 
+/// Asks `validator` about `candidate`: the one way the vaults run a check.
+/// Everything in the answer came from outside (a provider may echo what it
+/// was sent), so it is cleaned of the candidate's secrets in every encoding
+/// (`redact`) before anyone shows, stores or audits it.
+pub fn run(validator: &dyn Validator, candidate: &Candidate<'_>) -> std::result::Result<Verdict, Rejection> {
+    let secrets = crate::redact::values(candidate.secrets);
+    validator
+        .validate(candidate)
+        .map(|v| v.redacted(&secrets))
+        .map_err(|r| r.redacted(&secrets))
+}
+
 /// What a validator learned from an accepted secret.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

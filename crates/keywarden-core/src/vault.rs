@@ -868,15 +868,14 @@ impl Vault {
             .integration_id
             .map(|id| integrations::get(&self.conn, &id.to_string()))
             .transpose()?;
-        Ok(validator
-            .validate(&Candidate {
-                credential_name: &row.name,
-                kind: row.kind,
-                config: &row.config,
-                secrets,
-                integration: integration.as_ref(),
-            })
-            .and_then(|v| same_tenant(v, integration.as_ref())))
+        let candidate = Candidate {
+            credential_name: &row.name,
+            kind: row.kind,
+            config: &row.config,
+            secrets,
+            integration: integration.as_ref(),
+        };
+        Ok(validate::run(validator, &candidate).and_then(|v| same_tenant(v, integration.as_ref())))
     }
 
     /// A second handle on the same open vault, with its own database
@@ -1341,8 +1340,7 @@ impl Vault {
             self.policy.check_unvalidated_save()?;
             return self.insert_credential(new, &Acceptance::NotChecked(NO_LIVE_CHECK));
         }
-        let mut verdict = validator
-            .validate(&candidate)
+        let mut verdict = validate::run(validator, &candidate)
             .and_then(|v| same_tenant(v, integration.as_ref()))
             .map_err(|r| Error::ValidationRejected { failure: r.failure })?;
         // The check spent the secret and the provider issued its successor

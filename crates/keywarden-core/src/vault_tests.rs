@@ -1757,3 +1757,142 @@ fn a_new_integration_or_endpoint_puts_a_checked_credential_back_on_the_list() {
         .unwrap();
     assert_eq!(kinds(&c), [ReminderKind::Unchecked]);
 }
+
+/// Answers like a provider that echoes what it was sent, in every text a
+/// verdict or a failure has, raw, base64, percent- and JSON-encoded.
+struct Echo {
+    accept: bool,
+}
+
+fn echoed(secret: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("client:{secret}"));
+    let json = serde_json::to_string(secret).unwrap();
+    let percent: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("raw {secret} b64 {b64} basic {basic} json {json} form {percent}")
+}
+
+impl Validator for Echo {
+    fn validate(&self, c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        let text = echoed(c.secrets.get("api_key").unwrap().expose_secret());
+        if self.accept {
+            Ok(Verdict {
+                environment: Some(text.clone()),
+                scopes: vec![text.clone()],
+                issuer: Some(text.clone()),
+                audience: vec![text.clone()],
+                application: Some(text.clone()),
+                auth_method: Some(text),
+                ..Verdict::default()
+            })
+        } else {
+            Err(Rejection::new(Failure::InvalidCredential { detail: text }))
+        }
+    }
+}
+
+/// Every text value in every table of the vault file.
+fn every_stored_text(v: &Vault) -> String {
+    let conn = v.raw_connection();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut all = String::new();
+    for t in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..n {
+                if let Ok(rusqlite::types::ValueRef::Text(t)) = row.get_ref(i) {
+                    all.push_str(&String::from_utf8_lossy(t));
+                    all.push('\n');
+                }
+            }
+        }
+    }
+    all
+}
+
+/// Issue 20, finding 2: a provider that echoes the secret gets it into no
+/// answer, error, check record or audit event (the audit log is
+/// tamper-evident: a secret there could never be removed).
+#[test]
+fn a_provider_echoing_the_secret_in_every_encoding_gets_it_into_nothing_shown_or_stored() {
+    let (_d, mut v) = vault();
+    let old = "pk_live_echo_old_0123456789/+=";
+    let new = "pk_live_echo_new_9876543210/+=";
+    v.add_credential(api_key("a", old)).unwrap();
+    let forms = |s: &str| -> Vec<String> {
+        use base64::Engine;
+        let percent: String = s
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        vec![
+            s.to_owned(),
+            base64::engine::general_purpose::STANDARD.encode(s),
+            base64::engine::general_purpose::STANDARD.encode(format!("client:{s}")),
+            serde_json::to_string(s).unwrap(),
+            percent,
+        ]
+    };
+    let report = v.check_credential("a", &Echo { accept: true }).unwrap();
+    let shown = format!("{report:?}");
+    let refused = v
+        .replace_secret(
+            "a",
+            SecretFields::single("api_key", SecretString::from(new.to_owned())),
+            None,
+            &Echo { accept: false },
+        )
+        .unwrap_err()
+        .to_string();
+    let failed_check = v.check_credential("a", &Echo { accept: false });
+    let failed = format!("{failed_check:?}");
+    let accepted = v
+        .replace_secret(
+            "a",
+            SecretFields::single("api_key", SecretString::from(new.to_owned())),
+            None,
+            &Echo { accept: true },
+        )
+        .unwrap();
+    let audit = format!("{:?}", v.audit_events(&AuditFilter::default()).unwrap());
+    let stored = every_stored_text(&v);
+    for (what, text) in [
+        ("the check's answer", &shown),
+        ("the refused rotation's error", &refused),
+        ("the failed check", &failed),
+        ("the rotated credential", &format!("{accepted:?}")),
+        ("the audit log", &audit),
+        ("the vault's stored text", &stored),
+    ] {
+        for secret in [old, new] {
+            for form in forms(secret) {
+                assert!(!text.contains(&form), "{what} holds {form}: {text}");
+            }
+        }
+    }
+    assert!(shown.contains(crate::redact::MASK), "{shown}");
+}

@@ -97,7 +97,7 @@ impl TeamBroker {
             secrets: &secrets,
             integration: integration.as_ref(),
         };
-        let result = validator.validate(&candidate);
+        let result = keywarden_core::validate::run(validator, &candidate);
         let outcome = match &result {
             Ok(_) => "passed".to_owned(),
             Err(r) => format!("failed: {}", r.failure.code()),

@@ -1177,8 +1177,7 @@ fn validate_now(
         secrets,
         integration: integration.as_ref(),
     };
-    validator
-        .validate(&candidate)
+    keywarden_core::validate::run(validator, &candidate)
         .map(|_| ())
         .map_err(|r| keywarden_core::Error::ValidationRejected { failure: r.failure }.into())
 }

@@ -1,0 +1,292 @@
+//! The one place where text that came from outside — a provider's answer,
+//! a network error, anything a validator reports — is cleaned of the
+//! credential's secrets before it is shown, stored or audited.
+//!
+//! A provider may echo what it was sent, and not always as sent: a token
+//! endpoint that repeats the form body percent-encodes it, one that repeats
+//! the `Authorization` header base64-encodes `user:secret`, and a JSON
+//! answer escapes quotes and backslashes. Each secret is therefore looked
+//! for in each of those forms. The audit log is tamper-evident: a secret
+//! that reached it could never be removed again.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+use crate::secret::SecretFields;
+use crate::validate::{Failure, Rejection, Verdict};
+
+/// What a secret is replaced with.
+pub const MASK: &str = "••••••••";
+
+/// Shorter runs are not searched for inside a base64 text: a few
+/// characters match by chance.
+const MIN_BASE64_RUN: usize = 8;
+
+/// Replaces every secret in `text`, in every form it may come back in.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut needles: Vec<String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .flat_map(|s| encodings(s))
+        .collect();
+    // Longest first: a form that contains another is replaced whole.
+    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    needles.dedup();
+    let mut out = text.to_owned();
+    for n in &needles {
+        if out.contains(n.as_str()) {
+            out = out.replace(n.as_str(), MASK);
+        }
+    }
+    out
+}
+
+/// The values of every field of `secrets`, to redact against.
+pub fn values(secrets: &SecretFields) -> Vec<&str> {
+    use secrecy::ExposeSecret;
+    secrets.iter().map(|(_, v)| v.expose_secret()).collect()
+}
+
+/// The forms of `secret` searched for.
+fn encodings(secret: &str) -> Vec<String> {
+    let bytes = secret.as_bytes();
+    let mut out = vec![secret.to_owned(), json_escaped(secret)];
+    for form in [false, true] {
+        for lower in [false, true] {
+            for keep in [Keep::Unreserved, Keep::Alphanumeric] {
+                out.push(percent_encoded(secret, form, lower, keep));
+            }
+        }
+    }
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        out.push(engine.encode(bytes));
+    }
+    // Inside a longer base64 text (`user:secret` in a Basic header) the
+    // secret's encoding depends on its offset modulo 3: for each offset,
+    // the characters that depend on the secret's bytes alone.
+    for offset in 0..3 {
+        let mut padded = vec![0u8; offset];
+        padded.extend_from_slice(bytes);
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let encoded = engine.encode(&padded);
+            // The first character mixing the prefix, and the last two that
+            // may mix what follows, are left out.
+            let start = (offset * 8).div_ceil(6);
+            let end = encoded.len().saturating_sub(2);
+            if end > start && end - start >= MIN_BASE64_RUN {
+                out.push(encoded[start..end].to_owned());
+            }
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// How serde_json writes `s` inside a string (without the quotes).
+fn json_escaped(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Which characters a percent-encoder leaves as they are.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// RFC 3986's unreserved set: letters, digits, `-._~`.
+    Unreserved,
+    /// Letters and digits only, as the most eager encoders do.
+    Alphanumeric,
+}
+
+/// Percent-encoding of everything but what `keep` names; `form`: a space
+/// is `+` (application/x-www-form-urlencoded); `lower`: `%2f` rather than
+/// `%2F`, as some servers write it.
+fn percent_encoded(s: &str, form: bool, lower: bool, keep: Keep) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        let kept = b.is_ascii_alphanumeric() || matches!((keep, b), (Keep::Unreserved, b'-' | b'.' | b'_' | b'~'));
+        match b {
+            _ if kept => out.push(b as char),
+            b' ' if form => out.push('+'),
+            _ if lower => out.push_str(&format!("%{b:02x}")),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+impl Failure {
+    /// The same failure with every text the provider could have written
+    /// cleaned of `secrets`.
+    pub fn redacted(self, secrets: &[&str]) -> Failure {
+        let r = |t: String| redact(&t, secrets);
+        match self {
+            Failure::InvalidCredential { detail } => Failure::InvalidCredential { detail: r(detail) },
+            Failure::Expired { detail } => Failure::Expired { detail: r(detail) },
+            Failure::InsufficientScope { missing } => Failure::InsufficientScope {
+                missing: missing.into_iter().map(r).collect(),
+            },
+            Failure::WrongTenant { expected, actual } => Failure::WrongTenant {
+                expected: r(expected),
+                actual: r(actual),
+            },
+            Failure::WrongEnvironment { expected, actual } => Failure::WrongEnvironment {
+                expected: r(expected),
+                actual: r(actual),
+            },
+            Failure::RateLimited {
+                retry_after_secs,
+                detail,
+            } => Failure::RateLimited {
+                retry_after_secs,
+                detail: r(detail),
+            },
+            Failure::Unreachable { detail } => Failure::Unreachable { detail: r(detail) },
+            Failure::Tls { detail } => Failure::Tls { detail: r(detail) },
+            Failure::Unsafe { detail } => Failure::Unsafe { detail: r(detail) },
+            Failure::Format { detail } => Failure::Format { detail: r(detail) },
+            Failure::Provider { status, detail } => Failure::Provider {
+                status,
+                detail: r(detail),
+            },
+        }
+    }
+}
+
+impl Verdict {
+    /// The same verdict with every name the provider gave (tenant,
+    /// environment, scopes, issuer, audience, application, method) cleaned
+    /// of `secrets`. What the provider issued (`renewed`) is kept: it is
+    /// sealed, never shown.
+    pub fn redacted(self, secrets: &[&str]) -> Verdict {
+        let r = |t: String| redact(&t, secrets);
+        // Taken apart whole: a text field added to Verdict must be named here.
+        let Verdict {
+            tenant_id,
+            environment,
+            scopes,
+            expires_at,
+            issuer,
+            audience,
+            application,
+            auth_method,
+            offline,
+            renewed,
+        } = self;
+        Verdict {
+            tenant_id: tenant_id.map(r),
+            environment: environment.map(r),
+            scopes: scopes.into_iter().map(r).collect(),
+            expires_at,
+            issuer: issuer.map(r),
+            audience: audience.into_iter().map(r).collect(),
+            application: application.map(r),
+            auth_method: auth_method.map(r),
+            offline,
+            renewed,
+        }
+    }
+}
+
+impl Rejection {
+    pub fn redacted(self, secrets: &[&str]) -> Rejection {
+        Rejection {
+            failure: self.failure.redacted(secrets),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t/+=\"value\\with spaces&more~";
+
+    #[test]
+    fn every_encoding_of_the_secret_is_masked() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let forms = [
+            SECRET.to_owned(),
+            json_escaped(SECRET),
+            percent_encoded(SECRET, true, false, Keep::Unreserved),
+            percent_encoded(SECRET, false, false, Keep::Unreserved),
+            percent_encoded(SECRET, true, true, Keep::Alphanumeric),
+            STANDARD.encode(SECRET),
+            URL_SAFE_NO_PAD.encode(SECRET),
+        ];
+        for form in forms {
+            let text = format!("error: {form} was refused");
+            let clean = redact(&text, &[SECRET]);
+            assert_eq!(clean, format!("error: {MASK} was refused"), "{form}");
+        }
+    }
+
+    #[test]
+    fn a_secret_inside_a_longer_base64_text_is_masked_at_every_offset() {
+        use base64::engine::general_purpose::STANDARD;
+        let secret = "pk_live_0123456789abcdef";
+        for user in ["", "a", "ab", "abc", "client-id"] {
+            let basic = STANDARD.encode(format!("{user}:{secret}"));
+            let clean = redact(&format!("Authorization: Basic {basic}"), &[secret]);
+            assert!(clean.contains(MASK), "user {user:?}: {clean}");
+            assert!(!clean.contains(&basic), "user {user:?}: {clean}");
+        }
+    }
+
+    #[test]
+    fn text_without_the_secret_is_unchanged_and_empty_secrets_are_ignored() {
+        let text = "invalid_client: AADSTS7000215 Invalid client secret provided";
+        assert_eq!(redact(text, &["pk_live_0123456789abcdef", ""]), text);
+    }
+
+    #[test]
+    fn every_text_of_a_failure_and_a_verdict_is_cleaned() {
+        let s = "pk_live_0123456789abcdef";
+        let failures = [
+            Failure::InvalidCredential { detail: s.into() },
+            Failure::Expired { detail: s.into() },
+            Failure::InsufficientScope {
+                missing: vec![s.into()],
+            },
+            Failure::WrongTenant {
+                expected: "t".into(),
+                actual: s.into(),
+            },
+            Failure::WrongEnvironment {
+                expected: "e".into(),
+                actual: s.into(),
+            },
+            Failure::RateLimited {
+                retry_after_secs: None,
+                detail: s.into(),
+            },
+            Failure::Unreachable { detail: s.into() },
+            Failure::Tls { detail: s.into() },
+            Failure::Unsafe { detail: s.into() },
+            Failure::Format { detail: s.into() },
+            Failure::Provider {
+                status: Some(400),
+                detail: s.into(),
+            },
+        ];
+        for f in failures {
+            let clean = f.redacted(&[s]);
+            assert!(!format!("{clean:?}").contains(s), "{clean:?}");
+        }
+        let v = Verdict {
+            tenant_id: Some(s.into()),
+            environment: Some(s.into()),
+            scopes: vec![s.into()],
+            issuer: Some(s.into()),
+            audience: vec![s.into()],
+            application: Some(s.into()),
+            auth_method: Some(s.into()),
+            ..Verdict::default()
+        }
+        .redacted(&[s]);
+        assert!(!format!("{v:?}").contains(s), "{v:?}");
+    }
+}
