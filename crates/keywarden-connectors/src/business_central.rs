@@ -109,6 +109,16 @@ impl Validator for BusinessCentral {
             Some(a) => pinned_authority(a, &self.options)?,
             None => self.options.bc_authority.clone(),
         };
+        if let Some(b) = &integration.base_url {
+            // The Entra access token (API.ReadWrite.All) goes there.
+            crate::http::pinned_base(
+                "Business Central",
+                b,
+                &["api.businesscentral.dynamics.com"],
+                &[&self.options.bc_api],
+                self.options.allow_loopback_http,
+            )?;
+        }
         let api = integration
             .base_url
             .clone()

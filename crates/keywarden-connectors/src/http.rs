@@ -399,6 +399,46 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// Checks an integration's own base URL before a secret or token goes
+/// there: https to one of the provider's `hosts`, an origin this build is
+/// set up with (`configured`: the providers' defaults, or a test's fakes),
+/// or, in test mode, loopback. Whoever set the base URL may not be able to
+/// read the secret (an imported configuration, a team editor), so it is
+/// never trusted to name another server.
+pub fn pinned_base(
+    provider: &str,
+    base: &str,
+    hosts: &[&str],
+    configured: &[&str],
+    allow_loopback: bool,
+) -> Result<(), Failure> {
+    let refused = |why: String| Failure::Unsafe {
+        detail: format!(
+            "the integration's base URL is {why}; a {provider} secret is sent only to {} — clear the base URL or name one of those",
+            hosts.join(", ")
+        ),
+    };
+    let url = Url::parse(base).map_err(|_| refused("not a URL".into()))?;
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let own = url.scheme() == "https"
+        && hosts.contains(&host.as_str())
+        && url.port().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    let set_up = configured
+        .iter()
+        .filter_map(|c| Url::parse(c).ok())
+        .any(|c| c.origin() == url.origin());
+    if own || set_up || (allow_loopback && is_loopback(&url)) {
+        Ok(())
+    } else {
+        Err(refused(format!(
+            "'{}', not one of {provider}'s hosts",
+            url.origin().ascii_serialization()
+        )))
+    }
+}
+
 /// Replaces any secret, in any encoding, in a text meant for the user:
 /// the core's one redaction (`keywarden_core::redact`).
 pub fn redact(text: &str, secrets: &[&str]) -> String {
@@ -408,6 +448,37 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base_url_is_pinned_to_the_providers_hosts_or_what_the_build_set_up() {
+        let hosts = ["external.pleo.io", "external.staging.pleo.io"];
+        let configured = ["http://127.0.0.1:4010"];
+        let pin = |base: &str, loopback: bool| pinned_base("Pleo", base, &hosts, &configured, loopback);
+        for ok in [
+            "https://external.pleo.io",
+            "https://EXTERNAL.pleo.io/",
+            "https://external.staging.pleo.io/v1",
+            "http://127.0.0.1:4010",
+        ] {
+            assert!(pin(ok, false).is_ok(), "{ok}");
+        }
+        assert!(pin("http://127.0.0.1:5999", true).is_ok(), "a fake, in test mode");
+        for bad in [
+            "https://attacker.example",
+            "https://external.pleo.io.attacker.example",
+            "https://external.pleo.io:8443",
+            "https://key@external.pleo.io",
+            "http://external.pleo.io",
+            "https://external.pleo.io.",
+            "http://127.0.0.1:5999",
+            "not a url",
+        ] {
+            match pin(bad, false) {
+                Err(Failure::Unsafe { detail }) => assert!(detail.contains("external.pleo.io"), "{detail}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
 
     fn client(test_mode: bool) -> Client {
         Client::new(&Options {

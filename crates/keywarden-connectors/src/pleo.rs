@@ -19,6 +19,8 @@ use crate::http::{Auth, Client, Response};
 
 pub const PRODUCTION: &str = "https://external.pleo.io";
 pub const STAGING: &str = "https://external.staging.pleo.io";
+/// The hosts of `PRODUCTION` and `STAGING`: the only ones sent a Pleo key.
+pub const HOSTS: [&str; 2] = ["external.pleo.io", "external.staging.pleo.io"];
 
 const COMPANY_URN: &str = "urn:pleo:company:";
 
@@ -78,6 +80,15 @@ impl Validator for Pleo {
         let client = Client::new(&self.options)?;
         let env = Env::of(c.integration.map(|i| i.environment.as_str()).unwrap_or("production"));
         let custom_base = c.integration.and_then(|i| i.base_url.clone());
+        if let Some(b) = &custom_base {
+            crate::http::pinned_base(
+                "Pleo",
+                b,
+                &HOSTS,
+                &[&self.options.pleo_production, &self.options.pleo_staging],
+                self.options.allow_loopback_http,
+            )?;
+        }
         let base = custom_base.clone().unwrap_or_else(|| self.base(env).to_owned());
         let (secret, bearer) = match (c.secrets.get("access_token"), c.secrets.get("api_key")) {
             (Some(token), _) => (token, true),

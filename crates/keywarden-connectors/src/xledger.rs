@@ -16,6 +16,8 @@ use crate::http::{Auth, Body, Client};
 
 pub const PRODUCTION: &str = "https://www.xledger.net";
 pub const DEMO: &str = "https://demo.xledger.net";
+/// The hosts of `PRODUCTION` and `DEMO`: the only ones sent an Xledger token.
+pub const HOSTS: [&str; 2] = ["www.xledger.net", "demo.xledger.net"];
 
 /// The cheapest query there is: it needs a valid token and touches no data.
 pub const QUERY: &str = "query KeywardenCheck { __typename }";
@@ -42,6 +44,15 @@ impl Validator for Xledger {
             .expose_secret();
         let env = Env::of(c.integration.map(|i| i.environment.as_str()).unwrap_or("production"));
         let custom_base = c.integration.and_then(|i| i.base_url.clone());
+        if let Some(b) = &custom_base {
+            crate::http::pinned_base(
+                "Xledger",
+                b,
+                &HOSTS,
+                &[&self.options.xledger_production, &self.options.xledger_demo],
+                self.options.allow_loopback_http,
+            )?;
+        }
         let base = custom_base.clone().unwrap_or_else(|| self.base(env).to_owned());
         let client = Client::new(&self.options)?;
         match self.check_at(&client, &base, token) {

@@ -179,6 +179,14 @@ impl Vault {
         // Sealed in the transaction that stores it: under the data key
         // current then, which no other program can delete meanwhile.
         self.write_sealing(|tx, dek, k, a| {
+            // Checked again under the write lock: a rotation since the check
+            // above makes this token one of spent secrets.
+            if creds::get(tx, &row.id.to_string())?.current_version != version {
+                return Err(Error::invalid(
+                    "access token",
+                    "the credential was rotated during the refresh; ask again",
+                ));
+            }
             let blob = seal_counted(tx, dek, &slot, obtained.access_token.expose_secret().as_bytes())?;
             tx.execute(
                 "INSERT INTO token_cache (credential_id, version, sealed, expires_at, obtained_at)

@@ -2150,6 +2150,10 @@ impl Vault {
     /// program's data-key rotation in between re-seals the value and
     /// deletes its old key, and an intact vault would look damaged.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // Never inside another transaction of this connection (BEGIN would
+        // fail): the writers hold `&mut self`, so the borrow checker keeps
+        // them apart today; this keeps a later `&self` caller honest.
+        debug_assert!(self.conn.is_autocommit(), "Vault::read inside an open transaction");
         // Dropped, not committed: a read-only transaction rolls back.
         let tx = Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Deferred)?;
         f(&tx)

@@ -55,6 +55,10 @@ enum Attempt {
         why: String,
         answered: bool,
     },
+    /// The node answered with a redirect, which is never followed.
+    Redirected {
+        why: String,
+    },
 }
 
 impl Bao {
@@ -165,6 +169,7 @@ impl Bao {
             // electing a leader answers 503; one that is down, or a
             // laptop that is offline, answers nothing.
             let mut any_answer = false;
+            let mut redirects = 0;
             for step in 0..n {
                 let i = (first + step) % n;
                 match self.attempt(&self.nodes[i], &method, path, body) {
@@ -176,8 +181,20 @@ impl Bao {
                         any_answer |= answered;
                         last = format!("{}: {why}", self.nodes[i]);
                     }
+                    Attempt::Redirected { why } => {
+                        redirects += 1;
+                        last = format!("{}: {why}", self.nodes[i]);
+                    }
                 }
             }
+            // Every node points elsewhere: waiting changes nothing.
+            if redirects == n {
+                return Err(BaoError::Unreachable {
+                    nodes: self.nodes.join(", "),
+                    reason: last,
+                });
+            }
+            any_answer |= redirects > 0;
             // Nobody answered. One node: it is down or we are offline; say
             // so after a second try rather than after the whole window.
             // Several: while a new leader is elected every node may refuse
@@ -230,11 +247,10 @@ impl Bao {
                 .and_then(|l| reqwest::Url::parse(l).ok())
                 .map(|u| u.origin().ascii_serialization())
                 .unwrap_or_else(|| "an address it did not give".into());
-            return Attempt::NextNode {
+            return Attempt::Redirected {
                 why: format!(
                     "HTTP {status}: redirected to {to}, which was not followed; if that is your leader, add it to the team's addresses"
                 ),
-                answered: true,
             };
         }
         let text = match resp.text() {

@@ -1139,7 +1139,14 @@ impl Vault {
         let key = self.partner_key(id)?;
         let now = self.now();
         self.write_with(|tx, k, a| {
-            tx.execute("DELETE FROM key_deliveries WHERE key_id = ?1", [id])?;
+            // Once: of two programs taking the same delivery at the same
+            // moment, only the one whose delete removed it gets the key.
+            if tx.execute("DELETE FROM key_deliveries WHERE key_id = ?1", [id])? != 1 {
+                return Err(Error::NotFound {
+                    kind: "key awaiting delivery (it was just taken by another program)",
+                    name: id.to_owned(),
+                });
+            }
             audit::append(
                 tx,
                 k,

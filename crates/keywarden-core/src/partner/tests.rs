@@ -358,3 +358,45 @@ fn a_key_awaiting_delivery_survives_a_data_key_rotation_and_the_integrity_check_
         Verified::Valid { .. }
     ));
 }
+
+/// A key awaiting delivery is shown once, even to two programs (the app
+/// and `kw`) taking it at the same moment: each read it before either
+/// deleted it, and both got the plaintext.
+#[test]
+fn a_delivery_taken_by_several_programs_at_once_is_given_to_exactly_one() {
+    let (_d, mut v, clock) = vault();
+    let mut handles: Vec<Vault> = (0..4).map(|_| v.reopen().unwrap()).collect();
+    for round in 0..20 {
+        v.issue_partner_key(NewPartnerKey {
+            application: format!("erp{round}"),
+            scopes: vec!["ledger:read".into()],
+            max_age_days: Some(30),
+            ..Default::default()
+        })
+        .unwrap();
+        clock.advance(Duration::days(31));
+        let rotated = v.rotate_due_partner_keys().unwrap();
+        let id = rotated
+            .iter()
+            .find(|r| r.key.application == format!("erp{round}"))
+            .unwrap()
+            .key
+            .id
+            .clone();
+        let barrier = std::sync::Barrier::new(handles.len());
+        let taken = std::thread::scope(|s| {
+            let takers: Vec<_> = handles
+                .iter_mut()
+                .map(|h| {
+                    let (barrier, id) = (&barrier, &id);
+                    s.spawn(move || {
+                        barrier.wait();
+                        h.take_key_delivery(id).is_ok()
+                    })
+                })
+                .collect();
+            takers.into_iter().map(|t| t.join().unwrap()).filter(|ok| *ok).count()
+        });
+        assert_eq!(taken, 1, "round {round}: the key was shown {taken} times");
+    }
+}
