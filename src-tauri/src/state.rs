@@ -181,6 +181,9 @@ impl AppState {
             Ok(mut slot) => match slot.take() {
                 Some(v) => {
                     v.lock();
+                    // No key left to protect: a debugger or a crash report
+                    // may see this process again.
+                    let _ = keywarden_core::process::guard_keys(false);
                     true
                 }
                 None => false,
@@ -191,6 +194,11 @@ impl AppState {
 
     /// Installs a freshly opened vault, applying the settings to it.
     pub fn install(&self, mut vault: Vault) -> IpcResult<()> {
+        // While the vault is open no other program of the user may read
+        // this process's memory or dump it (`process::guard_keys`).
+        if let Err(e) = keywarden_core::process::guard_keys(true) {
+            eprintln!("keywarden: could not keep other programs out of this process's memory ({e})");
+        }
         let settings = self.settings();
         vault.set_expiring_within_days(i64::from(settings.expiring_within_days))?;
         vault.set_auth_failure_threshold(settings.auth_failure_threshold)?;

@@ -527,6 +527,7 @@ fn run(cli: Cli) -> CliResult {
                 .zip(tls_key)
                 .map(|(cert, key)| keywarden_verifier::TlsFiles { cert, key });
             let scheme = if tls.is_some() { "https" } else { "http" };
+            guard_keys();
             let vault = ctx.open()?;
             // Checked here too (the verifier refuses anyway) for exit code 11.
             vault.policy().check_verifier()?;
@@ -630,6 +631,15 @@ fn run(cli: Cli) -> CliResult {
 /// `kw run`: the child gets the secrets in its environment, inherits the
 /// terminal, and its exit code becomes kw's. The vault is closed (its keys
 /// zeroized) before the child starts.
+/// Before a long-lived `kw` (serve, run's parent, the team broker) reads
+/// a key: no other program of the user may read its memory or dump it.
+/// Failing to is said, not fatal: the keys are as safe as before.
+pub(crate) fn guard_keys() {
+    if let Err(e) = keywarden_core::process::guard_keys(true) {
+        eprintln!("kw: warning: could not keep other programs out of this process's memory ({e})");
+    }
+}
+
 fn run_child(
     ctx: &Ctx,
     integration: &str,
@@ -637,6 +647,7 @@ fn run_child(
     token_file: Option<&Path>,
     command: &[String],
 ) -> CliResult {
+    guard_keys();
     let program = command
         .first()
         .ok_or_else(|| CliError::new(2, "give the command to run after --"))?;

@@ -577,6 +577,7 @@ fn run_broker(
     tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     offline: bool,
 ) -> CliResult {
+    crate::guard_keys();
     let password = match &password_file {
         Some(path) => SecretString::from(crate::broker::read_token_file(path)?.to_string()),
         None => {

@@ -1041,3 +1041,34 @@ fn kw_serve_under_load_and_abuse_stays_up_answers_valid_keys_and_never_tells_whi
     }
     assert_eq!(fresh.verify(&key, Some("payroll:read")).status, 200);
 }
+
+/// Issue 20, finding 9: `kw serve` holds the vault's keys for as long as
+/// it runs. It makes itself non-dumpable (no ptrace, no `/proc/PID/mem`,
+/// no core dump for other programs of the user: `process::guard_keys`,
+/// tested in the core) and lowers its core-file limit to 0, even when it
+/// was started with core dumps allowed.
+#[test]
+fn kw_serve_allows_no_core_dump_even_when_started_with_core_dumps_on() {
+    let kw = Kw::init();
+    // Started as a shell's `ulimit -c unlimited` would: the soft limit up
+    // to the hard one, then exec (the same process).
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -c \"$(ulimit -H -c)\" && exec \"$0\" \"$@\"")
+        .arg(kw_bin())
+        .arg("--vault")
+        .arg(&kw.vault)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("KEYWARDEN_PROFILE", "alice");
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on "), "{line}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+}

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod model;
 pub mod partner;
 pub mod policy;
+pub mod process;
 pub mod recovery;
 pub mod redact;
 pub mod run;
