@@ -102,6 +102,11 @@ pub enum Command {
         /// The certificate's PEM private key; must be owner-only (chmod 600).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Accept the keys of this environment (`live`, `test`); repeat for
+        /// both. Keys of any other are answered like unknown keys, so a
+        /// production service never takes a `kwp_test_` key.
+        #[arg(long = "accept-env", value_name = "ENV", default_value = "live")]
+        accept_env: Vec<String>,
     },
     /// Import a configuration export; credentials will need re-entry.
     Import { file: PathBuf },

@@ -522,7 +522,12 @@ fn run(cli: Cli) -> CliResult {
             listen,
             tls_cert,
             tls_key,
+            accept_env,
         } => {
+            let environments = accept_env
+                .iter()
+                .map(|e| keywarden_core::partner::KeyEnv::parse(e))
+                .collect::<Result<Vec<_>, _>>()?;
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(cert, key)| keywarden_verifier::TlsFiles { cert, key });
@@ -531,7 +536,7 @@ fn run(cli: Cli) -> CliResult {
             let vault = ctx.open()?;
             // Checked here too (the verifier refuses anyway) for exit code 11.
             vault.policy().check_verifier()?;
-            keywarden_verifier::run(vault, &listen, tls.as_ref(), |addr, keys| {
+            keywarden_verifier::run(vault, &listen, tls.as_ref(), &environments, |addr, keys| {
                 // The first line says where: scripts and tests read it.
                 outln!("listening on {addr} ({keys} keys, {scheme})");
             })

@@ -1072,3 +1072,59 @@ fn kw_serve_allows_no_core_dump_even_when_started_with_core_dumps_on() {
     let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
     assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
 }
+
+/// Issue 20, finding 8: a `kwp_test_` key verified as valid with no word
+/// of its environment. The answer names it, and `kw serve` accepts only
+/// `live` keys unless told (`--accept-env`): to a production service a
+/// test key is an unknown key, byte for byte.
+#[test]
+fn kw_serve_names_a_keys_environment_and_answers_test_keys_as_unknown_unless_told() {
+    let kw = Kw::init();
+    let (live, _) = kw.issue("adyen-payments", "invoices:read");
+    let out: serde_json::Value = serde_json::from_str(&kw.ok(&[
+        "--json",
+        "keys",
+        "issue",
+        "--application",
+        "sandbox",
+        "--scope",
+        "invoices:read",
+        "--env",
+        "test",
+    ]))
+    .unwrap();
+    let test = out["key"].as_str().unwrap().to_owned();
+    assert!(test.starts_with("kwp_test_"), "{test}");
+
+    let production = kw.serve();
+    let mut c = Client::connect(&production.addr);
+    let ok = c.verify(&live, None);
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert!(ok.body.contains("\"environment\":\"live\""), "{ok:?}");
+    let unknown = format!("kwp_test_{}_{}", "a".repeat(16), "0".repeat(49));
+    assert_eq!(c.verify(&test, None), c.verify(&unknown, None));
+    assert_eq!(c.verify(&test, None).status, 401);
+
+    let (both, _) = kw.serve_with(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--accept-env",
+            "live",
+            "--accept-env",
+            "test",
+        ],
+        None,
+        Stdio::inherit(),
+    );
+    let mut c = Client::connect(&both.addr);
+    let answer = c.verify(&test, None);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert!(answer.body.contains("\"environment\":\"test\""), "{answer:?}");
+    let bad = kw
+        .cmd(&["serve", "--listen", "127.0.0.1:0", "--accept-env", "staging"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use live or test"));
+}

@@ -28,6 +28,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use keywarden_core::partner::KeyEnv;
 use keywarden_core::partner::{KeyIndex, Verified};
 use keywarden_core::{Clock, Vault};
 
@@ -237,10 +238,17 @@ async fn verify(
             key_id,
             application,
             scopes,
+            environment,
         } => json(
             StatusCode::OK,
-            serde_json::json!({ "valid": true, "key_id": key_id, "application": application, "scopes": scopes })
-                .to_string(),
+            serde_json::json!({
+                "valid": true,
+                "key_id": key_id,
+                "application": application,
+                "scopes": scopes,
+                "environment": environment.as_str(),
+            })
+            .to_string(),
         ),
         Verified::InsufficientScope { required } => json(
             StatusCode::FORBIDDEN,
@@ -342,13 +350,14 @@ struct Prepared {
     keys: usize,
 }
 
-fn prepare(vault: Vault, listen: &str, tls: bool) -> Result<Prepared, ServeError> {
+fn prepare(vault: Vault, listen: &str, tls: bool, environments: &[KeyEnv]) -> Result<Prepared, ServeError> {
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| ServeError(format!("'{listen}' is not an address like 127.0.0.1:8787")))?;
     tls::check_listen(addr, tls)?;
     vault.policy().check_verifier()?;
-    let index = vault.key_index()?;
+    let mut index = vault.key_index()?;
+    index.accept_only(environments);
     let keys = index.len();
     let broker = vault.reopen()?;
     let shared = Arc::new(Shared {
@@ -467,16 +476,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 
 /// Serves until the process ends (`kw serve`), over TLS when `tls` names a
 /// certificate and key. `ready` is called with the address once it listens.
+/// Keys of other `environments` (`kwp_test_` on a production service)
+/// are answered as unknown ones.
 pub fn run(
     vault: Vault,
     listen: &str,
     tls: Option<&TlsFiles>,
+    environments: &[KeyEnv],
     ready: impl FnOnce(SocketAddr, usize),
 ) -> Result<(), ServeError> {
     // The files are read before anything listens: a bad certificate is an
     // error at start, not at the first client.
     let config = tls.map(tls::server_config).transpose()?;
-    let p = prepare(vault, listen, config.is_some())?;
+    let p = prepare(vault, listen, config.is_some(), environments)?;
     let local = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
     ready(local, p.keys);
     runtime()?.block_on(async move {
@@ -504,7 +516,8 @@ pub fn run(
 
 /// Serves in the background until `Running::stop` (the desktop app).
 pub fn start(vault: Vault, listen: &str) -> Result<Running, ServeError> {
-    let p = prepare(vault, listen, false)?;
+    // The app's own verifier serves this machine's tests and tools: both.
+    let p = prepare(vault, listen, false, &[KeyEnv::Live, KeyEnv::Test])?;
     let addr = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
     let rt = runtime()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

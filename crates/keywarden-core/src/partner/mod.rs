@@ -492,6 +492,7 @@ impl Vault {
             hash_key: self.partner_hash_key().duplicate(),
             keys: HashMap::new(),
             seq: 0,
+            accepted: vec![KeyEnv::Live, KeyEnv::Test],
         };
         self.refresh_key_index(&mut index)?;
         Ok(index)
@@ -812,6 +813,8 @@ pub struct KeyIndex {
     hash_key: crate::crypto::Key256,
     keys: HashMap<String, IndexedKey>,
     seq: i64,
+    /// The environments whose keys this verifier accepts (`accept_only`).
+    accepted: Vec<KeyEnv>,
 }
 
 /// A verification's answer. `Invalid` is the same for an unknown, revoked,
@@ -822,6 +825,8 @@ pub enum Verified {
         key_id: String,
         application: String,
         scopes: Vec<String>,
+        /// `live` or `test`, from the key itself (its hash covers it).
+        environment: KeyEnv,
     },
     /// A valid key without the scope the caller requires.
     InsufficientScope {
@@ -864,33 +869,51 @@ impl KeyIndex {
     /// An index over keys kept elsewhere (the team vault): `hash_key` is
     /// the key their hashes were made with, `keys` maps key id to key.
     pub fn from_keys(hash_key: crate::crypto::Key256, keys: HashMap<String, IndexedKey>) -> KeyIndex {
-        KeyIndex { hash_key, keys, seq: 0 }
+        KeyIndex {
+            hash_key,
+            keys,
+            seq: 0,
+            accepted: vec![KeyEnv::Live, KeyEnv::Test],
+        }
+    }
+
+    /// Accepts the keys of these environments only: a production service
+    /// told `live` answers a `kwp_test_` key as it answers an unknown one.
+    /// Both are accepted until this is called.
+    pub fn accept_only(&mut self, environments: &[KeyEnv]) {
+        self.accepted = environments.to_vec();
     }
 
     /// The indexed key `text` is, when it is of `kind` and usable at `now`
     /// (hash matches, not revoked, expired or past its grace). The hash is
     /// computed first, for every input, so an unknown id answers in the
     /// same time as a known one.
-    fn usable<'k>(&self, text: &'k str, kind: KeyKind, now: OffsetDateTime) -> Option<(&'k str, &IndexedKey)> {
+    fn usable<'k>(
+        &self,
+        text: &'k str,
+        kind: KeyKind,
+        now: OffsetDateTime,
+    ) -> Option<(format::ParsedKey<'k>, &IndexedKey)> {
         let digest = hash(&self.hash_key, text);
         let parsed = format::parse(text).ok()?;
         let k = self.keys.get(parsed.id)?;
         let matches: bool = k.hash.ct_eq(&digest).into();
         let ok = matches
+            && self.accepted.contains(&parsed.env)
             && parsed.kind == kind
             && k.kind == kind
             && !k.revoked
             && k.expires_at.is_none_or(|e| e > now)
             && k.grace_until.is_none_or(|g| g > now);
-        ok.then_some((parsed.id, k))
+        ok.then_some((parsed, k))
     }
 
     /// Checks a service-account token at `now`: `None` for anything that
     /// is not a valid, unrevoked, unexpired `kws_` token.
     pub fn verify_service(&self, token: &str, now: OffsetDateTime) -> Option<ServiceCaller> {
-        let (id, k) = self.usable(token, KeyKind::Service, now)?;
+        let (parsed, k) = self.usable(token, KeyKind::Service, now)?;
         Some(ServiceCaller {
-            key_id: id.to_owned(),
+            key_id: parsed.id.to_owned(),
             account: k.application.clone(),
             grants: k.grants.clone(),
         })
@@ -914,7 +937,7 @@ impl KeyIndex {
     /// Checks a partner `key` at `now`, requiring `scope` when given. A
     /// service token is no partner key.
     pub fn verify(&self, key: &str, now: OffsetDateTime, scope: Option<&str>) -> Verified {
-        let Some((id, k)) = self.usable(key, KeyKind::Partner, now) else {
+        let Some((parsed, k)) = self.usable(key, KeyKind::Partner, now) else {
             return Verified::Invalid;
         };
         if let Some(required) = scope {
@@ -925,9 +948,10 @@ impl KeyIndex {
             }
         }
         Verified::Valid {
-            key_id: id.to_owned(),
+            key_id: parsed.id.to_owned(),
             application: k.application.clone(),
             scopes: k.scopes.clone(),
+            environment: parsed.env,
         }
     }
 }

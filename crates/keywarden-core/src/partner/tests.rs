@@ -400,3 +400,33 @@ fn a_delivery_taken_by_several_programs_at_once_is_given_to_exactly_one() {
         assert_eq!(taken, 1, "round {round}: the key was shown {taken} times");
     }
 }
+
+/// The answer names the key's environment, and an index told to accept
+/// `live` keys only answers a valid `kwp_test_` key as it answers an
+/// unknown one.
+#[test]
+fn a_test_key_says_so_and_an_index_for_live_keys_answers_it_as_unknown() {
+    let (_d, mut v, clock) = vault();
+    let test = v
+        .issue_partner_key(NewPartnerKey {
+            application: "sandbox".into(),
+            environment: Some(KeyEnv::Test),
+            scopes: vec!["ledger:read".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let live = issue(&mut v, "erp", &["ledger:read"]);
+    let mut index = v.key_index().unwrap();
+    let env_of = |index: &KeyIndex, key: &str| match index.verify(key, clock.now(), None) {
+        Verified::Valid { environment, .. } => Some(environment),
+        _ => None,
+    };
+    assert_eq!(env_of(&index, &test.plaintext), Some(KeyEnv::Test));
+    assert_eq!(env_of(&index, &live.plaintext), Some(KeyEnv::Live));
+    index.accept_only(&[KeyEnv::Live]);
+    assert_eq!(index.verify(&test.plaintext, clock.now(), None), Verified::Invalid);
+    assert_eq!(env_of(&index, &live.plaintext), Some(KeyEnv::Live));
+    // It stays so as the index follows the vault.
+    v.refresh_key_index(&mut index).unwrap();
+    assert_eq!(index.verify(&test.plaintext, clock.now(), None), Verified::Invalid);
+}
