@@ -79,9 +79,11 @@ impl From<Error> for IpcError {
             | Error::NeedsReentry { .. }
             | Error::ValidationRejected { .. }
             | Error::ManagedByPolicy { .. } => ErrorCode::Refused,
-            Error::VaultCorrupt { .. } | Error::DatabaseDamaged { .. } | Error::Decryption | Error::Audit(_) => {
-                ErrorCode::Damaged
-            }
+            Error::VaultCorrupt { .. }
+            | Error::DatabaseDamaged { .. }
+            | Error::Decryption
+            | Error::Audit(_)
+            | Error::RolledBack { .. } => ErrorCode::Damaged,
             Error::Conflict { .. } => ErrorCode::Stale,
             Error::DiskFull | Error::DiskIo { .. } => ErrorCode::DiskFull,
             Error::Busy { .. } => ErrorCode::Busy,

@@ -114,8 +114,13 @@ pub enum Command {
     /// was lost). Reads the code from a hidden prompt or stdin.
     Recover {
         /// Protect the vault with a passphrase from now on.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "accept_older")]
         passphrase: bool,
+        /// Accept a database older than the vault's last recorded change (a
+        /// backup restored on purpose). No recovery code is asked; the step
+        /// is audited, naming both event numbers.
+        #[arg(long)]
+        accept_older: bool,
     },
     /// Re-seal every secret under a new data key.
     RotateDataKey,

@@ -70,7 +70,10 @@ impl From<Error> for CliError {
             Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => 7,
             Error::ValidationRejected { .. } | Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } => 8,
             Error::Audit(_) => 9,
-            Error::VaultCorrupt { .. } | Error::DatabaseDamaged { .. } | Error::Decryption => 10,
+            Error::VaultCorrupt { .. }
+            | Error::DatabaseDamaged { .. }
+            | Error::Decryption
+            | Error::RolledBack { .. } => 10,
             Error::ManagedByPolicy { .. } => 11,
             Error::Conflict { .. } => 12,
             Error::DiskFull | Error::DiskIo { .. } => 13,
@@ -446,7 +449,25 @@ fn run(cli: Cli) -> CliResult {
             output::init(&ctx, &vault, &code.display());
             Ok(())
         }
-        Command::Recover { passphrase } => {
+        Command::Recover { accept_older: true, .. } => {
+            let header = Vault::header(&ctx.dir)?;
+            let source = if header.is_passphrase() {
+                KeySource::Passphrase(input::read_passphrase(ctx.passphrase_file.as_deref(), false)?)
+            } else {
+                KeySource::Keychain
+            };
+            let (_vault, older) = Vault::open_accepting_older(&ctx.dir, &source, Actor::current(ctx.profile.clone()))?;
+            let text = match older {
+                Some((database, anchor)) => format!(
+                    "The older database was accepted: its audit log ends at event {database} (event {anchor} had been \
+                     recorded). Changes made after event {database} are not in this vault; the step is in the audit log."
+                ),
+                None => "The database is not older than its last recorded change: nothing to accept.".to_owned(),
+            };
+            output::message(&ctx, "accepted", &text);
+            Ok(())
+        }
+        Command::Recover { passphrase, .. } => {
             let header = Vault::header(&ctx.dir)?;
             let code = input::read_recovery_code()?;
             let source = if passphrase || (header.is_passphrase() && ctx.passphrase_file.is_some()) {

@@ -1902,3 +1902,293 @@ fn kw_credential_import_refuses_a_broken_file_whole_with_each_place_and_no_value
     );
     assert_eq!(kw.digest(), before, "a refused import changed the vault");
 }
+
+/// Issue 20, finding 4: an older copy of `vault.db` put back went
+/// unnoticed (the audit head lives in the same file): a revoked partner key
+/// verified again and a disabled credential was active. For a keychain and
+/// a passphrase vault: copy, revoke and disable, put the copy back; every
+/// command refuses the database, naming both event numbers, until the
+/// restore is accepted on purpose, which the audit log records.
+#[test]
+fn an_older_copy_of_the_database_put_back_is_refused_until_accepted_on_purpose() {
+    for passphrase in [false, true] {
+        let kw = Kw::new();
+        let pass_file = kw._tmp.path().join("pass");
+        std::fs::write(&pass_file, "correct horse battery staple\n").unwrap();
+        let with_pass = |args: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = Vec::new();
+            if passphrase {
+                v.push("--passphrase-file".into());
+                v.push(pass_file.to_str().unwrap().into());
+            }
+            v.extend(args.iter().map(|a| (*a).to_owned()));
+            v
+        };
+        let run_ok = |args: &[&str], stdin: &str| {
+            let a = with_pass(args);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            kw.ok(&a, stdin)
+        };
+        let run = |args: &[&str]| {
+            let a = with_pass(args);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            kw.run(&a, "")
+        };
+        if passphrase {
+            run_ok(&["init", "--passphrase"], "");
+        } else {
+            run_ok(&["init"], "");
+        }
+        run_ok(
+            &["credential", "add", "Bank", "--type", "api-key"],
+            "pk_live_rollback_0123456789\n",
+        );
+        let issued: serde_json::Value = serde_json::from_slice(
+            &run_ok(
+                &[
+                    "--json",
+                    "keys",
+                    "issue",
+                    "--application",
+                    "erp",
+                    "--scope",
+                    "ledger:read",
+                ],
+                "",
+            )
+            .stdout,
+        )
+        .unwrap();
+        let key_id = issued["record"]["id"].as_str().unwrap().to_owned();
+        let copy = std::fs::read(kw.vault.join("vault.db")).unwrap();
+
+        run_ok(&["keys", "revoke", &key_id, "--reason", "leaked"], "");
+        run_ok(&["credential", "disable", "Bank", "--reason", "compromised"], "");
+        std::fs::write(kw.vault.join("vault.db"), &copy).unwrap();
+
+        for args in [
+            &["audit", "verify"][..],
+            &["check"],
+            &["credential", "list"],
+            &["keys", "list"],
+        ] {
+            let out = run(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(10),
+                "passphrase {passphrase}, kw {args:?}: {err}"
+            );
+            assert!(
+                err.contains("older than the last change recorded") && err.contains("--accept-older"),
+                "{err}"
+            );
+        }
+        let out = run(&["audit", "verify"]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let numbers: Vec<i64> = err
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        assert!(
+            numbers.len() >= 2 && numbers[0] < numbers[1],
+            "both event numbers: {err}"
+        );
+
+        let accepted = String::from_utf8_lossy(&run_ok(&["recover", "--accept-older"], "").stdout).into_owned();
+        assert!(accepted.contains("accepted"), "{accepted}");
+        run_ok(&["audit", "verify"], "");
+        let events = String::from_utf8_lossy(&run_ok(&["--json", "audit", "list"], "").stdout).into_owned();
+        assert!(events.contains("vault.accept_older"), "{events}");
+        // Accepted on purpose: the restored state is the vault's now.
+        let listed = String::from_utf8_lossy(&run_ok(&["--json", "credential", "list"], "").stdout).into_owned();
+        assert!(listed.contains("\"active\""), "{listed}");
+        // And a second restore of the same old copy is refused again.
+        std::fs::write(kw.vault.join("vault.db"), &copy).unwrap();
+        assert_eq!(
+            run(&["credential", "list"]).status.code(),
+            Some(10),
+            "passphrase {passphrase}"
+        );
+    }
+}
+
+/// A provider fake that writes back whatever it was sent: the whole
+/// request (the `Authorization` header in its base64, a form body
+/// percent-encoded) and the decoded Basic credentials, into every text
+/// field of Pleo's, Xledger's, OAuth 2.0's and RFC 6750's error shapes and
+/// into its `WWW-Authenticate` challenge, with `status`.
+fn echoing_provider(status: u16) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let mut reader = BufReader::new(conn);
+            let mut request = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                request.push_str(&line);
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            request.push_str(&String::from_utf8_lossy(&body));
+            let basic: String = request
+                .lines()
+                .filter_map(|l| l.split_once("Basic "))
+                .filter_map(|(_, b64)| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
+                .map(|raw| String::from_utf8_lossy(&raw).into_owned())
+                .collect();
+            let echo = format!("{request} {basic}");
+            let json = serde_json::json!({
+                "error": echo, "error_description": echo, "message": echo,
+                "data": { "subjectURN": echo, "scope": echo, "applicationName": echo, "authMethod": echo,
+                          "clientId": echo },
+                "errors": [{ "message": echo, "extensions": { "code": echo } }],
+                "scope": echo, "token_type": echo,
+            })
+            .to_string();
+            let challenge = echo.replace(['"', '\r', '\n'], " ");
+            let answer = format!(
+                "HTTP/1.1 {status} Echo\r\nContent-Type: application/json\r\nWWW-Authenticate: Bearer error=\"{challenge}\", \
+                 error_description=\"{challenge}\", scope=\"{challenge}\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                json.len()
+            );
+            let mut conn = reader.into_inner();
+            let _ = std::io::Write::write_all(&mut conn, answer.as_bytes());
+        }
+    });
+    base
+}
+
+/// Issue 20, finding 2, in the canary suite: every provider writing back
+/// the secrets it was sent, in a pass (200) and a refusal (401), through
+/// `kw credential test`, a live rotation and a refused one, and a scope
+/// refusal (403) whose scopes are the echo. No marker, in
+/// any encoding, in kw's output, the audit log, its export, the
+/// configuration export, the support bundle or the vault's files.
+#[test]
+fn canary_secrets_echoed_by_every_provider_never_appear_in_output_audit_exports_bundles_or_files() {
+    let (kw, _code) = Kw::init();
+    let mut markers = Vec::new();
+    let mut marker = |what: &str| {
+        let m = format!("{CANARY_PREFIX}{what}{:016x}", rand_u64(markers.len() + 5000));
+        markers.push(m.clone());
+        m
+    };
+    let mut outputs: Vec<Vec<u8>> = Vec::new();
+    let mut keep = |out: Output| {
+        outputs.push(out.stdout);
+        outputs.push(out.stderr);
+    };
+    // 403: RFC 6750's insufficient_scope, whose `scope` the generic check
+    // reads as the scopes missing.
+    for status in [200, 401, 403] {
+        let echo = echoing_provider(status);
+        for provider in ["pleo", "xledger"] {
+            let integration = format!("{provider} {status}");
+            kw.ok(
+                &[
+                    "integration",
+                    "add",
+                    &integration,
+                    "--provider",
+                    provider,
+                    "--base-url",
+                    &echo,
+                ],
+                "",
+            );
+            let name = format!("{provider} key {status}");
+            let secret = marker(provider);
+            keep(kw.ok(
+                &[
+                    "credential",
+                    "add",
+                    &name,
+                    "--type",
+                    "api-key",
+                    "--integration",
+                    &integration,
+                    "--offline",
+                ],
+                &format!("{secret}\n"),
+            ));
+            keep(kw.run(&["credential", "test", &name], ""));
+            keep(kw.run(&["credential", "rotate", &name], &format!("{}\n", marker(provider))));
+        }
+        let oauth = format!("oauth {status}");
+        let client_secret = marker("oauth");
+        keep(kw.ok(
+            &[
+                "credential",
+                "add",
+                &oauth,
+                "--type",
+                "oauth2",
+                "--field",
+                &format!("token_url={echo}/token"),
+                "--field",
+                "client_id=client-id",
+                "--field",
+                "client_auth=basic",
+                "--offline",
+            ],
+            &format!("{client_secret}\n"),
+        ));
+        keep(kw.run(&["credential", "test", &oauth], ""));
+        let generic = format!("generic {status}");
+        keep(kw.ok(
+            &[
+                "credential",
+                "add",
+                &generic,
+                "--type",
+                "api-key",
+                "--field",
+                &format!("check_url={echo}/check"),
+                "--offline",
+            ],
+            &format!("{}\n", marker("generic")),
+        ));
+        keep(kw.run(&["credential", "test", &generic], ""));
+        keep(kw.run(&["credential", "rotate", &generic], &format!("{}\n", marker("generic"))));
+    }
+    let bundle = kw.vault.parent().unwrap().join("bundle.json");
+    let export = kw.vault.parent().unwrap().join("config.json");
+    for args in [
+        vec!["--json", "audit", "list"],
+        vec!["audit", "list"],
+        vec!["audit", "export", "--format", "json"],
+        vec!["audit", "export", "--format", "csv"],
+        vec!["--json", "credential", "list"],
+        vec!["credential", "show", "pleo key 401"],
+        vec!["--json", "credential", "show", "generic 200"],
+        vec!["support-bundle", "--output", bundle.to_str().unwrap()],
+        vec!["export", "--output", export.to_str().unwrap()],
+    ] {
+        keep(kw.ok(&args, ""));
+    }
+    outputs.push(std::fs::read(&bundle).unwrap());
+    outputs.push(std::fs::read(&export).unwrap());
+    scan(&markers, &outputs, "kw output, audit, exports and the support bundle");
+    let files: Vec<Vec<u8>> = files_under(&kw.vault)
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
+    scan(&markers, &files, "vault files");
+    // Not vacuous: the fakes were asked, and did echo.
+    let audit = String::from_utf8_lossy(&kw.ok(&["--json", "audit", "list"], "").stdout).into_owned();
+    assert!(
+        audit.contains("credential.check") || audit.contains("credential.test"),
+        "{audit}"
+    );
+}

@@ -43,6 +43,15 @@ pub enum Error {
     #[error("the vault at {} is damaged: {detail}", path.display())]
     VaultCorrupt { path: PathBuf, detail: String },
 
+    /// The database is older than its rollback anchor (anchor.rs).
+    #[error(
+        "this vault's database is older than the last change recorded for it: its audit log ends at event \
+         {database}, but event {anchor} had been written. An older copy of vault.db was put back, so nothing was \
+         opened or changed. If you restored a backup on purpose, accept it with `kw recover --accept-older` (the \
+         step is audited)"
+    )]
+    RolledBack { database: i64, anchor: i64 },
+
     #[error("{kind} '{name}' not found")]
     NotFound { kind: &'static str, name: String },
 

@@ -221,6 +221,55 @@ pub fn load_team_token(account: &str) -> Result<Option<SecretString>> {
     }
 }
 
+/// The keychain account of a vault's rollback anchor (anchor.rs): beside
+/// its KEK, outside the vault's folder, so putting back an older copy of
+/// the folder does not put back an older anchor.
+fn anchor_account(vault_id: &str) -> String {
+    format!("anchor:{vault_id}")
+}
+
+/// Writes a vault's rollback anchor (not secret: a sequence number and a
+/// MAC of the audit chain).
+#[cfg(target_os = "linux")]
+pub(crate) fn store_anchor(vault_id: &str, text: &str) -> Result<()> {
+    let account = anchor_account(vault_id);
+    retry(secret_service::is_transient, || {
+        secret_service::store(
+            &account,
+            text.as_bytes(),
+            &format!("Keywarden vault {vault_id} rollback anchor"),
+        )
+    })
+    .map_err(secret_service::map_error)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn store_anchor(vault_id: &str, text: &str) -> Result<()> {
+    let entry = entry(&anchor_account(vault_id))?;
+    with_retry(|| entry.set_password(text)).map_err(map_error)
+}
+
+/// A vault's rollback anchor, if one was ever written.
+#[cfg(target_os = "linux")]
+pub(crate) fn load_anchor(vault_id: &str) -> Result<Option<String>> {
+    let account = anchor_account(vault_id);
+    match retry(secret_service::is_transient, || secret_service::load(&account)) {
+        Ok(Some(bytes)) => Ok(std::str::from_utf8(&bytes).ok().map(str::to_owned)),
+        Ok(None) => Ok(None),
+        Err(e) => Err(secret_service::map_error(e)),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn load_anchor(vault_id: &str) -> Result<Option<String>> {
+    let entry = entry(&anchor_account(vault_id))?;
+    match with_retry(|| entry.get_password()) {
+        Ok(t) => Ok(Some(t)),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(map_error(e)),
+    }
+}
+
 /// Forgets the team token (after sign-out revoked it at OpenBao).
 pub fn delete_team_token(account: &str) -> Result<()> {
     delete(account)

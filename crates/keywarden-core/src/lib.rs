@@ -2,6 +2,7 @@
 //! store, the audit chain, export. No Tauri, no HTTP: the desktop app and
 //! the `kw` CLI are thin layers over `Vault`.
 
+pub mod anchor;
 pub mod audit_export;
 pub mod backend;
 pub mod clock;

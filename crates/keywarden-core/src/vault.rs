@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::anchor::Anchor;
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::Key256;
 use crate::crypto::sealed::{self, FieldSlot};
@@ -68,6 +69,8 @@ pub struct Vault {
     /// state), and every move of a struct holding the keys inline would
     /// leave a copy of them behind on the stack.
     keys: Box<VaultKeys>,
+    /// Where the audit head is recorded outside the database (anchor.rs).
+    anchor: Anchor,
     actor: Actor,
     rotate_after: u64,
     expiring_within_days: i64,
@@ -145,6 +148,33 @@ fn open_version_in(
         out.insert(&field, SecretString::from(text));
     }
     Ok(out)
+}
+
+/// Whether opening refuses a database older than its rollback anchor.
+#[derive(Clone, Copy)]
+enum Older {
+    Refuse,
+    /// `open_accepting_older`: a backup restored on purpose.
+    Accept,
+}
+
+/// Where a vault with this header keeps its rollback anchor: the keychain
+/// for a keychain vault, `vault.anchor` for a passphrase vault.
+fn anchor_for(header: &Header, dir: &Path) -> Anchor {
+    if header.is_passphrase() {
+        Anchor::file(dir)
+    } else {
+        Anchor::keychain(&header.vault_id.to_string())
+    }
+}
+
+/// Commits `tx`, then moves the rollback anchor to the audit head it
+/// committed.
+fn commit(tx: Transaction<'_>, anchor: &Anchor) -> Result<()> {
+    let head = crate::anchor::head(&tx)?;
+    tx.commit()?;
+    anchor.advance(head);
+    Ok(())
 }
 
 /// The data key new values are sealed under, read from the database each
@@ -775,13 +805,16 @@ impl Vault {
                     "",
                 ),
             )?;
+            let head = crate::anchor::head(&tx)?;
             tx.commit()?;
             header.write(dir)?;
+            anchor_for(&header, dir).advance(head);
             Ok::<_, Error>(conn)
         })();
         match built {
             Ok(conn) => Ok(Vault {
                 dir: dir.to_path_buf(),
+                anchor: anchor_for(&header, dir),
                 header,
                 conn,
                 keys,
@@ -820,10 +853,58 @@ impl Vault {
         };
         let kek = header.load_kek(pass)?;
         let vault_key = header.unwrap_with_kek(&kek)?;
-        Self::open_with_vault_key(dir, header, &vault_key, actor)
+        Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Refuse)
     }
 
-    fn open_with_vault_key(dir: &Path, header: Header, vault_key: &Key256, actor: Actor) -> Result<Vault> {
+    /// Opens the vault at `dir` even though its database is older than its
+    /// rollback anchor (a backup restored on purpose): the step is audited
+    /// (`vault.accept_older`, naming both event numbers) and the anchor
+    /// moves to the database as it is. Returns the vault and, when it was
+    /// older, the database's and the anchor's event numbers.
+    pub fn open_accepting_older(dir: &Path, source: &KeySource, actor: Actor) -> Result<(Vault, Option<(i64, i64)>)> {
+        let header = Header::read(dir)?;
+        let pass = match source {
+            KeySource::Passphrase(p) => Some(p),
+            KeySource::Keychain => None,
+        };
+        let kek = header.load_kek(pass)?;
+        let vault_key = header.unwrap_with_kek(&kek)?;
+        let refused = match Self::open_with_vault_key(dir, header.clone(), &vault_key, actor.clone(), Older::Refuse) {
+            Ok(v) => return Ok((v, None)),
+            Err(Error::RolledBack { database, anchor }) => (database, anchor),
+            Err(e) => return Err(e),
+        };
+        let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Accept)?;
+        let (database, anchor) = refused;
+        let vault_id = vault.header.vault_id;
+        vault.write(|tx, k, a| {
+            audit::append(
+                tx,
+                k,
+                a,
+                ev(
+                    "vault.accept_older",
+                    "vault",
+                    Some(vault_id),
+                    None,
+                    Outcome::Success,
+                    format!(
+                        "an older database was accepted: its audit log ended at event {database}, the rollback \
+                         anchor recorded event {anchor}; what happened after event {database} is not in this vault"
+                    ),
+                ),
+            )
+        })?;
+        Ok((vault, Some(refused)))
+    }
+
+    fn open_with_vault_key(
+        dir: &Path,
+        header: Header,
+        vault_key: &Key256,
+        actor: Actor,
+        older: Older,
+    ) -> Result<Vault> {
         let keys = VaultKeys::derive(vault_key);
         let db = header::db_path(dir);
         if !db.exists() {
@@ -835,11 +916,19 @@ impl Vault {
         let conn = store::open(&db, &keys.db, false)?;
         // Proves the keys open the data key before anything is read.
         data_keys::current(&conn, &keys.dek_wrap, header.vault_id)?;
+        let anchor = anchor_for(&header, dir);
+        // An older copy of the database put back is refused before anything
+        // is read from it, or written to it.
+        match older {
+            Older::Refuse => anchor.check(&conn)?,
+            Older::Accept => {}
+        }
         let mut vault = Vault {
             dir: dir.to_path_buf(),
             header,
             conn,
             keys,
+            anchor,
             actor,
             rotate_after: data_keys::ROTATE_AFTER,
             expiring_within_days: crate::model::EXPIRING_WITHIN_DAYS,
@@ -898,6 +987,7 @@ impl Vault {
             header: self.header.clone(),
             conn,
             keys,
+            anchor: self.anchor.duplicate(),
             actor: self.actor.clone(),
             rotate_after: self.rotate_after,
             expiring_within_days: self.expiring_within_days,
@@ -939,7 +1029,7 @@ impl Vault {
                 ),
             )?;
         }
-        tx.commit()?;
+        commit(tx, &self.anchor)?;
         Ok(())
     }
 
@@ -961,7 +1051,7 @@ impl Vault {
         let vault_key = header.unwrap_with_recovery(&code)?;
         let (new_header, kek) = header.rekeyed(&new_source, &vault_key)?;
         // Prove the database opens before anything is rewritten.
-        let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor)?;
+        let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Refuse)?;
         let how = if kek.is_some() {
             "new keychain item written"
         } else {
@@ -987,7 +1077,11 @@ impl Vault {
             }
         }
         Header::commit_staged(dir)?;
+        let head = crate::anchor::head(&tx)?;
         tx.commit()?;
+        // The new key source may keep the anchor elsewhere (keychain or file).
+        vault.anchor = anchor_for(&new_header, dir);
+        vault.anchor.advance(head);
         vault.header = new_header;
         Ok(vault)
     }
@@ -1159,7 +1253,7 @@ impl Vault {
     fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>, &Key256, &Actor) -> Result<T>) -> Result<T> {
         let tx = self.conn.transaction()?;
         let out = f(&tx, &self.keys.audit, &self.actor)?;
-        tx.commit()?;
+        commit(tx, &self.anchor)?;
         Ok(out)
     }
 
@@ -1362,7 +1456,7 @@ impl Vault {
         let tx = self.conn.transaction()?;
         let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
         let id = insert_new_credential(&tx, (&dek, &self.keys.audit), &self.actor, &self.policy, new, how, now)?;
-        tx.commit()?;
+        commit(tx, &self.anchor)?;
         self.rotate_data_key_if_worn();
         self.get_credential(&id.to_string())
     }
@@ -1388,7 +1482,7 @@ impl Vault {
             )?;
         }
         deferred.finish(&tx)?;
-        tx.commit()?;
+        commit(tx, &self.anchor)?;
         self.rotate_data_key_if_worn();
         Ok(n)
     }
@@ -1445,7 +1539,7 @@ impl Vault {
                 format!("{n} credential{} from a {origin} file", if n == 1 { "" } else { "s" }),
             ),
         )?;
-        tx.commit()?;
+        commit(tx, &self.anchor)?;
         self.rotate_data_key_if_worn();
         Ok(n)
     }
@@ -1654,7 +1748,7 @@ impl Vault {
                     format!("version {version} pending validation"),
                 ),
             )?;
-            tx.commit()?;
+            commit(tx, &self.anchor)?;
             version
         };
         crash_point("staged");
@@ -1776,7 +1870,7 @@ impl Vault {
                         creds::delete_version(&tx, row.id, version)?;
                         creds::insert_version(&tx, row.id, version, VersionState::Pending, &fresh_masks)?;
                         seal_into(&tx, &dek, row.id, version, &fresh)?;
-                        tx.commit()?;
+                        commit(tx, &self.anchor)?;
                         (fresh, fresh_masks)
                     }
                     None => (secrets, masks),
@@ -2192,7 +2286,7 @@ impl Vault {
                 format!("{} sealed values re-sealed under data key {}", values.len(), new.id),
             ),
         )?;
-        tx.commit()?;
+        commit(tx, &self.anchor)?;
         Ok(DataKeyRotation {
             key_id: new.id,
             resealed: values.len(),
@@ -2327,7 +2421,7 @@ impl Vault {
         let tx = self.conn.transaction()?;
         let dek = sealing_key(&tx, &self.keys, self.header.vault_id)?;
         let out = f(&tx, &dek, &self.keys.audit, &self.actor)?;
-        tx.commit()?;
+        commit(tx, &self.anchor)?;
         Ok(out)
     }
 
