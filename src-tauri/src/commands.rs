@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use keywarden_connectors::{Connectors, Options};
 use keywarden_core::header::Header;
-use keywarden_core::partner::{PartnerKey, Signed};
+use keywarden_core::partner::PartnerKey;
 use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, Outcome, ReminderKind, SecretString, Vault, audit_export,
@@ -329,16 +329,11 @@ fn export_target(path: &str) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
+/// Owner-only, a new file only, never through a link, whole or not at all
+/// (`keywarden_core::files`): an export holds the vault's names and
+/// history, an envelope a partner key.
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("kw-tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::Io {
-        path: tmp.clone(),
-        source: e,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::Io {
-        path: path.to_owned(),
-        source: e,
-    })
+    keywarden_core::files::write_new_private(path, bytes)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -495,18 +490,22 @@ pub fn get_partner_key(state: State<'_, AppState>, id: String) -> IpcResult<Part
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn issue_partner_key(state: State<'_, AppState>, input: IssueKeyInput) -> IpcResult<IssuedKeyOut> {
     let new = input.parse()?;
-    state.with_vault(|v| {
+    let out = state.with_vault(|v| {
         let issued = v.issue_partner_key(new)?;
         Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
-    })
+    })?;
+    state.remember_envelope(&out.key.id, out.envelope.clone());
+    Ok(out)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn rotate_partner_key(state: State<'_, AppState>, id: String, grace_days: Option<u32>) -> IpcResult<IssuedKeyOut> {
-    state.with_vault(|v| {
+    let out = state.with_vault(|v| {
         let issued = v.rotate_partner_key(&id, grace_days)?;
         Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
-    })
+    })?;
+    state.remember_envelope(&out.key.id, out.envelope.clone());
+    Ok(out)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -522,15 +521,27 @@ pub fn revoke_partner_key(state: State<'_, AppState>, id: String, reason: String
 /// A key rotated by policy, shown once for delivery.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn take_key_delivery(state: State<'_, AppState>, id: String) -> IpcResult<IssuedKeyOut> {
-    state.with_vault(|v| {
+    let out = state.with_vault(|v| {
         let issued = v.take_key_delivery(&id)?;
         Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
-    })
+    })?;
+    state.remember_envelope(&out.key.id, out.envelope.clone());
+    Ok(out)
 }
 
-/// Writes a delivery envelope where the admin chose (new file only).
+/// Writes the delivery envelope issued this session with key `id` where
+/// the admin chose (a new, owner-only file). The envelope is the backend's
+/// own, never one the page hands in.
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn save_key_envelope(path: String, envelope: Signed) -> IpcResult<ExportReceipt> {
+pub fn save_key_envelope(state: State<'_, AppState>, path: String, id: String) -> IpcResult<ExportReceipt> {
+    let envelope = state.envelope(&id).ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::NotFound,
+            format!(
+                "no envelope of key {id} was issued since the vault was unlocked; rotate the key to issue a new one"
+            ),
+        )
+    })?;
     let target = export_target(&path)?;
     let json = serde_json::to_vec_pretty(&envelope).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
     write_new(&target, &json)?;

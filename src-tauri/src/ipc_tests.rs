@@ -211,8 +211,31 @@ fn no_command_response_contains_a_stored_secret() {
     let envelope_path = h.dir.path().join("adyen.envelope.json");
     h.ok(
         "save_key_envelope",
-        json!({ "path": envelope_path.to_str().unwrap(), "envelope": issued["envelope"] }),
+        json!({ "path": envelope_path.to_str().unwrap(), "id": key_id }),
     );
+    // Owner-only, the envelope issued with the key, and only once per path.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&envelope_path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&envelope_path).unwrap()).unwrap();
+        assert_eq!(saved, issued["envelope"]);
+        let again = h
+            .invoke(
+                "save_key_envelope",
+                json!({ "path": envelope_path.to_str().unwrap(), "id": key_id }),
+            )
+            .expect_err("written once");
+        assert!(again["message"].as_str().unwrap().contains("exist"), "{again}");
+        // A key no envelope was issued for this session: nothing is written.
+        let other = h.dir.path().join("other.envelope.json");
+        h.invoke(
+            "save_key_envelope",
+            json!({ "path": other.to_str().unwrap(), "id": "nosuchkey" }),
+        )
+        .expect_err("no envelope for that key");
+        assert!(!other.exists());
+    }
     let rotated = h.ok("rotate_partner_key", json!({ "id": key_id, "grace_days": 1 }));
     let new_id = rotated["key"]["id"].as_str().unwrap().to_owned();
     let listed = h.ok("list_partner_keys", json!({}));

@@ -36,6 +36,11 @@ pub struct AppState {
     /// The embedded partner-key verifier, while the vault is open and the
     /// setting asks for it; or why it could not start.
     verifier: Mutex<Result<Option<keywarden_verifier::Running>, String>>,
+    /// The signed envelope of each partner key shown this session, by key
+    /// id: "Save envelope" writes the one issued, never one the page sends
+    /// (a compromised page could have a file of its choosing written).
+    /// Forgotten at Lock.
+    envelopes: Mutex<std::collections::HashMap<String, keywarden_core::partner::Signed>>,
 }
 
 impl AppState {
@@ -63,7 +68,20 @@ impl AppState {
             test_mode: false,
             test_now: None,
             verifier: Mutex::new(Ok(None)),
+            envelopes: Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// Keeps the envelope issued with a key, for "Save envelope".
+    pub fn remember_envelope(&self, key_id: &str, envelope: keywarden_core::partner::Signed) {
+        if let Ok(mut all) = self.envelopes.lock() {
+            all.insert(key_id.to_owned(), envelope);
+        }
+    }
+
+    /// The envelope issued this session with key `key_id`.
+    pub fn envelope(&self, key_id: &str) -> Option<keywarden_core::partner::Signed> {
+        self.envelopes.lock().ok().and_then(|all| all.get(key_id).cloned())
     }
 
     /// The vault folder: `KEYWARDEN_VAULT`, else the same default as `kw`.
@@ -176,6 +194,9 @@ impl AppState {
             if let Ok(Some(running)) = std::mem::replace(&mut *slot, Ok(None)) {
                 running.stop();
             }
+        }
+        if let Ok(mut all) = self.envelopes.lock() {
+            all.clear();
         }
         match self.vault.lock() {
             Ok(mut slot) => match slot.take() {

@@ -390,31 +390,10 @@ fn write_out(path: Option<&Path>, text: &str) -> CliResult {
     }
 }
 
-/// Writes a file readable by its owner only, via a temporary file and a
-/// rename, so a failure never leaves half a file.
+/// Writes a new file readable by its owner only, whole or not at all, never
+/// over an existing file or through a link (`keywarden_core::files`).
 fn write_private_file(path: &Path, text: &str) -> CliResult {
-    use std::io::Write;
-    let tmp = path.with_extension("kw-tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let written = opts.open(&tmp).and_then(|mut f| {
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
-    });
-    if let Err(e) = written {
-        // A full disk: no partial temporary file is left behind either.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(CliError::io(&format!("writing {}", path.display()), e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        CliError::io(&format!("writing {}", path.display()), e)
-    })
+    Ok(keywarden_core::files::write_new_private(path, text.as_bytes())?)
 }
 
 fn audit_filter(a: AuditFilterArgs) -> CliResult<AuditFilter> {

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod expiry;
 pub mod export;
+pub mod files;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod header;

@@ -25,7 +25,6 @@ import type { IssueKeyInput } from './bindings/IssueKeyInput';
 import type { IssuedKeyOut } from './bindings/IssuedKeyOut';
 import type { PartnerKey } from './bindings/PartnerKey';
 import type { PartnerKeyDetails } from './bindings/PartnerKeyDetails';
-import type { Signed } from './bindings/Signed';
 import type { Consumer } from './bindings/Consumer';
 import type { NewCredentialInput } from './bindings/NewCredentialInput';
 import type { NewIntegrationInput } from './bindings/NewIntegrationInput';
@@ -113,7 +112,7 @@ export const api = {
   issuePartnerKey: (input: IssueKeyInput) => call<IssuedKeyOut>('issue_partner_key', { input }),
   rotatePartnerKey: (id: string, graceDays: number | null) => call<IssuedKeyOut>('rotate_partner_key', { id, grace_days: graceDays }),
   revokePartnerKey: (id: string, reason: string) => call<PartnerKey>('revoke_partner_key', { id, reason }),
-  saveKeyEnvelope: (path: string, envelope: Signed) => call<ExportReceipt>('save_key_envelope', { path, envelope }),
+  saveKeyEnvelope: (path: string, id: string) => call<ExportReceipt>('save_key_envelope', { path, id }),
   vaultPublicKey: () => call<string>('vault_public_key'),
   credentialConsumers: (id: string) => call<Consumer[]>('credential_consumers', { id }),
   takeKeyDelivery: (id: string) => call<IssuedKeyOut>('take_key_delivery', { id }),

@@ -1,0 +1,106 @@
+//! Files written out of a vault (exports, audit exports, support bundles,
+//! key envelopes): issue 20, finding 5. Each holds something of the vault,
+//! so each is created readable by its owner only, as a new file (never
+//! over an existing one, never through a symbolic link a name already
+//! is), whole or not at all.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Writes `bytes` to `path`, which must not exist yet (not even as a
+/// symbolic link): first to a new temporary file beside it (created with
+/// `O_EXCL`, owner-only, fsynced), then published with a hard link, which
+/// fails rather than replace a file that appeared meanwhile.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(Error::invalid(
+            "file",
+            format!(
+                "{} exists already; choose another name (nothing was written)",
+                path.display()
+            ),
+        ));
+    }
+    let tmp = temporary_beside(path);
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let written = opts.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    let published = written.and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    match published {
+        Ok(()) => {
+            if let Some(dir) = path.parent().and_then(|d| fs::File::open(d).ok()) {
+                let _ = dir.sync_all();
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::invalid(
+            "file",
+            format!(
+                "{} exists already; choose another name (nothing was written)",
+                path.display()
+            ),
+        )),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn temporary_beside(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.{n}.kw-tmp", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_new_file_is_owner_only_and_an_existing_file_or_link_is_never_written() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("export.json");
+        write_new_private(&out, b"{}").unwrap();
+        let mode = fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(fs::read(&out).unwrap(), b"{}");
+
+        let err = write_new_private(&out, b"other").unwrap_err().to_string();
+        assert!(err.contains("exists already"), "{err}");
+        assert_eq!(fs::read(&out).unwrap(), b"{}", "left as it was");
+
+        // A link planted where the export goes (at ~/.bash_login, say).
+        let target = dir.path().join("bash_login");
+        fs::write(&target, "original").unwrap();
+        let link = dir.path().join("planted.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_new_private(&link, b"payload").is_err());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "original");
+        let dangling = dir.path().join("dangling.json");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(write_new_private(&dangling, b"payload").is_err());
+        assert!(!dir.path().join("nowhere").exists());
+        // No temporary file is left behind.
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".kw-tmp")), "{names:?}");
+    }
+}
