@@ -545,6 +545,8 @@ pub fn save_key_envelope(state: State<'_, AppState>, path: String, id: String) -
     let target = export_target(&path)?;
     let json = serde_json::to_vec_pretty(&envelope).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
     write_new(&target, &json)?;
+    // Saved once: the key in its payload is not kept for another copy.
+    state.forget_envelope(&id);
     Ok(ExportReceipt {
         path: target.display().to_string(),
         items: 1,

@@ -83,7 +83,10 @@ impl From<Error> for IpcError {
             | Error::DatabaseDamaged { .. }
             | Error::Decryption
             | Error::Audit(_)
-            | Error::RolledBack { .. } => ErrorCode::Damaged,
+            | Error::RolledBack { .. }
+            | Error::Forked { .. }
+            | Error::AnchorMissing { .. }
+            | Error::AnchorUnreadable { .. } => ErrorCode::Damaged,
             Error::Conflict { .. } => ErrorCode::Stale,
             Error::DiskFull | Error::DiskIo { .. } => ErrorCode::DiskFull,
             Error::Busy { .. } => ErrorCode::Busy,

@@ -226,7 +226,15 @@ fn no_command_response_contains_a_stored_secret() {
                 json!({ "path": envelope_path.to_str().unwrap(), "id": key_id }),
             )
             .expect_err("written once");
-        assert!(again["message"].as_str().unwrap().contains("exist"), "{again}");
+        assert!(again["message"].as_str().unwrap().contains("no envelope"), "{again}");
+        // Saved once: no second copy elsewhere either.
+        let elsewhere = h.dir.path().join("copy.envelope.json");
+        h.invoke(
+            "save_key_envelope",
+            json!({ "path": elsewhere.to_str().unwrap(), "id": key_id }),
+        )
+        .expect_err("saved once");
+        assert!(!elsewhere.exists());
         // A key no envelope was issued for this session: nothing is written.
         let other = h.dir.path().join("other.envelope.json");
         h.invoke(

@@ -79,6 +79,13 @@ impl AppState {
         }
     }
 
+    /// Drops the envelope of `key_id` (saved: no second copy).
+    pub fn forget_envelope(&self, key_id: &str) {
+        if let Ok(mut all) = self.envelopes.lock() {
+            all.remove(key_id);
+        }
+    }
+
     /// The envelope issued this session with key `key_id`.
     pub fn envelope(&self, key_id: &str) -> Option<keywarden_core::partner::Signed> {
         self.envelopes.lock().ok().and_then(|all| all.get(key_id).cloned())

@@ -69,11 +69,13 @@ impl From<Error> for CliError {
             | Error::Keychain { .. } => 6,
             Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => 7,
             Error::ValidationRejected { .. } | Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } => 8,
-            Error::Audit(_) => 9,
+            Error::Audit(_) | Error::Forked { .. } => 9,
             Error::VaultCorrupt { .. }
             | Error::DatabaseDamaged { .. }
             | Error::Decryption
-            | Error::RolledBack { .. } => 10,
+            | Error::RolledBack { .. }
+            | Error::AnchorMissing { .. }
+            | Error::AnchorUnreadable { .. } => 10,
             Error::ManagedByPolicy { .. } => 11,
             Error::Conflict { .. } => 12,
             Error::DiskFull | Error::DiskIo { .. } => 13,
@@ -437,10 +439,7 @@ fn run(cli: Cli) -> CliResult {
             };
             let (_vault, older) = Vault::open_accepting_older(&ctx.dir, &source, Actor::current(ctx.profile.clone()))?;
             let text = match older {
-                Some((database, anchor)) => format!(
-                    "The older database was accepted: its audit log ends at event {database} (event {anchor} had been \
-                     recorded). Changes made after event {database} are not in this vault; the step is in the audit log."
-                ),
+                Some(what) => format!("Accepted: {what}. The step is in the audit log."),
                 None => "The database is not older than its last recorded change: nothing to accept.".to_owned(),
             };
             output::message(&ctx, "accepted", &text);

@@ -120,9 +120,8 @@ impl Anchor {
         };
         match text {
             None => Ok(None),
-            Some(t) => Head::parse(&t).map(Some).ok_or_else(|| Error::VaultCorrupt {
-                path: self.describe(),
-                detail: "the rollback anchor is not one Keywarden wrote".into(),
+            Some(t) => Head::parse(&t).map(Some).ok_or_else(|| Error::AnchorUnreadable {
+                place: self.describe().display().to_string(),
             }),
         }
     }
@@ -156,10 +155,13 @@ impl Anchor {
         }
     }
 
-    /// On open: refuses a database behind the anchor (or with another event
-    /// where the anchor's stands), and moves an anchor that is behind the
-    /// database (a program that stopped between its commit and the anchor).
-    pub(crate) fn check(&self, conn: &Connection) -> Result<()> {
+    /// On open: refuses a database behind the anchor, one with another
+    /// event where the anchor's stands, and one whose anchor was set up but
+    /// is gone; moves an anchor that is behind the database (a program that
+    /// stopped between its commit and the anchor). `Ok(true)`: no anchor
+    /// was ever set up for this database; the caller records setting it up
+    /// (`vault.anchor_set`), which writes it.
+    pub(crate) fn check(&self, conn: &Connection) -> Result<bool> {
         // The anchor first, then the database: an anchor is written only
         // after its commit, so the database read next holds at least that
         // head even if another program commits and moves the anchor in
@@ -168,11 +170,19 @@ impl Anchor {
         let anchor = self.load()?;
         let db = head(conn)?;
         let Some(anchor) = anchor else {
-            // A vault from before the anchor, or a keychain without it.
-            if let Some(h) = &db {
-                self.save(h)?;
+            // Set up once, recorded in the database: its absence now is a
+            // deleted anchor (the way round it), not a vault from before.
+            let set_up: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM audit_events WHERE action = ?1)",
+                [SET_UP],
+                |r| r.get(0),
+            )?;
+            if set_up {
+                return Err(Error::AnchorMissing {
+                    place: self.describe().display().to_string(),
+                });
             }
-            return Ok(());
+            return Ok(true);
         };
         let db_seq = db.as_ref().map_or(0, |h| h.seq);
         if db_seq < anchor.seq {
@@ -181,22 +191,35 @@ impl Anchor {
                 anchor: anchor.seq,
             });
         }
-        // As far as the anchor, or further: the anchor moves only over the
-        // event it recorded. Another event in its place is an edited chain,
-        // which the audit check reports (`kw audit verify`, `kw check`).
+        // As far as the anchor, or further: the event there must be the one
+        // the anchor recorded. Another one is another history (a copy
+        // changed elsewhere) or an edited chain.
         let mac_there: Option<Vec<u8>> = conn
             .query_row("SELECT mac FROM audit_events WHERE seq = ?1", [anchor.seq], |r| {
                 r.get(0)
             })
             .optional()?;
-        let same_history = mac_there.as_deref() == Some(anchor.mac.as_slice());
-        match db.filter(|h| h.seq > anchor.seq && same_history) {
-            Some(h) => self.save(&h)?,
+        if mac_there.as_deref() != Some(anchor.mac.as_slice()) {
+            return Err(Error::Forked {
+                seq: anchor.seq,
+                detail: "it is not the event the rollback anchor recorded when it was written, so this database \
+                         holds another history"
+                    .into(),
+            });
+        }
+        match db.filter(|h| h.seq > anchor.seq) {
+            // Best effort, as after a commit: the next open tries again.
+            Some(h) => {
+                let _ = self.save(&h);
+            }
             None => self.written.store(anchor.seq, Ordering::Relaxed),
         }
-        Ok(())
+        Ok(false)
     }
 }
+
+/// The audit action that records setting up a vault's anchor.
+pub const SET_UP: &str = "vault.anchor_set";
 
 /// Writes `text` to `path` whole or not at all: a file of its own beside
 /// it, fsynced, then renamed over it. Owner-only.

@@ -52,6 +52,25 @@ pub enum Error {
     )]
     RolledBack { database: i64, anchor: i64 },
 
+    #[error(
+        "audit log verification FAILED at event {seq}: {detail}. Nothing was opened or changed. If you restored \
+         another copy of the vault on purpose, accept it with `kw recover --accept-older` (the step is audited)"
+    )]
+    Forked { seq: i64, detail: String },
+
+    #[error(
+        "this vault's rollback anchor ({place}) is gone, though it was set up: whoever removed it could put back an \
+         older copy of vault.db unnoticed. Nothing was opened or changed. If you know why it is gone, accept the \
+         database as it is with `kw recover --accept-older` (the step is audited)"
+    )]
+    AnchorMissing { place: String },
+
+    #[error(
+        "this vault's rollback anchor ({place}) is not one Keywarden wrote. Nothing was opened or changed. Accept \
+         the database as it is with `kw recover --accept-older` (the step is audited), which writes a new one"
+    )]
+    AnchorUnreadable { place: String },
+
     #[error("{kind} '{name}' not found")]
     NotFound { kind: &'static str, name: String },
 

@@ -36,7 +36,7 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes)?;
         f.sync_all()
     });
-    let published = written.and_then(|()| fs::hard_link(&tmp, path));
+    let published = written.and_then(|()| publish(&tmp, path));
     let _ = fs::remove_file(&tmp);
     match published {
         Ok(()) => {
@@ -53,6 +53,26 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
             ),
         )),
         Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Puts `tmp` in place at `path` unless something is there: a hard link,
+/// which fails with `AlreadyExists` rather than replace. A file system
+/// without hard links (FAT, exFAT on a USB stick) gets a rename after one
+/// more look, which leaves a moment in which a file appearing at `path`
+/// would be replaced.
+fn publish(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    match fs::hard_link(tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        // EPERM (vfat) or EOPNOTSUPP: links are not there to be had.
+        Err(e)
+            if (e.kind() == std::io::ErrorKind::Unsupported || e.raw_os_error() == Some(1))
+                && fs::symlink_metadata(path).is_err() =>
+        {
+            fs::rename(tmp, path)
+        }
+        Err(e) => Err(e),
     }
 }
 

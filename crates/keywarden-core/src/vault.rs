@@ -168,6 +168,24 @@ fn anchor_for(header: &Header, dir: &Path) -> Anchor {
     }
 }
 
+/// The event that records where a vault's rollback anchor is kept: from
+/// then on a missing anchor is refused, not set up again.
+fn anchor_set_event(header: &Header, dir: &Path) -> NewEvent<'static> {
+    let place = if header.is_passphrase() {
+        format!("the file {}", dir.join(crate::anchor::ANCHOR_FILE).display())
+    } else {
+        "the OS keychain".to_owned()
+    };
+    ev(
+        crate::anchor::SET_UP,
+        "vault",
+        Some(header.vault_id),
+        None,
+        Outcome::Success,
+        format!("the rollback anchor is kept in {place}"),
+    )
+}
+
 /// Commits `tx`, then moves the rollback anchor to the audit head it
 /// committed.
 fn commit(tx: Transaction<'_>, anchor: &Anchor) -> Result<()> {
@@ -805,6 +823,7 @@ impl Vault {
                     "",
                 ),
             )?;
+            audit::append(&tx, &keys.audit, &actor, anchor_set_event(&header, dir))?;
             let head = crate::anchor::head(&tx)?;
             tx.commit()?;
             header.write(dir)?;
@@ -861,7 +880,7 @@ impl Vault {
     /// (`vault.accept_older`, naming both event numbers) and the anchor
     /// moves to the database as it is. Returns the vault and, when it was
     /// older, the database's and the anchor's event numbers.
-    pub fn open_accepting_older(dir: &Path, source: &KeySource, actor: Actor) -> Result<(Vault, Option<(i64, i64)>)> {
+    pub fn open_accepting_older(dir: &Path, source: &KeySource, actor: Actor) -> Result<(Vault, Option<String>)> {
         let header = Header::read(dir)?;
         let pass = match source {
             KeySource::Passphrase(p) => Some(p),
@@ -871,12 +890,26 @@ impl Vault {
         let vault_key = header.unwrap_with_kek(&kek)?;
         let refused = match Self::open_with_vault_key(dir, header.clone(), &vault_key, actor.clone(), Older::Refuse) {
             Ok(v) => return Ok((v, None)),
-            Err(Error::RolledBack { database, anchor }) => (database, anchor),
+            Err(Error::RolledBack { database, anchor }) => format!(
+                "an older database was accepted: its audit log ended at event {database}, the rollback anchor \
+                 recorded event {anchor}; what happened after event {database} is not in this vault"
+            ),
+            Err(Error::Forked { seq, .. }) => format!(
+                "a database with another history was accepted: its event {seq} is not the one the rollback anchor \
+                 recorded"
+            ),
+            Err(Error::AnchorMissing { place }) => {
+                format!("the database was accepted as it is although its rollback anchor ({place}) was gone")
+            }
+            Err(Error::AnchorUnreadable { place }) => {
+                format!("the database was accepted as it is; its rollback anchor ({place}) was unreadable")
+            }
             Err(e) => return Err(e),
         };
         let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Accept)?;
-        let (database, anchor) = refused;
         let vault_id = vault.header.vault_id;
+        let detail = refused.clone();
+        // The event moves the anchor to the database as it is now.
         vault.write(|tx, k, a| {
             audit::append(
                 tx,
@@ -888,10 +921,7 @@ impl Vault {
                     Some(vault_id),
                     None,
                     Outcome::Success,
-                    format!(
-                        "an older database was accepted: its audit log ended at event {database}, the rollback \
-                         anchor recorded event {anchor}; what happened after event {database} is not in this vault"
-                    ),
+                    detail,
                 ),
             )
         })?;
@@ -919,10 +949,25 @@ impl Vault {
         let anchor = anchor_for(&header, dir);
         // An older copy of the database put back is refused before anything
         // is read from it, or written to it.
-        match older {
-            Older::Refuse => anchor.check(&conn)?,
-            Older::Accept => {}
-        }
+        let set_up = match older {
+            Older::Refuse => match anchor.check(&conn) {
+                // Another event at the anchor's number: an edited chain is
+                // named by its first bad event, as `kw audit verify` does;
+                // an intact one is another history.
+                Err(Error::Forked { seq, detail }) => {
+                    let report = audit::verify(&conn, &keys.audit)?;
+                    return Err(match report.ok {
+                        true => Error::Forked { seq, detail },
+                        false => Error::Forked {
+                            seq: report.first_bad_seq.unwrap_or(seq),
+                            detail: report.problem.unwrap_or(detail),
+                        },
+                    });
+                }
+                other => other?,
+            },
+            Older::Accept => false,
+        };
         let mut vault = Vault {
             dir: dir.to_path_buf(),
             header,
@@ -940,6 +985,12 @@ impl Vault {
             policy: Arc::default(),
         }
         .with_policy(crate::policy::Policy::load_system());
+        if set_up {
+            // A vault from before the anchor: set up now, and recorded, so
+            // that from now on a missing anchor is noticed.
+            let event = anchor_set_event(&vault.header, dir);
+            vault.write(|tx, k, a| audit::append(tx, k, a, event))?;
+        }
         vault.roll_back_interrupted_rotations()?;
         Ok(vault)
     }
@@ -1051,11 +1102,22 @@ impl Vault {
         let vault_key = header.unwrap_with_recovery(&code)?;
         let (new_header, kek) = header.rekeyed(&new_source, &vault_key)?;
         // Prove the database opens before anything is rewritten.
-        let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Refuse)?;
-        let how = if kek.is_some() {
-            "new keychain item written"
-        } else {
-            "new passphrase set"
+        // Recovery is for a lost keychain: its anchor may be out of reach
+        // too. Then the check is skipped, and the event says so.
+        let (mut vault, unchecked) =
+            match Self::open_with_vault_key(dir, header.clone(), &vault_key, actor.clone(), Older::Refuse) {
+                Ok(v) => (v, false),
+                Err(Error::KeychainUnavailable { .. } | Error::KeychainLocked | Error::Keychain { .. }) => (
+                    Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Accept)?,
+                    true,
+                ),
+                Err(e) => return Err(e),
+            };
+        let how = match (kek.is_some(), unchecked) {
+            (true, false) => "new keychain item written",
+            (false, false) => "new passphrase set",
+            (true, true) => "new keychain item written; the rollback anchor was out of reach and not checked",
+            (false, true) => "new passphrase set; the rollback anchor was out of reach and not checked",
         };
         let id = new_header.vault_id;
         // The event, the staged header, the keychain item, then the header

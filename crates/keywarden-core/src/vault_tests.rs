@@ -1896,3 +1896,66 @@ fn a_provider_echoing_the_secret_in_every_encoding_gets_it_into_nothing_shown_or
     }
     assert!(shown.contains(crate::redact::MASK), "{shown}");
 }
+
+/// The ways round the rollback anchor: deleting it (a vault whose anchor
+/// was set up says so, and is refused), writing rubbish in it (refused,
+/// and accepting writes a new one), and putting back a copy with another
+/// history at the anchor's own event number (refused as forked). Each is
+/// cleared only by accepting the database on purpose, which is audited.
+#[test]
+fn a_deleted_garbled_or_forked_anchor_is_refused_until_the_database_is_accepted_on_purpose() {
+    let (d, mut v) = vault();
+    let dir = d.path().join("v");
+    let id = v.vault_id().to_string();
+    v.add_credential(api_key("a", "pk_live_anchor_0123456789")).unwrap();
+    drop(v);
+    let open = || Vault::open(&dir, &KeySource::Keychain, actor());
+    let accept = || Vault::open_accepting_older(&dir, &KeySource::Keychain, actor()).unwrap();
+
+    crate::keychain::delete(&format!("anchor:{id}")).unwrap();
+    assert!(matches!(open(), Err(Error::AnchorMissing { .. })), "{:?}", open().err());
+    let (_, what) = accept();
+    assert!(what.unwrap().contains("was gone"));
+    assert!(open().is_ok());
+
+    crate::keychain::store_anchor(&id, "rubbish").unwrap();
+    assert!(matches!(open(), Err(Error::AnchorUnreadable { .. })));
+    accept();
+    assert!(open().is_ok());
+
+    // Two histories with the same event numbers: X, then Y made from the
+    // vault, X put back and accepted (anchor on X's next event), Y put back.
+    let db = dir.join("vault.db");
+    let x = std::fs::read(&db).unwrap();
+    open()
+        .unwrap()
+        .add_credential(api_key("b", "pk_live_anchor_1111111111"))
+        .unwrap();
+    let y = std::fs::read(&db).unwrap();
+    std::fs::write(&db, &x).unwrap();
+    assert!(matches!(open(), Err(Error::RolledBack { .. })));
+    accept();
+    std::fs::write(&db, &y).unwrap();
+    assert!(matches!(open(), Err(Error::Forked { .. })), "{:?}", open().err());
+    let err = open().err().unwrap().to_string();
+    assert!(
+        err.contains("FAILED at event") && err.contains("--accept-older"),
+        "{err}"
+    );
+    let (mut v, what) = accept();
+    assert!(what.unwrap().contains("another history"));
+    let kinds = actions(&v);
+    // Y's history: its own two acceptances (deleted, rubbish), then this one.
+    assert_eq!(
+        kinds.iter().filter(|a| *a == "vault.accept_older").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("vault.accept_older"),
+        "{kinds:?}"
+    );
+    assert!(v.verify_audit().unwrap().ok);
+    v.add_credential(api_key("c", "pk_live_anchor_2222222222")).unwrap();
+}
