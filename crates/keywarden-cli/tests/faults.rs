@@ -224,6 +224,12 @@ fn a_corrupted_database_page_is_a_clear_error_that_writes_nothing_and_never_repl
         );
     }
     let db = std::fs::read(pristine.join("vault.db")).unwrap();
+    // Every copy below is the same vault (one id, one rollback anchor in
+    // the keychain): a copy that took a write moves the anchor, and the next
+    // copy, rightly, would be refused as older. Each starts from the
+    // pristine vault's anchor, as a lone vault would.
+    let anchor_item = format!("anchor:{}", Vault::header(&pristine).unwrap().vault_id);
+    let anchor = keywarden_core::keychain::read_for_tests(&anchor_item).expect("the pristine vault's anchor");
     assert!(
         !pristine.join("vault.db-wal").exists(),
         "the WAL is merged when the last program closes"
@@ -244,6 +250,7 @@ fn a_corrupted_database_page_is_a_clear_error_that_writes_nothing_and_never_repl
             *b ^= 0xa5;
         }
         std::fs::write(vault.join("vault.db"), &damaged).unwrap();
+        keywarden_core::keychain::overwrite_for_tests(&anchor_item, &anchor).unwrap();
 
         let mut seen = false;
         for (args, stdin) in [
@@ -313,6 +320,7 @@ fn a_corrupted_database_page_is_a_clear_error_that_writes_nothing_and_never_repl
          {clean_errors} clean errors (exit 10, nothing written)"
     );
     assert_eq!(detected, pages, "a damaged page that not even kw check noticed");
+    keywarden_core::keychain::overwrite_for_tests(&anchor_item, &anchor).unwrap();
     assert!(
         kw(&pristine, &["check"], "").status.success(),
         "kw check on the undamaged vault"

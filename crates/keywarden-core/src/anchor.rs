@@ -158,9 +158,9 @@ impl Anchor {
     /// On open: refuses a database behind the anchor, one with another
     /// event where the anchor's stands, and one whose anchor was set up but
     /// is gone; moves an anchor that is behind the database (a program that
-    /// stopped between its commit and the anchor). `Ok(true)`: no anchor
-    /// was ever set up for this database; the caller records setting it up
-    /// (`vault.anchor_set`), which writes it.
+    /// stopped between its commit and the anchor). `Ok(true)`: setting the
+    /// anchor up was never recorded in this database; the anchor is written
+    /// now and the caller records it (`vault.anchor_set`).
     pub(crate) fn check(&self, conn: &Connection) -> Result<bool> {
         // The anchor first, then the database: an anchor is written only
         // after its commit, so the database read next holds at least that
@@ -169,18 +169,24 @@ impl Anchor {
         // and refuses a database that is not old at all).
         let anchor = self.load()?;
         let db = head(conn)?;
+        // Set up once, recorded in the database: from then on a missing
+        // anchor is a deleted one (the way round it), not a vault from
+        // before the anchor.
+        let set_up: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM audit_events WHERE action = ?1)",
+            [SET_UP],
+            |r| r.get(0),
+        )?;
         let Some(anchor) = anchor else {
-            // Set up once, recorded in the database: its absence now is a
-            // deleted anchor (the way round it), not a vault from before.
-            let set_up: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM audit_events WHERE action = ?1)",
-                [SET_UP],
-                |r| r.get(0),
-            )?;
             if set_up {
                 return Err(Error::AnchorMissing {
                     place: self.describe().display().to_string(),
                 });
+            }
+            // Written before the event that records it is committed: no
+            // other program ever sees the event without the anchor.
+            if let Some(h) = &db {
+                self.save(h)?;
             }
             return Ok(true);
         };
@@ -239,7 +245,12 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
     f.write_all(text.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    // The rename itself survives a power cut only once the folder is synced.
+    if let Some(dir) = path.parent().and_then(|d| fs::File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -826,8 +826,12 @@ impl Vault {
             audit::append(&tx, &keys.audit, &actor, anchor_set_event(&header, dir))?;
             let head = crate::anchor::head(&tx)?;
             tx.commit()?;
+            // Before the header: until the header is written nobody can
+            // open the database, so nobody sees it without its anchor.
+            if let Some(h) = &head {
+                anchor_for(&header, dir).save(h)?;
+            }
             header.write(dir)?;
-            anchor_for(&header, dir).advance(head);
             Ok::<_, Error>(conn)
         })();
         match built {
@@ -955,13 +959,14 @@ impl Vault {
                 // named by its first bad event, as `kw audit verify` does;
                 // an intact one is another history.
                 Err(Error::Forked { seq, detail }) => {
-                    let report = audit::verify(&conn, &keys.audit)?;
-                    return Err(match report.ok {
-                        true => Error::Forked { seq, detail },
-                        false => Error::Forked {
+                    // A chain too damaged to read stays "forked", which
+                    // `--accept-older` can clear.
+                    return Err(match audit::verify(&conn, &keys.audit) {
+                        Ok(report) if !report.ok => Error::Forked {
                             seq: report.first_bad_seq.unwrap_or(seq),
                             detail: report.problem.unwrap_or(detail),
                         },
+                        _ => Error::Forked { seq, detail },
                     });
                 }
                 other => other?,
@@ -1102,12 +1107,22 @@ impl Vault {
         let vault_key = header.unwrap_with_recovery(&code)?;
         let (new_header, kek) = header.rekeyed(&new_source, &vault_key)?;
         // Prove the database opens before anything is rewritten.
-        // Recovery is for a lost keychain: its anchor may be out of reach
-        // too. Then the check is skipped, and the event says so.
+        // Recovery is for a lost keychain, which usually lost the rollback
+        // anchor with the KEK, or put it out of reach. The recovery code
+        // proves whose vault it is: the database is then accepted as it is,
+        // and the event says so.
         let (mut vault, unchecked) =
             match Self::open_with_vault_key(dir, header.clone(), &vault_key, actor.clone(), Older::Refuse) {
                 Ok(v) => (v, false),
-                Err(Error::KeychainUnavailable { .. } | Error::KeychainLocked | Error::Keychain { .. }) => (
+                Err(
+                    Error::KeychainUnavailable { .. }
+                    | Error::KeychainLocked
+                    | Error::Keychain { .. }
+                    | Error::AnchorMissing { .. }
+                    | Error::AnchorUnreadable { .. }
+                    | Error::RolledBack { .. }
+                    | Error::Forked { .. },
+                ) => (
                     Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Accept)?,
                     true,
                 ),
@@ -1116,14 +1131,21 @@ impl Vault {
         let how = match (kek.is_some(), unchecked) {
             (true, false) => "new keychain item written",
             (false, false) => "new passphrase set",
-            (true, true) => "new keychain item written; the rollback anchor was out of reach and not checked",
-            (false, true) => "new passphrase set; the rollback anchor was out of reach and not checked",
+            (true, true) => {
+                "new keychain item written; the rollback anchor was lost or out of reach, so the database was \
+                 accepted as it is"
+            }
+            (false, true) => {
+                "new passphrase set; the rollback anchor was lost or out of reach, so the database was accepted as \
+                 it is"
+            }
         };
         let id = new_header.vault_id;
         // The event, the staged header, the keychain item, then the header
         // swap and the commit: a failure before the rename leaves the old
         // header and no event; the new key is never stored without a header
         // on its way.
+        let before = crate::anchor::head(&vault.conn)?;
         let tx = vault.conn.transaction()?;
         audit::append(
             &tx,
@@ -1132,6 +1154,17 @@ impl Vault {
             ev("vault.recover", "vault", Some(id), None, Outcome::Success, how),
         )?;
         new_header.stage(dir)?;
+        // The new key source may keep the anchor elsewhere (keychain or
+        // file): written there, at the head before this event, before the
+        // header naming that place is in force (and before the new KEK);
+        // moved to the event after the commit.
+        let new_anchor = anchor_for(&new_header, dir);
+        if let Some(h) = &before {
+            if let Err(e) = new_anchor.save(h) {
+                Header::discard_staged(dir);
+                return Err(e);
+            }
+        }
         if let Some(kek) = &kek {
             if let Err(e) = crate::keychain::store(&id.to_string(), kek) {
                 Header::discard_staged(dir);
@@ -1141,8 +1174,7 @@ impl Vault {
         Header::commit_staged(dir)?;
         let head = crate::anchor::head(&tx)?;
         tx.commit()?;
-        // The new key source may keep the anchor elsewhere (keychain or file).
-        vault.anchor = anchor_for(&new_header, dir);
+        vault.anchor = new_anchor;
         vault.anchor.advance(head);
         vault.header = new_header;
         Ok(vault)

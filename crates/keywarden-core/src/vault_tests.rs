@@ -540,7 +540,9 @@ fn recovery_code_restores_access_after_the_keychain_item_is_lost() {
     v.add_credential(api_key("k", "pk_live_recoverme123456")).unwrap();
     let id = v.vault_id().to_string();
     drop(v);
+    // A lost keychain loses the KEK and the rollback anchor together.
     crate::keychain::delete(&id).unwrap();
+    crate::keychain::delete(&format!("anchor:{id}")).unwrap();
     assert!(matches!(
         Vault::open(&path, &KeySource::Keychain, actor()),
         Err(Error::KeychainItemMissing { .. })
@@ -562,6 +564,9 @@ fn recovery_code_restores_access_after_the_keychain_item_is_lost() {
     );
     let mut v = Vault::recover(&path, &code.display(), KeySource::Keychain, actor()).unwrap();
     assert_eq!(secret_of(&mut v, "k"), "pk_live_recoverme123456");
+    let recovered = v.audit_events(&AuditFilter::default()).unwrap();
+    let event = recovered.iter().find(|e| e.action == "vault.recover").unwrap();
+    assert!(event.detail.contains("rollback anchor was lost"), "{event:?}");
     drop(v);
     let mut v = Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
     assert_eq!(secret_of(&mut v, "k"), "pk_live_recoverme123456");
