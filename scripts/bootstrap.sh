@@ -8,6 +8,7 @@ packages=(
   gnome-keyring dbus-x11 libsecret-tools  # a real Secret Service for tests
   libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev  # the desktop app
   xvfb xauth webkit2gtk-driver imagemagick  # headless end-to-end tests and their screenshots
+  xdotool                                   # answering the app's native save dialog in those tests
   minisign  # make test-bundle verifies the package signatures as IT would
   gdb  # gcore: the memory test dumps a process after it locked its vault
 )

@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of every parser that reads untrusted bytes
 # (fuzz/fuzz_targets/), with libFuzzer through libfuzzer-sys.
 #
-#   scripts/fuzz.sh quick   15 s a target (make test: under 2 minutes in all)
+#   scripts/fuzz.sh quick   15 s a target (make test: about 4 minutes in all)
 #   scripts/fuzz.sh long    FUZZ_SECONDS a target, default 240 (make fuzz)
 #   FUZZ_TARGETS="policy_file serve_requests" narrows either.
 #
@@ -24,7 +24,8 @@ case "$mode" in
   long) seconds=${FUZZ_SECONDS:-240} ;;
   *) echo "usage: scripts/fuzz.sh quick|long" >&2; exit 2 ;;
 esac
-all="sealed_value config_import support_bundle policy_file ipc_payloads serve_requests partner_key migration_import"
+all="sealed_value config_import support_bundle policy_file ipc_payloads serve_requests partner_key migration_import \
+vault_header settings_json jwt_claims recovery_code www_authenticate team_answers team_broker_requests"
 targets=${FUZZ_TARGETS:-$all}
 
 # Its own target folder: other RUSTFLAGS would otherwise rebuild (and

@@ -1,6 +1,12 @@
 //! Copying a secret happens here, in Rust: the webview never sees it. The
 //! clipboard is cleared after the configured time unless something else
 //! was copied meanwhile (compared by digest; the secret is not kept).
+//!
+//! A clear does not reach a clipboard manager's history, so the copy is
+//! marked as a password where the platform has a mark: on Linux (X11 and
+//! Wayland) the `x-kde-passwordManagerHint: secret` target that Klipper,
+//! CopyQ and others honour; on Windows the flags that keep it out of
+//! clipboard history and cloud sync; on macOS the concealed type.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -9,9 +15,20 @@ use keywarden_core::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 pub trait Clipboard: Send + Sync {
-    fn set(&self, text: &SecretString) -> Result<(), String>;
+    /// Copies `text`; says whether it was marked to be kept out of
+    /// clipboard history.
+    fn set(&self, text: &SecretString) -> Result<History, String>;
     /// Clears the clipboard if it still holds text with this digest.
     fn clear_if(&self, digest: &[u8; 32]) -> Result<(), String>;
+}
+
+/// What the platform was told about clipboard history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// Marked as a password: managers that honour the mark keep no copy.
+    Excluded,
+    /// No mark exists here: a clipboard manager may keep a copy.
+    NotExcluded,
 }
 
 pub fn digest(text: &str) -> [u8; 32] {
@@ -39,8 +56,48 @@ impl SystemClipboard {
 }
 
 impl Clipboard for SystemClipboard {
-    fn set(&self, text: &SecretString) -> Result<(), String> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    ))]
+    fn set(&self, text: &SecretString) -> Result<History, String> {
+        use arboard::SetExtLinux;
+        self.with(|c| c.set().exclude_from_history().text(text.expose_secret().to_owned()))
+            .map(|()| History::Excluded)
+    }
+
+    #[cfg(windows)]
+    fn set(&self, text: &SecretString) -> Result<History, String> {
+        use arboard::SetExtWindows;
+        self.with(|c| {
+            c.set()
+                .exclude_from_history()
+                .exclude_from_cloud()
+                .text(text.expose_secret().to_owned())
+        })
+        .map(|()| History::Excluded)
+    }
+
+    #[cfg(target_os = "macos")]
+    fn set(&self, text: &SecretString) -> Result<History, String> {
+        use arboard::SetExtApple;
+        self.with(|c| c.set().exclude_from_history().text(text.expose_secret().to_owned()))
+            .map(|()| History::Excluded)
+    }
+
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        windows,
+        target_os = "macos"
+    )))]
+    fn set(&self, text: &SecretString) -> Result<History, String> {
         self.with(|c| c.set_text(text.expose_secret().to_owned()))
+            .map(|()| History::NotExcluded)
     }
 
     fn clear_if(&self, wanted: &[u8; 32]) -> Result<(), String> {
@@ -72,9 +129,9 @@ mod tests {
     struct Fake(Mutex<Option<String>>);
 
     impl Clipboard for Fake {
-        fn set(&self, text: &SecretString) -> Result<(), String> {
+        fn set(&self, text: &SecretString) -> Result<History, String> {
             *self.0.lock().unwrap() = Some(text.expose_secret().to_owned());
-            Ok(())
+            Ok(History::NotExcluded)
         }
         fn clear_if(&self, wanted: &[u8; 32]) -> Result<(), String> {
             let mut held = self.0.lock().unwrap();

@@ -23,6 +23,7 @@ use crate::models::{
     IssueKeyInput, IssuedKeyOut, KeySourceKind, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails, PolicyView,
     RecoveryCodeOut, RotateInput, RotationOutcome, TeamRotateInput, TeamSignInInput, TeamStatus, VaultState,
 };
+use crate::save_dialog::SaveAsk;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::team_models::TeamCredentialOut;
@@ -46,10 +47,6 @@ pub fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
         (Some(_), true) => VaultState::Unlocked,
         (Some(_), false) => VaultState::Locked,
     };
-    let export_dir = dirs::download_dir()
-        .filter(|d| d.is_dir())
-        .or_else(dirs::home_dir)
-        .unwrap_or_else(std::env::temp_dir);
     Ok(AppStatus {
         vault,
         key_source: header.as_ref().map(|h: &Header| match h.is_passphrase() {
@@ -57,9 +54,9 @@ pub fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
             false => KeySourceKind::Keychain,
         }),
         vault_dir: state.vault_dir.display().to_string(),
-        export_dir: export_dir.display().to_string(),
         profile: state.actor().profile,
         settings: state.settings(),
+        settings_problem: state.settings_problem(),
         verifier: state.verifier_status(),
         policy: PolicyView {
             source: state.policy.source.clone(),
@@ -249,7 +246,7 @@ pub fn copy_secret(state: State<'_, AppState>, id: String, field: Option<String>
         None => secrets.iter().next().map(|(n, v)| (n.to_owned(), v)),
     }
     .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "that secret field does not exist"))?;
-    state
+    let history = state
         .clipboard
         .set(value)
         .map_err(|e| IpcError::new(ErrorCode::Internal, e))?;
@@ -261,6 +258,7 @@ pub fn copy_secret(state: State<'_, AppState>, id: String, field: Option<String>
     Ok(CopyReceipt {
         field: name,
         clears_in_seconds: settings.clipboard_clear_seconds,
+        kept_out_of_history: history == clipboard::History::Excluded,
     })
 }
 
@@ -301,14 +299,22 @@ pub fn verify_audit(state: State<'_, AppState>) -> IpcResult<AuditReport> {
     state.with_vault(|v| v.verify_audit())
 }
 
-/// An export goes to a path the person chose: absolute, in an existing
-/// folder, written atomically, never over an existing file.
-fn export_target(path: &str) -> Result<PathBuf, Error> {
-    let path = PathBuf::from(path.trim());
+/// Where to write: the path the person chose in the native save dialog
+/// (`None`: cancelled), which must be absolute, in an existing folder,
+/// and not an existing file (the dialog's "Replace?" is not taken: no
+/// file is ever written over).
+fn save_target(state: &AppState, ask: SaveAsk) -> IpcResult<Option<PathBuf>> {
+    let picker = Arc::clone(&state.save_picker);
+    let chosen = off_runtime(move || picker.pick(&ask))
+        .map_err(|e| IpcError::new(ErrorCode::Internal, format!("the save dialog could not open: {e}")))?;
+    chosen.map(|p| export_target(&p)).transpose().map_err(Into::into)
+}
+
+fn export_target(path: &Path) -> Result<PathBuf, Error> {
     if !path.is_absolute() {
         return Err(Error::invalid(
             "file",
-            "give the full path of the file to write, e.g. /home/you/export.json",
+            "the file needs a full path, e.g. /home/you/export.json",
         ));
     }
     match path.parent() {
@@ -320,13 +326,18 @@ fn export_target(path: &str) -> Result<PathBuf, Error> {
             ));
         }
     }
-    if path.exists() {
+    if path.symlink_metadata().is_ok() {
         return Err(Error::invalid(
             "file",
-            "a file with that name exists; choose another name",
+            "a file with that name exists; nothing is written over a file, so choose another name",
         ));
     }
-    Ok(path)
+    Ok(path.to_path_buf())
+}
+
+/// Today's date for proposed file names.
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
 }
 
 /// Owner-only, a new file only, never through a link, whole or not at all
@@ -341,34 +352,54 @@ pub fn export_audit(
     state: State<'_, AppState>,
     query: AuditQuery,
     format: ExportFormat,
-    path: String,
-) -> IpcResult<ExportReceipt> {
+) -> IpcResult<Option<ExportReceipt>> {
     let filter = query.parse()?;
-    let target = export_target(&path)?;
+    let (extension, filter_name): (&'static [&'static str], _) = match format {
+        ExportFormat::Csv => (&["csv"], "CSV"),
+        ExportFormat::Json => (&["json"], "JSON"),
+    };
+    let ask = SaveAsk {
+        title: "Export audit log",
+        file_name: format!("keywarden-audit-{}.{}", today(), extension[0]),
+        filter: (filter_name, extension),
+    };
+    // Read first: a locked vault is said before any dialog opens.
     let events = state.with_vault(|v| v.export_audit(&filter))?;
+    let Some(target) = save_target(&state, ask)? else {
+        return Ok(None);
+    };
     let text = match format {
         ExportFormat::Csv => audit_export::to_csv(&events),
         ExportFormat::Json => audit_export::to_json(&events),
     };
     write_new(&target, text.as_bytes())?;
-    Ok(ExportReceipt {
+    Ok(Some(ExportReceipt {
         path: target.display().to_string(),
         items: events.len(),
-    })
+    }))
 }
 
 /// The configuration without any secret: on import every credential is
 /// marked as needing its secret re-entered.
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn export_config(state: State<'_, AppState>, path: String) -> IpcResult<ExportReceipt> {
-    let target = export_target(&path)?;
+pub fn export_config(state: State<'_, AppState>) -> IpcResult<Option<ExportReceipt>> {
+    // Refused before the dialog opens when the vault is locked or the
+    // policy forbids it.
     let export = state.with_vault(|v| v.export_config())?;
+    let ask = SaveAsk {
+        title: "Export configuration",
+        file_name: format!("keywarden-config-{}.json", today()),
+        filter: ("JSON", &["json"]),
+    };
+    let Some(target) = save_target(&state, ask)? else {
+        return Ok(None);
+    };
     let json = serde_json::to_vec_pretty(&export).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
     write_new(&target, &json)?;
-    Ok(ExportReceipt {
+    Ok(Some(ExportReceipt {
         path: target.display().to_string(),
         items: export.integrations.len() + export.credentials.len(),
-    })
+    }))
 }
 
 /// Opens a support bundle someone sent, for display only. It needs no
@@ -530,10 +561,10 @@ pub fn take_key_delivery(state: State<'_, AppState>, id: String) -> IpcResult<Is
 }
 
 /// Writes the delivery envelope issued this session with key `id` where
-/// the admin chose (a new, owner-only file). The envelope is the backend's
-/// own, never one the page hands in.
+/// the admin chooses in the save dialog (a new, owner-only file). The
+/// envelope is the backend's own, never one the page hands in.
 #[tauri::command(async, rename_all = "snake_case")]
-pub fn save_key_envelope(state: State<'_, AppState>, path: String, id: String) -> IpcResult<ExportReceipt> {
+pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Option<ExportReceipt>> {
     let envelope = state.envelope(&id).ok_or_else(|| {
         IpcError::new(
             ErrorCode::NotFound,
@@ -542,15 +573,22 @@ pub fn save_key_envelope(state: State<'_, AppState>, path: String, id: String) -
             ),
         )
     })?;
-    let target = export_target(&path)?;
+    let ask = SaveAsk {
+        title: "Save key envelope",
+        file_name: format!("keywarden-key-{id}.json"),
+        filter: ("JSON", &["json"]),
+    };
+    let Some(target) = save_target(&state, ask)? else {
+        return Ok(None);
+    };
     let json = serde_json::to_vec_pretty(&envelope).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
     write_new(&target, &json)?;
     // Saved once: the key in its payload is not kept for another copy.
     state.forget_envelope(&id);
-    Ok(ExportReceipt {
+    Ok(Some(ExportReceipt {
         path: target.display().to_string(),
         items: 1,
-    })
+    }))
 }
 
 /// The vault's Ed25519 public key (envelopes, revocation lists).

@@ -4,6 +4,7 @@
 //! contain one. And a command not granted to a window is refused.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use keywarden_core::{ExposeSecret, SecretString};
@@ -23,12 +24,34 @@ struct RecordingClipboard {
 }
 
 impl Clipboard for RecordingClipboard {
-    fn set(&self, text: &SecretString) -> Result<(), String> {
+    fn set(&self, text: &SecretString) -> Result<crate::clipboard::History, String> {
         self.copied.lock().unwrap().push(text.expose_secret().to_owned());
-        Ok(())
+        Ok(crate::clipboard::History::Excluded)
     }
     fn clear_if(&self, _digest: &[u8; 32]) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// The person at the save dialog: answers with the paths a test queued,
+/// and remembers what each dialog asked.
+#[derive(Default)]
+struct SaveDialogAnswers {
+    answers: Mutex<std::collections::VecDeque<Option<PathBuf>>>,
+    asked: Mutex<Vec<(String, String)>>,
+}
+
+impl crate::save_dialog::SavePicker for SaveDialogAnswers {
+    fn pick(&self, ask: &crate::save_dialog::SaveAsk) -> Result<Option<PathBuf>, String> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((ask.title.to_owned(), ask.file_name.clone()));
+        self.answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .ok_or_else(|| format!("the test did not expect the dialog '{}'", ask.title))
     }
 }
 
@@ -36,6 +59,7 @@ struct Harness {
     _app: App<MockRuntime>,
     main: WebviewWindow<MockRuntime>,
     clipboard: Arc<RecordingClipboard>,
+    dialog: Arc<SaveDialogAnswers>,
     dir: tempfile::TempDir,
     called: BTreeSet<String>,
     /// Every response and error body, as text.
@@ -44,10 +68,19 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_files(|_| {})
+    }
+
+    /// A harness whose vault folder `prepare` fills first (files a user
+    /// left there before the app started).
+    fn with_files(prepare: impl FnOnce(&std::path::Path)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
+        prepare(&dir.path().join("vault"));
         let clipboard = Arc::new(RecordingClipboard::default());
         let mut state = AppState::new(dir.path().join("vault"), Some("canary-admin".into()), clipboard.clone());
         state.test_mode = true;
+        let dialog = Arc::new(SaveDialogAnswers::default());
+        state.save_picker = dialog.clone();
         let app = configure(mock_builder(), state).build(context()).unwrap();
         // The mock runtime never runs the setup hook (it runs when the
         // event loop starts): start the scheduler as setup does.
@@ -59,6 +92,7 @@ impl Harness {
             _app: app,
             main,
             clipboard,
+            dialog,
             dir,
             called: BTreeSet::new(),
             transcript: String::new(),
@@ -102,6 +136,15 @@ impl Harness {
     fn invoke(&mut self, cmd: &str, args: Value) -> Result<Value, Value> {
         let main = self.main.clone();
         self.invoke_in(&main, cmd, args)
+    }
+
+    /// The next save dialog is answered with `path` (`None`: Cancel).
+    fn choose(&self, path: Option<&std::path::Path>) {
+        self.dialog
+            .answers
+            .lock()
+            .unwrap()
+            .push_back(path.map(std::path::Path::to_path_buf));
     }
 
     fn ok(&mut self, cmd: &str, args: Value) -> Value {
@@ -209,9 +252,21 @@ fn no_command_response_contains_a_stored_secret() {
     let public_key = h.ok("vault_public_key", json!({}));
     assert_eq!(issued["public_key"], public_key);
     let envelope_path = h.dir.path().join("adyen.envelope.json");
-    h.ok(
+    // Cancelled: nothing written, and the envelope still there to save.
+    h.choose(None);
+    assert!(h.ok("save_key_envelope", json!({ "id": key_id })).is_null());
+    // The path is the dialog's: one the page names is not even read.
+    let named_by_page = h.dir.path().join("page.envelope.json");
+    h.choose(Some(&envelope_path));
+    let receipt = h.ok(
         "save_key_envelope",
-        json!({ "path": envelope_path.to_str().unwrap(), "id": key_id }),
+        json!({ "path": named_by_page.to_str().unwrap(), "id": key_id }),
+    );
+    assert_eq!(receipt["path"], envelope_path.to_str().unwrap());
+    assert!(!named_by_page.exists(), "the page chose the file");
+    assert_eq!(
+        h.dialog.asked.lock().unwrap().last().unwrap(),
+        &("Save key envelope".to_owned(), format!("keywarden-key-{key_id}.json"))
     );
     // Owner-only, the envelope issued with the key, and only once per path.
     {
@@ -221,28 +276,22 @@ fn no_command_response_contains_a_stored_secret() {
         let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&envelope_path).unwrap()).unwrap();
         assert_eq!(saved, issued["envelope"]);
         let again = h
-            .invoke(
-                "save_key_envelope",
-                json!({ "path": envelope_path.to_str().unwrap(), "id": key_id }),
-            )
+            .invoke("save_key_envelope", json!({ "id": key_id }))
             .expect_err("written once");
         assert!(again["message"].as_str().unwrap().contains("no envelope"), "{again}");
         // Saved once: no second copy elsewhere either.
-        let elsewhere = h.dir.path().join("copy.envelope.json");
-        h.invoke(
-            "save_key_envelope",
-            json!({ "path": elsewhere.to_str().unwrap(), "id": key_id }),
-        )
-        .expect_err("saved once");
-        assert!(!elsewhere.exists());
+        let asked = h.dialog.asked.lock().unwrap().len();
+        h.invoke("save_key_envelope", json!({ "id": key_id }))
+            .expect_err("saved once");
+        assert_eq!(
+            h.dialog.asked.lock().unwrap().len(),
+            asked,
+            "no dialog for an envelope gone"
+        );
         // A key no envelope was issued for this session: nothing is written.
-        let other = h.dir.path().join("other.envelope.json");
-        h.invoke(
-            "save_key_envelope",
-            json!({ "path": other.to_str().unwrap(), "id": "nosuchkey" }),
-        )
-        .expect_err("no envelope for that key");
-        assert!(!other.exists());
+        h.invoke("save_key_envelope", json!({ "id": "nosuchkey" }))
+            .expect_err("no envelope for that key");
+        assert_eq!(h.dialog.asked.lock().unwrap().len(), asked);
     }
     let rotated = h.ok("rotate_partner_key", json!({ "id": key_id, "grace_days": 1 }));
     let new_id = rotated["key"]["id"].as_str().unwrap().to_owned();
@@ -368,6 +417,10 @@ fn no_command_response_contains_a_stored_secret() {
     h.ok("save_settings", json!({ "settings": settings }));
     let receipt = h.ok("copy_secret", json!({ "id": ids[2], "field": null }));
     assert_eq!(receipt["field"], "password");
+    assert_eq!(
+        receipt["kept_out_of_history"], true,
+        "the receipt says the copy is marked: {receipt}"
+    );
     assert_eq!(h.clipboard.copied.lock().unwrap().as_slice(), [secret(2, "A").1]);
 
     h.ok(
@@ -382,12 +435,22 @@ fn no_command_response_contains_a_stored_secret() {
     let report = h.ok("verify_audit", json!({}));
     assert_eq!(report["ok"], true);
     let audit_csv = h.dir.path().join("audit.csv");
-    h.ok(
-        "export_audit",
-        json!({ "query": {}, "format": "csv", "path": audit_csv.to_str().unwrap() }),
-    );
+    h.choose(Some(&audit_csv));
+    h.ok("export_audit", json!({ "query": {}, "format": "csv" }));
+    assert!(audit_csv.exists());
     let config_json = h.dir.path().join("config.json");
-    h.ok("export_config", json!({ "path": config_json.to_str().unwrap() }));
+    h.choose(Some(&config_json));
+    h.ok("export_config", json!({}));
+    // A name the dialog gives that exists already is not written over.
+    h.choose(Some(&config_json));
+    let e = h.invoke("export_config", json!({})).unwrap_err();
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing is written over a file"),
+        "{e}"
+    );
     // The support-bundle viewer reads a bundle of this very vault, and
     // refuses a file that is not one (the configuration export).
     let bundle = h.dir.path().join("support.json");
@@ -565,9 +628,8 @@ fn errors_reach_the_ui_as_code_and_message() {
     h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
     let e = h.invoke("get_credential", json!({ "id": "nope" })).unwrap_err();
     assert_eq!(e["code"], "not_found");
-    let e = h
-        .invoke("export_config", json!({ "path": "relative/file.json" }))
-        .unwrap_err();
+    h.choose(Some(std::path::Path::new("relative/file.json")));
+    let e = h.invoke("export_config", json!({})).unwrap_err();
     assert_eq!(e["code"], "invalid_input");
     let e = h
         .invoke(
@@ -631,4 +693,38 @@ fn the_embedded_verifier_runs_while_the_vault_is_open_follows_revocations_and_st
         )
         .unwrap_err();
     assert!(bad["message"].as_str().unwrap().contains("127.0.0.1:8787"), "{bad}");
+}
+
+/// Issue 20, finding 10: a damaged `settings.json` is not silently swapped
+/// for the defaults (it may have held a shorter auto-lock): the app says
+/// which file and why, keeps the file as it is, and stops saying so once
+/// the user saves settings again.
+#[test]
+fn a_damaged_settings_file_is_reported_and_kept_until_settings_are_saved() {
+    const DAMAGED: &str = "{\"auto_lock_minutes\": 1, \"clipboard_clear";
+    let mut h = Harness::with_files(|vault| {
+        std::fs::create_dir_all(vault).unwrap();
+        std::fs::write(vault.join("settings.json"), DAMAGED).unwrap();
+    });
+    let status = h.ok("app_status", json!({}));
+    let problem = status["settings_problem"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        problem.contains("settings.json cannot be used: it is not valid")
+            && problem.contains("the default settings apply until you save settings again"),
+        "{status}"
+    );
+    let path = h.dir.path().join("vault").join("settings.json");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        DAMAGED,
+        "the damaged file is left for the user"
+    );
+
+    let settings = status["settings"].clone();
+    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    h.ok("save_settings", json!({ "settings": settings }));
+    let status = h.ok("app_status", json!({}));
+    assert!(status["settings_problem"].is_null(), "{status}");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(saved.is_object(), "saving wrote a sound file: {saved}");
 }

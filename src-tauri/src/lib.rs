@@ -10,6 +10,7 @@ pub mod clipboard;
 pub mod commands;
 pub mod error;
 pub mod models;
+pub mod save_dialog;
 pub mod scheduler;
 pub mod settings;
 pub mod state;
@@ -100,8 +101,17 @@ pub fn run() {
             .ok()
             .and_then(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok());
     }
-    if let Err(e) = configure(tauri::Builder::default(), state).run(context()) {
-        eprintln!("keywarden: the window could not start: {e}");
-        std::process::exit(1);
+    let dialog = Arc::new(save_dialog::NativeDialog::default());
+    state.save_picker = dialog.clone();
+    let builder = configure(tauri::Builder::default(), state).plugin(tauri_plugin_dialog::init());
+    match builder.build(context()) {
+        Ok(app) => {
+            dialog.attach(app.handle().clone());
+            app.run(|_, _| {});
+        }
+        Err(e) => {
+            eprintln!("keywarden: the window could not start: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -35,11 +35,11 @@ pub struct AppStatus {
     pub vault: VaultState,
     pub key_source: Option<KeySourceKind>,
     pub vault_dir: String,
-    /// Where exports are proposed to go (the user's Downloads or home).
-    pub export_dir: String,
     /// Who the audit log records for this session.
     pub profile: String,
     pub settings: Settings,
+    /// Why `settings.json` could not be read, so the defaults apply.
+    pub settings_problem: Option<String>,
     /// The embedded partner-key verifier: where it listens, or why not.
     pub verifier: Option<String>,
     /// The organisation's policy: what it manages and where from.
@@ -64,6 +64,10 @@ pub struct RecoveryCodeOut {
 pub struct CopyReceipt {
     pub field: String,
     pub clears_in_seconds: u32,
+    /// The copy is marked as a password, for clipboard managers that keep
+    /// a history; false where the platform has no such mark (the UI says
+    /// a manager may keep a copy).
+    pub kept_out_of_history: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -18,6 +18,10 @@ pub struct AppState {
     vault: Mutex<Option<Vault>>,
     /// The settings in force: the user's, overridden by the policy.
     settings: Mutex<Settings>,
+    /// Why `settings.json` could not be used (damaged, unreadable), so the
+    /// defaults apply: said on the settings page and at start, never
+    /// silent, until the user saves settings again.
+    settings_problem: Mutex<Option<String>>,
     /// The organisation's policy, read once at start (see core policy.rs).
     pub policy: Arc<Policy>,
     /// The last activity by both clocks: the monotonic one is immune to
@@ -26,6 +30,8 @@ pub struct AppState {
     /// Wakes the scheduler (scheduler.rs) when something it plans by changed.
     pub timer: Arc<crate::timer::Timer>,
     pub clipboard: Arc<dyn Clipboard>,
+    /// Where files the app writes go: the native "Save as" dialog.
+    pub save_picker: Arc<dyn crate::save_dialog::SavePicker>,
     /// Overrides the auto-lock minutes (tests of auto-lock; never longer).
     pub idle_lock_override: Option<Duration>,
     /// Test mode (KEYWARDEN_TEST_MODE=1): live checks may use plain http to
@@ -49,13 +55,26 @@ impl AppState {
         if let keywarden_core::PolicySource::Strictest { problem, .. } = &policy.source {
             eprintln!("keywarden: the organisation's policy is broken, so the strictest policy applies: {problem}");
         }
-        let settings = Settings::load(&vault_dir).unwrap_or_default().with_policy(&policy);
+        let (settings, settings_problem) = match Settings::load(&vault_dir) {
+            Ok(s) => (s, None),
+            Err(e) => {
+                let why = match e {
+                    Error::VaultCorrupt { path, detail } => format!("{} cannot be used: {detail}", path.display()),
+                    other => other.to_string(),
+                };
+                let problem = format!("{why}; the default settings apply until you save settings again");
+                eprintln!("keywarden: {problem}");
+                (Settings::default(), Some(problem))
+            }
+        };
+        let settings = settings.with_policy(&policy);
         AppState {
             policy: Arc::new(policy),
             vault_dir,
             profile,
             vault: Mutex::new(None),
             settings: Mutex::new(settings),
+            settings_problem: Mutex::new(settings_problem),
             last_activity: Mutex::new((Instant::now(), SystemTime::now())),
             // The timer is a file descriptor; if the OS refuses one the app
             // still works, with the portable fallback.
@@ -64,6 +83,7 @@ impl AppState {
                 crate::timer::Timer::fallback()
             })),
             clipboard,
+            save_picker: Arc::new(crate::save_dialog::NoDialog),
             idle_lock_override: None,
             test_mode: false,
             test_now: None,
@@ -129,10 +149,19 @@ impl AppState {
         self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The settings just saved: in force, and the file sound again.
     pub fn set_settings(&self, s: Settings) {
         if let Ok(mut guard) = self.settings.lock() {
             *guard = s;
         }
+        if let Ok(mut problem) = self.settings_problem.lock() {
+            *problem = None;
+        }
+    }
+
+    /// Why the saved settings are not in force, if they are not.
+    pub fn settings_problem(&self) -> Option<String> {
+        self.settings_problem.lock().ok().and_then(|p| p.clone())
     }
 
     /// The vault slot. A poisoned lock (a panic mid-command) keeps the

@@ -244,6 +244,56 @@ impl App {
     }
 
     /// Waits up to 10 s for an element.
+    /// The X display the app runs on (":N").
+    pub fn display_name(&self) -> String {
+        format!(":{}", self._display.number)
+    }
+
+    /// Answers the app's native "Save as" dialog titled `title` as a person
+    /// would: the whole path typed into its name field, then Return. With
+    /// no window manager, the dialog is given the keyboard by hand
+    /// (xdotool's windowfocus, XSetInputFocus). `path`'s folder must be new
+    /// and empty, so the name field's completion has nothing to offer.
+    pub fn answer_save_dialog(&self, title: &str, path: &Path) {
+        let xdotool = required("xdotool", &[], "apt install xdotool");
+        let display = self.display_name();
+        let run = |args: &[&str]| {
+            let out = Command::new("timeout")
+                .arg("20")
+                .arg(&xdotool)
+                .args(args)
+                .env("DISPLAY", &display)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "xdotool {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let name = format!("^{title}$");
+        let window = run(&["search", "--sync", "--onlyvisible", "--limit", "1", "--name", &name]);
+        let window = window.lines().next().unwrap_or_default().to_owned();
+        run(&["windowfocus", "--sync", &window]);
+        run(&["key", "--clearmodifiers", "ctrl+a"]);
+        run(&["type", "--delay", "15", &path.display().to_string()]);
+        run(&["key", "Return"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let still = Command::new(&xdotool)
+                .args(["search", "--onlyvisible", "--name", &name])
+                .env("DISPLAY", &display)
+                .output()
+                .unwrap();
+            if !still.status.success() || still.stdout.is_empty() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the save dialog '{title}' stayed open");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn wait(&self, css: &str) -> String {
         self.wait_for(css, Duration::from_secs(10))
     }

@@ -8,6 +8,7 @@
 
 mod driver;
 mod perf;
+mod selection;
 
 use keywarden_connectors::fakes::FakePleo;
 use std::path::Path;
@@ -345,9 +346,12 @@ fn credential_lifecycle_through_every_screen() {
         !rows.is_empty() && a.text("[data-testid=audit-table]").matches("credential.rotate").count() == rows.len()
     });
     app.screenshot("11-audit-log");
-    let audit_path = dir.path().join("audit.csv");
-    app.fill("[data-testid=audit-export-path]", audit_path.to_str().unwrap());
+    // Where files go is asked in the native save dialog, never typed into
+    // the page (issue 20, finding 5).
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit_path = audit_dir.path().join("audit.csv");
     app.click("[data-testid=audit-export]");
+    app.answer_save_dialog("Export audit log", &audit_path);
     app.until("audit exported", |_| audit_path.exists());
 
     // An admin turns copying on in Settings; then the details page offers it.
@@ -359,13 +363,27 @@ fn credential_lifecycle_through_every_screen() {
     app.click("[data-name='Xledger basic']");
     app.wait("[data-screen=credential]");
     app.wait("[data-testid=copy-password]");
+    // Issue 20, finding 11: the copy is marked as a password, so that a
+    // clipboard manager (Klipper, CopyQ…) keeps it out of its history; as
+    // such a manager would, another program on the display reads the mark.
+    app.click("[data-testid=copy-password]");
+    app.until("copied", |a| a.body_text().contains("marked as a password"));
+    let clipboard = selection::Selection::open(&app.display_name());
+    let targets = clipboard.targets();
+    assert!(targets.iter().any(|t| t == "x-kde-passwordManagerHint"), "{targets:?}");
+    assert_eq!(clipboard.text("x-kde-passwordManagerHint").as_deref(), Some("secret"));
+    assert_eq!(
+        clipboard.text("UTF8_STRING").as_deref(),
+        Some("E2ESECRETBASIC-pa55w0rd-ijkl")
+    );
 
     // Export the configuration: no secret in the file.
     nav(&app, "settings");
     app.screenshot("12-settings");
-    let export_path = dir.path().join("config.json");
-    app.fill("[data-testid=config-export-path]", export_path.to_str().unwrap());
+    let export_dir = tempfile::tempdir().unwrap();
+    let export_path = export_dir.path().join("config.json");
     app.click("[data-testid=export-config]");
+    app.answer_save_dialog("Export configuration", &export_path);
     app.until("config exported", |_| export_path.exists());
     let exported = std::fs::read_to_string(&export_path).unwrap();
     assert!(exported.contains("Business Central") && exported.contains("company-4711"));
@@ -818,9 +836,10 @@ fn partner_keys_are_issued_once_listed_rotated_and_revoked() {
         .unwrap()
         .to_owned();
     assert!(key.starts_with("kwp_live_"), "{key}");
-    let envelope = dir.path().join("adyen.envelope.json");
-    app.fill("[data-testid=envelope-path]", &envelope.display().to_string());
+    let envelope_dir = tempfile::tempdir().unwrap();
+    let envelope = envelope_dir.path().join("adyen.envelope.json");
     app.click("[data-testid=save-envelope]");
+    app.answer_save_dialog("Save key envelope", &envelope);
     app.until("envelope saved", |a| {
         a.text("[data-testid=envelope-saved]").contains("Saved")
     });

@@ -107,6 +107,13 @@ pub enum Command {
         /// production service never takes a `kwp_test_` key.
         #[arg(long = "accept-env", value_name = "ENV", default_value = "live")]
         accept_env: Vec<String>,
+        /// Also serve this user's jobs (`kw run`) on a Unix socket that
+        /// answers only this user's processes; default `<vault>/broker.sock`.
+        #[arg(long, value_name = "PATH", conflicts_with = "no_socket")]
+        socket: Option<PathBuf>,
+        /// Serve no Unix socket (TCP only).
+        #[arg(long)]
+        no_socket: bool,
     },
     /// Import a configuration export; credentials will need re-entry.
     Import { file: PathBuf },
@@ -170,9 +177,9 @@ pub enum TeamCmd {
     List,
     /// One credential: its card, and its configuration if yours to see.
     Show { name: String },
-    /// Add a credential (the secret from a hidden prompt or stdin). Name
-    /// its provider with --field provider=pleo|xledger|business_central
-    /// (and environment=, tenant_id=, base_url=) for live checks.
+    /// Add a credential (the secret from a hidden prompt or stdin), checked
+    /// live first with the provider its configuration names: --field
+    /// provider=pleo|xledger|business_central (and environment=, tenant_id=).
     Add {
         name: String,
         #[arg(long = "type", value_enum)]
@@ -189,6 +196,11 @@ pub enum TeamCmd {
         /// Expiry: YYYY-MM-DD or RFC 3339.
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
+        /// Only the offline checks (format), saved unchecked: for when the
+        /// provider cannot be reached. Refused where the policy requires a
+        /// live check.
+        #[arg(long)]
+        offline: bool,
         #[command(flatten)]
         refused: RefusedSecretFlags,
     },

@@ -1,9 +1,17 @@
 //! `kw run` for unattended jobs: the credential comes from the broker
 //! (`kw serve`) with a service account's token, not from a local vault.
-//! `KEYWARDEN_BROKER` is `http://` on loopback, or `https://` anywhere (a
-//! `kw serve --tls-cert` on the LAN); `KEYWARDEN_BROKER_CA` names the PEM
-//! certificate (or CA) to trust instead of the system's roots.
-//! Never through a proxy, never following a redirect.
+//! `KEYWARDEN_BROKER` is `unix:PATH` (the default: `<vault>/broker.sock`,
+//! the socket `kw serve` keeps for this user's jobs), `http://` on
+//! loopback, or `https://` anywhere (a `kw serve --tls-cert` on the LAN);
+//! `KEYWARDEN_BROKER_CA` names the PEM certificate (or CA) to trust
+//! instead of the system's roots. Never through a proxy, never following a
+//! redirect.
+//!
+//! The socket is the default because a loopback port is anyone's: another
+//! local user can listen on it while `kw serve` is down and collect the
+//! token. The socket lives in the vault's owner-only folder, and `kw run`
+//! sends the token only to a socket whose server runs as this user
+//! (`SO_PEERCRED`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -129,10 +137,26 @@ fn client() -> CliResult<reqwest::blocking::Client> {
         .map_err(|e| CliError::new(6, format!("cannot set up HTTPS: {}", chain(&e))))
 }
 
+/// The socket `kw serve` keeps for this user's jobs, beside the vault.
+pub fn default_socket(vault_dir: &Path) -> std::path::PathBuf {
+    vault_dir.join("broker.sock")
+}
+
 /// The integration's credential as environment variables, from the broker.
-pub fn fetch(integration: &str, token: &str) -> CliResult<Vec<(String, SecretString)>> {
-    let base = std::env::var("KEYWARDEN_BROKER").unwrap_or_else(|_| "http://127.0.0.1:8787".into());
-    let url = credential_url(&base, integration)?;
+pub fn fetch(vault_dir: &Path, integration: &str, token: &str) -> CliResult<Vec<(String, SecretString)>> {
+    let base = std::env::var("KEYWARDEN_BROKER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| format!("unix:{}", default_socket(vault_dir).display()));
+    let (status, body) = match base.strip_prefix("unix:") {
+        Some(path) => fetch_local(Path::new(path), integration, token)?,
+        None => fetch_http(&base, integration, token)?,
+    };
+    answer(integration, status, &body)
+}
+
+fn fetch_http(base: &str, integration: &str, token: &str) -> CliResult<(u16, Zeroizing<String>)> {
+    let url = credential_url(base, integration)?;
     let response = client()?.get(url).bearer_auth(token).send().map_err(|e| {
         let why = chain(&e);
         let hint = if e.is_connect() && why.contains("certificate") {
@@ -148,7 +172,71 @@ pub fn fetch(integration: &str, token: &str) -> CliResult<Vec<(String, SecretStr
             .text()
             .map_err(|e| CliError::new(6, format!("reading the broker's answer: {}", chain(&e))))?,
     );
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+    Ok((status, body))
+}
+
+/// One request over the same-user socket: plain HTTP/1.1, one answer, then
+/// the connection closes. The token goes only to a server that runs as
+/// this user.
+fn fetch_local(path: &Path, integration: &str, token: &str) -> CliResult<(u16, Zeroizing<String>)> {
+    use std::io::{Read, Write};
+    let shown = path.display();
+    let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+        CliError::new(
+            6,
+            format!(
+                "the broker at {shown} does not answer ({e}); is `kw serve` running on this vault? (Elsewhere, set KEYWARDEN_BROKER)"
+            ),
+        )
+    })?;
+    let server = rustix::net::sockopt::socket_peercred(&stream)
+        .map_err(|e| CliError::new(6, format!("cannot tell who serves {shown}: {e}")))?;
+    if server.uid != rustix::process::getuid() {
+        return Err(CliError::new(
+            6,
+            format!(
+                "{shown} is served by another user (uid {}), not by your kw serve; the token was not sent",
+                server.uid.as_raw()
+            ),
+        ));
+    }
+    let mut stream = stream;
+    let timeout = Some(Duration::from_secs(30));
+    let io = |e: std::io::Error| CliError::new(6, format!("talking to the broker at {shown}: {e}"));
+    stream.set_read_timeout(timeout).map_err(io)?;
+    stream.set_write_timeout(timeout).map_err(io)?;
+    let target = credential_url("http://localhost", integration)?;
+    let request = Zeroizing::new(format!(
+        "GET {} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        target.path()
+    ));
+    stream.write_all(request.as_bytes()).map_err(io)?;
+    let mut raw = Zeroizing::new(Vec::new());
+    // An answer is a few KiB; a server that sends more is not ours.
+    (&mut stream).take(1 << 20).read_to_end(&mut raw).map_err(io)?;
+    parse_answer(&raw).ok_or_else(|| CliError::new(6, format!("the broker at {shown} sent no HTTP answer")))
+}
+
+/// The status and body of an HTTP/1.1 answer read to its end.
+fn parse_answer(raw: &[u8]) -> Option<(u16, Zeroizing<String>)> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let status = head.lines().next()?.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    let mut body = &raw[split + 4..];
+    let length = head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    if let Some(n) = length {
+        body = body.get(..n)?;
+    }
+    Some((status, Zeroizing::new(String::from_utf8(body.to_vec()).ok()?)))
+}
+
+fn answer(integration: &str, status: u16, body: &str) -> CliResult<Vec<(String, SecretString)>> {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
     match status {
         200 => {}
         401 => {

@@ -174,40 +174,41 @@ impl Ctx {
 }
 
 /// The vault's settings (`settings.json` beside it, written by the desktop
-/// app) that change what `kw` reports: the expiry warning and the number
-/// of refusals after which a credential needs reconnection. A missing or
-/// unreadable file leaves the defaults; a value out of range is ignored.
+/// app) that change what `kw` reports: the expiry warning, the number of
+/// refusals after which a credential needs reconnection, the rotation
+/// policy and the notice thresholds. A missing file changes nothing; a
+/// damaged one neither, and says so on stderr (never silently: it may hold
+/// a shorter expiry warning than the default).
 fn apply_settings(vault: &mut Vault) {
-    let Ok(text) = std::fs::read_to_string(vault.dir().join("settings.json")) else {
+    use keywarden_core::settings::Settings;
+    if !Settings::path(vault.dir()).exists() {
         return;
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return;
-    };
-    if let Some(days) = v["expiring_within_days"].as_i64() {
-        let _ = vault.set_expiring_within_days(days);
     }
-    if let Some(n) = v["auth_failure_threshold"].as_u64().and_then(|n| u32::try_from(n).ok()) {
-        let _ = vault.set_auth_failure_threshold(n);
-    }
-    if let (Some(max), Some(grace)) = (
-        v["rotation_max_age_days"].as_u64().and_then(|n| u32::try_from(n).ok()),
-        v["rotation_grace_days"].as_u64().and_then(|n| u32::try_from(n).ok()),
-    ) {
-        // A maximum the organisation's policy forbids (set before the
-        // policy came) leaves the policy's maximum; the grace period stays.
-        if vault.set_rotation_policy(max, grace).is_err() {
-            let (in_force, _) = vault.rotation_policy();
-            let _ = vault.set_rotation_policy(in_force, grace);
+    let s = match Settings::load(vault.dir()) {
+        Ok(s) => s,
+        Err(e) => {
+            let why = match e {
+                keywarden_core::Error::VaultCorrupt { path, detail } => {
+                    format!("{} cannot be used: {detail}", path.display())
+                }
+                other => other.to_string(),
+            };
+            eprintln!("kw: warning: {why}; the default settings apply. Save the settings in the app, or fix the file");
+            return;
         }
+    };
+    let _ = vault.set_expiring_within_days(i64::from(s.expiring_within_days));
+    let _ = vault.set_auth_failure_threshold(s.auth_failure_threshold);
+    // A maximum the organisation's policy forbids (set before the policy
+    // came) leaves the policy's maximum; the grace period stays.
+    if vault
+        .set_rotation_policy(s.rotation_max_age_days, s.rotation_grace_days)
+        .is_err()
+    {
+        let (in_force, _) = vault.rotation_policy();
+        let _ = vault.set_rotation_policy(in_force, s.rotation_grace_days);
     }
-    if let Some(days) = v["notice_thresholds"].as_array() {
-        let days: Vec<u32> = days
-            .iter()
-            .filter_map(|d| d.as_u64().and_then(|d| u32::try_from(d).ok()))
-            .collect();
-        let _ = vault.set_notice_thresholds(&days);
-    }
+    let _ = vault.set_notice_thresholds(&s.notice_thresholds);
 }
 
 /// The live connectors, or only the offline checks. Plain http to
@@ -522,6 +523,8 @@ fn run(cli: Cli) -> CliResult {
             tls_cert,
             tls_key,
             accept_env,
+            socket,
+            no_socket,
         } => {
             let environments = accept_env
                 .iter()
@@ -535,9 +538,28 @@ fn run(cli: Cli) -> CliResult {
             let vault = ctx.open()?;
             // Checked here too (the verifier refuses anyway) for exit code 11.
             vault.policy().check_verifier()?;
-            keywarden_verifier::run(vault, &listen, tls.as_ref(), &environments, |addr, keys| {
-                // The first line says where: scripts and tests read it.
-                outln!("listening on {addr} ({keys} keys, {scheme})");
+            // The same-user socket for this machine's jobs: asked for by
+            // path, it must work; by default, one that cannot be had (a
+            // second kw serve on this vault) leaves TCP alone, said so.
+            let local = match (socket, no_socket) {
+                (_, true) => None,
+                (Some(path), false) => Some(keywarden_verifier::bind_local(&path).map_err(|e| CliError::new(1, e.0))?),
+                (None, false) => match keywarden_verifier::bind_local(&broker::default_socket(&ctx.dir)) {
+                    Ok(local) => Some(local),
+                    Err(e) => {
+                        eprintln!("kw serve: warning: no socket for this machine's jobs ({e}); serving TCP only");
+                        None
+                    }
+                },
+            };
+            let on_socket = local
+                .as_ref()
+                .map(|l| format!(" and on {} for this user's jobs", l.path.display()))
+                .unwrap_or_default();
+            keywarden_verifier::run(vault, &listen, tls.as_ref(), &environments, local, |addr, keys| {
+                // One line, the first, says where: scripts and tests read it
+                // (and may close the pipe after it).
+                outln!("listening on {addr}{on_socket} ({keys} keys, {scheme})");
             })
             .map_err(|e| CliError::new(1, e.to_string()))
         }
@@ -668,7 +690,7 @@ fn run_child(
     };
     let vars: Vec<(String, keywarden_core::SecretString)> = match token {
         // Unattended: the broker hands the credential to the account.
-        Some(token) => broker::fetch(integration, token.trim())?,
+        Some(token) => broker::fetch(&ctx.dir, integration, token.trim())?,
         None => {
             let mut vault = ctx.open()?;
             vault

@@ -249,6 +249,7 @@ pub fn run(ctx: &Ctx, cmd: TeamCmd) -> CliResult {
             fields,
             secret_fields,
             expires,
+            offline,
             refused,
         } => {
             refuse_secret_flag(&refused)?;
@@ -268,9 +269,9 @@ pub fn run(ctx: &Ctx, cmd: TeamCmd) -> CliResult {
                     secrets,
                     expires_at,
                 },
-                // As `kw credential add`: the format is checked; the live
-                // check comes with `kw team rotate` and the broker.
-                &keywarden_core::OfflineValidator,
+                // As `kw credential add`: checked live with the provider
+                // its configuration names, unless --offline.
+                validator(offline).as_ref(),
             )?;
             done(ctx, "Added", &card);
             Ok(())
@@ -577,6 +578,8 @@ fn run_broker(
     tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     offline: bool,
 ) -> CliResult {
+    // Before the password is asked for (exit 11, as kw serve).
+    keywarden_core::Policy::load_system().check_verifier()?;
     crate::guard_keys();
     let password = match &password_file {
         Some(path) => SecretString::from(crate::broker::read_token_file(path)?.to_string()),

@@ -1334,6 +1334,20 @@ fn the_reconnection_threshold_in_the_vaults_settings_applies_to_kw() {
     assert_eq!(v["reconnection_required"], true);
 }
 
+/// Issue 20, finding 10: a damaged settings.json is not silently ignored.
+#[test]
+fn a_damaged_settings_file_is_named_on_stderr_and_the_defaults_apply() {
+    let (kw, _) = Kw::init();
+    std::fs::write(kw.vault.join("settings.json"), r#"{"auth_failure_threshold": 1,"#).unwrap();
+    let out = kw.run(&["credential", "list"], "");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("settings.json cannot be used: it is not valid") && err.contains("the default settings apply"),
+        "{err}"
+    );
+}
+
 /// `kw expiry check` on a private session bus with a notification recorder:
 /// 13 days out gives one desktop notification, a second run none, 6 days
 /// out the 7-day one, and after rotation nothing more for the old version.

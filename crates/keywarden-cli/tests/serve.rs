@@ -118,25 +118,30 @@ impl Kw {
         if let Some(now) = now {
             cmd.env("KEYWARDEN_TEST_MODE", "1").env("KEYWARDEN_TEST_NOW", now);
         }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .strip_prefix("listening on ")
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(|a| a.rsplit(':').next())
-            .unwrap_or_else(|| panic!("kw serve said: {line:?}"))
-            .to_owned();
-        let addr = format!("127.0.0.1:{port}");
-        (Server { child, addr }, line)
+        spawn_serve(cmd, stderr)
     }
+}
+
+/// Starts `cmd` (a `kw serve`) and waits for its first line.
+fn spawn_serve(mut cmd: Command, stderr: Stdio) -> (Server, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .strip_prefix("listening on ")
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|a| a.rsplit(':').next())
+        .unwrap_or_else(|| panic!("kw serve said: {line:?}"))
+        .to_owned();
+    let addr = format!("127.0.0.1:{port}");
+    (Server { child, addr }, line)
 }
 
 struct Server {
@@ -1127,4 +1132,207 @@ fn kw_serve_names_a_keys_environment_and_answers_test_keys_as_unknown_unless_tol
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("use live or test"));
+}
+
+/// Issue 20, finding 6: TLS `kw serve` spawned a handshake for every
+/// connection it accepted, without limit and without a deadline on the
+/// hand-over; 1,500 clients that never said hello took every file
+/// descriptor of a service with a desktop's 1,024, and a valid verification
+/// failed. Now each connection takes its slot before it is accepted and
+/// keeps it through the handshake (768 at most), and one address holds at
+/// most 512 of them: the flood, from 127.0.0.2, gets 512 connections held
+/// until the handshake deadline and the rest closed at once, and a client
+/// on 127.0.0.1 verifies a key meanwhile.
+#[test]
+fn tls_kw_serve_keeps_its_connection_cap_and_a_per_address_share_against_a_flood_of_silent_clients() {
+    use socket2::{Domain, Socket, Type};
+    // This test holds 1,500 sockets itself.
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some_and(|n| n < 4096) {
+        let raised = Rlimit {
+            current: limit.maximum.map(|max| max.min(4096)),
+            maximum: limit.maximum,
+        };
+        setrlimit(Resource::Nofile, raised).unwrap();
+    }
+    let kw = Kw::init();
+    let (key, _) = kw.issue("Payroll sync", "payroll:read");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, tls_key) = tls_files(dir.path(), "serve");
+    // The service with a desktop session's open-file limit, as measured.
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -n 1024 && exec \"$0\" \"$@\""])
+        .arg(kw_bin())
+        .arg("--vault")
+        .arg(&kw.vault)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&tls_key)
+        .env("KEYWARDEN_PROFILE", "alice");
+    let (server, line) = spawn_serve(cmd, Stdio::inherit());
+    assert!(line.trim_end().ends_with("https)"), "{line}");
+    let target: std::net::SocketAddr = server.addr.parse().unwrap();
+
+    let flood: Vec<Socket> = (0..1500)
+        .filter_map(|_| {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            s.bind(&"127.0.0.2:0".parse::<std::net::SocketAddr>().unwrap().into())
+                .unwrap();
+            s.connect_timeout(&target.into(), Duration::from_secs(2))
+                .ok()
+                .map(|()| s)
+        })
+        .collect();
+    assert!(flood.len() > 1000, "only {} flood connections were made", flood.len());
+
+    // A valid client on another address is served while the flood holds
+    // its share.
+    let pem = std::fs::read(&cert).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(8))
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let answer = client
+        .post(format!("https://{}/v1/keys/verify", server.addr))
+        .header("X-Api-Key", &key)
+        .send()
+        .expect("a valid client is served during the flood");
+    assert_eq!(answer.status(), 200);
+
+    // The flood holds at most its address's share; the service, at most
+    // its cap of descriptors.
+    let held = flood
+        .iter()
+        .filter(|s| {
+            s.set_nonblocking(true).unwrap();
+            let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+            matches!(s.recv(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    assert!(
+        (1..=512).contains(&held),
+        "{held} of {} flood connections are held open",
+        flood.len()
+    );
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))
+        .unwrap()
+        .count();
+    assert!(fds < 768, "kw serve holds {fds} file descriptors");
+    eprintln!(
+        "flood: {} silent TLS clients from 127.0.0.2, {held} held, kw serve at {fds} descriptors",
+        flood.len()
+    );
+}
+
+/// Issue 20, finding 7: a loopback port is anyone's, so a local user who
+/// listened on 127.0.0.1:8787 while `kw serve` was down got the token `kw
+/// run` sent there by default. Now `kw serve` keeps a Unix socket for this
+/// user's jobs beside the vault (0600, in the owner-only vault folder, each
+/// peer's uid checked), `kw run` uses it by default, and sends the token
+/// only to a socket served by its own user.
+#[test]
+fn kw_run_uses_the_same_user_socket_by_default_and_never_sends_its_token_to_a_squatter() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let kw = Kw::init();
+    kw.ok(&[
+        "integration",
+        "add",
+        "Pleo production",
+        "--provider",
+        "pleo",
+        "--env",
+        "api_key=PLEO_API_KEY",
+    ]);
+    let secret = "pk_live_SOCKETCANARY_Rq7wZt2x";
+    kw.ok_with_stdin(
+        &[
+            "credential",
+            "add",
+            "Pleo API",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo production",
+            "--offline",
+        ],
+        secret,
+    );
+    let (token, _) = kw.service_account("payroll-sync", "Pleo production", &[]);
+    let run = |broker: Option<&str>, uid: Option<u32>| {
+        let work = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let mut c = Command::new(kw_bin());
+        c.arg("--vault")
+            .arg(&kw.vault)
+            .args(["run", "--integration", "Pleo production", "--"])
+            .args(["sh", "-c", "printf %s \"$PLEO_API_KEY\" > seen.txt"])
+            .current_dir(work.path())
+            .env("KEYWARDEN_TOKEN", &token)
+            .env_remove("KEYWARDEN_BROKER");
+        if let Some(b) = broker {
+            c.env("KEYWARDEN_BROKER", b);
+        }
+        if let Some(uid) = uid {
+            c.uid(uid).env("HOME", work.path());
+        }
+        let out = c.output().unwrap();
+        let seen = std::fs::read_to_string(work.path().join("seen.txt")).ok();
+        (
+            out.status.code(),
+            seen,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // With kw serve running: the socket, owner-only, is the default.
+    let server = kw.serve();
+    let socket = kw.vault.join("broker.sock");
+    let mode = std::fs::metadata(&socket)
+        .expect("kw serve made its socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the socket is owner-only");
+    let (code, seen, err) = run(None, None);
+    assert_eq!((code, seen.as_deref()), (Some(0), Some(secret)), "{err}");
+    drop(server);
+
+    // kw serve is down and someone listens on the old default port: the
+    // job fails at the socket and the port hears nothing.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:8787").ok();
+    let (code, seen, err) = run(None, None);
+    assert!(code != Some(0) && seen.is_none(), "{err}");
+    assert!(err.contains("broker.sock") && err.contains("does not answer"), "{err}");
+    if let Some(l) = squatter {
+        l.set_nonblocking(true).unwrap();
+        assert!(l.accept().is_err(), "kw run connected to the loopback port");
+    }
+
+    // A socket served by another user (here root's, for a job run as
+    // nobody) gets no token: kw run checks who serves it before sending.
+    if rustix::process::getuid().is_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.path().join("squat.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let heard = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut got = Vec::new();
+            let _ = c.read_to_end(&mut got);
+            got
+        });
+        let (code, seen, err) = run(Some(&format!("unix:{}", path.display())), Some(65534));
+        assert!(code != Some(0) && seen.is_none(), "{err}");
+        assert!(err.contains("served by another user (uid 0)"), "{err}");
+        let got = heard.join().unwrap();
+        assert!(got.is_empty(), "the squatter heard {:?}", String::from_utf8_lossy(&got));
+    } else {
+        eprintln!("not root: the other-user part of this test needs a second uid");
+    }
 }

@@ -31,8 +31,14 @@ impl Desk {
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("XDG_CACHE_HOME", self.home.path().join("cache"))
             .env("KEYWARDEN_TEST_MODE", "1")
+            // This desk's IT policy: none until `set_policy` writes one.
+            .env("KEYWARDEN_POLICY_FILE", self.home.path().join("policy.toml"))
             .env_remove("BAO_TOKEN");
         common::run(cmd, stdin)
+    }
+
+    fn set_policy(&self, text: &str) {
+        std::fs::write(self.home.path().join("policy.toml"), text).unwrap();
     }
 
     fn ok(&self, args: &[&str], stdin: &str) -> String {
@@ -125,6 +131,8 @@ fn kw_team_keeps_its_token_in_the_keychain_enforces_roles_and_reads_offline_when
             "view",
             "--field",
             "provider=pleo",
+            // No Pleo to ask here: saved unchecked, as the admin chose.
+            "--offline",
         ],
         SECRET,
     );
@@ -373,8 +381,12 @@ fn the_team_broker_checks_for_use_only_members_and_moves_shared_credentials_as_o
     let mut add = vec!["team", "add", "Pleo payroll", "--type", "api-key", "--share", "use"];
     add.extend_from_slice(&fields);
     desk.ok(&add, GOOD);
+    // A key Pleo refuses is not added unchecked…
     let mut add = vec!["team", "add", "Pleo old", "--type", "api-key", "--share", "use"];
     add.extend_from_slice(&fields);
+    desk.fails(&add, "pk_live_bbbbbbbbbbbbBAD0", 8, "");
+    // …only when the admin says so (a key revoked since, say).
+    add.push("--offline");
     desk.ok(&add, "pk_live_bbbbbbbbbbbbBAD0");
 
     let mut broker = common::kw()
@@ -419,4 +431,87 @@ fn the_team_broker_checks_for_use_only_members_and_moves_shared_credentials_as_o
     assert!(desk.ok(&["team", "show", "Pleo payroll"], "").contains(&pleo.base));
     let _ = broker.kill();
     let _ = broker.wait();
+}
+
+/// Issue 20, finding 10: the machine's IT policy applies to the team vault
+/// as to the local one. A provider not on `allowed_providers` (and a
+/// credential without one, "generic") is not added; where a live check is
+/// required, an unchecked add or rotation is refused and a key the provider
+/// refuses is not saved; `verifier_allowed = false` keeps the team broker
+/// from starting, before it asks for its password.
+#[test]
+fn the_machines_policy_applies_to_team_adds_rotations_and_the_team_broker() {
+    const ACME: &str = "6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+    const GOOD: &str = "pk_live_aaaaaaaaaaaaGOOD";
+    let pleo = keywarden_connectors::fakes::FakePleo::start(&[GOOD], ACME, false).unwrap();
+    let team = Team::start();
+    let addr = team.server.addr.clone();
+    let desk = Desk::new();
+    desk.login(&addr, "bob");
+    desk.set_policy("require_live_validation = true\nallowed_providers = [\"pleo\"]\nverifier_allowed = false\n");
+    let base = format!("base_url={}", pleo.base);
+    let add = |name: &str, fields: &[&str], offline: bool| {
+        let mut a = vec!["team", "add", name, "--type", "api-key", "--share", "view"];
+        for f in fields {
+            a.extend_from_slice(&["--field", f]);
+        }
+        if offline {
+            a.push("--offline");
+        }
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
+    let ledger = add("Ledger", &["provider=xledger"], true);
+    desk.fails(
+        &args(&ledger),
+        GOOD,
+        11,
+        "provider 'xledger' is not allowed here (allowed: pleo)",
+    );
+    let plain = add("Plain", &[], true);
+    desk.fails(&args(&plain), GOOD, 11, "provider 'generic' is not allowed here");
+    let unchecked = add("Pleo payroll", &["provider=pleo", &base], true);
+    desk.fails(&args(&unchecked), GOOD, 11, "require_live_validation");
+    let checked = add("Pleo payroll", &["provider=pleo", &base], false);
+    desk.fails(&args(&checked), "pk_live_bbbbbbbbbbbbBAD0", 8, "");
+    desk.ok(&args(&checked), GOOD);
+    desk.fails(
+        &["team", "rotate", "Pleo payroll", "--offline"],
+        "pk_live_cccccccccccc0NEW",
+        11,
+        "require_live_validation",
+    );
+    let list = desk.ok(&["--json", "team", "list"], "");
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let text = v.to_string();
+    assert!(
+        text.contains("Pleo payroll") && !text.contains("Ledger") && !text.contains("Plain"),
+        "only the checked credential was added: {text}"
+    );
+    assert!(
+        text.contains("\"revision\":1"),
+        "the refused rotation wrote nothing: {text}"
+    );
+
+    // The broker stops at the policy: the password is never asked for.
+    desk.fails(
+        &[
+            "team",
+            "broker",
+            "--addr",
+            &addr,
+            "--mount",
+            MOUNT,
+            "--user",
+            "broker",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        "",
+        11,
+        "verifier_allowed",
+    );
 }

@@ -622,3 +622,35 @@ mod challenge_tests {
         );
     }
 }
+
+/// The `WWW-Authenticate` reader on any header values (fuzz/, `make
+/// fuzz`): each line of `data` is one header field. Built only with
+/// `fuzzing`.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_www_authenticate(data: &[u8]) {
+    let mut headers = HeaderMap::new();
+    for line in data.split(|b| *b == b'\n') {
+        if let Ok(v) = reqwest::header::HeaderValue::from_bytes(line) {
+            headers.append(reqwest::header::WWW_AUTHENTICATE, v);
+        }
+    }
+    for v in headers.get_all(reqwest::header::WWW_AUTHENTICATE) {
+        if let Ok(text) = v.to_str() {
+            for (scheme, params) in challenges(text) {
+                assert!(
+                    !scheme.is_empty() && !scheme.contains(|c: char| c == ',' || c.is_whitespace()),
+                    "a scheme that is no token: {scheme:?}"
+                );
+                assert!(params.iter().all(|(k, _)| !k.is_empty()), "a parameter without a name");
+            }
+        }
+    }
+    let response = Response {
+        status: 401,
+        headers,
+        body: Vec::new(),
+    };
+    if let Some(c) = response.bearer_challenge() {
+        assert!(c.scope.iter().all(|s| !s.is_empty() && !s.contains(' ')));
+    }
+}

@@ -61,6 +61,12 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
     write(dir, "config_import", "export", &serde_json::to_vec_pretty(&export)?)?;
     let bundle = vault.support_bundle()?;
     write(dir, "support_bundle", "bundle", &serde_json::to_vec_pretty(&bundle)?)?;
+    write(
+        dir,
+        "vault_header",
+        "passphrase",
+        &std::fs::read(vault.dir().join("vault.json"))?,
+    )?;
     drop(vault);
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join("keywarden-fuzz").join("seeds"));
 
@@ -88,6 +94,73 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
             service.as_str()
         )
         .as_bytes(),
+    )?;
+
+    let settings = keywarden_core::settings::Settings::default();
+    write(dir, "settings_json", "defaults", &serde_json::to_vec_pretty(&settings)?)?;
+    write(
+        dir,
+        "settings_json",
+        "changed",
+        br#"{"expiring_within_days":30,"auto_lock_minutes":5,"clipboard_clear_seconds":20,"allow_clipboard_copy":true,"auth_failure_threshold":2,"notice_thresholds":[60,30,14,7,1],"rotation_max_age_days":60,"rotation_grace_days":3,"verifier_listen":"127.0.0.1:8787"}"#,
+    )?;
+
+    {
+        use base64::Engine;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let claims = r#"{"exp":1893456000,"iss":"https://login.microsoftonline.com/6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6/v2.0","aud":["api://x"],"scp":"read write","tid":"6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6"}"#;
+        let jwt = format!("{}.{}.{}", b64(r#"{"alg":"none"}"#), b64(claims), b64("sig"));
+        write(dir, "jwt_claims", "entra", jwt.as_bytes())?;
+    }
+    write(dir, "recovery_code", "zeros", b"00000-00000-00000-00000-00000-00000-00")?;
+    write(
+        dir,
+        "recovery_code",
+        "lookalikes",
+        b"abcde fghij klmno pqrst vwxyz ilo01 23",
+    )?;
+
+    write(
+        dir,
+        "www_authenticate",
+        "bearer",
+        b"Basic realm=\"x\", Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The token \\\"expired\\\"\", scope=\"read write\"\nNegotiate abc==",
+    )?;
+
+    // Team answers: byte 0 picks the reader (team crate, fuzzing.rs).
+    let team: [(u8, &str); 6] = [
+        (
+            0,
+            r#"{"custom_metadata":{"kw":"1","name":"Pleo payroll","kind":"api_key","masked":"••••••••abcd","fields":"api_key","secret_version":"2","config_version":"1","expires_at":"2027-01-31T00:00:00Z","enabled":"true","updated_by":"e1","updated_by_name":"userpass-bob","updated_at":"2026-12-01T10:00:00Z","write_id":"w1","state":"live"},"current_metadata_version":3}"#,
+        ),
+        (
+            1,
+            r#"{"data":{"entity_id":"e1","display_name":"userpass-bob","policies":["default"],"identity_policies":["kw-keywarden-admin","kw-keywarden-member"],"ttl":3600,"renewable":true}}"#,
+        ),
+        (2, r#"{"api_key":"fuzz-seed-not-a-secret","password":"x"}"#),
+        (
+            3,
+            r#"{"seq":1,"at":"2026-12-01T10:00:00Z","actor_entity":"e1","actor_name":"userpass-bob","action":"credential.add","credential_id":"c1","credential_name":"Pleo payroll","detail":"added","prev":"","writer":"e1","nonce":"n1"}"#,
+        ),
+        (4, r#"{"offline":true,"as_of":"2026-12-01T10:00:00Z","cards":[]}"#),
+        (5, "shared/view/e1/3f2a~0123456789ab"),
+    ];
+    for (which, text) in team {
+        let mut bytes = vec![which];
+        bytes.extend_from_slice(text.as_bytes());
+        write(dir, "team_answers", &format!("answer_{which}"), &bytes)?;
+    }
+    write(
+        dir,
+        "team_broker_requests",
+        "check",
+        b"POST /v1/team/check HTTP/1.1\r\nHost: kw\r\nAuthorization: Bearer s.fuzzseedtoken\r\nContent-Type: application/json\r\n\r\n{\"credential\":\"Pleo payroll\"}",
+    )?;
+    write(
+        dir,
+        "team_broker_requests",
+        "share",
+        b"POST /v1/team/share HTTP/1.1\r\nHost: kw\r\nAuthorization: Bearer s.fuzzseedtoken\r\n\r\n{\"credential\":\"Pleo payroll\",\"level\":\"view\",\"expected_revision\":3}",
     )?;
 
     let ipc: [(u8, &str); 10] = [

@@ -56,6 +56,87 @@ pub fn policy_file(data: &[u8]) {
     }
 }
 
+/// `vault.json`, which is not authenticated: any text is a header or an
+/// error, and a header read from fuzz never opens with a key or a
+/// recovery code it was not made with.
+pub fn vault_header(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(h) = crate::header::Header::parse(text, Path::new("vault.json")) else {
+        return;
+    };
+    let _ = h.is_passphrase();
+    assert!(
+        h.unwrap_with_kek(&Key256::from_bytes([7; 32])).is_err(),
+        "a forged header opened"
+    );
+    if let Ok(code) = crate::RecoveryCode::parse(&"0".repeat(32)) {
+        assert!(h.unwrap_with_recovery(&code).is_err(), "a forged header opened");
+    }
+}
+
+/// The desktop app's `settings.json` (read by `kw` too): valid settings
+/// pass their own checks, stay valid under any policy, and survive a save.
+pub fn settings_json(data: &[u8]) {
+    let Ok(s) = crate::settings::Settings::parse(data, Path::new("settings.json")) else {
+        return;
+    };
+    s.check().expect("parsed settings are checked");
+    let strict = Policy::parse(
+        "auto_lock_max_minutes = 5
+max_credential_age_days = 30
+clipboard_allowed = false
+verifier_allowed = false
+",
+        Path::new("/etc/keywarden/policy.toml"),
+    )
+    .expect("a fixed policy");
+    s.clone()
+        .with_policy(&strict)
+        .check()
+        .expect("the policy keeps settings valid");
+    let saved = serde_json::to_vec(&s).expect("settings serialize");
+    assert_eq!(
+        crate::settings::Settings::parse(&saved, Path::new("settings.json")).ok(),
+        Some(s),
+        "settings change on a save and load"
+    );
+}
+
+/// JWT-shaped secrets: the claims read for an expiry reminder, from any
+/// text; never a panic.
+pub fn jwt_claims(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(c) = crate::jwt::claims(text) {
+        assert_eq!(crate::jwt::expiry(text), c.exp);
+    }
+}
+
+/// The recovery code as typed: a code that parses is shown and parsed
+/// back to the same key; an error never quotes the input.
+pub fn recovery_code(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match crate::RecoveryCode::parse(text) {
+        Ok(code) => {
+            let again = crate::RecoveryCode::parse(&code.display()).expect("a shown code parses");
+            assert!(again.key() == code.key(), "a shown code parses to another key");
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let typed: String = text.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            assert!(
+                typed.len() < 16 || !message.contains(&typed),
+                "the error quotes the code"
+            );
+        }
+    }
+}
+
 /// The migration import (`kw credential import`): the first byte picks
 /// the format, the rest is the file. Whatever it reads, names come out
 /// unique (ignoring case) and every entry is either planned or skipped.

@@ -156,13 +156,19 @@ impl Header {
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
-        let h: Header = serde_json::from_str(&text).map_err(|e| Error::VaultCorrupt {
-            path: path.clone(),
+        Header::parse(&text, &path)
+    }
+
+    /// `vault.json`'s text (not authenticated: anything may be in it; the
+    /// key wraps it holds are, by the vault id).
+    pub fn parse(text: &str, path: &Path) -> Result<Header> {
+        let h: Header = serde_json::from_str(text).map_err(|e| Error::VaultCorrupt {
+            path: path.to_path_buf(),
             detail: format!("unreadable header: {e}"),
         })?;
         if h.format != FORMAT {
             return Err(Error::VaultCorrupt {
-                path,
+                path: path.to_path_buf(),
                 detail: format!("unsupported header format {}", h.format),
             });
         }

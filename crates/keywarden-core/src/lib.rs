@@ -25,6 +25,7 @@ pub mod recovery;
 pub mod redact;
 pub mod run;
 pub mod secret;
+pub mod settings;
 pub mod store;
 pub mod support;
 pub mod timefmt;

@@ -50,7 +50,23 @@ pub fn values(secrets: &SecretFields) -> Vec<&str> {
 /// The forms of `secret` searched for.
 fn encodings(secret: &str) -> Vec<String> {
     let bytes = secret.as_bytes();
-    let mut out = vec![secret.to_owned(), json_escaped(secret)];
+    let json = json_escaped(secret);
+    let mut out = vec![
+        secret.to_owned(),
+        // JSON writers differ: `\/` for `/` (PHP, some Java), `\u0026`
+        // for `&<>` (Go), `\u002B` for everything not a letter or digit
+        // (.NET, eager escapers), in either case of hex.
+        json.replace('/', "\\/"),
+        json.replace('&', "\\u0026")
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e"),
+        unicode_escaped(secret, false),
+        unicode_escaped(secret, true),
+        // An HTML error page.
+        html_escaped(secret, "&#39;"),
+        html_escaped(secret, "&#x27;"),
+        json,
+    ];
     for form in [false, true] {
         for lower in [false, true] {
             for keep in [Keep::Unreserved, Keep::Alphanumeric] {
@@ -90,6 +106,35 @@ fn json_escaped(s: &str) -> String {
         .and_then(|q| q.strip_suffix('"'))
         .unwrap_or_default()
         .to_owned()
+}
+
+/// `\uXXXX` for every ASCII character but letters and digits.
+fn unicode_escaped(s: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(s.len() * 6);
+    for c in s.chars() {
+        match c {
+            c if c.is_ascii_alphanumeric() || !c.is_ascii() => out.push(c),
+            c if upper => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\u{:04x}", c as u32)),
+        }
+    }
+    out
+}
+
+/// HTML's escapes of `&<>"` and `'` (written as `apostrophe`).
+fn html_escaped(s: &str, apostrophe: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str(apostrophe),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Which characters a percent-encoder leaves as they are.
@@ -211,6 +256,11 @@ mod tests {
         let forms = [
             SECRET.to_owned(),
             json_escaped(SECRET),
+            json_escaped(SECRET).replace('/', "\\/"),
+            json_escaped(SECRET).replace('&', "\\u0026"),
+            unicode_escaped(SECRET, true),
+            unicode_escaped(SECRET, false),
+            html_escaped(SECRET, "&#39;"),
             percent_encoded(SECRET, true, false, Keep::Unreserved),
             percent_encoded(SECRET, false, false, Keep::Unreserved),
             percent_encoded(SECRET, true, true, Keep::Alphanumeric),

@@ -24,6 +24,8 @@ pub mod broker;
 pub mod card;
 pub mod client;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod layout;
 pub mod partner;
 pub mod session;

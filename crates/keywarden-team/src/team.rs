@@ -88,6 +88,10 @@ pub struct TeamVault {
     bao: Bao,
     mount: String,
     me: Identity,
+    /// This machine's IT policy (`/etc/keywarden/policy.toml`): which
+    /// providers may be added and whether a secret needs a live check,
+    /// as for the local vault.
+    policy: keywarden_core::Policy,
 }
 
 impl std::fmt::Debug for TeamVault {
@@ -153,7 +157,20 @@ impl TeamVault {
             bao,
             mount: mount.to_owned(),
             me,
+            policy: keywarden_core::Policy::load_system(),
         })
+    }
+
+    /// The IT policy this session applies.
+    pub fn policy(&self) -> &keywarden_core::Policy {
+        &self.policy
+    }
+
+    /// Applies `policy` instead of the machine's (tests, and embedders
+    /// that loaded it already).
+    pub fn with_policy(mut self, policy: keywarden_core::Policy) -> TeamVault {
+        self.policy = policy;
+        self
     }
 
     pub fn identity(&self) -> &Identity {
@@ -533,7 +550,7 @@ impl TeamVault {
         keywarden_core::model::validate_name("name", &new.name)?;
         check_format(new.kind, &new.config, &new.secrets)?;
         check_secret_fields(new.kind, &new.config, &new.secrets)?;
-        validate_now(validator, &new.name, new.kind, &new.config, &new.secrets)?;
+        validate_now(&self.policy, validator, &new.name, new.kind, &new.config, &new.secrets)?;
         let id = uuid::Uuid::new_v4().to_string();
         let path = CredentialPath {
             sharing: new.sharing,
@@ -724,7 +741,7 @@ impl TeamVault {
         let config = self.read_config(&card)?;
         check_format(card.kind, &config, &secrets)?;
         check_secret_fields(card.kind, &config, &secrets)?;
-        validate_now(validator, &card.name, card.kind, &config, &secrets)?;
+        validate_now(&self.policy, validator, &card.name, card.kind, &config, &secrets)?;
         let meta = self
             .bao
             .get(&self.path(&card.path.secret(), "metadata"))
@@ -1068,6 +1085,11 @@ pub(crate) fn lookup_self(bao: &Bao, mount: &str) -> Result<Identity> {
         BaoError::Forbidden { .. } => TeamError::SignedOut,
         other => other.into(),
     })?;
+    identity_from(&v, mount)
+}
+
+/// The identity in OpenBao's answer to a token lookup.
+pub(crate) fn identity_from(v: &Value, mount: &str) -> Result<Identity> {
     let d = &v["data"];
     let mut policies: Vec<String> = Vec::new();
     for key in ["policies", "identity_policies"] {
@@ -1161,13 +1183,23 @@ pub(crate) fn checked_config(config: &BTreeMap<String, String>) -> BTreeMap<Stri
     out
 }
 
+/// The policy's rules for a secret about to be saved (its provider is
+/// allowed; a live check where one is required), then the check itself.
 fn validate_now(
+    policy: &keywarden_core::Policy,
     validator: &dyn Validator,
     name: &str,
     kind: CredentialKind,
     config: &BTreeMap<String, String>,
     secrets: &SecretFields,
 ) -> Result<()> {
+    // As in the local vault: a credential without a provider is "generic",
+    // and the list of allowed providers applies to it too.
+    let provider = config
+        .get("provider")
+        .map(|p| p.trim().to_lowercase())
+        .unwrap_or_else(|| "generic".into());
+    policy.check_provider(&provider)?;
     let config = &checked_config(config);
     let integration = integration_of(name, config);
     let candidate = Candidate {
@@ -1176,6 +1208,14 @@ fn validate_now(
         config,
         secrets,
         integration: integration.as_ref(),
+    };
+    // A provider without a live check (a generic API key, a custom type):
+    // the offline checks, saved unchecked, as in the local vault.
+    let validator = if validator.is_offline() || !validator.has_live_check(&candidate) {
+        policy.check_unvalidated_save()?;
+        &keywarden_core::OfflineValidator as &dyn Validator
+    } else {
+        validator
     };
     keywarden_core::validate::run(validator, &candidate)
         .map(|_| ())

@@ -1,15 +1,21 @@
 //! Bounds on what clients can hold. At most `MAX_CONNECTIONS` connections
-//! at once: past that, accepting waits for a free slot (back-pressure in the
-//! OS queue, not an unbounded number of sockets and tasks). And a deadline
-//! by which each request must have been answered: a connection that has had
-//! no answer `REQUEST_DEADLINE` after it opened or after its last answer is
-//! closed. A slow client that dribbles its headers (slowloris), or one that
-//! connects and says nothing, holds a slot for seconds, not forever; a
-//! keep-alive client idle that long simply reconnects.
+//! at once, and at most `MAX_PER_ADDRESS` of them from one address: the
+//! slot is reserved *before* a connection is accepted, so past the cap
+//! clients wait in the OS queue holding none of our file descriptors, and
+//! one host (or everyone behind one NAT) cannot take every slot. And a
+//! deadline by which each request must have been answered: a connection
+//! that has had no answer `REQUEST_DEADLINE` after it opened or after its
+//! last answer is closed. A slow client that dribbles its headers
+//! (slowloris), or one that connects and says nothing, holds a slot for
+//! seconds, not forever; a keep-alive client idle that long simply
+//! reconnects. TLS handshakes run inside the slot too (tls.rs), under their
+//! own deadline.
 
+use std::collections::HashMap;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,41 +26,111 @@ use tokio::time::{Instant, Sleep};
 /// Well under the usual 1,024 open files of a desktop session, with room
 /// for the vault's own files.
 pub(crate) const MAX_CONNECTIONS: usize = 768;
+/// Two thirds of the slots: the local clients of a loopback service all
+/// share one address and must fit, yet one address never holds them all.
+pub(crate) const MAX_PER_ADDRESS: usize = 512;
 pub(crate) const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The slots of one listener.
+#[derive(Clone)]
+pub(crate) struct Slots {
+    free: Arc<Semaphore>,
+    held: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    per_address: usize,
+}
+
+/// A slot reserved before accepting, not yet given to a connection.
+pub(crate) struct Reserved(Option<OwnedSemaphorePermit>);
+
+impl Slots {
+    pub(crate) fn new() -> Slots {
+        Slots::with_limits(MAX_CONNECTIONS, MAX_PER_ADDRESS)
+    }
+
+    fn with_limits(total: usize, per_address: usize) -> Slots {
+        Slots {
+            free: Arc::new(Semaphore::new(total)),
+            held: Arc::new(Mutex::new(HashMap::new())),
+            per_address,
+        }
+    }
+
+    /// Waits for a free slot.
+    pub(crate) async fn reserve(&self) -> Reserved {
+        // Never closed, so acquiring cannot fail; were it ever, serve
+        // without a slot rather than stop serving.
+        Reserved(self.free.clone().acquire_owned().await.ok())
+    }
+
+    /// The reserved slot, for a connection from `peer`; `None` when that
+    /// address holds its share already (the caller closes the connection
+    /// at once, and the reservation stays for the next one).
+    pub(crate) fn assign(&self, reserved: &mut Reserved, peer: IpAddr) -> Option<Slot> {
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = held.entry(peer).or_insert(0);
+        if *n >= self.per_address {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            _permit: reserved.0.take(),
+            peer,
+            held: self.held.clone(),
+        })
+    }
+}
+
+/// A connection's place: released when the connection closes.
+pub(crate) struct Slot {
+    _permit: Option<OwnedSemaphorePermit>,
+    peer: IpAddr,
+    held: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&self.peer) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                held.remove(&self.peer);
+            }
+        }
+    }
+}
 
 /// Any listener, bounded.
 pub(crate) struct Guarded<L> {
     inner: L,
-    slots: Arc<Semaphore>,
+    slots: Slots,
 }
 
 impl<L> Guarded<L> {
     pub(crate) fn new(inner: L) -> Guarded<L> {
         Guarded {
             inner,
-            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            slots: Slots::new(),
         }
     }
 }
 
-impl<L: axum::serve::Listener> axum::serve::Listener for Guarded<L>
+impl<L: axum::serve::Listener<Addr = SocketAddr>> axum::serve::Listener for Guarded<L>
 where
     L::Io: Unpin,
 {
     type Io = GuardedIo<L::Io>;
-    type Addr = L::Addr;
+    type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // Never closed, so acquiring cannot fail; were it ever, serve
-        // without a slot rather than stop serving.
-        let permit = self.slots.clone().acquire_owned().await.ok();
-        let (io, addr) = self.inner.accept().await;
-        let io = GuardedIo {
-            io,
-            _slot: permit,
-            deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
-        };
-        (io, addr)
+        let mut reserved = self.slots.reserve().await;
+        loop {
+            let (io, addr) = self.inner.accept().await;
+            match self.slots.assign(&mut reserved, addr.ip()) {
+                Some(slot) => return (GuardedIo::new(io, slot), addr),
+                // Over its address's share: closed at once.
+                None => drop(io),
+            }
+        }
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -65,11 +141,19 @@ where
 /// One connection: its slot, held until it closes, and its deadline.
 pub(crate) struct GuardedIo<I> {
     io: I,
-    _slot: Option<OwnedSemaphorePermit>,
+    _slot: Slot,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl<I> GuardedIo<I> {
+    pub(crate) fn new(io: I, slot: Slot) -> GuardedIo<I> {
+        GuardedIo {
+            io,
+            _slot: slot,
+            deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
+        }
+    }
+
     fn answered(&mut self) {
         self.deadline.as_mut().reset(Instant::now() + REQUEST_DEADLINE);
     }
@@ -121,5 +205,49 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for GuardedIo<I> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+
+    #[test]
+    fn one_address_gets_its_share_and_the_slots_come_back_when_connections_close() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(shares());
+    }
+
+    async fn shares() {
+        let slots = Slots::with_limits(3, 2);
+        let mut r = slots.reserve().await;
+        let a1 = slots.assign(&mut r, A).unwrap();
+        let mut r = slots.reserve().await;
+        let a2 = slots.assign(&mut r, A).unwrap();
+        let mut r = slots.reserve().await;
+        assert!(slots.assign(&mut r, A).is_none(), "A holds its share");
+        let b1 = slots
+            .assign(&mut r, B)
+            .expect("the reservation is kept for another address");
+        // All three are taken: the next reservation waits.
+        let waiting = tokio::time::timeout(Duration::from_millis(50), slots.reserve()).await;
+        assert!(waiting.is_err(), "a fourth slot was handed out");
+        drop(a1);
+        let mut r = slots.reserve().await;
+        let a3 = slots
+            .assign(&mut r, A)
+            .expect("A's closed connection gave its share back");
+        drop((a2, a3, b1));
+        assert!(
+            slots.held.lock().unwrap().is_empty(),
+            "nothing is counted for closed connections"
+        );
+        assert_eq!(slots.free.available_permits(), 3);
     }
 }

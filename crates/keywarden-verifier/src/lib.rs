@@ -33,9 +33,13 @@ use keywarden_core::partner::{KeyIndex, Verified};
 use keywarden_core::{Clock, Vault};
 
 mod guard;
+#[cfg(unix)]
+mod local;
 #[cfg(feature = "team")]
 mod team;
 mod tls;
+#[cfg(all(feature = "team", feature = "fuzzing"))]
+pub use team::fuzz_team_request;
 #[cfg(feature = "team")]
 pub use team::run_team_broker;
 pub use tls::TlsFiles;
@@ -46,7 +50,8 @@ pub use tls::TlsFiles;
 struct Peer(SocketAddr);
 
 type TcpGuarded = guard::Guarded<tokio::net::TcpListener>;
-type TlsGuarded = guard::Guarded<tls::TlsListener>;
+/// TLS connections are bounded by the listener itself (tls.rs).
+type TlsGuarded = tls::TlsListener;
 
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpGuarded>> for Peer {
     fn connect_info(stream: axum::serve::IncomingStream<'_, TcpGuarded>) -> Peer {
@@ -58,6 +63,32 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsG
     fn connect_info(stream: axum::serve::IncomingStream<'_, TlsGuarded>) -> Peer {
         Peer(*stream.remote_addr())
     }
+}
+
+#[cfg(unix)]
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, local::SameUser>> for Peer {
+    fn connect_info(_: axum::serve::IncomingStream<'_, local::SameUser>) -> Peer {
+        // A process of this user on this machine: counted as loopback.
+        Peer(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+}
+
+/// The Unix socket of the broker for this user's jobs (local.rs), bound.
+#[cfg(unix)]
+pub struct LocalSocket {
+    listener: std::os::unix::net::UnixListener,
+    pub path: std::path::PathBuf,
+}
+
+/// Binds the same-user socket at `path` (`<vault>/broker.sock` by
+/// default): replaced when a stopped service left it, refused when a
+/// running one answers on it.
+#[cfg(unix)]
+pub fn bind_local(path: &std::path::Path) -> Result<LocalSocket, ServeError> {
+    Ok(LocalSocket {
+        listener: local::bind(path)?,
+        path: path.to_path_buf(),
+    })
 }
 
 /// Why the service could not start or stopped.
@@ -483,6 +514,7 @@ pub fn run(
     listen: &str,
     tls: Option<&TlsFiles>,
     environments: &[KeyEnv],
+    #[cfg(unix)] same_user: Option<LocalSocket>,
     ready: impl FnOnce(SocketAddr, usize),
 ) -> Result<(), ServeError> {
     // The files are read before anything listens: a bad certificate is an
@@ -493,14 +525,21 @@ pub fn run(
     ready(local, p.keys);
     runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(p.listener).map_err(|e| ServeError(e.to_string()))?;
+        // The same service on the same-user socket, alongside.
+        #[cfg(unix)]
+        if let Some(local) = same_user {
+            let unix = tokio::net::UnixListener::from_std(local.listener).map_err(|e| ServeError(e.to_string()))?;
+            let app = p.app.clone().into_make_service_with_connect_info::<Peer>();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(local::SameUser::new(unix), app).await {
+                    eprintln!("kw serve: the socket {} stopped: {e}", local.path.display());
+                }
+            });
+        }
         let served = match config {
             Some(config) => {
                 let listener = tls::TlsListener::new(listener, config).map_err(|e| ServeError(e.to_string()))?;
-                axum::serve(
-                    guard::Guarded::new(listener),
-                    p.app.into_make_service_with_connect_info::<Peer>(),
-                )
-                .await
+                axum::serve(listener, p.app.into_make_service_with_connect_info::<Peer>()).await
             }
             None => {
                 axum::serve(

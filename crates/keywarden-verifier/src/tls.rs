@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::ServeError;
+use crate::guard::{GuardedIo, Slots};
 
 /// A client has this long to finish its TLS handshake.
 const HANDSHAKE: Duration = Duration::from_secs(10);
@@ -76,17 +77,23 @@ pub(crate) fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig
 
 /// Accepted TLS connections, handed to axum once their handshake is done.
 pub(crate) struct TlsListener {
-    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: tokio::sync::mpsc::Receiver<(GuardedIo<TlsStream<TcpStream>>, SocketAddr)>,
     local: SocketAddr,
 }
 
 impl TlsListener {
-    /// Starts accepting; must be called inside the server's runtime.
+    /// Starts accepting; must be called inside the server's runtime. Each
+    /// connection takes its slot (guard.rs) before it is accepted and keeps
+    /// it through the handshake: a flood of clients that never finish one
+    /// holds at most the slots, each for `HANDSHAKE`, never every file
+    /// descriptor of the process.
     pub(crate) fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<TlsListener> {
         let local = tcp.local_addr()?;
         let (tx, ready) = tokio::sync::mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
+        let slots = Slots::new();
         tokio::spawn(async move {
+            let mut reserved = slots.reserve().await;
             loop {
                 let (stream, peer) = match tcp.accept().await {
                     Ok(accepted) => accepted,
@@ -99,12 +106,19 @@ impl TlsListener {
                 if tx.is_closed() {
                     return;
                 }
+                // Over its address's share: closed at once.
+                let Some(slot) = slots.assign(&mut reserved, peer.ip()) else {
+                    continue;
+                };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
-                    if let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
-                        let _ = tx.send((tls, peer)).await;
+                // The handshake and the hand-over to the server, both within
+                // the deadline; the slot goes when this task ends unserved.
+                tokio::spawn(tokio::time::timeout(HANDSHAKE, async move {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        let _ = tx.send((GuardedIo::new(tls, slot), peer)).await;
                     }
-                });
+                }));
+                reserved = slots.reserve().await;
             }
         });
         Ok(TlsListener { ready, local })
@@ -112,7 +126,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = GuardedIo<TlsStream<TcpStream>>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

@@ -91,9 +91,10 @@ export const api = {
 
   listAudit: (query: AuditQuery) => call<AuditEvent[]>('list_audit', { query }),
   verifyAudit: () => call<AuditReport>('verify_audit'),
-  exportAudit: (query: AuditQuery, format: ExportFormat, path: string) =>
-    call<ExportReceipt>('export_audit', { query, format, path }),
-  exportConfig: (path: string) => call<ExportReceipt>('export_config', { path }),
+  /** The backend asks where in the native save dialog; null: cancelled. */
+  exportAudit: (query: AuditQuery, format: ExportFormat) =>
+    call<ExportReceipt | null>('export_audit', { query, format }),
+  exportConfig: () => call<ExportReceipt | null>('export_config'),
   openSupportBundle: (path: string) => call<SupportBundle>('open_support_bundle', { path }),
 
   getSettings: () => call<Settings>('get_settings'),
@@ -112,7 +113,7 @@ export const api = {
   issuePartnerKey: (input: IssueKeyInput) => call<IssuedKeyOut>('issue_partner_key', { input }),
   rotatePartnerKey: (id: string, graceDays: number | null) => call<IssuedKeyOut>('rotate_partner_key', { id, grace_days: graceDays }),
   revokePartnerKey: (id: string, reason: string) => call<PartnerKey>('revoke_partner_key', { id, reason }),
-  saveKeyEnvelope: (path: string, id: string) => call<ExportReceipt>('save_key_envelope', { path, id }),
+  saveKeyEnvelope: (id: string) => call<ExportReceipt | null>('save_key_envelope', { id }),
   vaultPublicKey: () => call<string>('vault_public_key'),
   credentialConsumers: (id: string) => call<Consumer[]>('credential_consumers', { id }),
   takeKeyDelivery: (id: string) => call<IssuedKeyOut>('take_key_delivery', { id }),

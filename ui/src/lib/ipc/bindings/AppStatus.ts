@@ -6,13 +6,13 @@ import type { VaultState } from "./VaultState";
 
 export type AppStatus = { vault: VaultState, key_source: KeySourceKind | null, vault_dir: string, 
 /**
- * Where exports are proposed to go (the user's Downloads or home).
- */
-export_dir: string, 
-/**
  * Who the audit log records for this session.
  */
 profile: string, settings: Settings, 
+/**
+ * Why `settings.json` could not be read, so the defaults apply.
+ */
+settings_problem: string | null, 
 /**
  * The embedded partner-key verifier: where it listens, or why not.
  */
