@@ -258,7 +258,7 @@ pub fn copy_secret(state: State<'_, AppState>, id: String, field: Option<String>
     Ok(CopyReceipt {
         field: name,
         clears_in_seconds: settings.clipboard_clear_seconds,
-        kept_out_of_history: history == clipboard::History::Excluded,
+        marked_as_password: history == clipboard::History::Excluded,
     })
 }
 
@@ -304,9 +304,19 @@ pub fn verify_audit(state: State<'_, AppState>) -> IpcResult<AuditReport> {
 /// and not an existing file (the dialog's "Replace?" is not taken: no
 /// file is ever written over).
 fn save_target(state: &AppState, ask: SaveAsk) -> IpcResult<Option<PathBuf>> {
+    let epoch = state.epoch();
     let picker = Arc::clone(&state.save_picker);
     let chosen = off_runtime(move || picker.pick(&ask))
         .map_err(|e| IpcError::new(ErrorCode::Internal, format!("the save dialog could not open: {e}")))?;
+    // The dialog may stay open for long: what was read before it is
+    // written only if the vault is still open as it was (not locked by
+    // the idle timer meanwhile, nor locked and opened again).
+    if chosen.is_some() && !state.still_open(epoch) {
+        return Err(IpcError::new(
+            ErrorCode::Locked,
+            "the vault locked while the save dialog was open; nothing was written. Unlock it and save again",
+        ));
+    }
     chosen.map(|p| export_target(&p)).transpose().map_err(Into::into)
 }
 
@@ -419,15 +429,32 @@ pub fn open_support_bundle(path: String) -> IpcResult<SupportBundle> {
         path: path.clone(),
         source: e,
     };
-    let size = std::fs::metadata(&path).map_err(io)?.len();
-    if size > keywarden_core::support::BUNDLE_MAX_BYTES as u64 {
-        return Err(Error::invalid(
+    // Opened without waiting (a FIFO would block for ever), then it must be
+    // a regular file, read no further than a bundle can be (`/dev/zero`
+    // says it is 0 bytes long and never ends).
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(&path).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(Error::invalid("support bundle", "that is not a file; choose the bundle's .json file").into());
+    }
+    let too_big = || {
+        Error::invalid(
             "support bundle",
             "the file is larger than any support bundle; ask for a fresh one made with `kw support-bundle`",
         )
-        .into());
+    };
+    let max = keywarden_core::support::BUNDLE_MAX_BYTES as u64;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max + 1), &mut bytes).map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big().into());
     }
-    let bytes = std::fs::read(&path).map_err(io)?;
     Ok(SupportBundle::parse(&bytes)?)
 }
 
@@ -565,7 +592,8 @@ pub fn take_key_delivery(state: State<'_, AppState>, id: String) -> IpcResult<Is
 /// envelope is the backend's own, never one the page hands in.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Option<ExportReceipt>> {
-    let envelope = state.envelope(&id).ok_or_else(|| {
+    // Taken for this save: a second save meanwhile finds none.
+    let envelope = state.take_envelope(&id).ok_or_else(|| {
         IpcError::new(
             ErrorCode::NotFound,
             format!(
@@ -578,13 +606,31 @@ pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Op
         file_name: format!("keywarden-key-{id}.json"),
         filter: ("JSON", &["json"]),
     };
-    let Some(target) = save_target(&state, ask)? else {
-        return Ok(None);
+    let epoch = state.epoch();
+    // Not saved (cancelled, refused, failed): the envelope stays for
+    // another try, unless the vault locked meanwhile.
+    let keep = |envelope| {
+        if state.still_open(epoch) {
+            state.remember_envelope(&id, envelope);
+        }
+    };
+    let target = match save_target(&state, ask) {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            keep(envelope);
+            return Ok(None);
+        }
+        Err(e) => {
+            keep(envelope);
+            return Err(e);
+        }
     };
     let json = serde_json::to_vec_pretty(&envelope).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
-    write_new(&target, &json)?;
+    if let Err(e) = write_new(&target, &json) {
+        keep(envelope);
+        return Err(e.into());
+    }
     // Saved once: the key in its payload is not kept for another copy.
-    state.forget_envelope(&id);
     Ok(Some(ExportReceipt {
         path: target.display().to_string(),
         items: 1,

@@ -39,6 +39,8 @@ impl Clipboard for RecordingClipboard {
 struct SaveDialogAnswers {
     answers: Mutex<std::collections::VecDeque<Option<PathBuf>>>,
     asked: Mutex<Vec<(String, String)>>,
+    /// Happens while the next dialog is open (the idle timer locking).
+    meanwhile: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl crate::save_dialog::SavePicker for SaveDialogAnswers {
@@ -47,6 +49,9 @@ impl crate::save_dialog::SavePicker for SaveDialogAnswers {
             .lock()
             .unwrap()
             .push((ask.title.to_owned(), ask.file_name.clone()));
+        if let Some(f) = self.meanwhile.lock().unwrap().take() {
+            f();
+        }
         self.answers
             .lock()
             .unwrap()
@@ -418,7 +423,7 @@ fn no_command_response_contains_a_stored_secret() {
     let receipt = h.ok("copy_secret", json!({ "id": ids[2], "field": null }));
     assert_eq!(receipt["field"], "password");
     assert_eq!(
-        receipt["kept_out_of_history"], true,
+        receipt["marked_as_password"], true,
         "the receipt says the copy is marked: {receipt}"
     );
     assert_eq!(h.clipboard.copied.lock().unwrap().as_slice(), [secret(2, "A").1]);
@@ -471,6 +476,22 @@ fn no_command_response_contains_a_stored_secret() {
             .contains("not a Keywarden support bundle"),
         "{refused}"
     );
+    // A device that never ends and a FIFO nobody writes: refused at once,
+    // not read until memory runs out or waited on for ever.
+    let fifo = h.dir.path().join("bundle.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for special in [std::path::Path::new("/dev/zero"), fifo.as_path()] {
+        let refused = h
+            .invoke("open_support_bundle", json!({ "path": special.to_str().unwrap() }))
+            .unwrap_err();
+        assert!(refused["message"].as_str().unwrap().contains("not a file"), "{refused}");
+    }
     h.ok("get_settings", json!({}));
     h.ok(
         "save_settings",
@@ -642,6 +663,21 @@ fn errors_reach_the_ui_as_code_and_message() {
     assert!(e["message"].as_str().unwrap().contains("1 to 365"));
 }
 
+/// One verification over the same-user socket: the HTTP status.
+fn socket_verify_status(path: &std::path::Path, key: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(path).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST /v1/keys/verify HTTP/1.1\r\nHost: kw\r\nX-Api-Key: {key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// One verification over loopback: the HTTP status.
 fn verify_status(addr: &str, key: &str) -> Option<u16> {
     use std::io::{Read, Write};
@@ -673,6 +709,9 @@ fn the_embedded_verifier_runs_while_the_vault_is_open_follows_revocations_and_st
     let status = h.ok("app_status", json!({}))["verifier"].as_str().unwrap().to_owned();
     let addr = status.strip_prefix("listening on ").unwrap().to_owned();
     assert_eq!(verify_status(&addr, &key), Some(200));
+    // And on the same-user socket beside the vault, for this machine's jobs.
+    let socket = h.dir.path().join("vault").join("broker.sock");
+    assert_eq!(socket_verify_status(&socket, &key), Some(200));
     h.ok("revoke_partner_key", json!({ "id": id, "reason": "test" }));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while verify_status(&addr, &key) != Some(401) {
@@ -685,6 +724,7 @@ fn the_embedded_verifier_runs_while_the_vault_is_open_follows_revocations_and_st
     // Locking closes the verifier with the vault.
     h.ok("lock_vault", json!({}));
     assert_eq!(verify_status(&addr, &key), None, "nothing listens once locked");
+    assert_eq!(socket_verify_status(&socket, &key), None, "nor on the socket");
     assert_eq!(h.ok("app_status", json!({}))["verifier"], json!(null));
     let bad = h
         .invoke(
@@ -727,4 +767,43 @@ fn a_damaged_settings_file_is_reported_and_kept_until_settings_are_saved() {
     assert!(status["settings_problem"].is_null(), "{status}");
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(saved.is_object(), "saving wrote a sound file: {saved}");
+}
+
+/// Issue 20, finding 5, from the review: a save dialog may stay open while
+/// the idle timer locks the vault. What was read before it (here a partner
+/// key's envelope, the key inside) is not written after the lock, and the
+/// envelope is gone with the lock.
+#[test]
+fn nothing_read_before_a_save_dialog_is_written_after_the_vault_locked() {
+    use tauri::Manager;
+    let mut h = Harness::new();
+    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let issued = h.ok(
+        "issue_partner_key",
+        json!({ "input": { "application": "adyen", "environment": "live", "scopes": ["invoices:read"] } }),
+    );
+    let key_id = issued["key"]["id"].as_str().unwrap().to_owned();
+    let app = h._app.handle().clone();
+    *h.dialog.meanwhile.lock().unwrap() = Some(Box::new(move || {
+        app.state::<AppState>().lock();
+    }));
+    let target = h.dir.path().join("late.envelope.json");
+    h.choose(Some(&target));
+    let e = h.invoke("save_key_envelope", json!({ "id": key_id })).unwrap_err();
+    assert_eq!(e["code"], "locked", "{e}");
+    assert!(!target.exists(), "written after the lock");
+    h.ok("unlock_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let e = h.invoke("save_key_envelope", json!({ "id": key_id })).unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("no envelope"), "{e}");
+
+    // The configuration export the same way.
+    let app = h._app.handle().clone();
+    *h.dialog.meanwhile.lock().unwrap() = Some(Box::new(move || {
+        app.state::<AppState>().lock();
+    }));
+    let config = h.dir.path().join("late.config.json");
+    h.choose(Some(&config));
+    let e = h.invoke("export_config", json!({})).unwrap_err();
+    assert_eq!(e["code"], "locked", "{e}");
+    assert!(!config.exists());
 }

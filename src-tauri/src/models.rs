@@ -64,10 +64,10 @@ pub struct RecoveryCodeOut {
 pub struct CopyReceipt {
     pub field: String,
     pub clears_in_seconds: u32,
-    /// The copy is marked as a password, for clipboard managers that keep
-    /// a history; false where the platform has no such mark (the UI says
-    /// a manager may keep a copy).
-    pub kept_out_of_history: bool,
+    /// The copy is marked as a password, which clipboard managers that
+    /// honour the mark keep out of their history (one that ignores it may
+    /// not); false where the platform has no such mark.
+    pub marked_as_password: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -47,6 +47,10 @@ pub struct AppState {
     /// (a compromised page could have a file of its choosing written).
     /// Forgotten at Lock.
     envelopes: Mutex<std::collections::HashMap<String, keywarden_core::partner::Signed>>,
+    /// Moves at every unlock and lock: what was read from the vault before
+    /// a save dialog is written only if the same unlock is still open when
+    /// the dialog closes.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {
@@ -89,6 +93,7 @@ impl AppState {
             test_now: None,
             verifier: Mutex::new(Ok(None)),
             envelopes: Mutex::new(std::collections::HashMap::new()),
+            epoch: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -99,16 +104,20 @@ impl AppState {
         }
     }
 
-    /// Drops the envelope of `key_id` (saved: no second copy).
-    pub fn forget_envelope(&self, key_id: &str) {
-        if let Ok(mut all) = self.envelopes.lock() {
-            all.remove(key_id);
-        }
+    /// Takes the envelope issued this session with key `key_id`: one
+    /// save at a time, and none after Lock.
+    pub fn take_envelope(&self, key_id: &str) -> Option<keywarden_core::partner::Signed> {
+        self.envelopes.lock().ok().and_then(|mut all| all.remove(key_id))
     }
 
-    /// The envelope issued this session with key `key_id`.
-    pub fn envelope(&self, key_id: &str) -> Option<keywarden_core::partner::Signed> {
-        self.envelopes.lock().ok().and_then(|all| all.get(key_id).cloned())
+    /// This unlock (see `epoch`).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether the unlock of `epoch` is still open.
+    pub fn still_open(&self, epoch: u64) -> bool {
+        self.epoch() == epoch && self.is_unlocked()
     }
 
     /// The vault folder: `KEYWARDEN_VAULT`, else the same default as `kw`.
@@ -208,9 +217,22 @@ impl AppState {
         *slot = match handle {
             None => Ok(None),
             Some(Err(e)) => Err(e.to_string()),
-            Some(Ok(vault)) => keywarden_verifier::start(vault, &listen)
-                .map(Some)
-                .map_err(|e| e.to_string()),
+            Some(Ok(vault)) => {
+                // Jobs on this machine reach it over the same-user socket,
+                // as they reach `kw serve` (issue 20, finding 7): no one
+                // can take it over while the vault is locked, as they could
+                // the loopback port.
+                let local = match keywarden_verifier::bind_local(&self.vault_dir.join("broker.sock")) {
+                    Ok(local) => Some(local),
+                    Err(e) => {
+                        eprintln!("keywarden: the verifier serves TCP only: {e}");
+                        None
+                    }
+                };
+                keywarden_verifier::start(vault, &listen, local)
+                    .map(Some)
+                    .map_err(|e| e.to_string())
+            }
         };
     }
 
@@ -234,6 +256,7 @@ impl AppState {
         if let Ok(mut all) = self.envelopes.lock() {
             all.clear();
         }
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.vault.lock() {
             Ok(mut slot) => match slot.take() {
                 Some(v) => {
@@ -269,6 +292,7 @@ impl AppState {
             vault.set_clock(Arc::new(keywarden_core::ManualClock::at(t)));
         }
         *self.slot()? = Some(vault);
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.touch();
         self.timer.poke();
         self.sync_verifier();

@@ -93,9 +93,10 @@ pub enum Command {
     /// `GET /v1/integrations/NAME/credential` with a service account's token.
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8787 (port 0: any free port).
-        /// Any address but loopback needs --tls-cert and --tls-key.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
-        listen: String,
+        /// Any address but loopback needs --tls-cert and --tls-key. Default
+        /// 127.0.0.1:8787; when that is taken, the socket serves alone.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
         /// Serve HTTPS with this PEM certificate chain (for LAN use).
         #[arg(long, value_name = "FILE", requires = "tls_key")]
         tls_cert: Option<PathBuf>,

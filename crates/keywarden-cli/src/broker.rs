@@ -157,6 +157,9 @@ pub fn fetch(vault_dir: &Path, integration: &str, token: &str) -> CliResult<Vec<
 
 fn fetch_http(base: &str, integration: &str, token: &str) -> CliResult<(u16, Zeroizing<String>)> {
     let url = credential_url(base, integration)?;
+    if url.scheme() == "http" {
+        check_loopback_owner(&url)?;
+    }
     let response = client()?.get(url).bearer_auth(token).send().map_err(|e| {
         let why = chain(&e);
         let hint = if e.is_connect() && why.contains("certificate") {
@@ -175,9 +178,93 @@ fn fetch_http(base: &str, integration: &str, token: &str) -> CliResult<(u16, Zer
     Ok((status, body))
 }
 
+/// Plain HTTP goes only to loopback (`url_of`), where any local user may
+/// listen on a free port: the token goes only to a port whose listening
+/// socket belongs to this user (or to `KEYWARDEN_BROKER_UID`, for a `kw
+/// serve` run as a service user), as the kernel says in /proc/net/tcp.
+fn check_loopback_owner(url: &reqwest::Url) -> CliResult {
+    #[cfg(target_os = "linux")]
+    {
+        let Some(port) = url.port_or_known_default() else {
+            return Ok(());
+        };
+        let expected = match std::env::var("KEYWARDEN_BROKER_UID") {
+            Ok(uid) => uid
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| CliError::new(5, format!("KEYWARDEN_BROKER_UID '{uid}' is not a user id (a number)")))?,
+            Err(_) => rustix::process::getuid().as_raw(),
+        };
+        for owner in loopback_listeners(port) {
+            if owner != expected {
+                return Err(CliError::new(
+                    6,
+                    format!(
+                        "{} is served by another user (uid {owner}), not by your kw serve; the token was not sent. \
+                         Use the broker's socket (unset KEYWARDEN_BROKER), or set KEYWARDEN_BROKER_UID to the user kw serve runs as",
+                        url.host_str().unwrap_or("the broker")
+                    ),
+                ));
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = url;
+    Ok(())
+}
+
+/// The owners (uids) of the sockets listening on `port` that a loopback
+/// connection could reach: on a loopback or the unspecified address, IPv4
+/// and IPv6 (`/proc/net/tcp`, `/proc/net/tcp6`: `st` 0A is LISTEN).
+#[cfg(target_os = "linux")]
+fn loopback_listeners(port: u16) -> Vec<u32> {
+    let mut owners = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(uid)) = (f.get(1), f.get(3), f.get(7)) else {
+                continue;
+            };
+            let Some((ip, p)) = local.rsplit_once(':') else {
+                continue;
+            };
+            // 127.0.0.0/8 (the first byte printed last), 0.0.0.0, ::1, ::,
+            // and ::ffff:127.x / ::ffff:0.0.0.0.
+            let v4_loopback = |w: &str| w.len() == 8 && w.ends_with("7F");
+            let reaches = v4_loopback(ip)
+                || ip.chars().all(|c| c == '0')
+                || ip == "00000000000000000000000001000000"
+                || ip
+                    .strip_prefix("0000000000000000FFFF0000")
+                    .is_some_and(|w| v4_loopback(w) || w == "00000000");
+            if *state == "0A" && reaches && u16::from_str_radix(p, 16) == Ok(port) {
+                if let Ok(uid) = uid.parse() {
+                    owners.push(uid);
+                }
+            }
+        }
+    }
+    owners
+}
+
 /// One request over the same-user socket: plain HTTP/1.1, one answer, then
 /// the connection closes. The token goes only to a server that runs as
 /// this user.
+#[cfg(not(target_os = "linux"))]
+fn fetch_local(path: &Path, _: &str, _: &str) -> CliResult<(u16, Zeroizing<String>)> {
+    Err(CliError::new(
+        5,
+        format!(
+            "the broker socket {} is checked for its owner on Linux only; set KEYWARDEN_BROKER to the broker's https:// address",
+            path.display()
+        ),
+    ))
+}
+
+#[cfg(target_os = "linux")]
 fn fetch_local(path: &Path, integration: &str, token: &str) -> CliResult<(u16, Zeroizing<String>)> {
     use std::io::{Read, Write};
     let shown = path.display();

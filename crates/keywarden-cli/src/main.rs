@@ -552,16 +552,25 @@ fn run(cli: Cli) -> CliResult {
                     }
                 },
             };
-            let on_socket = local
-                .as_ref()
-                .map(|l| format!(" and on {} for this user's jobs", l.path.display()))
-                .unwrap_or_default();
-            keywarden_verifier::run(vault, &listen, tls.as_ref(), &environments, local, |addr, keys| {
+            let socket_path = local.as_ref().map(|l| l.path.display().to_string());
+            // The default address may be taken (by anyone: it is loopback);
+            // then the socket serves this user's jobs alone.
+            let tcp_optional = listen.is_none();
+            let listen = listen.unwrap_or_else(|| "127.0.0.1:8787".into());
+            let ready = |addr: Option<std::net::SocketAddr>, keys: usize| {
                 // One line, the first, says where: scripts and tests read it
                 // (and may close the pipe after it).
-                outln!("listening on {addr}{on_socket} ({keys} keys, {scheme})");
-            })
-            .map_err(|e| CliError::new(1, e.to_string()))
+                match (addr, &socket_path) {
+                    (Some(addr), Some(path)) => {
+                        outln!("listening on {addr} and on {path} for this user's jobs ({keys} keys, {scheme})")
+                    }
+                    (Some(addr), None) => outln!("listening on {addr} ({keys} keys, {scheme})"),
+                    (None, Some(path)) => outln!("listening on {path} for this user's jobs only ({keys} keys)"),
+                    (None, None) => {}
+                }
+            };
+            keywarden_verifier::run(vault, &listen, tcp_optional, tls.as_ref(), &environments, local, ready)
+                .map_err(|e| CliError::new(1, e.to_string()))
         }
         Command::Policy(PolicyCmd::Show) => {
             // No vault needed: IT checks a machine before anyone has one.

@@ -786,8 +786,9 @@ fn bench_kw_run_overhead() {
         via_kw - direct
     );
 
-    // With a service-account token: through the broker over loopback HTTP,
-    // and over HTTPS (a new TLS connection each run, as a job makes).
+    // With a service-account token: through the broker over its same-user
+    // socket (the default), loopback HTTP, and HTTPS (a new TLS connection
+    // each run, as a job makes).
     let (token, _) = kw.service_account("bench-job", "Pleo", &[]);
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = tls_files(dir.path(), "bench");
@@ -798,6 +799,11 @@ fn bench_kw_run_overhead() {
     let plain = start(&[]);
     let tls = start(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
     for (what, broker) in [
+        // The plain service started first, so the socket is its.
+        (
+            "its unix socket",
+            format!("unix:{}", kw.vault.join("broker.sock").display()),
+        ),
         ("http loopback", format!("http://{}", plain.addr)),
         ("https", format!("https://{}", tls.addr)),
     ] {
@@ -1310,6 +1316,14 @@ fn kw_run_uses_the_same_user_socket_by_default_and_never_sends_its_token_to_a_sq
     if let Some(l) = squatter {
         l.set_nonblocking(true).unwrap();
         assert!(l.accept().is_err(), "kw run connected to the loopback port");
+        // With the default port taken, kw serve serves this user's jobs on
+        // the socket alone rather than not at all.
+        let (server, line) = kw.serve_with(&[], None, Stdio::inherit());
+        assert!(line.contains("broker.sock for this user's jobs only"), "{line}");
+        let (code, seen, err) = run(None, None);
+        assert_eq!((code, seen.as_deref()), (Some(0), Some(secret)), "{err}");
+        drop(server);
+        assert!(l.accept().is_err(), "kw run connected to the loopback port");
     }
 
     // A socket served by another user (here root's, for a job run as
@@ -1332,6 +1346,19 @@ fn kw_run_uses_the_same_user_socket_by_default_and_never_sends_its_token_to_a_sq
         assert!(err.contains("served by another user (uid 0)"), "{err}");
         let got = heard.join().unwrap();
         assert!(got.is_empty(), "the squatter heard {:?}", String::from_utf8_lossy(&got));
+
+        // The same for a loopback port named on purpose: kw run asks the
+        // kernel who listens there before it connects.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = port.local_addr().unwrap();
+        port.set_nonblocking(true).unwrap();
+        let (code, seen, err) = run(Some(&format!("http://{addr}")), Some(65534));
+        assert!(code != Some(0) && seen.is_none(), "{err}");
+        assert!(err.contains("served by another user (uid 0)"), "{err}");
+        assert!(
+            port.accept().is_err(),
+            "kw run connected to a port another user listens on"
+        );
     } else {
         eprintln!("not root: the other-user part of this test needs a second uid");
     }

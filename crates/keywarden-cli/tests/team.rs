@@ -514,4 +514,43 @@ fn the_machines_policy_applies_to_team_adds_rotations_and_the_team_broker() {
         11,
         "verifier_allowed",
     );
+    // The team's audit says how each secret was accepted.
+    let audit = desk.ok(&["team", "audit"], "");
+    assert!(audit.contains("checked live with its provider"), "{audit}");
+
+    // A broker started where Pleo is no longer allowed sends the stored key
+    // nowhere.
+    desk.set_policy("allowed_providers = [\"xledger\"]\n");
+    let mut broker = common::kw()
+        .args(["team", "broker", "--addr", &addr, "--mount", MOUNT, "--user", "broker"])
+        .args(["--userpass", &keywarden_team::admin::broker_userpass(USERPASS)])
+        .args(["--listen", "127.0.0.1:0"])
+        .env("KEYWARDEN_TEST_MODE", "1")
+        .env("KEYWARDEN_POLICY_FILE", desk.home.path().join("policy.toml"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::{BufRead, Write};
+        let mut stdin = broker.stdin.take().unwrap();
+        stdin.write_all(password("broker").expose_secret().as_bytes()).unwrap();
+        drop(stdin);
+        let mut line = String::new();
+        std::io::BufReader::new(broker.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("team broker listening on 127.0.0.1:"), "{line}");
+        let url = format!("http://{}", line.split_whitespace().nth(4).unwrap_or_default());
+        let seen_before = pleo.seen().len();
+        desk.fails(
+            &["team", "check", "Pleo payroll", "--broker", &url],
+            "",
+            5,
+            "not allowed",
+        );
+        assert_eq!(pleo.seen().len(), seen_before, "Pleo was sent the key");
+    }
+    let _ = broker.kill();
+    let _ = broker.wait();
 }

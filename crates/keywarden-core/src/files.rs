@@ -32,10 +32,11 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let written = opts.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
+    // A temporary name nobody can guess, so nobody can take it first; and
+    // a failure to make it is said as such, not as the target existing.
+    let mut file = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
     let published = written.and_then(|()| publish(&tmp, path));
     let _ = fs::remove_file(&tmp);
     match published {
@@ -77,13 +78,11 @@ fn publish(tmp: &Path, path: &Path) -> std::io::Result<()> {
 }
 
 fn temporary_beside(path: &Path) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.{n}.kw-tmp", std::process::id()))
+    path.with_file_name(format!(".{name}.{}.kw-tmp", uuid::Uuid::new_v4().simple()))
 }
 
 #[cfg(test)]

@@ -32,13 +32,118 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     // Longest first: a form that contains another is replaced whole.
     needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
     needles.dedup();
-    let mut out = text.to_owned();
-    for n in &needles {
-        if out.contains(n.as_str()) {
-            out = out.replace(n.as_str(), MASK);
+    let replace = |text: &str| {
+        let mut out = text.to_owned();
+        for n in &needles {
+            if out.contains(n.as_str()) {
+                out = out.replace(n.as_str(), MASK);
+            }
         }
+        out
+    };
+    // Writers escape as they like, and mix escapes (`\/` beside `\u00e6`,
+    // `&#47;` beside `&amp;`): the text with its JSON and HTML escapes
+    // undone (twice, for an escape escaped again) is searched too, and
+    // shown undone when a secret was found only that way.
+    let mut out = replace(text);
+    let mut current = out.clone();
+    for _ in 0..2 {
+        let Some(plain) = unescaped(&current) else {
+            break;
+        };
+        let cleaned = replace(&plain);
+        if cleaned != plain {
+            out = cleaned.clone();
+        }
+        current = cleaned;
     }
     out
+}
+
+/// `text` with JSON string escapes (`\uXXXX`, surrogate pairs included,
+/// `\/`, `\"`, `\\`) and HTML character references (`&amp;` `&lt;` `&gt;`
+/// `&quot;` `&apos;`, `&#N;`, `&#xH;`) undone; `None` when it has none.
+fn unescaped(text: &str) -> Option<String> {
+    if !text.contains('\\') && !text.contains('&') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(c) = rest.chars().next() {
+        let (decoded, used) = match c {
+            '\\' => json_escape(rest),
+            '&' => html_reference(rest),
+            _ => (None, c.len_utf8()),
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                changed = true;
+            }
+            None => out.push_str(&rest[..used]),
+        }
+        rest = &rest[used..];
+    }
+    changed.then_some(out)
+}
+
+/// The character a JSON escape at the start of `s` stands for, and its
+/// length; `(None, 1)` when there is none.
+fn json_escape(s: &str) -> (Option<char>, usize) {
+    let hex4 = |from: usize| {
+        s.get(from..from + 4)
+            .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    match s.as_bytes().get(1) {
+        Some(b'/') => (Some('/'), 2),
+        Some(b'"') => (Some('"'), 2),
+        Some(b'\\') => (Some('\\'), 2),
+        Some(b'u') => match hex4(2) {
+            Some(hi @ 0xD800..=0xDBFF) => match (s.get(6..8), hex4(8)) {
+                (Some("\\u"), Some(lo @ 0xDC00..=0xDFFF)) => {
+                    (char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)), 12)
+                }
+                _ => (None, 1),
+            },
+            Some(code) => match char::from_u32(code) {
+                Some(c) => (Some(c), 6),
+                None => (None, 1),
+            },
+            None => (None, 1),
+        },
+        _ => (None, 1),
+    }
+}
+
+/// The character an HTML reference at the start of `s` stands for, and
+/// its length; `(None, 1)` when there is none.
+fn html_reference(s: &str) -> (Option<char>, usize) {
+    // The longest reference looked for, `&#x10FFFF;`, is 10 bytes.
+    let Some(end) = s.bytes().take(12).position(|b| b == b';') else {
+        return (None, 1);
+    };
+    let Some(name) = s.get(1..end) else {
+        return (None, 1);
+    };
+    let c = match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => name
+            .strip_prefix("#x")
+            .or_else(|| name.strip_prefix("#X"))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .or_else(|| name.strip_prefix('#').and_then(|d| d.parse::<u32>().ok()))
+            .and_then(char::from_u32),
+    };
+    match c {
+        Some(c) => (Some(c), end + 1),
+        None => (None, 1),
+    }
 }
 
 /// The values of every field of `secrets`, to redact against.
@@ -272,6 +377,33 @@ mod tests {
             let clean = redact(&text, &[SECRET]);
             assert_eq!(clean, format!("error: {MASK} was refused"), "{form}");
         }
+    }
+
+    /// As .NET writes `+` (and only a few others), as Python and PHP write
+    /// letters beyond ASCII, with `\/` and `\u` mixed, and as an HTML page
+    /// writes `/` and `'`: each undone before the search.
+    #[test]
+    fn a_secret_escaped_in_part_or_in_a_mix_of_styles_is_masked() {
+        let cases = [
+            ("AbC+dEf/12=", r"AbC\u002BdEf/12="),
+            ("Passord-æøå", r"Passord-\u00e6\u00f8\u00e5"),
+            ("Passord-æøå/x", r"Passord-\u00E6\u00f8\u00e5\/x"),
+            ("emoji-😀-key", r"emoji-\ud83d\ude00-key"),
+            ("it's/a&key", "it&#39;s&#x2F;a&amp;key"),
+            ("it's/a&key", "it&apos;s&#47;a&amp;key"),
+        ];
+        for (secret, echoed) in cases {
+            let text = format!("{{\"error\":\"{echoed} is not valid\"}}");
+            let clean = redact(&text, &[secret]);
+            assert!(clean.contains(MASK), "{echoed}: {clean}");
+            assert!(
+                unescaped(&clean).unwrap_or(clean.clone()).find(secret).is_none(),
+                "{echoed}: {clean}"
+            );
+        }
+        // Text with escapes but no secret is left exactly as it was.
+        let text = r#"{"error":"a \/ b \u00e6 &amp; c"}"#;
+        assert_eq!(redact(text, &["unrelated-secret"]), text);
     }
 
     #[test]

@@ -158,6 +158,19 @@ enum Older {
     Accept,
 }
 
+/// The vault's header, its KEK (from the keychain or the passphrase) and
+/// the vault key it unwraps: the first steps of every open.
+fn unlock_header(dir: &Path, source: &KeySource) -> Result<(Header, Key256, Key256)> {
+    let header = Header::read(dir)?;
+    let pass = match source {
+        KeySource::Passphrase(p) => Some(p),
+        KeySource::Keychain => None,
+    };
+    let kek = header.load_kek(pass)?;
+    let vault_key = header.unwrap_with_kek(&kek)?;
+    Ok((header, kek, vault_key))
+}
+
 /// Where a vault with this header keeps its rollback anchor: the keychain
 /// for a keychain vault, `vault.anchor` for a passphrase vault.
 fn anchor_for(header: &Header, dir: &Path) -> Anchor {
@@ -869,29 +882,19 @@ impl Vault {
     /// Opens the vault at `dir`. A keychain vault reads its KEK from the
     /// keychain; a passphrase vault needs `KeySource::Passphrase`.
     pub fn open(dir: &Path, source: &KeySource, actor: Actor) -> Result<Vault> {
-        let header = Header::read(dir)?;
-        let pass = match source {
-            KeySource::Passphrase(p) => Some(p),
-            KeySource::Keychain => None,
-        };
-        let kek = header.load_kek(pass)?;
-        let vault_key = header.unwrap_with_kek(&kek)?;
+        let (header, _, vault_key) = unlock_header(dir, source)?;
         Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Refuse)
     }
 
-    /// Opens the vault at `dir` even though its database is older than its
-    /// rollback anchor (a backup restored on purpose): the step is audited
-    /// (`vault.accept_older`, naming both event numbers) and the anchor
-    /// moves to the database as it is. Returns the vault and, when it was
-    /// older, the database's and the anchor's event numbers.
+    /// Opens the vault at `dir` even though its database does not match its
+    /// rollback anchor: older than it (a backup restored on purpose), with
+    /// another history at the anchor's event, or with the anchor gone or
+    /// unreadable. The step is audited (`vault.accept_older`, saying which
+    /// and naming the event numbers) and the anchor moves to the database
+    /// as it is. Returns the vault and, when the database was refused
+    /// before, that event's detail.
     pub fn open_accepting_older(dir: &Path, source: &KeySource, actor: Actor) -> Result<(Vault, Option<String>)> {
-        let header = Header::read(dir)?;
-        let pass = match source {
-            KeySource::Passphrase(p) => Some(p),
-            KeySource::Keychain => None,
-        };
-        let kek = header.load_kek(pass)?;
-        let vault_key = header.unwrap_with_kek(&kek)?;
+        let (header, _, vault_key) = unlock_header(dir, source)?;
         let refused = match Self::open_with_vault_key(dir, header.clone(), &vault_key, actor.clone(), Older::Refuse) {
             Ok(v) => return Ok((v, None)),
             Err(Error::RolledBack { database, anchor }) => format!(
@@ -2561,13 +2564,7 @@ impl Vault {
     /// another process after that process locked the vault.
     #[doc(hidden)]
     pub fn key_material_for_tests(dir: &Path, source: &KeySource) -> Result<Vec<(String, Vec<u8>)>> {
-        let header = Header::read(dir)?;
-        let pass = match source {
-            KeySource::Passphrase(p) => Some(p),
-            KeySource::Keychain => None,
-        };
-        let kek = header.load_kek(pass)?;
-        let vault_key = header.unwrap_with_kek(&kek)?;
+        let (header, kek, vault_key) = unlock_header(dir, source)?;
         let keys = VaultKeys::derive(&vault_key);
         let conn = store::open(&header::db_path(dir), &keys.db, false)?;
         let dek = data_keys::current(&conn, &keys.dek_wrap, header.vault_id)?;

@@ -81,6 +81,9 @@ impl TeamBroker {
         let own = self.own();
         let bao = own.client();
         let mount = own.mount();
+        let config = read_config(bao, mount, &card)?;
+        // A provider the machine's policy no longer allows is sent nothing.
+        own.policy().check_provider(&crate::team::provider_of(&config))?;
         let secret = bao.get(&format!(
             "{mount}/data/{}?version={}",
             card.path.secret(),
@@ -88,7 +91,7 @@ impl TeamBroker {
         ))?;
         let secrets = secrets_from_json(&secret["data"]["data"])?;
         // Only the provider's own endpoints: see `checked_config`.
-        let config = crate::team::checked_config(&read_config(bao, mount, &card)?);
+        let config = crate::team::checked_config(&config);
         let integration = crate::team::integration_of(&card.name, &config);
         let candidate = keywarden_core::Candidate {
             credential_name: &card.name,

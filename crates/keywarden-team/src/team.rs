@@ -550,7 +550,7 @@ impl TeamVault {
         keywarden_core::model::validate_name("name", &new.name)?;
         check_format(new.kind, &new.config, &new.secrets)?;
         check_secret_fields(new.kind, &new.config, &new.secrets)?;
-        validate_now(&self.policy, validator, &new.name, new.kind, &new.config, &new.secrets)?;
+        let checked = validate_now(&self.policy, validator, &new.name, new.kind, &new.config, &new.secrets)?;
         let id = uuid::Uuid::new_v4().to_string();
         let path = CredentialPath {
             sharing: new.sharing,
@@ -604,7 +604,12 @@ impl TeamVault {
         self.record(
             "credential.add",
             &card,
-            format!("added as {} ({})", new.kind.label(), sharing_words(new.sharing)),
+            format!(
+                "added as {} ({}), {}",
+                new.kind.label(),
+                sharing_words(new.sharing),
+                checked.words()
+            ),
         )?;
         Ok(card)
     }
@@ -741,7 +746,7 @@ impl TeamVault {
         let config = self.read_config(&card)?;
         check_format(card.kind, &config, &secrets)?;
         check_secret_fields(card.kind, &config, &secrets)?;
-        validate_now(&self.policy, validator, &card.name, card.kind, &config, &secrets)?;
+        let checked = validate_now(&self.policy, validator, &card.name, card.kind, &config, &secrets)?;
         let meta = self
             .bao
             .get(&self.path(&card.path.secret(), "metadata"))
@@ -779,7 +784,7 @@ impl TeamVault {
         self.record(
             "credential.rotate",
             &done,
-            format!("secret replaced (version {version})"),
+            format!("secret replaced (version {version}), {}", checked.words()),
         )?;
         Ok(done)
     }
@@ -1183,6 +1188,37 @@ pub(crate) fn checked_config(config: &BTreeMap<String, String>) -> BTreeMap<Stri
     out
 }
 
+/// The provider a credential's configuration names; as in the local vault,
+/// one without a provider is "generic", and the list of allowed providers
+/// applies to it too.
+pub(crate) fn provider_of(config: &BTreeMap<String, String>) -> String {
+    config
+        .get("provider")
+        .map(|p| p.trim().to_lowercase())
+        .unwrap_or_else(|| "generic".into())
+}
+
+/// How a secret was accepted, for the team's audit event.
+#[derive(Clone, Copy)]
+enum Checked {
+    Live,
+    /// Offline, as the member asked.
+    Offline,
+    /// The provider has no live check (a generic key, a custom type, or an
+    /// endpoint the team vault does not send secrets to).
+    NoLiveCheck,
+}
+
+impl Checked {
+    fn words(self) -> &'static str {
+        match self {
+            Checked::Live => "checked live with its provider",
+            Checked::Offline => "not checked live: offline, as asked",
+            Checked::NoLiveCheck => "not checked live: no live check for this provider",
+        }
+    }
+}
+
 /// The policy's rules for a secret about to be saved (its provider is
 /// allowed; a live check where one is required), then the check itself.
 fn validate_now(
@@ -1192,14 +1228,8 @@ fn validate_now(
     kind: CredentialKind,
     config: &BTreeMap<String, String>,
     secrets: &SecretFields,
-) -> Result<()> {
-    // As in the local vault: a credential without a provider is "generic",
-    // and the list of allowed providers applies to it too.
-    let provider = config
-        .get("provider")
-        .map(|p| p.trim().to_lowercase())
-        .unwrap_or_else(|| "generic".into());
-    policy.check_provider(&provider)?;
+) -> Result<Checked> {
+    policy.check_provider(&provider_of(config))?;
     let config = &checked_config(config);
     let integration = integration_of(name, config);
     let candidate = Candidate {
@@ -1211,14 +1241,20 @@ fn validate_now(
     };
     // A provider without a live check (a generic API key, a custom type):
     // the offline checks, saved unchecked, as in the local vault.
-    let validator = if validator.is_offline() || !validator.has_live_check(&candidate) {
+    let (validator, how) = if validator.is_offline() {
         policy.check_unvalidated_save()?;
-        &keywarden_core::OfflineValidator as &dyn Validator
+        (validator, Checked::Offline)
+    } else if !validator.has_live_check(&candidate) {
+        policy.check_unvalidated_save()?;
+        (
+            &keywarden_core::OfflineValidator as &dyn Validator,
+            Checked::NoLiveCheck,
+        )
     } else {
-        validator
+        (validator, Checked::Live)
     };
     keywarden_core::validate::run(validator, &candidate)
-        .map(|_| ())
+        .map(|_| how)
         .map_err(|r| keywarden_core::Error::ValidationRejected { failure: r.failure }.into())
 }
 

@@ -66,6 +66,7 @@ impl Slots {
     /// address holds its share already (the caller closes the connection
     /// at once, and the reservation stays for the next one).
     pub(crate) fn assign(&self, reserved: &mut Reserved, peer: IpAddr) -> Option<Slot> {
+        let peer = share_of(peer);
         let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = held.entry(peer).or_insert(0);
         if *n >= self.per_address {
@@ -77,6 +78,21 @@ impl Slots {
             peer,
             held: self.held.clone(),
         })
+    }
+}
+
+/// Whose share a connection counts against: an IPv4 address (also when it
+/// comes IPv4-mapped), or an IPv6 /64, which one host holds whole.
+fn share_of(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -143,19 +159,37 @@ pub(crate) struct GuardedIo<I> {
     io: I,
     _slot: Slot,
     deadline: Pin<Box<Sleep>>,
+    limit: Duration,
 }
 
 impl<I> GuardedIo<I> {
     pub(crate) fn new(io: I, slot: Slot) -> GuardedIo<I> {
+        Self::with_deadline(io, slot, REQUEST_DEADLINE)
+    }
+
+    fn with_deadline(io: I, slot: Slot, limit: Duration) -> GuardedIo<I> {
         GuardedIo {
             io,
             _slot: slot,
-            deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            limit,
         }
     }
 
     fn answered(&mut self) {
-        self.deadline.as_mut().reset(Instant::now() + REQUEST_DEADLINE);
+        self.deadline.as_mut().reset(Instant::now() + self.limit);
+    }
+
+    /// A write the client does not take (it stopped reading) holds the
+    /// slot no longer than a request may: past the deadline it fails.
+    fn stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took no answer within the deadline",
+            )),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -176,8 +210,10 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for GuardedIo<I> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write(cx, buf);
-        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            this.answered();
+        match written {
+            Poll::Ready(Ok(n)) if n > 0 => this.answered(),
+            Poll::Pending => return this.stalled(cx).map(Err),
+            _ => {}
         }
         written
     }
@@ -189,8 +225,10 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for GuardedIo<I> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            this.answered();
+        match written {
+            Poll::Ready(Ok(n)) if n > 0 => this.answered(),
+            Poll::Pending => return this.stalled(cx).map(Err),
+            _ => {}
         }
         written
     }
@@ -200,7 +238,11 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for GuardedIo<I> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_flush(cx) {
+            Poll::Pending => this.stalled(cx).map(Err),
+            done => done,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -249,5 +291,43 @@ mod tests {
             "nothing is counted for closed connections"
         );
         assert_eq!(slots.free.available_permits(), 3);
+    }
+
+    #[test]
+    fn an_ipv6_host_shares_its_64_and_a_mapped_ipv4_address_is_that_address() {
+        let host = |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, last));
+        assert_eq!(share_of(host(1)), share_of(host(2)));
+        assert_ne!(
+            share_of(host(1)),
+            share_of(IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1)))
+        );
+        let mapped = IpAddr::V6(std::net::Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped());
+        assert_eq!(share_of(mapped), A);
+    }
+
+    /// A client that sends requests and stops reading the answers: the
+    /// blocked write fails at the deadline, and the slot comes back.
+    #[test]
+    fn a_client_that_takes_no_answer_loses_its_slot_at_the_deadline() {
+        use tokio::io::AsyncWriteExt;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let slots = Slots::with_limits(1, 1);
+            let mut r = slots.reserve().await;
+            let slot = slots.assign(&mut r, A).unwrap();
+            // The client's end is never read: 16 bytes fit, then writes wait.
+            let (server, _client) = tokio::io::duplex(16);
+            let mut io = GuardedIo::with_deadline(server, slot, Duration::from_millis(50));
+            let e = tokio::time::timeout(Duration::from_secs(5), io.write_all(&[b'x'; 64]))
+                .await
+                .expect("the blocked write ended at the deadline, not never")
+                .expect_err("a write nobody takes");
+            assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+            drop(io);
+            assert_eq!(slots.free.available_permits(), 1, "the slot came back");
+        });
     }
 }

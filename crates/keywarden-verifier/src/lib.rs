@@ -375,13 +375,21 @@ impl Drop for Running {
 }
 
 struct Prepared {
-    listener: std::net::TcpListener,
+    listener: Option<std::net::TcpListener>,
     app: axum::Router,
     stop: Arc<std::sync::atomic::AtomicBool>,
     keys: usize,
 }
 
-fn prepare(vault: Vault, listen: &str, tls: bool, environments: &[KeyEnv]) -> Result<Prepared, ServeError> {
+/// `tcp_optional`: an address that cannot be had is said on stderr and
+/// left out (the same-user socket serves on), not an error.
+fn prepare(
+    vault: Vault,
+    listen: &str,
+    tcp_optional: bool,
+    tls: bool,
+    environments: &[KeyEnv],
+) -> Result<Prepared, ServeError> {
     let addr: SocketAddr = listen
         .parse()
         .map_err(|_| ServeError(format!("'{listen}' is not an address like 127.0.0.1:8787")))?;
@@ -403,11 +411,20 @@ fn prepare(vault: Vault, listen: &str, tls: bool, environments: &[KeyEnv]) -> Re
         .name("kw-watch".into())
         .spawn(move || watch(vault, watcher, halt))
         .map_err(|e| ServeError(format!("could not start the watcher: {e}")))?;
-    let listener =
-        std::net::TcpListener::bind(addr).map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")))?;
+    let bound = std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| ServeError(format!("cannot listen on {addr}: {e}")));
+    let listener = match bound {
+        Ok(l) => Some(l),
+        Err(e) if tcp_optional => {
+            eprintln!("kw serve: warning: {e}; serving this user's jobs on the socket only");
+            None
+        }
+        Err(e) => {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(e);
+        }
+    };
     let app = router(shared);
     Ok(Prepared {
         listener,
@@ -509,33 +526,62 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 /// certificate and key. `ready` is called with the address once it listens.
 /// Keys of other `environments` (`kwp_test_` on a production service)
 /// are answered as unknown ones.
+/// `same_user`: the socket for this user's jobs too (local.rs); with it,
+/// `tcp_optional` lets a TCP address that is taken be left out (a local
+/// user squatting the default port stops no job of ours). `ready` gets the
+/// TCP address, if served.
 pub fn run(
     vault: Vault,
     listen: &str,
+    tcp_optional: bool,
     tls: Option<&TlsFiles>,
     environments: &[KeyEnv],
     #[cfg(unix)] same_user: Option<LocalSocket>,
-    ready: impl FnOnce(SocketAddr, usize),
+    ready: impl FnOnce(Option<SocketAddr>, usize),
 ) -> Result<(), ServeError> {
     // The files are read before anything listens: a bad certificate is an
     // error at start, not at the first client.
     let config = tls.map(tls::server_config).transpose()?;
-    let p = prepare(vault, listen, config.is_some(), environments)?;
-    let local = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
+    #[cfg(unix)]
+    let tcp_optional = tcp_optional && same_user.is_some();
+    #[cfg(not(unix))]
+    let tcp_optional = {
+        let _ = tcp_optional;
+        false
+    };
+    let p = prepare(vault, listen, tcp_optional, config.is_some(), environments)?;
+    let local = p
+        .listener
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()
+        .map_err(|e| ServeError(e.to_string()))?;
     ready(local, p.keys);
     runtime()?.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(p.listener).map_err(|e| ServeError(e.to_string()))?;
-        // The same service on the same-user socket, alongside.
+        // The same service on the same-user socket, alongside (or alone).
         #[cfg(unix)]
-        if let Some(local) = same_user {
-            let unix = tokio::net::UnixListener::from_std(local.listener).map_err(|e| ServeError(e.to_string()))?;
-            let app = p.app.clone().into_make_service_with_connect_info::<Peer>();
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(local::SameUser::new(unix), app).await {
-                    eprintln!("kw serve: the socket {} stopped: {e}", local.path.display());
-                }
-            });
-        }
+        let unix = match same_user {
+            Some(local) => {
+                let unix = tokio::net::UnixListener::from_std(local.listener).map_err(|e| ServeError(e.to_string()))?;
+                let app = p.app.clone().into_make_service_with_connect_info::<Peer>();
+                Some(tokio::spawn(async move {
+                    axum::serve(local::SameUser::new(unix), app)
+                        .await
+                        .map_err(|e| ServeError(format!("the socket {} stopped: {e}", local.path.display())))
+                }))
+            }
+            None => None,
+        };
+        let Some(listener) = p.listener else {
+            #[cfg(unix)]
+            if let Some(task) = unix {
+                return task
+                    .await
+                    .map_err(|e| ServeError(format!("the socket service stopped: {e}")))?;
+            }
+            return Err(ServeError("nothing to serve".into()));
+        };
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| ServeError(e.to_string()))?;
         let served = match config {
             Some(config) => {
                 let listener = tls::TlsListener::new(listener, config).map_err(|e| ServeError(e.to_string()))?;
@@ -554,13 +600,17 @@ pub fn run(
 }
 
 /// Serves in the background until `Running::stop` (the desktop app).
-pub fn start(vault: Vault, listen: &str) -> Result<Running, ServeError> {
+/// `same_user`: the socket for this user's jobs too (local.rs), served as
+/// long as the TCP address.
+pub fn start(vault: Vault, listen: &str, #[cfg(unix)] same_user: Option<LocalSocket>) -> Result<Running, ServeError> {
     // The app's own verifier serves this machine's tests and tools: both.
-    let p = prepare(vault, listen, false, &[KeyEnv::Live, KeyEnv::Test])?;
-    let addr = p.listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
+    let p = prepare(vault, listen, false, false, &[KeyEnv::Live, KeyEnv::Test])?;
+    let Some(listener) = p.listener else {
+        return Err(ServeError(format!("cannot listen on {listen}")));
+    };
+    let addr = listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
     let rt = runtime()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let listener = p.listener;
     let app = p.app;
     let thread = std::thread::Builder::new()
         .name("kw-verifier".into())
@@ -569,6 +619,14 @@ pub fn start(vault: Vault, listen: &str) -> Result<Running, ServeError> {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
+                // Ends with the runtime, when the TCP service has stopped.
+                #[cfg(unix)]
+                if let Some(local) = same_user
+                    && let Ok(unix) = tokio::net::UnixListener::from_std(local.listener)
+                {
+                    let app = app.clone().into_make_service_with_connect_info::<Peer>();
+                    tokio::spawn(async move { axum::serve(local::SameUser::new(unix), app).await });
+                }
                 let _ = axum::serve(
                     guard::Guarded::new(listener),
                     app.into_make_service_with_connect_info::<Peer>(),

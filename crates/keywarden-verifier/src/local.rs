@@ -32,6 +32,13 @@ pub(crate) fn bind(path: &Path) -> Result<std::os::unix::net::UnixListener, Serv
                 path.display()
             )));
         }
+        // Only our own: another user's socket is theirs to remove.
+        if std::os::unix::fs::MetadataExt::uid(&meta) != rustix::process::getuid().as_raw() {
+            return Err(ServeError(format!(
+                "{} belongs to another user; pass --socket with a path in a folder of your own",
+                path.display()
+            )));
+        }
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(ServeError(format!(
                 "another kw serve answers on {} already; stop it, or pass --socket with another path",

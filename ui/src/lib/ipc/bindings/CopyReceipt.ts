@@ -2,8 +2,8 @@
 
 export type CopyReceipt = { field: string, clears_in_seconds: number, 
 /**
- * The copy is marked as a password, for clipboard managers that keep
- * a history; false where the platform has no such mark (the UI says
- * a manager may keep a copy).
+ * The copy is marked as a password, which clipboard managers that
+ * honour the mark keep out of their history (one that ignores it may
+ * not); false where the platform has no such mark.
  */
-kept_out_of_history: boolean, };
+marked_as_password: boolean, };
