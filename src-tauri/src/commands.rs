@@ -303,8 +303,9 @@ pub fn verify_audit(state: State<'_, AppState>) -> IpcResult<AuditReport> {
 /// (`None`: cancelled), which must be absolute, in an existing folder,
 /// and not an existing file (the dialog's "Replace?" is not taken: no
 /// file is ever written over).
-fn save_target(state: &AppState, ask: SaveAsk) -> IpcResult<Option<PathBuf>> {
-    let epoch = state.epoch();
+/// `epoch`: the unlock in which what is to be written was read (taken
+/// before reading it).
+fn save_target(state: &AppState, ask: SaveAsk, epoch: u64) -> IpcResult<Option<PathBuf>> {
     let picker = Arc::clone(&state.save_picker);
     let chosen = off_runtime(move || picker.pick(&ask))
         .map_err(|e| IpcError::new(ErrorCode::Internal, format!("the save dialog could not open: {e}")))?;
@@ -374,8 +375,9 @@ pub fn export_audit(
         filter: (filter_name, extension),
     };
     // Read first: a locked vault is said before any dialog opens.
+    let epoch = state.epoch();
     let events = state.with_vault(|v| v.export_audit(&filter))?;
-    let Some(target) = save_target(&state, ask)? else {
+    let Some(target) = save_target(&state, ask, epoch)? else {
         return Ok(None);
     };
     let text = match format {
@@ -395,13 +397,14 @@ pub fn export_audit(
 pub fn export_config(state: State<'_, AppState>) -> IpcResult<Option<ExportReceipt>> {
     // Refused before the dialog opens when the vault is locked or the
     // policy forbids it.
+    let epoch = state.epoch();
     let export = state.with_vault(|v| v.export_config())?;
     let ask = SaveAsk {
         title: "Export configuration",
         file_name: format!("keywarden-config-{}.json", today()),
         filter: ("JSON", &["json"]),
     };
-    let Some(target) = save_target(&state, ask)? else {
+    let Some(target) = save_target(&state, ask, epoch)? else {
         return Ok(None);
     };
     let json = serde_json::to_vec_pretty(&export).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
@@ -432,6 +435,11 @@ pub fn open_support_bundle(path: String) -> IpcResult<SupportBundle> {
     // Opened without waiting (a FIFO would block for ever), then it must be
     // a regular file, read no further than a bundle can be (`/dev/zero`
     // says it is 0 bytes long and never ends).
+    // Anything but a regular file is not opened at all (a device may act
+    // on being opened); what is opened is checked again.
+    if !std::fs::metadata(&path).map_err(io)?.is_file() {
+        return Err(Error::invalid("support bundle", "that is not a file; choose the bundle's .json file").into());
+    }
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(target_os = "linux")]
@@ -592,6 +600,7 @@ pub fn take_key_delivery(state: State<'_, AppState>, id: String) -> IpcResult<Is
 /// envelope is the backend's own, never one the page hands in.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Option<ExportReceipt>> {
+    let epoch = state.epoch();
     // Taken for this save: a second save meanwhile finds none.
     let envelope = state.take_envelope(&id).ok_or_else(|| {
         IpcError::new(
@@ -606,15 +615,10 @@ pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Op
         file_name: format!("keywarden-key-{id}.json"),
         filter: ("JSON", &["json"]),
     };
-    let epoch = state.epoch();
     // Not saved (cancelled, refused, failed): the envelope stays for
     // another try, unless the vault locked meanwhile.
-    let keep = |envelope| {
-        if state.still_open(epoch) {
-            state.remember_envelope(&id, envelope);
-        }
-    };
-    let target = match save_target(&state, ask) {
+    let keep = |envelope| state.return_envelope(epoch, &id, envelope);
+    let target = match save_target(&state, ask, epoch) {
         Ok(Some(target)) => target,
         Ok(None) => {
             keep(envelope);

@@ -120,6 +120,27 @@ impl AppState {
         self.epoch() == epoch && self.is_unlocked()
     }
 
+    /// Puts back an envelope that was not saved, if the unlock it was
+    /// issued in is still open: checked and done under the envelopes'
+    /// lock, which a Lock takes to clear them, so none outlives it.
+    pub fn return_envelope(&self, epoch: u64, key_id: &str, envelope: keywarden_core::partner::Signed) {
+        if let Ok(mut all) = self.envelopes.lock()
+            && self.still_open(epoch)
+        {
+            all.insert(key_id.to_owned(), envelope);
+        }
+    }
+
+    /// Ends this unlock's epoch: its envelopes go, and what was read in it
+    /// is written no more.
+    fn end_epoch(&self) {
+        let envelopes = self.envelopes.lock();
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut all) = envelopes {
+            all.clear();
+        }
+    }
+
     /// The vault folder: `KEYWARDEN_VAULT`, else the same default as `kw`.
     pub fn default_vault_dir() -> Option<PathBuf> {
         match std::env::var_os("KEYWARDEN_VAULT") {
@@ -222,16 +243,20 @@ impl AppState {
                 // as they reach `kw serve` (issue 20, finding 7): no one
                 // can take it over while the vault is locked, as they could
                 // the loopback port.
-                let local = match keywarden_verifier::bind_local(&self.vault_dir.join("broker.sock")) {
-                    Ok(local) => Some(local),
-                    Err(e) => {
-                        eprintln!("keywarden: the verifier serves TCP only: {e}");
-                        None
-                    }
+                #[cfg(unix)]
+                let started = {
+                    let local = match keywarden_verifier::bind_local(&self.vault_dir.join("broker.sock")) {
+                        Ok(local) => Some(local),
+                        Err(e) => {
+                            eprintln!("keywarden: the verifier serves TCP only: {e}");
+                            None
+                        }
+                    };
+                    keywarden_verifier::start(vault, &listen, local)
                 };
-                keywarden_verifier::start(vault, &listen, local)
-                    .map(Some)
-                    .map_err(|e| e.to_string())
+                #[cfg(not(unix))]
+                let started = keywarden_verifier::start(vault, &listen);
+                started.map(Some).map_err(|e| e.to_string())
             }
         };
     }
@@ -253,10 +278,7 @@ impl AppState {
                 running.stop();
             }
         }
-        if let Ok(mut all) = self.envelopes.lock() {
-            all.clear();
-        }
-        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.end_epoch();
         match self.vault.lock() {
             Ok(mut slot) => match slot.take() {
                 Some(v) => {
@@ -291,8 +313,10 @@ impl AppState {
         if let Some(t) = self.test_now {
             vault.set_clock(Arc::new(keywarden_core::ManualClock::at(t)));
         }
+        // What the vault open before held (a create or recovery over it)
+        // is not this one's.
+        self.end_epoch();
         *self.slot()? = Some(vault);
-        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.touch();
         self.timer.poke();
         self.sync_verifier();

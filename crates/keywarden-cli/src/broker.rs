@@ -82,6 +82,22 @@ pub fn team_call(
 ) -> CliResult<(u16, serde_json::Value)> {
     use keywarden_core::ExposeSecret;
     let url = url_of(base, "the team broker address", &["v1", "team", endpoint])?;
+    if url.scheme() == "http" {
+        // The member's OpenBao token: to no one else's listener either.
+        let headers = Zeroizing::new(format!(
+            "Authorization: Bearer {}\r\nContent-Type: application/json\r\n",
+            token.expose_secret()
+        ));
+        let (status, text) = loopback_request(
+            &url,
+            "KEYWARDEN_TEAM_BROKER_UID",
+            "POST",
+            &headers,
+            body.to_string().as_bytes(),
+        )
+        .map_err(|e| CliError::new(16, e.message))?;
+        return Ok((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)));
+    }
     let response = client()?
         .post(url)
         .bearer_auth(token.expose_secret())
@@ -158,7 +174,8 @@ pub fn fetch(vault_dir: &Path, integration: &str, token: &str) -> CliResult<Vec<
 fn fetch_http(base: &str, integration: &str, token: &str) -> CliResult<(u16, Zeroizing<String>)> {
     let url = credential_url(base, integration)?;
     if url.scheme() == "http" {
-        check_loopback_owner(&url)?;
+        let auth = Zeroizing::new(format!("Authorization: Bearer {token}\r\n"));
+        return loopback_request(&url, "KEYWARDEN_BROKER_UID", "GET", &auth, b"");
     }
     let response = client()?.get(url).bearer_auth(token).send().map_err(|e| {
         let why = chain(&e);
@@ -178,76 +195,147 @@ fn fetch_http(base: &str, integration: &str, token: &str) -> CliResult<(u16, Zer
     Ok((status, body))
 }
 
-/// Plain HTTP goes only to loopback (`url_of`), where any local user may
-/// listen on a free port: the token goes only to a port whose listening
-/// socket belongs to this user (or to `KEYWARDEN_BROKER_UID`, for a `kw
-/// serve` run as a service user), as the kernel says in /proc/net/tcp.
-fn check_loopback_owner(url: &reqwest::Url) -> CliResult {
-    #[cfg(target_os = "linux")]
-    {
-        let Some(port) = url.port_or_known_default() else {
-            return Ok(());
-        };
-        let expected = match std::env::var("KEYWARDEN_BROKER_UID") {
-            Ok(uid) => uid
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| CliError::new(5, format!("KEYWARDEN_BROKER_UID '{uid}' is not a user id (a number)")))?,
-            Err(_) => rustix::process::getuid().as_raw(),
-        };
-        for owner in loopback_listeners(port) {
-            if owner != expected {
-                return Err(CliError::new(
-                    6,
-                    format!(
-                        "{} is served by another user (uid {owner}), not by your kw serve; the token was not sent. \
-                         Use the broker's socket (unset KEYWARDEN_BROKER), or set KEYWARDEN_BROKER_UID to the user kw serve runs as",
-                        url.host_str().unwrap_or("the broker")
-                    ),
-                ));
-            }
+/// A request in plain HTTP to a loopback port (`url_of` allows no other),
+/// where any local user may listen while our service is down: on a
+/// connection of our own whose other end, the kernel says
+/// (`/proc/net/tcp`), belongs to this user, or to the uid `uid_var` names
+/// (a service run as a service user). Nothing is sent before that check,
+/// and the request goes on that very connection.
+#[cfg(target_os = "linux")]
+fn loopback_request(
+    url: &reqwest::Url,
+    uid_var: &str,
+    method: &str,
+    headers: &str,
+    body: &[u8],
+) -> CliResult<(u16, Zeroizing<String>)> {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    let shown = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("?"),
+        url.port_or_known_default().unwrap_or(80)
+    );
+    // An address as given; `localhost` is the IPv4 one, named, not
+    // whatever a resolver answers first.
+    let ip = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let target = SocketAddr::new(ip, url.port_or_known_default().unwrap_or(80));
+    let expected = match std::env::var(uid_var) {
+        Ok(uid) => uid
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| CliError::new(5, format!("{uid_var} '{uid}' is not a user id (a number)")))?,
+        Err(_) => rustix::process::getuid().as_raw(),
+    };
+    let unanswered = |e: std::io::Error| {
+        CliError::new(
+            6,
+            format!("the broker at {shown} does not answer ({e}); is it running there?"),
+        )
+    };
+    let mut stream = std::net::TcpStream::connect_timeout(&target, Duration::from_secs(10)).map_err(unanswered)?;
+    let (ours, theirs) = (
+        stream.local_addr().map_err(unanswered)?,
+        stream.peer_addr().map_err(unanswered)?,
+    );
+    match connection_owner(theirs, ours) {
+        Some(owner) if owner == expected => {}
+        Some(owner) => {
+            return Err(CliError::new(
+                6,
+                format!(
+                    "{shown} is served by another user (uid {owner}), not by your broker; the token was not sent. \
+                     Use the broker's socket (unset KEYWARDEN_BROKER), or set {uid_var} to the user the broker runs as"
+                ),
+            ));
+        }
+        None => {
+            return Err(CliError::new(
+                6,
+                format!("cannot tell who serves {shown} (/proc/net/tcp says nothing of it); the token was not sent"),
+            ));
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = url;
-    Ok(())
+    let io = |e: std::io::Error| CliError::new(6, format!("talking to the broker at {shown}: {e}"));
+    let timeout = Some(Duration::from_secs(30));
+    stream.set_read_timeout(timeout).map_err(io)?;
+    stream.set_write_timeout(timeout).map_err(io)?;
+    let mut request = Zeroizing::new(
+        format!(
+            "{method} {} HTTP/1.1\r\nHost: {shown}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            url.path(),
+            body.len()
+        )
+        .into_bytes(),
+    );
+    request.extend_from_slice(body);
+    stream.write_all(&request).map_err(io)?;
+    let mut raw = Zeroizing::new(Vec::new());
+    (&mut stream).take(1 << 20).read_to_end(&mut raw).map_err(io)?;
+    parse_answer(&raw).ok_or_else(|| CliError::new(6, format!("the broker at {shown} sent no HTTP answer")))
 }
 
-/// The owners (uids) of the sockets listening on `port` that a loopback
-/// connection could reach: on a loopback or the unspecified address, IPv4
-/// and IPv6 (`/proc/net/tcp`, `/proc/net/tcp6`: `st` 0A is LISTEN).
+#[cfg(not(target_os = "linux"))]
+fn loopback_request(url: &reqwest::Url, _: &str, _: &str, _: &str, _: &[u8]) -> CliResult<(u16, Zeroizing<String>)> {
+    Err(CliError::new(
+        5,
+        format!(
+            "plain HTTP to {} is checked for who listens there on Linux only; use the broker's https:// address",
+            url.host_str().unwrap_or("the broker")
+        ),
+    ))
+}
+
+/// The uid that owns the far end of our TCP connection `ours` -> `theirs`:
+/// the row of `/proc/net/tcp` (or `tcp6`, where an IPv6 socket took an
+/// IPv4 connection) whose local address is `theirs` and remote `ours`. An
+/// accepted (or queued) connection carries its listener's owner.
 #[cfg(target_os = "linux")]
-fn loopback_listeners(port: u16) -> Vec<u32> {
-    let mut owners = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+fn connection_owner(theirs: std::net::SocketAddr, ours: std::net::SocketAddr) -> Option<u32> {
+    use std::net::{IpAddr, SocketAddr};
+    // As the kernel prints them: each 32-bit word of the address in this
+    // machine's byte order, then the port, in hex.
+    let hex = |a: SocketAddr, mapped: bool| -> String {
+        let words: Vec<[u8; 4]> = match a.ip() {
+            IpAddr::V4(v4) if mapped => v4
+                .to_ipv6_mapped()
+                .octets()
+                .chunks(4)
+                .map(|c| [c[0], c[1], c[2], c[3]])
+                .collect(),
+            IpAddr::V4(v4) => vec![v4.octets()],
+            IpAddr::V6(v6) => v6.octets().chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect(),
+        };
+        let mut out: String = words
+            .iter()
+            .map(|w| format!("{:08X}", u32::from_ne_bytes(*w)))
+            .collect();
+        out.push_str(&format!(":{:04X}", a.port()));
+        out
+    };
+    let tables: &[(&str, bool)] = match theirs.ip() {
+        IpAddr::V4(_) => &[("/proc/net/tcp", false), ("/proc/net/tcp6", true)],
+        IpAddr::V6(_) => &[("/proc/net/tcp6", false)],
+    };
+    for (table, mapped) in tables {
+        let (local, remote) = (hex(theirs, *mapped), hex(ours, *mapped));
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
         };
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let (Some(local), Some(state), Some(uid)) = (f.get(1), f.get(3), f.get(7)) else {
-                continue;
-            };
-            let Some((ip, p)) = local.rsplit_once(':') else {
-                continue;
-            };
-            // 127.0.0.0/8 (the first byte printed last), 0.0.0.0, ::1, ::,
-            // and ::ffff:127.x / ::ffff:0.0.0.0.
-            let v4_loopback = |w: &str| w.len() == 8 && w.ends_with("7F");
-            let reaches = v4_loopback(ip)
-                || ip.chars().all(|c| c == '0')
-                || ip == "00000000000000000000000001000000"
-                || ip
-                    .strip_prefix("0000000000000000FFFF0000")
-                    .is_some_and(|w| v4_loopback(w) || w == "00000000");
-            if *state == "0A" && reaches && u16::from_str_radix(p, 16) == Ok(port) {
-                if let Ok(uid) = uid.parse() {
-                    owners.push(uid);
-                }
+            if f.get(1) == Some(&local.as_str()) && f.get(2) == Some(&remote.as_str()) {
+                return f.get(7).and_then(|uid| uid.parse().ok());
             }
         }
     }
-    owners
+    None
 }
 
 /// One request over the same-user socket: plain HTTP/1.1, one answer, then

@@ -1348,17 +1348,21 @@ fn kw_run_uses_the_same_user_socket_by_default_and_never_sends_its_token_to_a_sq
         assert!(got.is_empty(), "the squatter heard {:?}", String::from_utf8_lossy(&got));
 
         // The same for a loopback port named on purpose: kw run asks the
-        // kernel who listens there before it connects.
+        // kernel who holds the other end of its connection before it sends.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = port.local_addr().unwrap();
-        port.set_nonblocking(true).unwrap();
+        let heard = std::thread::spawn(move || {
+            let (mut c, _) = port.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut got = Vec::new();
+            let _ = c.read_to_end(&mut got);
+            got
+        });
         let (code, seen, err) = run(Some(&format!("http://{addr}")), Some(65534));
         assert!(code != Some(0) && seen.is_none(), "{err}");
         assert!(err.contains("served by another user (uid 0)"), "{err}");
-        assert!(
-            port.accept().is_err(),
-            "kw run connected to a port another user listens on"
-        );
+        let got = heard.join().unwrap();
+        assert!(got.is_empty(), "the port heard {:?}", String::from_utf8_lossy(&got));
     } else {
         eprintln!("not root: the other-user part of this test needs a second uid");
     }

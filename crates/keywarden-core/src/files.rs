@@ -82,7 +82,10 @@ fn temporary_beside(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.kw-tmp", uuid::Uuid::new_v4().simple()))
+    // Short, whatever the name's length: a long name still fits NAME_MAX.
+    let short: String = name.chars().take(32).collect();
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    path.with_file_name(format!(".{short}.{}.kw-tmp", &nonce[..16]))
 }
 
 #[cfg(test)]

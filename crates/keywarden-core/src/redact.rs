@@ -53,7 +53,18 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
         };
         let cleaned = replace(&plain);
         if cleaned != plain {
-            out = cleaned.clone();
+            // Shown undone: an escaped control character (`\u001b`) must
+            // not become a real one in a terminal or the audit log.
+            out = cleaned
+                .chars()
+                .map(|c| {
+                    if c.is_control() && c != '\n' && c != '\t' {
+                        '\u{FFFD}'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
         }
         current = cleaned;
     }
@@ -61,16 +72,26 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
 }
 
 /// `text` with JSON string escapes (`\uXXXX`, surrogate pairs included,
-/// `\/`, `\"`, `\\`) and HTML character references (`&amp;` `&lt;` `&gt;`
-/// `&quot;` `&apos;`, `&#N;`, `&#xH;`) undone; `None` when it has none.
+/// `\/`, `\"`, `\\`), HTML character references (`&amp;` `&lt;` `&gt;`
+/// `&quot;` `&apos;`, `&#N;`, `&#xH;`) and percent-encoding (`%2F`, as any
+/// encoder left the rest) undone; `None` when it has none.
 fn unescaped(text: &str) -> Option<String> {
-    if !text.contains('\\') && !text.contains('&') {
+    if !text.contains('\\') && !text.contains('&') && !text.contains('%') {
         return None;
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut changed = false;
     while let Some(c) = rest.chars().next() {
+        if c == '%' {
+            let (bytes, used) = percent_run(rest);
+            if used > 0 {
+                out.push_str(&String::from_utf8_lossy(&bytes));
+                changed = true;
+                rest = &rest[used..];
+                continue;
+            }
+        }
         let (decoded, used) = match c {
             '\\' => json_escape(rest),
             '&' => html_reference(rest),
@@ -86,6 +107,25 @@ fn unescaped(text: &str) -> Option<String> {
         rest = &rest[used..];
     }
     changed.then_some(out)
+}
+
+/// The bytes of the `%XX` escapes at the start of `s`, one after another,
+/// and their length (0: none).
+fn percent_run(s: &str) -> (Vec<u8>, usize) {
+    let b = s.as_bytes();
+    let mut bytes = Vec::new();
+    let mut at = 0;
+    while b.get(at) == Some(&b'%') {
+        let hex = |i: usize| b.get(i).and_then(|c| (*c as char).to_digit(16));
+        match (hex(at + 1), hex(at + 2)) {
+            (Some(h), Some(l)) => {
+                bytes.push((h * 16 + l) as u8);
+                at += 3;
+            }
+            _ => break,
+        }
+    }
+    (bytes, at)
 }
 
 /// The character a JSON escape at the start of `s` stands for, and its
@@ -174,7 +214,7 @@ fn encodings(secret: &str) -> Vec<String> {
     ];
     for form in [false, true] {
         for lower in [false, true] {
-            for keep in [Keep::Unreserved, Keep::Alphanumeric] {
+            for keep in [Keep::Unreserved, Keep::Alphanumeric, Keep::Form] {
                 out.push(percent_encoded(secret, form, lower, keep));
             }
         }
@@ -249,6 +289,9 @@ enum Keep {
     Unreserved,
     /// Letters and digits only, as the most eager encoders do.
     Alphanumeric,
+    /// The WHATWG form encoder's set (what our own token requests send):
+    /// letters, digits, `*-._`.
+    Form,
 }
 
 /// Percent-encoding of everything but what `keep` names; `form`: a space
@@ -257,7 +300,11 @@ enum Keep {
 fn percent_encoded(s: &str, form: bool, lower: bool, keep: Keep) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
-        let kept = b.is_ascii_alphanumeric() || matches!((keep, b), (Keep::Unreserved, b'-' | b'.' | b'_' | b'~'));
+        let kept = b.is_ascii_alphanumeric()
+            || matches!(
+                (keep, b),
+                (Keep::Unreserved, b'-' | b'.' | b'_' | b'~') | (Keep::Form, b'*' | b'-' | b'.' | b'_')
+            );
         match b {
             _ if kept => out.push(b as char),
             b' ' if form => out.push('+'),
@@ -391,6 +438,9 @@ mod tests {
             ("emoji-😀-key", r"emoji-\ud83d\ude00-key"),
             ("it's/a&key", "it&#39;s&#x2F;a&amp;key"),
             ("it's/a&key", "it&apos;s&#47;a&amp;key"),
+            // As our form encoder sends it, and as Python's quote() leaves `/`.
+            ("ab*cd/ef~", "ab*cd%2Fef%7E"),
+            ("ab cd/ef!", "ab%20cd/ef%21"),
         ];
         for (secret, echoed) in cases {
             let text = format!("{{\"error\":\"{echoed} is not valid\"}}");

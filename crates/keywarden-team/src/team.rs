@@ -1254,7 +1254,7 @@ fn validate_now(
         (validator, Checked::Live)
     };
     keywarden_core::validate::run(validator, &candidate)
-        .map(|_| how)
+        .map(|verdict| if verdict.offline { Checked::Offline } else { how })
         .map_err(|r| keywarden_core::Error::ValidationRejected { failure: r.failure }.into())
 }
 

@@ -246,7 +246,13 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for GuardedIo<I> {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+        // TLS writes its close_notify here: a client that reads nothing
+        // keeps it pending, and the slot, no longer than the deadline.
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_shutdown(cx) {
+            Poll::Pending => this.stalled(cx).map(Err),
+            done => done,
+        }
     }
 }
 

@@ -605,11 +605,17 @@ pub fn run(
 pub fn start(vault: Vault, listen: &str, #[cfg(unix)] same_user: Option<LocalSocket>) -> Result<Running, ServeError> {
     // The app's own verifier serves this machine's tests and tools: both.
     let p = prepare(vault, listen, false, false, &[KeyEnv::Live, KeyEnv::Test])?;
-    let Some(listener) = p.listener else {
-        return Err(ServeError(format!("cannot listen on {listen}")));
+    // Not started after all: the watcher lets go of its vault (and keys).
+    let stop = p.stop.clone();
+    let failed = move |e: ServeError| {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        e
     };
-    let addr = listener.local_addr().map_err(|e| ServeError(e.to_string()))?;
-    let rt = runtime()?;
+    let Some(listener) = p.listener else {
+        return Err(failed(ServeError(format!("cannot listen on {listen}"))));
+    };
+    let addr = listener.local_addr().map_err(|e| failed(ServeError(e.to_string())))?;
+    let rt = runtime().map_err(&failed)?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = p.app;
     let thread = std::thread::Builder::new()
@@ -637,7 +643,7 @@ pub fn start(vault: Vault, listen: &str, #[cfg(unix)] same_user: Option<LocalSoc
                 .await;
             });
         })
-        .map_err(|e| ServeError(format!("could not start the verifier: {e}")))?;
+        .map_err(|e| failed(ServeError(format!("could not start the verifier: {e}"))))?;
     Ok(Running {
         addr,
         stop: p.stop,
