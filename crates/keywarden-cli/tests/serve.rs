@@ -95,6 +95,36 @@ impl Kw {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// The integration "Pleo production" (its key as `PLEO_API_KEY`).
+    fn add_pleo_production(&self) {
+        self.ok(&[
+            "integration",
+            "add",
+            "Pleo production",
+            "--provider",
+            "pleo",
+            "--env",
+            "api_key=PLEO_API_KEY",
+        ]);
+    }
+
+    /// The credential "Pleo API" of "Pleo production", saved unchecked.
+    fn add_pleo_api(&self, secret: &str) {
+        self.ok_with_stdin(
+            &[
+                "credential",
+                "add",
+                "Pleo API",
+                "--type",
+                "api-key",
+                "--integration",
+                "Pleo production",
+                "--offline",
+            ],
+            secret,
+        );
+    }
+
     /// Issues a key: (key, id).
     fn issue(&self, app: &str, scope: &str) -> (String, String) {
         let v: serde_json::Value =
@@ -331,30 +361,10 @@ impl Kw {
 #[test]
 fn the_broker_hands_a_granted_account_the_current_credential_and_refuses_all_else_alike() {
     let kw = Kw::init();
-    kw.ok(&[
-        "integration",
-        "add",
-        "Pleo production",
-        "--provider",
-        "pleo",
-        "--env",
-        "api_key=PLEO_API_KEY",
-    ]);
+    kw.add_pleo_production();
     kw.ok(&["integration", "add", "Xledger", "--provider", "xledger"]);
     let first = "pk_live_BROKERCANARY_first_7Hq2x9Lm";
-    kw.ok_with_stdin(
-        &[
-            "credential",
-            "add",
-            "Pleo API",
-            "--type",
-            "api-key",
-            "--integration",
-            "Pleo production",
-            "--offline",
-        ],
-        first,
-    );
+    kw.add_pleo_api(first);
     let (granted, _) = kw.service_account("payroll-sync", "Pleo production", &[]);
     let (other, _) = kw.service_account("ledger-sync", "Xledger", &[]);
     let (revoked, revoked_id) = kw.service_account("old-job", "Pleo production", &[]);
@@ -522,30 +532,10 @@ fn tls_files(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
 fn off_loopback_kw_serve_speaks_only_tls_and_kw_run_trusts_only_the_certificate_it_is_given() {
     use std::os::unix::fs::PermissionsExt;
     let kw = Kw::init();
-    kw.ok(&[
-        "integration",
-        "add",
-        "Pleo production",
-        "--provider",
-        "pleo",
-        "--env",
-        "api_key=PLEO_API_KEY",
-    ]);
+    kw.add_pleo_production();
     let first = "pk_live_TLSCANARY_first_Qm4vX2";
     let second = "pk_live_TLSCANARY_second_Zr8wK5";
-    kw.ok_with_stdin(
-        &[
-            "credential",
-            "add",
-            "Pleo API",
-            "--type",
-            "api-key",
-            "--integration",
-            "Pleo production",
-            "--offline",
-        ],
-        first,
-    );
+    kw.add_pleo_api(first);
     kw.ok_with_stdin(&["credential", "rotate", "--offline", "Pleo API"], second);
     let (token, _) = kw.service_account("payroll-sync", "Pleo production", &[]);
     let dir = tempfile::tempdir().unwrap();
@@ -1245,29 +1235,9 @@ fn kw_run_uses_the_same_user_socket_by_default_and_never_sends_its_token_to_a_sq
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let kw = Kw::init();
-    kw.ok(&[
-        "integration",
-        "add",
-        "Pleo production",
-        "--provider",
-        "pleo",
-        "--env",
-        "api_key=PLEO_API_KEY",
-    ]);
+    kw.add_pleo_production();
     let secret = "pk_live_SOCKETCANARY_Rq7wZt2x";
-    kw.ok_with_stdin(
-        &[
-            "credential",
-            "add",
-            "Pleo API",
-            "--type",
-            "api-key",
-            "--integration",
-            "Pleo production",
-            "--offline",
-        ],
-        secret,
-    );
+    kw.add_pleo_api(secret);
     let (token, _) = kw.service_account("payroll-sync", "Pleo production", &[]);
     let run = |broker: Option<&str>, uid: Option<u32>| {
         let work = tempfile::tempdir().unwrap();

@@ -37,6 +37,32 @@ impl Desk {
         common::run(cmd, stdin)
     }
 
+    /// `kw team broker` on a free loopback port, with this desk's policy:
+    /// the process and the broker's URL.
+    fn start_broker(&self, addr: &str) -> (std::process::Child, String) {
+        use std::io::{BufRead, Write};
+        let mut broker = common::kw()
+            .args(["team", "broker", "--addr", addr, "--mount", MOUNT, "--user", "broker"])
+            .args(["--userpass", &keywarden_team::admin::broker_userpass(USERPASS)])
+            .args(["--listen", "127.0.0.1:0"])
+            .env("KEYWARDEN_TEST_MODE", "1")
+            .env("KEYWARDEN_POLICY_FILE", self.home.path().join("policy.toml"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = broker.stdin.take().unwrap();
+        stdin.write_all(password("broker").expose_secret().as_bytes()).unwrap();
+        drop(stdin);
+        let mut line = String::new();
+        std::io::BufReader::new(broker.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("team broker listening on 127.0.0.1:"), "{line}");
+        let url = format!("http://{}", line.split_whitespace().nth(4).unwrap_or_default());
+        (broker, url)
+    }
+
     fn set_policy(&self, text: &str) {
         std::fs::write(self.home.path().join("policy.toml"), text).unwrap();
     }
@@ -368,7 +394,6 @@ fn kw_overview_lists_what_needs_attention_in_both_vaults_and_names_an_unreachabl
 /// creator, never for another admin.
 #[test]
 fn the_team_broker_checks_for_use_only_members_and_moves_shared_credentials_as_openbao_allows() {
-    use std::io::{BufRead, Write};
     const ACME: &str = "6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
     const GOOD: &str = "pk_live_aaaaaaaaaaaaGOOD";
     let pleo = keywarden_connectors::fakes::FakePleo::start(&[GOOD], ACME, false).unwrap();
@@ -389,25 +414,7 @@ fn the_team_broker_checks_for_use_only_members_and_moves_shared_credentials_as_o
     add.push("--offline");
     desk.ok(&add, "pk_live_bbbbbbbbbbbbBAD0");
 
-    let mut broker = common::kw()
-        .args(["team", "broker", "--addr", &addr, "--mount", MOUNT, "--user", "broker"])
-        .args(["--userpass", &keywarden_team::admin::broker_userpass(USERPASS)])
-        .args(["--listen", "127.0.0.1:0"])
-        .env("KEYWARDEN_TEST_MODE", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = broker.stdin.take().unwrap();
-    stdin.write_all(password("broker").expose_secret().as_bytes()).unwrap();
-    drop(stdin);
-    let mut line = String::new();
-    std::io::BufReader::new(broker.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let listening = line.split_whitespace().nth(4).unwrap_or_default().to_owned();
-    assert!(line.starts_with("team broker listening on 127.0.0.1:"), "{line}");
-    let url = format!("http://{listening}");
+    let (mut broker, url) = desk.start_broker(&addr);
 
     desk.login(&addr, "dave");
     let out = desk.ok(&["team", "check", "Pleo payroll", "--broker", &url], "");
@@ -521,36 +528,15 @@ fn the_machines_policy_applies_to_team_adds_rotations_and_the_team_broker() {
     // A broker started where Pleo is no longer allowed sends the stored key
     // nowhere.
     desk.set_policy("allowed_providers = [\"xledger\"]\n");
-    let mut broker = common::kw()
-        .args(["team", "broker", "--addr", &addr, "--mount", MOUNT, "--user", "broker"])
-        .args(["--userpass", &keywarden_team::admin::broker_userpass(USERPASS)])
-        .args(["--listen", "127.0.0.1:0"])
-        .env("KEYWARDEN_TEST_MODE", "1")
-        .env("KEYWARDEN_POLICY_FILE", desk.home.path().join("policy.toml"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::{BufRead, Write};
-        let mut stdin = broker.stdin.take().unwrap();
-        stdin.write_all(password("broker").expose_secret().as_bytes()).unwrap();
-        drop(stdin);
-        let mut line = String::new();
-        std::io::BufReader::new(broker.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("team broker listening on 127.0.0.1:"), "{line}");
-        let url = format!("http://{}", line.split_whitespace().nth(4).unwrap_or_default());
-        let seen_before = pleo.seen().len();
-        desk.fails(
-            &["team", "check", "Pleo payroll", "--broker", &url],
-            "",
-            5,
-            "not allowed",
-        );
-        assert_eq!(pleo.seen().len(), seen_before, "Pleo was sent the key");
-    }
+    let (mut broker, url) = desk.start_broker(&addr);
+    let seen_before = pleo.seen().len();
+    desk.fails(
+        &["team", "check", "Pleo payroll", "--broker", &url],
+        "",
+        5,
+        "not allowed",
+    );
+    assert_eq!(pleo.seen().len(), seen_before, "Pleo was sent the key");
     let _ = broker.kill();
     let _ = broker.wait();
 }
