@@ -1239,10 +1239,21 @@ fn kw_run_uses_the_same_user_socket_by_default_and_never_sends_its_token_to_a_sq
     let secret = "pk_live_SOCKETCANARY_Rq7wZt2x";
     kw.add_pleo_api(secret);
     let (token, _) = kw.service_account("payroll-sync", "Pleo production", &[]);
+    // A copy of kw that another user can run: the build folder may be
+    // owner-only (a fresh clone in a private temporary folder is).
+    let shared_bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared_bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let other_users_kw = shared_bin.path().join("kw");
+    std::fs::copy(kw_bin(), &other_users_kw).unwrap();
+    std::fs::set_permissions(&other_users_kw, std::fs::Permissions::from_mode(0o755)).unwrap();
     let run = |broker: Option<&str>, uid: Option<u32>| {
         let work = tempfile::tempdir().unwrap();
         std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let mut c = Command::new(kw_bin());
+        let mut c = Command::new(if uid.is_some() {
+            other_users_kw.clone()
+        } else {
+            kw_bin()
+        });
         c.arg("--vault")
             .arg(&kw.vault)
             .args(["run", "--integration", "Pleo production", "--"])
