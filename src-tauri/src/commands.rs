@@ -454,7 +454,7 @@ pub fn open_support_bundle(path: String) -> IpcResult<SupportBundle> {
     let too_big = || {
         Error::invalid(
             "support bundle",
-            "the file is larger than any support bundle; ask for a fresh one made with `kw support-bundle`",
+            "the file is larger than any support bundle; ask for a fresh support bundle",
         )
     };
     let max = keywarden_core::support::BUNDLE_MAX_BYTES as u64;

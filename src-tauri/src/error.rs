@@ -1,7 +1,7 @@
 //! Errors as the UI receives them: `{ code, message }`. The code is what the
 //! UI branches on; the message is the core's, which never carries a secret.
 
-use keywarden_core::Error;
+use keywarden_core::{Error, ErrorKind, Hint};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -64,72 +64,56 @@ impl IpcError {
     }
 }
 
+/// The IPC code of each kind of error. Exhaustive: a new kind does not
+/// compile until the window says what it means.
+fn code_of(kind: ErrorKind) -> ErrorCode {
+    match kind {
+        ErrorKind::NoVault => ErrorCode::NoVault,
+        ErrorKind::KeychainUnavailable => ErrorCode::KeychainUnavailable,
+        ErrorKind::KeychainLocked => ErrorCode::KeychainLocked,
+        ErrorKind::KeychainItemMissing => ErrorCode::KeychainItemMissing,
+        ErrorKind::WrongKey => ErrorCode::WrongKey,
+        ErrorKind::NotFound => ErrorCode::NotFound,
+        ErrorKind::Duplicate | ErrorKind::VaultExists | ErrorKind::InUse => ErrorCode::Conflict,
+        ErrorKind::InvalidInput | ErrorKind::Misconfigured => ErrorCode::InvalidInput,
+        ErrorKind::Refused | ErrorKind::ForbiddenByPolicy => ErrorCode::Refused,
+        ErrorKind::Damaged | ErrorKind::AuditBroken => ErrorCode::Damaged,
+        ErrorKind::Stale => ErrorCode::Stale,
+        ErrorKind::DiskFull => ErrorCode::DiskFull,
+        ErrorKind::Busy => ErrorCode::Busy,
+        ErrorKind::NotAllowed => ErrorCode::NotAllowed,
+        ErrorKind::SignedOut => ErrorCode::SignedOut,
+        ErrorKind::Offline => ErrorCode::Offline,
+        ErrorKind::KeychainFailed | ErrorKind::Internal => ErrorCode::Internal,
+    }
+}
+
+/// The next step as the window offers it: a button, not a command. Accepting
+/// an older copy of a vault has no button; it stays a deliberate step in a
+/// terminal.
+fn hint_words(hint: Hint) -> &'static str {
+    match hint {
+        Hint::RecoverWithCode => "use \"Recover with code\" on the unlock screen",
+        Hint::CreateVault => "create one on the first-run screen",
+        Hint::OpenOrChooseAnother => "open it",
+        Hint::AcceptOlder => {
+            "if you put back or kept this copy on purpose, accept it in a terminal with `kw recover --accept-older` \
+             (the step is audited; it writes a new rollback anchor)"
+        }
+        Hint::EnterSecret => "enter it with Update Credentials",
+        Hint::TeamSignIn => "sign in under Team vault → Sign in",
+        Hint::VerifyTeamAudit => "check the chain in a terminal with `kw team audit --verify`",
+    }
+}
+
 impl From<Error> for IpcError {
     fn from(e: Error) -> IpcError {
-        let code = match &e {
-            Error::VaultNotFound { .. } => ErrorCode::NoVault,
-            Error::KeychainUnavailable { .. } => ErrorCode::KeychainUnavailable,
-            Error::KeychainLocked => ErrorCode::KeychainLocked,
-            Error::KeychainItemMissing { .. } => ErrorCode::KeychainItemMissing,
-            Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => ErrorCode::WrongKey,
-            Error::NotFound { .. } => ErrorCode::NotFound,
-            Error::Duplicate { .. } | Error::VaultExists { .. } | Error::HasDependents { .. } => ErrorCode::Conflict,
-            Error::InvalidInput { .. } | Error::ImportFile { .. } => ErrorCode::InvalidInput,
-            Error::CredentialDisabled { .. }
-            | Error::NeedsReentry { .. }
-            | Error::ValidationRejected { .. }
-            | Error::ManagedByPolicy { .. } => ErrorCode::Refused,
-            Error::VaultCorrupt { .. }
-            | Error::DatabaseDamaged { .. }
-            | Error::Decryption
-            | Error::Audit(_)
-            | Error::RolledBack { .. }
-            | Error::Forked { .. }
-            | Error::AnchorMissing { .. }
-            | Error::AnchorUnreadable { .. } => ErrorCode::Damaged,
-            Error::Conflict { .. } => ErrorCode::Stale,
-            Error::DiskFull | Error::DiskIo { .. } => ErrorCode::DiskFull,
-            Error::Busy { .. } => ErrorCode::Busy,
-            _ => ErrorCode::Internal,
-        };
-        IpcError::new(code, desktop_wording(e.to_string()))
+        IpcError::new(code_of(e.kind()), e.say(hint_words))
     }
 }
 
 impl From<keywarden_team::TeamError> for IpcError {
     fn from(e: keywarden_team::TeamError) -> IpcError {
-        use keywarden_team::{BaoError, TeamError};
-        let code = match e {
-            // Validation refused, bad input, keychain trouble: the core's codes.
-            TeamError::Core(inner) => return IpcError::from(inner),
-            ref other => match other {
-                TeamError::Bao(BaoError::Unreachable { .. }) | TeamError::Offline => ErrorCode::Offline,
-                TeamError::Bao(BaoError::Forbidden { .. }) | TeamError::NotAllowed { .. } => ErrorCode::NotAllowed,
-                TeamError::SignedOut => ErrorCode::SignedOut,
-                TeamError::NotFound { .. } => ErrorCode::NotFound,
-                TeamError::Duplicate { .. } => ErrorCode::Conflict,
-                TeamError::Invalid { .. } | TeamError::Bao(BaoError::Config(_)) => ErrorCode::InvalidInput,
-                TeamError::Conflict { .. } => ErrorCode::Stale,
-                TeamError::AuditBroken { .. } | TeamError::NotRecorded { .. } => ErrorCode::Damaged,
-                _ => ErrorCode::Internal,
-            },
-        };
-        IpcError::new(code, e.to_string().replace("(kw team login)", "(Team vault → Sign in)"))
+        IpcError::new(code_of(e.kind()), e.say(hint_words))
     }
-}
-
-/// Core messages point CLI users at `kw` commands; in the window the same
-/// actions are buttons.
-fn desktop_wording(message: String) -> String {
-    message
-        .replace(
-            "run `kw recover` with the recovery code",
-            "use \"Recover with code\" on the unlock screen",
-        )
-        .replace("create one with `kw init`", "create one on the first-run screen")
-        .replace(
-            "enter it with `kw credential rotate`",
-            "enter it with Update Credentials",
-        )
-        .replace(", or choose another --vault path", "")
 }

@@ -30,8 +30,9 @@ use keywarden_connectors::{Connectors, Options};
 use keywarden_core::migrate::{self, ImportDefaults, SourceFormat};
 use keywarden_core::validate::secret_field_names;
 use keywarden_core::{
-    Actor, AuditFilter, CheckOutcome, CredentialFilter, CredentialKind, CredentialPatch, Error, IntegrationPatch,
-    KeySource, NewCredential, NewIntegration, OfflineValidator, Validator, Vault, audit_export, timefmt,
+    Actor, AuditFilter, CheckOutcome, CredentialFilter, CredentialKind, CredentialPatch, Error, ErrorKind, Hint,
+    IntegrationPatch, KeySource, NewCredential, NewIntegration, OfflineValidator, Validator, Vault, audit_export,
+    timefmt,
 };
 
 use args::*;
@@ -56,33 +57,54 @@ impl CliError {
     }
 }
 
-/// Exit codes (README "Exit codes").
+/// Exit codes (README "Exit codes"), one per kind of error. Exhaustive: a
+/// new kind does not compile until it has its code here.
+pub(crate) fn exit_code_of(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Internal | ErrorKind::Misconfigured => 1,
+        ErrorKind::NotFound | ErrorKind::NoVault => 3,
+        ErrorKind::Duplicate | ErrorKind::InUse | ErrorKind::VaultExists => 4,
+        ErrorKind::InvalidInput => 5,
+        ErrorKind::KeychainUnavailable
+        | ErrorKind::KeychainLocked
+        | ErrorKind::KeychainItemMissing
+        | ErrorKind::KeychainFailed => 6,
+        ErrorKind::WrongKey => 7,
+        ErrorKind::Refused => 8,
+        ErrorKind::AuditBroken => 9,
+        ErrorKind::Damaged => 10,
+        ErrorKind::ForbiddenByPolicy => 11,
+        ErrorKind::Stale => 12,
+        ErrorKind::DiskFull => 13,
+        ErrorKind::Busy => 14,
+        ErrorKind::NotAllowed | ErrorKind::SignedOut => EXIT_NOT_ALLOWED,
+        ErrorKind::Offline => EXIT_OFFLINE,
+    }
+}
+
+/// Exit codes of team commands beyond the shared ones (README).
+pub(crate) const EXIT_NOT_ALLOWED: u8 = 15;
+pub(crate) const EXIT_OFFLINE: u8 = 16;
+
+/// The next step as a `kw` command.
+pub(crate) fn hint_words(hint: Hint) -> &'static str {
+    match hint {
+        Hint::RecoverWithCode => "run `kw recover` with the recovery code",
+        Hint::CreateVault => "create one with `kw init`",
+        Hint::OpenOrChooseAnother => "open it, or choose another --vault path",
+        Hint::AcceptOlder => {
+            "if you put back or kept this copy on purpose, accept it with `kw recover --accept-older` (the step is \
+             audited; it writes a new rollback anchor)"
+        }
+        Hint::EnterSecret => "enter it with `kw credential rotate`",
+        Hint::TeamSignIn => "sign in with `kw team login`",
+        Hint::VerifyTeamAudit => "check the chain with `kw team audit --verify`",
+    }
+}
+
 impl From<Error> for CliError {
     fn from(e: Error) -> Self {
-        let code = match &e {
-            Error::NotFound { .. } | Error::VaultNotFound { .. } => 3,
-            Error::Duplicate { .. } | Error::HasDependents { .. } | Error::VaultExists { .. } => 4,
-            Error::InvalidInput { .. } | Error::ImportFile { .. } => 5,
-            Error::KeychainUnavailable { .. }
-            | Error::KeychainLocked
-            | Error::KeychainItemMissing { .. }
-            | Error::Keychain { .. } => 6,
-            Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => 7,
-            Error::ValidationRejected { .. } | Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } => 8,
-            Error::Audit(_) | Error::Forked { .. } => 9,
-            Error::VaultCorrupt { .. }
-            | Error::DatabaseDamaged { .. }
-            | Error::Decryption
-            | Error::RolledBack { .. }
-            | Error::AnchorMissing { .. }
-            | Error::AnchorUnreadable { .. } => 10,
-            Error::ManagedByPolicy { .. } => 11,
-            Error::Conflict { .. } => 12,
-            Error::DiskFull | Error::DiskIo { .. } => 13,
-            Error::Busy { .. } => 14,
-            _ => 1,
-        };
-        CliError::new(code, e.to_string())
+        CliError::new(exit_code_of(e.kind()), e.say(hint_words))
     }
 }
 

@@ -11,31 +11,14 @@ use keywarden_team::{
 use serde_json::{Value, json};
 
 use crate::args::{RoleArg, ShareArg, TeamCmd};
-use crate::{CliError, CliResult, Ctx, input, kind_of, parse_date, parse_fields, refuse_secret_flag, validator};
-
-/// Exit codes of team commands beyond the shared ones (README).
-const EXIT_NOT_ALLOWED: u8 = 15;
-const EXIT_OFFLINE: u8 = 16;
+use crate::{
+    CliError, CliResult, Ctx, EXIT_NOT_ALLOWED, EXIT_OFFLINE, input, kind_of, parse_date, parse_fields,
+    refuse_secret_flag, validator,
+};
 
 impl From<TeamError> for CliError {
     fn from(e: TeamError) -> Self {
-        let code = match e {
-            // Validation refused, bad input, keychain trouble: the core's codes.
-            TeamError::Core(inner) => return CliError::from(inner),
-            ref e => match e {
-                TeamError::Bao(BaoError::Unreachable { .. }) | TeamError::Offline => EXIT_OFFLINE,
-                TeamError::Bao(BaoError::Forbidden { .. }) | TeamError::NotAllowed { .. } | TeamError::SignedOut => {
-                    EXIT_NOT_ALLOWED
-                }
-                TeamError::NotFound { .. } => 3,
-                TeamError::Duplicate { .. } => 4,
-                TeamError::Invalid { .. } => 5,
-                TeamError::Conflict { .. } => 12,
-                TeamError::AuditBroken { .. } | TeamError::NotRecorded { .. } => 9,
-                _ => 1,
-            },
-        };
-        CliError::new(code, e.to_string())
+        CliError::new(crate::exit_code_of(e.kind()), e.say(crate::hint_words))
     }
 }
 

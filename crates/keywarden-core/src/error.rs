@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong in the vault. Messages say what was wrong
-/// and what to do, and never contain secret material.
+/// and never contain secret material. What to do is in the message where
+/// every shell does it the same way; where the step is a command in `kw`
+/// but a button in the app, it is a [`Hint`] that each shell words.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -17,15 +19,13 @@ pub enum Error {
     )]
     KeychainLocked,
 
-    #[error(
-        "the keychain has no key for vault {vault_id}; if the keychain item was lost, run `kw recover` with the recovery code"
-    )]
+    #[error("the keychain has no key for vault {vault_id}: the keychain item was lost or removed")]
     KeychainItemMissing { vault_id: String },
 
     #[error("the OS keychain failed: {detail}")]
     Keychain { detail: String },
 
-    #[error("the key in the keychain does not open vault {vault_id}; run `kw recover` with the recovery code")]
+    #[error("the key in the keychain does not open vault {vault_id}")]
     WrongKeychainKey { vault_id: String },
 
     #[error("wrong passphrase for this vault")]
@@ -34,10 +34,10 @@ pub enum Error {
     #[error("the recovery code is wrong for this vault; check it and try again (letters and digits, dashes optional)")]
     WrongRecoveryCode,
 
-    #[error("no vault at {}; create one with `kw init`", path.display())]
+    #[error("no vault at {}", path.display())]
     VaultNotFound { path: PathBuf },
 
-    #[error("a vault already exists at {}; open it, or choose another --vault path", path.display())]
+    #[error("a vault already exists at {}", path.display())]
     VaultExists { path: PathBuf },
 
     #[error("the vault at {} is damaged: {detail}", path.display())]
@@ -47,28 +47,20 @@ pub enum Error {
     #[error(
         "this vault's database is older than the last change recorded for it: its audit log ends at event \
          {database}, but event {anchor} had been written. An older copy of vault.db was put back, so nothing was \
-         opened or changed. If you restored a backup on purpose, accept it with `kw recover --accept-older` (the \
-         step is audited)"
+         opened or changed"
     )]
     RolledBack { database: i64, anchor: i64 },
 
-    #[error(
-        "audit log verification FAILED at event {seq}: {detail}. Nothing was opened or changed. If you restored \
-         another copy of the vault on purpose, accept it with `kw recover --accept-older` (the step is audited)"
-    )]
+    #[error("audit log verification FAILED at event {seq}: {detail}. Nothing was opened or changed")]
     Forked { seq: i64, detail: String },
 
     #[error(
         "this vault's rollback anchor ({place}) is gone, though it was set up: whoever removed it could put back an \
-         older copy of vault.db unnoticed. Nothing was opened or changed. If you know why it is gone, accept the \
-         database as it is with `kw recover --accept-older` (the step is audited)"
+         older copy of vault.db unnoticed. Nothing was opened or changed"
     )]
     AnchorMissing { place: String },
 
-    #[error(
-        "this vault's rollback anchor ({place}) is not one Keywarden wrote. Nothing was opened or changed. Accept \
-         the database as it is with `kw recover --accept-older` (the step is audited), which writes a new one"
-    )]
+    #[error("this vault's rollback anchor ({place}) is not one Keywarden wrote. Nothing was opened or changed")]
     AnchorUnreadable { place: String },
 
     #[error("{kind} '{name}' not found")]
@@ -86,7 +78,7 @@ pub enum Error {
     #[error("credential '{name}' is disabled ({reason}); replace its secret to re-enable it")]
     CredentialDisabled { name: String, reason: String },
 
-    #[error("credential '{name}' has no secret yet (imported without secrets); enter it with `kw credential rotate`")]
+    #[error("credential '{name}' has no secret yet (imported without secrets)")]
     NeedsReentry { name: String },
 
     /// A live check refused the secret: nothing was saved or changed (a
@@ -144,6 +136,164 @@ pub enum Error {
         "the vault's database is damaged ({detail}); Keywarden stopped without writing over the damage and will not replace the vault. Restore the vault folder from your backup; the recovery code cannot repair damaged data"
     )]
     DatabaseDamaged { detail: String },
+}
+
+/// What kind of failure an error is: the one thing the shells branch on.
+/// Each shell maps every kind to its exit code or IPC code with an
+/// exhaustive match, so a new kind does not compile until both say what it
+/// means. Not `non_exhaustive` on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No vault at the path: offer to create one.
+    NoVault,
+    /// A vault already exists where one was to be created.
+    VaultExists,
+    NotFound,
+    /// A name is taken.
+    Duplicate,
+    /// Something else depends on it.
+    InUse,
+    InvalidInput,
+    KeychainUnavailable,
+    KeychainLocked,
+    KeychainItemMissing,
+    /// The keychain answered with an error of its own.
+    KeychainFailed,
+    /// Wrong passphrase, recovery code or keychain key.
+    WrongKey,
+    /// The credential cannot be used or saved as it is: disabled, without a
+    /// secret yet, or refused by the live check.
+    Refused,
+    /// The organisation's policy forbids it.
+    ForbiddenByPolicy,
+    /// The audit chain does not verify.
+    AuditBroken,
+    /// Damaged, rolled back or undecryptable data.
+    Damaged,
+    /// Changed by someone else since it was read.
+    Stale,
+    /// The disk is full or failing; nothing was written.
+    DiskFull,
+    /// Another program held the vault's lock too long.
+    Busy,
+    /// Team vault: the member's role does not allow it.
+    NotAllowed,
+    /// Team vault: not signed in, or the sign-in ended.
+    SignedOut,
+    /// Team vault: no node answers.
+    Offline,
+    /// Team vault: its configuration cannot be used.
+    Misconfigured,
+    /// A file or database failure with no better name.
+    Internal,
+}
+
+/// A next step that is a command in `kw` and a button in the app. The core
+/// names the step; each shell words it (`kw`'s `hints.rs`, the app's
+/// `error.rs`) and adds it to the message after "; ".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// The vault key is lost to this keychain: recover with the code.
+    RecoverWithCode,
+    /// No vault yet: create one.
+    CreateVault,
+    /// A vault is already there: open it or use another place.
+    OpenOrChooseAnother,
+    /// An older or other copy of the vault is refused: accepting it is an
+    /// audited step.
+    AcceptOlder,
+    /// An imported credential has no secret yet: enter one.
+    EnterSecret,
+    /// A team command without a sign-in.
+    TeamSignIn,
+    /// A team change whose audit event may be missing.
+    VerifyTeamAudit,
+}
+
+impl Error {
+    /// The kind of this error. Exhaustive: a new variant does not compile
+    /// until it has a kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::KeychainUnavailable { .. } => ErrorKind::KeychainUnavailable,
+            Error::KeychainLocked => ErrorKind::KeychainLocked,
+            Error::KeychainItemMissing { .. } => ErrorKind::KeychainItemMissing,
+            Error::Keychain { .. } => ErrorKind::KeychainFailed,
+            Error::WrongKeychainKey { .. } | Error::WrongPassphrase | Error::WrongRecoveryCode => ErrorKind::WrongKey,
+            Error::VaultNotFound { .. } => ErrorKind::NoVault,
+            Error::VaultExists { .. } => ErrorKind::VaultExists,
+            Error::VaultCorrupt { .. }
+            | Error::DatabaseDamaged { .. }
+            | Error::Decryption
+            | Error::RolledBack { .. }
+            | Error::AnchorMissing { .. }
+            | Error::AnchorUnreadable { .. } => ErrorKind::Damaged,
+            Error::Forked { .. } | Error::Audit(_) => ErrorKind::AuditBroken,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Duplicate { .. } => ErrorKind::Duplicate,
+            Error::HasDependents { .. } => ErrorKind::InUse,
+            Error::InvalidInput { .. } | Error::ImportFile { .. } => ErrorKind::InvalidInput,
+            Error::CredentialDisabled { .. } | Error::NeedsReentry { .. } | Error::ValidationRejected { .. } => {
+                ErrorKind::Refused
+            }
+            Error::ManagedByPolicy { .. } => ErrorKind::ForbiddenByPolicy,
+            Error::Conflict { .. } => ErrorKind::Stale,
+            Error::DiskFull | Error::DiskIo { .. } => ErrorKind::DiskFull,
+            Error::Busy { .. } => ErrorKind::Busy,
+            Error::Io { .. } | Error::Database(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The next step, where it is a command in one shell and a button in
+    /// the other.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            Error::KeychainItemMissing { .. } | Error::WrongKeychainKey { .. } => Some(Hint::RecoverWithCode),
+            Error::VaultNotFound { .. } => Some(Hint::CreateVault),
+            Error::VaultExists { .. } => Some(Hint::OpenOrChooseAnother),
+            Error::RolledBack { .. }
+            | Error::Forked { .. }
+            | Error::AnchorMissing { .. }
+            | Error::AnchorUnreadable { .. } => Some(Hint::AcceptOlder),
+            Error::NeedsReentry { .. } => Some(Hint::EnterSecret),
+            Error::KeychainUnavailable { .. }
+            | Error::KeychainLocked
+            | Error::Keychain { .. }
+            | Error::WrongPassphrase
+            | Error::WrongRecoveryCode
+            | Error::VaultCorrupt { .. }
+            | Error::NotFound { .. }
+            | Error::Duplicate { .. }
+            | Error::InvalidInput { .. }
+            | Error::HasDependents { .. }
+            | Error::CredentialDisabled { .. }
+            | Error::ValidationRejected { .. }
+            | Error::Decryption
+            | Error::Audit(_)
+            | Error::Io { .. }
+            | Error::ImportFile { .. }
+            | Error::Database(_)
+            | Error::ManagedByPolicy { .. }
+            | Error::Conflict { .. }
+            | Error::DiskFull
+            | Error::DiskIo { .. }
+            | Error::Busy { .. }
+            | Error::DatabaseDamaged { .. } => None,
+        }
+    }
+
+    /// The message with its hint worded by `word`: what every shell shows.
+    pub fn say(&self, word: impl Fn(Hint) -> &'static str) -> String {
+        with_hint(self.to_string(), self.hint(), word)
+    }
+}
+
+/// `message; hint` as a shell words the hint.
+pub fn with_hint(message: String, hint: Option<Hint>, word: impl Fn(Hint) -> &'static str) -> String {
+    match hint {
+        Some(h) => format!("{message}; {}", word(h)),
+        None => message,
+    }
 }
 
 fn import_message(problems: &[String]) -> String {

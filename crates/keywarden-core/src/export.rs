@@ -80,7 +80,7 @@ impl ConfigExport {
             return Err(Error::invalid(
                 "import file",
                 format!(
-                    "the file is {} MB, larger than any configuration export; import the file `kw export` wrote",
+                    "the file is {} MB, larger than any configuration export; import a configuration export Keywarden wrote",
                     bytes.len() / (1024 * 1024)
                 ),
             ));
@@ -88,7 +88,7 @@ impl ConfigExport {
         serde_json::from_slice(bytes).map_err(|e| {
             Error::invalid(
                 "import file",
-                format!("not a Keywarden configuration export ({e}); import the file `kw export` wrote, unchanged"),
+                format!("not a Keywarden configuration export ({e}); import the configuration export as Keywarden wrote it, unchanged"),
             )
         })
     }

@@ -35,7 +35,7 @@ pub mod vault;
 
 pub use backend::{BackendCredential, BackendError, CredentialBackend};
 pub use clock::{Clock, ManualClock, SystemClock, test_mode};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Hint, Result};
 pub use expiry::{Notice, NoticeKind, NoticeRun};
 pub use header::KeySource;
 pub use model::*;

@@ -65,7 +65,7 @@ impl SupportBundle {
             return Err(Error::invalid(
                 "support bundle",
                 format!(
-                    "the file is {} MB, larger than any support bundle; ask for a fresh one made with `kw support-bundle`",
+                    "the file is {} MB, larger than any support bundle; ask for a fresh support bundle",
                     bytes.len() / (1024 * 1024)
                 ),
             ));
@@ -73,13 +73,13 @@ impl SupportBundle {
         let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
             Error::invalid(
                 "support bundle",
-                format!("the file is not JSON ({e}); open the file `kw support-bundle` wrote, unchanged"),
+                format!("the file is not JSON ({e}); open the support bundle as Keywarden wrote it, unchanged"),
             )
         })?;
         if value["format"].as_str() != Some(BUNDLE_FORMAT) {
             return Err(Error::invalid(
                 "support bundle",
-                "the file is not a Keywarden support bundle; make one with `kw support-bundle`",
+                "the file is not a Keywarden support bundle; open a support bundle Keywarden wrote",
             ));
         }
         let version = value["format_version"].as_u64().unwrap_or(0);

@@ -2,6 +2,7 @@
 //! No message ever carries a secret or a token: OpenBao's own error texts
 //! are passed on (they name paths and reasons, never values), bodies are not.
 
+use keywarden_core::{ErrorKind, Hint};
 use thiserror::Error;
 
 /// One request to OpenBao that did not succeed.
@@ -47,12 +48,12 @@ pub enum TeamError {
     },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
-    #[error("sign in to the team vault first (kw team login)")]
+    #[error("you are not signed in to the team vault, or your sign-in ended")]
     SignedOut,
     #[error("the team vault is offline; it is read-only until it can be reached again")]
     Offline,
     #[error(
-        "the change was saved, but its event could not be added to the team audit chain ({reason}); OpenBao's own audit device recorded the request. Check the chain with kw team audit --verify"
+        "the change was saved, but its event could not be added to the team audit chain ({reason}); OpenBao's own audit device recorded the request"
     )]
     NotRecorded { reason: String },
     #[error("the team audit chain is broken at event {seq}: {reason}")]
@@ -62,6 +63,53 @@ pub enum TeamError {
 }
 
 impl TeamError {
+    /// The kind of this error, in the core's terms (`ErrorKind`), so each
+    /// shell has one exhaustive table. Exhaustive here too.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TeamError::Bao(b) => match b {
+                BaoError::Unreachable { .. } => ErrorKind::Offline,
+                BaoError::Forbidden { .. } => ErrorKind::NotAllowed,
+                BaoError::Config(_) => ErrorKind::Misconfigured,
+                BaoError::NotFound { .. }
+                | BaoError::CasMismatch { .. }
+                | BaoError::Status { .. }
+                | BaoError::Decode { .. } => ErrorKind::Internal,
+            },
+            TeamError::Offline => ErrorKind::Offline,
+            TeamError::NotAllowed { .. } => ErrorKind::NotAllowed,
+            TeamError::SignedOut => ErrorKind::SignedOut,
+            TeamError::NotFound { .. } => ErrorKind::NotFound,
+            TeamError::Duplicate { .. } => ErrorKind::Duplicate,
+            TeamError::Invalid { .. } => ErrorKind::InvalidInput,
+            TeamError::Conflict { .. } => ErrorKind::Stale,
+            TeamError::AuditBroken { .. } | TeamError::NotRecorded { .. } => ErrorKind::AuditBroken,
+            TeamError::Core(inner) => inner.kind(),
+        }
+    }
+
+    /// The next step where it is a command in `kw` and a button in the app.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            TeamError::SignedOut => Some(Hint::TeamSignIn),
+            TeamError::NotRecorded { .. } => Some(Hint::VerifyTeamAudit),
+            TeamError::Core(inner) => inner.hint(),
+            TeamError::Bao(_)
+            | TeamError::NotAllowed { .. }
+            | TeamError::NotFound { .. }
+            | TeamError::Duplicate { .. }
+            | TeamError::Conflict { .. }
+            | TeamError::Invalid { .. }
+            | TeamError::Offline
+            | TeamError::AuditBroken { .. } => None,
+        }
+    }
+
+    /// The message with its hint worded by `word`.
+    pub fn say(&self, word: impl Fn(Hint) -> &'static str) -> String {
+        keywarden_core::error::with_hint(self.to_string(), self.hint(), word)
+    }
+
     pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
         TeamError::Invalid {
             field: field.to_owned(),
