@@ -23,6 +23,10 @@ run: ui
 lint: ui
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	# Outside tests: no function over 80 lines (clippy.toml) and no
+	# function with more than 7 parameters; never allowed by attribute.
+	cargo clippy --locked --workspace --lib --bins --examples -- -D warnings -D clippy::too_many_lines -D clippy::too_many_arguments
+	scripts/check-sizes.sh
 	npm --prefix ui run check --silent
 
 # Every test, headless: UI unit tests, then the Rust tests and the

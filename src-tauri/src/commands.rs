@@ -11,7 +11,7 @@ use keywarden_core::header::Header;
 use keywarden_core::partner::PartnerKey;
 use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
-    KeySource, OfflineValidator, Outcome, ReminderKind, SecretString, Vault, audit_export,
+    KeySource, OfflineValidator, ReminderKind, SecretString, Vault, audit_export,
 };
 use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
 use tauri::State;
@@ -490,45 +490,15 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
 /// Saved beside the vault and applied at once; recorded in the audit log.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
+    // Bad input is said even while the vault is locked; the vault checks
+    // again, puts them in force, saves and audits them
+    // (`Vault::save_settings`).
     settings.check()?;
     settings.check_policy(&state.policy)?;
-    let days = i64::from(settings.expiring_within_days);
-    let detail = format!(
-        "expiry warning {} days, reconnection after {} refusals, auto-lock {} min, clipboard clear {} s, copy {}",
-        settings.expiring_within_days,
-        settings.auth_failure_threshold,
-        settings.auto_lock_minutes,
-        settings.clipboard_clear_seconds,
-        if settings.allow_clipboard_copy {
-            "allowed"
-        } else {
-            "off"
-        }
-    );
-    let mut settings = settings;
-    settings.notice_thresholds = keywarden_core::expiry::normalize_thresholds(&settings.notice_thresholds)?;
-    let detail = format!(
-        "{detail}, rotation every {} days (grace {}), notices {} days before expiry",
-        settings.rotation_max_age_days,
-        settings.rotation_grace_days,
-        settings
-            .notice_thresholds
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join("/")
-    );
-    state.with_vault(|v| {
-        v.set_expiring_within_days(days)?;
-        v.set_auth_failure_threshold(settings.auth_failure_threshold)?;
-        v.set_notice_thresholds(&settings.notice_thresholds)?;
-        v.set_rotation_policy(settings.rotation_max_age_days, settings.rotation_grace_days)?;
-        settings.save(v.dir())?;
-        v.record("settings.update", "vault", None, Outcome::Success, &detail)
-    })?;
-    state.set_settings(settings.clone());
+    let saved = state.with_vault(|v| v.save_settings(settings))?;
+    state.set_settings(saved.clone());
     state.sync_verifier();
-    Ok(settings)
+    Ok(saved)
 }
 
 // ---- partner keys -----------------------------------------------------------

@@ -59,18 +59,12 @@ impl AppState {
         if let keywarden_core::PolicySource::Strictest { problem, .. } = &policy.source {
             eprintln!("keywarden: the organisation's policy is broken, so the strictest policy applies: {problem}");
         }
-        let (settings, settings_problem) = match Settings::load(&vault_dir) {
-            Ok(s) => (s, None),
-            Err(e) => {
-                let why = match e {
-                    Error::VaultCorrupt { path, detail } => format!("{} cannot be used: {detail}", path.display()),
-                    other => other.to_string(),
-                };
-                let problem = format!("{why}; the default settings apply until you save settings again");
-                eprintln!("keywarden: {problem}");
-                (Settings::default(), Some(problem))
-            }
-        };
+        let (settings, settings_problem) = Settings::saved(&vault_dir);
+        let settings_problem =
+            settings_problem.map(|why| format!("{why}; the default settings apply until you save settings again"));
+        if let Some(problem) = &settings_problem {
+            eprintln!("keywarden: {problem}");
+        }
         let settings = settings.with_policy(&policy);
         AppState {
             policy: Arc::new(policy),
@@ -301,14 +295,12 @@ impl AppState {
         if let Err(e) = keywarden_core::process::guard_keys(true) {
             eprintln!("keywarden: could not keep other programs out of this process's memory ({e})");
         }
-        let settings = self.settings();
-        vault.set_expiring_within_days(i64::from(settings.expiring_within_days))?;
-        vault.set_auth_failure_threshold(settings.auth_failure_threshold)?;
-        // The policy read at the app's start rules the vault too; the
-        // settings are already within it (Settings::with_policy).
+        // The policy read at the app's start rules the vault too, and the
+        // settings the window shows are put in force within it (the vault
+        // applied the saved ones when it opened; a create or recovery may
+        // follow a save made while no vault was open).
         vault.set_policy((*self.policy).clone());
-        vault.set_notice_thresholds(&settings.notice_thresholds)?;
-        vault.set_rotation_policy(settings.rotation_max_age_days, settings.rotation_grace_days)?;
+        vault.apply_settings(&self.settings())?;
         // Tests move time (KEYWARDEN_TEST_NOW): test mode only.
         if let Some(t) = self.test_now {
             vault.set_clock(Arc::new(keywarden_core::ManualClock::at(t)));

@@ -91,31 +91,7 @@ pub enum Command {
     /// The key verification service and credential broker for our
     /// services: `POST /v1/keys/verify` with the key in `X-Api-Key`;
     /// `GET /v1/integrations/NAME/credential` with a service account's token.
-    Serve {
-        /// Address to listen on, e.g. 127.0.0.1:8787 (port 0: any free port).
-        /// Any address but loopback needs --tls-cert and --tls-key. Default
-        /// 127.0.0.1:8787; when that is taken, the socket serves alone.
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<String>,
-        /// Serve HTTPS with this PEM certificate chain (for LAN use).
-        #[arg(long, value_name = "FILE", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The certificate's PEM private key; must be owner-only (chmod 600).
-        #[arg(long, value_name = "FILE", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Accept the keys of this environment (`live`, `test`); repeat for
-        /// both. Keys of any other are answered like unknown keys, so a
-        /// production service never takes a `kwp_test_` key.
-        #[arg(long = "accept-env", value_name = "ENV", default_value = "live")]
-        accept_env: Vec<String>,
-        /// Also serve this user's jobs (`kw run`) on a Unix socket that
-        /// answers only this user's processes; default `<vault>/broker.sock`.
-        #[arg(long, value_name = "PATH", conflicts_with = "no_socket")]
-        socket: Option<PathBuf>,
-        /// Serve no Unix socket (TCP only).
-        #[arg(long)]
-        no_socket: bool,
-    },
+    Serve(ServeArgs),
     /// Import a configuration export; credentials will need re-entry.
     Import { file: PathBuf },
     /// Regain access with the recovery code (e.g. after the keychain item
@@ -150,24 +126,7 @@ pub enum TeamCmd {
     /// Sign in to a team vault; the OpenBao token is kept in the OS
     /// keychain. The password (or with --token, the token) comes from a
     /// hidden prompt or stdin.
-    Login {
-        /// An OpenBao node, https://host:8200 (repeat for each node of a
-        /// cluster: kw fails over between them).
-        #[arg(long = "addr", required = true, value_name = "URL")]
-        addrs: Vec<String>,
-        /// The team's KV v2 mount.
-        #[arg(long, default_value = "keywarden")]
-        mount: String,
-        /// The userpass sign-in method's mount.
-        #[arg(long, default_value = "userpass")]
-        userpass: String,
-        /// Sign in as this user (userpass); or give --token.
-        #[arg(long, required_unless_present = "token")]
-        user: Option<String>,
-        /// Sign in with an OpenBao token read from the prompt or stdin.
-        #[arg(long, conflicts_with = "user")]
-        token: bool,
-    },
+    Login(TeamLogin),
     /// Sign out: the token is revoked at OpenBao and removed from the
     /// keychain.
     Logout,
@@ -181,30 +140,7 @@ pub enum TeamCmd {
     /// Add a credential (the secret from a hidden prompt or stdin), checked
     /// live first with the provider its configuration names: --field
     /// provider=pleo|xledger|business_central (and environment=, tenant_id=).
-    Add {
-        name: String,
-        #[arg(long = "type", value_enum)]
-        kind: KindArg,
-        /// personal (only you), or shared with the team: use, view, manage.
-        #[arg(long, value_enum, default_value = "personal")]
-        share: ShareArg,
-        /// A non-secret configuration field NAME=VALUE (repeat).
-        #[arg(long = "field", value_name = "NAME=VALUE")]
-        fields: Vec<String>,
-        /// Custom type: the name of a secret field to prompt for (repeat).
-        #[arg(long = "secret-field", value_name = "NAME")]
-        secret_fields: Vec<String>,
-        /// Expiry: YYYY-MM-DD or RFC 3339.
-        #[arg(long, value_name = "DATE")]
-        expires: Option<String>,
-        /// Only the offline checks (format), saved unchecked: for when the
-        /// provider cannot be reached. Refused where the policy requires a
-        /// live check.
-        #[arg(long)]
-        offline: bool,
-        #[command(flatten)]
-        refused: RefusedSecretFlags,
-    },
+    Add(TeamAdd),
     /// Replace a credential's secret (from a hidden prompt or stdin),
     /// checked live with the provider named in its configuration first.
     Rotate {
@@ -220,21 +156,7 @@ pub enum TeamCmd {
         refused: RefusedSecretFlags,
     },
     /// Change a credential's configuration, expiry or enabled state.
-    Update {
-        name: String,
-        /// The whole configuration, NAME=VALUE (repeat).
-        #[arg(long = "field", value_name = "NAME=VALUE")]
-        fields: Vec<String>,
-        /// YYYY-MM-DD, RFC 3339, or "none".
-        #[arg(long, value_name = "DATE")]
-        expires: Option<String>,
-        #[arg(long, conflicts_with = "enable")]
-        disable: bool,
-        #[arg(long)]
-        enable: bool,
-        #[arg(long, value_name = "N")]
-        if_revision: Option<u64>,
-    },
+    Update(TeamUpdate),
     /// Share a personal credential with the team at a level, or change a
     /// shared credential's level (through the team broker: its secret is
     /// not yours to move).
@@ -261,30 +183,7 @@ pub enum TeamCmd {
     /// validating and re-sharing for members as OpenBao allows each of
     /// them. Signs in as a broker user (created with the broker policy by
     /// IT); the password from --password-file (owner-only) or stdin.
-    Broker {
-        #[arg(long = "addr", required = true, value_name = "URL")]
-        addrs: Vec<String>,
-        #[arg(long, default_value = "keywarden")]
-        mount: String,
-        /// The broker's own userpass mount (`kw team create` makes
-        /// `<members' mount>-broker`, out of the owners' reach).
-        #[arg(long, default_value = "userpass-broker")]
-        userpass: String,
-        #[arg(long, default_value = "keywarden-broker")]
-        user: String,
-        #[arg(long, value_name = "FILE")]
-        password_file: Option<PathBuf>,
-        /// Where to listen; any address but loopback needs --tls-cert and --tls-key.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8788")]
-        listen: String,
-        #[arg(long, value_name = "FILE", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        #[arg(long, value_name = "FILE", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Validate with the offline checks only (no provider reachable).
-        #[arg(long)]
-        offline: bool,
-    },
+    Broker(TeamBroker),
     /// Delete a credential.
     Delete {
         name: String,
@@ -449,107 +348,13 @@ pub enum CredentialCmd {
     /// Add a credential. The secret comes from a hidden prompt, or stdin
     /// when piped (one line per secret field, in the order shown by the
     /// prompt: oauth2 refresh-token = client_secret then refresh_token).
-    Add {
-        name: String,
-        #[arg(long = "type", value_enum)]
-        kind: KindArg,
-        #[arg(long, value_name = "INTEGRATION")]
-        integration: Option<String>,
-        #[arg(long)]
-        provider: Option<String>,
-        #[arg(long, value_name = "ENV")]
-        environment: Option<String>,
-        /// Basic: the user name.
-        #[arg(long)]
-        username: Option<String>,
-        /// OAuth 2.0: the client id.
-        #[arg(long)]
-        client_id: Option<String>,
-        /// OAuth 2.0: the token endpoint.
-        #[arg(long, value_name = "URL")]
-        token_url: Option<String>,
-        /// OAuth 2.0: the grant.
-        #[arg(long, value_enum, default_value = "client-credentials")]
-        grant: GrantArg,
-        /// A non-secret configuration field NAME=VALUE (repeat).
-        #[arg(long = "field", value_name = "NAME=VALUE")]
-        fields: Vec<String>,
-        /// Custom type: the name of a secret field to prompt for (repeat).
-        #[arg(long = "secret-field", value_name = "NAME")]
-        secret_fields: Vec<String>,
-        #[arg(long = "tag", value_name = "TAG")]
-        tags: Vec<String>,
-        #[arg(long)]
-        notes: Option<String>,
-        /// Expiry: YYYY-MM-DD or RFC 3339. Read from a JWT's exp if omitted.
-        #[arg(long, value_name = "DATE")]
-        expires: Option<String>,
-        /// Its own rotation policy: maximum age in days (0 = none).
-        /// Default: the integration's, else the vault's (90 days).
-        #[arg(long, value_name = "DAYS")]
-        max_age_days: Option<u32>,
-        /// Save without a live check. By default the secret is checked with
-        /// the provider first ("Validate and Save") and saved only if it
-        /// passes; with --offline it is saved unchecked, labelled so in the
-        /// audit log and on its check list until a live check passes.
-        #[arg(long)]
-        offline: bool,
-        #[command(flatten)]
-        refused: RefusedSecretFlags,
-    },
+    Add(CredentialAdd),
     /// List credentials, filtered and searched.
-    List {
-        #[arg(long = "type", value_enum)]
-        kind: Option<KindArg>,
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long)]
-        provider: Option<String>,
-        #[arg(long, value_name = "ENV")]
-        environment: Option<String>,
-        #[arg(long)]
-        tag: Option<String>,
-        /// Text to find in name, provider, type, tags or integration.
-        #[arg(long, short)]
-        search: Option<String>,
-        #[arg(long)]
-        limit: Option<usize>,
-    },
+    List(CredentialList),
     /// Show a credential: configuration, masked secret, versions.
     Show { name: String },
     /// Change non-secret data. To change the secret, use `rotate`.
-    Update {
-        name: String,
-        #[arg(long)]
-        rename: Option<String>,
-        #[arg(long, value_name = "INTEGRATION", conflicts_with = "detach")]
-        integration: Option<String>,
-        /// Detach it from its integration.
-        #[arg(long)]
-        detach: bool,
-        #[arg(long, value_name = "ENV")]
-        environment: Option<String>,
-        /// Replace the tags (repeat).
-        #[arg(long = "tag", value_name = "TAG")]
-        tags: Vec<String>,
-        #[arg(long)]
-        notes: Option<String>,
-        /// YYYY-MM-DD, RFC 3339, or "none" to clear.
-        #[arg(long, value_name = "DATE")]
-        expires: Option<String>,
-        /// Rotation policy: maximum age in days (0 = none), or "inherit".
-        #[arg(long, value_name = "DAYS")]
-        max_age_days: Option<String>,
-        #[arg(long = "field", value_name = "NAME=VALUE")]
-        fields: Vec<String>,
-        /// Only if the credential is still at this revision (`revision` in
-        /// `kw --json credential show`); exit 12 and nothing written if
-        /// someone changed it since.
-        #[arg(long, value_name = "N")]
-        if_revision: Option<u32>,
-        #[command(flatten)]
-        refused: RefusedSecretFlags,
-    },
+    Update(CredentialUpdate),
     /// Replace the secret: stored as pending, validated against the live
     /// endpoint (or only offline with --offline), then swapped in.
     Rotate {
@@ -765,4 +570,223 @@ pub enum ServiceAccountCmd {
 pub enum PolicyCmd {
     /// Print the effective policy and where each value comes from.
     Show,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CredentialAdd {
+    pub name: String,
+    #[arg(long = "type", value_enum)]
+    pub kind: KindArg,
+    #[arg(long, value_name = "INTEGRATION")]
+    pub integration: Option<String>,
+    #[arg(long)]
+    pub provider: Option<String>,
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Basic: the user name.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// OAuth 2.0: the client id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// OAuth 2.0: the token endpoint.
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+    /// OAuth 2.0: the grant.
+    #[arg(long, value_enum, default_value = "client-credentials")]
+    pub grant: GrantArg,
+    /// A non-secret configuration field NAME=VALUE (repeat).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Custom type: the name of a secret field to prompt for (repeat).
+    #[arg(long = "secret-field", value_name = "NAME")]
+    pub secret_fields: Vec<String>,
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Expiry: YYYY-MM-DD or RFC 3339. Read from a JWT's exp if omitted.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Its own rotation policy: maximum age in days (0 = none).
+    /// Default: the integration's, else the vault's (90 days).
+    #[arg(long, value_name = "DAYS")]
+    pub max_age_days: Option<u32>,
+    /// Save without a live check. By default the secret is checked with
+    /// the provider first ("Validate and Save") and saved only if it
+    /// passes; with --offline it is saved unchecked, labelled so in the
+    /// audit log and on its check list until a live check passes.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub refused: RefusedSecretFlags,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CredentialUpdate {
+    pub name: String,
+    #[arg(long)]
+    pub rename: Option<String>,
+    #[arg(long, value_name = "INTEGRATION", conflicts_with = "detach")]
+    pub integration: Option<String>,
+    /// Detach it from its integration.
+    #[arg(long)]
+    pub detach: bool,
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Replace the tags (repeat).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// YYYY-MM-DD, RFC 3339, or "none" to clear.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Rotation policy: maximum age in days (0 = none), or "inherit".
+    #[arg(long, value_name = "DAYS")]
+    pub max_age_days: Option<String>,
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Only if the credential is still at this revision (`revision` in
+    /// `kw --json credential show`); exit 12 and nothing written if
+    /// someone changed it since.
+    #[arg(long, value_name = "N")]
+    pub if_revision: Option<u32>,
+    #[command(flatten)]
+    pub refused: RefusedSecretFlags,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CredentialList {
+    #[arg(long = "type", value_enum)]
+    pub kind: Option<KindArg>,
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub provider: Option<String>,
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Text to find in name, provider, type, tags or integration.
+    #[arg(long, short)]
+    pub search: Option<String>,
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8787 (port 0: any free port).
+    /// Any address but loopback needs --tls-cert and --tls-key. Default
+    /// 127.0.0.1:8787; when that is taken, the socket serves alone.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (for LAN use).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key; must be owner-only (chmod 600).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Accept the keys of this environment (`live`, `test`); repeat for
+    /// both. Keys of any other are answered like unknown keys, so a
+    /// production service never takes a `kwp_test_` key.
+    #[arg(long = "accept-env", value_name = "ENV", default_value = "live")]
+    pub accept_env: Vec<String>,
+    /// Also serve this user's jobs (`kw run`) on a Unix socket that
+    /// answers only this user's processes; default `<vault>/broker.sock`.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_socket")]
+    pub socket: Option<PathBuf>,
+    /// Serve no Unix socket (TCP only).
+    #[arg(long)]
+    pub no_socket: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TeamLogin {
+    /// An OpenBao node, https://host:8200 (repeat for each node of a
+    /// cluster: kw fails over between them).
+    #[arg(long = "addr", required = true, value_name = "URL")]
+    pub addrs: Vec<String>,
+    /// The team's KV v2 mount.
+    #[arg(long, default_value = "keywarden")]
+    pub mount: String,
+    /// The userpass sign-in method's mount.
+    #[arg(long, default_value = "userpass")]
+    pub userpass: String,
+    /// Sign in as this user (userpass); or give --token.
+    #[arg(long, required_unless_present = "token")]
+    pub user: Option<String>,
+    /// Sign in with an OpenBao token read from the prompt or stdin.
+    #[arg(long, conflicts_with = "user")]
+    pub token: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TeamAdd {
+    pub name: String,
+    #[arg(long = "type", value_enum)]
+    pub kind: KindArg,
+    /// personal (only you), or shared with the team: use, view, manage.
+    #[arg(long, value_enum, default_value = "personal")]
+    pub share: ShareArg,
+    /// A non-secret configuration field NAME=VALUE (repeat).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Custom type: the name of a secret field to prompt for (repeat).
+    #[arg(long = "secret-field", value_name = "NAME")]
+    pub secret_fields: Vec<String>,
+    /// Expiry: YYYY-MM-DD or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Only the offline checks (format), saved unchecked: for when the
+    /// provider cannot be reached. Refused where the policy requires a
+    /// live check.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub refused: RefusedSecretFlags,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TeamUpdate {
+    pub name: String,
+    /// The whole configuration, NAME=VALUE (repeat).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// YYYY-MM-DD, RFC 3339, or "none".
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    #[arg(long, conflicts_with = "enable")]
+    pub disable: bool,
+    #[arg(long)]
+    pub enable: bool,
+    #[arg(long, value_name = "N")]
+    pub if_revision: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TeamBroker {
+    #[arg(long = "addr", required = true, value_name = "URL")]
+    pub addrs: Vec<String>,
+    #[arg(long, default_value = "keywarden")]
+    pub mount: String,
+    /// The broker's own userpass mount (`kw team create` makes
+    /// `<members' mount>-broker`, out of the owners' reach).
+    #[arg(long, default_value = "userpass-broker")]
+    pub userpass: String,
+    #[arg(long, default_value = "keywarden-broker")]
+    pub user: String,
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Where to listen; any address but loopback needs --tls-cert and --tls-key.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8788")]
+    pub listen: String,
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Validate with the offline checks only (no provider reachable).
+    #[arg(long)]
+    pub offline: bool,
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use keywarden_core::SecretString;
 use zeroize::Zeroizing;
 
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 
 /// The token file must be readable by its owner only.
 pub fn read_token_file(path: &Path) -> CliResult<Zeroizing<String>> {
@@ -427,7 +427,7 @@ fn answer(integration: &str, status: u16, body: &str) -> CliResult<Vec<(String, 
                 8,
                 format!(
                     "the broker could not hand out '{integration}': {}",
-                    v["message"].as_str().unwrap_or("no reason given")
+                    crate::error::answered(&v)
                 ),
             ));
         }

@@ -7,7 +7,7 @@ use keywarden_core::secret::{MAX_SECRET_BYTES, secret_from_bytes};
 use keywarden_core::{Error, SecretFields, SecretString};
 use zeroize::Zeroizing;
 
-use crate::CliError;
+use crate::error::CliError;
 
 /// Reads `fields` from a hidden prompt (one by one) or from piped stdin
 /// (the whole input for one field; one line per field for several).

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 
 /// Writes kw's output. A reader that stopped reading is not kw's failure:
 /// by the time kw prints, its work is done and committed, so it exits 0

@@ -125,27 +125,8 @@ impl Validator for BusinessCentral {
             .unwrap_or_else(|| self.options.bc_api.clone());
         let client = Client::new(&self.options)?;
 
-        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", authority.trim_end_matches('/'));
-        let resp = client.send(
-            reqwest::Method::POST,
-            &token_url,
-            Auth::None,
-            Some(Body::Form(vec![
-                ("grant_type".into(), "client_credentials".into()),
-                ("client_id".into(), client_id.clone()),
-                ("client_secret".into(), secret.to_owned()),
-                ("scope".into(), SCOPE.into()),
-            ])),
-            &[secret],
-        )?;
-        let body = resp.json().unwrap_or(Value::Null);
-        if resp.status != 200 {
-            return Err(token_failure(resp.status, &body, resp.retry_after()).into());
-        }
-        let token = body["access_token"].as_str().ok_or_else(|| Failure::Provider {
-            status: Some(200),
-            detail: "Entra ID gave no access token".into(),
-        })?;
+        let token = entra_token(&client, &authority, tenant, client_id, secret)?;
+        let token = token.expose_secret();
 
         let companies_url = format!(
             "{}/v2.0/{tenant}/{environment}/api/v2.0/companies",
@@ -159,74 +140,10 @@ impl Validator for BusinessCentral {
             &[secret, token],
         )?;
         let body = resp.json().unwrap_or(Value::Null);
-        match resp.status {
-            200 => {}
-            401 => {
-                let code = odata_error_code(&body).map(|c| format!(", {c}")).unwrap_or_default();
-                return Err(Failure::InvalidCredential {
-                    detail: format!(
-                        "Business Central refused the token Entra ID issued (401{code}); check that the app is \
-                         added and enabled on Business Central's \"Microsoft Entra applications\" page"
-                    ),
-                }
-                .into());
-            }
-            403 => {
-                return Err(Failure::InsufficientScope {
-                    missing: vec![PERMISSION.into()],
-                }
-                .into());
-            }
-            404 => {
-                return Err(Failure::WrongEnvironment {
-                    expected: environment.into(),
-                    actual: format!("no environment '{environment}' in tenant {tenant}"),
-                }
-                .into());
-            }
-            429 => {
-                return Err(Failure::RateLimited {
-                    retry_after_secs: resp.retry_after(),
-                    detail: "Business Central answered 429".into(),
-                }
-                .into());
-            }
-            status => {
-                return Err(Failure::Provider {
-                    status: Some(status),
-                    detail: "Business Central did not list the companies".into(),
-                }
-                .into());
-            }
+        if resp.status != 200 {
+            return Err(companies_refusal(resp.status, &body, environment, tenant, resp.retry_after()).into());
         }
-        // API v2.0 `company`: `id`, `name` and `displayName` (the name
-        // shown to users, which may differ from `name`).
-        let text = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_owned();
-        let listed: Vec<[String; 3]> = body["value"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|c| [text(c, "id"), text(c, "name"), text(c, "displayName")])
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(want) = company {
-            let found = listed
-                .iter()
-                .any(|company| company.iter().any(|v| !v.is_empty() && v.eq_ignore_ascii_case(want)));
-            if !found {
-                let names: Vec<&str> = listed.iter().map(|[_, name, _]| name.as_str()).collect();
-                return Err(Failure::WrongTenant {
-                    expected: want.clone(),
-                    actual: if names.is_empty() {
-                        "no company".into()
-                    } else {
-                        format!("only {}", names.join(", "))
-                    },
-                }
-                .into());
-            }
-        }
+        check_company(&body, company)?;
         Ok(Verdict {
             tenant_id: Some(tenant.to_owned()),
             environment: Some(environment.to_owned()),
@@ -237,6 +154,104 @@ impl Validator for BusinessCentral {
             ..Verdict::default()
         })
     }
+}
+
+/// An app-only access token from Entra ID for the credential's client.
+fn entra_token(
+    client: &Client,
+    authority: &str,
+    tenant: &str,
+    client_id: &str,
+    secret: &str,
+) -> Result<secrecy::SecretString, Rejection> {
+    let token_url = format!("{}/{tenant}/oauth2/v2.0/token", authority.trim_end_matches('/'));
+    let resp = client.send(
+        reqwest::Method::POST,
+        &token_url,
+        Auth::None,
+        Some(Body::Form(vec![
+            ("grant_type".into(), "client_credentials".into()),
+            ("client_id".into(), client_id.to_owned()),
+            ("client_secret".into(), secret.to_owned()),
+            ("scope".into(), SCOPE.into()),
+        ])),
+        &[secret],
+    )?;
+    let body = resp.json().unwrap_or(Value::Null);
+    if resp.status != 200 {
+        return Err(token_failure(resp.status, &body, resp.retry_after()).into());
+    }
+    body["access_token"]
+        .as_str()
+        .map(|t| secrecy::SecretString::from(t.to_owned()))
+        .ok_or_else(|| {
+            Failure::Provider {
+                status: Some(200),
+                detail: "Entra ID gave no access token".into(),
+            }
+            .into()
+        })
+}
+
+/// Why Business Central did not list the companies, by its status.
+fn companies_refusal(status: u16, body: &Value, environment: &str, tenant: &str, retry_after: Option<u64>) -> Failure {
+    match status {
+        401 => {
+            let code = odata_error_code(body).map(|c| format!(", {c}")).unwrap_or_default();
+            Failure::InvalidCredential {
+                detail: format!(
+                    "Business Central refused the token Entra ID issued (401{code}); check that the app is \
+                     added and enabled on Business Central's \"Microsoft Entra applications\" page"
+                ),
+            }
+        }
+        403 => Failure::InsufficientScope {
+            missing: vec![PERMISSION.into()],
+        },
+        404 => Failure::WrongEnvironment {
+            expected: environment.into(),
+            actual: format!("no environment '{environment}' in tenant {tenant}"),
+        },
+        429 => Failure::RateLimited {
+            retry_after_secs: retry_after,
+            detail: "Business Central answered 429".into(),
+        },
+        status => Failure::Provider {
+            status: Some(status),
+            detail: "Business Central did not list the companies".into(),
+        },
+    }
+}
+
+/// The company the credential names is one the token can see. API v2.0
+/// `company`: `id`, `name` and `displayName` (the name shown to users,
+/// which may differ from `name`).
+fn check_company(body: &Value, company: Option<&String>) -> Result<(), Failure> {
+    let Some(want) = company else { return Ok(()) };
+    let text = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_owned();
+    let listed: Vec<[String; 3]> = body["value"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| [text(c, "id"), text(c, "name"), text(c, "displayName")])
+                .collect()
+        })
+        .unwrap_or_default();
+    let found = listed
+        .iter()
+        .any(|company| company.iter().any(|v| !v.is_empty() && v.eq_ignore_ascii_case(want)));
+    if found {
+        return Ok(());
+    }
+    let names: Vec<&str> = listed.iter().map(|[_, name, _]| name.as_str()).collect();
+    Err(Failure::WrongTenant {
+        expected: want.clone(),
+        actual: if names.is_empty() {
+            "no company".into()
+        } else {
+            format!("only {}", names.join(", "))
+        },
+    })
 }
 
 /// Entra ID's token errors, as "Handling error codes in your application"

@@ -90,18 +90,7 @@ impl Validator for Pleo {
             )?;
         }
         let base = custom_base.clone().unwrap_or_else(|| self.base(env).to_owned());
-        let (secret, bearer) = match (c.secrets.get("access_token"), c.secrets.get("api_key")) {
-            (Some(token), _) => (token, true),
-            (None, Some(key)) => (key, false),
-            (None, None) => {
-                return Err(Failure::Format {
-                    detail: "a Pleo credential needs an `api_key` (integrated API key) or an `access_token` (OAuth)"
-                        .into(),
-                }
-                .into());
-            }
-        };
-        let secret = secret.expose_secret();
+        let (secret, bearer) = secret_of(c)?;
         let auth = || {
             if bearer {
                 Auth::Bearer(secret)
@@ -114,19 +103,7 @@ impl Validator for Pleo {
         };
         let resp = self.introspect(&client, &base, auth(), secret)?;
         match resp.status {
-            200 => {
-                let body = resp.json().ok_or_else(|| Failure::Provider {
-                    status: Some(200),
-                    detail: "the introspection answer is not JSON".into(),
-                })?;
-                let verdict = verdict_of(&body, env, secret)?;
-                let required = c.integration.map(|i| i.scopes.clone()).unwrap_or_default();
-                let missing: Vec<String> = required.into_iter().filter(|s| !verdict.scopes.contains(s)).collect();
-                if !missing.is_empty() {
-                    return Err(Failure::InsufficientScope { missing }.into());
-                }
-                Ok(verdict)
-            }
+            200 => accepted(&resp, env, secret, c),
             // Documented with no body: nothing in it tells an expired
             // token from a revoked or wrong one.
             401 => {
@@ -169,6 +146,34 @@ impl Validator for Pleo {
             .into()),
         }
     }
+}
+
+/// The secret Pleo checks: an OAuth access token (Bearer), else an
+/// integrated API key (Basic, as the key with no password).
+fn secret_of<'a>(c: &'a Candidate<'_>) -> Result<(&'a str, bool), Failure> {
+    match (c.secrets.get("access_token"), c.secrets.get("api_key")) {
+        (Some(token), _) => Ok((token.expose_secret(), true)),
+        (None, Some(key)) => Ok((key.expose_secret(), false)),
+        (None, None) => Err(Failure::Format {
+            detail: "a Pleo credential needs an `api_key` (integrated API key) or an `access_token` (OAuth)".into(),
+        }),
+    }
+}
+
+/// A 200 introspection: the verdict, if it grants every scope the
+/// integration needs.
+fn accepted(resp: &Response, env: Env, secret: &str, c: &Candidate<'_>) -> Result<Verdict, Rejection> {
+    let body = resp.json().ok_or_else(|| Failure::Provider {
+        status: Some(200),
+        detail: "the introspection answer is not JSON".into(),
+    })?;
+    let verdict = verdict_of(&body, env, secret)?;
+    let required = c.integration.map(|i| i.scopes.clone()).unwrap_or_default();
+    let missing: Vec<String> = required.into_iter().filter(|s| !verdict.scopes.contains(s)).collect();
+    if !missing.is_empty() {
+        return Err(Failure::InsufficientScope { missing }.into());
+    }
+    Ok(verdict)
 }
 
 /// The longest provider-given name (application, auth method) a verdict

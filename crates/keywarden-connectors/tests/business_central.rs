@@ -91,32 +91,43 @@ fn run(w: &World, environment: &str, company: &str, secret: &str) -> Result<Verd
 }
 
 fn run_against(authority: &str, api: &str, environment: &str, company: &str, secret: &str) -> Result<Verdict, Failure> {
-    check(authority, api, TENANT, CLIENT_ID, environment, company, secret)
+    check(Case {
+        authority,
+        api,
+        tenant: TENANT,
+        client_id: CLIENT_ID,
+        environment,
+        company,
+        secret,
+        config_authority: None,
+    })
 }
 
-fn check(
-    authority: &str,
-    api: &str,
-    tenant: &str,
-    client_id: &str,
-    environment: &str,
-    company: &str,
-    secret: &str,
-) -> Result<Verdict, Failure> {
-    check_with(authority, api, tenant, client_id, environment, company, secret, None)
+/// One Business Central check: where the fakes are and what the
+/// credential says.
+struct Case<'a> {
+    authority: &'a str,
+    api: &'a str,
+    tenant: &'a str,
+    client_id: &'a str,
+    environment: &'a str,
+    company: &'a str,
+    secret: &'a str,
+    /// The credential's own `authority` field, if any.
+    config_authority: Option<&'a str>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_with(
-    authority: &str,
-    api: &str,
-    tenant: &str,
-    client_id: &str,
-    environment: &str,
-    company: &str,
-    secret: &str,
-    config_authority: Option<&str>,
-) -> Result<Verdict, Failure> {
+fn check(case: Case<'_>) -> Result<Verdict, Failure> {
+    let Case {
+        authority,
+        api,
+        tenant,
+        client_id,
+        environment,
+        company,
+        secret,
+        config_authority,
+    } = case;
     let now = time::OffsetDateTime::now_utc();
     let integration = Integration {
         id: uuid::Uuid::new_v4(),
@@ -211,28 +222,30 @@ fn aadsts_codes_name_an_expired_and_a_wrong_secret() {
 #[test]
 fn an_unknown_client_id_and_an_unknown_tenant_are_named_by_their_aadsts_codes() {
     let w = world();
-    let err = check(
-        &w.entra.base,
-        &w.bc.base,
-        TENANT,
-        "app-0000",
-        "production",
-        COMPANY_ID,
-        GOOD,
-    )
+    let err = check(Case {
+        authority: &w.entra.base,
+        api: &w.bc.base,
+        tenant: TENANT,
+        client_id: "app-0000",
+        environment: "production",
+        company: COMPANY_ID,
+        secret: GOOD,
+        config_authority: None,
+    })
     .unwrap_err();
     assert!(matches!(err, Failure::InvalidCredential { .. }), "{err:?}");
     assert!(err.to_string().contains("AADSTS700016"), "{err}");
     let other_tenant = "00000000-0000-4000-8000-0000000000ff";
-    let err = check(
-        &w.entra.base,
-        &w.bc.base,
-        other_tenant,
-        CLIENT_ID,
-        "production",
-        COMPANY_ID,
-        GOOD,
-    )
+    let err = check(Case {
+        authority: &w.entra.base,
+        api: &w.bc.base,
+        tenant: other_tenant,
+        client_id: CLIENT_ID,
+        environment: "production",
+        company: COMPANY_ID,
+        secret: GOOD,
+        config_authority: None,
+    })
     .unwrap_err();
     assert!(matches!(err, Failure::WrongTenant { .. }), "{err:?}");
     assert!(err.to_string().contains("AADSTS90002"), "{err}");
@@ -400,16 +413,16 @@ fn an_authority_that_is_not_entra_is_refused_and_never_sent_the_secret() {
         "http://login.microsoftonline.com".to_owned(),
         "not a url".to_owned(),
     ] {
-        let err = check_with(
-            &w.entra.base,
-            &w.bc.base,
-            TENANT,
-            CLIENT_ID,
-            "production",
-            COMPANY_ID,
-            GOOD,
-            Some(&authority),
-        )
+        let err = check(Case {
+            authority: &w.entra.base,
+            api: &w.bc.base,
+            tenant: TENANT,
+            client_id: CLIENT_ID,
+            environment: "production",
+            company: COMPANY_ID,
+            secret: GOOD,
+            config_authority: Some(&authority),
+        })
         .expect_err(&authority);
         match &err {
             Failure::Unsafe { detail } => {
@@ -426,15 +439,15 @@ fn an_authority_that_is_not_entra_is_refused_and_never_sent_the_secret() {
     );
     assert!(w.entra.requests().is_empty());
     // The authority this build is set up with still works when named.
-    let v = check_with(
-        &w.entra.base,
-        &w.bc.base,
-        TENANT,
-        CLIENT_ID,
-        "production",
-        COMPANY_ID,
-        GOOD,
-        Some(&w.entra.base),
-    );
+    let v = check(Case {
+        authority: &w.entra.base,
+        api: &w.bc.base,
+        tenant: TENANT,
+        client_id: CLIENT_ID,
+        environment: "production",
+        company: COMPANY_ID,
+        secret: GOOD,
+        config_authority: Some(&w.entra.base),
+    });
     assert!(v.is_ok(), "{v:?}");
 }

@@ -18,7 +18,16 @@ fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) -> std::io::Result<
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: fuzz_seeds DIR")?;
     let dir = Path::new(&dir);
+    file_seeds(dir)?;
+    vault_seeds(dir)?;
+    key_seeds(dir)?;
+    text_seeds(dir)?;
+    team_seeds(dir)?;
+    ipc_seeds(dir)
+}
 
+/// Sealed values, the policy file and the migration imports.
+fn file_seeds(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     write(dir, "sealed_value", "valid", &keywarden_core::fuzzing::sealed_seed())?;
     write(dir, "sealed_value", "short", &[1, 0, 0, 0, 1])?;
 
@@ -55,7 +64,11 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
 <String><Key>PIN</Key><Value ProtectInMemory=\"True\">1234</Value></String><History><Entry/></History></Entry>\
 <Group><UUID>Ymlu</UUID><Name>Recycle Bin</Name><Entry><String><Key>Title</Key><Value>x</Value></String></Entry></Group></Group></Root></KeePassFile>",
     )?;
+    Ok(())
+}
 
+/// A throwaway vault's export, support bundle and header.
+fn vault_seeds(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let (mut vault, _) = keywarden_core::fuzzing::vault("seeds")?;
     let export = vault.export_config()?;
     write(dir, "config_import", "export", &serde_json::to_vec_pretty(&export)?)?;
@@ -69,8 +82,11 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
     )?;
     drop(vault);
     let _ = std::fs::remove_dir_all(std::env::temp_dir().join("keywarden-fuzz").join("seeds"));
+    Ok(())
+}
 
-    // Keys of the right shape that no vault issued.
+/// Keys of the right shape that no vault issued, and requests carrying them.
+fn key_seeds(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let partner = new_key_of(KeyKind::Partner, KeyEnv::Live, &new_id());
     let service = new_key_of(KeyKind::Service, KeyEnv::Live, &new_id());
     write(dir, "partner_key", "partner", partner.as_bytes())?;
@@ -95,7 +111,11 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
         )
         .as_bytes(),
     )?;
+    Ok(())
+}
 
+/// Settings, JWT claims, recovery codes and WWW-Authenticate headers.
+fn text_seeds(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let settings = keywarden_core::settings::Settings::default();
     write(dir, "settings_json", "defaults", &serde_json::to_vec_pretty(&settings)?)?;
     write(
@@ -126,7 +146,11 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
         "bearer",
         b"Basic realm=\"x\", Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The token \\\"expired\\\"\", scope=\"read write\"\nNegotiate abc==",
     )?;
+    Ok(())
+}
 
+/// The team vault's answers and its broker's requests.
+fn team_seeds(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     // Team answers: byte 0 picks the reader (team crate, fuzzing.rs).
     let team: [(u8, &str); 6] = [
         (
@@ -162,7 +186,11 @@ allowed_providers = [\"pleo\", \"xledger\", \"business_central\"]\nverifier_allo
         "share",
         b"POST /v1/team/share HTTP/1.1\r\nHost: kw\r\nAuthorization: Bearer s.fuzzseedtoken\r\n\r\n{\"credential\":\"Pleo payroll\",\"level\":\"view\",\"expected_revision\":3}",
     )?;
+    Ok(())
+}
 
+/// IPC payloads: byte 0 picks the command.
+fn ipc_seeds(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let ipc: [(u8, &str); 10] = [
         (
             0,

@@ -49,6 +49,8 @@ impl BackendCredential {
 pub struct BackendError {
     pub message: String,
     pub unreachable: bool,
+    /// The next step, for the program showing it to word (`Hint`).
+    pub hint: Option<crate::Hint>,
 }
 
 impl From<crate::Error> for BackendError {
@@ -56,6 +58,7 @@ impl From<crate::Error> for BackendError {
         BackendError {
             message: e.to_string(),
             unreachable: false,
+            hint: e.hint(),
         }
     }
 }
@@ -104,6 +107,7 @@ impl CredentialBackend for crate::Vault {
                 report.problem.unwrap_or_default()
             ),
             unreachable: false,
+            hint: None,
         })
     }
 }

@@ -189,7 +189,7 @@ pub enum ErrorKind {
 }
 
 /// A next step that is a command in `kw` and a button in the app. The core
-/// names the step; each shell words it (`kw`'s `hints.rs`, the app's
+/// names the step; each shell words it (`kw`'s `error.rs`, the app's
 /// `error.rs`) and adds it to the message after "; ".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint {
@@ -208,6 +208,36 @@ pub enum Hint {
     TeamSignIn,
     /// A team change whose audit event may be missing.
     VerifyTeamAudit,
+}
+
+impl Hint {
+    const ALL: [Hint; 7] = [
+        Hint::RecoverWithCode,
+        Hint::CreateVault,
+        Hint::OpenOrChooseAnother,
+        Hint::AcceptOlder,
+        Hint::EnterSecret,
+        Hint::TeamSignIn,
+        Hint::VerifyTeamAudit,
+    ];
+
+    /// A stable name, for answers that cross a process boundary (the
+    /// brokers' JSON): the program that shows it words it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hint::RecoverWithCode => "recover_with_code",
+            Hint::CreateVault => "create_vault",
+            Hint::OpenOrChooseAnother => "open_or_choose_another",
+            Hint::AcceptOlder => "accept_older",
+            Hint::EnterSecret => "enter_secret",
+            Hint::TeamSignIn => "team_sign_in",
+            Hint::VerifyTeamAudit => "verify_team_audit",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Hint> {
+        Hint::ALL.into_iter().find(|h| h.name() == name)
+    }
 }
 
 impl Error {

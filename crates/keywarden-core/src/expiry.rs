@@ -288,7 +288,7 @@ impl Vault {
         let days = normalize_thresholds(days)?;
         let text = days.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
         if notices::meta(self.conn(), THRESHOLDS_KEY)?.as_deref() != Some(text.as_str()) {
-            self.write_with(|tx, _, _| {
+            self.write_unaudited(crate::vault::Unaudited::NoticeState, |tx| {
                 notices::reschedule_all(tx)?;
                 notices::set_meta(tx, THRESHOLDS_KEY, &text)
             })?;
@@ -312,7 +312,7 @@ impl Vault {
                 examined,
             });
         }
-        let fired_ids = self.write_with(|tx, k, a| {
+        let fired_ids = self.write_unaudited(crate::vault::Unaudited::NoticeState, |tx| {
             let mut fired = Vec::new();
             for row in &due {
                 let expires = match row.expires_at {
@@ -327,53 +327,7 @@ impl Vault {
                     .or_else(|| Some(first_notice(&thresholds, expires, row.updated_at)));
                 let (fires, next) = advance(&thresholds, expires, next, now);
                 for fire in &fires {
-                    let (summary, body) = texts(row, fire, expires, now);
-                    let dedupe = format!(
-                        "expiry|{}|{}|{}|{}|{}",
-                        row.id,
-                        row.version,
-                        fire.kind.as_str(),
-                        fire.threshold_days,
-                        timefmt::to_db(expires)
-                    );
-                    let id = notices::insert(
-                        tx,
-                        &NewNotice {
-                            credential_id: Some(row.id),
-                            partner_key_id: None,
-                            version: row.version,
-                            kind: fire.kind.as_str(),
-                            threshold_days: fire.threshold_days,
-                            expires_at: Some(expires),
-                            due_at: fire.due_at,
-                            fired_at: now,
-                            credential_name: &row.name,
-                            integration: row.integration.as_deref(),
-                            summary: &summary,
-                            body: &body,
-                            dedupe: &dedupe,
-                        },
-                    )?;
-                    if let Some(id) = id {
-                        let what = match fire.kind {
-                            NoticeKind::Expired => "expired notice".to_owned(),
-                            _ => format!("{}-day expiry notice", fire.threshold_days),
-                        };
-                        crate::store::audit::append(
-                            tx,
-                            k,
-                            a,
-                            crate::vault::ev(
-                                "notice.fire",
-                                "credential",
-                                Some(row.id),
-                                Some(&row.name),
-                                Outcome::Success,
-                                format!("{what} for version {}", row.version),
-                            ),
-                        )?;
-                        fired.push(id);
-                    }
+                    fired.extend(fire_notice(tx, row, fire, expires, now)?);
                 }
                 notices::set_next(tx, row.id, next)?;
             }
@@ -411,12 +365,12 @@ impl Vault {
 
     pub fn mark_notices_read(&mut self) -> Result<usize> {
         let now = self.now();
-        self.write_with(|tx, _, _| notices::mark_read(tx, now))
+        self.write_unaudited(crate::vault::Unaudited::NoticeState, |tx| notices::mark_read(tx, now))
     }
 
     pub fn dismiss_notice(&mut self, id: i64) -> Result<()> {
         let now = self.now();
-        if self.write_with(|tx, _, _| notices::dismiss(tx, id, now))? {
+        if self.write_unaudited(crate::vault::Unaudited::NoticeState, |tx| notices::dismiss(tx, id, now))? {
             Ok(())
         } else {
             Err(Error::NotFound {
@@ -430,3 +384,55 @@ impl Vault {
 #[cfg(test)]
 #[path = "expiry_tests.rs"]
 mod tests;
+
+/// Records one notice that fires, once (by its dedupe), and audits it;
+/// `None` when it was given before.
+fn fire_notice(
+    tx: &crate::vault::WriteTx<'_>,
+    row: &DueRow,
+    fire: &Fire,
+    expires: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Option<i64>> {
+    let (summary, body) = texts(row, fire, expires, now);
+    let dedupe = format!(
+        "expiry|{}|{}|{}|{}|{}",
+        row.id,
+        row.version,
+        fire.kind.as_str(),
+        fire.threshold_days,
+        timefmt::to_db(expires)
+    );
+    let id = notices::insert(
+        tx,
+        &NewNotice {
+            credential_id: Some(row.id),
+            partner_key_id: None,
+            version: row.version,
+            kind: fire.kind.as_str(),
+            threshold_days: fire.threshold_days,
+            expires_at: Some(expires),
+            due_at: fire.due_at,
+            fired_at: now,
+            credential_name: &row.name,
+            integration: row.integration.as_deref(),
+            summary: &summary,
+            body: &body,
+            dedupe: &dedupe,
+        },
+    )?;
+    let Some(id) = id else { return Ok(None) };
+    let what = match fire.kind {
+        NoticeKind::Expired => "expired notice".to_owned(),
+        _ => format!("{}-day expiry notice", fire.threshold_days),
+    };
+    tx.audit(crate::vault::ev(
+        "notice.fire",
+        "credential",
+        Some(row.id),
+        Some(&row.name),
+        Outcome::Success,
+        format!("{what} for version {}", row.version),
+    ))?;
+    Ok(Some(id))
+}

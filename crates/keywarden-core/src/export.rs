@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     CredentialFilter, CredentialKind, ExpirySource, Integration, Status, validate_name, validate_text, validate_word,
 };
-use crate::store::audit::{self, NewEvent, Outcome};
+use crate::store::audit::{NewEvent, Outcome};
 use crate::store::credentials::{self as creds, Row};
 use crate::store::integrations;
 use crate::timefmt;
@@ -160,20 +160,15 @@ impl Vault {
             export.credentials.len()
         );
         let id = self.vault_id();
-        self.write_with(|tx, k, a| {
-            audit::append(
-                tx,
-                k,
-                a,
-                NewEvent {
-                    action: "config.export",
-                    object_kind: "vault",
-                    object_id: Some(id.to_string()),
-                    object_name: None,
-                    outcome: Outcome::Success,
-                    detail,
-                },
-            )
+        self.write(|tx| {
+            tx.audit(NewEvent {
+                action: "config.export",
+                object_kind: "vault",
+                object_id: Some(id.to_string()),
+                object_name: None,
+                outcome: Outcome::Success,
+                detail,
+            })
         })?;
         Ok(export)
     }
@@ -191,52 +186,37 @@ impl Vault {
             credentials: rows.len(),
             needs_reentry: rows.iter().map(|r| r.name.clone()).collect(),
         };
-        self.write_with(|tx, k, a| {
+        self.write(|tx| {
             for i in &new_integrations {
                 integrations::upsert(tx, i)?;
-                audit::append(
-                    tx,
-                    k,
-                    a,
-                    NewEvent {
-                        action: "integration.add",
-                        object_kind: "integration",
-                        object_id: Some(i.id.to_string()),
-                        object_name: Some(i.name.clone()),
-                        outcome: Outcome::Success,
-                        detail: "imported".into(),
-                    },
-                )?;
+                tx.audit(NewEvent {
+                    action: "integration.add",
+                    object_kind: "integration",
+                    object_id: Some(i.id.to_string()),
+                    object_name: Some(i.name.clone()),
+                    outcome: Outcome::Success,
+                    detail: "imported".into(),
+                })?;
             }
             for r in &mut rows {
                 creds::upsert(tx, r)?;
-                audit::append(
-                    tx,
-                    k,
-                    a,
-                    NewEvent {
-                        action: "credential.add",
-                        object_kind: "credential",
-                        object_id: Some(r.id.to_string()),
-                        object_name: Some(r.name.clone()),
-                        outcome: Outcome::Success,
-                        detail: "imported; needs re-entry".into(),
-                    },
-                )?;
-            }
-            audit::append(
-                tx,
-                k,
-                a,
-                NewEvent {
-                    action: "config.import",
-                    object_kind: "vault",
-                    object_id: None,
-                    object_name: None,
+                tx.audit(NewEvent {
+                    action: "credential.add",
+                    object_kind: "credential",
+                    object_id: Some(r.id.to_string()),
+                    object_name: Some(r.name.clone()),
                     outcome: Outcome::Success,
-                    detail: format!("{} integrations, {} credentials", new_integrations.len(), rows.len()),
-                },
-            )
+                    detail: "imported; needs re-entry".into(),
+                })?;
+            }
+            tx.audit(NewEvent {
+                action: "config.import",
+                object_kind: "vault",
+                object_id: None,
+                object_name: None,
+                outcome: Outcome::Success,
+                detail: format!("{} integrations, {} credentials", new_integrations.len(), rows.len()),
+            })
         })?;
         Ok(report)
     }
@@ -254,8 +234,27 @@ impl Vault {
             ));
         }
         let now = timefmt::now();
+        let new_integrations = self.plan_integrations(&export.integrations, now)?;
+        let mut rows: Vec<Row> = Vec::new();
+        for c in &export.credentials {
+            let row = self.plan_credential(c, &new_integrations, &rows, now)?;
+            rows.push(row);
+        }
+        Ok(ImportPlan {
+            integrations: new_integrations,
+            credentials: rows,
+        })
+    }
+
+    /// The integrations of an import, checked as any new integration is;
+    /// a name taken in the vault or twice in the file stops the import.
+    fn plan_integrations(
+        &self,
+        exported: &[ExportedIntegration],
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<Integration>> {
         let mut new_integrations: Vec<Integration> = Vec::new();
-        for e in &export.integrations {
+        for e in exported {
             if integrations::name_taken(self.conn(), &e.name, None)?
                 || new_integrations.iter().any(|i| i.name.eq_ignore_ascii_case(&e.name))
             {
@@ -286,78 +285,90 @@ impl Vault {
             self.check_integration_policy(&i)?;
             new_integrations.push(i);
         }
-        let mut rows = Vec::new();
-        for c in &export.credentials {
-            validate_name("credential name", &c.name)?;
-            crate::vault::check_descriptive_fields(Some(&c.provider), Some(&c.environment), &c.tags, &c.notes)?;
-            self.policy().check_provider(&c.provider)?;
-            if let Some(d) = c.max_age_days {
-                crate::vault::check_max_age(d)?;
-                self.policy().check_max_age(d)?;
-            }
-            for (k, v) in &c.config {
-                validate_word("configuration field name", k)?;
-                validate_text(k, v)?;
-            }
-            if let Some(url) = c.config.get("token_url") {
-                crate::validate::check_url("token_url", url)?;
-            }
-            for f in &c.secret_fields {
-                validate_word("secret field name", f)?;
-            }
-            if creds::name_taken(self.conn(), &c.name, None)?
-                || rows.iter().any(|r: &Row| r.name.eq_ignore_ascii_case(&c.name))
-            {
-                return Err(Error::Duplicate {
-                    kind: "a credential",
-                    name: c.name.clone(),
-                });
-            }
-            let integration = match &c.integration {
-                None => None,
-                Some(name) => Some(
-                    new_integrations
-                        .iter()
-                        .find(|i| i.name.eq_ignore_ascii_case(name))
-                        .map(|i| (i.id, i.name.clone()))
-                        .or(integrations::find(self.conn(), name)?.map(|i| (i.id, i.name)))
-                        .ok_or_else(|| Error::NotFound {
-                            kind: "integration",
-                            name: name.clone(),
-                        })?,
-                ),
-            };
-            rows.push(Row {
-                id: Uuid::new_v4(),
+        Ok(new_integrations)
+    }
+
+    /// One credential of an import, checked as any new credential is, as a
+    /// row without a secret ("needs re-entry"). `planned`: the credentials
+    /// of the file before it.
+    fn plan_credential(
+        &self,
+        c: &ExportedCredential,
+        new_integrations: &[Integration],
+        planned: &[Row],
+        now: time::OffsetDateTime,
+    ) -> Result<Row> {
+        self.check_exported_credential(c, planned)?;
+        let integration = match &c.integration {
+            None => None,
+            Some(name) => Some(
+                new_integrations
+                    .iter()
+                    .find(|i| i.name.eq_ignore_ascii_case(name))
+                    .map(|i| (i.id, i.name.clone()))
+                    .or(integrations::find(self.conn(), name)?.map(|i| (i.id, i.name)))
+                    .ok_or_else(|| Error::NotFound {
+                        kind: "integration",
+                        name: name.clone(),
+                    })?,
+            ),
+        };
+        Ok(Row {
+            id: Uuid::new_v4(),
+            name: c.name.clone(),
+            kind: c.kind,
+            integration_id: integration.as_ref().map(|i| i.0),
+            integration_name: integration.map(|i| i.1),
+            provider: c.provider.clone(),
+            environment: c.environment.clone(),
+            status: Status::Active,
+            config: c.config.clone(),
+            secret_fields: c.secret_fields.clone(),
+            tags: c.tags.clone(),
+            notes: c.notes.clone(),
+            expires_at: c.expires_at.as_deref().map(timefmt::from_db).transpose()?,
+            expiry_source: c.expires_at.as_ref().map(|_| ExpirySource::User),
+            rotated_at: None,
+            max_age_days: c.max_age_days,
+            integration_max_age_days: None,
+            last_used_at: None,
+            last_validated_at: None,
+            current_version: 0,
+            mask: None,
+            needs_reentry: true,
+            created_at: now,
+            updated_at: now,
+            revision: 0,
+        })
+    }
+
+    /// The checks of one exported credential, as for a new credential.
+    fn check_exported_credential(&self, c: &ExportedCredential, planned: &[Row]) -> Result<()> {
+        validate_name("credential name", &c.name)?;
+        crate::vault::check_descriptive_fields(Some(&c.provider), Some(&c.environment), &c.tags, &c.notes)?;
+        self.policy().check_provider(&c.provider)?;
+        if let Some(d) = c.max_age_days {
+            crate::vault::check_max_age(d)?;
+            self.policy().check_max_age(d)?;
+        }
+        for (k, v) in &c.config {
+            validate_word("configuration field name", k)?;
+            validate_text(k, v)?;
+        }
+        if let Some(url) = c.config.get("token_url") {
+            crate::validate::check_url("token_url", url)?;
+        }
+        for f in &c.secret_fields {
+            validate_word("secret field name", f)?;
+        }
+        if creds::name_taken(self.conn(), &c.name, None)?
+            || planned.iter().any(|r: &Row| r.name.eq_ignore_ascii_case(&c.name))
+        {
+            return Err(Error::Duplicate {
+                kind: "a credential",
                 name: c.name.clone(),
-                kind: c.kind,
-                integration_id: integration.as_ref().map(|i| i.0),
-                integration_name: integration.map(|i| i.1),
-                provider: c.provider.clone(),
-                environment: c.environment.clone(),
-                status: Status::Active,
-                config: c.config.clone(),
-                secret_fields: c.secret_fields.clone(),
-                tags: c.tags.clone(),
-                notes: c.notes.clone(),
-                expires_at: c.expires_at.as_deref().map(timefmt::from_db).transpose()?,
-                expiry_source: c.expires_at.as_ref().map(|_| ExpirySource::User),
-                rotated_at: None,
-                max_age_days: c.max_age_days,
-                integration_max_age_days: None,
-                last_used_at: None,
-                last_validated_at: None,
-                current_version: 0,
-                mask: None,
-                needs_reentry: true,
-                created_at: now,
-                updated_at: now,
-                revision: 0,
             });
         }
-        Ok(ImportPlan {
-            integrations: new_integrations,
-            credentials: rows,
-        })
+        Ok(())
     }
 }

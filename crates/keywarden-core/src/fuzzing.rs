@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::crypto::{Key256, sealed};
+use crate::crypto::{Dek, Kek, sealed};
 use crate::export::ConfigExport;
 use crate::model::{CredentialKind, NewCredential, NewIntegration};
 use crate::partner::{KeyIndex, NewPartnerKey, Verified};
@@ -18,8 +18,8 @@ use crate::{KeySource, Policy, SupportBundle, Vault};
 
 /// The fixed key and slot of the sealed-value target, so that its seeds
 /// (`sealed_seed`) are blobs the target can open.
-fn sealed_key() -> Key256 {
-    Key256::from_bytes([0x5e; 32])
+fn sealed_key() -> Dek {
+    Dek::from_bytes([0x5e; 32])
 }
 
 fn sealed_slot() -> sealed::FieldSlot<'static> {
@@ -68,7 +68,7 @@ pub fn vault_header(data: &[u8]) {
     };
     let _ = h.is_passphrase();
     assert!(
-        h.unwrap_with_kek(&Key256::from_bytes([7; 32])).is_err(),
+        h.unwrap_with_kek(&Kek::from_bytes([7; 32])).is_err(),
         "a forged header opened"
     );
     if let Ok(code) = crate::RecoveryCode::parse(&"0".repeat(32)) {

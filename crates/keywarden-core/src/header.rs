@@ -2,12 +2,13 @@
 //! vault key wrapped twice — by the KEK and by the recovery code. It holds
 //! no usable key material: both wraps are AES-256-GCM ciphertexts.
 //!
-//! Key hierarchy (see DESIGN.md; one level added, see `VaultKeys`):
+//! Key hierarchy (FORMAT.md 3; the derived keys are `crypto::Keyring`):
 //! ```text
-//! KEK (keychain, or Argon2id(passphrase)) ─┐
-//! recovery code ───────────────────────────┴─ wrap ─> vault key
+//! KEK (keychain, or Argon2id(passphrase)) ────────────────────┐
+//! recovery code ─HKDF "keywarden/recovery/v1"─> wrapping key ──┴─ wrap ─> vault key
 //! vault key ─HKDF─> SQLCipher key · DEK-wrapping key · audit MAC key
-//! DEK-wrapping key ─ wrap ─> DEKs (table data_keys) ─ seal ─> secret fields
+//!                 · partner-key hash key · Ed25519 signing seed
+//! DEK-wrapping key ─ wrap ─> DEKs (table data_keys) ─ seal ─> sealed values
 //! ```
 
 use std::fs;
@@ -21,7 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::crypto::{self, Key256};
+use crate::crypto::{self, Kek, VaultKey};
 use crate::error::{Error, Result};
 use crate::recovery::RecoveryCode;
 
@@ -77,7 +78,7 @@ pub fn db_path(dir: &Path) -> PathBuf {
     dir.join(DB_FILE)
 }
 
-fn wrap_aad(vault_id: Uuid, by: &str) -> Vec<u8> {
+pub(crate) fn wrap_aad(vault_id: Uuid, by: &str) -> Vec<u8> {
     let mut aad = b"keywarden/vault-key/v1|".to_vec();
     aad.extend_from_slice(vault_id.as_bytes());
     aad.push(b'|');
@@ -91,7 +92,7 @@ const ARGON_MAX_M_KIB: u32 = 1024 * 1024;
 const ARGON_MAX_T: u32 = 16;
 const ARGON_MAX_P: u32 = 8;
 
-pub fn passphrase_kek(pass: &SecretString, salt: &[u8], m_kib: u32, t: u32, p: u32) -> Result<Key256> {
+pub fn passphrase_kek(pass: &SecretString, salt: &[u8], m_kib: u32, t: u32, p: u32) -> Result<Kek> {
     if m_kib > ARGON_MAX_M_KIB || t > ARGON_MAX_T || p > ARGON_MAX_P {
         return Err(Error::VaultCorrupt {
             path: PathBuf::from(HEADER_FILE),
@@ -108,7 +109,7 @@ pub fn passphrase_kek(pass: &SecretString, salt: &[u8], m_kib: u32, t: u32, p: u
             .map(|()| out)
     })
     .map_err(|e| Error::invalid("passphrase", e.to_string()))?;
-    Key256::from_slice(&out).map_err(|_| Error::Decryption)
+    Kek::from_slice(&out).map_err(|_| Error::Decryption)
 }
 
 impl Header {
@@ -117,31 +118,27 @@ impl Header {
     pub fn new(
         vault_id: Uuid,
         source: &KeySource,
-        vault_key: &Key256,
+        vault_key: &VaultKey,
         code: &RecoveryCode,
-    ) -> Result<(Header, Option<Key256>)> {
+    ) -> Result<(Header, Option<Kek>)> {
         let (kek, spec, fresh) = new_kek(vault_id, source)?;
         let header = Header {
             format: FORMAT,
             vault_id,
             created_at: crate::timefmt::to_db(crate::timefmt::now()),
             kek: spec,
-            vault_key_by_kek: hex::encode(crypto::wrap_key(&kek, vault_key, &wrap_aad(vault_id, "kek"))?),
-            vault_key_by_recovery: hex::encode(crypto::wrap_key(
-                &code.key(),
-                vault_key,
-                &wrap_aad(vault_id, "recovery"),
-            )?),
+            vault_key_by_kek: hex::encode(kek.wrap(vault_key, &wrap_aad(vault_id, "kek"))?),
+            vault_key_by_recovery: hex::encode(code.key().wrap(vault_key, &wrap_aad(vault_id, "recovery"))?),
         };
         Ok((header, fresh.then_some(kek)))
     }
 
     /// Same vault key and recovery wrap, new KEK (after `recover`).
-    pub fn rekeyed(&self, source: &KeySource, vault_key: &Key256) -> Result<(Header, Option<Key256>)> {
+    pub fn rekeyed(&self, source: &KeySource, vault_key: &VaultKey) -> Result<(Header, Option<Kek>)> {
         let (kek, spec, fresh) = new_kek(self.vault_id, source)?;
         let mut h = self.clone();
         h.kek = spec;
-        h.vault_key_by_kek = hex::encode(crypto::wrap_key(&kek, vault_key, &wrap_aad(self.vault_id, "kek"))?);
+        h.vault_key_by_kek = hex::encode(kek.wrap(vault_key, &wrap_aad(self.vault_id, "kek"))?);
         Ok((h, fresh.then_some(kek)))
     }
 
@@ -216,7 +213,7 @@ impl Header {
     }
 
     /// The KEK for this header from its source (keychain read or Argon2id).
-    pub fn load_kek(&self, passphrase: Option<&SecretString>) -> Result<Key256> {
+    pub fn load_kek(&self, passphrase: Option<&SecretString>) -> Result<Kek> {
         match &self.kek {
             KekSpec::Keychain { account, .. } => crate::keychain::load(account),
             KekSpec::Passphrase { salt, m_kib, t, p } => {
@@ -235,19 +232,21 @@ impl Header {
         matches!(self.kek, KekSpec::Passphrase { .. })
     }
 
-    pub fn unwrap_with_kek(&self, kek: &Key256) -> Result<Key256> {
+    pub fn unwrap_with_kek(&self, kek: &Kek) -> Result<VaultKey> {
         let blob = hex::decode(&self.vault_key_by_kek).map_err(|_| corrupt_header())?;
-        crypto::unwrap_key(kek, &blob, &wrap_aad(self.vault_id, "kek")).map_err(|_| match self.kek {
-            KekSpec::Keychain { .. } => Error::WrongKeychainKey {
-                vault_id: self.vault_id.to_string(),
-            },
-            KekSpec::Passphrase { .. } => Error::WrongPassphrase,
-        })
+        kek.unwrap(&blob, &wrap_aad(self.vault_id, "kek"))
+            .map_err(|_| match self.kek {
+                KekSpec::Keychain { .. } => Error::WrongKeychainKey {
+                    vault_id: self.vault_id.to_string(),
+                },
+                KekSpec::Passphrase { .. } => Error::WrongPassphrase,
+            })
     }
 
-    pub fn unwrap_with_recovery(&self, code: &RecoveryCode) -> Result<Key256> {
+    pub fn unwrap_with_recovery(&self, code: &RecoveryCode) -> Result<VaultKey> {
         let blob = hex::decode(&self.vault_key_by_recovery).map_err(|_| corrupt_header())?;
-        crypto::unwrap_key(&code.key(), &blob, &wrap_aad(self.vault_id, "recovery"))
+        code.key()
+            .unwrap(&blob, &wrap_aad(self.vault_id, "recovery"))
             .map_err(|_| Error::WrongRecoveryCode)
     }
 }
@@ -259,10 +258,10 @@ fn corrupt_header() -> Error {
     }
 }
 
-fn new_kek(vault_id: Uuid, source: &KeySource) -> Result<(Key256, KekSpec, bool)> {
+fn new_kek(vault_id: Uuid, source: &KeySource) -> Result<(Kek, KekSpec, bool)> {
     Ok(match source {
         KeySource::Keychain => (
-            Key256::random(),
+            Kek::random(),
             KekSpec::Keychain {
                 service: crate::keychain::SERVICE.to_owned(),
                 account: vault_id.to_string(),

@@ -3,7 +3,7 @@
 //! there is never a silent in-memory fallback). Service `keywarden`,
 //! account = vault id, value = the KEK in hex.
 
-use crate::crypto::Key256;
+use crate::crypto::Kek;
 use crate::error::{Error, Result};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,12 +110,12 @@ static ENCRYPTED_TRANSPORT: AtomicBool = AtomicBool::new(true);
 
 /// Writes the KEK. The Secret Service session's own crypto (DH, AES-CBC)
 /// handles it on the stack, which is scrubbed after.
-pub(crate) fn store(vault_id: &str, kek: &Key256) -> Result<()> {
+pub(crate) fn store(vault_id: &str, kek: &Kek) -> Result<()> {
     crate::crypto::scrubbed(|| store_unscrubbed(vault_id, kek))
 }
 
 /// Reads the KEK, scrubbing the stack the session's crypto used.
-pub(crate) fn load(vault_id: &str) -> Result<Key256> {
+pub(crate) fn load(vault_id: &str) -> Result<Kek> {
     crate::crypto::scrubbed(|| load_unscrubbed(vault_id))
 }
 
@@ -125,7 +125,7 @@ pub fn use_plain_transport() {
 }
 
 #[cfg(target_os = "linux")]
-fn store_unscrubbed(vault_id: &str, kek: &Key256) -> Result<()> {
+fn store_unscrubbed(vault_id: &str, kek: &Kek) -> Result<()> {
     let hex = kek.to_hex();
     retry(secret_service::is_transient, || {
         secret_service::store(vault_id, hex.as_bytes(), &format!("Keywarden vault {vault_id}"))
@@ -134,18 +134,18 @@ fn store_unscrubbed(vault_id: &str, kek: &Key256) -> Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn store_unscrubbed(vault_id: &str, kek: &Key256) -> Result<()> {
+fn store_unscrubbed(vault_id: &str, kek: &Kek) -> Result<()> {
     let entry = entry(vault_id)?;
     let hex = kek.to_hex();
     with_retry(|| entry.set_password(&hex)).map_err(map_error)
 }
 
 #[cfg(target_os = "linux")]
-fn load_unscrubbed(vault_id: &str) -> Result<Key256> {
+fn load_unscrubbed(vault_id: &str) -> Result<Kek> {
     match retry(secret_service::is_transient, || secret_service::load(vault_id)) {
         Ok(Some(bytes)) => std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|text| Key256::from_hex(text).ok())
+            .and_then(|text| Kek::from_hex(text).ok())
             .ok_or_else(|| Error::WrongKeychainKey {
                 vault_id: vault_id.to_owned(),
             }),
@@ -157,12 +157,12 @@ fn load_unscrubbed(vault_id: &str) -> Result<Key256> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn load_unscrubbed(vault_id: &str) -> Result<Key256> {
+fn load_unscrubbed(vault_id: &str) -> Result<Kek> {
     let entry = entry(vault_id)?;
     match with_retry(|| entry.get_password()) {
         Ok(text) => {
             let text = zeroize::Zeroizing::new(text);
-            Key256::from_hex(&text).map_err(|_| Error::WrongKeychainKey {
+            Kek::from_hex(&text).map_err(|_| Error::WrongKeychainKey {
                 vault_id: vault_id.to_owned(),
             })
         }

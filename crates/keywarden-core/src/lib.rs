@@ -32,6 +32,8 @@ pub mod timefmt;
 pub mod tokens;
 pub mod validate;
 pub mod vault;
+#[cfg(test)]
+mod vectors;
 
 pub use backend::{BackendCredential, BackendError, CredentialBackend};
 pub use clock::{Clock, ManualClock, SystemClock, test_mode};

@@ -8,7 +8,7 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::crypto::Key256;
+use crate::crypto::Kek;
 use crate::error::{Error, Result};
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -95,8 +95,8 @@ impl RecoveryCode {
 
     /// The key that wraps the vault key. The code already holds 160 random
     /// bits, so HKDF suffices; no password stretching is needed.
-    pub(crate) fn key(&self) -> Key256 {
-        crate::crypto::hkdf_key(&self.0, "keywarden/recovery/v1")
+    pub(crate) fn key(&self) -> Kek {
+        Kek::from_key(crate::crypto::hkdf_key(&self.0, "keywarden/recovery/v1"))
     }
 }
 

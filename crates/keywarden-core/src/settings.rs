@@ -147,6 +147,21 @@ impl Settings {
         Ok(())
     }
 
+    /// The saved settings, or the defaults and why the saved ones cannot
+    /// be used (a damaged or unreadable file): never a silent reset, as the
+    /// file may hold a shorter auto-lock than the default. The reason names
+    /// the file; each program adds what to do about it.
+    pub fn saved(vault_dir: &Path) -> (Settings, Option<String>) {
+        match Settings::load(vault_dir) {
+            Ok(s) => (s, None),
+            Err(Error::VaultCorrupt { path, detail }) => (
+                Settings::default(),
+                Some(format!("{} cannot be used: {detail}", path.display())),
+            ),
+            Err(other) => (Settings::default(), Some(other.to_string())),
+        }
+    }
+
     pub fn path(vault_dir: &Path) -> PathBuf {
         vault_dir.join("settings.json")
     }

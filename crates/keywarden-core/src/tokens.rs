@@ -20,12 +20,12 @@ use crate::crypto::sealed::FieldSlot;
 use crate::error::{Error, Result};
 use crate::model::{CredentialKind, Status};
 use crate::secret::SecretFields;
-use crate::store::audit::{self, Outcome};
+use crate::store::audit::Outcome;
 use crate::store::checks::{self, Check, CheckOutcome};
 use crate::store::credentials as creds;
 use crate::store::sealed_values::TOKEN_FIELD;
 use crate::validate::Failure;
-use crate::vault::{ev, seal_counted, use_event};
+use crate::vault::{ev, use_event};
 use crate::{Vault, timefmt};
 
 /// What a refresh needs: the version whose secrets are used, the
@@ -114,9 +114,9 @@ impl Vault {
             return Ok(None);
         };
         let detail = format!("{purpose} (cached access token)");
-        self.write_with(|tx, k, a| {
+        self.write(|tx| {
             creds::touch_last_used(tx, row.id, now)?;
-            audit::append(tx, k, a, use_event(&row, Outcome::Success, detail))
+            tx.audit(use_event(&row, Outcome::Success, detail))
         })?;
         Ok(Some(SecretString::from(token)))
     }
@@ -159,18 +159,7 @@ impl Vault {
                 .current_version;
         }
         let now = self.now();
-        let detail = format!(
-            "access token obtained{}{}",
-            obtained
-                .expires_at
-                .map(|e| format!(", valid until {}", timefmt::to_db(e)))
-                .unwrap_or_default(),
-            if rotated {
-                format!("; the provider rotated the refresh token: version {version} is current, the spent one erased")
-            } else {
-                String::new()
-            }
-        );
+        let detail = refresh_detail(obtained.expires_at, rotated, version);
         let slot = FieldSlot {
             credential_id: row.id,
             field: TOKEN_FIELD,
@@ -178,7 +167,7 @@ impl Vault {
         };
         // Sealed in the transaction that stores it: under the data key
         // current then, which no other program can delete meanwhile.
-        self.write_sealing(|tx, dek, k, a| {
+        self.write(|tx| {
             // Checked again under the write lock: a rotation since the check
             // above makes this token one of spent secrets.
             if creds::get(tx, &row.id.to_string())?.current_version != version {
@@ -187,7 +176,7 @@ impl Vault {
                     "the credential was rotated during the refresh; ask again",
                 ));
             }
-            let blob = seal_counted(tx, dek, &slot, obtained.access_token.expose_secret().as_bytes())?;
+            let blob = tx.seal(&slot, obtained.access_token.expose_secret().as_bytes())?;
             tx.execute(
                 "INSERT INTO token_cache (credential_id, version, sealed, expires_at, obtained_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -207,19 +196,14 @@ impl Vault {
                 fresh.status = Status::Active;
             }
             creds::upsert(tx, &mut fresh)?;
-            audit::append(
-                tx,
-                k,
-                a,
-                ev(
-                    "credential.refresh",
-                    "credential",
-                    Some(row.id),
-                    Some(&row.name),
-                    Outcome::Success,
-                    detail,
-                ),
-            )
+            tx.audit(ev(
+                "credential.refresh",
+                "credential",
+                Some(row.id),
+                Some(&row.name),
+                Outcome::Success,
+                detail,
+            ))
         })?;
         Ok(())
     }
@@ -239,7 +223,7 @@ impl Vault {
             },
         };
         let reconnect = failure.is_auth_failure();
-        self.write_with(|tx, k, a| {
+        self.write(|tx| {
             checks::insert(tx, row.id, &check)?;
             tx.execute("DELETE FROM token_cache WHERE credential_id = ?1", [row.id.to_string()])?;
             let mut fresh = creds::get(tx, &row.id.to_string())?;
@@ -248,25 +232,36 @@ impl Vault {
                 fresh.updated_at = now;
                 creds::upsert(tx, &mut fresh)?;
             }
-            audit::append(
-                tx,
-                k,
-                a,
-                ev(
-                    "credential.refresh",
-                    "credential",
-                    Some(row.id),
-                    Some(&row.name),
-                    Outcome::Failure,
-                    format!(
-                        "refresh refused ({}): {}{}",
-                        failure.code(),
-                        failure.message(),
-                        if reconnect { "; reconnection required" } else { "" }
-                    ),
+            tx.audit(ev(
+                "credential.refresh",
+                "credential",
+                Some(row.id),
+                Some(&row.name),
+                Outcome::Failure,
+                format!(
+                    "refresh refused ({}): {}{}",
+                    failure.code(),
+                    failure.message(),
+                    if reconnect { "; reconnection required" } else { "" }
                 ),
-            )?;
+            ))?;
             Ok(fresh.status)
         })
     }
+}
+
+/// The `credential.refresh` event's detail: until when the token is valid,
+/// and whether the provider rotated the refresh token.
+fn refresh_detail(expires_at: Option<OffsetDateTime>, rotated: bool, version: u32) -> String {
+    format!(
+        "access token obtained{}{}",
+        expires_at
+            .map(|e| format!(", valid until {}", timefmt::to_db(e)))
+            .unwrap_or_default(),
+        if rotated {
+            format!("; the provider rotated the refresh token: version {version} is current, the spent one erased")
+        } else {
+            String::new()
+        }
+    )
 }

@@ -476,60 +476,70 @@ pub fn check_format(kind: CredentialKind, config: &BTreeMap<String, String>, sec
                 visible_ascii("api_key", v.expose_secret(), 8, 4096)?;
             }
         }
-        CredentialKind::OAuth2 => {
-            let grant = config.get("grant_type").map(String::as_str).unwrap_or("");
-            if !matches!(grant, "client_credentials" | "refresh_token") {
-                return Err(Error::invalid("grant_type", "use client_credentials or refresh_token"));
-            }
-            let client_id = config.get("client_id").map(String::as_str).unwrap_or("");
-            if client_id.trim().is_empty() {
-                return Err(Error::invalid("client_id", "an OAuth 2.0 credential needs a client id"));
-            }
-            visible_ascii("client_id", client_id, 1, 512)?;
-            match config.get("token_url") {
-                Some(url) => check_url("token_url", url)?,
-                None => {
-                    return Err(Error::invalid(
-                        "token_url",
-                        "an OAuth 2.0 credential needs the token endpoint URL",
-                    ));
-                }
-            }
-            for f in ["client_secret", "refresh_token"] {
-                if let Some(v) = secrets.get(f) {
-                    visible_ascii(f, v.expose_secret(), 8, 8192)?;
-                }
-            }
-        }
-        CredentialKind::Basic => {
-            let user = config.get("username").map(String::as_str).unwrap_or("");
-            if user.trim().is_empty() {
-                return Err(Error::invalid("username", "a Basic credential needs a username"));
-            }
-            if user.contains(':') || user.chars().any(char::is_control) {
-                return Err(Error::invalid(
-                    "username",
-                    "a Basic username cannot contain ':' or control characters",
-                ));
-            }
-            if let Some(p) = secrets.get("password") {
-                let p = p.expose_secret();
-                if p.contains(['\n', '\r']) {
-                    return Err(Error::invalid(
-                        "password",
-                        "contains a line break; paste only the password",
-                    ));
-                }
-                if p.len() > 1024 {
-                    return Err(Error::invalid("password", "is longer than 1,024 characters"));
-                }
-            }
-        }
+        CredentialKind::OAuth2 => check_oauth2(config, secrets)?,
+        CredentialKind::Basic => check_basic(config, secrets)?,
         CredentialKind::Custom => {}
     }
     for (k, v) in config {
         crate::model::validate_word("configuration field name", k)?;
         crate::model::validate_text(k, v)?;
+    }
+    Ok(())
+}
+
+/// The OAuth 2.0 fields: a known grant, a client id, a token endpoint, and
+/// secrets of a sane size.
+fn check_oauth2(config: &BTreeMap<String, String>, secrets: &SecretFields) -> Result<()> {
+    let grant = config.get("grant_type").map(String::as_str).unwrap_or("");
+    if !matches!(grant, "client_credentials" | "refresh_token") {
+        return Err(Error::invalid("grant_type", "use client_credentials or refresh_token"));
+    }
+    let client_id = config.get("client_id").map(String::as_str).unwrap_or("");
+    if client_id.trim().is_empty() {
+        return Err(Error::invalid("client_id", "an OAuth 2.0 credential needs a client id"));
+    }
+    visible_ascii("client_id", client_id, 1, 512)?;
+    match config.get("token_url") {
+        Some(url) => check_url("token_url", url)?,
+        None => {
+            return Err(Error::invalid(
+                "token_url",
+                "an OAuth 2.0 credential needs the token endpoint URL",
+            ));
+        }
+    }
+    for f in ["client_secret", "refresh_token"] {
+        if let Some(v) = secrets.get(f) {
+            visible_ascii(f, v.expose_secret(), 8, 8192)?;
+        }
+    }
+    Ok(())
+}
+
+/// A Basic credential: a username HTTP Basic can carry, one line of
+/// password.
+fn check_basic(config: &BTreeMap<String, String>, secrets: &SecretFields) -> Result<()> {
+    let user = config.get("username").map(String::as_str).unwrap_or("");
+    if user.trim().is_empty() {
+        return Err(Error::invalid("username", "a Basic credential needs a username"));
+    }
+    if user.contains(':') || user.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "username",
+            "a Basic username cannot contain ':' or control characters",
+        ));
+    }
+    if let Some(p) = secrets.get("password") {
+        let p = p.expose_secret();
+        if p.contains(['\n', '\r']) {
+            return Err(Error::invalid(
+                "password",
+                "contains a line break; paste only the password",
+            ));
+        }
+        if p.len() > 1024 {
+            return Err(Error::invalid("password", "is longer than 1,024 characters"));
+        }
     }
     Ok(())
 }

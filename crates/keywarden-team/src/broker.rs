@@ -133,34 +133,10 @@ impl TeamBroker {
     ) -> Result<Card> {
         let caller = self.caller(caller_token)?;
         let card = caller.find(name)?;
-        if let Some(r) = expected_revision
-            && r != card.revision
-        {
-            return Err(TeamError::Conflict {
-                name: card.name.clone(),
-                by: card.updated_by_name.clone(),
-                at: card.updated_at.clone(),
-                expected: r,
-                actual: card.revision,
-            });
-        }
-        if card.path.sharing == sharing {
+        if card.path.sharing == sharing && expected_revision.is_none_or(|r| r == card.revision) {
             return Ok(card);
         }
-        if card.path.sharing == Sharing::Personal {
-            return Err(TeamError::invalid(
-                "sharing",
-                "a personal credential is shared by its owner directly",
-            ));
-        }
-        // Nothing personal is open to the broker, by design: a shared
-        // secret never flows back into someone's private space.
-        if sharing == Sharing::Personal {
-            return Err(TeamError::invalid(
-                "sharing",
-                "a shared credential cannot become personal again; add it anew as personal and delete the shared one",
-            ));
-        }
+        check_reshare(&card, sharing, expected_revision)?;
         let own = self.own();
         let mount = own.mount();
         let to = card.path.moved_to(sharing);
@@ -214,6 +190,37 @@ impl TeamBroker {
         )?;
         Ok(moved)
     }
+}
+
+/// A move the broker refuses: from a revision other than the one read,
+/// from a personal card (its owner shares it), or back to personal.
+fn check_reshare(card: &Card, sharing: Sharing, expected_revision: Option<u64>) -> Result<()> {
+    if let Some(r) = expected_revision
+        && r != card.revision
+    {
+        return Err(TeamError::Conflict {
+            name: card.name.clone(),
+            by: card.updated_by_name.clone(),
+            at: card.updated_at.clone(),
+            expected: r,
+            actual: card.revision,
+        });
+    }
+    if card.path.sharing == Sharing::Personal {
+        return Err(TeamError::invalid(
+            "sharing",
+            "a personal credential is shared by its owner directly",
+        ));
+    }
+    // Nothing personal is open to the broker, by design: a shared
+    // secret never flows back into someone's private space.
+    if sharing == Sharing::Personal {
+        return Err(TeamError::invalid(
+            "sharing",
+            "a shared credential cannot become personal again; add it anew as personal and delete the shared one",
+        ));
+    }
+    Ok(())
 }
 
 impl TeamBroker {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use keywarden_core::crypto::Key256;
+use keywarden_core::crypto::PartnerHashKey;
 use keywarden_core::partner::{IndexedKey, KeyEnv, KeyIndex, format, key_hash, validate_scopes};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -94,12 +94,12 @@ impl TeamPartnerKey {
 impl TeamVault {
     /// The team's hash key; the first issuer creates it (check-and-set 0,
     /// so two first issuers agree on one).
-    fn partner_hash_key(&self, create: bool) -> Result<Key256> {
+    fn partner_hash_key(&self, create: bool) -> Result<PartnerHashKey> {
         let path = format!("{}/data/{HASH_KEY}", self.mount());
         let read = |v: &Value| {
             v["data"]["data"]["key"]
                 .as_str()
-                .and_then(|h| Key256::from_hex(h).ok())
+                .and_then(|h| PartnerHashKey::from_hex(h).ok())
                 .ok_or_else(|| TeamError::invalid("partner keys", "the team's partner-key hash key is damaged"))
         };
         match self.client().get(&path) {
@@ -107,7 +107,7 @@ impl TeamVault {
             Err(BaoError::NotFound { .. }) if create => {}
             Err(e) => return Err(self.refused(e, "issue or verify partner keys")),
         }
-        let fresh = Key256::random();
+        let fresh = PartnerHashKey::random();
         match self.client().post(
             &path,
             &json!({"options": {"cas": 0}, "data": {"key": fresh.to_hex().as_str()}}),

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -214,25 +214,21 @@ pub struct Node {
     config: PathBuf,
 }
 
-impl Cluster {
-    pub fn start() -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
-        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-        let leader_api = format!("http://127.0.0.1:{}", ports[0].0);
-        let mut nodes = Vec::new();
-        for (i, (api, cluster)) in ports.iter().enumerate() {
-            let data = dir.path().join(format!("n{i}"));
-            std::fs::create_dir_all(&data).unwrap();
-            let join = if i == 0 {
-                String::new()
-            } else {
-                format!("retry_join {{\n    leader_api_addr = \"{leader_api}\"\n  }}")
-            };
-            let config = dir.path().join(format!("n{i}.hcl"));
-            std::fs::write(
-                &config,
-                format!(
-                    r#"storage "raft" {{
+/// Node `i`'s Raft configuration, written under `dir`; every node but the
+/// first joins the first.
+fn node_config(dir: &Path, i: usize, api: u16, cluster: u16, leader_api: &str) -> Node {
+    let data = dir.join(format!("n{i}"));
+    std::fs::create_dir_all(&data).unwrap();
+    let join = if i == 0 {
+        String::new()
+    } else {
+        format!("retry_join {{\n    leader_api_addr = \"{leader_api}\"\n  }}")
+    };
+    let config = dir.join(format!("n{i}.hcl"));
+    std::fs::write(
+        &config,
+        format!(
+            r#"storage "raft" {{
   path = "{}"
   node_id = "n{i}"
   performance_multiplier = 1
@@ -246,16 +242,27 @@ listener "tcp" {{
 api_addr = "http://127.0.0.1:{api}"
 cluster_addr = "https://127.0.0.1:{cluster}"
 "#,
-                    data.display()
-                ),
-            )
-            .unwrap();
-            nodes.push(Node {
-                addr: format!("http://127.0.0.1:{api}"),
-                child: None,
-                config,
-            });
-        }
+            data.display()
+        ),
+    )
+    .unwrap();
+    Node {
+        addr: format!("http://127.0.0.1:{api}"),
+        child: None,
+        config,
+    }
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+        let leader_api = format!("http://127.0.0.1:{}", ports[0].0);
+        let nodes = ports
+            .iter()
+            .enumerate()
+            .map(|(i, &(api, cluster))| node_config(dir.path(), i, api, cluster, &leader_api))
+            .collect();
         let mut c = Cluster {
             nodes,
             root: SecretString::from(String::new()),

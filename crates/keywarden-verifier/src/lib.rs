@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use keywarden_core::partner::KeyEnv;
 use keywarden_core::partner::{KeyIndex, Verified};
-use keywarden_core::{Clock, Vault};
+use keywarden_core::{Clock, Hint, Vault};
 
 mod guard;
 #[cfg(unix)]
@@ -166,55 +166,60 @@ async fn credential(
         vault.broker_credential(&caller, &integration)
     })
     .await;
-    let no_store = |status: StatusCode, body: String| {
-        (
-            status,
-            [
-                (header::CONTENT_TYPE, "application/json"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body,
-        )
-            .into_response()
-    };
     match answer {
-        Ok(Ok(Some(c))) => {
-            use keywarden_core::ExposeSecret;
-            let secrets: serde_json::Map<String, serde_json::Value> = c
-                .secrets
-                .iter()
-                .map(|(f, v)| (f.clone(), serde_json::Value::String(v.expose_secret().to_owned())))
-                .collect();
-            no_store(
-                StatusCode::OK,
-                serde_json::json!({
-                    "integration": c.integration,
-                    "env_names": c.env_names,
-                    "credential": c.credential,
-                    "version": c.version,
-                    "expires_at": c.expires_at.map(keywarden_core::timefmt::to_db),
-                    "secrets": secrets,
-                    "previous": c.previous.map(|p| serde_json::json!({
-                        "version": p.version,
-                        "retired_at": keywarden_core::timefmt::to_db(p.retired_at),
-                        "grace_until": keywarden_core::timefmt::to_db(p.grace_until),
-                        "masks": p.masks,
-                    })),
-                })
-                .to_string(),
-            )
-        }
+        Ok(Ok(Some(c))) => no_store(StatusCode::OK, credential_body(c)),
         Ok(Ok(None)) => json(StatusCode::UNAUTHORIZED, NOT_AUTHORIZED.to_owned()),
         Ok(Err(e @ keywarden_core::Error::CredentialDisabled { .. })) => no_store(
             StatusCode::LOCKED,
-            serde_json::json!({ "error": "credential_disabled", "message": e.to_string() }).to_string(),
+            serde_json::json!({ "error": "credential_disabled", "message": e.to_string(), "hint": e.hint().map(Hint::name) })
+                .to_string(),
         ),
         Ok(Err(e)) => no_store(
             StatusCode::CONFLICT,
-            serde_json::json!({ "error": "unavailable", "message": e.to_string() }).to_string(),
+            serde_json::json!({ "error": "unavailable", "message": e.to_string(), "hint": e.hint().map(Hint::name) })
+                .to_string(),
         ),
         Err(_) => no_store(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"internal"}"#.to_owned()),
     }
+}
+
+/// An answer no cache may keep.
+fn no_store(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The broker's answer: the credential's secrets under their fields, and
+/// the previous version's masks while its grace period lasts.
+fn credential_body(c: keywarden_core::partner::BrokeredCredential) -> String {
+    use keywarden_core::ExposeSecret;
+    let secrets: serde_json::Map<String, serde_json::Value> = c
+        .secrets
+        .iter()
+        .map(|(f, v)| (f.clone(), serde_json::Value::String(v.expose_secret().to_owned())))
+        .collect();
+    serde_json::json!({
+        "integration": c.integration,
+        "env_names": c.env_names,
+        "credential": c.credential,
+        "version": c.version,
+        "expires_at": c.expires_at.map(keywarden_core::timefmt::to_db),
+        "secrets": secrets,
+        "previous": c.previous.map(|p| serde_json::json!({
+            "version": p.version,
+            "retired_at": keywarden_core::timefmt::to_db(p.retired_at),
+            "grace_until": keywarden_core::timefmt::to_db(p.grace_until),
+            "masks": p.masks,
+        })),
+    })
+    .to_string()
 }
 
 fn json(status: StatusCode, body: String) -> Response {

@@ -57,7 +57,10 @@ fn failed(e: TeamError) -> Response {
         TeamError::Invalid { .. } | TeamError::Core(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         _ => (StatusCode::BAD_GATEWAY, "openbao"),
     };
-    answer(status, json!({"error": code, "message": e.to_string()}))
+    answer(
+        status,
+        json!({"error": code, "message": e.to_string(), "hint": e.hint().map(keywarden_core::Hint::name)}),
+    )
 }
 
 fn bearer(headers: &HeaderMap) -> Option<SecretString> {

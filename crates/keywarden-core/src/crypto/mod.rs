@@ -2,6 +2,7 @@
 //! sealing (see `sealed.rs` for the on-disk format) and MACs.
 
 mod hazmat;
+mod keyring;
 pub mod sealed;
 pub mod stack;
 
@@ -17,6 +18,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 pub(crate) use stack::{scrubbed, scrubbed_shallow};
 
 pub(crate) use hazmat::NONCE_LEN;
+pub use keyring::PartnerHashKey;
+pub(crate) use keyring::{AuditMacKey, DbKey, DekWrapKey, Keyring, SigningSeed};
+pub use keyring::{Dek, Kek, VaultKey};
 
 /// Any failure to decrypt or authenticate. Deliberately says nothing more:
 /// which byte or which key was wrong is information for an attacker.
@@ -59,7 +63,7 @@ impl Key256 {
         key
     }
 
-    pub(crate) fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
+    fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
         if bytes.len() != 32 {
             return Err(CryptoError);
         }
@@ -70,28 +74,28 @@ impl Key256 {
 
     /// A second key with the same bytes, copied heap to heap (a second
     /// handle on an open vault).
-    pub(crate) fn duplicate(&self) -> Self {
+    fn duplicate(&self) -> Self {
         let mut key = Self::empty();
         key.0.copy_from_slice(&self.0[..]);
         key
     }
 
-    pub(crate) fn expose(&self) -> &[u8; 32] {
+    fn expose(&self) -> &[u8; 32] {
         &self.0
     }
 
     /// A new independent key for one purpose, named by `info` (HKDF-SHA256).
-    pub(crate) fn derive(&self, info: &str) -> Key256 {
+    fn derive(&self, info: &str) -> Key256 {
         hkdf_key(&self.0[..], info)
     }
 
     /// Lowercase hex, for handing the key to a store that wants text
     /// (the OS keychain, SQLCipher's raw-key pragma).
-    pub fn to_hex(&self) -> Zeroizing<String> {
+    fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(hex::encode(&self.0[..]))
     }
 
-    pub fn from_hex(text: &str) -> Result<Self, CryptoError> {
+    fn from_hex(text: &str) -> Result<Self, CryptoError> {
         let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| CryptoError)?);
         Self::from_slice(&bytes)
     }

@@ -20,9 +20,10 @@
 //! A nonce is random, so one DEK must not seal more than 2^32 values
 //! (NIST SP 800-38D §8.3). The vault counts seals per key in `data_keys`
 //! and rotates long before that (`store::data_keys::ROTATE_AFTER`).
-//! Pinned by the vectors in `tests/sealed_vectors.rs`.
+//! Specified in FORMAT.md 4 and pinned by the vectors in
+//! `tests/vectors/sealed.json` (checked by `src/vectors.rs`).
 
-use super::{CryptoError, Key256, NONCE_LEN, hazmat};
+use super::{CryptoError, Dek, NONCE_LEN, hazmat};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -51,19 +52,21 @@ fn aad(key_id: u32, slot: &FieldSlot<'_>) -> Vec<u8> {
 }
 
 /// Seals `plaintext` under data key `key_id` with a fresh random nonce.
-pub fn seal(key: &Key256, key_id: u32, slot: &FieldSlot<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub fn seal(key: &Dek, key_id: u32, slot: &FieldSlot<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     seal_with_nonce(key, key_id, slot, plaintext, &super::random_nonce())
 }
 
-/// Deterministic sealing for the test vectors only: a nonce must never repeat.
-fn seal_with_nonce(
-    key: &Key256,
+/// Sealing with a given nonce: `seal`'s, and the test vectors' (a nonce
+/// must never repeat, so nothing else calls it).
+pub(crate) fn seal_with_nonce(
+    key: &Dek,
     key_id: u32,
     slot: &FieldSlot<'_>,
     plaintext: &[u8],
     nonce: &[u8; NONCE_LEN],
 ) -> Result<Vec<u8>, CryptoError> {
-    let ct = super::scrubbed_shallow(|| hazmat::aes_gcm_encrypt(key.expose(), nonce, &aad(key_id, slot), plaintext))?;
+    let ct =
+        super::scrubbed_shallow(|| hazmat::aes_gcm_encrypt(key.key().expose(), nonce, &aad(key_id, slot), plaintext))?;
     let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
     out.push(FORMAT_V1);
     out.extend_from_slice(&key_id.to_be_bytes());
@@ -85,10 +88,12 @@ pub fn key_id_of(blob: &[u8]) -> Result<u32, CryptoError> {
 
 /// Opens a v1 blob. Any other version byte, any edited byte, a truncation,
 /// or a blob from another slot gives the same opaque `CryptoError`.
-pub fn open(key: &Key256, slot: &FieldSlot<'_>, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+pub fn open(key: &Dek, slot: &FieldSlot<'_>, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let key_id = key_id_of(blob)?;
     let nonce = &blob[5..HEADER_LEN];
-    super::scrubbed_shallow(|| hazmat::aes_gcm_decrypt(key.expose(), nonce, &aad(key_id, slot), &blob[HEADER_LEN..]))
+    super::scrubbed_shallow(|| {
+        hazmat::aes_gcm_decrypt(key.key().expose(), nonce, &aad(key_id, slot), &blob[HEADER_LEN..])
+    })
 }
 
 #[cfg(test)]
@@ -103,8 +108,8 @@ mod tests {
         }
     }
 
-    fn key() -> Key256 {
-        Key256::from_bytes([0x42; 32])
+    fn key() -> Dek {
+        Dek::from_bytes([0x42; 32])
     }
 
     /// Known key, nonce, slot and plaintext give exactly these bytes. If this

@@ -9,7 +9,11 @@
 //! verifier (`kw serve`) follows to apply a revocation without a restart.
 
 pub mod format;
+mod index;
+mod rotation;
+mod service;
 pub mod signing;
+mod usage;
 
 use std::collections::HashMap;
 
@@ -19,12 +23,18 @@ use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
+use crate::crypto::PartnerHashKey;
 use crate::error::{Error, Result};
-use crate::store::audit::{self, Outcome};
-use crate::vault::ev;
+use crate::store::audit::Outcome;
+use crate::vault::{WriteTx, ev};
 use crate::{Vault, timefmt};
 pub use format::{KeyEnv, KeyKind};
 pub use signing::Signed;
+
+pub use index::{IndexedKey, KeyIndex, ServiceCaller, Verified};
+pub use rotation::RotatedByPolicy;
+pub use service::{BrokeredCredential, PreviousVersion};
+pub use usage::{FAILURE_BURST, HourUsage, KeySource, SPIKE_FACTOR, SPIKE_MIN};
 
 pub const DEFAULT_MAX_AGE_DAYS: u32 = 90;
 pub const DEFAULT_GRACE_DAYS: u32 = 7;
@@ -160,7 +170,7 @@ pub fn validate_scopes(scopes: &[String]) -> Result<()> {
 
 /// A key's hash as verifiers compare it, under `hash_key`: for other
 /// stores of keys (the team vault), which keep it and never the key.
-pub fn key_hash(hash_key: &crate::crypto::Key256, key: &str) -> [u8; 32] {
+pub fn key_hash(hash_key: &PartnerHashKey, key: &str) -> [u8; 32] {
     hash(hash_key, key)
 }
 
@@ -192,8 +202,8 @@ fn check_scopes(scopes: &[String]) -> Result<()> {
 
 /// A key's stored form: the vault's HMAC (`crypto::hmac`) under the
 /// partner-key hash key. The same function serves issuance and the index.
-fn hash(key: &crate::crypto::Key256, plaintext: &str) -> [u8; 32] {
-    crate::crypto::hmac(key, &[b"keywarden/partner-key", plaintext.as_bytes()])
+fn hash(key: &PartnerHashKey, plaintext: &str) -> [u8; 32] {
+    key.hash(plaintext)
 }
 
 const SELECT: &str = "SELECT id, application, environment, scopes, created_at, expires_at, max_age_days, grace_days,
@@ -346,7 +356,7 @@ impl Vault {
         } else {
             "partner_key.issue"
         };
-        self.write_with(|tx, k, a| {
+        self.write(|tx| {
             tx.execute(
                 "INSERT INTO partner_keys (id, application, environment, scopes, hash, created_at, expires_at,
                      max_age_days, grace_days, replaces, kind, grants)
@@ -374,12 +384,7 @@ impl Vault {
                 changed(tx, old, now)?;
             }
             changed(tx, &id, now)?;
-            audit::append(
-                tx,
-                k,
-                a,
-                ev(action, "partner_key", None, Some(&id), Outcome::Success, detail),
-            )
+            tx.audit(ev(action, "partner_key", None, Some(&id), Outcome::Success, detail))
         })?;
         let key = self.partner_key(&id)?;
         let envelope = self.envelope(&key, &plaintext, now)?;
@@ -437,25 +442,20 @@ impl Vault {
             return Ok(key);
         }
         let now = self.now();
-        self.write_with(|tx, k, a| {
+        self.write(|tx| {
             tx.execute(
                 "UPDATE partner_keys SET revoked_at = ?2, revoke_reason = ?3 WHERE id = ?1",
                 params![key.id, timefmt::to_db(now), reason],
             )?;
             changed(tx, &key.id, now)?;
-            audit::append(
-                tx,
-                k,
-                a,
-                ev(
-                    "partner_key.revoke",
-                    "partner_key",
-                    None,
-                    Some(&key.id),
-                    Outcome::Success,
-                    format!("{} ({}): {reason}", key.application, key.environment.as_str()),
-                ),
-            )
+            tx.audit(ev(
+                "partner_key.revoke",
+                "partner_key",
+                None,
+                Some(&key.id),
+                Outcome::Success,
+                format!("{} ({}): {reason}", key.application, key.environment.as_str()),
+            ))
         })?;
         self.partner_key(id)
     }
@@ -482,209 +482,6 @@ impl Vault {
         let mut out = Vec::new();
         for r in rows {
             out.push(build(r?, now)?.key);
-        }
-        Ok(out)
-    }
-
-    /// A verifier's index of every key, and the change sequence it reflects.
-    pub fn key_index(&self) -> Result<KeyIndex> {
-        let mut index = KeyIndex {
-            hash_key: self.partner_hash_key().duplicate(),
-            keys: HashMap::new(),
-            seq: 0,
-            accepted: vec![KeyEnv::Live, KeyEnv::Test],
-        };
-        self.refresh_key_index(&mut index)?;
-        Ok(index)
-    }
-
-    /// Brings `index` up to date with the changes since it was built;
-    /// returns how many keys changed.
-    pub fn refresh_key_index(&self, index: &mut KeyIndex) -> Result<usize> {
-        let changes: Vec<(i64, String)> = {
-            let mut stmt = self
-                .conn()
-                .prepare_cached("SELECT seq, key_id FROM key_changes WHERE seq > ?1 ORDER BY seq")?;
-            let rows = stmt.query_map([index.seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let now = self.now();
-        let mut n = 0;
-        for (seq, id) in &changes {
-            index.seq = *seq;
-            let raw = self
-                .conn()
-                .query_row(&format!("{SELECT} WHERE id = ?1"), [id], row)
-                .optional()?;
-            match raw {
-                None => {
-                    index.keys.remove(id);
-                }
-                Some(raw) => {
-                    let Raw { key, hash } = build(raw, now)?;
-                    let hash: [u8; 32] = hash.try_into().map_err(|_| Error::Database("bad key hash".into()))?;
-                    index.keys.insert(
-                        key.id.clone(),
-                        IndexedKey {
-                            hash,
-                            kind: key.kind,
-                            grants: key.grants,
-                            application: key.application,
-                            scopes: key.scopes,
-                            expires_at: key.expires_at,
-                            grace_until: key.grace_until,
-                            revoked: key.revoked_at.is_some(),
-                        },
-                    );
-                }
-            }
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    /// SQLite's `PRAGMA data_version`: changes when another connection
-    /// commits. A verifier polls it to notice revocations.
-    pub fn data_version(&self) -> Result<i64> {
-        Ok(self.conn().query_row("PRAGMA data_version", [], |r| r.get(0))?)
-    }
-
-    /// Usage a verifier counted since its last flush: per key id, the
-    /// successful and failed verifications and the source addresses. Also
-    /// looks for anomalies and records each as a notice, once:
-    /// - a key used from an address it was never used from (its first
-    ///   address sets the baseline);
-    /// - `FAILURE_BURST` or more failed verifications for one application's
-    ///   keys within the hour (once per application and hour);
-    /// - a key used more than `SPIKE_FACTOR` times its average hourly use
-    ///   over the previous day (at least 3 hours of history, at least
-    ///   `SPIKE_MIN` uses; once per key and hour).
-    ///
-    /// Returns the notices raised, for the caller to show natively.
-    pub fn record_key_usage(&mut self, rows: &[(String, u64, u64, Vec<String>)]) -> Result<Vec<crate::Notice>> {
-        let now = self.now();
-        let at = timefmt::to_db(now);
-        let hour = format!("{}:00:00.000000Z", &at[..13]);
-        let day_ago = format!("{}:00:00.000000Z", &timefmt::to_db(now - Duration::hours(24))[..13]);
-        let raised = self.write_with(|tx, k, a| {
-            let mut raised = Vec::new();
-            let mut apps_with_failures = Vec::new();
-            for (id, ok, failed, sources) in rows {
-                let app: Option<String> = tx
-                    .query_row("SELECT application FROM partner_keys WHERE id = ?1", [id], |r| r.get(0))
-                    .optional()?;
-                let Some(app) = app else { continue };
-                tx.execute(
-                    "UPDATE partner_keys SET use_count = use_count + ?2,
-                         last_used_at = CASE WHEN ?2 > 0 THEN ?3 ELSE last_used_at END
-                     WHERE id = ?1",
-                    params![id, *ok as i64, at],
-                )?;
-                tx.execute(
-                    "INSERT INTO key_usage (key_id, hour, ok, failed) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT(key_id, hour) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed",
-                    params![id, hour, *ok as i64, *failed as i64],
-                )?;
-                for src in sources {
-                    let known: i64 = tx.query_row(
-                        "SELECT COUNT(*) FROM key_sources WHERE key_id = ?1 AND source = ?2",
-                        params![id, src],
-                        |r| r.get(0),
-                    )?;
-                    let others: i64 =
-                        tx.query_row("SELECT COUNT(*) FROM key_sources WHERE key_id = ?1", [id], |r| r.get(0))?;
-                    tx.execute(
-                        "INSERT INTO key_sources (key_id, source, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-                         ON CONFLICT(key_id, source) DO UPDATE SET last_seen = excluded.last_seen",
-                        params![id, src, at],
-                    )?;
-                    if known == 0 && others > 0 {
-                        raised.extend(anomaly(
-                            tx,
-                            k,
-                            a,
-                            Anomaly {
-                                kind: crate::NoticeKind::NewSource,
-                                key_id: Some(id),
-                                application: &app,
-                                dedupe: format!("new_source|{id}|{src}"),
-                                summary: format!("Partner key {id} used from a new address, {src}"),
-                                body: format!(
-                                    "Application {app}. If {src} is not the partner's known infrastructure, revoke the key."
-                                ),
-                                now,
-                            },
-                        )?);
-                    }
-                }
-                if *failed > 0 && !apps_with_failures.contains(&app) {
-                    apps_with_failures.push(app.clone());
-                }
-                if *ok > 0 {
-                    let (this_hour, baseline_hours, baseline_total): (i64, i64, i64) = tx.query_row(
-                        "SELECT (SELECT ok FROM key_usage WHERE key_id = ?1 AND hour = ?2),
-                                COUNT(*), COALESCE(SUM(ok), 0)
-                           FROM key_usage WHERE key_id = ?1 AND hour < ?2 AND hour >= ?3",
-                        params![id, hour, day_ago],
-                        |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), r.get(1)?, r.get(2)?)),
-                    )?;
-                    let average = baseline_total as f64 / baseline_hours.max(1) as f64;
-                    if baseline_hours >= 3
-                        && this_hour >= SPIKE_MIN
-                        && this_hour as f64 > SPIKE_FACTOR * average.max(1.0)
-                    {
-                        raised.extend(anomaly(
-                            tx,
-                            k,
-                            a,
-                            Anomaly {
-                                kind: crate::NoticeKind::UsageSpike,
-                                key_id: Some(id),
-                                application: &app,
-                                dedupe: format!("usage_spike|{id}|{hour}"),
-                                summary: format!(
-                                    "Partner key {id} used {this_hour} times this hour, against about {average:.0} an hour"
-                                ),
-                                body: format!(
-                                    "Application {app}. A leaked key is often used at volume: check with the partner, and revoke the key if the traffic is not theirs."
-                                ),
-                                now,
-                            },
-                        )?);
-                    }
-                }
-            }
-            for app in apps_with_failures {
-                let failures: i64 = tx.query_row(
-                    "SELECT COALESCE(SUM(u.failed), 0) FROM key_usage u JOIN partner_keys p ON p.id = u.key_id
-                      WHERE p.application = ?1 AND u.hour = ?2",
-                    params![app, hour],
-                    |r| r.get(0),
-                )?;
-                if failures >= FAILURE_BURST {
-                    raised.extend(anomaly(
-                        tx,
-                        k,
-                        a,
-                        Anomaly {
-                            kind: crate::NoticeKind::FailureBurst,
-                            key_id: None,
-                            application: &app,
-                            dedupe: format!("failure_burst|{app}|{hour}"),
-                            summary: format!("{failures} failed key verifications for {app} this hour"),
-                            body: "Someone may be guessing keys, or the partner is using a revoked or rotated key. Check the partner keys of this application.".to_owned(),
-                            now,
-                        },
-                    )?);
-                }
-            }
-            Ok(raised)
-        })?;
-        let mut out = Vec::new();
-        for id in raised {
-            if let Some(r) = crate::store::notices::get(self.conn(), id)? {
-                out.push(crate::expiry::notice_of(r)?);
-            }
         }
         Ok(out)
     }
@@ -725,580 +522,12 @@ impl Vault {
     }
 }
 
-/// Failed verifications for one application within an hour that count as
-/// a burst.
-pub const FAILURE_BURST: i64 = 20;
-/// Use above this many times the hourly baseline is a spike…
-pub const SPIKE_FACTOR: f64 = 10.0;
-/// …when it is also at least this many uses in the hour.
-pub const SPIKE_MIN: i64 = 100;
-
-struct Anomaly<'a> {
-    kind: crate::NoticeKind,
-    key_id: Option<&'a str>,
-    application: &'a str,
-    dedupe: String,
-    summary: String,
-    body: String,
-    now: OffsetDateTime,
-}
-
-/// Records an anomaly as a notice (once, by its dedupe) and audits it.
-fn anomaly(
-    tx: &rusqlite::Connection,
-    k: &crate::crypto::Key256,
-    a: &crate::store::audit::Actor,
-    an: Anomaly<'_>,
-) -> Result<Option<i64>> {
-    let id = crate::store::notices::insert(
-        tx,
-        &crate::store::notices::NewNotice {
-            credential_id: None,
-            partner_key_id: an.key_id,
-            version: 0,
-            kind: an.kind.as_str(),
-            threshold_days: 0,
-            expires_at: None,
-            due_at: an.now,
-            fired_at: an.now,
-            credential_name: an.application,
-            integration: None,
-            summary: &an.summary,
-            body: &an.body,
-            dedupe: &an.dedupe,
-        },
-    )?;
-    if id.is_some() {
-        audit::append(
-            tx,
-            k,
-            a,
-            ev(
-                "partner_key.anomaly",
-                "partner_key",
-                None,
-                Some(an.key_id.unwrap_or(an.application)),
-                Outcome::Failure,
-                an.summary.clone(),
-            ),
-        )?;
-    }
-    Ok(id)
-}
-
 fn changed(tx: &rusqlite::Connection, id: &str, now: OffsetDateTime) -> Result<()> {
     tx.execute(
         "INSERT INTO key_changes (key_id, at) VALUES (?1, ?2)",
         params![id, timefmt::to_db(now)],
     )?;
     Ok(())
-}
-
-/// One key as a verifier needs it: a hash, never the key.
-#[derive(Clone)]
-pub struct IndexedKey {
-    hash: [u8; 32],
-    pub kind: KeyKind,
-    pub grants: Vec<String>,
-    pub application: String,
-    pub scopes: Vec<String>,
-    pub expires_at: Option<OffsetDateTime>,
-    pub grace_until: Option<OffsetDateTime>,
-    pub revoked: bool,
-}
-
-/// The verifier's view: answers from memory, kept current through
-/// `Vault::refresh_key_index`.
-pub struct KeyIndex {
-    hash_key: crate::crypto::Key256,
-    keys: HashMap<String, IndexedKey>,
-    seq: i64,
-    /// The environments whose keys this verifier accepts (`accept_only`).
-    accepted: Vec<KeyEnv>,
-}
-
-/// A verification's answer. `Invalid` is the same for an unknown, revoked,
-/// expired, retired or malformed key: no oracle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verified {
-    Valid {
-        key_id: String,
-        application: String,
-        scopes: Vec<String>,
-        /// `live` or `test`, from the key itself (its hash covers it).
-        environment: KeyEnv,
-    },
-    /// A valid key without the scope the caller requires.
-    InsufficientScope {
-        required: String,
-    },
-    Invalid,
-}
-
-/// A service account's token, checked: who it is and what it may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceCaller {
-    pub key_id: String,
-    pub account: String,
-    pub grants: Vec<String>,
-}
-
-impl IndexedKey {
-    /// A partner key kept elsewhere (the team vault), by its hash.
-    pub fn partner(
-        hash: [u8; 32],
-        application: String,
-        scopes: Vec<String>,
-        expires_at: Option<OffsetDateTime>,
-        revoked: bool,
-    ) -> IndexedKey {
-        IndexedKey {
-            hash,
-            kind: KeyKind::Partner,
-            grants: Vec::new(),
-            application,
-            scopes,
-            expires_at,
-            grace_until: None,
-            revoked,
-        }
-    }
-}
-
-impl KeyIndex {
-    /// An index over keys kept elsewhere (the team vault): `hash_key` is
-    /// the key their hashes were made with, `keys` maps key id to key.
-    pub fn from_keys(hash_key: crate::crypto::Key256, keys: HashMap<String, IndexedKey>) -> KeyIndex {
-        KeyIndex {
-            hash_key,
-            keys,
-            seq: 0,
-            accepted: vec![KeyEnv::Live, KeyEnv::Test],
-        }
-    }
-
-    /// Accepts the keys of these environments only: a production service
-    /// told `live` answers a `kwp_test_` key as it answers an unknown one.
-    /// Both are accepted until this is called.
-    pub fn accept_only(&mut self, environments: &[KeyEnv]) {
-        self.accepted = environments.to_vec();
-    }
-
-    /// The indexed key `text` is, when it is of `kind` and usable at `now`
-    /// (hash matches, not revoked, expired or past its grace). The hash is
-    /// computed first, for every input, so an unknown id answers in the
-    /// same time as a known one.
-    fn usable<'k>(
-        &self,
-        text: &'k str,
-        kind: KeyKind,
-        now: OffsetDateTime,
-    ) -> Option<(format::ParsedKey<'k>, &IndexedKey)> {
-        let digest = hash(&self.hash_key, text);
-        let parsed = format::parse(text).ok()?;
-        let k = self.keys.get(parsed.id)?;
-        let matches: bool = k.hash.ct_eq(&digest).into();
-        let ok = matches
-            // The environments a verifier was told are those of partner
-            // keys; service tokens (`kws_`, always live) are the broker's.
-            && (kind == KeyKind::Service || self.accepted.contains(&parsed.env))
-            && parsed.kind == kind
-            && k.kind == kind
-            && !k.revoked
-            && k.expires_at.is_none_or(|e| e > now)
-            && k.grace_until.is_none_or(|g| g > now);
-        ok.then_some((parsed, k))
-    }
-
-    /// Checks a service-account token at `now`: `None` for anything that
-    /// is not a valid, unrevoked, unexpired `kws_` token.
-    pub fn verify_service(&self, token: &str, now: OffsetDateTime) -> Option<ServiceCaller> {
-        let (parsed, k) = self.usable(token, KeyKind::Service, now)?;
-        Some(ServiceCaller {
-            key_id: parsed.id.to_owned(),
-            account: k.application.clone(),
-            grants: k.grants.clone(),
-        })
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether a key with this id was ever issued (revoked ones included):
-    /// failures are counted only for those, so a flood of made-up ids
-    /// cannot grow the service's memory or its usage writes.
-    pub fn knows(&self, id: &str) -> bool {
-        self.keys.contains_key(id)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// Checks a partner `key` at `now`, requiring `scope` when given. A
-    /// service token is no partner key.
-    pub fn verify(&self, key: &str, now: OffsetDateTime, scope: Option<&str>) -> Verified {
-        let Some((parsed, k)) = self.usable(key, KeyKind::Partner, now) else {
-            return Verified::Invalid;
-        };
-        if let Some(required) = scope {
-            if !k.scopes.iter().any(|s| s == required) {
-                return Verified::InsufficientScope {
-                    required: required.to_owned(),
-                };
-            }
-        }
-        Verified::Valid {
-            key_id: parsed.id.to_owned(),
-            application: k.application.clone(),
-            scopes: k.scopes.clone(),
-            environment: parsed.env,
-        }
-    }
-}
-
-/// One hour of a partner key's use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct HourUsage {
-    pub hour: String,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub ok: u64,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub failed: u64,
-}
-
-/// An address a partner key was used from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct KeySource {
-    pub source: String,
-    pub first_seen: String,
-    pub last_seen: String,
-}
-
-impl Vault {
-    /// The key's use per hour over the last `hours` hours, oldest first.
-    pub fn partner_key_usage(&self, id: &str, hours: u32) -> Result<Vec<HourUsage>> {
-        let since = format!(
-            "{}:00:00.000000Z",
-            &timefmt::to_db(self.now() - Duration::hours(i64::from(hours)))[..13]
-        );
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT hour, ok, failed FROM key_usage WHERE key_id = ?1 AND hour >= ?2 ORDER BY hour")?;
-        let rows = stmt.query_map(params![id, since], |r| {
-            Ok(HourUsage {
-                hour: r.get(0)?,
-                ok: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                failed: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The addresses the key was used from, most recent first.
-    pub fn partner_key_sources(&self, id: &str) -> Result<Vec<KeySource>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT source, first_seen, last_seen FROM key_sources WHERE key_id = ?1 ORDER BY last_seen DESC",
-        )?;
-        let rows = stmt.query_map([id], |r| {
-            Ok(KeySource {
-                source: r.get(0)?,
-                first_seen: r.get(1)?,
-                last_seen: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The anomaly notices about one key (or its application's bursts).
-    pub fn partner_key_alerts(&self, id: &str) -> Result<Vec<crate::Notice>> {
-        let key = self.partner_key(id)?;
-        Ok(self
-            .notices(true)?
-            .into_iter()
-            .filter(|n| {
-                n.partner_key_id.as_deref() == Some(id)
-                    || (n.kind == crate::NoticeKind::FailureBurst && n.credential == key.application)
-            })
-            .collect())
-    }
-}
-
-impl Vault {
-    /// The background job: rotates every key that reached its policy age
-    /// (and was not already replaced). Each successor's plaintext is sealed
-    /// for one delivery, and a notice says so. Returns the successors.
-    pub fn rotate_due_partner_keys(&mut self) -> Result<Vec<RotatedByPolicy>> {
-        let due: Vec<PartnerKey> = self
-            .partner_keys()?
-            .into_iter()
-            .filter(|k| k.state == KeyState::RotationDue && k.replaced_by.is_none())
-            .collect();
-        let mut out = Vec::new();
-        for old in due {
-            let issued = self.rotate_partner_key(&old.id, None)?;
-            let field = crate::store::sealed_values::delivery_field(&issued.key.id);
-            let slot = crate::crypto::sealed::FieldSlot {
-                credential_id: uuid::Uuid::nil(),
-                field: &field,
-                version: 0,
-            };
-            let now = self.now();
-            let new_id = issued.key.id.clone();
-            let summary = format!(
-                "Partner key {} of {} was rotated by its policy",
-                old.id, old.application
-            );
-            let body = format!(
-                "The successor {new_id} is ready: open it and take the new key (once) to deliver it. The old key stops at {}.",
-                issued
-                    .key
-                    .grace_until
-                    .or(self.partner_key(&old.id)?.grace_until)
-                    .map(timefmt::to_db)
-                    .unwrap_or_default()
-            );
-            // Sealed in the transaction that stores it: under the data key
-            // current then, which no other program can delete meanwhile.
-            let notice = self.write_sealing(|tx, dek, k, a| {
-                let blob = crate::vault::seal_counted(tx, dek, &slot, issued.plaintext.as_bytes())?;
-                tx.execute(
-                    "INSERT INTO key_deliveries (key_id, sealed, created_at) VALUES (?1, ?2, ?3)",
-                    params![new_id, blob, timefmt::to_db(now)],
-                )?;
-                let notice = crate::store::notices::insert(
-                    tx,
-                    &crate::store::notices::NewNotice {
-                        credential_id: None,
-                        partner_key_id: Some(&new_id),
-                        version: 0,
-                        kind: crate::NoticeKind::KeyRotated.as_str(),
-                        threshold_days: 0,
-                        expires_at: None,
-                        due_at: now,
-                        fired_at: now,
-                        credential_name: &old.application,
-                        integration: None,
-                        summary: &summary,
-                        body: &body,
-                        dedupe: &format!("key_rotated|{}", old.id),
-                    },
-                )?;
-                audit::append(
-                    tx,
-                    k,
-                    a,
-                    ev(
-                        "partner_key.rotate",
-                        "partner_key",
-                        None,
-                        Some(&old.id),
-                        Outcome::Success,
-                        format!(
-                            "rotated by policy (every {} days); successor {new_id} awaits delivery",
-                            old.max_age_days
-                        ),
-                    ),
-                )?;
-                Ok(notice)
-            })?;
-            let notice = match notice {
-                Some(id) => crate::store::notices::get(self.conn(), id)?
-                    .map(crate::expiry::notice_of)
-                    .transpose()?,
-                None => None,
-            };
-            out.push(RotatedByPolicy {
-                key: self.partner_key(&new_id)?,
-                notice,
-            });
-        }
-        Ok(out)
-    }
-
-    /// When the next key reaches its policy age, for the scheduler.
-    pub fn next_partner_key_rotation(&self) -> Result<Option<OffsetDateTime>> {
-        Ok(self
-            .partner_keys()?
-            .into_iter()
-            .filter(|k| matches!(k.state, KeyState::Active | KeyState::Expiring) && k.max_age_days > 0)
-            .map(|k| k.created_at + Duration::days(i64::from(k.max_age_days)))
-            .min())
-    }
-
-    /// Whether a successor's plaintext waits for delivery.
-    pub fn partner_key_awaits_delivery(&self, id: &str) -> Result<bool> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM key_deliveries WHERE key_id = ?1", [id], |r| {
-                r.get(0)
-            })?;
-        Ok(n > 0)
-    }
-
-    /// Takes a key rotated by policy for delivery: its plaintext and a fresh
-    /// envelope, once; afterwards only its hash remains. Audited.
-    pub fn take_key_delivery(&mut self, id: &str) -> Result<IssuedKey> {
-        // The sealed blob and the data key that opens it, from one snapshot.
-        let plain = self.read(|conn| {
-            let blob: Vec<u8> = conn
-                .query_row("SELECT sealed FROM key_deliveries WHERE key_id = ?1", [id], |r| {
-                    r.get(0)
-                })
-                .optional()?
-                .ok_or_else(|| Error::NotFound {
-                    kind: "key awaiting delivery",
-                    name: id.to_owned(),
-                })?;
-            let field = crate::store::sealed_values::delivery_field(id);
-            let slot = crate::crypto::sealed::FieldSlot {
-                credential_id: uuid::Uuid::nil(),
-                field: &field,
-                version: 0,
-            };
-            self.open_slot_in(conn, &slot, &blob)
-        })?;
-        let plaintext = Zeroizing::new(String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?);
-        let key = self.partner_key(id)?;
-        let now = self.now();
-        self.write_with(|tx, k, a| {
-            // Once: of two programs taking the same delivery at the same
-            // moment, only the one whose delete removed it gets the key.
-            if tx.execute("DELETE FROM key_deliveries WHERE key_id = ?1", [id])? != 1 {
-                return Err(Error::NotFound {
-                    kind: "key awaiting delivery (it was just taken by another program)",
-                    name: id.to_owned(),
-                });
-            }
-            audit::append(
-                tx,
-                k,
-                a,
-                ev(
-                    "partner_key.deliver",
-                    "partner_key",
-                    None,
-                    Some(id),
-                    Outcome::Success,
-                    format!(
-                        "the key rotated by policy for {} was shown for delivery",
-                        key.application
-                    ),
-                ),
-            )
-        })?;
-        let envelope = self.envelope(&key, &plaintext, now)?;
-        Ok(IssuedKey {
-            key,
-            plaintext,
-            envelope,
-        })
-    }
-}
-
-impl Vault {
-    /// A service account for a job: a `kws_` token (shown once, stored
-    /// hashed, rotated and revoked like a partner key) granted the
-    /// credentials of the named integrations, one by default.
-    pub fn create_service_account(&mut self, mut new: NewPartnerKey) -> Result<IssuedKey> {
-        if new.grants.is_empty() {
-            return Err(Error::invalid(
-                "grant",
-                "name the integration whose credential the account may use (--grant NAME); it gets nothing else",
-            ));
-        }
-        let mut ids = Vec::new();
-        for g in &new.grants {
-            ids.push(self.get_integration(g)?.id.to_string());
-        }
-        new.kind = KeyKind::Service;
-        new.grants = ids;
-        if new.scopes.is_empty() {
-            new.scopes = vec!["credentials:read".into()];
-        }
-        self.issue_partner_key(new)
-    }
-
-    /// What the broker hands a service account: the current secret of the
-    /// credential serving `integration`, when the caller's grant covers
-    /// it. Audited as a use "broker: <account>".
-    pub fn broker_credential(
-        &mut self,
-        caller: &ServiceCaller,
-        integration: &str,
-    ) -> Result<Option<BrokeredCredential>> {
-        let Ok(i) = self.get_integration(integration) else {
-            return Ok(None);
-        };
-        if !caller.grants.iter().any(|g| *g == i.id.to_string()) {
-            return Ok(None);
-        }
-        let env = self.run_environment(&i.id.to_string(), None, &format!("broker: {}", caller.account))?;
-        let c = self.get_credential(&env.credential)?;
-        let secrets = env.vars.into_iter().map(|(field, _, value)| (field, value)).collect();
-        // During the grace period after a rotation the version it replaced is
-        // reported too (never its secret, which the swap erased), so a job
-        // that still holds it knows it is superseded and until when.
-        let grace = time::Duration::days(i64::from(self.rotation_policy().1));
-        let now = self.now();
-        let previous = c
-            .versions
-            .iter()
-            .filter(|v| v.state == crate::model::VersionState::Retired && v.version < c.summary.current_version)
-            .max_by_key(|v| v.version)
-            .and_then(|v| {
-                let retired_at = v.retired_at?;
-                (retired_at + grace > now).then(|| PreviousVersion {
-                    version: v.version,
-                    retired_at,
-                    grace_until: retired_at + grace,
-                    masks: v.masks.clone(),
-                })
-            });
-        Ok(Some(BrokeredCredential {
-            env_names: i.env_names,
-            integration: i.name,
-            credential: c.summary.name,
-            version: c.summary.current_version,
-            expires_at: c.summary.expires_at,
-            secrets,
-            previous,
-        }))
-    }
-}
-
-/// A key rotated by its policy: the successor, and the notice that says it
-/// waits for delivery (for the caller to show natively).
-#[derive(Debug, Clone)]
-pub struct RotatedByPolicy {
-    pub key: PartnerKey,
-    pub notice: Option<crate::Notice>,
-}
-
-/// A credential handed to a service account by the broker.
-pub struct BrokeredCredential {
-    pub integration: String,
-    /// The integration's `kw run` variable names.
-    pub env_names: std::collections::BTreeMap<String, String>,
-    pub credential: String,
-    pub version: u32,
-    pub expires_at: Option<OffsetDateTime>,
-    pub secrets: Vec<(String, secrecy::SecretString)>,
-    /// The version the last rotation replaced, while in its grace period.
-    pub previous: Option<PreviousVersion>,
-}
-
-/// A superseded version as the broker reports it: metadata and masks only.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreviousVersion {
-    pub version: u32,
-    pub retired_at: OffsetDateTime,
-    /// `retired_at` plus the vault's rotation grace period.
-    pub grace_until: OffsetDateTime,
-    pub masks: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(test)]

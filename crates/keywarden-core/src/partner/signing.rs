@@ -9,10 +9,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::Key256;
+use crate::crypto::SigningSeed;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,24 +22,17 @@ pub struct Signed {
     pub signature: String,
 }
 
-fn signing_key(seed: &Key256) -> SigningKey {
-    SigningKey::from_bytes(seed.expose())
+/// The public key, base64url: what a partner pins.
+pub(crate) fn public_key(seed: &SigningSeed) -> String {
+    B64.encode(seed.public_key())
 }
 
-/// The public key, base64url: what a partner pins. The expanded secret
-/// key passes over the stack, which is scrubbed after.
-pub(crate) fn public_key(seed: &Key256) -> String {
-    B64.encode(crate::crypto::scrubbed_shallow(|| {
-        signing_key(seed).verifying_key().to_bytes()
-    }))
-}
-
-pub(crate) fn sign<T: Serialize>(seed: &Key256, doc: &T) -> Result<Signed> {
+pub(crate) fn sign<T: Serialize>(seed: &SigningSeed, doc: &T) -> Result<Signed> {
     let bytes = serde_json::to_vec(doc).map_err(|e| Error::Database(e.to_string()))?;
-    let sig = crate::crypto::scrubbed_shallow(|| signing_key(seed).sign(&bytes));
+    let sig = seed.sign(&bytes);
     Ok(Signed {
         payload: B64.encode(&bytes),
-        signature: B64.encode(sig.to_bytes()),
+        signature: B64.encode(sig),
     })
 }
 

@@ -2,9 +2,11 @@
 //! transaction, chained with HMAC-SHA256 so that an edited, deleted,
 //! reordered, inserted or truncated event is detected by `verify`.
 //!
-//! `mac(n) = HMAC(audit_key, seq | at | profile | os_user | host | action |
-//! object_kind | object_id | object_name | outcome | detail | mac(n-1))`,
-//! every part length-prefixed; `mac(0)` is HMAC(audit_key, "genesis").
+//! `mac(n) = HMAC(audit_key, "keywarden/audit/v1" | seq | at | profile |
+//! os_user | host | action | object_kind | object_id | object_name | outcome
+//! | detail | mac(n-1))`, every part length-prefixed and the optional ones
+//! tagged; `mac(0)` is HMAC(audit_key, "keywarden/audit/genesis") (FORMAT.md
+//! 5.1, pinned by `tests/vectors/audit_chain.json`).
 //! `audit_head` holds the last seq and MAC under their own HMAC, so
 //! removing the newest events is detected too.
 
@@ -12,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::crypto::{self, Key256};
+use crate::crypto::{self, AuditMacKey};
 use crate::error::{Error, Result};
 use crate::timefmt;
 
@@ -128,37 +130,34 @@ fn opt(o: &Option<String>) -> Vec<u8> {
     }
 }
 
-fn event_mac(key: &Key256, ev: &AuditEvent, at_text: &str, prev: &[u8]) -> [u8; 32] {
-    crypto::hmac(
-        key,
-        &[
-            b"keywarden/audit/v1",
-            &ev.seq.to_be_bytes(),
-            at_text.as_bytes(),
-            ev.profile.as_bytes(),
-            ev.os_user.as_bytes(),
-            ev.host.as_bytes(),
-            ev.action.as_bytes(),
-            ev.object_kind.as_bytes(),
-            &opt(&ev.object_id),
-            &opt(&ev.object_name),
-            ev.outcome.as_str().as_bytes(),
-            ev.detail.as_bytes(),
-            prev,
-        ],
-    )
+pub(crate) fn event_mac(key: &AuditMacKey, ev: &AuditEvent, at_text: &str, prev: &[u8]) -> [u8; 32] {
+    key.mac(&[
+        b"keywarden/audit/v1",
+        &ev.seq.to_be_bytes(),
+        at_text.as_bytes(),
+        ev.profile.as_bytes(),
+        ev.os_user.as_bytes(),
+        ev.host.as_bytes(),
+        ev.action.as_bytes(),
+        ev.object_kind.as_bytes(),
+        &opt(&ev.object_id),
+        &opt(&ev.object_name),
+        ev.outcome.as_str().as_bytes(),
+        ev.detail.as_bytes(),
+        prev,
+    ])
 }
 
-fn genesis(key: &Key256) -> [u8; 32] {
-    crypto::hmac(key, &[b"keywarden/audit/genesis"])
+pub(crate) fn genesis(key: &AuditMacKey) -> [u8; 32] {
+    key.mac(&[b"keywarden/audit/genesis"])
 }
 
-fn head_mac(key: &Key256, seq: i64, mac: &[u8]) -> [u8; 32] {
-    crypto::hmac(key, &[b"keywarden/audit/head", &seq.to_be_bytes(), mac])
+pub(crate) fn head_mac(key: &AuditMacKey, seq: i64, mac: &[u8]) -> [u8; 32] {
+    key.mac(&[b"keywarden/audit/head", &seq.to_be_bytes(), mac])
 }
 
 /// Appends one event. Call inside the transaction of the change it records.
-pub fn append(conn: &Connection, key: &Key256, actor: &Actor, new: NewEvent<'_>) -> Result<i64> {
+pub(crate) fn append(conn: &Connection, key: &AuditMacKey, actor: &Actor, new: NewEvent<'_>) -> Result<i64> {
     // Statements cached: a bulk import appends an event per credential.
     let head: Option<(i64, Vec<u8>)> = conn
         .prepare_cached("SELECT seq, mac FROM audit_head WHERE id = 1")?
@@ -277,7 +276,7 @@ pub fn count(conn: &Connection) -> Result<u64> {
 }
 
 /// Walks the whole chain; names the first event that does not verify.
-pub fn verify(conn: &Connection, key: &Key256) -> Result<AuditReport> {
+pub(crate) fn verify(conn: &Connection, key: &AuditMacKey) -> Result<AuditReport> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS}, prev_mac, mac FROM audit_events ORDER BY seq"
     ))?;
@@ -323,7 +322,19 @@ pub fn verify(conn: &Connection, key: &Key256) -> Result<AuditReport> {
         prev = stored_mac;
         expected_seq += 1;
     }
-    let last_seq = expected_seq - 1;
+    verify_head(conn, key, expected_seq - 1, &prev, n)
+}
+
+/// The end of a verified chain of `n` events, `last_seq` the last with MAC
+/// `last_mac`, against the head record: a truncated or extended log, or an
+/// altered head, is named by the event where it starts.
+fn verify_head(conn: &Connection, key: &AuditMacKey, last_seq: i64, last_mac: &[u8], n: u64) -> Result<AuditReport> {
+    let bad = |seq: i64, why: String| AuditReport {
+        ok: false,
+        events: n,
+        first_bad_seq: Some(seq),
+        problem: Some(why),
+    };
     let head: Option<(i64, Vec<u8>, Vec<u8>)> = conn
         .query_row("SELECT seq, mac, head_mac FROM audit_head WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -332,23 +343,20 @@ pub fn verify(conn: &Connection, key: &Key256) -> Result<AuditReport> {
     match head {
         None => Ok(bad(
             1,
-            n,
             "the audit head record is missing (log truncated or replaced)".into(),
         )),
         Some((seq, mac, hmac)) => {
             if !crypto::ct_eq(&hmac, &head_mac(key, seq, &mac)) {
-                Ok(bad(last_seq.max(1), n, "the audit head record was altered".into()))
-            } else if seq != last_seq || !crypto::ct_eq(&mac, &prev) {
+                Ok(bad(last_seq.max(1), "the audit head record was altered".into()))
+            } else if seq != last_seq || !crypto::ct_eq(&mac, last_mac) {
                 if seq > last_seq {
                     Ok(bad(
                         last_seq + 1,
-                        n,
                         format!("the log was truncated: it ends at event {last_seq}, but {seq} events were written"),
                     ))
                 } else {
                     Ok(bad(
                         seq + 1,
-                        n,
                         format!("event {} was added after the recorded end of the log", seq + 1),
                     ))
                 }

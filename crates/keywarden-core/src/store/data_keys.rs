@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use crate::crypto::{self, Key256};
+use crate::crypto::{Dek, DekWrapKey};
 use crate::error::{Error, Result};
 
 /// Rotate a DEK after this many seals: random 96-bit nonces stay safe up to
@@ -13,20 +13,20 @@ pub const ROTATE_AFTER: u64 = 1 << 30;
 
 pub struct DataKey {
     pub id: u32,
-    pub key: Key256,
+    pub key: Dek,
 }
 
-fn aad(vault_id: Uuid, key_id: u32) -> Vec<u8> {
+pub(crate) fn aad(vault_id: Uuid, key_id: u32) -> Vec<u8> {
     let mut aad = b"keywarden/dek/v1|".to_vec();
     aad.extend_from_slice(vault_id.as_bytes());
     aad.extend_from_slice(&key_id.to_be_bytes());
     aad
 }
 
-pub fn create(conn: &Connection, wrap: &Key256, vault_id: Uuid) -> Result<DataKey> {
+pub(crate) fn create(conn: &Connection, wrap: &DekWrapKey, vault_id: Uuid) -> Result<DataKey> {
     let next: u32 = conn.query_row("SELECT COALESCE(MAX(key_id), 0) + 1 FROM data_keys", [], |r| r.get(0))?;
-    let key = Key256::random();
-    let wrapped = crypto::wrap_key(wrap, &key, &aad(vault_id, next))?;
+    let key = Dek::random();
+    let wrapped = wrap.wrap(&key, &aad(vault_id, next))?;
     conn.execute("UPDATE data_keys SET is_current = 0 WHERE is_current = 1", [])?;
     conn.execute(
         "INSERT INTO data_keys (key_id, wrapped, use_count, is_current, created_at) VALUES (?1, ?2, 0, 1, ?3)",
@@ -35,14 +35,14 @@ pub fn create(conn: &Connection, wrap: &Key256, vault_id: Uuid) -> Result<DataKe
     Ok(DataKey { id: next, key })
 }
 
-pub fn load(conn: &Connection, wrap: &Key256, vault_id: Uuid, key_id: u32) -> Result<DataKey> {
+pub(crate) fn load(conn: &Connection, wrap: &DekWrapKey, vault_id: Uuid, key_id: u32) -> Result<DataKey> {
     let wrapped: Vec<u8> = conn
         .query_row("SELECT wrapped FROM data_keys WHERE key_id = ?1", [key_id], |r| {
             r.get(0)
         })
         .optional()?
         .ok_or(Error::Decryption)?;
-    let key = crypto::unwrap_key(wrap, &wrapped, &aad(vault_id, key_id))?;
+    let key = wrap.unwrap(&wrapped, &aad(vault_id, key_id))?;
     Ok(DataKey { id: key_id, key })
 }
 
@@ -50,14 +50,14 @@ pub fn load(conn: &Connection, wrap: &Key256, vault_id: Uuid, key_id: u32) -> Re
 /// which key is current and loading it, another program on the vault (the
 /// app, `kw`) may rotate and delete it, and the load would then find
 /// nothing and look like a damaged vault.
-pub fn current(conn: &Connection, wrap: &Key256, vault_id: Uuid) -> Result<DataKey> {
+pub(crate) fn current(conn: &Connection, wrap: &DekWrapKey, vault_id: Uuid) -> Result<DataKey> {
     let (id, wrapped): (u32, Vec<u8>) = conn
         .query_row("SELECT key_id, wrapped FROM data_keys WHERE is_current = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?
         .ok_or_else(|| Error::Database("the vault has no current data key".into()))?;
-    let key = crypto::unwrap_key(wrap, &wrapped, &aad(vault_id, id))?;
+    let key = wrap.unwrap(&wrapped, &aad(vault_id, id))?;
     Ok(DataKey { id, key })
 }
 

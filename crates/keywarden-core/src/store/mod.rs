@@ -15,7 +15,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
-use crate::crypto::Key256;
+use crate::crypto::DbKey;
 use crate::error::{Error, Result};
 
 /// How long a write waits for another program's write lock before the
@@ -43,8 +43,8 @@ pub fn migrations() -> Migrations<'static> {
 
 /// Keys the connection and makes the first read, which proves the key: a
 /// wrong key reads as "not a database".
-fn keyed_first_read(conn: &Connection, key: &Key256) -> rusqlite::Result<i64> {
-    let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
+fn keyed_first_read(conn: &Connection, key: &DbKey) -> rusqlite::Result<i64> {
+    let pragma = key.pragma();
     conn.execute_batch(&pragma)?;
     // Again once keyed: SQLCipher 4.6+ resets the level when the codec is
     // attached, and a damaged page would otherwise log "hmac check failed"
@@ -55,7 +55,7 @@ fn keyed_first_read(conn: &Connection, key: &Key256) -> rusqlite::Result<i64> {
 
 /// Opens (or with `create`, creates) the database at `path` with its raw
 /// 256-bit key, applies the connection settings and migrates it.
-pub fn open(path: &Path, key: &Key256, create: bool) -> Result<Connection> {
+pub(crate) fn open(path: &Path, key: &DbKey, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -143,11 +143,10 @@ mod tests {
     fn a_schema_1_file_migrates_to_the_latest_and_keeps_its_rows_searchable() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        let key = Key256::random();
+        let key = DbKey::random();
         {
             let mut conn = Connection::open(&path).unwrap();
-            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))
-                .unwrap();
+            conn.execute_batch(&key.pragma()).unwrap();
             Migrations::new(vec![M::up(include_str!("../../migrations/001_initial.sql"))])
                 .to_latest(&mut conn)
                 .unwrap();
@@ -201,7 +200,7 @@ mod tests {
     fn a_new_file_migrates_from_version_zero_and_a_wrong_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let key = Key256::random();
+        let key = DbKey::random();
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
@@ -214,7 +213,7 @@ mod tests {
             assert_eq!(fk, 1);
         }
         assert!(matches!(
-            open(&path, &Key256::random(), false),
+            open(&path, &DbKey::random(), false),
             Err(Error::VaultCorrupt { .. })
         ));
         assert!(open(&path, &key, false).is_ok());

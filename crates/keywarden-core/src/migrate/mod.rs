@@ -17,6 +17,12 @@ use crate::error::{Error, Result};
 use crate::model::{CredentialKind, NewCredential};
 use crate::secret::SecretFields;
 
+mod csv_file;
+mod keepass_xml;
+
+use self::csv_file::*;
+use self::keepass_xml::*;
+
 /// The largest file an import reads: 10,000 credentials in KeePass XML are
 /// about 8 MB.
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
@@ -138,435 +144,6 @@ fn problems(list: Vec<String>) -> Error {
     Error::ImportFile { problems: list }
 }
 
-// ---------------------------------------------------------------- CSV
-
-/// The columns a CSV file may have, by the names people and tools give
-/// them (ours, KeePassXC's CSV export, common spreadsheet headings).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Column {
-    Name,
-    Secret,
-    Username,
-    Url,
-    Notes,
-    Tags,
-    Expires,
-    Kind,
-    Provider,
-    Environment,
-    Group,
-    Totp,
-    /// KeePassXC's own bookkeeping (icon, created, last modified): nothing
-    /// a credential keeps.
-    Ignored,
-}
-
-fn column_of(header: &str) -> Option<Column> {
-    let h = header.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-    Some(match h.as_str() {
-        "name" | "title" => Column::Name,
-        "secret" | "password" | "api_key" | "key" | "token" => Column::Secret,
-        "username" | "user_name" | "user" | "login" => Column::Username,
-        "url" | "website" => Column::Url,
-        "notes" | "note" | "comment" => Column::Notes,
-        "tags" | "tag" => Column::Tags,
-        "expires" | "expiry" | "expires_at" | "expiry_time" => Column::Expires,
-        "type" | "kind" => Column::Kind,
-        "provider" => Column::Provider,
-        "environment" | "env" => Column::Environment,
-        "group" | "folder" => Column::Group,
-        "totp" | "otp" => Column::Totp,
-        "icon" | "last_modified" | "created" => Column::Ignored,
-        _ => return None,
-    })
-}
-
-/// The rows, and the problems of rows that could not be read (reported
-/// with the others `plan` finds). A bad header row stops at once.
-fn csv_entries(text: &str) -> Result<(Vec<Entry>, Vec<String>)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .trim(csv::Trim::None)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| problems(vec![format!("line 1 (the header row): {}", csv_problem(&e))]))?
-        .clone();
-    let mut columns = Vec::with_capacity(headers.len());
-    let mut bad = Vec::new();
-    for (i, h) in headers.iter().enumerate() {
-        // A file without a header row (or split on the wrong separator)
-        // puts its first credential here: a cell is quoted only when it
-        // looks like a column name, never a value that may be a secret.
-        let named = if looks_like_heading(h) {
-            format!("'{h}' (column {})", i + 1)
-        } else {
-            format!("column {}", i + 1)
-        };
-        match column_of(h) {
-            Some(c) if c != Column::Ignored && columns.contains(&Some(c)) => {
-                bad.push(format!("line 1: the column {named} appears twice (or under two names)"));
-                columns.push(None);
-            }
-            Some(c) => columns.push(Some(c)),
-            None => {
-                bad.push(format!(
-                    "line 1: {named} is not a column name this import knows; the first line must name the columns (comma-separated): name, secret, username, url, notes, tags, expires, type, provider, environment, group, totp (title and password are read as name and secret)"
-                ));
-                columns.push(None);
-            }
-        }
-    }
-    for needed in [Column::Name, Column::Secret] {
-        if !columns.contains(&Some(needed)) {
-            bad.push(format!(
-                "line 1: no '{}' column; the header row must name the columns, e.g. name,secret,username,url,notes",
-                if needed == Column::Name { "name" } else { "secret" }
-            ));
-        }
-    }
-    if !bad.is_empty() {
-        return Err(problems(bad));
-    }
-    let mut entries = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e
-                    .position()
-                    .map_or_else(|| "a line".to_owned(), |p| format!("line {}", p.line()));
-                bad.push(format!("{line}: {}", csv_problem(&e)));
-                if bad.len() >= MAX_PROBLEMS {
-                    break;
-                }
-                continue;
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let mut entry = Entry {
-            place: format!("line {line}"),
-            ..Entry::default()
-        };
-        for (value, column) in record.iter().zip(&columns) {
-            let plain = || value.trim().to_owned();
-            match column {
-                Some(Column::Name) => entry.title = plain(),
-                Some(Column::Secret) if !value.is_empty() => {
-                    entry.password = Some(SecretString::from(value.to_owned()))
-                }
-                Some(Column::Username) => entry.username = plain(),
-                Some(Column::Url) if !value.trim().is_empty() => entry.fields.push(("url".into(), plain())),
-                Some(Column::Notes) => entry.notes = value.to_owned(),
-                Some(Column::Tags) => entry.tags = split_tags(value),
-                Some(Column::Expires) if !value.trim().is_empty() => entry.expires = Some(plain()),
-                Some(Column::Kind) if !value.trim().is_empty() => entry.kind = Some(plain()),
-                Some(Column::Provider) if !value.trim().is_empty() => entry.provider = Some(plain()),
-                Some(Column::Environment) if !value.trim().is_empty() => entry.environment = Some(plain()),
-                Some(Column::Group) if !value.trim().is_empty() => {
-                    // KeePassXC's CSV export includes what was deleted.
-                    if value.split('/').any(|g| g.trim() == "Recycle Bin") {
-                        entry.skip = Some("it is in KeePass's recycle bin (deleted)");
-                    }
-                    entry.group = Some(plain());
-                }
-                Some(Column::Totp) if !value.is_empty() => {
-                    entry
-                        .extra_secrets
-                        .push(("totp".into(), SecretString::from(value.to_owned())));
-                }
-                _ => {}
-            }
-        }
-        entries.push(entry);
-    }
-    Ok((entries, bad))
-}
-
-/// A header cell short and plain enough to be a column's name, so safe to
-/// quote back.
-fn looks_like_heading(h: &str) -> bool {
-    let h = h.trim();
-    !h.is_empty()
-        && h.len() <= 24
-        && h.chars()
-            .all(|c| c.is_ascii_alphabetic() || matches!(c, ' ' | '_' | '-'))
-}
-
-/// A CSV reader's complaint in our words: the csv crate's own messages can
-/// quote the field that failed.
-fn csv_problem(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
-            "{len} columns where the header row has {expected_len}; quote any value that holds a comma (\"a, b\")"
-        ),
-        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text; save the file as UTF-8".into(),
-        _ => "the line is not valid CSV".into(),
-    }
-}
-
-/// Tags separated by ',' or ';' (KeePass uses either); a tag of several
-/// words keeps them, joined by '-'.
-fn split_tags(s: &str) -> Vec<String> {
-    s.split([',', ';'])
-        .map(|t| t.split_whitespace().collect::<Vec<_>>().join("-"))
-        .filter(|t| !t.is_empty())
-        .collect()
-}
-
-// ---------------------------------------------------------------- KeePass XML
-
-/// The string fields KeePass itself defines; any other is a custom field.
-const KEEPASS_STANDARD: [&str; 5] = ["Title", "UserName", "Password", "URL", "Notes"];
-
-/// Deeper than any KeePass export nests (groups in groups): refused before
-/// the XML parser sees it, since roxmltree builds deep trees recursively and
-/// a crafted file nested a hundred thousand deep overflowed the stack.
-const MAX_XML_DEPTH: usize = 256;
-
-/// Whether elements nest deeper than `limit`: a scan of tags only, quotes,
-/// comments, CDATA, declarations and processing instructions respected, so
-/// that a '>' or "/>" inside an attribute value cannot hide an opening tag.
-fn nests_deeper_than(text: &str, limit: usize) -> bool {
-    let b = text.as_bytes();
-    let (mut i, mut depth) = (0usize, 0usize);
-    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
-        i += off;
-        let rest = &b[i..];
-        let skip_to = |end: &[u8]| rest.windows(end.len()).position(|w| w == end).map(|p| p + end.len());
-        if rest.starts_with(b"<!--") {
-            i += skip_to(b"-->").unwrap_or(rest.len());
-        } else if rest.starts_with(b"<![CDATA[") {
-            i += skip_to(b"]]>").unwrap_or(rest.len());
-        } else if rest.starts_with(b"<?") {
-            i += skip_to(b"?>").unwrap_or(rest.len());
-        } else if rest.starts_with(b"<!") || rest.starts_with(b"</") {
-            if rest.starts_with(b"</") {
-                depth = depth.saturating_sub(1);
-            }
-            i += rest.iter().position(|&c| c == b'>').map_or(rest.len(), |p| p + 1);
-        } else {
-            // An opening tag: find its end outside quotes.
-            let mut quote = None;
-            let mut end = rest.len();
-            for (j, &c) in rest.iter().enumerate().skip(1) {
-                match (quote, c) {
-                    (Some(q), c) if c == q => quote = None,
-                    (Some(_), _) => {}
-                    (None, b'"' | b'\'') => quote = Some(c),
-                    (None, b'>') => {
-                        end = j;
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            if end == rest.len() || rest[end - 1] != b'/' {
-                depth += 1;
-                if depth > limit {
-                    return true;
-                }
-            }
-            i += (end + 1).min(rest.len());
-        }
-    }
-    false
-}
-
-fn keepass_entries(text: &str) -> Result<Vec<Entry>> {
-    if nests_deeper_than(text, MAX_XML_DEPTH) {
-        return Err(problems(vec![format!(
-            "elements nest more than {MAX_XML_DEPTH} deep, which no KeePass export does; export the database again as KeePass XML"
-        )]));
-    }
-    // No DTD (roxmltree's default): no entity expansion to blow up memory.
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: 20_000_000,
-    };
-    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
-        let pos = e.pos();
-        problems(vec![format!(
-            "line {}, column {}: not well-formed XML ({}); export the database again as KeePass XML",
-            pos.row,
-            pos.col,
-            xml_problem(&e)
-        )])
-    })?;
-    let root_el = doc.root_element();
-    if root_el.tag_name().name() != "KeePassFile" {
-        return Err(problems(vec![format!(
-            "the file is XML but not a KeePass export (its root element is <{}>, not <KeePassFile>); export with `keepassxc-cli export --format xml`",
-            root_el.tag_name().name()
-        )]));
-    }
-    let recycle_bin = child(root_el, "Meta")
-        .and_then(|m| child(m, "RecycleBinUUID"))
-        .and_then(|n| n.text())
-        .map(str::trim)
-        .filter(|u| !u.is_empty() && *u != "AAAAAAAAAAAAAAAAAAAAAA==");
-    // `Protected="True"` marks a value still encrypted with the database's
-    // inner stream key (a KDBX file's XML, not an export): taken as text it
-    // would store ciphertext as the secret.
-    if doc
-        .descendants()
-        .any(|n| n.has_tag_name("Value") && n.attribute("Protected") == Some("True"))
-    {
-        return Err(problems(vec![
-            "the file holds values still encrypted by KeePass (Protected=\"True\"); export the database with `keepassxc-cli export --format xml DB` (or KeePass's \"KeePass XML (2.x)\" export), which writes them as text".into(),
-        ]));
-    }
-    let Some(root) = child(root_el, "Root") else {
-        return Err(problems(vec![
-            "the KeePass export has no <Root> element: it holds no entries".into(),
-        ]));
-    };
-    let mut entries = Vec::new();
-    let mut count = 0usize;
-    for top in root.children().filter(|n| n.has_tag_name("Group")) {
-        walk_group(top, recycle_bin, &mut count, &mut entries);
-    }
-    Ok(entries)
-}
-
-fn xml_problem(e: &roxmltree::Error) -> &'static str {
-    match e {
-        roxmltree::Error::DtdDetected => "it has a DTD, which a KeePass export never has",
-        roxmltree::Error::NodesLimitReached => "too many elements",
-        roxmltree::Error::UnexpectedCloseTag(..) => "a closing tag does not match its opening tag",
-        roxmltree::Error::UnknownEntityReference(..) => "an unknown &entity;",
-        _ => "malformed markup",
-    }
-}
-
-fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    node.children().find(|n| n.has_tag_name(name))
-}
-
-/// A group and its subgroups, depth first, in file order, with a stack
-/// of our own: a crafted file nests groups a million deep, which recursion
-/// would answer with a stack overflow. `folder` is the group's name, `None`
-/// for the top group (the database itself).
-fn walk_group(top: roxmltree::Node, recycle_bin: Option<&str>, count: &mut usize, out: &mut Vec<Entry>) {
-    let mut stack = vec![(top, None::<String>, false)];
-    while let Some((group, folder, in_bin)) = stack.pop() {
-        let uuid = child(group, "UUID").and_then(|n| n.text()).map(str::trim);
-        let in_bin = in_bin || (recycle_bin.is_some() && uuid == recycle_bin);
-        let mut subgroups = Vec::new();
-        for node in group.children() {
-            if node.has_tag_name("Entry") {
-                *count += 1;
-                out.push(keepass_entry(node, folder.as_deref(), in_bin, *count));
-            } else if node.has_tag_name("Group") {
-                let name = child(node, "Name")
-                    .and_then(|n| n.text())
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned();
-                subgroups.push((node, Some(name), in_bin));
-            }
-        }
-        // Reversed onto the stack, so the first subgroup is walked first.
-        stack.extend(subgroups.into_iter().rev());
-    }
-}
-
-/// One `<Entry>`. Its `<History>` (older versions of the same entry, as
-/// `<Entry>` elements) is not read: only the current version moves.
-fn keepass_entry(node: roxmltree::Node, folder: Option<&str>, in_bin: bool, n: usize) -> Entry {
-    let folder = folder.filter(|f| !f.is_empty()).map(str::to_owned);
-    let mut entry = Entry {
-        place: match &folder {
-            Some(g) => format!("entry {n} (group {g})"),
-            None => format!("entry {n}"),
-        },
-        group: folder,
-        ..Entry::default()
-    };
-    if in_bin {
-        entry.skip = Some("it is in KeePass's recycle bin (deleted)");
-    }
-    for s in node.children().filter(|c| c.has_tag_name("String")) {
-        let key = child(s, "Key").and_then(|k| k.text()).unwrap_or("").to_owned();
-        let value_node = child(s, "Value");
-        let value = value_node.and_then(|v| v.text()).unwrap_or("");
-        let protected =
-            value_node.is_some_and(|v| v.attribute("ProtectInMemory") == Some("True")) || looks_secret(&key);
-        match key.as_str() {
-            "Title" => entry.title = value.trim().to_owned(),
-            "UserName" => entry.username = value.trim().to_owned(),
-            "Password" if !value.is_empty() => entry.password = Some(SecretString::from(value.to_owned())),
-            "URL" if !value.trim().is_empty() => entry.fields.push(("url".into(), value.trim().to_owned())),
-            "Notes" => entry.notes = value.to_owned(),
-            _ if KEEPASS_STANDARD.contains(&key.as_str()) || value.is_empty() => {}
-            // Protected in KeePass, or named like a secret (KeePassXC leaves
-            // a new custom field unprotected; its TOTP seed is "otp").
-            _ if protected => {
-                entry.extra_secrets.push((key, SecretString::from(value.to_owned())));
-            }
-            _ => entry.fields.push((key, value.trim().to_owned())),
-        }
-    }
-    entry.attachments = node.children().filter(|c| c.has_tag_name("Binary")).count();
-    if let Some(tags) = child(node, "Tags").and_then(|t| t.text()) {
-        entry.tags = split_tags(tags);
-    }
-    if let Some(times) = child(node, "Times")
-        && child(times, "Expires").and_then(|e| e.text()).map(str::trim) == Some("True")
-    {
-        entry.expires = child(times, "ExpiryTime")
-            .and_then(|t| t.text())
-            .map(|t| t.trim().to_owned());
-        if let Some(t) = entry.expires.as_deref().and_then(keepass_binary_time) {
-            entry.expires_at = Some(t);
-            entry.expires = None;
-        }
-    }
-    entry
-}
-
-/// A custom field whose name says it holds a secret is sealed as one,
-/// protected in KeePass or not: a wrong guess costs a mask where a value
-/// could have been shown, the other way a secret in plain configuration.
-fn looks_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "passphrase",
-        "secret",
-        "token",
-        "key",
-        "pin",
-        "otp",
-        "seed",
-        "recovery",
-        "private",
-        "credential",
-        "cert",
-        "signature",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
-}
-
-/// KDBX 4's XML keeps times as base64 of little-endian seconds since
-/// 0001-01-01; KDBX 3.1 and KeePass's XML export write ISO 8601 text,
-/// which `parse_user` reads.
-fn keepass_binary_time(s: &str) -> Option<OffsetDateTime> {
-    use base64::Engine;
-    if s.contains('-') {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
-    let secs = i64::from_le_bytes(raw.try_into().ok()?);
-    // 0001-01-01 to 1970-01-01 is 62,135,596,800 s.
-    OffsetDateTime::from_unix_timestamp(secs.checked_sub(62_135_596_800)?).ok()
-}
-
 // ---------------------------------------------------------------- to credentials
 
 fn plan(entries: Vec<Entry>, mut bad: Vec<String>, defaults: &ImportDefaults) -> Result<Plan> {
@@ -636,57 +213,21 @@ fn credential_of(
             to: name.clone(),
         });
     }
-    let mut config = BTreeMap::new();
-    for (key, value) in entry.fields {
-        let field = field_name(&key)
-            .ok_or_else(|| format!("the field '{key}' has no letters or digits; rename it in the source tool"))?;
-        if config.insert(field.clone(), value).is_some() {
-            return Err(format!(
-                "two of its fields are both named '{field}' once made a field name; rename one in the source tool"
-            ));
-        }
-    }
-    let mut secrets = SecretFields::new();
-    let kind = match entry.kind.as_deref() {
-        Some(k) => k
-            .parse::<CredentialKind>()
-            .map_err(|_| "its type is not one of api-key, oauth2, basic, custom".to_owned())?,
-        None if !entry.extra_secrets.is_empty() => CredentialKind::Custom,
-        None if !entry.username.is_empty() => CredentialKind::Basic,
-        None if entry.password.as_ref().is_some_and(fits_api_key) => CredentialKind::ApiKey,
-        // A password with spaces or non-ASCII letters is not an API key;
-        // it is kept as it is, under its own name.
-        None => CredentialKind::Custom,
-    };
+    let mut config = config_of(entry.fields)?;
+    let kind = kind_of(
+        entry.kind.as_deref(),
+        &entry.username,
+        entry.password.as_ref(),
+        !entry.extra_secrets.is_empty(),
+    )?;
     if !entry.username.is_empty() && config.insert("username".into(), entry.username).is_some() {
         return Err(
             "it has a user name and also a custom field named 'username'; rename the field in the source tool".into(),
         );
     }
-    let primary = match kind {
-        CredentialKind::ApiKey => "api_key",
-        CredentialKind::Basic | CredentialKind::Custom => "password",
-        CredentialKind::OAuth2 => "client_secret",
-    };
-    if let Some(p) = entry.password {
-        secrets.insert(primary, p);
-    }
-    for (key, value) in entry.extra_secrets {
-        let field = field_name(&key).ok_or_else(|| {
-            format!("the protected field '{key}' has no letters or digits; rename it in the source tool")
-        })?;
-        if kind != CredentialKind::Custom {
-            return Err(format!(
-                "it has a second secret ('{field}') but type {kind}, which keeps one; drop the type column for this line (it becomes a custom credential)"
-            ));
-        }
-        if secrets.get(&field).is_some() {
-            return Err(format!("two secret fields are both named '{field}'"));
-        }
-        secrets.insert(&field, value);
-    }
-    let mut tags: Vec<String> = Vec::new();
+    let secrets = secrets_of(kind, entry.password, entry.extra_secrets)?;
     let folder_tag = entry.group.as_deref().and_then(group_tag);
+    let mut tags: Vec<String> = Vec::new();
     for t in defaults.tags.iter().cloned().chain(folder_tag).chain(entry.tags) {
         let t = t.to_lowercase();
         if !tags.contains(&t) {
@@ -714,6 +255,74 @@ fn credential_of(
         expires_at,
         max_age_days: None,
     })
+}
+
+/// An entry's non-secret fields under their field names.
+fn config_of(fields: Vec<(String, String)>) -> std::result::Result<BTreeMap<String, String>, String> {
+    let mut config = BTreeMap::new();
+    for (key, value) in fields {
+        let field = field_name(&key)
+            .ok_or_else(|| format!("the field '{key}' has no letters or digits; rename it in the source tool"))?;
+        if config.insert(field.clone(), value).is_some() {
+            return Err(format!(
+                "two of its fields are both named '{field}' once made a field name; rename one in the source tool"
+            ));
+        }
+    }
+    Ok(config)
+}
+
+/// The type an entry names, or the one its contents suggest.
+fn kind_of(
+    named: Option<&str>,
+    username: &str,
+    password: Option<&SecretString>,
+    more_secrets: bool,
+) -> std::result::Result<CredentialKind, String> {
+    Ok(match named {
+        Some(k) => k
+            .parse::<CredentialKind>()
+            .map_err(|_| "its type is not one of api-key, oauth2, basic, custom".to_owned())?,
+        None if more_secrets => CredentialKind::Custom,
+        None if !username.is_empty() => CredentialKind::Basic,
+        None if password.is_some_and(fits_api_key) => CredentialKind::ApiKey,
+        // A password with spaces or non-ASCII letters is not an API key;
+        // it is kept as it is, under its own name.
+        None => CredentialKind::Custom,
+    })
+}
+
+/// An entry's secrets: its password under the type's field, and for a
+/// custom credential its protected fields.
+fn secrets_of(
+    kind: CredentialKind,
+    password: Option<SecretString>,
+    extra: Vec<(String, SecretString)>,
+) -> std::result::Result<SecretFields, String> {
+    let mut secrets = SecretFields::new();
+    let primary = match kind {
+        CredentialKind::ApiKey => "api_key",
+        CredentialKind::Basic | CredentialKind::Custom => "password",
+        CredentialKind::OAuth2 => "client_secret",
+    };
+    if let Some(p) = password {
+        secrets.insert(primary, p);
+    }
+    for (key, value) in extra {
+        let field = field_name(&key).ok_or_else(|| {
+            format!("the protected field '{key}' has no letters or digits; rename it in the source tool")
+        })?;
+        if kind != CredentialKind::Custom {
+            return Err(format!(
+                "it has a second secret ('{field}') but type {kind}, which keeps one; drop the type column for this line (it becomes a custom credential)"
+            ));
+        }
+        if secrets.get(&field).is_some() {
+            return Err(format!("two secret fields are both named '{field}'"));
+        }
+        secrets.insert(&field, value);
+    }
+    Ok(secrets)
 }
 
 fn fits_api_key(p: &SecretString) -> bool {

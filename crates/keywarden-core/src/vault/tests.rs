@@ -1965,3 +1965,47 @@ fn a_deleted_garbled_or_forked_anchor_is_refused_until_the_database_is_accepted_
     assert!(v.verify_audit().unwrap().ok);
     v.add_credential(api_key("c", "pk_live_anchor_2222222222")).unwrap();
 }
+
+#[test]
+fn a_change_without_its_audit_event_is_refused_and_nothing_of_it_is_written() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("a", "pk_live_writetx_1111111111")).unwrap();
+    let events = v.audit_count().unwrap();
+    let notes = |v: &Vault| -> Option<String> {
+        v.conn
+            .query_row("SELECT notes FROM credentials WHERE name = 'a'", [], |r| r.get(0))
+            .unwrap()
+    };
+    let refused = v
+        .write(|w| {
+            w.execute("UPDATE credentials SET notes = 'unaudited' WHERE name = 'a'", [])?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(refused, Error::Audit(_)), "{refused:?}");
+    assert_eq!(notes(&v), None, "the unaudited change was rolled back");
+    assert_eq!(v.audit_count().unwrap(), events);
+
+    // With its event the same change commits; a write that changes nothing
+    // needs none.
+    v.write(|w| {
+        w.execute("UPDATE credentials SET notes = 'audited' WHERE name = 'a'", [])?;
+        w.audit(super::ev(
+            "test.change",
+            "credential",
+            None,
+            Some("a"),
+            crate::store::audit::Outcome::Success,
+            "",
+        ))
+    })
+    .unwrap();
+    assert_eq!(notes(&v).as_deref(), Some("audited"));
+    assert_eq!(v.audit_count().unwrap(), events + 1);
+    v.write(|w| {
+        w.execute("UPDATE credentials SET notes = 'x' WHERE name = 'nobody'", [])?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(v.audit_count().unwrap(), events + 1);
+}

@@ -6,7 +6,8 @@ use keywarden_core::{BackendCredential, BackendError, CredentialBackend, Error, 
 use keywarden_team::TeamConfig;
 use serde_json::json;
 
-use crate::{CliError, CliResult, Ctx};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
 
 /// One backend's answer, or why it gave none.
 struct Section {
@@ -32,6 +33,7 @@ pub fn run(ctx: &Ctx) -> CliResult {
             answer: Err(BackendError {
                 message: e.message,
                 unreachable: false,
+                hint: None,
             }),
         }),
     }
@@ -54,7 +56,7 @@ pub fn run(ctx: &Ctx) -> CliResult {
         None => Ok(()),
         Some(e) => Err(CliError::new(
             if e.unreachable { 16 } else { 1 },
-            format!("not every vault answered: {}", e.message),
+            format!("not every vault answered: {}", said(e)),
         )),
     }
 }
@@ -69,7 +71,7 @@ fn print(ctx: &Ctx, sections: &[Section]) {
                     "credentials": all.len(),
                     "needs_attention": all.iter().filter(|c| c.needs_attention()).collect::<Vec<_>>(),
                 }),
-                Err(e) => json!({"location": s.location, "error": e.message, "unreachable": e.unreachable}),
+                Err(e) => json!({"location": s.location, "error": said(e), "unreachable": e.unreachable}),
             })
             .collect();
         outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -77,7 +79,7 @@ fn print(ctx: &Ctx, sections: &[Section]) {
     }
     for s in sections {
         match &s.answer {
-            Err(e) => outln!("{}: could not answer — {}", s.location, e.message),
+            Err(e) => outln!("{}: could not answer — {}", s.location, said(e)),
             Ok(all) => {
                 let attention: Vec<&BackendCredential> = all.iter().filter(|c| c.needs_attention()).collect();
                 outln!(
@@ -101,4 +103,9 @@ fn print(ctx: &Ctx, sections: &[Section]) {
             }
         }
     }
+}
+
+/// A backend's error with its next step in `kw`'s words.
+fn said(e: &BackendError) -> String {
+    keywarden_core::error::with_hint(e.message.clone(), e.hint, crate::error::hint_words)
 }

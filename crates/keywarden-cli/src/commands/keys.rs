@@ -4,7 +4,9 @@ use keywarden_core::partner::{IssuedKey, KeyEnv, NewPartnerKey, PartnerKey};
 use keywarden_core::timefmt;
 
 use crate::args::{KeysCmd, ServiceAccountCmd};
-use crate::{CliError, CliResult, Ctx, parse_date, write_out};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::parse::{parse_date, write_out};
 
 fn show(k: &PartnerKey) {
     outln!("Key           {}", k.id);
@@ -102,28 +104,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             let i = vault.rotate_partner_key(&id, grace_days)?;
             issued(ctx, &i, envelope.as_deref())
         }
-        KeysCmd::List => {
-            let vault = ctx.open()?;
-            let keys = vault.partner_keys()?;
-            if ctx.json {
-                outln!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
-            } else {
-                if keys.is_empty() {
-                    outln!("No partner keys.");
-                }
-                for k in keys {
-                    outln!(
-                        "{:<16}  {:<24} {:<4}  {:<12}  {}",
-                        k.id,
-                        k.application,
-                        k.environment.as_str(),
-                        format!("{:?}", k.state).to_lowercase(),
-                        k.scopes.join(" ")
-                    );
-                }
-            }
-            Ok(())
-        }
+        KeysCmd::List => list(ctx),
         KeysCmd::Show { id } => {
             let vault = ctx.open()?;
             let k = vault.partner_key(&id)?;
@@ -148,52 +129,8 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             }
             Ok(())
         }
-        KeysCmd::Revocations { signed } => {
-            let vault = ctx.open()?;
-            if signed {
-                let list = vault.signed_revocation_list()?;
-                outln!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
-            } else {
-                let revoked: Vec<PartnerKey> = vault
-                    .partner_keys()?
-                    .into_iter()
-                    .filter(|k| k.revoked_at.is_some())
-                    .collect();
-                if ctx.json {
-                    outln!("{}", serde_json::to_string_pretty(&revoked).unwrap_or_default());
-                } else {
-                    for k in revoked {
-                        outln!(
-                            "{}  {}  {}",
-                            k.id,
-                            k.revoked_at.map(timefmt::to_db).unwrap_or_default(),
-                            k.application
-                        );
-                    }
-                }
-            }
-            Ok(())
-        }
-        KeysCmd::RotateDue => {
-            let mut vault = ctx.open()?;
-            let rotated: Vec<PartnerKey> = vault.rotate_due_partner_keys()?.into_iter().map(|r| r.key).collect();
-            if ctx.json {
-                outln!("{}", serde_json::to_string_pretty(&rotated).unwrap_or_default());
-            } else if rotated.is_empty() {
-                outln!("No key has reached its rotation age.");
-            } else {
-                for k in rotated {
-                    outln!(
-                        "Rotated {} of {}: successor {} awaits delivery (kw keys deliver {}).",
-                        k.replaces.as_deref().unwrap_or(""),
-                        k.application,
-                        k.id,
-                        k.id
-                    );
-                }
-            }
-            Ok(())
-        }
+        KeysCmd::Revocations { signed } => revocations(ctx, signed),
+        KeysCmd::RotateDue => rotate_due(ctx),
         KeysCmd::Deliver { id, envelope } => {
             let mut vault = ctx.open()?;
             let i = vault.take_key_delivery(&id)?;
@@ -205,6 +142,77 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> CliResult {
             Ok(())
         }
     }
+}
+
+fn list(ctx: &Ctx) -> CliResult {
+    let vault = ctx.open()?;
+    let keys = vault.partner_keys()?;
+    if ctx.json {
+        outln!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
+    } else {
+        if keys.is_empty() {
+            outln!("No partner keys.");
+        }
+        for k in keys {
+            outln!(
+                "{:<16}  {:<24} {:<4}  {:<12}  {}",
+                k.id,
+                k.application,
+                k.environment.as_str(),
+                format!("{:?}", k.state).to_lowercase(),
+                k.scopes.join(" ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn revocations(ctx: &Ctx, signed: bool) -> CliResult {
+    let vault = ctx.open()?;
+    if signed {
+        let list = vault.signed_revocation_list()?;
+        outln!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+    } else {
+        let revoked: Vec<PartnerKey> = vault
+            .partner_keys()?
+            .into_iter()
+            .filter(|k| k.revoked_at.is_some())
+            .collect();
+        if ctx.json {
+            outln!("{}", serde_json::to_string_pretty(&revoked).unwrap_or_default());
+        } else {
+            for k in revoked {
+                outln!(
+                    "{}  {}  {}",
+                    k.id,
+                    k.revoked_at.map(timefmt::to_db).unwrap_or_default(),
+                    k.application
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rotate_due(ctx: &Ctx) -> CliResult {
+    let mut vault = ctx.open()?;
+    let rotated: Vec<PartnerKey> = vault.rotate_due_partner_keys()?.into_iter().map(|r| r.key).collect();
+    if ctx.json {
+        outln!("{}", serde_json::to_string_pretty(&rotated).unwrap_or_default());
+    } else if rotated.is_empty() {
+        outln!("No key has reached its rotation age.");
+    } else {
+        for k in rotated {
+            outln!(
+                "Rotated {} of {}: successor {} awaits delivery (kw keys deliver {}).",
+                k.replaces.as_deref().unwrap_or(""),
+                k.application,
+                k.id,
+                k.id
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn service_account(ctx: &Ctx, cmd: ServiceAccountCmd) -> CliResult {

@@ -1,0 +1,37 @@
+//! `kw expiry …`: the expiry notices, for a timer or a look.
+
+use crate::args::ExpiryCmd;
+use crate::ctx::Ctx;
+use crate::error::CliResult;
+use crate::output;
+
+pub(crate) fn run(ctx: &Ctx, cmd: ExpiryCmd) -> CliResult {
+    match cmd {
+        ExpiryCmd::Check { no_desktop } => check(ctx, no_desktop),
+        ExpiryCmd::Notices { all } => {
+            let vault = ctx.open()?;
+            output::notices(&vault.notices(all)?, ctx.json);
+            Ok(())
+        }
+    }
+}
+
+fn check(ctx: &Ctx, no_desktop: bool) -> CliResult {
+    let mut vault = ctx.open()?;
+    let run = vault.run_notices()?;
+    let notifier = keywarden_notify::Notifier::new();
+    let mut shown = Vec::new();
+    for notice in &run.fired {
+        let delivery = if no_desktop {
+            "not requested".to_owned()
+        } else {
+            match notifier.show(notice) {
+                keywarden_notify::Delivery::Native => "desktop".to_owned(),
+                keywarden_notify::Delivery::InAppOnly { reason } => format!("in-app only: {reason}"),
+            }
+        };
+        shown.push((notice, delivery));
+    }
+    output::expiry_check(&shown, run.next_due, ctx.json);
+    Ok(())
+}

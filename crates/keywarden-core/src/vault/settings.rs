@@ -1,0 +1,201 @@
+//! The vault's settings: read from `settings.json` when the vault opens,
+//! bounded by the organisation's policy, and kept here, the one place that
+//! decides the value in force of each setting (`Settings::with_policy`).
+//! The app and `kw` read them with [`Vault::settings`] and change them with
+//! [`Vault::save_settings`]; neither applies them itself.
+
+#[allow(unused_imports)]
+use super::*;
+
+use crate::settings::Settings;
+
+impl Vault {
+    /// The settings in force: the saved ones (or the defaults) within the
+    /// policy.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Why the saved settings are not in force, if they are not (a damaged
+    /// `settings.json`): the defaults apply until settings are saved again.
+    pub fn settings_problem(&self) -> Option<&str> {
+        self.settings_problem.as_deref()
+    }
+
+    /// Puts `settings`, bounded by the policy, in force on this vault: the
+    /// expiry warning, the reconnection threshold, the notice thresholds and
+    /// the rotation policy. Nothing is saved.
+    pub fn apply_settings(&mut self, settings: &Settings) -> Result<()> {
+        self.put_in_force(settings)
+    }
+
+    /// Each setting on its own, so one refused leaves the others in force;
+    /// the first error is returned.
+    fn put_in_force(&mut self, settings: &Settings) -> Result<()> {
+        let s = settings.clone().with_policy(&self.policy);
+        let results = [
+            self.set_expiring_within_days(i64::from(s.expiring_within_days)),
+            self.set_auth_failure_threshold(s.auth_failure_threshold),
+            self.set_notice_thresholds(&s.notice_thresholds).map(|_| ()),
+            self.set_rotation_policy(s.rotation_max_age_days, s.rotation_grace_days),
+        ];
+        // The app's own settings (auto-lock, clipboard, verifier) ride along.
+        self.settings = Settings {
+            expiring_within_days: self.settings.expiring_within_days,
+            auth_failure_threshold: self.settings.auth_failure_threshold,
+            notice_thresholds: self.settings.notice_thresholds.clone(),
+            rotation_max_age_days: self.settings.rotation_max_age_days,
+            rotation_grace_days: self.settings.rotation_grace_days,
+            ..s
+        };
+        results.into_iter().collect()
+    }
+
+    /// Checks `settings` (ranges, the policy), puts them in force, writes
+    /// `settings.json` and records `settings.update`. Returns them as saved.
+    pub fn save_settings(&mut self, settings: Settings) -> Result<Settings> {
+        settings.check()?;
+        settings.check_policy(&self.policy)?;
+        let mut settings = settings;
+        settings.notice_thresholds = crate::expiry::normalize_thresholds(&settings.notice_thresholds)?;
+        let detail = update_detail(&settings);
+        self.apply_settings(&settings)?;
+        settings.save(&self.dir)?;
+        self.settings_problem = None;
+        self.record("settings.update", "vault", None, Outcome::Success, &detail)?;
+        Ok(settings)
+    }
+
+    /// At open: the saved settings, or the defaults and why. Without a
+    /// `settings.json` nothing changes (and nothing is written). Each
+    /// setting is put in force on its own: one that cannot be (another
+    /// program holds the database) leaves the others in force.
+    pub(super) fn load_settings(&mut self) {
+        if !Settings::path(&self.dir).exists() {
+            return;
+        }
+        let (saved, problem) = Settings::saved(&self.dir);
+        if problem.is_some() {
+            // The defaults stay in force; the programs say why.
+            self.settings_problem = problem;
+            return;
+        }
+        let _ = self.put_in_force(&saved);
+    }
+
+    /// How many days before its expiry an active credential shows as
+    /// `expiring` (default 14; a setting of the desktop app, 1 to 365).
+    pub fn set_expiring_within_days(&mut self, days: i64) -> Result<()> {
+        match u32::try_from(days) {
+            Ok(d @ 1..=365) => {
+                self.settings.expiring_within_days = d;
+                Ok(())
+            }
+            _ => Err(Error::invalid(
+                "expiry warning",
+                format!("{days} days is out of range; use 1 to 365 days"),
+            )),
+        }
+    }
+
+    pub fn expiring_within_days(&self) -> i64 {
+        i64::from(self.settings.expiring_within_days)
+    }
+
+    /// After how many consecutive authentication failures of live checks a
+    /// credential goes to `error` (default 3; 1 to 100).
+    pub fn set_auth_failure_threshold(&mut self, n: u32) -> Result<()> {
+        if !(1..=100).contains(&n) {
+            return Err(Error::invalid(
+                "auth failure threshold",
+                format!("{n} is out of range; use 1 to 100 consecutive failures"),
+            ));
+        }
+        self.settings.auth_failure_threshold = n;
+        Ok(())
+    }
+
+    pub fn auth_failure_threshold(&self) -> u32 {
+        self.settings.auth_failure_threshold
+    }
+
+    /// The vault-wide rotation policy: the maximum age of a secret in days
+    /// (0 = none; default 90) and the grace period after it (default 7).
+    pub fn set_rotation_policy(&mut self, max_age_days: u32, grace_days: u32) -> Result<()> {
+        check_max_age(max_age_days)?;
+        self.policy.check_max_age(max_age_days)?;
+        if grace_days > 365 {
+            return Err(Error::invalid(
+                "rotation grace period",
+                format!("{grace_days} days is out of range; use 0 to 365 days"),
+            ));
+        }
+        self.settings.rotation_max_age_days = max_age_days;
+        self.settings.rotation_grace_days = grace_days;
+        Ok(())
+    }
+
+    pub fn rotation_policy(&self) -> (u32, u32) {
+        (self.settings.rotation_max_age_days, self.settings.rotation_grace_days)
+    }
+
+    /// Puts `policy` in force: the values it manages replace the vault's
+    /// (the notice thresholds; the rotation age when the vault's is longer
+    /// or none); every later change is checked against it.
+    pub fn set_policy(&mut self, policy: crate::policy::Policy) {
+        if let Some(max) = policy.rules.max_credential_age_days
+            && (self.settings.rotation_max_age_days == 0 || self.settings.rotation_max_age_days > max)
+        {
+            self.settings.rotation_max_age_days = max;
+        }
+        let thresholds = policy.rules.notice_thresholds_days.clone();
+        self.policy = Arc::new(policy);
+        self.settings = self.settings.clone().with_policy(&self.policy);
+        if let Some(days) = thresholds
+            && let Ok(days) = crate::expiry::normalize_thresholds(&days)
+            && self.set_notice_thresholds(&days).is_err()
+        {
+            // Scheduled with the old thresholds until the next write; the
+            // notices themselves already use the policy's.
+            self.set_notice_thresholds_field(days);
+        }
+    }
+
+    pub(super) fn with_policy(mut self, policy: crate::policy::Policy) -> Vault {
+        self.set_policy(policy);
+        self
+    }
+
+    pub fn policy(&self) -> &crate::policy::Policy {
+        &self.policy
+    }
+
+    /// Days before expiry at which notices fire, largest first.
+    pub fn notice_thresholds(&self) -> &[u32] {
+        &self.settings.notice_thresholds
+    }
+
+    pub(crate) fn set_notice_thresholds_field(&mut self, days: Vec<u32>) {
+        self.settings.notice_thresholds = days;
+    }
+}
+
+/// The `settings.update` event's detail: every value saved, no secret.
+fn update_detail(s: &Settings) -> String {
+    format!(
+        "expiry warning {} days, reconnection after {} refusals, auto-lock {} min, clipboard clear {} s, copy {}, \
+         rotation every {} days (grace {}), notices {} days before expiry",
+        s.expiring_within_days,
+        s.auth_failure_threshold,
+        s.auto_lock_minutes,
+        s.clipboard_clear_seconds,
+        if s.allow_clipboard_copy { "allowed" } else { "off" },
+        s.rotation_max_age_days,
+        s.rotation_grace_days,
+        s.notice_thresholds
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
+    )
+}
