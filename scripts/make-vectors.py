@@ -227,6 +227,7 @@ def partner_keys():
         cases.append(
             {
                 "key": text,
+                "secret_hex": secret.hex(),
                 "kind": "partner" if prefix == "kwp_" else "service",
                 "env": env,
                 "id": key_id,

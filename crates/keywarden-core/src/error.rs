@@ -398,3 +398,34 @@ impl From<rusqlite_migration::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Hint;
+
+    /// Each hint's place in `Hint::ALL`. Exhaustive: a new hint does not
+    /// compile until it is placed, and the test then fails until `ALL`
+    /// holds it.
+    fn place(h: Hint) -> usize {
+        match h {
+            Hint::RecoverWithCode => 0,
+            Hint::CreateVault => 1,
+            Hint::OpenOrChooseAnother => 2,
+            Hint::AcceptOlder => 3,
+            Hint::EnterSecret => 4,
+            Hint::TeamSignIn => 5,
+            Hint::VerifyTeamAudit => 6,
+        }
+    }
+
+    #[test]
+    fn every_hint_crosses_a_process_boundary_by_its_name_and_back() {
+        for (i, h) in Hint::ALL.into_iter().enumerate() {
+            assert_eq!(place(h), i, "{h:?} is not in its place in Hint::ALL");
+            assert_eq!(Hint::from_name(h.name()), Some(h));
+        }
+        let names: std::collections::BTreeSet<_> = Hint::ALL.into_iter().map(Hint::name).collect();
+        assert_eq!(names.len(), Hint::ALL.len(), "two hints share a name");
+        assert_eq!(Hint::from_name("run `rm -rf`"), None);
+    }
+}

@@ -178,6 +178,9 @@ fn partner_keys_of_the_vector_parse_hash_as_stored_and_altered_ones_are_refused(
     for c in v["cases"].as_array().unwrap() {
         let key = text(&c["key"]);
         let parsed = crate::partner::format::parse(key).unwrap();
+        // The secret part is the vector's bytes in fixed-width base62.
+        let secret = crate::partner::format::base62(&bytes(&c["secret_hex"]), 43);
+        assert_eq!(&key[key.len() - 49..key.len() - 6], secret, "{key}");
         assert_eq!(parsed.id, text(&c["id"]));
         assert_eq!(parsed.env.as_str(), text(&c["env"]));
         assert_eq!(parsed.kind.as_str(), text(&c["kind"]));
@@ -196,18 +199,24 @@ fn the_signing_seed_of_the_vector_gives_its_public_key_and_signature() {
     let v = vector("signing");
     let seed = SigningSeed::from_bytes(key32(&v["seed_hex"]));
     assert_eq!(crate::partner::signing::public_key(&seed), text(&v["public_key"]));
-    use base64::Engine;
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text(&v["payload"]))
-        .unwrap();
-    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed.sign(&payload));
-    assert_eq!(signature, text(&v["signature"]));
-    let signed = crate::partner::Signed {
-        payload: text(&v["payload"]).into(),
-        signature,
+    // The document as the vault signs a revocation list: fields in this
+    // order, compact JSON, the bytes signed carried as they are.
+    #[derive(serde::Serialize)]
+    struct Revocations {
+        format: &'static str,
+        version: u32,
+        issued_at: &'static str,
+        revoked: Vec<String>,
+    }
+    let doc = Revocations {
+        format: "keywarden-revocations",
+        version: 1,
+        issued_at: "2026-12-02T10:00:00.000000Z",
+        revoked: Vec::new(),
     };
-    assert_eq!(
-        crate::partner::signing::verify(&signed, text(&v["public_key"])).unwrap(),
-        payload
-    );
+    let signed = crate::partner::signing::sign(&seed, &doc).unwrap();
+    assert_eq!(signed.payload, text(&v["payload"]));
+    assert_eq!(signed.signature, text(&v["signature"]));
+    let payload = crate::partner::signing::verify(&signed, text(&v["public_key"])).unwrap();
+    assert_eq!(payload, serde_json::to_vec(&doc).unwrap());
 }

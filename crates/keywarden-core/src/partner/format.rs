@@ -91,7 +91,7 @@ pub struct ParsedKey<'a> {
 }
 
 /// `n` bytes as fixed-width base62 (big-endian), `width` characters.
-fn base62(bytes: &[u8], width: usize) -> String {
+pub(crate) fn base62(bytes: &[u8], width: usize) -> String {
     let mut num: Vec<u8> = bytes.to_vec();
     let mut out = vec![b'0'; width];
     for slot in out.iter_mut().rev() {

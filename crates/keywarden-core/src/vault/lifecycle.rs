@@ -163,7 +163,11 @@ impl Vault {
     pub fn open_accepting_older(dir: &Path, source: &KeySource, actor: Actor) -> Result<(Vault, Option<String>)> {
         let (header, _, vault_key) = unlock_header(dir, source)?;
         let refused = match Self::open_with_vault_key(dir, header.clone(), &vault_key, actor.clone(), Older::Refuse) {
-            Ok(v) => return Ok((v, None)),
+            Ok(mut v) => {
+                // Nothing to accept: opened as `open` opens.
+                v.load_settings();
+                return Ok((v, None));
+            }
             Err(Error::RolledBack { database, anchor }) => format!(
                 "an older database was accepted: its audit log ended at event {database}, the rollback anchor \
                  recorded event {anchor}; what happened after event {database} is not in this vault"
