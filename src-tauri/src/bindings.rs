@@ -1,6 +1,7 @@
-//! The TypeScript types the UI imports (`ui/src/lib/ipc/bindings/`) are
-//! generated from the Rust types by ts-rs. The test fails when the
-//! committed files are stale; `make types` rewrites them.
+//! The TypeScript the UI imports (`ui/src/lib/ipc/bindings/`) is generated:
+//! the types from the Rust types by ts-rs, the command map from the command
+//! list (`ipc_schema`). The test fails when the committed files are stale;
+//! `make types` rewrites them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,51 +9,15 @@ use std::path::Path;
 use ts_rs::TS;
 
 use crate::error::IpcError;
-use crate::models::{
-    AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
-    NewCredentialInput, NewIntegrationInput, RecoveryCodeOut, RotateInput, RotationOutcome,
-};
-use crate::settings::Settings;
 
 pub const BINDINGS_DIR: &str = "ui/src/lib/ipc/bindings";
 
-/// Writes every IPC type (and what it refers to) into `dir`.
+/// Writes the command map and every type the commands take or answer
+/// (`ipc_schema::export`, from the one command list), and the error every
+/// command may answer, into `dir`.
 pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
-    use keywarden_core::{
-        AuditEvent, AuditReport, Check, CheckReport, Credential, CredentialSummary, Integration, Notice, SupportBundle,
-    };
-    AppStatus::export_all_to(dir)?;
-    AuditQuery::export_all_to(dir)?;
-    CopyReceipt::export_all_to(dir)?;
-    CredentialPatchInput::export_all_to(dir)?;
-    ExportFormat::export_all_to(dir)?;
-    ExportReceipt::export_all_to(dir)?;
-    IntegrationPatchInput::export_all_to(dir)?;
-    NewCredentialInput::export_all_to(dir)?;
-    NewIntegrationInput::export_all_to(dir)?;
-    RecoveryCodeOut::export_all_to(dir)?;
-    RotateInput::export_all_to(dir)?;
-    RotationOutcome::export_all_to(dir)?;
-    Settings::export_all_to(dir)?;
+    crate::ipc_schema::export(dir)?;
     IpcError::export_all_to(dir)?;
-    AuditEvent::export_all_to(dir)?;
-    AuditReport::export_all_to(dir)?;
-    Credential::export_all_to(dir)?;
-    CredentialSummary::export_all_to(dir)?;
-    Integration::export_all_to(dir)?;
-    CheckReport::export_all_to(dir)?;
-    Check::export_all_to(dir)?;
-    SupportBundle::export_all_to(dir)?;
-    Notice::export_all_to(dir)?;
-    crate::models::IssueKeyInput::export_all_to(dir)?;
-    crate::models::IssuedKeyOut::export_all_to(dir)?;
-    crate::models::PartnerKeyDetails::export_all_to(dir)?;
-    keywarden_core::run::Consumer::export_all_to(dir)?;
-    crate::models::TeamStatus::export_all_to(dir)?;
-    crate::models::TeamSignInInput::export_all_to(dir)?;
-    crate::team_models::TeamCredentialOut::export_all_to(dir)?;
-    crate::models::TeamRotateInput::export_all_to(dir)?;
-    keywarden_team::Listing::export_all_to(dir)?;
     Ok(())
 }
 
@@ -91,7 +56,7 @@ mod tests {
         export_all(fresh.path()).unwrap();
         let want = read_dir(fresh.path()).unwrap();
         let have = read_dir(&committed_dir).unwrap();
-        let stale: Vec<&String> = want
+        let stale: std::collections::BTreeSet<&String> = want
             .keys()
             .chain(have.keys())
             .filter(|k| want.get(*k) != have.get(*k))

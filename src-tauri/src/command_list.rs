@@ -1,57 +1,93 @@
-// The one list of IPC commands. `build.rs` turns it into permissions
-// (`allow-<name>`), `lib.rs` into the invoke handler; the UI's typed facade
-// (`ui/src/lib/ipc/`) calls exactly these names. Adding a command means
-// adding it here, to `commands.rs`, and to a capability.
+// The IPC schema: every command the window may call, with its arguments by
+// name and what it answers. Everything else is built from this one list:
+// - `ipc_schema.rs`: the Tauri command each name binds (the argument names
+//   and types below are the ones the handler in `commands.rs` receives, so
+//   a list that disagrees with its handler does not compile), the invoke
+//   handler, and the TypeScript the UI calls (`ui/src/lib/ipc/bindings/
+//   commands.ts`, checked by `cargo test`, rewritten by `make types`);
+// - `build.rs`: one permission per command (`allow-<name>`) and the set
+//   `ipc-commands` the main window's capability grants.
+// Adding a command means adding it here and its handler to `commands.rs`.
+//
+// Each entry: `name(arg: RustType, ...) -> Response;`. The TypeScript type
+// is the Rust type's ts-rs name; `as "..."` gives it where ts-rs has none
+// (a secret arrives as a string, a notice id is a JS number).
+// `///` lines become the TypeScript function's documentation.
 macro_rules! for_each_command {
     ($m:ident) => {
-        $m!(
-            app_status,
-            create_vault,
-            unlock_vault,
-            lock_vault,
-            recover_vault,
-            touch,
-            list_credentials,
-            get_credential,
-            add_credential,
-            update_credential,
-            rotate_credential,
-            test_connection,
-            list_checks,
-            dismiss_reminder,
-            disable_credential,
-            credential_dependents,
-            delete_credential,
-            copy_secret,
-            list_integrations,
-            get_integration,
-            add_integration,
-            update_integration,
-            list_audit,
-            verify_audit,
-            export_audit,
-            export_config,
-            open_support_bundle,
-            list_notices,
-            mark_notices_read,
-            dismiss_notice,
-            list_partner_keys,
-            get_partner_key,
-            issue_partner_key,
-            rotate_partner_key,
-            revoke_partner_key,
-            save_key_envelope,
-            take_key_delivery,
-            vault_public_key,
-            credential_consumers,
-            get_settings,
-            save_settings,
-            team_status,
-            team_sign_in,
-            team_sign_out,
-            team_list,
-            team_show,
-            team_rotate,
-        )
+        $m! {
+            /// Whether a vault exists, is locked, and what the policy says.
+            app_status() -> AppStatus;
+            /// Creates the vault; `passphrase` null keeps its key in the OS keychain.
+            create_vault(passphrase: Option<SecretString> as "string | null") -> RecoveryCodeOut;
+            /// Unlocks with the keychain (`passphrase` null) or the passphrase.
+            unlock_vault(passphrase: Option<SecretString> as "string | null") -> ();
+            lock_vault() -> ();
+            /// Opens the vault with its recovery code and binds a new key.
+            recover_vault(
+                recovery_code: SecretString as "string",
+                passphrase: Option<SecretString> as "string | null"
+            ) -> ();
+            /// The person is active in the window: postpones auto-lock.
+            touch() -> ();
+
+            list_credentials() -> Vec<CredentialSummary>;
+            get_credential(id: String) -> Credential;
+            add_credential(input: NewCredentialInput) -> Credential;
+            update_credential(id: String, patch: CredentialPatchInput) -> Credential;
+            /// Validate and Save: the new secret replaces the old only if it passes.
+            rotate_credential(id: String, input: RotateInput) -> RotationOutcome;
+            test_connection(id: String, offline: bool) -> CheckReport;
+            list_checks(id: String) -> Vec<Check>;
+            dismiss_reminder(id: String, kind: ReminderKind) -> Credential;
+            disable_credential(id: String, reason: String) -> Credential;
+            /// The integrations a credential serves, then the workflows seen using it.
+            credential_dependents(id: String) -> Vec<String>;
+            delete_credential(id: String, confirm_name: String) -> ();
+            /// Puts a secret on the clipboard from the backend; the window never sees it.
+            copy_secret(id: String, field: Option<String>) -> CopyReceipt;
+
+            list_integrations() -> Vec<Integration>;
+            get_integration(id: String) -> Integration;
+            add_integration(input: NewIntegrationInput) -> Integration;
+            update_integration(id: String, patch: IntegrationPatchInput) -> Integration;
+
+            list_audit(query: AuditQuery) -> Vec<AuditEvent>;
+            verify_audit() -> AuditReport;
+            /// The backend asks where in the native save dialog; null: cancelled.
+            export_audit(query: AuditQuery, format: ExportFormat) -> Option<ExportReceipt>;
+            /// The backend asks where in the native save dialog; null: cancelled.
+            export_config() -> Option<ExportReceipt>;
+            /// Opens a support bundle someone sent, for display only.
+            open_support_bundle(path: String) -> SupportBundle;
+
+            list_notices(include_dismissed: bool) -> Vec<Notice>;
+            mark_notices_read() -> usize;
+            dismiss_notice(id: i64 as "number") -> ();
+
+            list_partner_keys() -> Vec<PartnerKey>;
+            get_partner_key(id: String) -> PartnerKeyDetails;
+            issue_partner_key(input: IssueKeyInput) -> IssuedKeyOut;
+            /// `grace_days` null: the policy's default overlap.
+            rotate_partner_key(id: String, grace_days: Option<u32>) -> IssuedKeyOut;
+            revoke_partner_key(id: String, reason: String) -> PartnerKey;
+            /// The backend asks where in the native save dialog; null: cancelled.
+            save_key_envelope(id: String) -> Option<ExportReceipt>;
+            take_key_delivery(id: String) -> IssuedKeyOut;
+            vault_public_key() -> String;
+            /// The workflows that used a credential in the last 90 days.
+            credential_consumers(id: String) -> Vec<Consumer>;
+
+            get_settings() -> Settings;
+            save_settings(settings: Settings) -> Settings;
+
+            /// The team vault on OpenBao: the same sign-in as `kw team`.
+            team_status() -> TeamStatus;
+            team_sign_in(input: TeamSignInInput) -> TeamStatus;
+            team_sign_out() -> ();
+            team_list() -> Listing;
+            team_show(name: String) -> TeamCredentialOut;
+            team_rotate(name: String, input: TeamRotateInput) -> TeamCredentialOut;
+        }
     };
 }

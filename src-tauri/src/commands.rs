@@ -1,5 +1,7 @@
-//! The IPC commands, one per user action. Each parses its input, calls one
-//! `keywarden_core` method, and maps the error. No command returns a stored
+//! The IPC commands' handlers, one per user action (`command_list.rs` names
+//! them; `ipc_schema.rs` binds each to Tauri and passes the app state
+//! first). Each parses its input, calls one `keywarden_core` method, and
+//! maps the error. No command returns a stored
 //! secret: credentials come back with masks only.
 
 use std::path::{Path, PathBuf};
@@ -14,7 +16,6 @@ use keywarden_core::{
     KeySource, OfflineValidator, ReminderKind, SecretString, Vault, audit_export,
 };
 use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
-use tauri::State;
 
 use crate::clipboard;
 use crate::error::{ErrorCode, IpcError, IpcResult};
@@ -35,8 +36,7 @@ fn key_source(passphrase: Option<SecretString>) -> KeySource {
     }
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
+pub fn app_status(state: &AppState) -> IpcResult<AppStatus> {
     let header = match Vault::header(&state.vault_dir) {
         Ok(h) => Some(h),
         Err(Error::VaultNotFound { .. }) => None,
@@ -65,8 +65,7 @@ pub fn app_status(state: State<'_, AppState>) -> IpcResult<AppStatus> {
     })
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn create_vault(state: State<'_, AppState>, passphrase: Option<SecretString>) -> IpcResult<RecoveryCodeOut> {
+pub fn create_vault(state: &AppState, passphrase: Option<SecretString>) -> IpcResult<RecoveryCodeOut> {
     let (vault, code) = Vault::create(&state.vault_dir, key_source(passphrase), state.actor())?;
     state.install(vault)?;
     Ok(RecoveryCodeOut {
@@ -74,8 +73,7 @@ pub fn create_vault(state: State<'_, AppState>, passphrase: Option<SecretString>
     })
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn unlock_vault(state: State<'_, AppState>, passphrase: Option<SecretString>) -> IpcResult<()> {
+pub fn unlock_vault(state: &AppState, passphrase: Option<SecretString>) -> IpcResult<()> {
     if state.is_unlocked() {
         return Ok(());
     }
@@ -83,20 +81,14 @@ pub fn unlock_vault(state: State<'_, AppState>, passphrase: Option<SecretString>
     state.install(vault)
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn lock_vault(state: State<'_, AppState>) -> IpcResult<()> {
+pub fn lock_vault(state: &AppState) -> IpcResult<()> {
     state.lock();
     Ok(())
 }
 
 /// Re-keys the vault from its recovery code, with the keychain (or a new
 /// passphrase) as the new key source.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn recover_vault(
-    state: State<'_, AppState>,
-    recovery_code: SecretString,
-    passphrase: Option<SecretString>,
-) -> IpcResult<()> {
+pub fn recover_vault(state: &AppState, recovery_code: SecretString, passphrase: Option<SecretString>) -> IpcResult<()> {
     let vault = Vault::recover(
         &state.vault_dir,
         recovery_code.expose_secret(),
@@ -107,25 +99,22 @@ pub fn recover_vault(
 }
 
 /// The person is active in the window: postpones auto-lock.
-#[tauri::command(rename_all = "snake_case")]
-pub fn touch(state: State<'_, AppState>) {
+pub fn touch(state: &AppState) -> IpcResult<()> {
     if state.is_unlocked() {
         state.touch();
     }
+    Ok(())
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn list_credentials(state: State<'_, AppState>) -> IpcResult<Vec<CredentialSummary>> {
+pub fn list_credentials(state: &AppState) -> IpcResult<Vec<CredentialSummary>> {
     state.with_vault(|v| v.list_credentials(&CredentialFilter::default()))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn get_credential(state: State<'_, AppState>, id: String) -> IpcResult<Credential> {
+pub fn get_credential(state: &AppState, id: String) -> IpcResult<Credential> {
     state.with_vault(|v| v.get_credential(&id))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn add_credential(state: State<'_, AppState>, input: NewCredentialInput) -> IpcResult<Credential> {
+pub fn add_credential(state: &AppState, input: NewCredentialInput) -> IpcResult<Credential> {
     let validate = input.validate;
     let new = input.parse()?;
     if !validate {
@@ -134,12 +123,11 @@ pub fn add_credential(state: State<'_, AppState>, input: NewCredentialInput) -> 
     }
     // "Validate and Save": saved only if the provider accepts it (saved and
     // labelled unchecked where no live check is known for its provider).
-    let check = validator(&state, false);
+    let check = validator(state, false);
     off_runtime(|| state.with_vault(|v| v.add_credential_checked(new, check.as_ref())))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn update_credential(state: State<'_, AppState>, id: String, patch: CredentialPatchInput) -> IpcResult<Credential> {
+pub fn update_credential(state: &AppState, id: String, patch: CredentialPatchInput) -> IpcResult<Credential> {
     let patch = patch.parse()?;
     state.with_vault(|v| v.update_credential(&id, patch))
 }
@@ -165,10 +153,9 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 /// "Validate and Save": the new secret is staged, checked against the live
 /// endpoint (or only offline, when asked), and swapped in only if it
 /// passes; otherwise the old one stays and the verdict says why.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn rotate_credential(state: State<'_, AppState>, id: String, input: RotateInput) -> IpcResult<RotationOutcome> {
+pub fn rotate_credential(state: &AppState, id: String, input: RotateInput) -> IpcResult<RotationOutcome> {
     let (secrets, expires_at, offline) = input.parse()?;
-    let check = validator(&state, offline);
+    let check = validator(state, offline);
     let credential = off_runtime(|| state.with_vault(|v| v.replace_secret(&id, secrets, expires_at, check.as_ref())))?;
     let revoke_old = credential
         .reminders
@@ -188,33 +175,28 @@ pub fn rotate_credential(state: State<'_, AppState>, id: String, input: RotateIn
 
 /// "Test connection": the current secret against the live endpoint (or the
 /// offline checks); the verdict is recorded and returned, never the secret.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn test_connection(state: State<'_, AppState>, id: String, offline: bool) -> IpcResult<CheckReport> {
-    let check = validator(&state, offline);
+pub fn test_connection(state: &AppState, id: String, offline: bool) -> IpcResult<CheckReport> {
+    let check = validator(state, offline);
     off_runtime(|| state.with_vault(|v| v.check_credential(&id, check.as_ref())))
 }
 
 /// The latest checks of a credential, newest first (for support staff:
 /// the last live verdict and its age).
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn list_checks(state: State<'_, AppState>, id: String) -> IpcResult<Vec<Check>> {
+pub fn list_checks(state: &AppState, id: String) -> IpcResult<Vec<Check>> {
     state.with_vault(|v| v.recent_checks(&id, 20))
 }
 
 /// The admin marks a reminder done (the replaced secret revoked at the
 /// provider); audited.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn dismiss_reminder(state: State<'_, AppState>, id: String, kind: ReminderKind) -> IpcResult<Credential> {
+pub fn dismiss_reminder(state: &AppState, id: String, kind: ReminderKind) -> IpcResult<Credential> {
     state.with_vault(|v| v.dismiss_reminder(&id, kind))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn disable_credential(state: State<'_, AppState>, id: String, reason: String) -> IpcResult<Credential> {
+pub fn disable_credential(state: &AppState, id: String, reason: String) -> IpcResult<Credential> {
     state.with_vault(|v| v.disable_credential(&id, &reason))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn credential_dependents(state: State<'_, AppState>, id: String) -> IpcResult<Vec<String>> {
+pub fn credential_dependents(state: &AppState, id: String) -> IpcResult<Vec<String>> {
     // The integrations it serves, then the workflows seen using it.
     state.with_vault(|v| {
         let mut out = v.dependents(&id)?;
@@ -225,13 +207,11 @@ pub fn credential_dependents(state: State<'_, AppState>, id: String) -> IpcResul
 
 /// Deletes only when the typed name matches: the confirmation is enforced
 /// here, not just in the dialog.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn delete_credential(state: State<'_, AppState>, id: String, confirm_name: String) -> IpcResult<()> {
+pub fn delete_credential(state: &AppState, id: String, confirm_name: String) -> IpcResult<()> {
     state.with_vault(|v| v.delete_credential_confirmed(&id, &confirm_name))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn copy_secret(state: State<'_, AppState>, id: String, field: Option<String>) -> IpcResult<CopyReceipt> {
+pub fn copy_secret(state: &AppState, id: String, field: Option<String>) -> IpcResult<CopyReceipt> {
     state.policy.check_clipboard()?;
     let settings = state.settings();
     if !settings.allow_clipboard_copy {
@@ -262,40 +242,30 @@ pub fn copy_secret(state: State<'_, AppState>, id: String, field: Option<String>
     })
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn list_integrations(state: State<'_, AppState>) -> IpcResult<Vec<Integration>> {
+pub fn list_integrations(state: &AppState) -> IpcResult<Vec<Integration>> {
     state.with_vault(|v| v.list_integrations())
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn get_integration(state: State<'_, AppState>, id: String) -> IpcResult<Integration> {
+pub fn get_integration(state: &AppState, id: String) -> IpcResult<Integration> {
     state.with_vault(|v| v.get_integration(&id))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn add_integration(state: State<'_, AppState>, input: NewIntegrationInput) -> IpcResult<Integration> {
+pub fn add_integration(state: &AppState, input: NewIntegrationInput) -> IpcResult<Integration> {
     let new = input.parse();
     state.with_vault(|v| v.add_integration(new))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn update_integration(
-    state: State<'_, AppState>,
-    id: String,
-    patch: IntegrationPatchInput,
-) -> IpcResult<Integration> {
+pub fn update_integration(state: &AppState, id: String, patch: IntegrationPatchInput) -> IpcResult<Integration> {
     let patch = patch.parse()?;
     state.with_vault(|v| v.update_integration(&id, patch))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn list_audit(state: State<'_, AppState>, query: AuditQuery) -> IpcResult<Vec<AuditEvent>> {
+pub fn list_audit(state: &AppState, query: AuditQuery) -> IpcResult<Vec<AuditEvent>> {
     let filter = query.parse()?;
     state.with_vault(|v| v.audit_events(&filter))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn verify_audit(state: State<'_, AppState>) -> IpcResult<AuditReport> {
+pub fn verify_audit(state: &AppState) -> IpcResult<AuditReport> {
     state.with_vault(|v| v.verify_audit())
 }
 
@@ -358,12 +328,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     keywarden_core::files::write_new_private(path, bytes)
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn export_audit(
-    state: State<'_, AppState>,
-    query: AuditQuery,
-    format: ExportFormat,
-) -> IpcResult<Option<ExportReceipt>> {
+pub fn export_audit(state: &AppState, query: AuditQuery, format: ExportFormat) -> IpcResult<Option<ExportReceipt>> {
     let filter = query.parse()?;
     let (extension, filter_name): (&'static [&'static str], _) = match format {
         ExportFormat::Csv => (&["csv"], "CSV"),
@@ -377,7 +342,7 @@ pub fn export_audit(
     // Read first: a locked vault is said before any dialog opens.
     let epoch = state.epoch();
     let events = state.with_vault(|v| v.export_audit(&filter))?;
-    let Some(target) = save_target(&state, ask, epoch)? else {
+    let Some(target) = save_target(state, ask, epoch)? else {
         return Ok(None);
     };
     let text = match format {
@@ -393,8 +358,7 @@ pub fn export_audit(
 
 /// The configuration without any secret: on import every credential is
 /// marked as needing its secret re-entered.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn export_config(state: State<'_, AppState>) -> IpcResult<Option<ExportReceipt>> {
+pub fn export_config(state: &AppState) -> IpcResult<Option<ExportReceipt>> {
     // Refused before the dialog opens when the vault is locked or the
     // policy forbids it.
     let epoch = state.epoch();
@@ -404,7 +368,7 @@ pub fn export_config(state: State<'_, AppState>) -> IpcResult<Option<ExportRecei
         file_name: format!("keywarden-config-{}.json", today()),
         filter: ("JSON", &["json"]),
     };
-    let Some(target) = save_target(&state, ask, epoch)? else {
+    let Some(target) = save_target(state, ask, epoch)? else {
         return Ok(None);
     };
     let json = serde_json::to_vec_pretty(&export).map_err(|e| IpcError::new(ErrorCode::Internal, e.to_string()))?;
@@ -418,8 +382,7 @@ pub fn export_config(state: State<'_, AppState>) -> IpcResult<Option<ExportRecei
 /// Opens a support bundle someone sent, for display only. It needs no
 /// vault (support staff may have none) and writes nothing; the file must
 /// be a bundle `kw support-bundle` wrote.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn open_support_bundle(path: String) -> IpcResult<SupportBundle> {
+pub fn open_support_bundle(_state: &AppState, path: String) -> IpcResult<SupportBundle> {
     let path = PathBuf::from(path.trim());
     if !path.is_absolute() {
         return Err(Error::invalid(
@@ -467,34 +430,28 @@ pub fn open_support_bundle(path: String) -> IpcResult<SupportBundle> {
 }
 
 /// The notification centre, newest first.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn list_notices(state: State<'_, AppState>, include_dismissed: bool) -> IpcResult<Vec<Notice>> {
+pub fn list_notices(state: &AppState, include_dismissed: bool) -> IpcResult<Vec<Notice>> {
     state.with_vault(|v| v.notices(include_dismissed))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn mark_notices_read(state: State<'_, AppState>) -> IpcResult<usize> {
+pub fn mark_notices_read(state: &AppState) -> IpcResult<usize> {
     state.with_vault(|v| v.mark_notices_read())
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn dismiss_notice(state: State<'_, AppState>, id: i64) -> IpcResult<()> {
+pub fn dismiss_notice(state: &AppState, id: i64) -> IpcResult<()> {
     state.with_vault(|v| v.dismiss_notice(id))
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn get_settings(state: State<'_, AppState>) -> Settings {
-    state.settings()
+pub fn get_settings(state: &AppState) -> IpcResult<Settings> {
+    Ok(state.settings())
 }
 
 /// Saved beside the vault and applied at once; recorded in the audit log.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
+pub fn save_settings(state: &AppState, settings: Settings) -> IpcResult<Settings> {
     // Bad input is said even while the vault is locked; the vault checks
     // again, puts them in force, saves and audits them
     // (`Vault::save_settings`).
-    settings.check()?;
-    settings.check_policy(&state.policy)?;
+    settings.check_within(&state.policy)?;
     let saved = state.with_vault(|v| v.save_settings(settings))?;
     state.set_settings(saved.clone());
     state.sync_verifier();
@@ -503,13 +460,11 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResul
 
 // ---- partner keys -----------------------------------------------------------
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn list_partner_keys(state: State<'_, AppState>) -> IpcResult<Vec<PartnerKey>> {
+pub fn list_partner_keys(state: &AppState) -> IpcResult<Vec<PartnerKey>> {
     state.with_vault(|v| v.partner_keys())
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn get_partner_key(state: State<'_, AppState>, id: String) -> IpcResult<PartnerKeyDetails> {
+pub fn get_partner_key(state: &AppState, id: String) -> IpcResult<PartnerKeyDetails> {
     state.with_vault(|v| {
         Ok(PartnerKeyDetails {
             key: v.partner_key(&id)?,
@@ -523,8 +478,7 @@ pub fn get_partner_key(state: State<'_, AppState>, id: String) -> IpcResult<Part
 
 /// Issuance: the one response that carries a partner key's plaintext, for
 /// the show-once dialog; only its hash stays in the vault.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn issue_partner_key(state: State<'_, AppState>, input: IssueKeyInput) -> IpcResult<IssuedKeyOut> {
+pub fn issue_partner_key(state: &AppState, input: IssueKeyInput) -> IpcResult<IssuedKeyOut> {
     let new = input.parse()?;
     let out = state.with_vault(|v| {
         let issued = v.issue_partner_key(new)?;
@@ -534,8 +488,7 @@ pub fn issue_partner_key(state: State<'_, AppState>, input: IssueKeyInput) -> Ip
     Ok(out)
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn rotate_partner_key(state: State<'_, AppState>, id: String, grace_days: Option<u32>) -> IpcResult<IssuedKeyOut> {
+pub fn rotate_partner_key(state: &AppState, id: String, grace_days: Option<u32>) -> IpcResult<IssuedKeyOut> {
     let out = state.with_vault(|v| {
         let issued = v.rotate_partner_key(&id, grace_days)?;
         Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
@@ -544,8 +497,7 @@ pub fn rotate_partner_key(state: State<'_, AppState>, id: String, grace_days: Op
     Ok(out)
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn revoke_partner_key(state: State<'_, AppState>, id: String, reason: String) -> IpcResult<PartnerKey> {
+pub fn revoke_partner_key(state: &AppState, id: String, reason: String) -> IpcResult<PartnerKey> {
     let reason = if reason.trim().is_empty() {
         "revoked in the app".to_owned()
     } else {
@@ -555,8 +507,7 @@ pub fn revoke_partner_key(state: State<'_, AppState>, id: String, reason: String
 }
 
 /// A key rotated by policy, shown once for delivery.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn take_key_delivery(state: State<'_, AppState>, id: String) -> IpcResult<IssuedKeyOut> {
+pub fn take_key_delivery(state: &AppState, id: String) -> IpcResult<IssuedKeyOut> {
     let out = state.with_vault(|v| {
         let issued = v.take_key_delivery(&id)?;
         Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
@@ -568,8 +519,7 @@ pub fn take_key_delivery(state: State<'_, AppState>, id: String) -> IpcResult<Is
 /// Writes the delivery envelope issued this session with key `id` where
 /// the admin chooses in the save dialog (a new, owner-only file). The
 /// envelope is the backend's own, never one the page hands in.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Option<ExportReceipt>> {
+pub fn save_key_envelope(state: &AppState, id: String) -> IpcResult<Option<ExportReceipt>> {
     let epoch = state.epoch();
     // Taken for this save: a second save meanwhile finds none.
     let envelope = state.take_envelope(&id).ok_or_else(|| {
@@ -588,7 +538,7 @@ pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Op
     // Not saved (cancelled, refused, failed): the envelope stays for
     // another try, unless the vault locked meanwhile.
     let keep = |envelope| state.return_envelope(epoch, &id, envelope);
-    let target = match save_target(&state, ask, epoch) {
+    let target = match save_target(state, ask, epoch) {
         Ok(Some(target)) => target,
         Ok(None) => {
             keep(envelope);
@@ -612,15 +562,13 @@ pub fn save_key_envelope(state: State<'_, AppState>, id: String) -> IpcResult<Op
 }
 
 /// The vault's Ed25519 public key (envelopes, revocation lists).
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn vault_public_key(state: State<'_, AppState>) -> IpcResult<String> {
+pub fn vault_public_key(state: &AppState) -> IpcResult<String> {
     state.with_vault(|v| Ok(v.signing_public_key()))
 }
 
 /// The workflows (service accounts, `kw run` commands) that used a
 /// credential in the last 90 days.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn credential_consumers(state: State<'_, AppState>, id: String) -> IpcResult<Vec<keywarden_core::run::Consumer>> {
+pub fn credential_consumers(state: &AppState, id: String) -> IpcResult<Vec<keywarden_core::run::Consumer>> {
     state.with_vault(|v| v.credential_consumers(&id))
 }
 
@@ -674,14 +622,12 @@ fn team_status_of(cfg: Option<keywarden_team::TeamConfig>) -> IpcResult<TeamStat
 }
 
 /// Signed in or not, who, which role; whether the cluster answers.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn team_status() -> IpcResult<TeamStatus> {
+pub fn team_status(_state: &AppState) -> IpcResult<TeamStatus> {
     off_runtime(|| team_status_of(keywarden_team::TeamConfig::load()?))
 }
 
 /// Signs in with userpass; the token goes to the OS keychain.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn team_sign_in(input: TeamSignInInput) -> IpcResult<TeamStatus> {
+pub fn team_sign_in(_state: &AppState, input: TeamSignInInput) -> IpcResult<TeamStatus> {
     let cfg = keywarden_team::TeamConfig::new(&input.nodes, &input.mount, input.userpass.as_deref().unwrap_or(""))?;
     off_runtime(|| {
         cfg.sign_in(keywarden_team::Credentials::UserPass {
@@ -693,22 +639,19 @@ pub fn team_sign_in(input: TeamSignInInput) -> IpcResult<TeamStatus> {
 }
 
 /// Revokes the token at OpenBao and forgets the sign-in on this machine.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn team_sign_out() -> IpcResult<()> {
+pub fn team_sign_out(_state: &AppState) -> IpcResult<()> {
     off_runtime(|| Ok(team_config()?.sign_out()?))
 }
 
 /// The team's credentials this member can see; offline, what was last
 /// known, marked so.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn team_list() -> IpcResult<keywarden_team::Listing> {
+pub fn team_list(_state: &AppState) -> IpcResult<keywarden_team::Listing> {
     off_runtime(|| Ok(team_config()?.list_or_last_known()?))
 }
 
 /// One credential: its card, its configuration if the member may see it,
 /// and what OpenBao lets the member do with it.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn team_show(name: String) -> IpcResult<TeamCredentialOut> {
+pub fn team_show(_state: &AppState, name: String) -> IpcResult<TeamCredentialOut> {
     off_runtime(|| {
         let v = team_config()?.open()?;
         let shown = v.show(&name)?;
@@ -725,12 +668,11 @@ pub fn team_show(name: String) -> IpcResult<TeamCredentialOut> {
 /// "Validate and Save" for a team credential: checked live with the
 /// provider its configuration names (or offline), then committed by
 /// check-and-set on the revision the form was filled from.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn team_rotate(state: State<'_, AppState>, name: String, input: TeamRotateInput) -> IpcResult<TeamCredentialOut> {
+pub fn team_rotate(state: &AppState, name: String, input: TeamRotateInput) -> IpcResult<TeamCredentialOut> {
     if input.secrets.is_empty() {
         return Err(IpcError::new(ErrorCode::InvalidInput, "enter the new secret"));
     }
-    let check = validator(&state, input.offline.unwrap_or(false));
+    let check = validator(state, input.offline.unwrap_or(false));
     let mut secrets = keywarden_core::SecretFields::new();
     for (k, v) in input.secrets {
         secrets.insert(&k, v);

@@ -9,6 +9,7 @@ pub mod bindings;
 pub mod clipboard;
 pub mod commands;
 pub mod error;
+pub mod ipc_schema;
 pub mod models;
 pub mod save_dialog;
 pub mod scheduler;
@@ -30,20 +31,7 @@ mod config_tests;
 #[cfg(test)]
 mod ipc_tests;
 
-macro_rules! invoke_handler {
-    ($($name:ident),* $(,)?) => {
-        tauri::generate_handler![$(commands::$name),*]
-    };
-}
-
-macro_rules! command_names {
-    ($($name:ident),* $(,)?) => {
-        &[$(stringify!($name)),*]
-    };
-}
-
-/// Every IPC command's name, from the one list.
-pub const COMMANDS: &[&str] = for_each_command!(command_names);
+pub use ipc_schema::COMMANDS;
 
 /// The app's configuration from `tauri.conf.json` (window, CSP,
 /// capabilities), for the real runtime and for the mock one in tests.
@@ -56,7 +44,7 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 pub fn configure<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
     builder
         .manage(state)
-        .invoke_handler(for_each_command!(invoke_handler))
+        .invoke_handler(ipc_schema::handler())
         .setup(|app| {
             webview_tuning::apply(app);
             scheduler::start(app.handle().clone());

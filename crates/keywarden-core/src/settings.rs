@@ -125,6 +125,13 @@ impl Settings {
         self
     }
 
+    /// Refuses settings out of range or changing what the policy manages:
+    /// what a program checks before it saves them.
+    pub fn check_within(&self, policy: &Policy) -> Result<()> {
+        self.check()?;
+        self.check_policy(policy)
+    }
+
     /// Refuses a change to what the policy manages, naming the setting.
     pub fn check_policy(&self, policy: &Policy) -> Result<()> {
         if let Some(allowed) = policy.rules.clipboard_allowed

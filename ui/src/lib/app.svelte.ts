@@ -42,7 +42,7 @@ class AppModel {
     const [credentials, integrations, notices] = await Promise.all([
       api.listCredentials(),
       api.listIntegrations(),
-      api.listNotices(),
+      api.listNotices(false),
     ]);
     this.credentials = credentials;
     this.integrations = integrations;
@@ -50,7 +50,7 @@ class AppModel {
   }
 
   async loadNotices() {
-    this.notices = await api.listNotices();
+    this.notices = await api.listNotices(false);
   }
 
   go(screen: Screen) {

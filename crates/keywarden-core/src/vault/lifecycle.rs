@@ -198,6 +198,7 @@ impl Vault {
                 detail,
             ))
         })?;
+        vault.roll_back_interrupted_rotations()?;
         Ok((vault, Some(refused)))
     }
 
@@ -262,7 +263,11 @@ impl Vault {
             let event = anchor_set_event(&vault.header, dir);
             vault.write(|tx| tx.audit(event))?;
         }
-        vault.roll_back_interrupted_rotations()?;
+        // A database being accepted is written to only after the event
+        // that accepts it (`open_accepting_older`, `recover`).
+        if matches!(older, Older::Refuse) {
+            vault.roll_back_interrupted_rotations()?;
+        }
         Ok(vault)
     }
 
@@ -401,6 +406,9 @@ impl Vault {
         vault.anchor = new_anchor;
         vault.anchor.advance(head);
         vault.header = new_header;
+        if unchecked {
+            vault.roll_back_interrupted_rotations()?;
+        }
         Ok(vault)
     }
 }

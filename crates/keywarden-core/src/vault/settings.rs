@@ -24,14 +24,9 @@ impl Vault {
 
     /// Puts `settings`, bounded by the policy, in force on this vault: the
     /// expiry warning, the reconnection threshold, the notice thresholds and
-    /// the rotation policy. Nothing is saved.
+    /// the rotation policy. Nothing is saved. Each setting on its own, so
+    /// one refused leaves the others in force; the first error is returned.
     pub fn apply_settings(&mut self, settings: &Settings) -> Result<()> {
-        self.put_in_force(settings)
-    }
-
-    /// Each setting on its own, so one refused leaves the others in force;
-    /// the first error is returned.
-    fn put_in_force(&mut self, settings: &Settings) -> Result<()> {
         let s = settings.clone().with_policy(&self.policy);
         let results = [
             self.set_expiring_within_days(i64::from(s.expiring_within_days)),
@@ -54,8 +49,7 @@ impl Vault {
     /// Checks `settings` (ranges, the policy), puts them in force, writes
     /// `settings.json` and records `settings.update`. Returns them as saved.
     pub fn save_settings(&mut self, settings: Settings) -> Result<Settings> {
-        settings.check()?;
-        settings.check_policy(&self.policy)?;
+        settings.check_within(&self.policy)?;
         let mut settings = settings;
         settings.notice_thresholds = crate::expiry::normalize_thresholds(&settings.notice_thresholds)?;
         let detail = update_detail(&settings);
@@ -80,7 +74,7 @@ impl Vault {
             self.settings_problem = problem;
             return;
         }
-        let _ = self.put_in_force(&saved);
+        let _ = self.apply_settings(&saved);
     }
 
     /// How many days before its expiry an active credential shows as

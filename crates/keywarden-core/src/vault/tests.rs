@@ -1966,6 +1966,46 @@ fn a_deleted_garbled_or_forked_anchor_is_refused_until_the_database_is_accepted_
     v.add_credential(api_key("c", "pk_live_anchor_2222222222")).unwrap();
 }
 
+/// An older copy put back with a rotation interrupted long ago: nothing is
+/// written to it before the event that accepts it, so the roll-back of that
+/// rotation comes after `vault.accept_older` in its history.
+#[test]
+fn an_accepted_older_database_is_written_only_after_the_event_that_accepts_it() {
+    let (d, mut v) = vault();
+    let dir = d.path().join("v");
+    v.add_credential(api_key("k", "pk_live_olderdb_0123456789")).unwrap();
+    let id = v.get_credential("k").unwrap().summary.id;
+    {
+        let tx = v.conn.transaction().unwrap();
+        crate::store::credentials::insert_version(&tx, id, 2, VersionState::Pending, &BTreeMap::new()).unwrap();
+        tx.execute(
+            "UPDATE credential_versions SET created_at = '2020-01-01T00:00:00.000000Z' WHERE version = 2",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    drop(v);
+    let db = dir.join("vault.db");
+    let older = std::fs::read(&db).unwrap();
+    // Opening rolls the rotation back (an audited write); then the older
+    // copy, with the pending version, is put back.
+    drop(Vault::open(&dir, &KeySource::Keychain, actor()).unwrap());
+    std::fs::write(&db, &older).unwrap();
+    assert!(matches!(
+        Vault::open(&dir, &KeySource::Keychain, actor()),
+        Err(Error::RolledBack { .. })
+    ));
+    let (v, what) = Vault::open_accepting_older(&dir, &KeySource::Keychain, actor()).unwrap();
+    assert!(what.is_some());
+    let kinds = actions(&v);
+    let accepted = kinds.iter().position(|a| a == "vault.accept_older").unwrap();
+    let rolled_back = kinds.iter().rposition(|a| a == "credential.rotate").unwrap();
+    assert!(accepted < rolled_back, "{kinds:?}");
+    assert_eq!(v.get_credential("k").unwrap().versions.len(), 1);
+    assert!(v.verify_audit().unwrap().ok);
+}
+
 #[test]
 fn a_change_without_its_audit_event_is_refused_and_nothing_of_it_is_written() {
     let (_d, mut v) = vault();
