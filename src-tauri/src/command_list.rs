@@ -1,32 +1,34 @@
 // The IPC schema: every command the window may call, with its arguments by
 // name and what it answers. Everything else is built from this one list:
-// - `ipc_schema.rs`: the Tauri command each name binds (the argument names
-//   and types below are the ones the handler in `commands.rs` receives, so
-//   a list that disagrees with its handler does not compile), the invoke
-//   handler, and the TypeScript the UI calls (`ui/src/lib/ipc/bindings/
-//   commands.ts`, checked by `cargo test`, rewritten by `make types`);
-// - `build.rs`: one permission per command (`allow-<name>`) and the set
-//   `ipc-commands` the main window's capability grants.
-// Adding a command means adding it here and its handler to `commands.rs`.
+// - `ipc_schema.rs`: the Tauri command each name binds (the handler in
+//   `commands.rs` receives exactly the arguments below, by name and type,
+//   and answers the response, or it does not compile), the invoke handler,
+//   and the TypeScript the UI calls (`ui/src/lib/ipc/bindings/commands.ts`,
+//   checked by `cargo test`, rewritten by `make types`);
+// - `build.rs`: one permission per command (`allow-<name>`), which the main
+//   window's capability names one by one (`config_tests.rs` checks it).
+// Adding a command means adding it here, its handler to `commands.rs`, its
+// permission to the capability, and running `make types`.
 //
-// Each entry: `name(arg: RustType, ...) -> Response;`. The TypeScript type
-// is the Rust type's ts-rs name; `as "..."` gives it where ts-rs has none
-// (a secret arrives as a string, a notice id is a JS number).
-// `///` lines become the TypeScript function's documentation.
+// Each entry: `name(arg: RustType, ...) -> Response;`. The handler receives
+// its arguments as one struct, `ipc_schema::args::<name>`, destructured by
+// name, so a renamed argument does not compile either. An argument's type
+// says its TypeScript through `ipc_schema::IpcArg` (a type without it does
+// not compile). `///` lines become the TypeScript function's documentation.
 macro_rules! for_each_command {
     ($m:ident) => {
         $m! {
             /// Whether a vault exists, is locked, and what the policy says.
             app_status() -> AppStatus;
             /// Creates the vault; `passphrase` null keeps its key in the OS keychain.
-            create_vault(passphrase: Option<SecretString> as "string | null") -> RecoveryCodeOut;
+            create_vault(passphrase: Option<SecretString>) -> RecoveryCodeOut;
             /// Unlocks with the keychain (`passphrase` null) or the passphrase.
-            unlock_vault(passphrase: Option<SecretString> as "string | null") -> ();
+            unlock_vault(passphrase: Option<SecretString>) -> ();
             lock_vault() -> ();
             /// Opens the vault with its recovery code and binds a new key.
             recover_vault(
-                recovery_code: SecretString as "string",
-                passphrase: Option<SecretString> as "string | null"
+                recovery_code: SecretString,
+                passphrase: Option<SecretString>
             ) -> ();
             /// The person is active in the window: postpones auto-lock.
             touch() -> ();
@@ -63,7 +65,7 @@ macro_rules! for_each_command {
 
             list_notices(include_dismissed: bool) -> Vec<Notice>;
             mark_notices_read() -> usize;
-            dismiss_notice(id: i64 as "number") -> ();
+            dismiss_notice(id: i64) -> ();
 
             list_partner_keys() -> Vec<PartnerKey>;
             get_partner_key(id: String) -> PartnerKeyDetails;

@@ -19,10 +19,10 @@ use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
 
 use crate::clipboard;
 use crate::error::{ErrorCode, IpcError, IpcResult};
+use crate::ipc_schema::args;
 use crate::models::{
-    AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
-    IssueKeyInput, IssuedKeyOut, KeySourceKind, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails, PolicyView,
-    RecoveryCodeOut, RotateInput, RotationOutcome, TeamRotateInput, TeamSignInInput, TeamStatus, VaultState,
+    AppStatus, CopyReceipt, ExportFormat, ExportReceipt, IssuedKeyOut, KeySourceKind, PartnerKeyDetails, PolicyView,
+    RecoveryCodeOut, RotationOutcome, TeamStatus, VaultState,
 };
 use crate::save_dialog::SaveAsk;
 use crate::settings::Settings;
@@ -65,7 +65,10 @@ pub fn app_status(state: &AppState) -> IpcResult<AppStatus> {
     })
 }
 
-pub fn create_vault(state: &AppState, passphrase: Option<SecretString>) -> IpcResult<RecoveryCodeOut> {
+pub fn create_vault(
+    state: &AppState,
+    args::create_vault { passphrase }: args::create_vault,
+) -> IpcResult<RecoveryCodeOut> {
     let (vault, code) = Vault::create(&state.vault_dir, key_source(passphrase), state.actor())?;
     state.install(vault)?;
     Ok(RecoveryCodeOut {
@@ -73,7 +76,7 @@ pub fn create_vault(state: &AppState, passphrase: Option<SecretString>) -> IpcRe
     })
 }
 
-pub fn unlock_vault(state: &AppState, passphrase: Option<SecretString>) -> IpcResult<()> {
+pub fn unlock_vault(state: &AppState, args::unlock_vault { passphrase }: args::unlock_vault) -> IpcResult<()> {
     if state.is_unlocked() {
         return Ok(());
     }
@@ -88,7 +91,13 @@ pub fn lock_vault(state: &AppState) -> IpcResult<()> {
 
 /// Re-keys the vault from its recovery code, with the keychain (or a new
 /// passphrase) as the new key source.
-pub fn recover_vault(state: &AppState, recovery_code: SecretString, passphrase: Option<SecretString>) -> IpcResult<()> {
+pub fn recover_vault(
+    state: &AppState,
+    args::recover_vault {
+        recovery_code,
+        passphrase,
+    }: args::recover_vault,
+) -> IpcResult<()> {
     let vault = Vault::recover(
         &state.vault_dir,
         recovery_code.expose_secret(),
@@ -110,11 +119,11 @@ pub fn list_credentials(state: &AppState) -> IpcResult<Vec<CredentialSummary>> {
     state.with_vault(|v| v.list_credentials(&CredentialFilter::default()))
 }
 
-pub fn get_credential(state: &AppState, id: String) -> IpcResult<Credential> {
+pub fn get_credential(state: &AppState, args::get_credential { id }: args::get_credential) -> IpcResult<Credential> {
     state.with_vault(|v| v.get_credential(&id))
 }
 
-pub fn add_credential(state: &AppState, input: NewCredentialInput) -> IpcResult<Credential> {
+pub fn add_credential(state: &AppState, args::add_credential { input }: args::add_credential) -> IpcResult<Credential> {
     let validate = input.validate;
     let new = input.parse()?;
     if !validate {
@@ -127,7 +136,10 @@ pub fn add_credential(state: &AppState, input: NewCredentialInput) -> IpcResult<
     off_runtime(|| state.with_vault(|v| v.add_credential_checked(new, check.as_ref())))
 }
 
-pub fn update_credential(state: &AppState, id: String, patch: CredentialPatchInput) -> IpcResult<Credential> {
+pub fn update_credential(
+    state: &AppState,
+    args::update_credential { id, patch }: args::update_credential,
+) -> IpcResult<Credential> {
     let patch = patch.parse()?;
     state.with_vault(|v| v.update_credential(&id, patch))
 }
@@ -153,7 +165,10 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 /// "Validate and Save": the new secret is staged, checked against the live
 /// endpoint (or only offline, when asked), and swapped in only if it
 /// passes; otherwise the old one stays and the verdict says why.
-pub fn rotate_credential(state: &AppState, id: String, input: RotateInput) -> IpcResult<RotationOutcome> {
+pub fn rotate_credential(
+    state: &AppState,
+    args::rotate_credential { id, input }: args::rotate_credential,
+) -> IpcResult<RotationOutcome> {
     let (secrets, expires_at, offline) = input.parse()?;
     let check = validator(state, offline);
     let credential = off_runtime(|| state.with_vault(|v| v.replace_secret(&id, secrets, expires_at, check.as_ref())))?;
@@ -175,28 +190,40 @@ pub fn rotate_credential(state: &AppState, id: String, input: RotateInput) -> Ip
 
 /// "Test connection": the current secret against the live endpoint (or the
 /// offline checks); the verdict is recorded and returned, never the secret.
-pub fn test_connection(state: &AppState, id: String, offline: bool) -> IpcResult<CheckReport> {
+pub fn test_connection(
+    state: &AppState,
+    args::test_connection { id, offline }: args::test_connection,
+) -> IpcResult<CheckReport> {
     let check = validator(state, offline);
     off_runtime(|| state.with_vault(|v| v.check_credential(&id, check.as_ref())))
 }
 
 /// The latest checks of a credential, newest first (for support staff:
 /// the last live verdict and its age).
-pub fn list_checks(state: &AppState, id: String) -> IpcResult<Vec<Check>> {
+pub fn list_checks(state: &AppState, args::list_checks { id }: args::list_checks) -> IpcResult<Vec<Check>> {
     state.with_vault(|v| v.recent_checks(&id, 20))
 }
 
 /// The admin marks a reminder done (the replaced secret revoked at the
 /// provider); audited.
-pub fn dismiss_reminder(state: &AppState, id: String, kind: ReminderKind) -> IpcResult<Credential> {
+pub fn dismiss_reminder(
+    state: &AppState,
+    args::dismiss_reminder { id, kind }: args::dismiss_reminder,
+) -> IpcResult<Credential> {
     state.with_vault(|v| v.dismiss_reminder(&id, kind))
 }
 
-pub fn disable_credential(state: &AppState, id: String, reason: String) -> IpcResult<Credential> {
+pub fn disable_credential(
+    state: &AppState,
+    args::disable_credential { id, reason }: args::disable_credential,
+) -> IpcResult<Credential> {
     state.with_vault(|v| v.disable_credential(&id, &reason))
 }
 
-pub fn credential_dependents(state: &AppState, id: String) -> IpcResult<Vec<String>> {
+pub fn credential_dependents(
+    state: &AppState,
+    args::credential_dependents { id }: args::credential_dependents,
+) -> IpcResult<Vec<String>> {
     // The integrations it serves, then the workflows seen using it.
     state.with_vault(|v| {
         let mut out = v.dependents(&id)?;
@@ -207,11 +234,14 @@ pub fn credential_dependents(state: &AppState, id: String) -> IpcResult<Vec<Stri
 
 /// Deletes only when the typed name matches: the confirmation is enforced
 /// here, not just in the dialog.
-pub fn delete_credential(state: &AppState, id: String, confirm_name: String) -> IpcResult<()> {
+pub fn delete_credential(
+    state: &AppState,
+    args::delete_credential { id, confirm_name }: args::delete_credential,
+) -> IpcResult<()> {
     state.with_vault(|v| v.delete_credential_confirmed(&id, &confirm_name))
 }
 
-pub fn copy_secret(state: &AppState, id: String, field: Option<String>) -> IpcResult<CopyReceipt> {
+pub fn copy_secret(state: &AppState, args::copy_secret { id, field }: args::copy_secret) -> IpcResult<CopyReceipt> {
     state.policy.check_clipboard()?;
     let settings = state.settings();
     if !settings.allow_clipboard_copy {
@@ -246,21 +276,30 @@ pub fn list_integrations(state: &AppState) -> IpcResult<Vec<Integration>> {
     state.with_vault(|v| v.list_integrations())
 }
 
-pub fn get_integration(state: &AppState, id: String) -> IpcResult<Integration> {
+pub fn get_integration(
+    state: &AppState,
+    args::get_integration { id }: args::get_integration,
+) -> IpcResult<Integration> {
     state.with_vault(|v| v.get_integration(&id))
 }
 
-pub fn add_integration(state: &AppState, input: NewIntegrationInput) -> IpcResult<Integration> {
+pub fn add_integration(
+    state: &AppState,
+    args::add_integration { input }: args::add_integration,
+) -> IpcResult<Integration> {
     let new = input.parse();
     state.with_vault(|v| v.add_integration(new))
 }
 
-pub fn update_integration(state: &AppState, id: String, patch: IntegrationPatchInput) -> IpcResult<Integration> {
+pub fn update_integration(
+    state: &AppState,
+    args::update_integration { id, patch }: args::update_integration,
+) -> IpcResult<Integration> {
     let patch = patch.parse()?;
     state.with_vault(|v| v.update_integration(&id, patch))
 }
 
-pub fn list_audit(state: &AppState, query: AuditQuery) -> IpcResult<Vec<AuditEvent>> {
+pub fn list_audit(state: &AppState, args::list_audit { query }: args::list_audit) -> IpcResult<Vec<AuditEvent>> {
     let filter = query.parse()?;
     state.with_vault(|v| v.audit_events(&filter))
 }
@@ -328,7 +367,10 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     keywarden_core::files::write_new_private(path, bytes)
 }
 
-pub fn export_audit(state: &AppState, query: AuditQuery, format: ExportFormat) -> IpcResult<Option<ExportReceipt>> {
+pub fn export_audit(
+    state: &AppState,
+    args::export_audit { query, format }: args::export_audit,
+) -> IpcResult<Option<ExportReceipt>> {
     let filter = query.parse()?;
     let (extension, filter_name): (&'static [&'static str], _) = match format {
         ExportFormat::Csv => (&["csv"], "CSV"),
@@ -382,7 +424,10 @@ pub fn export_config(state: &AppState) -> IpcResult<Option<ExportReceipt>> {
 /// Opens a support bundle someone sent, for display only. It needs no
 /// vault (support staff may have none) and writes nothing; the file must
 /// be a bundle `kw support-bundle` wrote.
-pub fn open_support_bundle(_state: &AppState, path: String) -> IpcResult<SupportBundle> {
+pub fn open_support_bundle(
+    _state: &AppState,
+    args::open_support_bundle { path }: args::open_support_bundle,
+) -> IpcResult<SupportBundle> {
     let path = PathBuf::from(path.trim());
     if !path.is_absolute() {
         return Err(Error::invalid(
@@ -430,7 +475,10 @@ pub fn open_support_bundle(_state: &AppState, path: String) -> IpcResult<Support
 }
 
 /// The notification centre, newest first.
-pub fn list_notices(state: &AppState, include_dismissed: bool) -> IpcResult<Vec<Notice>> {
+pub fn list_notices(
+    state: &AppState,
+    args::list_notices { include_dismissed }: args::list_notices,
+) -> IpcResult<Vec<Notice>> {
     state.with_vault(|v| v.notices(include_dismissed))
 }
 
@@ -438,7 +486,7 @@ pub fn mark_notices_read(state: &AppState) -> IpcResult<usize> {
     state.with_vault(|v| v.mark_notices_read())
 }
 
-pub fn dismiss_notice(state: &AppState, id: i64) -> IpcResult<()> {
+pub fn dismiss_notice(state: &AppState, args::dismiss_notice { id }: args::dismiss_notice) -> IpcResult<()> {
     state.with_vault(|v| v.dismiss_notice(id))
 }
 
@@ -447,7 +495,7 @@ pub fn get_settings(state: &AppState) -> IpcResult<Settings> {
 }
 
 /// Saved beside the vault and applied at once; recorded in the audit log.
-pub fn save_settings(state: &AppState, settings: Settings) -> IpcResult<Settings> {
+pub fn save_settings(state: &AppState, args::save_settings { settings }: args::save_settings) -> IpcResult<Settings> {
     // Bad input is said even while the vault is locked; the vault checks
     // again, puts them in force, saves and audits them
     // (`Vault::save_settings`).
@@ -464,7 +512,10 @@ pub fn list_partner_keys(state: &AppState) -> IpcResult<Vec<PartnerKey>> {
     state.with_vault(|v| v.partner_keys())
 }
 
-pub fn get_partner_key(state: &AppState, id: String) -> IpcResult<PartnerKeyDetails> {
+pub fn get_partner_key(
+    state: &AppState,
+    args::get_partner_key { id }: args::get_partner_key,
+) -> IpcResult<PartnerKeyDetails> {
     state.with_vault(|v| {
         Ok(PartnerKeyDetails {
             key: v.partner_key(&id)?,
@@ -478,7 +529,10 @@ pub fn get_partner_key(state: &AppState, id: String) -> IpcResult<PartnerKeyDeta
 
 /// Issuance: the one response that carries a partner key's plaintext, for
 /// the show-once dialog; only its hash stays in the vault.
-pub fn issue_partner_key(state: &AppState, input: IssueKeyInput) -> IpcResult<IssuedKeyOut> {
+pub fn issue_partner_key(
+    state: &AppState,
+    args::issue_partner_key { input }: args::issue_partner_key,
+) -> IpcResult<IssuedKeyOut> {
     let new = input.parse()?;
     let out = state.with_vault(|v| {
         let issued = v.issue_partner_key(new)?;
@@ -488,7 +542,10 @@ pub fn issue_partner_key(state: &AppState, input: IssueKeyInput) -> IpcResult<Is
     Ok(out)
 }
 
-pub fn rotate_partner_key(state: &AppState, id: String, grace_days: Option<u32>) -> IpcResult<IssuedKeyOut> {
+pub fn rotate_partner_key(
+    state: &AppState,
+    args::rotate_partner_key { id, grace_days }: args::rotate_partner_key,
+) -> IpcResult<IssuedKeyOut> {
     let out = state.with_vault(|v| {
         let issued = v.rotate_partner_key(&id, grace_days)?;
         Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
@@ -497,7 +554,10 @@ pub fn rotate_partner_key(state: &AppState, id: String, grace_days: Option<u32>)
     Ok(out)
 }
 
-pub fn revoke_partner_key(state: &AppState, id: String, reason: String) -> IpcResult<PartnerKey> {
+pub fn revoke_partner_key(
+    state: &AppState,
+    args::revoke_partner_key { id, reason }: args::revoke_partner_key,
+) -> IpcResult<PartnerKey> {
     let reason = if reason.trim().is_empty() {
         "revoked in the app".to_owned()
     } else {
@@ -507,7 +567,10 @@ pub fn revoke_partner_key(state: &AppState, id: String, reason: String) -> IpcRe
 }
 
 /// A key rotated by policy, shown once for delivery.
-pub fn take_key_delivery(state: &AppState, id: String) -> IpcResult<IssuedKeyOut> {
+pub fn take_key_delivery(
+    state: &AppState,
+    args::take_key_delivery { id }: args::take_key_delivery,
+) -> IpcResult<IssuedKeyOut> {
     let out = state.with_vault(|v| {
         let issued = v.take_key_delivery(&id)?;
         Ok(IssuedKeyOut::from_issued(issued, v.signing_public_key()))
@@ -519,7 +582,10 @@ pub fn take_key_delivery(state: &AppState, id: String) -> IpcResult<IssuedKeyOut
 /// Writes the delivery envelope issued this session with key `id` where
 /// the admin chooses in the save dialog (a new, owner-only file). The
 /// envelope is the backend's own, never one the page hands in.
-pub fn save_key_envelope(state: &AppState, id: String) -> IpcResult<Option<ExportReceipt>> {
+pub fn save_key_envelope(
+    state: &AppState,
+    args::save_key_envelope { id }: args::save_key_envelope,
+) -> IpcResult<Option<ExportReceipt>> {
     let epoch = state.epoch();
     // Taken for this save: a second save meanwhile finds none.
     let envelope = state.take_envelope(&id).ok_or_else(|| {
@@ -568,7 +634,10 @@ pub fn vault_public_key(state: &AppState) -> IpcResult<String> {
 
 /// The workflows (service accounts, `kw run` commands) that used a
 /// credential in the last 90 days.
-pub fn credential_consumers(state: &AppState, id: String) -> IpcResult<Vec<keywarden_core::run::Consumer>> {
+pub fn credential_consumers(
+    state: &AppState,
+    args::credential_consumers { id }: args::credential_consumers,
+) -> IpcResult<Vec<keywarden_core::run::Consumer>> {
     state.with_vault(|v| v.credential_consumers(&id))
 }
 
@@ -627,7 +696,7 @@ pub fn team_status(_state: &AppState) -> IpcResult<TeamStatus> {
 }
 
 /// Signs in with userpass; the token goes to the OS keychain.
-pub fn team_sign_in(_state: &AppState, input: TeamSignInInput) -> IpcResult<TeamStatus> {
+pub fn team_sign_in(_state: &AppState, args::team_sign_in { input }: args::team_sign_in) -> IpcResult<TeamStatus> {
     let cfg = keywarden_team::TeamConfig::new(&input.nodes, &input.mount, input.userpass.as_deref().unwrap_or(""))?;
     off_runtime(|| {
         cfg.sign_in(keywarden_team::Credentials::UserPass {
@@ -651,7 +720,7 @@ pub fn team_list(_state: &AppState) -> IpcResult<keywarden_team::Listing> {
 
 /// One credential: its card, its configuration if the member may see it,
 /// and what OpenBao lets the member do with it.
-pub fn team_show(_state: &AppState, name: String) -> IpcResult<TeamCredentialOut> {
+pub fn team_show(_state: &AppState, args::team_show { name }: args::team_show) -> IpcResult<TeamCredentialOut> {
     off_runtime(|| {
         let v = team_config()?.open()?;
         let shown = v.show(&name)?;
@@ -668,7 +737,10 @@ pub fn team_show(_state: &AppState, name: String) -> IpcResult<TeamCredentialOut
 /// "Validate and Save" for a team credential: checked live with the
 /// provider its configuration names (or offline), then committed by
 /// check-and-set on the revision the form was filled from.
-pub fn team_rotate(state: &AppState, name: String, input: TeamRotateInput) -> IpcResult<TeamCredentialOut> {
+pub fn team_rotate(
+    state: &AppState,
+    args::team_rotate { name, input }: args::team_rotate,
+) -> IpcResult<TeamCredentialOut> {
     if input.secrets.is_empty() {
         return Err(IpcError::new(ErrorCode::InvalidInput, "enter the new secret"));
     }

@@ -4,11 +4,12 @@
 //!
 //! Each Tauri command here takes the arguments the list names, with the
 //! types it gives, and calls the handler of the same name in `commands.rs`
-//! with the app state first: a list entry that disagrees with its handler
-//! (a name, a type, the order, the answer) does not compile, and the UI's
-//! functions are generated from the same entry, so they send exactly those
-//! names (`typescript_bindings_match_the_rust_types` fails when the
-//! committed TypeScript is stale).
+//! with the app state and `args::<name>`, a struct of those arguments built
+//! and destructured by name: a list entry that disagrees with its handler
+//! (a name, a type, the answer) does not compile. The UI's functions are
+//! generated from the same entry, so they send exactly those names
+//! (`typescript_bindings_match_the_rust_types` fails when the committed
+//! TypeScript is stale).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,36 +44,111 @@ pub struct CommandSpec {
     pub returns: String,
 }
 
-/// The TypeScript name of an argument's or answer's type: the one given
-/// with `as "..."`, else ts-rs's.
-macro_rules! ts_name {
-    ($ty:ty) => {
-        <$ty as TS>::name()
+/// A type a command takes: what the TypeScript sends for it, and the
+/// named types ts-rs must write for it. Only the types listed here may be
+/// arguments; another does not compile until it says its TypeScript.
+pub trait IpcArg {
+    fn ts() -> String;
+    fn visit(types: &mut ExportedTypes);
+}
+
+/// Arguments whose TypeScript is ts-rs's.
+macro_rules! ipc_arg_as_ts {
+    ($($ty:ty),* $(,)?) => {$(
+        impl IpcArg for $ty {
+            fn ts() -> String {
+                <$ty as TS>::name()
+            }
+            fn visit(types: &mut ExportedTypes) {
+                types.visit::<$ty>();
+            }
+        }
+    )*};
+}
+
+ipc_arg_as_ts!(
+    String,
+    bool,
+    Option<String>,
+    Option<u32>,
+    ReminderKind,
+    NewCredentialInput,
+    CredentialPatchInput,
+    RotateInput,
+    NewIntegrationInput,
+    IntegrationPatchInput,
+    AuditQuery,
+    ExportFormat,
+    Settings,
+    IssueKeyInput,
+    TeamSignInInput,
+    TeamRotateInput,
+);
+
+/// A secret crosses as the string typed; ts-rs knows no `SecretString`.
+impl IpcArg for SecretString {
+    fn ts() -> String {
+        "string".into()
+    }
+    fn visit(_: &mut ExportedTypes) {}
+}
+
+impl IpcArg for Option<SecretString> {
+    fn ts() -> String {
+        "string | null".into()
+    }
+    fn visit(_: &mut ExportedTypes) {}
+}
+
+/// Row ids (notices) are far below 2^53: a JavaScript number, not ts-rs's
+/// `bigint`, which JSON cannot carry.
+impl IpcArg for i64 {
+    fn ts() -> String {
+        "number".into()
+    }
+    fn visit(_: &mut ExportedTypes) {}
+}
+
+/// The handler call: with no arguments the app state alone, otherwise the
+/// state and the command's argument struct, built by name.
+macro_rules! call_handler {
+    ($name:ident, $state:ident) => {
+        commands::$name(&$state)
     };
-    ($ty:ty, $ts:literal) => {
-        $ts.to_owned()
+    ($name:ident, $state:ident, $($arg:ident),+) => {
+        commands::$name(&$state, args::$name { $($arg),+ })
     };
 }
 
-/// Visits the types ts-rs must write (those without `as "..."`).
-macro_rules! visit_type {
-    ($types:ident, $ty:ty) => {
-        $types.visit::<$ty>()
+/// The argument struct of a command that takes any.
+macro_rules! args_struct {
+    ($name:ident) => {};
+    ($name:ident, $($arg:ident : $ty:ty),+) => {
+        #[allow(non_camel_case_types)]
+        pub struct $name {
+            $(pub $arg: $ty),+
+        }
     };
-    ($types:ident, $ty:ty, $ts:literal) => {};
 }
 
 macro_rules! ipc_schema {
     ($(
         $(#[doc = $doc:literal])*
-        $name:ident ( $($arg:ident : $ty:ty $(as $ts:literal)?),* $(,)? ) -> $ret:ty;
+        $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ret:ty;
     )*) => {
+        /// Each command's arguments, as its handler receives them: one
+        /// struct named like the command, destructured by name.
+        pub mod args {
+            use super::*;
+            $( args_struct!($name $(, $arg: $ty)*); )*
+        }
+
         // The Tauri commands: private, so the handler below finds each
         // one's generated macro in this module.
         $(
             #[tauri::command(async, rename_all = "snake_case")]
             fn $name(state: State<'_, AppState>, $($arg: $ty),*) -> IpcResult<$ret> {
-                commands::$name(&state, $($arg),*)
+                call_handler!($name, state $(, $arg)*)
             }
         )*
 
@@ -89,13 +165,13 @@ macro_rules! ipc_schema {
         fn specs(types: &mut ExportedTypes) -> Vec<CommandSpec> {
             let mut specs = Vec::new();
             $(
-                $( visit_type!(types, $ty $(, $ts)?); )*
+                $( <$ty as IpcArg>::visit(types); )*
                 types.visit::<$ret>();
                 specs.push(CommandSpec {
                     name: stringify!($name),
                     docs: vec![$($doc),*],
-                    args: vec![$((stringify!($arg), ts_name!($ty $(, $ts)?))),*],
-                    returns: ts_name!($ret),
+                    args: vec![$((stringify!($arg), <$ty as IpcArg>::ts())),*],
+                    returns: <$ret as TS>::name(),
                 });
             )*
             specs
@@ -164,7 +240,8 @@ fn doc_comment(docs: &[&str], indent: &str) -> String {
     if docs.is_empty() {
         return String::new();
     }
-    let lines: Vec<&str> = docs.iter().map(|d| d.trim()).collect();
+    // `*/` in a line would end the comment early.
+    let lines: Vec<String> = docs.iter().map(|d| d.trim().replace("*/", "*\\/")).collect();
     format!("{indent}/** {} */\n", lines.join(&format!("\n{indent} * ")))
 }
 
