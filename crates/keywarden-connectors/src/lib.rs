@@ -8,6 +8,7 @@
 //! would carry the credential to another host, the secret only in headers,
 //! and no secret in any error.
 
+pub mod authorize;
 pub mod business_central;
 #[cfg(feature = "fakes")]
 pub mod fakes;

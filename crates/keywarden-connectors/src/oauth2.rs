@@ -54,6 +54,20 @@ pub struct Grant {
     pub refresh_token_expires_in: Option<i64>,
 }
 
+/// Which grant a token request makes.
+pub enum GrantRequest<'a> {
+    /// The credential's configured grant: client credentials, or the
+    /// refresh-token grant with `grant_type = refresh_token`.
+    Configured,
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.5: the code a Connect received,
+    /// its verifier, and the redirect URI the authorization request named.
+    AuthorizationCode {
+        code: &'a SecretString,
+        verifier: &'a SecretString,
+        redirect_uri: &'a str,
+    },
+}
+
 /// One token request with the credential's configuration and secrets:
 /// client credentials, or the refresh-token grant. The secrets go in the
 /// form body (or Basic with `client_auth = basic`), never in the URL.
@@ -62,13 +76,24 @@ pub fn request_token(
     config: &std::collections::BTreeMap<String, String>,
     secrets: &SecretFields,
 ) -> Result<Grant, Failure> {
+    request_grant(options, config, secrets, GrantRequest::Configured)
+}
+
+/// One token request for `grant`.
+pub fn request_grant(
+    options: &Options,
+    config: &std::collections::BTreeMap<String, String>,
+    secrets: &SecretFields,
+    grant: GrantRequest<'_>,
+) -> Result<Grant, Failure> {
     let token_url = config.get("token_url").ok_or_else(|| need("a token_url"))?;
     let client_id = config.get("client_id").ok_or_else(|| need("a client_id"))?;
     let secret = secrets
         .get("client_secret")
         .ok_or_else(|| need("a client_secret"))?
         .expose_secret();
-    let refresh = config.get("grant_type").map(String::as_str) == Some("refresh_token");
+    let refresh = matches!(grant, GrantRequest::Configured)
+        && config.get("grant_type").map(String::as_str) == Some("refresh_token");
     let refresh_token = if refresh {
         Some(
             secrets
@@ -79,14 +104,11 @@ pub fn request_token(
     } else {
         None
     };
-    let mut form: Vec<(String, String)> = match refresh_token {
-        Some(rt) => vec![
-            ("grant_type".into(), "refresh_token".into()),
-            ("refresh_token".into(), rt.to_owned()),
-        ],
-        None => vec![("grant_type".into(), "client_credentials".into())],
-    };
-    if let Some(scope) = config.get("scope").filter(|s| !s.is_empty()) {
+    let (mut form, grant_name, presented) = grant_form(&grant, refresh_token);
+    // §4.1.3: the scope was asked for at the authorization endpoint.
+    if !matches!(grant, GrantRequest::AuthorizationCode { .. })
+        && let Some(scope) = config.get("scope").filter(|s| !s.is_empty())
+    {
         form.push(("scope".into(), scope.clone()));
     }
     let basic = config.get("client_auth").map(String::as_str) == Some("basic");
@@ -100,14 +122,60 @@ pub fn request_token(
         form.push(("client_secret".into(), secret.to_owned()));
         Auth::None
     };
-    let all: Vec<&str> = [Some(secret), refresh_token].into_iter().flatten().collect();
+    let mut all: Vec<&str> = vec![secret];
+    all.extend(presented);
     let client = Client::new(options)?;
     let resp = client.send(reqwest::Method::POST, token_url, auth, Some(Body::Form(form)), &all)?;
     let body = resp.json().unwrap_or(Value::Null);
     if resp.status != 200 {
-        return Err(error_of(resp.status, &body, resp.retry_after(), refresh));
+        return Err(error_of(resp.status, &body, resp.retry_after(), grant_name));
     }
-    grant_of(&body, config.get("scope").map(String::as_str), refresh_token)
+    // A code's grant presents no refresh token: every one it gives is new.
+    let presented_refresh = match grant {
+        GrantRequest::AuthorizationCode { .. } => Some(""),
+        GrantRequest::Configured => refresh_token,
+    };
+    grant_of(&body, config.get("scope").map(String::as_str), presented_refresh)
+}
+
+/// The grant's own form fields, its name (for errors), and the values it
+/// presents (kept out of every error and log).
+fn grant_form<'a>(
+    grant: &'a GrantRequest<'_>,
+    refresh_token: Option<&'a str>,
+) -> (Vec<(String, String)>, &'static str, Vec<&'a str>) {
+    match (grant, refresh_token) {
+        (
+            GrantRequest::AuthorizationCode {
+                code,
+                verifier,
+                redirect_uri,
+            },
+            _,
+        ) => (
+            vec![
+                ("grant_type".into(), "authorization_code".into()),
+                ("code".into(), code.expose_secret().to_owned()),
+                ("redirect_uri".into(), (*redirect_uri).to_owned()),
+                ("code_verifier".into(), verifier.expose_secret().to_owned()),
+            ],
+            "authorization_code",
+            vec![code.expose_secret(), verifier.expose_secret()],
+        ),
+        (GrantRequest::Configured, Some(rt)) => (
+            vec![
+                ("grant_type".into(), "refresh_token".into()),
+                ("refresh_token".into(), rt.to_owned()),
+            ],
+            "refresh_token",
+            vec![rt],
+        ),
+        (GrantRequest::Configured, None) => (
+            vec![("grant_type".into(), "client_credentials".into())],
+            "client_credentials",
+            vec![],
+        ),
+    }
 }
 
 /// A successful token answer (RFC 6749 §5.1) as a grant, for a request
@@ -204,12 +272,14 @@ pub(crate) fn error_code(error: &str) -> Option<&str> {
 }
 
 /// RFC 6749 §5.2 errors.
-fn error_of(status: u16, body: &Value, retry_after: Option<u64>, refresh: bool) -> Failure {
+fn error_of(status: u16, body: &Value, retry_after: Option<u64>, grant: &str) -> Failure {
     let error = error_code(body["error"].as_str().unwrap_or_default()).unwrap_or_default();
-    let grant = if refresh { "refresh_token" } else { "client_credentials" };
     match error {
-        "invalid_grant" if refresh => Failure::InvalidCredential {
+        "invalid_grant" if grant == "refresh_token" => Failure::InvalidCredential {
             detail: "invalid_grant: the refresh token was revoked or has expired; reconnect the integration to get a new one".into(),
+        },
+        "invalid_grant" if grant == "authorization_code" => Failure::InvalidCredential {
+            detail: "invalid_grant: the authorization code or its PKCE verifier was not accepted; connect again".into(),
         },
         "invalid_grant" => Failure::InvalidCredential {
             detail: "invalid_grant".into(),
@@ -311,7 +381,7 @@ mod tests {
             400,
             &json!({"error": "Try <a href=x>here</a>", "error_description": "call +1 555"}),
             None,
-            false,
+            "client_credentials",
         );
         assert_eq!(
             f,
