@@ -48,6 +48,6 @@ pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
 pub use store::checks::{Check, CheckOutcome};
 pub use support::{CredentialHealth, SupportBundle};
 pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict, is_endpoint_field};
-pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, IntegrityReport, Vault};
+pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, Connected, IntegrityReport, Vault};
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -123,8 +123,14 @@ impl Vault {
 
     /// The secrets a refresh needs, handed out as an audited use.
     pub fn refresh_inputs(&mut self, reference: &str) -> Result<RefreshInputs> {
-        let row = self.oauth_row(reference, "access token refresh")?;
-        let secrets = self.use_secret(&row.id.to_string(), "access token refresh")?;
+        self.oauth_inputs(reference, "access token refresh")
+    }
+
+    /// An OAuth 2.0 credential's configuration and secrets for `purpose`,
+    /// handed out as an audited use.
+    pub(crate) fn oauth_inputs(&mut self, reference: &str, purpose: &str) -> Result<RefreshInputs> {
+        let row = self.oauth_row(reference, purpose)?;
+        let secrets = self.use_secret(&row.id.to_string(), purpose)?;
         Ok(RefreshInputs {
             version: row.current_version,
             config: row.config,
@@ -177,19 +183,7 @@ impl Vault {
                 ));
             }
             let blob = tx.seal(&slot, obtained.access_token.expose_secret().as_bytes())?;
-            tx.execute(
-                "INSERT INTO token_cache (credential_id, version, sealed, expires_at, obtained_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(credential_id) DO UPDATE SET version = excluded.version, sealed = excluded.sealed,
-                     expires_at = excluded.expires_at, obtained_at = excluded.obtained_at",
-                params![
-                    row.id.to_string(),
-                    version,
-                    blob,
-                    obtained.expires_at.map(timefmt::to_db),
-                    timefmt::to_db(now)
-                ],
-            )?;
+            cache_access_token(tx, row.id, version, &blob, obtained.expires_at, now)?;
             let mut fresh = creds::get(tx, &row.id.to_string())?;
             fresh.last_validated_at = Some(now);
             if fresh.status == Status::Error {
@@ -248,6 +242,32 @@ impl Vault {
             Ok(fresh.status)
         })
     }
+}
+
+/// Keeps `blob` (an access token sealed for `version`) as the credential's
+/// cached token, replacing any other, in the caller's write.
+pub(crate) fn cache_access_token(
+    tx: &rusqlite::Connection,
+    id: uuid::Uuid,
+    version: u32,
+    blob: &[u8],
+    expires_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO token_cache (credential_id, version, sealed, expires_at, obtained_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(credential_id) DO UPDATE SET version = excluded.version, sealed = excluded.sealed,
+             expires_at = excluded.expires_at, obtained_at = excluded.obtained_at",
+        params![
+            id.to_string(),
+            version,
+            blob,
+            expires_at.map(timefmt::to_db),
+            timefmt::to_db(now)
+        ],
+    )?;
+    Ok(())
 }
 
 /// The `credential.refresh` event's detail: until when the token is valid,

@@ -8,6 +8,7 @@
 
 mod audit;
 mod checks;
+mod connect;
 mod credentials;
 mod data_keys;
 mod import;
@@ -27,6 +28,7 @@ use self::rotation::*;
 
 pub use self::audit::IntegrityReport;
 pub use self::checks::CheckReport;
+pub use self::connect::Connected;
 pub use self::data_keys::DataKeyRotation;
 pub(crate) use self::integrations::{check_descriptive_fields, check_max_age, validate_integration};
 pub(crate) use self::usage::use_event;

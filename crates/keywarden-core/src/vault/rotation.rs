@@ -291,25 +291,25 @@ impl Vault {
     }
 }
 
-/// What a validated rotation puts in force.
-struct Swap<'a> {
-    row: &'a Row,
-    version: u32,
+/// What a validated rotation (or a Connect) puts in force.
+pub(super) struct Swap<'a> {
+    pub(super) row: &'a Row,
+    pub(super) version: u32,
     /// An admin replaced the secret (not the provider during a check): the
     /// old one must still be revoked at the provider.
-    by_admin: bool,
+    pub(super) by_admin: bool,
     /// Only the offline checks passed.
-    offline: bool,
-    now: OffsetDateTime,
-    mask: Option<String>,
-    fields: Vec<String>,
-    expiry: (Option<OffsetDateTime>, Option<ExpirySource>),
+    pub(super) offline: bool,
+    pub(super) now: OffsetDateTime,
+    pub(super) mask: Option<String>,
+    pub(super) fields: Vec<String>,
+    pub(super) expiry: (Option<OffsetDateTime>, Option<ExpirySource>),
 }
 
 /// Swaps the pending version in, in the caller's write: the old version
 /// retired and its fields deleted, the credential's state renewed, the
 /// reminders set, `credential.rotate` recorded.
-fn swap_in(tx: &mut WriteTx<'_>, swap: Swap<'_>) -> Result<()> {
+pub(super) fn swap_in(tx: &mut WriteTx<'_>, swap: Swap<'_>) -> Result<()> {
     let (row, version, now) = (swap.row, swap.version, swap.now);
     if creds::version_state(tx, row.id, version)? != Some(VersionState::Pending) {
         return Err(Error::Database(

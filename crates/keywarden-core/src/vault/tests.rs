@@ -2049,3 +2049,132 @@ fn a_change_without_its_audit_event_is_refused_and_nothing_of_it_is_written() {
     .unwrap();
     assert_eq!(v.audit_count().unwrap(), events + 1);
 }
+
+/// An OAuth 2.0 credential in "reconnection required", as Connect finds it.
+fn oauth_needing_reconnect(v: &mut Vault) -> uuid::Uuid {
+    let c = v
+        .add_credential(NewCredential {
+            name: "pleo-oauth".into(),
+            kind: Some(CredentialKind::OAuth2),
+            config: [
+                (
+                    "authorize_url".to_owned(),
+                    "https://auth.pleo.io/oauth/authorize".to_owned(),
+                ),
+                ("token_url".to_owned(), "https://auth.pleo.io/oauth/token".to_owned()),
+                ("client_id".to_owned(), "kw-client".to_owned()),
+                ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ]
+            .into(),
+            secrets: {
+                let mut s = SecretFields::new();
+                s.insert(
+                    "client_secret",
+                    SecretString::from("connect-client-secret-1a2b3c".to_owned()),
+                );
+                s.insert(
+                    "refresh_token",
+                    SecretString::from("rt-revoked-at-the-provider-0001".to_owned()),
+                );
+                s
+            },
+            ..Default::default()
+        })
+        .unwrap();
+    let failure = crate::Failure::InvalidCredential {
+        detail: "invalid_grant".into(),
+    };
+    assert_eq!(v.record_refresh_failure("pleo-oauth", &failure).unwrap(), Status::Error);
+    c.summary.id
+}
+
+fn connected(refresh: &str, refresh_expires_at: Option<time::OffsetDateTime>) -> crate::Connected {
+    crate::Connected {
+        refresh_token: SecretString::from(refresh.to_owned()),
+        refresh_expires_at,
+        access_token: SecretString::from("at-connect-0123456789abcdef".to_owned()),
+        access_expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::hours(1)),
+        scopes: vec!["export:read".into()],
+    }
+}
+
+#[test]
+fn connect_stores_the_refresh_token_as_a_new_version_and_the_credential_is_active_again_with_its_id() {
+    let (_d, mut v) = vault();
+    let id = oauth_needing_reconnect(&mut v);
+    let inputs = v.connect_inputs("pleo-oauth").unwrap();
+    assert_eq!(
+        inputs.secrets.get("client_secret").unwrap().expose_secret(),
+        "connect-client-secret-1a2b3c"
+    );
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(60);
+    let c = v
+        .store_connected(
+            "pleo-oauth",
+            inputs.version,
+            connected("rt-fresh-from-connect-0002", Some(until)),
+        )
+        .unwrap();
+    assert_eq!(c.summary.id, id);
+    assert_eq!(c.summary.status, Status::Active);
+    assert_eq!(c.summary.current_version, inputs.version + 1);
+    assert_eq!(c.config.get("grant_type").map(String::as_str), Some("refresh_token"));
+    assert_eq!(
+        c.summary.expires_at.map(|t| t.unix_timestamp()),
+        Some(until.unix_timestamp())
+    );
+    let secrets = v.use_secret("pleo-oauth", "test").unwrap();
+    assert_eq!(
+        secrets.get("refresh_token").unwrap().expose_secret(),
+        "rt-fresh-from-connect-0002"
+    );
+    assert_eq!(
+        secrets.get("client_secret").unwrap().expose_secret(),
+        "connect-client-secret-1a2b3c"
+    );
+    let token = v
+        .cached_access_token("pleo-oauth", time::Duration::minutes(5), "test")
+        .unwrap()
+        .unwrap();
+    assert_eq!(token.expose_secret(), "at-connect-0123456789abcdef");
+    let events = v.audit_events(&AuditFilter::default()).unwrap();
+    let connect = events.iter().find(|e| e.action == "credential.connect").unwrap();
+    assert!(connect.detail.contains("export:read"), "{}", connect.detail);
+    for e in &events {
+        for secret in ["rt-fresh", "at-connect", "connect-client-secret", "rt-revoked"] {
+            assert!(!e.detail.contains(secret), "{}: {}", e.action, e.detail);
+        }
+    }
+    assert!(v.verify_audit().unwrap().ok);
+}
+
+#[test]
+fn a_connect_for_a_version_rotated_meanwhile_writes_nothing() {
+    let (_d, mut v) = vault();
+    oauth_needing_reconnect(&mut v);
+    let inputs = v.connect_inputs("pleo-oauth").unwrap();
+    let before = v.get_credential("pleo-oauth").unwrap();
+    let events = v.audit_count().unwrap();
+    let err = v
+        .store_connected("pleo-oauth", inputs.version + 7, connected("rt-late-0003", None))
+        .unwrap_err();
+    assert!(err.to_string().contains("connect again"), "{err}");
+    let after = v.get_credential("pleo-oauth").unwrap();
+    assert_eq!(after.summary.current_version, before.summary.current_version);
+    assert_eq!(after.summary.status, Status::Error);
+    assert_eq!(v.audit_count().unwrap(), events);
+}
+
+#[test]
+fn only_an_oauth_credential_connects_and_not_while_disabled() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("k", "pk_live_connect_0123456789")).unwrap();
+    let err = v.connect_inputs("k").err().unwrap();
+    assert!(err.to_string().contains("not an OAuth 2.0 credential"), "{err}");
+    oauth_needing_reconnect(&mut v);
+    v.disable_credential("pleo-oauth", "leaked").unwrap();
+    assert!(matches!(
+        v.connect_inputs("pleo-oauth"),
+        Err(Error::CredentialDisabled { .. })
+    ));
+}
