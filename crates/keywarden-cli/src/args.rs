@@ -368,6 +368,22 @@ pub enum CredentialCmd {
         #[command(flatten)]
         refused: RefusedSecretFlags,
     },
+    /// Connect (or re-authorize) an OAuth 2.0 credential: sign in at the
+    /// provider in the system browser (authorization code with PKCE, the
+    /// redirect caught on 127.0.0.1), and the refresh token it grants is
+    /// stored as a new version. Its configuration names `authorize_url`,
+    /// `token_url`, `client_id` (and `scope`, `client_auth = basic`,
+    /// `redirect_port` for a provider that registered an exact redirect).
+    /// A refusal, a closed browser or the timeout store nothing (exit 8).
+    Connect {
+        name: String,
+        /// How long to wait for the sign-in, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        timeout: u64,
+        /// Print the address only; open no browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// The replaced secret was revoked at the provider: takes the reminder
     /// a rotation leaves off the credential's check list (audited).
     OldRevoked { name: String },

@@ -16,6 +16,7 @@ macro_rules! outln {
 
 mod args;
 mod broker;
+mod browser;
 mod commands;
 mod ctx;
 mod error;

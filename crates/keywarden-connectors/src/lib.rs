@@ -11,6 +11,8 @@
 pub mod authorize;
 pub mod business_central;
 #[cfg(feature = "fakes")]
+pub mod fake_oauth;
+#[cfg(feature = "fakes")]
 pub mod fakes;
 #[cfg(feature = "fakes")]
 pub mod fixtures;

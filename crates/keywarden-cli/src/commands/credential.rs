@@ -46,6 +46,11 @@ pub(crate) fn run(ctx: &Ctx, cmd: CredentialCmd) -> CliResult {
             refuse_secret_flag(&refused)?;
             rotate(ctx, &name, expires.as_deref(), offline)
         }
+        CredentialCmd::Connect {
+            name,
+            timeout,
+            no_browser,
+        } => super::connect::connect(ctx, &name, timeout, !no_browser),
         CredentialCmd::OldRevoked { name } => {
             let mut vault = ctx.open()?;
             let c = vault.dismiss_reminder(&name, keywarden_core::ReminderKind::RevokeOld)?;

@@ -3,6 +3,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod config;
+pub(crate) mod connect;
 pub(crate) mod credential;
 pub(crate) mod expiry;
 pub(crate) mod integration;
