@@ -32,11 +32,14 @@ impl Setup {
         let server = FakeAuthServer::start(CLIENT_ID, CLIENT_SECRET).unwrap();
         let s = Setup { tmp, vault, server };
         s.ok(&["init"], "");
+        s.ok(&["integration", "add", "Pleo", "--provider", "pleo"], "");
         s.ok(
             &[
                 "credential",
                 "add",
                 "pleo-oauth",
+                "--integration",
+                "Pleo",
                 "--type",
                 "oauth2",
                 "--client-id",
@@ -243,4 +246,61 @@ fn reconnecting_a_credential_whose_grant_was_revoked_keeps_its_id_and_history() 
         "{actions:?}"
     );
     assert!(actions.iter().any(|a| a == "credential.refresh"), "{actions:?}");
+}
+
+#[test]
+fn twenty_kw_run_at_once_with_an_expired_token_refresh_once_and_each_child_gets_only_the_access_token() {
+    let s = Setup::new();
+    assert!(s.connect(|l| l).status.success());
+    let connected_refresh = s.server.live_refresh_token().unwrap();
+    // Two hours on: the access token Connect cached has expired.
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let children: Vec<(PathBuf, std::process::Child)> = (0..20)
+        .map(|i| {
+            let out = s.tmp.path().join(format!("environ-{i}"));
+            // A short script, run in the temporary folder: kw refuses an
+            // argument that looks like a secret, as a long random path may.
+            let script = format!("tr '\\0' '\\n' < /proc/$$/environ > environ-{i}");
+            let child = s
+                .cmd(&["run", "--integration", "Pleo", "--", "sh", "-c", &script])
+                .current_dir(s.tmp.path())
+                .env("KEYWARDEN_TEST_NOW", &later)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (out, child)
+        })
+        .collect();
+    let mut tokens = std::collections::BTreeSet::new();
+    for (out, child) in children {
+        let result = child.wait_with_output().unwrap();
+        assert!(result.status.success(), "{}", stderr(&result));
+        let printed = format!("{}{}", String::from_utf8_lossy(&result.stdout), stderr(&result));
+        let environ = std::fs::read_to_string(&out).unwrap();
+        let token = environ
+            .lines()
+            .find_map(|l| l.strip_prefix("PLEO_ACCESS_TOKEN="))
+            .expect("the access token is in the child's environment")
+            .to_owned();
+        assert!(environ.lines().any(|l| l.starts_with("PLEO_ACCESS_TOKEN_EXPIRES_AT=")));
+        for secret in [CLIENT_SECRET, connected_refresh.as_str()] {
+            assert!(!environ.contains(secret), "a long-lived secret reached the child");
+        }
+        assert!(!environ.contains("rt-"), "a refresh token reached the child");
+        assert!(!printed.contains(&token), "kw printed the token");
+        tokens.insert(token);
+    }
+    assert_eq!(s.server.refreshes(), 1, "one refresh for twenty programs");
+    assert_eq!(tokens.len(), 1, "every child got the one new token: {tokens:?}");
+    assert!(!tokens.contains("at-2-2YotnFZFEjr1zCsicMWpAA"), "not the expired one");
+    let v = s.open();
+    for e in v.audit_events(&Default::default()).unwrap() {
+        for t in &tokens {
+            assert!(!e.detail.contains(t.as_str()), "{}: {}", e.action, e.detail);
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Access tokens for workflows: the cached one while it is valid beyond a
 //! margin (5 minutes by default), otherwise one refresh at the token
 //! endpoint — one per credential at a time, however many callers ask at
-//! once (single flight: the others wait for its result).
+//! once (single flight: the others wait for its result), in this program
+//! and across every program sharing the vault (the vault's refresh lease:
+//! twenty `kw run` started together cause one refresh).
 //!
 //! The vault is held only for its own steps, never during the request, so
 //! the rest of the app is not blocked by a slow provider.
@@ -9,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 
-use keywarden_core::tokens::Obtained;
+use keywarden_core::tokens::{AccessToken, Obtained};
 use keywarden_core::{Error, Failure, Result, SecretString, Vault};
 use secrecy::ExposeSecret;
 use time::Duration;
@@ -60,7 +62,12 @@ pub struct TokenBroker<C: VaultCell> {
     options: Options,
     margin: Duration,
     flights: Mutex<HashMap<String, Arc<Flight>>>,
+    /// Who holds a refresh lease: this program, this broker.
+    holder: String,
 }
+
+/// How often a program waiting for another's refresh looks again.
+const LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(25);
 
 impl<C: VaultCell> TokenBroker<C> {
     pub fn new(cell: C, options: Options) -> TokenBroker<C> {
@@ -69,6 +76,7 @@ impl<C: VaultCell> TokenBroker<C> {
             options,
             margin: DEFAULT_MARGIN,
             flights: Mutex::new(HashMap::new()),
+            holder: format!("pid {} broker {:016x}", std::process::id(), rand::random::<u64>()),
         }
     }
 
@@ -79,6 +87,12 @@ impl<C: VaultCell> TokenBroker<C> {
 
     /// An access token of the credential for `purpose` (audited).
     pub fn access_token(&self, reference: &str, purpose: &str) -> Result<SecretString> {
+        self.access_token_until(reference, purpose).map(|t| t.token)
+    }
+
+    /// An access token of the credential for `purpose` (audited), with
+    /// until when it is valid.
+    pub fn access_token_until(&self, reference: &str, purpose: &str) -> Result<AccessToken> {
         if let Some(token) = self
             .cell
             .with(|v| v.cached_access_token(reference, self.margin, purpose))?
@@ -98,7 +112,7 @@ impl<C: VaultCell> TokenBroker<C> {
             }
         };
         let shared = if leader {
-            let result = self.refresh(reference);
+            let result = self.refresh_once_across_programs(reference, purpose);
             let shared: Shared = match &result {
                 Ok(_) => Ok(()),
                 Err(Error::ValidationRejected { failure }) => Err(Outcome::Refused(failure.clone())),
@@ -128,26 +142,84 @@ impl<C: VaultCell> TokenBroker<C> {
         }
     }
 
+    /// The refresh, once across every program sharing the vault: the
+    /// holder of the vault's lease refreshes, unless another program's
+    /// refresh cached a token meanwhile; the others wait for that token.
+    fn refresh_once_across_programs(&self, reference: &str, purpose: &str) -> Result<AccessToken> {
+        let lease = Duration::try_from(self.options.timeout).unwrap_or(Duration::seconds(15)) + Duration::seconds(10);
+        let give_up = std::time::Instant::now()
+            + std::time::Duration::try_from(lease).unwrap_or_default()
+            + std::time::Duration::from_secs(5);
+        let mut waited = false;
+        loop {
+            if self.cell.with(|v| v.claim_refresh(reference, &self.holder, lease))? {
+                let result = self.refresh_holding_lease(reference, purpose, waited);
+                // A lease not given back ends by itself.
+                let _ = self.cell.with(|v| v.release_refresh(reference, &self.holder));
+                return result;
+            }
+            waited = true;
+            if std::time::Instant::now() > give_up {
+                return Err(Error::Busy { seconds: 5 });
+            }
+            std::thread::sleep(LEASE_POLL);
+            if let Some(token) = self
+                .cell
+                .with(|v| v.cached_access_token(reference, self.margin, purpose))?
+            {
+                return Ok(token);
+            }
+        }
+    }
+
+    fn refresh_holding_lease(&self, reference: &str, purpose: &str, waited: bool) -> Result<AccessToken> {
+        if let Some(token) = self
+            .cell
+            .with(|v| v.cached_access_token(reference, self.margin, purpose))?
+        {
+            return Ok(token);
+        }
+        if waited {
+            // The program before us was refused: its verdict stands, and
+            // asking again with the same grant would only be refused again.
+            let refused = self.cell.with(|v| {
+                let c = v.get_credential(reference)?;
+                let last = v.recent_checks(reference, 1)?;
+                Ok((c.summary.status, last))
+            })?;
+            if let (keywarden_core::Status::Error, [last, ..]) = (refused.0, refused.1.as_slice())
+                && let keywarden_core::CheckOutcome::Failed { failure } = &last.outcome
+            {
+                return Err(Error::ValidationRejected {
+                    failure: failure.clone(),
+                });
+            }
+        }
+        self.refresh(reference)
+    }
+
     /// One request to the token endpoint, its result stored in the vault.
-    fn refresh(&self, reference: &str) -> Result<SecretString> {
+    fn refresh(&self, reference: &str) -> Result<AccessToken> {
         let inputs = self.cell.with(|v| v.refresh_inputs(reference))?;
         match request_token(&self.options, &inputs.config, &inputs.secrets) {
             Ok(grant) => {
                 let token = SecretString::from(grant.access_token.expose_secret().to_owned());
-                self.cell.with(|v| {
+                let expires_at = self.cell.with(|v| {
                     let now = v.now();
+                    let expires_at = grant.expires_in.map(|s| now + Duration::seconds(s));
                     v.store_access_token(
                         reference,
                         inputs.version,
                         Obtained {
                             access_token: grant.access_token,
-                            expires_at: grant.expires_in.map(|s| now + Duration::seconds(s)),
+                            expires_at,
                             refresh_token: grant.refresh_token,
                             refresh_expires_at: grant.refresh_token_expires_in.map(|s| now + Duration::seconds(s)),
                         },
-                    )
+                    )?;
+                    Ok(expires_at)
                 })?;
-                Ok(token)
+                Ok(AccessToken { token, expires_at })
             }
             Err(failure) => {
                 // The token endpoint's answer may echo what it was sent.

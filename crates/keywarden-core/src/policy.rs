@@ -12,6 +12,7 @@
 //! auto_lock_max_minutes = 10
 //! allowed_providers = ["pleo", "xledger", "business_central"]
 //! verifier_allowed = false          # kw serve and the app's embedded verifier
+//! oauth_secrets_to_workflows = false  # kw run / the broker: access tokens only
 //! ```
 //!
 //! A file that does not parse (a typo, an unknown key, a value out of range)
@@ -42,6 +43,10 @@ pub struct PolicyFile {
     pub auto_lock_max_minutes: Option<u32>,
     pub allowed_providers: Option<Vec<String>>,
     pub verifier_allowed: Option<bool>,
+    /// Whether an integration may map an OAuth 2.0 credential's client
+    /// secret or refresh token into a workflow's environment (default: it
+    /// may, when it names them); `false`: workflows get access tokens only.
+    pub oauth_secrets_to_workflows: Option<bool>,
 }
 
 impl PolicyFile {
@@ -59,6 +64,7 @@ impl PolicyFile {
             auto_lock_max_minutes: Some(5),
             allowed_providers: Some(Vec::new()),
             verifier_allowed: Some(false),
+            oauth_secrets_to_workflows: Some(false),
         }
     }
 
@@ -242,6 +248,20 @@ impl Policy {
         }
     }
 
+    /// An OAuth 2.0 credential's client secret or refresh token handed to a
+    /// workflow because its integration maps them by name.
+    pub fn check_oauth_secrets_to_workflows(&self) -> Result<()> {
+        match self.rules.oauth_secrets_to_workflows {
+            Some(false) => Err(self.managed(
+                "oauth_secrets_to_workflows",
+                "workflows get an OAuth 2.0 credential's access token only, never its client secret or refresh \
+                 token; remove client_secret and refresh_token from the integration's environment names"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A secret saved without a live check (offline validation, or none).
     pub fn check_unvalidated_save(&self) -> Result<()> {
         match self.rules.require_live_validation {
@@ -321,7 +341,7 @@ impl Policy {
             v.as_ref()
                 .map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
         };
-        let rows: [(&str, Option<String>, &str); 8] = [
+        let rows: [(&str, Option<String>, &str); 9] = [
             ("export_allowed", r.export_allowed.map(|b| b.to_string()), "true"),
             (
                 "clipboard_allowed",
@@ -350,6 +370,11 @@ impl Policy {
             ),
             ("allowed_providers", list(&r.allowed_providers), "all"),
             ("verifier_allowed", r.verifier_allowed.map(|b| b.to_string()), "true"),
+            (
+                "oauth_secrets_to_workflows",
+                r.oauth_secrets_to_workflows.map(|b| b.to_string()),
+                "true (when the integration maps them)",
+            ),
         ];
         rows.into_iter()
             .map(|(key, value, default)| {

@@ -5,6 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::Vault;
 use crate::error::{Error, Result};
+use crate::model::CredentialKind;
 
 /// A variable name a shell and `env` accept: capitals, digits, `_`, not
 /// starting with a digit.
@@ -49,7 +50,17 @@ pub struct RunEnvironment {
     pub version: u32,
     /// (secret field, variable name, value).
     pub vars: Vec<(String, String, SecretString)>,
+    /// An OAuth 2.0 credential: the variable its current access token goes
+    /// in (the caller obtains it through the connectors' token broker),
+    /// `<INTEGRATION>_ACCESS_TOKEN` unless the integration maps
+    /// `access_token`. Its client secret and refresh token are in `vars`
+    /// only when the integration maps them by name, which the policy can
+    /// forbid.
+    pub access_token_var: Option<String>,
 }
+
+/// The field name an integration maps to name the access token's variable.
+pub const ACCESS_TOKEN_FIELD: &str = "access_token";
 
 impl Vault {
     /// Resolves the credential `integration` uses (or `credential`, which
@@ -94,9 +105,24 @@ impl Vault {
         };
         let name = chosen.name.clone();
         let version = chosen.current_version;
-        let secrets = self.use_secret(&chosen.id.to_string(), &format!("kw run: {command}"))?;
+        let oauth = chosen.kind == CredentialKind::OAuth2;
+        // An OAuth 2.0 job gets an access token; a long-lived secret only
+        // where the integration asks for it by name.
+        let mapped: Vec<&String> = i.env_names.keys().filter(|f| *f != ACCESS_TOKEN_FIELD).collect();
+        if oauth && !mapped.is_empty() {
+            self.policy().check_oauth_secrets_to_workflows()?;
+        }
+        let purpose = format!("kw run: {command}");
+        let secrets = if oauth && mapped.is_empty() {
+            crate::secret::SecretFields::new()
+        } else {
+            self.use_secret(&chosen.id.to_string(), &purpose)?
+        };
         let mut vars = Vec::new();
         for (field, value) in secrets.iter() {
+            if oauth && !mapped.iter().any(|m| m.as_str() == field) {
+                continue;
+            }
             let var = i
                 .env_names
                 .get(field)
@@ -108,10 +134,17 @@ impl Vault {
                 SecretString::from(value.expose_secret().to_owned()),
             ));
         }
+        let access_token_var = oauth.then(|| {
+            i.env_names
+                .get(ACCESS_TOKEN_FIELD)
+                .cloned()
+                .unwrap_or_else(|| default_env_name(&i.name, ACCESS_TOKEN_FIELD))
+        });
         Ok(RunEnvironment {
             credential: name,
             version,
             vars,
+            access_token_var,
         })
     }
 }

@@ -36,6 +36,13 @@ pub struct RefreshInputs {
     pub secrets: SecretFields,
 }
 
+/// An access token handed out, with until when it is valid (when the
+/// provider said).
+pub struct AccessToken {
+    pub token: SecretString,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// What the token endpoint returned.
 pub struct Obtained {
     pub access_token: SecretString,
@@ -78,7 +85,7 @@ impl Vault {
         reference: &str,
         margin: Duration,
         purpose: &str,
-    ) -> Result<Option<SecretString>> {
+    ) -> Result<Option<AccessToken>> {
         let row = self.oauth_row(reference, purpose)?;
         let now = self.now();
         // The cached blob and the data key that opens it, from one snapshot.
@@ -97,6 +104,7 @@ impl Vault {
             if version != row.current_version || expires_at.is_some_and(|e| e <= now + margin) {
                 return Ok(None);
             }
+            let expires_at_kept = expires_at;
             let plain = self.open_slot_in(
                 conn,
                 &FieldSlot {
@@ -107,10 +115,10 @@ impl Vault {
                 &blob,
             )?;
             String::from_utf8(plain.to_vec())
-                .map(Some)
+                .map(|t| Some((t, expires_at_kept)))
                 .map_err(|_| Error::Decryption)
         })?;
-        let Some(token) = token else {
+        let Some((token, expires_at)) = token else {
             return Ok(None);
         };
         let detail = format!("{purpose} (cached access token)");
@@ -118,7 +126,52 @@ impl Vault {
             creds::touch_last_used(tx, row.id, now)?;
             tx.audit(use_event(&row, Outcome::Success, detail))
         })?;
-        Ok(Some(SecretString::from(token)))
+        Ok(Some(AccessToken {
+            token: SecretString::from(token),
+            expires_at,
+        }))
+    }
+
+    /// Claims the lease to refresh the credential's access token for
+    /// `holder` (a program), for `lease` at most: `false` while another
+    /// holder's lease lasts. One refresh at a time across every program
+    /// sharing the vault; a holder that died frees it when its lease ends.
+    pub fn claim_refresh(&mut self, reference: &str, holder: &str, lease: Duration) -> Result<bool> {
+        let row = creds::get(self.conn(), reference)?;
+        let now = self.now();
+        self.write_unaudited(crate::vault::Unaudited::RefreshLease, |tx| {
+            let held: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT holder, until FROM refresh_leases WHERE credential_id = ?1",
+                    [row.id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((other, until)) = held
+                && other != holder
+                && timefmt::from_db(&until)? > now
+            {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO refresh_leases (credential_id, holder, until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(credential_id) DO UPDATE SET holder = excluded.holder, until = excluded.until",
+                params![row.id.to_string(), holder, timefmt::to_db(now + lease)],
+            )?;
+            Ok(true)
+        })
+    }
+
+    /// Gives the lease back (only `holder`'s own).
+    pub fn release_refresh(&mut self, reference: &str, holder: &str) -> Result<()> {
+        let row = creds::get(self.conn(), reference)?;
+        self.write_unaudited(crate::vault::Unaudited::RefreshLease, |tx| {
+            tx.execute(
+                "DELETE FROM refresh_leases WHERE credential_id = ?1 AND holder = ?2",
+                params![row.id.to_string(), holder],
+            )?;
+            Ok(())
+        })
     }
 
     /// The secrets a refresh needs, handed out as an audited use.

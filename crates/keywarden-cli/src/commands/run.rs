@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use keywarden_connectors::tokens::TokenBroker;
+
 use crate::broker;
 use crate::ctx::{Ctx, guard_keys};
 use crate::error::{CliError, CliResult};
@@ -35,15 +37,7 @@ pub(crate) fn run(
     let vars: Vec<(String, keywarden_core::SecretString)> = match token {
         // Unattended: the broker hands the credential to the account.
         Some(token) => broker::fetch(&ctx.dir, integration, token.trim())?,
-        None => {
-            let mut vault = ctx.open()?;
-            vault
-                .run_environment(integration, credential, &name)?
-                .vars
-                .into_iter()
-                .map(|(_, var, value)| (var, value))
-                .collect()
-        }
+        None => from_vault(ctx, integration, credential, &name)?,
     };
     let mut child = std::process::Command::new(program);
     child.args(&command[1..]);
@@ -61,6 +55,37 @@ pub(crate) fn run(
     })?;
     drop(vars);
     std::process::exit(exit_code(status))
+}
+
+/// The variables from the vault. An OAuth 2.0 credential's job gets a
+/// current access token (from the cache, or one refresh shared with every
+/// program asking at once) and its expiry, not the secrets that make one.
+fn from_vault(
+    ctx: &Ctx,
+    integration: &str,
+    credential: Option<&str>,
+    command: &str,
+) -> CliResult<Vec<(String, keywarden_core::SecretString)>> {
+    let mut vault = ctx.open()?;
+    let env = vault.run_environment(integration, credential, command)?;
+    let mut vars: Vec<(String, keywarden_core::SecretString)> =
+        env.vars.into_iter().map(|(_, var, value)| (var, value)).collect();
+    if let Some(var) = env.access_token_var {
+        let options = keywarden_connectors::Options {
+            allow_loopback_http: keywarden_core::test_mode(),
+            ..keywarden_connectors::Options::default()
+        };
+        let broker = TokenBroker::new(std::sync::Mutex::new(vault), options);
+        let token = broker.access_token_until(&env.credential, &format!("kw run: {command}"))?;
+        if let Some(until) = token.expires_at {
+            vars.push((
+                format!("{var}_EXPIRES_AT"),
+                keywarden_core::SecretString::from(keywarden_core::timefmt::to_db(until)),
+            ));
+        }
+        vars.push((var, token.token));
+    }
+    Ok(vars)
 }
 
 /// The child's exit code; killed by a signal: 128 + its number, as shells do.

@@ -38,6 +38,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/010_credential_revision.sql")),
         M::up(include_str!("../../migrations/011_pending_versions_index.sql")),
         M::up(include_str!("../../migrations/012_credential_reminders.sql")),
+        M::up(include_str!("../../migrations/013_refresh_leases.sql")),
     ])
 }
 
@@ -162,7 +163,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 12);
+        assert_eq!(v, 13);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -204,7 +205,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 12);
+            assert_eq!(v, 13);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

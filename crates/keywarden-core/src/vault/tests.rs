@@ -1120,7 +1120,7 @@ fn each_policy_key_is_enforced_by_the_core() {
     v.set_policy(policy(
         "export_allowed = false\nclipboard_allowed = false\nrequire_live_validation = true\n\
          max_credential_age_days = 30\nnotice_thresholds_days = [30, 14, 7]\nauto_lock_max_minutes = 5\n\
-         allowed_providers = [\"pleo\"]\nverifier_allowed = false\n",
+         allowed_providers = [\"pleo\"]\nverifier_allowed = false\noauth_secrets_to_workflows = false\n",
     ));
 
     // export
@@ -1195,11 +1195,12 @@ fn each_policy_key_is_enforced_by_the_core() {
     // what the app and kw serve ask
     assert!(managed(v.policy().check_clipboard()).contains("clipboard_allowed"));
     assert!(managed(v.policy().check_verifier()).contains("verifier_allowed"));
+    assert!(managed(v.policy().check_oauth_secrets_to_workflows()).contains("oauth_secrets_to_workflows"));
     assert!(managed(v.policy().check_auto_lock(10)).contains("at most 5"));
     v.policy().check_auto_lock(5).unwrap();
     // every key shows as managed, with its line
     let entries = v.policy().entries();
-    assert_eq!(entries.len(), 8);
+    assert_eq!(entries.len(), 9);
     assert!(entries.iter().all(|e| e.managed), "{entries:?}");
     let age = entries.iter().find(|e| e.key == "max_credential_age_days").unwrap();
     assert_eq!(
@@ -2136,7 +2137,8 @@ fn connect_stores_the_refresh_token_as_a_new_version_and_the_credential_is_activ
         .cached_access_token("pleo-oauth", time::Duration::minutes(5), "test")
         .unwrap()
         .unwrap();
-    assert_eq!(token.expose_secret(), "at-connect-0123456789abcdef");
+    assert_eq!(token.token.expose_secret(), "at-connect-0123456789abcdef");
+    assert!(token.expires_at.is_some());
     let events = v.audit_events(&AuditFilter::default()).unwrap();
     let connect = events.iter().find(|e| e.action == "credential.connect").unwrap();
     assert!(connect.detail.contains("export:read"), "{}", connect.detail);

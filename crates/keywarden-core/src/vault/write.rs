@@ -26,6 +26,9 @@ pub(crate) enum Unaudited {
     /// while checking it: the swap that follows is audited, and so is its
     /// failure.
     PendingRenewed,
+    /// Which program is refreshing an access token right now: the refresh
+    /// itself is audited (`credential.refresh`).
+    RefreshLease,
 }
 
 /// One transaction on the vault with what a change needs at hand.
