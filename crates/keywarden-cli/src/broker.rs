@@ -445,5 +445,16 @@ fn answer(integration: &str, status: u16, body: &str) -> CliResult<Vec<(String, 
             out.push((var, SecretString::from(value.as_str().unwrap_or_default().to_owned())));
         }
     }
+    // An OAuth 2.0 credential: the access token the broker obtained.
+    if let (Some(var), Some(value)) = (
+        v["access_token"]["variable"].as_str(),
+        v["access_token"]["value"].as_str(),
+    ) {
+        keywarden_core::run::check_env_name("access_token", var)?;
+        if let Some(until) = v["access_token"]["expires_at"].as_str() {
+            out.push((format!("{var}_EXPIRES_AT"), SecretString::from(until.to_owned())));
+        }
+        out.push((var.to_owned(), SecretString::from(value.to_owned())));
+    }
     Ok(out)
 }

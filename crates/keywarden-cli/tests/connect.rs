@@ -304,3 +304,98 @@ fn twenty_kw_run_at_once_with_an_expired_token_refresh_once_and_each_child_gets_
         }
     }
 }
+
+/// `kw serve`, started on a free loopback port; killed when dropped.
+struct Serve(std::process::Child, String);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(s: &Setup, now: &str) -> Serve {
+    use std::io::BufRead;
+    let mut child = s
+        .cmd(&["serve", "--listen", "127.0.0.1:0"])
+        .env("KEYWARDEN_TEST_NOW", now)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .strip_prefix("listening on ")
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|a| a.rsplit(':').next())
+        .unwrap_or_else(|| panic!("kw serve said: {line:?}"))
+        .to_owned();
+    Serve(child, format!("http://127.0.0.1:{port}"))
+}
+
+#[test]
+fn the_broker_hands_a_service_account_an_access_token_and_says_so() {
+    let s = Setup::new();
+    assert!(s.connect(|l| l).status.success());
+    let connected_refresh = s.server.live_refresh_token().unwrap();
+    let created = s.ok(
+        &["--json", "service-account", "create", "payroll", "--grant", "Pleo"],
+        "",
+    );
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let token = created["key"].as_str().unwrap().to_owned();
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let broker = serve(&s, &later);
+
+    let answer = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/integrations/Pleo/credential", broker.1))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let body = answer.text().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["gave"], "access_token", "{body}");
+    assert_eq!(v["access_token"]["variable"], "PLEO_ACCESS_TOKEN");
+    assert!(v["access_token"]["expires_at"].is_string());
+    assert_eq!(v["secrets"], serde_json::json!({}), "no long-lived secret: {body}");
+    for secret in [CLIENT_SECRET, connected_refresh.as_str()] {
+        assert!(!body.contains(secret), "{body}");
+    }
+    assert_eq!(s.server.refreshes(), 1, "the expired token was refreshed once");
+
+    // kw run with the account's token: the child gets the access token.
+    let out = common::kw()
+        .args([
+            "--vault",
+            "/nonexistent/vault",
+            "run",
+            "--integration",
+            "Pleo",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg("printf %s \"$PLEO_ACCESS_TOKEN\" > seen.txt; printf %s \"${PLEO_CLIENT_SECRET:-none}\" > secret.txt")
+        .current_dir(s.tmp.path())
+        .env("KEYWARDEN_TOKEN", &token)
+        .env("KEYWARDEN_BROKER", &broker.1)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(s.tmp.path().join("seen.txt")).unwrap(),
+        v["access_token"]["value"].as_str().unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.tmp.path().join("secret.txt")).unwrap(),
+        "none"
+    );
+}

@@ -28,6 +28,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use keywarden_connectors::tokens::TokenBroker;
 use keywarden_core::partner::KeyEnv;
 use keywarden_core::partner::{KeyIndex, Verified};
 use keywarden_core::{Clock, Hint, Vault};
@@ -125,7 +126,48 @@ struct Shared {
     usage: Mutex<HashMap<String, Usage>>,
     clock: Arc<dyn Clock>,
     /// The broker's own vault handle: hands out credentials (audited).
-    broker: Mutex<Vault>,
+    broker: Arc<Mutex<Vault>>,
+    /// Access tokens for OAuth 2.0 credentials, over the same handle: one
+    /// refresh at a time, shared with every program on the vault.
+    tokens: TokenBroker<Arc<Mutex<Vault>>>,
+}
+
+impl Shared {
+    fn new(index: KeyIndex, clock: Arc<dyn Clock>, broker: Vault) -> Shared {
+        let broker = Arc::new(Mutex::new(broker));
+        let options = keywarden_connectors::Options {
+            allow_loopback_http: keywarden_core::test_mode(),
+            ..keywarden_connectors::Options::default()
+        };
+        Shared {
+            index: RwLock::new(index),
+            usage: Mutex::new(HashMap::new()),
+            clock,
+            tokens: TokenBroker::new(broker.clone(), options),
+            broker,
+        }
+    }
+
+    /// What a service account gets for `integration`: the credential, and
+    /// for an OAuth 2.0 one a current access token instead of its secrets.
+    fn hand_out(
+        &self,
+        caller: &keywarden_core::partner::ServiceCaller,
+        integration: &str,
+    ) -> keywarden_core::Result<Option<keywarden_core::partner::BrokeredCredential>> {
+        let brokered = {
+            let mut vault = self.broker.lock().unwrap_or_else(|p| p.into_inner());
+            vault.broker_credential(caller, integration)?
+        };
+        let Some(mut c) = brokered else {
+            return Ok(None);
+        };
+        if c.access_token_var.is_some() {
+            let purpose = format!("broker: {}", caller.account);
+            c.access_token = Some(self.tokens.access_token_until(&c.credential, &purpose)?);
+        }
+        Ok(Some(c))
+    }
 }
 
 const NOT_AUTHORIZED: &str = r#"{"error":"not_authorized"}"#;
@@ -161,11 +203,7 @@ async fn credential(
         u.sources.insert(peer.ip());
     }
     let worker = shared.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        let mut vault = worker.broker.lock().unwrap_or_else(|p| p.into_inner());
-        vault.broker_credential(&caller, &integration)
-    })
-    .await;
+    let answer = tokio::task::spawn_blocking(move || worker.hand_out(&caller, &integration)).await;
     match answer {
         Ok(Ok(Some(c))) => no_store(StatusCode::OK, credential_body(c)),
         Ok(Ok(None)) => json(StatusCode::UNAUTHORIZED, NOT_AUTHORIZED.to_owned()),
@@ -196,8 +234,9 @@ fn no_store(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// The broker's answer: the credential's secrets under their fields, and
-/// the previous version's masks while its grace period lasts.
+/// The broker's answer: the credential's secrets under their fields (or
+/// an OAuth 2.0 credential's access token), and the previous version's
+/// masks while its grace period lasts.
 fn credential_body(c: keywarden_core::partner::BrokeredCredential) -> String {
     use keywarden_core::ExposeSecret;
     let secrets: serde_json::Map<String, serde_json::Value> = c
@@ -205,12 +244,24 @@ fn credential_body(c: keywarden_core::partner::BrokeredCredential) -> String {
         .iter()
         .map(|(f, v)| (f.clone(), serde_json::Value::String(v.expose_secret().to_owned())))
         .collect();
+    let access_token = match (&c.access_token_var, &c.access_token) {
+        (Some(variable), Some(t)) => serde_json::json!({
+            "variable": variable,
+            "value": t.token.expose_secret(),
+            "expires_at": t.expires_at.map(keywarden_core::timefmt::to_db),
+        }),
+        _ => serde_json::Value::Null,
+    };
     serde_json::json!({
         "integration": c.integration,
         "env_names": c.env_names,
         "credential": c.credential,
         "version": c.version,
         "expires_at": c.expires_at.map(keywarden_core::timefmt::to_db),
+        // What was handed out: an access token (OAuth 2.0, with only the
+        // secrets the integration maps by name) or the secrets.
+        "gave": if access_token.is_null() { "secrets" } else { "access_token" },
+        "access_token": access_token,
         "secrets": secrets,
         "previous": c.previous.map(|p| serde_json::json!({
             "version": p.version,
@@ -404,12 +455,7 @@ fn prepare(
     index.accept_only(environments);
     let keys = index.len();
     let broker = vault.reopen()?;
-    let shared = Arc::new(Shared {
-        index: RwLock::new(index),
-        usage: Mutex::new(HashMap::new()),
-        clock: vault.clock_handle(),
-        broker: Mutex::new(broker),
-    });
+    let shared = Arc::new(Shared::new(index, vault.clock_handle(), broker));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (watcher, halt) = (shared.clone(), stop.clone());
     std::thread::Builder::new()
@@ -463,12 +509,7 @@ pub mod fuzzing {
     impl Harness {
         /// Serves `vault`'s keys and credentials, as `kw serve` would.
         pub fn new(vault: Vault) -> Result<Harness, ServeError> {
-            let shared = Arc::new(Shared {
-                index: RwLock::new(vault.key_index()?),
-                usage: Mutex::new(HashMap::new()),
-                clock: vault.clock_handle(),
-                broker: Mutex::new(vault),
-            });
+            let shared = Arc::new(Shared::new(vault.key_index()?, vault.clock_handle(), vault));
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

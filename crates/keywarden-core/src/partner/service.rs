@@ -15,6 +15,11 @@ pub struct BrokeredCredential {
     pub secrets: Vec<(String, secrecy::SecretString)>,
     /// The version the last rotation replaced, while in its grace period.
     pub previous: Option<PreviousVersion>,
+    /// An OAuth 2.0 credential: the variable its access token goes in; the
+    /// broker obtains the token (`access_token`) through the connectors.
+    pub access_token_var: Option<String>,
+    /// The access token the broker obtained, when `access_token_var` asks.
+    pub access_token: Option<crate::tokens::AccessToken>,
 }
 
 /// A superseded version as the broker reports it: metadata and masks only.
@@ -94,6 +99,8 @@ impl Vault {
             expires_at: c.summary.expires_at,
             secrets,
             previous,
+            access_token_var: env.access_token_var,
+            access_token: None,
         }))
     }
 }

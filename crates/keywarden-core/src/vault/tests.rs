@@ -2180,3 +2180,44 @@ fn only_an_oauth_credential_connects_and_not_while_disabled() {
         Err(Error::CredentialDisabled { .. })
     ));
 }
+
+#[test]
+fn an_oauth_job_gets_an_access_token_variable_and_long_lived_secrets_only_when_mapped_and_allowed() {
+    let (_d, mut v) = vault();
+    v.add_integration(NewIntegration {
+        name: "Pleo".into(),
+        provider: "pleo".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    oauth_needing_reconnect(&mut v);
+    v.update_credential(
+        "pleo-oauth",
+        CredentialPatch {
+            integration: Some(Some("Pleo".into())),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let env = v.run_environment("Pleo", None, "sync").unwrap();
+    assert_eq!(env.access_token_var.as_deref(), Some("PLEO_ACCESS_TOKEN"));
+    assert!(env.vars.is_empty(), "no client secret, no refresh token");
+
+    // Mapped by name, the client secret goes too; the refresh token not.
+    v.update_integration(
+        "Pleo",
+        IntegrationPatch {
+            env_names: Some([("client_secret".to_owned(), "PLEO_CLIENT_SECRET".to_owned())].into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let env = v.run_environment("Pleo", None, "sync").unwrap();
+    let vars: Vec<&str> = env.vars.iter().map(|(_, var, _)| var.as_str()).collect();
+    assert_eq!(vars, ["PLEO_CLIENT_SECRET"]);
+
+    // The policy can forbid it.
+    v.set_policy(policy("oauth_secrets_to_workflows = false\n"));
+    let refused = managed(v.run_environment("Pleo", None, "sync").map(|e| e.credential));
+    assert!(refused.contains("oauth_secrets_to_workflows"), "{refused}");
+}
