@@ -10,6 +10,7 @@
 
 pub mod authorize;
 pub mod business_central;
+pub mod endpoints;
 #[cfg(feature = "fakes")]
 pub mod fake_oauth;
 #[cfg(feature = "fakes")]
@@ -39,6 +40,9 @@ pub struct Options {
     /// at fakes); an integration's own `base_url` wins over both.
     pub pleo_production: String,
     pub pleo_staging: String,
+    /// Pleo's authorization server (Connect), by environment.
+    pub pleo_auth_production: String,
+    pub pleo_auth_staging: String,
     pub xledger_production: String,
     pub xledger_demo: String,
     /// Entra ID and the Business Central API.
@@ -53,6 +57,8 @@ impl Default for Options {
             timeout: Duration::from_secs(15),
             pleo_production: pleo::PRODUCTION.to_owned(),
             pleo_staging: pleo::STAGING.to_owned(),
+            pleo_auth_production: endpoints::PLEO_AUTH.to_owned(),
+            pleo_auth_staging: endpoints::PLEO_AUTH_STAGING.to_owned(),
             xledger_production: xledger::PRODUCTION.to_owned(),
             xledger_demo: xledger::DEMO.to_owned(),
             bc_authority: business_central::AUTHORITY.to_owned(),

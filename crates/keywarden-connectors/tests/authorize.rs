@@ -297,3 +297,35 @@ fn a_fixed_redirect_port_is_used_as_configured_and_a_bad_one_is_named() {
             .contains("authorize_url")
     );
 }
+
+#[test]
+fn an_issuers_metadata_document_gives_the_endpoints_and_another_issuer_is_refused() {
+    use keywarden_connectors::endpoints::{Provider, completed};
+    let issuer = Arc::new(Mutex::new(String::new()));
+    let named = issuer.clone();
+    let fake = Fake::start(move |r: &Recorded| {
+        assert_eq!(r.uri, "/.well-known/oauth-authorization-server/tenant-a");
+        let issuer = named.lock().unwrap().clone();
+        Reply::fixture("rfc8414/metadata.200.http", move |b| {
+            b["authorization_endpoint"] = format!("{issuer}/authorize").into();
+            b["token_endpoint"] = format!("{issuer}/token").into();
+            b["issuer"] = issuer.into();
+        })
+    });
+    let own = format!("{}/tenant-a", fake.base);
+    *issuer.lock().unwrap() = own.clone();
+    let provider = Provider {
+        name: "generic",
+        environment: "production",
+        tenant: None,
+    };
+    let cfg = BTreeMap::from([("issuer".to_owned(), own.clone())]);
+    let out = completed(&options(), &provider, &cfg).unwrap();
+    assert_eq!(out["authorize_url"], format!("{own}/authorize"));
+    assert_eq!(out["token_url"], format!("{own}/token"));
+
+    // §3.3: a document naming another issuer is not used.
+    *issuer.lock().unwrap() = "https://server.example.com".into();
+    let err = completed(&options(), &provider, &cfg).err().unwrap();
+    assert!(err.to_string().contains("another issuer"), "{err}");
+}

@@ -112,6 +112,8 @@ fn options(base: &str) -> Options {
         timeout: Duration::from_secs(2),
         pleo_production: base.to_owned(),
         pleo_staging: base.to_owned(),
+        pleo_auth_production: base.to_owned(),
+        pleo_auth_staging: base.to_owned(),
         xledger_production: base.to_owned(),
         xledger_demo: base.to_owned(),
         bc_authority: base.to_owned(),

@@ -55,6 +55,8 @@ fn a_base_url_outside_the_providers_hosts_is_never_sent_the_secret_or_its_token(
         timeout: Duration::from_secs(2),
         pleo_production: own.base.clone(),
         pleo_staging: own.base.clone(),
+        pleo_auth_production: own.base.clone(),
+        pleo_auth_staging: own.base.clone(),
         xledger_production: own.base.clone(),
         xledger_demo: own.base.clone(),
         bc_authority: own.base.clone(),

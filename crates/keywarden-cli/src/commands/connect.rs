@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use keywarden_connectors::Options;
 use keywarden_connectors::authorize::{Connect, ConnectConfig, ConnectError};
+use keywarden_connectors::endpoints::{self, Provider};
 use keywarden_core::{Connected, Failure, SecretString, timefmt};
 use secrecy::ExposeSecret;
 
@@ -18,20 +19,33 @@ use crate::{browser, output};
 pub(crate) fn connect(ctx: &Ctx, name: &str, timeout_secs: u64, open_browser: bool) -> CliResult {
     let mut vault = ctx.open()?;
     let inputs = vault.connect_inputs(name)?;
-    let config = ConnectConfig::read(&inputs.config).map_err(|e| failed(&e))?;
-    let flow = Connect::start(&config).map_err(|e| failed(&e))?;
+    let options = Options {
+        allow_loopback_http: keywarden_core::test_mode(),
+        ..Options::default()
+    };
+    // A known provider's endpoints where the credential names none.
+    let summary = vault.get_credential(name)?.summary;
+    let integration = match &summary.integration {
+        Some(i) => Some(vault.get_integration(i)?),
+        None => None,
+    };
+    let provider = Provider {
+        name: integration
+            .as_ref()
+            .map_or(summary.provider.as_str(), |i| i.provider.as_str()),
+        environment: &summary.environment,
+        tenant: integration.as_ref().and_then(|i| i.tenant_id.as_deref()),
+    };
+    let config = endpoints::completed(&options, &provider, &inputs.config).map_err(|e| failed(&e))?;
+    let flow = Connect::start(&ConnectConfig::read(&config).map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
     let url = flow.authorize_url().to_string();
     eprintln!("Sign in at the provider to connect '{name}'. If no browser opens, visit:\n  {url}");
     if open_browser && let Err(e) = browser::open(&url) {
         eprintln!("kw: no browser could be opened ({e}); open the address above yourself");
     }
     eprintln!("Waiting for the sign-in (at most {timeout_secs} s; Ctrl-C ends it and stores nothing)…");
-    let options = Options {
-        allow_loopback_http: keywarden_core::test_mode(),
-        ..Options::default()
-    };
     let timeout = Duration::from_secs(timeout_secs);
-    let grant = match flow.finish(&options, &inputs.config, &inputs.secrets, timeout) {
+    let grant = match flow.finish(&options, &config, &inputs.secrets, timeout) {
         Ok(grant) => grant,
         Err(e) => {
             vault.record_connect_failure(name, &e.to_string())?;
@@ -51,6 +65,11 @@ pub(crate) fn connect(ctx: &Ctx, name: &str, timeout_secs: u64, open_browser: bo
         access_token: SecretString::from(grant.access_token.expose_secret().to_owned()),
         access_expires_at: grant.expires_in.map(|s| now + time::Duration::seconds(s)),
         scopes: grant.granted.clone(),
+        config: config
+            .iter()
+            .filter(|(k, v)| inputs.config.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
     let access_until = connected.access_expires_at;
     let c = vault.store_connected(name, inputs.version, connected)?;

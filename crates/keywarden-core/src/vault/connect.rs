@@ -24,6 +24,10 @@ pub struct Connected {
     pub access_expires_at: Option<OffsetDateTime>,
     /// The scopes granted (RFC 6749 §5.1), or those asked for.
     pub scopes: Vec<String>,
+    /// Configuration Connect used that the credential did not name (a
+    /// known provider's endpoints, its client authentication, a scope):
+    /// kept, so the broker refreshes where Connect signed in.
+    pub config: BTreeMap<String, String>,
 }
 
 impl Vault {
@@ -62,6 +66,9 @@ impl Vault {
         }
         secrets.insert("refresh_token", connected.refresh_token);
         let mut config = row.config.clone();
+        for (key, value) in &connected.config {
+            config.insert(key.clone(), value.clone());
+        }
         config.insert("grant_type".into(), "refresh_token".into());
         validate::check_format(row.kind, &config, &secrets)?;
         let masks: BTreeMap<String, String> = secrets.iter().map(|(f, v)| (f.to_owned(), mask(v))).collect();

@@ -2096,6 +2096,7 @@ fn connected(refresh: &str, refresh_expires_at: Option<time::OffsetDateTime>) ->
         access_token: SecretString::from("at-connect-0123456789abcdef".to_owned()),
         access_expires_at: Some(time::OffsetDateTime::now_utc() + time::Duration::hours(1)),
         scopes: vec!["export:read".into()],
+        config: BTreeMap::new(),
     }
 }
 

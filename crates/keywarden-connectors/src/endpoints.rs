@@ -1,0 +1,228 @@
+//! Where a provider signs people in and issues tokens, for Connect when a
+//! credential names no endpoints of its own:
+//!
+//! - Pleo OAuth: `https://auth.pleo.io` (staging: `auth.staging.pleo.io`),
+//!   `/oauth/authorize` and `/oauth/token`, the client authenticated with
+//!   HTTP Basic, PKCE S256 required (developers.pleo.io, "OAuth with Pleo");
+//! - Microsoft Entra ID v2 (Business Central): `/{tenant}/oauth2/v2.0/
+//!   authorize` and `/token` at `login.microsoftonline.com`, with the
+//!   `offline_access` scope, without which Entra grants no refresh token;
+//! - any OAuth 2.0 server by its two URLs, or by its issuer's RFC 8414
+//!   metadata document (`issuer` in the configuration).
+//!
+//! What the credential configures wins over every default.
+
+use std::collections::BTreeMap;
+
+use keywarden_core::Failure;
+use serde_json::Value;
+
+use crate::Options;
+use crate::authorize::ConnectError;
+use crate::http::{Auth, Client};
+
+/// Pleo's authorization server.
+pub const PLEO_AUTH: &str = "https://auth.pleo.io";
+pub const PLEO_AUTH_STAGING: &str = "https://auth.staging.pleo.io";
+
+/// The integration a credential serves, as far as Connect cares.
+pub struct Provider<'a> {
+    pub name: &'a str,
+    pub environment: &'a str,
+    pub tenant: Option<&'a str>,
+}
+
+/// The credential's configuration with what its provider documents filled
+/// in where it says nothing: `authorize_url`, `token_url`, `client_auth`,
+/// and the scope a refresh token needs.
+pub fn completed(
+    options: &Options,
+    provider: &Provider<'_>,
+    config: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ConnectError> {
+    let mut out = config.clone();
+    let mut default = |key: &str, value: String| {
+        out.entry(key.to_owned())
+            .and_modify(|v| {
+                if v.trim().is_empty() {
+                    v.clone_from(&value);
+                }
+            })
+            .or_insert(value);
+    };
+    match provider.name.to_ascii_lowercase().as_str() {
+        "pleo" => {
+            let base = match provider.environment.to_ascii_lowercase().as_str() {
+                "staging" | "sandbox" | "test" | "demo" => &options.pleo_auth_staging,
+                _ => &options.pleo_auth_production,
+            };
+            let base = base.trim_end_matches('/');
+            default("authorize_url", format!("{base}/oauth/authorize"));
+            default("token_url", format!("{base}/oauth/token"));
+            default("client_auth", "basic".into());
+        }
+        "business_central" | "business-central" | "bc" | "dynamics365" | "entra" | "microsoft" => {
+            let tenant = provider
+                .tenant
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| ConnectError::Config("an Entra tenant id on its integration (--tenant-id)".into()))?;
+            let tenant = url::form_urlencoded::byte_serialize(tenant.trim().as_bytes()).collect::<String>();
+            let base = format!("{}/{tenant}/oauth2/v2.0", options.bc_authority.trim_end_matches('/'));
+            default("authorize_url", format!("{base}/authorize"));
+            default("token_url", format!("{base}/token"));
+            let scope = out.get("scope").cloned().unwrap_or_default();
+            if !scope.split_whitespace().any(|s| s == "offline_access") {
+                out.insert("scope".into(), format!("{scope} offline_access").trim().to_owned());
+            }
+        }
+        _ => {}
+    }
+    let needs = |out: &BTreeMap<String, String>, k: &str| out.get(k).is_none_or(|v| v.trim().is_empty());
+    if (needs(&out, "authorize_url") || needs(&out, "token_url"))
+        && let Some(issuer) = out.get("issuer").filter(|i| !i.trim().is_empty()).cloned()
+    {
+        let (authorize, token) = from_metadata(options, issuer.trim())?;
+        for (k, v) in [("authorize_url", authorize), ("token_url", token)] {
+            if needs(&out, k) {
+                out.insert(k.into(), v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// RFC 8414 §3.1: the metadata's URL for `issuer`, the well-known suffix
+/// between its host and its path.
+pub fn metadata_url(issuer: &str) -> Result<url::Url, ConnectError> {
+    let mut url =
+        url::Url::parse(issuer).map_err(|e| ConnectError::Config(format!("an issuer that is a URL ({e})")))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConnectError::Config(
+            "an issuer without query or fragment (RFC 8414 §2)".into(),
+        ));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    Ok(url)
+}
+
+/// The two endpoints of `issuer`'s metadata (RFC 8414 §3.2), refused when
+/// the document names another issuer (§3.3).
+fn from_metadata(options: &Options, issuer: &str) -> Result<(String, String), ConnectError> {
+    let url = metadata_url(issuer)?;
+    let client = Client::new(options).map_err(ConnectError::Exchange)?;
+    let resp = client
+        .send(reqwest::Method::GET, url.as_str(), Auth::None, None, &[])
+        .map_err(ConnectError::Exchange)?;
+    let unusable = |why: &str| {
+        ConnectError::Exchange(Failure::Provider {
+            status: Some(resp.status),
+            detail: format!("the issuer's metadata document (RFC 8414) {why}"),
+        })
+    };
+    if resp.status != 200 {
+        return Err(unusable("could not be read"));
+    }
+    let body = resp.json().unwrap_or(Value::Null);
+    if body["issuer"].as_str() != Some(issuer) {
+        return Err(unusable("names another issuer"));
+    }
+    let endpoint = |k: &str| {
+        body[k]
+            .as_str()
+            .filter(|u| url::Url::parse(u).is_ok())
+            .map(str::to_owned)
+    };
+    match (endpoint("authorization_endpoint"), endpoint("token_endpoint")) {
+        (Some(a), Some(t)) => Ok((a, t)),
+        _ => Err(unusable("names no authorization_endpoint and token_endpoint")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options {
+        Options::default()
+    }
+
+    #[test]
+    fn pleo_signs_in_at_its_auth_host_by_environment_with_basic_client_auth() {
+        let cfg = BTreeMap::from([("client_id".to_owned(), "c".to_owned())]);
+        let p = Provider {
+            name: "pleo",
+            environment: "staging",
+            tenant: None,
+        };
+        let out = completed(&options(), &p, &cfg).unwrap();
+        assert_eq!(out["authorize_url"], "https://auth.staging.pleo.io/oauth/authorize");
+        assert_eq!(out["token_url"], "https://auth.staging.pleo.io/oauth/token");
+        assert_eq!(out["client_auth"], "basic");
+        let prod = Provider {
+            environment: "production",
+            ..p
+        };
+        assert_eq!(
+            completed(&options(), &prod, &cfg).unwrap()["token_url"],
+            "https://auth.pleo.io/oauth/token"
+        );
+    }
+
+    #[test]
+    fn entra_needs_its_tenant_and_asks_for_offline_access_once() {
+        let cfg = BTreeMap::from([(
+            "scope".to_owned(),
+            "https://api.businesscentral.dynamics.com/.default".to_owned(),
+        )]);
+        let p = Provider {
+            name: "business_central",
+            environment: "production",
+            tenant: Some("contoso.onmicrosoft.com"),
+        };
+        let out = completed(&options(), &p, &cfg).unwrap();
+        assert_eq!(
+            out["authorize_url"],
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+        );
+        assert_eq!(
+            out["scope"],
+            "https://api.businesscentral.dynamics.com/.default offline_access"
+        );
+        let again = completed(&options(), &p, &out).unwrap();
+        assert_eq!(again["scope"], out["scope"]);
+        let no_tenant = Provider { tenant: None, ..p };
+        let err = completed(&options(), &no_tenant, &cfg).err().unwrap();
+        assert!(err.to_string().contains("tenant"), "{err}");
+    }
+
+    #[test]
+    fn what_the_credential_configures_wins() {
+        let cfg = BTreeMap::from([
+            ("token_url".to_owned(), "https://auth.example/own/token".to_owned()),
+            ("client_auth".to_owned(), "post".to_owned()),
+        ]);
+        let p = Provider {
+            name: "pleo",
+            environment: "production",
+            tenant: None,
+        };
+        let out = completed(&options(), &p, &cfg).unwrap();
+        assert_eq!(out["token_url"], "https://auth.example/own/token");
+        assert_eq!(out["client_auth"], "post");
+        assert_eq!(out["authorize_url"], "https://auth.pleo.io/oauth/authorize");
+    }
+
+    #[test]
+    fn the_metadata_url_puts_the_well_known_suffix_before_the_issuer_path() {
+        assert_eq!(
+            metadata_url("https://server.example.com").unwrap().as_str(),
+            "https://server.example.com/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            metadata_url("https://server.example.com/issuer1").unwrap().as_str(),
+            "https://server.example.com/.well-known/oauth-authorization-server/issuer1"
+        );
+        assert!(metadata_url("https://server.example.com/?x=1").is_err());
+    }
+}
