@@ -399,6 +399,9 @@ pub fn check(ctx: &Ctx, r: &keywarden_core::CheckReport) {
             if !verdict.audience.is_empty() {
                 outln!("  audience    {}", verdict.audience.join(", "));
             }
+            for note in &verdict.notes {
+                outln!("  note        {note}");
+            }
             if let Some(x) = verdict.expires_at {
                 outln!("  expires     {}", &timefmt::to_db(x)[..10]);
             }

@@ -125,7 +125,7 @@ impl Validator for BusinessCentral {
             .unwrap_or_else(|| self.options.bc_api.clone());
         let client = Client::new(&self.options)?;
 
-        let token = entra_token(&client, &authority, tenant, client_id, secret)?;
+        let token = entra_token(&client, &authority, tenant, (client_id, secret), SCOPE)?;
         let token = token.expose_secret();
 
         let companies_url = format!(
@@ -144,25 +144,33 @@ impl Validator for BusinessCentral {
             return Err(companies_refusal(resp.status, &body, environment, tenant, resp.retry_after()).into());
         }
         check_company(&body, company)?;
+        // The access token's expiry is an hour away and says nothing about
+        // the client secret's: Entra's endDateTime, read through Graph when
+        // the app registration may read itself.
+        let (expires_at, notes) =
+            match crate::graph::secret_end_date(&client, &self.options, (&authority, tenant), (client_id, secret)) {
+                Ok(end) => (end, Vec::new()),
+                Err(why) => (None, vec![why]),
+            };
         Ok(Verdict {
             tenant_id: Some(tenant.to_owned()),
             environment: Some(environment.to_owned()),
             scopes: vec![SCOPE.to_owned()],
-            // The access token's expiry is an hour away and says nothing
-            // about the client secret's (Entra's endDateTime, via Graph).
-            expires_at: None,
+            expires_at,
+            notes,
             ..Verdict::default()
         })
     }
 }
 
-/// An app-only access token from Entra ID for the credential's client.
-fn entra_token(
+/// An app-only access token from Entra ID for the credential's client,
+/// for the resource `scope` names (`…/.default`).
+pub(crate) fn entra_token(
     client: &Client,
     authority: &str,
     tenant: &str,
-    client_id: &str,
-    secret: &str,
+    (client_id, secret): (&str, &str),
+    scope: &str,
 ) -> Result<secrecy::SecretString, Rejection> {
     let token_url = format!("{}/{tenant}/oauth2/v2.0/token", authority.trim_end_matches('/'));
     let resp = client.send(
@@ -173,7 +181,7 @@ fn entra_token(
             ("grant_type".into(), "client_credentials".into()),
             ("client_id".into(), client_id.to_owned()),
             ("client_secret".into(), secret.to_owned()),
-            ("scope".into(), SCOPE.into()),
+            ("scope".into(), scope.into()),
         ])),
         &[secret],
     )?;

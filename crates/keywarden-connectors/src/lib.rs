@@ -18,6 +18,7 @@ pub mod fakes;
 #[cfg(feature = "fakes")]
 pub mod fixtures;
 pub mod generic;
+pub mod graph;
 pub mod http;
 pub mod oauth2;
 pub mod pleo;
@@ -48,6 +49,8 @@ pub struct Options {
     /// Entra ID and the Business Central API.
     pub bc_authority: String,
     pub bc_api: String,
+    /// Microsoft Graph (a client secret's end date).
+    pub graph_api: String,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             xledger_demo: xledger::DEMO.to_owned(),
             bc_authority: business_central::AUTHORITY.to_owned(),
             bc_api: business_central::API.to_owned(),
+            graph_api: graph::API.to_owned(),
         }
     }
 }

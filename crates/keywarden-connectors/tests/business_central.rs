@@ -100,6 +100,7 @@ fn run_against(authority: &str, api: &str, environment: &str, company: &str, sec
         company,
         secret,
         config_authority: None,
+        graph: None,
     })
 }
 
@@ -115,6 +116,8 @@ struct Case<'a> {
     secret: &'a str,
     /// The credential's own `authority` field, if any.
     config_authority: Option<&'a str>,
+    /// Microsoft Graph; `None`: a loopback port where nothing listens.
+    graph: Option<&'a str>,
 }
 
 fn check(case: Case<'_>) -> Result<Verdict, Failure> {
@@ -127,6 +130,7 @@ fn check(case: Case<'_>) -> Result<Verdict, Failure> {
         company,
         secret,
         config_authority,
+        graph,
     } = case;
     let now = time::OffsetDateTime::now_utc();
     let integration = Integration {
@@ -160,6 +164,7 @@ fn check(case: Case<'_>) -> Result<Verdict, Failure> {
         timeout: Duration::from_secs(2),
         bc_authority: authority.to_owned(),
         bc_api: api.to_owned(),
+        graph_api: graph.map_or_else(|| format!("http://127.0.0.1:{}", fake::closed_port()), str::to_owned),
         ..Options::default()
     })
     .validate(&Candidate {
@@ -231,6 +236,7 @@ fn an_unknown_client_id_and_an_unknown_tenant_are_named_by_their_aadsts_codes() 
         company: COMPANY_ID,
         secret: GOOD,
         config_authority: None,
+        graph: None,
     })
     .unwrap_err();
     assert!(matches!(err, Failure::InvalidCredential { .. }), "{err:?}");
@@ -245,6 +251,7 @@ fn an_unknown_client_id_and_an_unknown_tenant_are_named_by_their_aadsts_codes() 
         company: COMPANY_ID,
         secret: GOOD,
         config_authority: None,
+        graph: None,
     })
     .unwrap_err();
     assert!(matches!(err, Failure::WrongTenant { .. }), "{err:?}");
@@ -422,6 +429,7 @@ fn an_authority_that_is_not_entra_is_refused_and_never_sent_the_secret() {
             company: COMPANY_ID,
             secret: GOOD,
             config_authority: Some(&authority),
+            graph: None,
         })
         .expect_err(&authority);
         match &err {
@@ -448,6 +456,137 @@ fn an_authority_that_is_not_entra_is_refused_and_never_sent_the_secret() {
         company: COMPANY_ID,
         secret: GOOD,
         config_authority: Some(&w.entra.base),
+        graph: None,
     });
     assert!(v.is_ok(), "{v:?}");
+}
+
+/// Microsoft Graph as documented (entra/graph.application.with-password.
+/// 200.http): the registration's passwordCredentials with their hints and
+/// end dates; `readable` false: Graph refuses the app (403, as it does
+/// without Application.Read.All).
+fn graph(end: time::OffsetDateTime, readable: bool) -> Fake {
+    let end = end.format(&time::format_description::well_known::Rfc3339).unwrap();
+    Fake::start(move |r: &Recorded| {
+        assert_eq!(r.uri, format!("/v1.0/applications(appId='{CLIENT_ID}')"));
+        if !readable {
+            return Reply::json(
+                403,
+                serde_json::json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}}),
+            );
+        }
+        let end = end.clone();
+        Reply::fixture("entra/graph.application.with-password.200.http", move |b| {
+            b["appId"] = CLIENT_ID.into();
+            b["passwordCredentials"][0]["hint"] = GOOD[..3].into();
+            b["passwordCredentials"][0]["endDateTime"] = end.into();
+        })
+    })
+}
+
+fn check_with_graph(w: &World, graph: &Fake) -> Result<Verdict, Failure> {
+    check(Case {
+        authority: &w.entra.base,
+        api: &w.bc.base,
+        tenant: TENANT,
+        client_id: CLIENT_ID,
+        environment: "production",
+        company: COMPANY_ID,
+        secret: GOOD,
+        config_authority: None,
+        graph: Some(&graph.base),
+    })
+}
+
+#[test]
+fn the_client_secrets_end_date_is_read_from_graph_by_its_hint() {
+    let w = world();
+    let end = time::OffsetDateTime::now_utc() + time::Duration::days(10);
+    let g = graph(end, true);
+    let v = check_with_graph(&w, &g).unwrap();
+    assert_eq!(v.expires_at.map(|t| t.unix_timestamp()), Some(end.unix_timestamp()));
+    assert!(v.notes.is_empty(), "{:?}", v.notes);
+    // The Graph token was asked for Graph's resource, with the same client.
+    let f = form(&w.entra.requests()[1].body);
+    assert_eq!(f["scope"], "https://graph.microsoft.com/.default");
+    let asked = &g.requests()[0];
+    assert_eq!(asked.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+}
+
+#[test]
+fn a_registration_that_may_not_read_itself_passes_and_says_its_expiry_is_unknown() {
+    let w = world();
+    let g = graph(time::OffsetDateTime::now_utc(), false);
+    let v = check_with_graph(&w, &g).unwrap();
+    assert_eq!(v.expires_at, None);
+    assert!(v.notes[0].contains("Application.Read.All"), "{:?}", v.notes);
+}
+
+/// Must hold (issue 22): a secret Graph says ends in 10 days gets the
+/// 14-day notice after a live check, with no expiry typed by anyone.
+#[test]
+fn a_graph_end_date_ten_days_out_gives_the_fourteen_day_notice_with_no_expiry_typed() {
+    use keywarden_connectors::Connectors;
+    use keywarden_core::{Actor, KeySource, NewCredential, NewIntegration, Vault};
+    let w = world();
+    let end = time::OffsetDateTime::now_utc() + time::Duration::days(10);
+    let g = graph(end, true);
+    let dir = tempfile::tempdir().unwrap();
+    let actor = Actor {
+        profile: "t".into(),
+        os_user: "t".into(),
+        host: "t".into(),
+    };
+    let (mut v, _) = Vault::create(&dir.path().join("v"), KeySource::Keychain, actor).unwrap();
+    v.add_integration(NewIntegration {
+        name: "BC".into(),
+        provider: "business_central".into(),
+        environment: "production".into(),
+        tenant_id: Some(TENANT.into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let c = v
+        .add_credential(NewCredential {
+            name: "bc".into(),
+            kind: Some(CredentialKind::OAuth2),
+            integration: Some("BC".into()),
+            config: [
+                ("client_id".to_owned(), CLIENT_ID.to_owned()),
+                ("company_id".to_owned(), COMPANY_ID.to_owned()),
+                ("grant_type".to_owned(), "client_credentials".to_owned()),
+                (
+                    "token_url".to_owned(),
+                    format!("{}/{TENANT}/oauth2/v2.0/token", w.entra.base),
+                ),
+            ]
+            .into(),
+            secrets: SecretFields::single("client_secret", SecretString::from(GOOD.to_owned())),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(c.summary.expires_at, None, "nobody typed an expiry");
+    let connectors = Connectors::new(Options {
+        allow_loopback_http: true,
+        timeout: Duration::from_secs(2),
+        bc_authority: w.entra.base.clone(),
+        bc_api: w.bc.base.clone(),
+        graph_api: g.base.clone(),
+        ..Options::default()
+    });
+    v.check_credential("bc", &connectors).unwrap();
+    let c = v.get_credential("bc").unwrap();
+    assert_eq!(
+        c.summary.expires_at.map(|t| t.unix_timestamp()),
+        Some(end.unix_timestamp())
+    );
+    assert_eq!(c.summary.expiry_source, Some(keywarden_core::ExpirySource::Provider));
+    let run = v.run_notices().unwrap();
+    let thresholds: Vec<u32> = run.fired.iter().map(|n| n.threshold_days).collect();
+    assert_eq!(
+        thresholds,
+        [14],
+        "{:?}",
+        run.fired.iter().map(|n| &n.summary).collect::<Vec<_>>()
+    );
 }

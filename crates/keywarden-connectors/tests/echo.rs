@@ -118,6 +118,7 @@ fn options(base: &str) -> Options {
         xledger_demo: base.to_owned(),
         bc_authority: base.to_owned(),
         bc_api: base.to_owned(),
+        graph_api: base.to_owned(),
     }
 }
 

@@ -61,6 +61,7 @@ fn a_base_url_outside_the_providers_hosts_is_never_sent_the_secret_or_its_token(
         xledger_demo: own.base.clone(),
         bc_authority: own.base.clone(),
         bc_api: own.base.clone(),
+        graph_api: own.base.clone(),
     };
     let elsewhere = Fake::start(|_: &Recorded| Reply::documented("pleo/introspect.401.http"));
     for (provider, field, host) in [

@@ -371,6 +371,7 @@ impl Verdict {
             application,
             auth_method,
             offline,
+            notes,
             renewed,
         } = self;
         Verdict {
@@ -383,6 +384,7 @@ impl Verdict {
             application: application.map(r),
             auth_method: auth_method.map(r),
             offline,
+            notes: notes.into_iter().map(r).collect(),
             renewed,
         }
     }

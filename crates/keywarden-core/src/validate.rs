@@ -64,6 +64,10 @@ pub struct Verdict {
     pub auth_method: Option<String>,
     /// True when no endpoint was asked: format, expiry and JWT claims only.
     pub offline: bool,
+    /// What the check could not learn, said plainly (the secret works):
+    /// e.g. that the provider would not tell when the secret expires.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Secrets the provider issued during the check, replacing the ones
     /// checked (an OAuth refresh that returns a new refresh token spends
     /// the old one). The vault stores them at once. Never serialized.

@@ -36,4 +36,9 @@ application: string | null, auth_method: string | null,
 /**
  * True when no endpoint was asked: format, expiry and JWT claims only.
  */
-offline: boolean, };
+offline: boolean, 
+/**
+ * What the check could not learn, said plainly (the secret works):
+ * e.g. that the provider would not tell when the secret expires.
+ */
+notes: Array<string>, };
