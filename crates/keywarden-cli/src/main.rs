@@ -23,6 +23,7 @@ mod error;
 mod input;
 mod output;
 mod parse;
+mod team_args;
 
 use std::process::ExitCode;
 
