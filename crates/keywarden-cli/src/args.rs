@@ -263,8 +263,8 @@ pub enum CredentialCmd {
     /// A refusal, a closed browser or the timeout store nothing (exit 8).
     Connect {
         name: String,
-        /// How long to wait for the sign-in, in seconds.
-        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        /// How long to wait for the sign-in, in seconds (1 to 3600).
+        #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,
         /// Print the address only; open no browser.
         #[arg(long)]

@@ -10,7 +10,12 @@
 //! - any OAuth 2.0 server by its two URLs, or by its issuer's RFC 8414
 //!   metadata document (`issuer` in the configuration).
 //!
-//! What the credential configures wins over every default.
+//! What the credential configures wins over every default, except where a
+//! known provider's secret would go: a Pleo or Entra credential's
+//! `authorize_url` and `token_url` must be that provider's own hosts (or
+//! what the build set up), as its live check's are, and no `issuer` is
+//! read for them. The client secret, the code and its verifier go nowhere
+//! else, whoever edited the configuration.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +24,7 @@ use serde_json::Value;
 
 use crate::Options;
 use crate::authorize::ConnectError;
-use crate::http::{Auth, Client};
+use crate::http::{Auth, Client, pinned_base};
 
 /// Pleo's authorization server.
 pub const PLEO_AUTH: &str = "https://auth.pleo.io";
@@ -50,7 +55,7 @@ pub fn completed(
             })
             .or_insert(value);
     };
-    match provider.name.to_ascii_lowercase().as_str() {
+    let known = match provider.name.to_ascii_lowercase().as_str() {
         "pleo" => {
             let base = match provider.environment.to_ascii_lowercase().as_str() {
                 "staging" | "sandbox" | "test" | "demo" => &options.pleo_auth_staging,
@@ -60,6 +65,14 @@ pub fn completed(
             default("authorize_url", format!("{base}/oauth/authorize"));
             default("token_url", format!("{base}/oauth/token"));
             default("client_auth", "basic".into());
+            Some((
+                "Pleo",
+                vec!["auth.pleo.io", "auth.staging.pleo.io"],
+                vec![
+                    options.pleo_auth_production.as_str(),
+                    options.pleo_auth_staging.as_str(),
+                ],
+            ))
         }
         "business_central" | "business-central" | "bc" | "dynamics365" | "entra" | "microsoft" => {
             let tenant = provider
@@ -74,8 +87,20 @@ pub fn completed(
             if !scope.split_whitespace().any(|s| s == "offline_access") {
                 out.insert("scope".into(), format!("{scope} offline_access").trim().to_owned());
             }
+            Some((
+                "Microsoft Entra ID",
+                crate::business_central::ENTRA_HOSTS.to_vec(),
+                vec![options.bc_authority.as_str()],
+            ))
         }
-        _ => {}
+        _ => None,
+    };
+    if let Some((name, hosts, configured)) = known {
+        for key in ["authorize_url", "token_url"] {
+            pinned_base(name, &out[key], &hosts, &configured, options.allow_loopback_http)
+                .map_err(|f| ConnectError::Config(format!("its {key} at {name}'s own host ({})", f.message())))?;
+        }
+        return Ok(out);
     }
     let needs = |out: &BTreeMap<String, String>, k: &str| out.get(k).is_none_or(|v| v.trim().is_empty());
     if (needs(&out, "authorize_url") || needs(&out, "token_url"))
@@ -197,20 +222,50 @@ mod tests {
     }
 
     #[test]
-    fn what_the_credential_configures_wins() {
-        let cfg = BTreeMap::from([
-            ("token_url".to_owned(), "https://auth.example/own/token".to_owned()),
-            ("client_auth".to_owned(), "post".to_owned()),
-        ]);
-        let p = Provider {
+    fn what_the_credential_configures_wins_but_a_known_providers_secret_stays_with_its_hosts() {
+        let cfg = BTreeMap::from([("client_auth".to_owned(), "post".to_owned())]);
+        let pleo = Provider {
             name: "pleo",
             environment: "production",
             tenant: None,
         };
-        let out = completed(&options(), &p, &cfg).unwrap();
-        assert_eq!(out["token_url"], "https://auth.example/own/token");
-        assert_eq!(out["client_auth"], "post");
-        assert_eq!(out["authorize_url"], "https://auth.pleo.io/oauth/authorize");
+        assert_eq!(completed(&options(), &pleo, &cfg).unwrap()["client_auth"], "post");
+        // A Pleo credential whose token_url (or authorize_url) names another
+        // host: refused before anything is sent there.
+        for key in ["token_url", "authorize_url"] {
+            let mut elsewhere = cfg.clone();
+            elsewhere.insert(key.into(), "https://auth.pleo.io.attacker.example/oauth/token".into());
+            let err = completed(&options(), &pleo, &elsewhere).err().unwrap();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        let entra = Provider {
+            name: "business_central",
+            environment: "production",
+            tenant: Some("t"),
+        };
+        let mut elsewhere = cfg.clone();
+        elsewhere.insert(
+            "token_url".into(),
+            "https://login.attacker.example/t/oauth2/v2.0/token".into(),
+        );
+        assert!(completed(&options(), &entra, &elsewhere).is_err());
+        // Any other server is the credential's own choice.
+        let generic = Provider {
+            name: "generic",
+            environment: "production",
+            tenant: None,
+        };
+        let own = BTreeMap::from([
+            (
+                "authorize_url".to_owned(),
+                "https://auth.example/own/authorize".to_owned(),
+            ),
+            ("token_url".to_owned(), "https://auth.example/own/token".to_owned()),
+        ]);
+        assert_eq!(
+            completed(&options(), &generic, &own).unwrap()["token_url"],
+            "https://auth.example/own/token"
+        );
     }
 
     #[test]

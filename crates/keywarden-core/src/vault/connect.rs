@@ -79,11 +79,19 @@ impl Vault {
         };
         let detail = connect_detail(&connected.scopes, connected.refresh_expires_at);
         self.write(|w| {
-            if creds::get(w, &row.id.to_string())?.current_version != inputs_version {
+            let now_row = creds::get(w, &row.id.to_string())?;
+            if now_row.current_version != inputs_version || now_row.revision != row.revision {
                 return Err(Error::invalid(
                     "connect",
-                    "the credential was rotated while its authorization ran; connect again",
+                    "the credential was changed while its authorization ran; connect again",
                 ));
+            }
+            // Disabled (a leak) while the person signed in: it stays so.
+            if matches!(now_row.status, Status::Disabled | Status::Revoked) || now_row.needs_reentry {
+                return Err(Error::CredentialDisabled {
+                    name: now_row.name.clone(),
+                    reason: "disabled while its authorization ran; nothing was stored".into(),
+                });
             }
             let version = creds::max_version(w, row.id)? + 1;
             creds::insert_version(w, row.id, version, VersionState::Pending, &masks)?;

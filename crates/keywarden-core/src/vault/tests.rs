@@ -2222,3 +2222,18 @@ fn an_oauth_job_gets_an_access_token_variable_and_long_lived_secrets_only_when_m
     let refused = managed(v.run_environment("Pleo", None, "sync").map(|e| e.credential));
     assert!(refused.contains("oauth_secrets_to_workflows"), "{refused}");
 }
+
+#[test]
+fn a_credential_disabled_while_its_authorization_ran_stays_disabled_and_nothing_is_stored() {
+    let (_d, mut v) = vault();
+    oauth_needing_reconnect(&mut v);
+    let inputs = v.connect_inputs("pleo-oauth").unwrap();
+    v.disable_credential("pleo-oauth", "client secret leaked").unwrap();
+    let err = v
+        .store_connected("pleo-oauth", inputs.version, connected("rt-after-disable-0004", None))
+        .unwrap_err();
+    assert!(matches!(err, Error::CredentialDisabled { .. }), "{err:?}");
+    let c = v.get_credential("pleo-oauth").unwrap();
+    assert_eq!(c.summary.status, Status::Disabled);
+    assert_eq!(c.summary.current_version, inputs.version);
+}
