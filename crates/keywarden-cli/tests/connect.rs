@@ -100,10 +100,14 @@ impl Setup {
     /// `kw credential connect`, with the browser following the redirects
     /// (their query changed by `edit` first).
     fn connect(&self, edit: impl Fn(String) -> String + Send + 'static) -> Output {
+        self.connect_within("20", edit)
+    }
+
+    fn connect_within(&self, seconds: &str, edit: impl Fn(String) -> String + Send + 'static) -> Output {
         let address = self.tmp.path().join("address");
         let _ = std::fs::remove_file(&address);
         let child = self
-            .cmd(&["credential", "connect", "pleo-oauth", "--timeout", "20"])
+            .cmd(&["credential", "connect", "pleo-oauth", "--timeout", seconds])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -137,7 +141,11 @@ fn follow(address: &Path, edit: impl Fn(String) -> String) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let answer = browser.get(&url).send().unwrap();
+    // The start address, then the authorization server.
+    let start = browser.get(&url).send().unwrap();
+    assert_eq!(start.status().as_u16(), 302);
+    let authorize = start.headers()["location"].to_str().unwrap().to_owned();
+    let answer = browser.get(&authorize).send().unwrap();
     assert_eq!(answer.status().as_u16(), 302);
     let location = answer.headers()["location"].to_str().unwrap().to_owned();
     let _ = browser.get(edit(location)).send();
@@ -178,9 +186,11 @@ fn connect_stores_a_refresh_token_as_a_new_version_and_prints_no_token() {
 #[test]
 fn a_wrong_state_or_a_refused_consent_stores_nothing_and_says_why() {
     let s = Setup::new();
-    let out = s.connect(|l| l.replace("state=", "state=forged"));
+    // A redirect with another state is refused and waiting goes on: the
+    // sign-in then times out, saying what it refused.
+    let out = s.connect_within("3", |l| l.replace("state=", "state=forged"));
     assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
-    assert!(stderr(&out).contains("state does not match"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("were not this sign-in's"), "{}", stderr(&out));
 
     s.server.deny_consent(true);
     let out = s.connect(|l| l);

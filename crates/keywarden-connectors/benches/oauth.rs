@@ -61,14 +61,16 @@ fn vault(dir: &std::path::Path, server: &FakeAuthServer) -> (Vault, BTreeMap<Str
 fn connect_once(v: &mut Vault, config: &BTreeMap<String, String>) -> (Duration, Duration) {
     let inputs = v.connect_inputs("oauth").unwrap();
     let flow = Connect::start(&ConnectConfig::read(config).unwrap()).unwrap();
-    let url = flow.authorize_url().to_string();
+    let url = flow.start_url();
     let (tx, rx) = std::sync::mpsc::channel();
     let browser = std::thread::spawn(move || {
         let client = reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let answer = client.get(&url).send().unwrap();
+        let start = client.get(&url).send().unwrap();
+        let authorize = start.headers()["location"].to_str().unwrap().to_owned();
+        let answer = client.get(&authorize).send().unwrap();
         let location = answer.headers()["location"].to_str().unwrap().to_owned();
         tx.send(Instant::now()).unwrap();
         client.get(location).send().unwrap();

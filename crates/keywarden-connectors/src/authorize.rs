@@ -48,24 +48,32 @@ pub enum ConnectError {
     Config(String),
     #[error("the redirect listener could not start on 127.0.0.1:{port}: {reason}")]
     Listen { port: u16, reason: String },
-    #[error(
-        "no answer from the browser within {0} s: the sign-in was not finished (the browser was closed, or it is \
-         still open); nothing was stored, connect again"
-    )]
-    TimedOut(u64),
+    #[error("{}", timed_out(*.seconds, *.refused))]
+    TimedOut { seconds: u64, refused: usize },
     #[error("the provider refused the authorization ({0}); nothing was stored")]
     Refused(String),
     #[error(
-        "the redirect's state does not match the one this Connect sent: it is not the answer to this sign-in; \
-         nothing was stored, connect again"
+        "the sign-in address was opened twice: another program may be racing this sign-in; nothing was stored, \
+         connect again"
     )]
-    WrongState,
+    StartedTwice,
     #[error("the redirect carried no authorization code; nothing was stored, connect again")]
     NoCode,
     #[error("the token endpoint refused the code: {0}; nothing was stored")]
     Exchange(Failure),
     #[error("the redirect listener failed: {0}")]
     Io(String),
+}
+
+fn timed_out(seconds: u64, refused: usize) -> String {
+    let refused = match refused {
+        0 => String::new(),
+        n => format!(" ({n} redirect(s) that were not this sign-in's were refused)"),
+    };
+    format!(
+        "no answer from the browser within {seconds} s{refused}: the sign-in was not finished (the browser was \
+         closed, or it is still open); nothing was stored, connect again"
+    )
 }
 
 /// RFC 7636 §4.1–4.2: a verifier of 32 random bytes (43 characters of
@@ -143,6 +151,11 @@ impl<'a> ConnectConfig<'a> {
 /// `authorize_url`.
 pub struct Connect {
     listener: TcpListener,
+    /// The one-time path the browser opens first (`/start/<nonce>`): it
+    /// redirects to the authorization endpoint once, so the address that
+    /// carries `state` and the challenge is never on a command line.
+    nonce: SecretString,
+    port: u16,
     state: SecretString,
     pkce: Pkce,
     redirect_uri: String,
@@ -164,9 +177,8 @@ impl Connect {
             .port();
         // RFC 8252 §7.3: the IP literal, not `localhost`.
         let redirect_uri = format!("http://127.0.0.1:{port}{REDIRECT_PATH}");
-        let mut state = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut state);
-        let state = SecretString::from(URL_SAFE_NO_PAD.encode(state));
+        let state = random_text();
+        let nonce = random_text();
         let pkce = Pkce::new();
         let mut authorize_url = config.authorize_url.clone();
         {
@@ -183,6 +195,8 @@ impl Connect {
         }
         Ok(Connect {
             listener,
+            nonce,
+            port,
             state,
             pkce,
             redirect_uri,
@@ -190,18 +204,25 @@ impl Connect {
         })
     }
 
-    /// The URL to open in the system browser.
-    pub fn authorize_url(&self) -> &url::Url {
-        &self.authorize_url
+    /// The address to open in the system browser: on this listener, it
+    /// redirects once to the authorization endpoint. Opened a second time,
+    /// the Connect ends (someone else may be racing it).
+    pub fn start_url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}{START_PATH}{}",
+            self.port,
+            self.nonce.expose_secret()
+        )
     }
 
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
     }
 
-    /// Waits up to `timeout` for the redirect, answers it, closes the
-    /// listener, and exchanges the code. A request that is not the redirect
-    /// (another path, not a GET) is answered 404 and waiting goes on.
+    /// Waits up to `timeout` for the sign-in, closes the listener, and
+    /// exchanges the code. Only the redirect carrying this Connect's
+    /// `state`, after the start address was opened, ends the wait; any other
+    /// request is answered and waiting goes on.
     pub fn finish(
         self,
         options: &Options,
@@ -209,10 +230,8 @@ impl Connect {
         secrets: &SecretFields,
         timeout: Duration,
     ) -> Result<Grant, ConnectError> {
-        let code = self
-            .wait_for_redirect(timeout)
-            .and_then(|query| self.check_redirect(&query));
-        // One request answered (or none in time): the port closes now,
+        let code = self.wait_for_redirect(timeout).and_then(|query| code_of(&query));
+        // One sign-in answered (or none in time): the port closes now,
         // whatever happens next.
         let Connect {
             listener,
@@ -235,106 +254,182 @@ impl Connect {
         .map_err(ConnectError::Exchange)
     }
 
-    /// The redirect's query parameters.
+    /// The redirect's query parameters, once its `state` is this Connect's.
     fn wait_for_redirect(&self, timeout: Duration) -> Result<BTreeMap<String, String>, ConnectError> {
         let deadline = Instant::now() + timeout;
         self.listener
             .set_nonblocking(true)
             .map_err(|e| ConnectError::Io(e.to_string()))?;
+        let (mut started, mut refused) = (false, 0usize);
         loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    if let Some(query) = answer_one(stream, deadline)? {
-                        return Ok(query);
-                    }
-                }
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
-                        return Err(ConnectError::TimedOut(timeout.as_secs()));
+                        return Err(ConnectError::TimedOut {
+                            seconds: timeout.as_secs(),
+                            refused,
+                        });
                     }
                     std::thread::sleep(Duration::from_millis(20));
+                    continue;
                 }
                 Err(e) => return Err(ConnectError::Io(e.to_string())),
-            }
-        }
-    }
-
-    fn check_redirect(&self, query: &BTreeMap<String, String>) -> Result<SecretString, ConnectError> {
-        let state_ok = query
-            .get("state")
-            .is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.state.expose_secret().as_bytes())));
-        if !state_ok {
-            return Err(ConnectError::WrongState);
-        }
-        if let Some(error) = query.get("error") {
-            // §4.1.2.1: the code is one of the RFC's; the description is
-            // the provider's free text and is not repeated.
-            let code = crate::oauth2::error_code(error).unwrap_or("an error this app does not know");
-            let what = match code {
-                "access_denied" => "access_denied: the sign-in was cancelled or consent was not given",
-                other => other,
             };
-            return Err(ConnectError::Refused(what.to_owned()));
+            let Some((mut stream, path, query)) = read_request(stream, deadline) else {
+                continue;
+            };
+            let answer = match path.strip_prefix(START_PATH) {
+                Some(nonce) if same(nonce, &self.nonce) => {
+                    if started {
+                        let _ = stream.write_all(page(409, "Not connected", STARTED_TWICE).as_bytes());
+                        return Err(ConnectError::StartedTwice);
+                    }
+                    started = true;
+                    redirect(self.authorize_url.as_str())
+                }
+                _ if path == REDIRECT_PATH && started => {
+                    let query: BTreeMap<String, String> =
+                        url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+                    if query.get("state").is_some_and(|s| same(s, &self.state)) {
+                        let _ = stream.write_all(finished_page(&query).as_bytes());
+                        let _ = stream.flush();
+                        return Ok(query);
+                    }
+                    refused += 1;
+                    page(
+                        400,
+                        "Not this sign-in",
+                        "This is not the sign-in Keywarden is waiting for.",
+                    )
+                }
+                _ => page(404, "Not found", "This address only receives Keywarden's sign-in."),
+            };
+            let _ = stream.write_all(answer.as_bytes());
         }
-        query
-            .get("code")
-            .filter(|c| !c.is_empty())
-            .map(|c| SecretString::from(c.clone()))
-            .ok_or(ConnectError::NoCode)
     }
 }
 
-/// Reads one request; the redirect (`GET /callback?…`) is answered with a
-/// page and its query returned, anything else gets 404 and `None`.
-fn answer_one(stream: TcpStream, deadline: Instant) -> Result<Option<BTreeMap<String, String>>, ConnectError> {
-    let io = |e: std::io::Error| ConnectError::Io(e.to_string());
-    stream.set_nonblocking(false).map_err(io)?;
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(100));
-    stream
-        .set_read_timeout(Some(left.min(Duration::from_secs(10))))
-        .map_err(io)?;
-    let mut reader = BufReader::new(std::io::Read::take(stream, MAX_REQUEST as u64));
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return Ok(None);
+/// The one-time path the browser opens first.
+const START_PATH: &str = "/start/";
+
+const STARTED_TWICE: &str = "This sign-in address was opened twice, so Keywarden ended the sign-in. Connect again.";
+
+/// How long one request may take to arrive, whatever the overall wait.
+const REQUEST_TIME: Duration = Duration::from_secs(5);
+
+/// 128 random bits as base64url.
+fn random_text() -> SecretString {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Compared in constant time.
+fn same(given: &str, ours: &SecretString) -> bool {
+    bool::from(given.as_bytes().ct_eq(ours.expose_secret().as_bytes()))
+}
+
+/// The code of a redirect with this Connect's state (§4.1.2), or the
+/// refusal it carries (§4.1.2.1).
+fn code_of(query: &BTreeMap<String, String>) -> Result<SecretString, ConnectError> {
+    if let Some(error) = query.get("error") {
+        // §4.1.2.1: the code is one of the RFC's; the description is the
+        // provider's free text and is not repeated.
+        let code = crate::oauth2::error_code(error).unwrap_or("an error this app does not know");
+        let what = match code {
+            "access_denied" => "access_denied: the sign-in was cancelled or consent was not given",
+            other => other,
+        };
+        return Err(ConnectError::Refused(what.to_owned()));
     }
+    query
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .map(|c| SecretString::from(c.clone()))
+        .ok_or(ConnectError::NoCode)
+}
+
+/// A stream whose every read must end by one deadline: a client that
+/// sends a byte at a time cannot hold the listener past it.
+struct Deadlined {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl std::io::Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
+/// One request's path and query, read within `REQUEST_TIME` (and the
+/// overall deadline) and `MAX_REQUEST` bytes; `None` for anything else.
+fn read_request(stream: TcpStream, deadline: Instant) -> Option<(TcpStream, String, String)> {
+    stream.set_nonblocking(false).ok()?;
+    let until = deadline.min(Instant::now() + REQUEST_TIME);
+    let limited = std::io::Read::take(
+        Deadlined {
+            stream,
+            deadline: until,
+        },
+        MAX_REQUEST as u64,
+    );
+    let mut reader = BufReader::new(limited);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
     // The headers are read and dropped: nothing in them matters.
     let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+    while reader.read_line(&mut line).ok()? > 2 {
         line.clear();
     }
-    let mut stream = reader.into_inner().into_inner();
+    let stream = reader.into_inner().into_inner().stream;
     let target = request_line
         .strip_prefix("GET ")
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if path != REDIRECT_PATH {
-        let _ = stream.write_all(page(404, "Not found", "This address only receives Keywarden's sign-in.").as_bytes());
-        return Ok(None);
-    }
-    let query: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let (title, text) = if query.contains_key("error") {
-        (
+    Some((stream, path.to_owned(), query.to_owned()))
+}
+
+/// The page after the redirect: what happened, nothing from the request.
+fn finished_page(query: &BTreeMap<String, String>) -> String {
+    if query.contains_key("error") {
+        page(
+            200,
             "Not connected",
             "The sign-in did not grant access. You can close this window and return to Keywarden.",
         )
     } else {
-        (
+        page(
+            200,
             "Signed in",
             "Keywarden received the sign-in. You can close this window and return to Keywarden.",
         )
-    };
-    let _ = stream.write_all(page(200, title, text).as_bytes());
-    let _ = stream.flush();
-    Ok(Some(query))
+    }
+}
+
+/// The start address's answer: on to the authorization endpoint.
+fn redirect(to: &str) -> String {
+    format!(
+        "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nCache-Control: no-store\r\n\
+         Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
+    )
 }
 
 /// The answer to the browser: no script, nothing from the request echoed.
 fn page(status: u16, title: &str, text: &str) -> String {
-    let reason = if status == 200 { "OK" } else { "Not Found" };
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        409 => "Conflict",
+        _ => "Not Found",
+    };
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1><p>{text}</p></body></html>"

@@ -159,16 +159,20 @@ fn options() -> Options {
     }
 }
 
-/// A browser: opens the URL, follows the authorization server's redirect
-/// to the loopback listener (after `edit` of its query), and returns the
-/// page's status. First it asks the listener for a favicon, as browsers do.
+/// A browser: opens the start address, follows its redirect to the
+/// authorization server and that one's back to the loopback listener
+/// (after `edit` of its query), and returns the page's status. First it
+/// asks the listener for a favicon, as browsers do.
 fn browse(url: String, edit: impl Fn(String) -> String + Send + 'static) -> std::thread::JoinHandle<u16> {
     std::thread::spawn(move || {
         let client = reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let answer = client.get(&url).send().unwrap();
+        let start = client.get(&url).send().unwrap();
+        assert_eq!(start.status().as_u16(), 302);
+        let authorize = start.headers()["location"].to_str().unwrap().to_owned();
+        let answer = client.get(&authorize).send().unwrap();
         assert_eq!(answer.status().as_u16(), 302);
         let location = answer.headers()["location"].to_str().unwrap().to_owned();
         let origin = location.split(REDIRECT_PATH).next().unwrap().to_owned();
@@ -193,9 +197,9 @@ fn run(
     let cfg = config(&server.fake);
     let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
     let port = url::Url::parse(connect.redirect_uri()).unwrap().port().unwrap();
-    let browser = browse(connect.authorize_url().to_string(), edit);
+    let browser = browse(connect.start_url(), edit);
     let result = connect
-        .finish(&options(), &cfg, &secrets(), Duration::from_secs(10))
+        .finish(&options(), &cfg, &secrets(), Duration::from_secs(3))
         .map(|g| g.refresh_token.unwrap().expose_secret().to_owned());
     let page = browser.join().unwrap();
     (server, result, page, port)
@@ -234,10 +238,76 @@ fn connect_exchanges_the_code_with_its_verifier_and_basic_client_auth_and_gets_a
 }
 
 #[test]
-fn a_redirect_with_another_state_is_refused_before_any_exchange() {
-    let (server, result, _, _) = run(Consent::Grant, |l| l.replace("state=", "state=forged"));
-    assert!(matches!(result, Err(ConnectError::WrongState)), "{result:?}");
+fn a_redirect_with_another_state_is_refused_and_waiting_goes_on_until_the_deadline() {
+    let (server, result, page, _) = run(Consent::Grant, |l| l.replace("state=", "state=forged"));
+    assert_eq!(page, 400, "the forged redirect is told it is not this sign-in");
+    match result {
+        Err(e @ ConnectError::TimedOut { refused: 1, .. }) => {
+            assert!(
+                e.to_string().contains("1 redirect(s) that were not this sign-in's"),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(token_requests(&server), 0);
+}
+
+#[test]
+fn the_start_address_works_once_and_a_second_opening_ends_the_sign_in() {
+    let server = server(Consent::Grant);
+    let cfg = config(&server.fake);
+    let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
+    let start = connect.start_url();
+    assert!(!start.contains("state") && !start.contains("code_challenge"), "{start}");
+    let racer = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let first = client.get(&start).send().unwrap().status().as_u16();
+        let second = client.get(&start).send().unwrap().status().as_u16();
+        (first, second)
+    });
+    let result = connect.finish(&options(), &cfg, &secrets(), Duration::from_secs(5));
+    assert_eq!(racer.join().unwrap(), (302, 409));
+    assert!(
+        matches!(result, Err(ConnectError::StartedTwice)),
+        "{:?}",
+        result.map(|_| ())
+    );
+    assert_eq!(token_requests(&server), 0);
+}
+
+#[test]
+fn a_client_sending_a_byte_at_a_time_cannot_hold_the_listener_past_its_deadline() {
+    use std::io::Write;
+    let server = server(Consent::Grant);
+    let cfg = config(&server.fake);
+    let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
+    let port = url::Url::parse(connect.redirect_uri()).unwrap().port().unwrap();
+    let drip = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        for b in b"GET /callback?state=x HTTP/1.1\r\nHost: 127.0.0.1\r\n" {
+            if s.write_all(&[*b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let began = std::time::Instant::now();
+    let result = connect.finish(&options(), &cfg, &secrets(), Duration::from_secs(2));
+    assert!(
+        matches!(result, Err(ConnectError::TimedOut { .. })),
+        "{:?}",
+        result.map(|_| ())
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "held for {:?}",
+        began.elapsed()
+    );
+    drip.join().unwrap();
 }
 
 #[test]
@@ -268,7 +338,7 @@ fn no_redirect_in_time_ends_connect_and_closes_the_port() {
     let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
     let port = url::Url::parse(connect.redirect_uri()).unwrap().port().unwrap();
     let result = connect.finish(&options(), &cfg, &secrets(), Duration::from_millis(300));
-    assert!(matches!(result, Err(ConnectError::TimedOut(_))));
+    assert!(matches!(result, Err(ConnectError::TimedOut { .. })));
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
     assert_eq!(server.fake.requests().len(), 0);
 }

@@ -38,10 +38,21 @@ pub(crate) fn connect(ctx: &Ctx, name: &str, timeout_secs: u64, open_browser: bo
     };
     let config = endpoints::completed(&options, &provider, &inputs.config).map_err(|e| failed(&e))?;
     let flow = Connect::start(&ConnectConfig::read(&config).map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
-    let url = flow.authorize_url().to_string();
-    eprintln!("Sign in at the provider to connect '{name}'. If no browser opens, visit:\n  {url}");
-    if open_browser && let Err(e) = browser::open(&url) {
-        eprintln!("kw: no browser could be opened ({e}); open the address above yourself");
+    // The start address redirects to the provider once: the address that
+    // carries the sign-in's state and challenge is on no command line.
+    let url = flow.start_url();
+    let opened = open_browser
+        && match browser::open(&url) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("kw: no browser could be opened ({e})");
+                false
+            }
+        };
+    if opened {
+        eprintln!("Sign in at the provider in your browser to connect '{name}'.");
+    } else {
+        eprintln!("Open this address in your browser (once) to connect '{name}':\n  {url}");
     }
     eprintln!("Waiting for the sign-in (at most {timeout_secs} s; Ctrl-C ends it and stores nothing)…");
     let timeout = Duration::from_secs(timeout_secs);
@@ -100,9 +111,9 @@ fn failed(e: &ConnectError) -> CliError {
         ConnectError::Config(_) => 5,
         ConnectError::Exchange(Failure::Unreachable { .. }) => EXIT_OFFLINE,
         ConnectError::Listen { .. } | ConnectError::Io(_) => 1,
-        ConnectError::TimedOut(_)
+        ConnectError::TimedOut { .. }
         | ConnectError::Refused(_)
-        | ConnectError::WrongState
+        | ConnectError::StartedTwice
         | ConnectError::NoCode
         | ConnectError::Exchange(_) => 8,
     };
