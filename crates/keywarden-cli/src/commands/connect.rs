@@ -38,22 +38,7 @@ pub(crate) fn connect(ctx: &Ctx, name: &str, timeout_secs: u64, open_browser: bo
     };
     let config = endpoints::completed(&options, &provider, &inputs.config).map_err(|e| failed(&e))?;
     let flow = Connect::start(&ConnectConfig::read(&config).map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
-    // The start address redirects to the provider once: the address that
-    // carries the sign-in's state and challenge is on no command line.
-    let url = flow.start_url();
-    let opened = open_browser
-        && match browser::open(&url) {
-            Ok(()) => true,
-            Err(e) => {
-                eprintln!("kw: no browser could be opened ({e})");
-                false
-            }
-        };
-    if opened {
-        eprintln!("Sign in at the provider in your browser to connect '{name}'.");
-    } else {
-        eprintln!("Open this address in your browser (once) to connect '{name}':\n  {url}");
-    }
+    open_sign_in(&flow, name, open_browser);
     eprintln!("Waiting for the sign-in (at most {timeout_secs} s; Ctrl-C ends it and stores nothing)…");
     let timeout = Duration::from_secs(timeout_secs);
     let grant = match flow.finish(&options, &config, &inputs.secrets, timeout) {
@@ -102,6 +87,26 @@ pub(crate) fn connect(ctx: &Ctx, name: &str, timeout_secs: u64, open_browser: bo
     }
     output::credential(ctx, &c);
     Ok(())
+}
+
+/// Opens the browser at the start address, which redirects to the
+/// provider once: the address that carries the sign-in's state and
+/// challenge is on no command line. Printed when no browser opens.
+fn open_sign_in(flow: &Connect, name: &str, open_browser: bool) {
+    let url = flow.start_url();
+    let opened = open_browser
+        && match browser::open(&url) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("kw: no browser could be opened ({e})");
+                false
+            }
+        };
+    if opened {
+        eprintln!("Sign in at the provider in your browser to connect '{name}'.");
+    } else {
+        eprintln!("Open this address in your browser (once) to connect '{name}':\n  {url}");
+    }
 }
 
 /// Exit codes: bad configuration 5, offline 16, a port or socket failing
