@@ -16,7 +16,6 @@ macro_rules! outln {
 
 mod args;
 mod broker;
-mod browser;
 mod commands;
 mod ctx;
 mod error;

@@ -124,19 +124,21 @@ impl Setup {
     }
 }
 
-/// Waits for the address the script received, then does what a browser
-/// does: the authorization server's redirect, followed to the loopback.
+/// Waits for the page the script was given, then does what a browser
+/// does: the page's refresh to the start address, its redirect to the
+/// authorization server, and that one's back to the loopback.
 fn follow(address: &Path, edit: impl Fn(String) -> String) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let url = loop {
-        if let Ok(url) = std::fs::read_to_string(address)
-            && !url.is_empty()
+    let opened = loop {
+        if let Ok(opened) = std::fs::read_to_string(address)
+            && !opened.is_empty()
         {
-            break url;
+            break opened;
         }
         assert!(Instant::now() < deadline, "kw never opened the browser");
         std::thread::sleep(Duration::from_millis(20));
     };
+    let url = start_address_in(Path::new(&opened));
     let browser = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -149,6 +151,26 @@ fn follow(address: &Path, edit: impl Fn(String) -> String) {
     assert_eq!(answer.status().as_u16(), 302);
     let location = answer.headers()["location"].to_str().unwrap().to_owned();
     let _ = browser.get(edit(location)).send();
+}
+
+/// The start address in the sign-in page kw gave the browser, after
+/// checking that no other user can read the page: the browser's command
+/// line (readable by every local user) holds only the page's path.
+fn start_address_in(page: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(page.is_absolute(), "{}", page.display());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(page), 0o600, "{}", page.display());
+    assert_eq!(mode(page.parent().unwrap()), 0o700, "{}", page.display());
+    let html = std::fs::read_to_string(page).unwrap();
+    let url = html
+        .split("url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:") && url.contains("/start/"), "{url}");
+    url
 }
 
 fn stderr(out: &Output) -> String {
@@ -188,7 +210,7 @@ fn a_wrong_state_or_a_refused_consent_stores_nothing_and_says_why() {
     let s = Setup::new();
     // A redirect with another state is refused and waiting goes on: the
     // sign-in then times out, saying what it refused.
-    let out = s.connect_within("3", |l| l.replace("state=", "state=forged"));
+    let out = s.connect_within("10", |l| l.replace("state=", "state=forged"));
     assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
     assert!(stderr(&out).contains("were not this sign-in's"), "{}", stderr(&out));
 

@@ -18,6 +18,9 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -57,6 +60,8 @@ pub enum ConnectError {
          connect again"
     )]
     StartedTwice,
+    #[error("the sign-in was cancelled; nothing was stored")]
+    Cancelled,
     #[error("the redirect carried no authorization code; nothing was stored, connect again")]
     NoCode,
     #[error("the token endpoint refused the code: {0}; nothing was stored")]
@@ -160,6 +165,8 @@ pub struct Connect {
     pkce: Pkce,
     redirect_uri: String,
     authorize_url: url::Url,
+    /// Set by whoever may end the wait (the app's Cancel).
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Connect {
@@ -201,7 +208,14 @@ impl Connect {
             pkce,
             redirect_uri,
             authorize_url,
+            cancelled: Arc::default(),
         })
+    }
+
+    /// Set to end the wait for the browser: `finish` then answers
+    /// `Cancelled` and stores nothing.
+    pub fn canceller(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancelled)
     }
 
     /// The address to open in the system browser: on this listener, it
@@ -254,29 +268,39 @@ impl Connect {
         .map_err(ConnectError::Exchange)
     }
 
+    /// The sign-in page, written where only this user can read it, for
+    /// the browser to open: the one-time start address is in the file,
+    /// and only the file's path goes on the browser's command line (which
+    /// every local user can read in `/proc`). Removed when dropped.
+    pub fn write_sign_in_page(&self) -> std::io::Result<SignInPage> {
+        SignInPage::write(&self.start_url())
+    }
+
     /// The redirect's query parameters, once its `state` is this Connect's.
+    /// Each connection is read on a thread of its own (at most
+    /// `MAX_READERS` at once), so clients that hold connections open cannot
+    /// keep the browser's requests waiting; the answers are written here,
+    /// one at a time, in the order the requests arrived whole.
     fn wait_for_redirect(&self, timeout: Duration) -> Result<BTreeMap<String, String>, ConnectError> {
         let deadline = Instant::now() + timeout;
         self.listener
             .set_nonblocking(true)
             .map_err(|e| ConnectError::Io(e.to_string()))?;
+        let (sender, requests) = mpsc::channel::<Request>();
+        let readers = Arc::new(AtomicUsize::new(0));
         let (mut started, mut refused) = (false, 0usize);
         loop {
-            let stream = match self.listener.accept() {
-                Ok((stream, _)) => stream,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if Instant::now() >= deadline {
-                        return Err(ConnectError::TimedOut {
-                            seconds: timeout.as_secs(),
-                            refused,
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                }
-                Err(e) => return Err(ConnectError::Io(e.to_string())),
-            };
-            let Some((mut stream, path, query)) = read_request(stream, deadline) else {
+            if self.cancelled.load(Ordering::SeqCst) {
+                return Err(ConnectError::Cancelled);
+            }
+            if Instant::now() >= deadline {
+                return Err(ConnectError::TimedOut {
+                    seconds: timeout.as_secs(),
+                    refused,
+                });
+            }
+            self.accept_waiting(&sender, &readers, deadline)?;
+            let Ok((mut stream, path, query)) = requests.recv_timeout(POLL) else {
                 continue;
             };
             let answer = match path.strip_prefix(START_PATH) {
@@ -308,6 +332,95 @@ impl Connect {
             let _ = stream.write_all(answer.as_bytes());
         }
     }
+
+    /// Hands every connection waiting on the listener to a reader thread;
+    /// past `MAX_READERS` reading at once, a connection is closed unread.
+    fn accept_waiting(
+        &self,
+        sender: &mpsc::Sender<Request>,
+        readers: &Arc<AtomicUsize>,
+        deadline: Instant,
+    ) -> Result<(), ConnectError> {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(ConnectError::Io(e.to_string())),
+            };
+            if readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
+                readers.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            let (sender, readers) = (sender.clone(), Arc::clone(readers));
+            std::thread::spawn(move || {
+                if let Some(request) = read_request(stream, deadline) {
+                    let _ = sender.send(request);
+                }
+                readers.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    }
+}
+
+/// A request read whole: its stream, path and query.
+type Request = (TcpStream, String, String);
+
+/// How many connections may be read at once.
+const MAX_READERS: usize = 32;
+
+/// How often the listener is looked at while no request is complete.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The page the browser opens: it goes on to the one-time start address.
+/// In a directory of its own that only this user may enter, the file only
+/// this user may read, both removed when this is dropped.
+pub struct SignInPage {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl SignInPage {
+    fn write(start_url: &str) -> std::io::Result<SignInPage> {
+        // The session's runtime directory (owner-only by the XDG rules)
+        // where there is one; the temporary directory otherwise. The
+        // directory is made 0700 either way (tempfile's follows the umask,
+        // 0755 on most systems), before the page is in it.
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .filter(|d| d.is_absolute() && d.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = tempfile::Builder::new().prefix("keywarden-sign-in-").tempdir_in(base)?;
+        #[cfg(unix)]
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        let path = dir.path().join("sign-in.html");
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        file.open(&path)?.write_all(sign_in_html(start_url).as_bytes())?;
+        Ok(SignInPage { dir, path })
+    }
+
+    /// The file to open in the browser.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its directory (removed with it).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Goes on to the start address at once (no script: a refresh, and a link
+/// for a browser that does not follow it).
+fn sign_in_html(start_url: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={start_url}\"><title>Keywarden sign-in</title></head>\
+         <body><p>Opening the sign-in… If nothing happens, <a href=\"{start_url}\">continue to the sign-in</a>.</p>\
+         </body></html>"
+    )
 }
 
 /// The one-time path the browser opens first.
@@ -370,8 +483,11 @@ impl std::io::Read for Deadlined {
 
 /// One request's path and query, read within `REQUEST_TIME` (and the
 /// overall deadline) and `MAX_REQUEST` bytes; `None` for anything else.
-fn read_request(stream: TcpStream, deadline: Instant) -> Option<(TcpStream, String, String)> {
+fn read_request(stream: TcpStream, deadline: Instant) -> Option<Request> {
     stream.set_nonblocking(false).ok()?;
+    // The answers are small; a client that does not read them cannot hold
+    // the loop that writes them.
+    stream.set_write_timeout(Some(Duration::from_secs(1))).ok()?;
     let until = deadline.min(Instant::now() + REQUEST_TIME);
     let limited = std::io::Read::take(
         Deadlined {

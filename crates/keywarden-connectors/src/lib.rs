@@ -9,6 +9,7 @@
 //! and no secret in any error.
 
 pub mod authorize;
+pub mod browser;
 pub mod business_central;
 pub mod endpoints;
 #[cfg(feature = "fakes")]
@@ -22,6 +23,7 @@ pub mod graph;
 pub mod http;
 pub mod oauth2;
 pub mod pleo;
+pub mod sign_in;
 pub mod tokens;
 pub mod xledger;
 

@@ -112,7 +112,7 @@ impl<C: VaultCell> TokenBroker<C> {
             }
         };
         let shared = if leader {
-            let result = self.refresh_once_across_programs(reference, purpose);
+            let result = self.refresh_once_across_programs(reference, purpose, false);
             let shared: Shared = match &result {
                 Ok(_) => Ok(()),
                 Err(Error::ValidationRejected { failure }) => Err(Outcome::Refused(failure.clone())),
@@ -142,10 +142,21 @@ impl<C: VaultCell> TokenBroker<C> {
         }
     }
 
+    /// Refreshes now, whatever is cached (the app's "Refresh"): one request
+    /// to the token endpoint under the vault's lease, its token cached in
+    /// the vault; when another program holds the lease, its refresh is
+    /// waited for and counts. Answers until when the new token is valid;
+    /// the token stays in the vault.
+    pub fn refresh_now(&self, reference: &str) -> Result<Option<time::OffsetDateTime>> {
+        self.refresh_once_across_programs(reference, "refresh now", true)
+            .map(|t| t.expires_at)
+    }
+
     /// The refresh, once across every program sharing the vault: the
     /// holder of the vault's lease refreshes, unless another program's
-    /// refresh cached a token meanwhile; the others wait for that token.
-    fn refresh_once_across_programs(&self, reference: &str, purpose: &str) -> Result<AccessToken> {
+    /// refresh cached a token meanwhile (or, `forced`, unless it waited for
+    /// another program's refresh); the others wait for that token.
+    fn refresh_once_across_programs(&self, reference: &str, purpose: &str, forced: bool) -> Result<AccessToken> {
         let lease = Duration::try_from(self.options.timeout).unwrap_or(Duration::seconds(15)) + Duration::seconds(10);
         let give_up = std::time::Instant::now()
             + std::time::Duration::try_from(lease).unwrap_or_default()
@@ -153,7 +164,11 @@ impl<C: VaultCell> TokenBroker<C> {
         let mut waited = false;
         loop {
             if self.cell.with(|v| v.claim_refresh(reference, &self.holder, lease))? {
-                let result = self.refresh_holding_lease(reference, purpose, waited);
+                let result = if forced && !waited {
+                    self.refresh(reference)
+                } else {
+                    self.refresh_holding_lease(reference, purpose, waited)
+                };
                 // A lease not given back ends by itself.
                 let _ = self.cell.with(|v| v.release_refresh(reference, &self.holder));
                 return result;
@@ -163,6 +178,11 @@ impl<C: VaultCell> TokenBroker<C> {
                 return Err(Error::Busy { seconds: 5 });
             }
             std::thread::sleep(LEASE_POLL);
+            if forced {
+                // The token cached before the other program's refresh is
+                // not the one asked for: wait for the lease instead.
+                continue;
+            }
             if let Some(token) = self
                 .cell
                 .with(|v| v.cached_access_token(reference, self.margin, purpose))?

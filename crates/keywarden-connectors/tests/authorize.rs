@@ -162,8 +162,13 @@ fn options() -> Options {
 /// A browser: opens the start address, follows its redirect to the
 /// authorization server and that one's back to the loopback listener
 /// (after `edit` of its query), and returns the page's status. First it
-/// asks the listener for a favicon, as browsers do.
-fn browse(url: String, edit: impl Fn(String) -> String + Send + 'static) -> std::thread::JoinHandle<u16> {
+/// asks the listener for a favicon, as browsers do, and where `forged` is
+/// given, sends that redirect (the real one's query changed by it) first.
+fn browse(
+    url: String,
+    forged: Option<fn(String) -> String>,
+    edit: impl Fn(String) -> String + Send + 'static,
+) -> std::thread::JoinHandle<u16> {
     std::thread::spawn(move || {
         let client = reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -185,21 +190,40 @@ fn browse(url: String, edit: impl Fn(String) -> String + Send + 'static) -> std:
                 .as_u16(),
             404
         );
+        if let Some(forge) = forged {
+            let status = client.get(forge(location.clone())).send().unwrap().status().as_u16();
+            assert_eq!(
+                status, 400,
+                "a redirect with another state is told it is not this sign-in"
+            );
+        }
         client.get(edit(location)).send().unwrap().status().as_u16()
     })
 }
 
+/// The wait for the browser: long enough for a loaded machine, never
+/// reached when the browser answers.
+const WAIT: Duration = Duration::from_secs(20);
+
 fn run(
     consent: Consent,
+    edit: impl Fn(String) -> String + Send + 'static,
+) -> (Server, Result<String, ConnectError>, u16, u16) {
+    run_forged_first(consent, None, edit)
+}
+
+fn run_forged_first(
+    consent: Consent,
+    forged: Option<fn(String) -> String>,
     edit: impl Fn(String) -> String + Send + 'static,
 ) -> (Server, Result<String, ConnectError>, u16, u16) {
     let server = server(consent);
     let cfg = config(&server.fake);
     let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
     let port = url::Url::parse(connect.redirect_uri()).unwrap().port().unwrap();
-    let browser = browse(connect.start_url(), edit);
+    let browser = browse(connect.start_url(), forged, edit);
     let result = connect
-        .finish(&options(), &cfg, &secrets(), Duration::from_secs(3))
+        .finish(&options(), &cfg, &secrets(), WAIT)
         .map(|g| g.refresh_token.unwrap().expose_secret().to_owned());
     let page = browser.join().unwrap();
     (server, result, page, port)
@@ -238,19 +262,119 @@ fn connect_exchanges_the_code_with_its_verifier_and_basic_client_auth_and_gets_a
 }
 
 #[test]
-fn a_redirect_with_another_state_is_refused_and_waiting_goes_on_until_the_deadline() {
-    let (server, result, page, _) = run(Consent::Grant, |l| l.replace("state=", "state=forged"));
-    assert_eq!(page, 400, "the forged redirect is told it is not this sign-in");
-    match result {
-        Err(e @ ConnectError::TimedOut { refused: 1, .. }) => {
+fn a_redirect_with_another_state_is_refused_and_the_real_one_still_connects() {
+    let (server, result, page, _) =
+        run_forged_first(Consent::Grant, Some(|l| l.replace("state=", "state=forged")), |l| l);
+    assert_eq!(result.unwrap(), "tGzv3JOkF0XG5Qx2TlKWIA");
+    assert_eq!(page, 200);
+    assert_eq!(
+        token_requests(&server),
+        1,
+        "only the real redirect's code was exchanged"
+    );
+}
+
+#[test]
+fn a_sign_in_that_only_saw_other_redirects_times_out_saying_how_many() {
+    let server = server(Consent::Grant);
+    let cfg = config(&server.fake);
+    let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
+    let (start, redirect) = (connect.start_url(), connect.redirect_uri().to_owned());
+    // The browser opens the start address and two redirects with other
+    // states arrive; the wait ends only at the deadline, which is after
+    // both were answered (the thread tells the main one).
+    let (answered, done) = std::sync::mpsc::channel();
+    let forger = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        assert_eq!(client.get(&start).send().unwrap().status().as_u16(), 302);
+        for state in ["forged", "another"] {
+            let url = format!("{redirect}?code=x&state={state}");
+            assert_eq!(client.get(url).send().unwrap().status().as_u16(), 400);
+        }
+        answered.send(()).unwrap();
+    });
+    let waiting = std::thread::spawn(move || connect.finish(&options(), &cfg, &secrets(), Duration::from_secs(4)));
+    done.recv_timeout(Duration::from_secs(20))
+        .expect("the listener answered both");
+    forger.join().unwrap();
+    match waiting.join().unwrap() {
+        Err(e @ ConnectError::TimedOut { refused: 2, .. }) => {
             assert!(
-                e.to_string().contains("1 redirect(s) that were not this sign-in's"),
+                e.to_string().contains("2 redirect(s) that were not this sign-in's"),
                 "{e}"
             );
         }
-        other => panic!("{other:?}"),
+        other => panic!("{:?}", other.map(|_| ())),
     }
     assert_eq!(token_requests(&server), 0);
+}
+
+#[test]
+fn clients_holding_connections_open_do_not_keep_the_browser_waiting() {
+    use std::io::Write;
+    let server = server(Consent::Grant);
+    let cfg = config(&server.fake);
+    let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
+    let port = url::Url::parse(connect.redirect_uri()).unwrap().port().unwrap();
+    // Ten silent connections and one that sends a byte every 200 ms, all
+    // open before the browser comes: each is read on its own, so none of
+    // them is in the browser's way.
+    let mut held: Vec<std::net::TcpStream> = (0..10)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let drip = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            for b in b"GET /callback?state=x HTTP/1.1\r\nHost: 127.0.0.1\r\n".iter().cycle() {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) || s.write_all(&[*b]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let browser = browse(connect.start_url(), None, |l| l);
+    let began = std::time::Instant::now();
+    let result = connect.finish(&options(), &cfg, &secrets(), WAIT);
+    let took = began.elapsed();
+    assert_eq!(browser.join().unwrap(), 200);
+    assert_eq!(
+        result.unwrap().refresh_token.unwrap().expose_secret(),
+        "tGzv3JOkF0XG5Qx2TlKWIA"
+    );
+    // Reading one request may take up to 5 s; the browser did not wait
+    // for the held connections to time out.
+    assert!(took < Duration::from_secs(5), "the browser waited {took:?}");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    drip.join().unwrap();
+    held.clear();
+}
+
+#[test]
+fn the_sign_in_page_is_owner_only_names_only_the_start_address_and_goes_when_dropped() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server(Consent::Grant);
+    let cfg = config(&server.fake);
+    let connect = Connect::start(&ConnectConfig::read(&cfg).unwrap()).unwrap();
+    let page = connect.write_sign_in_page().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(page.path()), 0o600);
+    assert_eq!(mode(page.dir()), 0o700);
+    let html = std::fs::read_to_string(page.path()).unwrap();
+    assert!(
+        html.contains(&format!("content=\"0;url={}\"", connect.start_url())),
+        "{html}"
+    );
+    assert!(!html.contains("state=") && !html.contains("code_challenge") && !html.contains("<script"));
+    let dir = page.dir().to_owned();
+    drop(page);
+    assert!(!dir.exists(), "the page and its directory are removed");
 }
 
 #[test]

@@ -53,7 +53,65 @@ pub struct Obtained {
     pub refresh_expires_at: Option<OffsetDateTime>,
 }
 
+/// What may be shown of an OAuth 2.0 credential's access token: when the
+/// cached one was obtained and until when it is valid, never the token.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TokenState {
+    /// An access token is cached for the current version.
+    pub cached: bool,
+    /// When the cached token was obtained (a Connect or a refresh).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub obtained_at: Option<OffsetDateTime>,
+    /// Until when it is valid; null when the provider did not say.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub valid_until: Option<OffsetDateTime>,
+    /// Valid now (it may still be inside the refresh margin).
+    pub valid: bool,
+}
+
 impl Vault {
+    /// The state of the credential's cached access token, read without
+    /// opening it (so it is not a use and is not audited). A token
+    /// obtained by an older version does not count.
+    pub fn access_token_state(&mut self, reference: &str) -> Result<TokenState> {
+        let row = creds::get(self.conn(), reference)?;
+        if row.kind != CredentialKind::OAuth2 {
+            return Err(Error::invalid(
+                "credential",
+                format!("'{}' is not an OAuth 2.0 credential; it has no access token", row.name),
+            ));
+        }
+        let now = self.now();
+        let cached: Option<(u32, Option<String>, String)> = self
+            .conn()
+            .query_row(
+                "SELECT version, expires_at, obtained_at FROM token_cache WHERE credential_id = ?1",
+                [row.id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        match cached {
+            Some((version, expires_at, obtained_at)) if version == row.current_version => {
+                let valid_until = timefmt::opt_from_db(expires_at)?;
+                Ok(TokenState {
+                    cached: true,
+                    obtained_at: Some(timefmt::from_db(&obtained_at)?),
+                    valid_until,
+                    valid: valid_until.is_none_or(|t| t > now),
+                })
+            }
+            _ => Ok(TokenState {
+                cached: false,
+                obtained_at: None,
+                valid_until: None,
+                valid: false,
+            }),
+        }
+    }
+
     fn oauth_row(&mut self, reference: &str, purpose: &str) -> Result<creds::Row> {
         let row = creds::get(self.conn(), reference)?;
         let refusal = match row.status {

@@ -4,123 +4,107 @@
 //! token stored as a new version (`keywarden_connectors::authorize`,
 //! `Vault::store_connected`). Anything but a grant stores nothing.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
-use keywarden_connectors::Options;
-use keywarden_connectors::authorize::{Connect, ConnectConfig, ConnectError};
-use keywarden_connectors::endpoints::{self, Provider};
-use keywarden_core::{Connected, Failure, SecretString, timefmt};
-use secrecy::ExposeSecret;
+use keywarden_connectors::authorize::{Connect, ConnectError, SignInPage};
+use keywarden_connectors::sign_in::{SignInError, connect_credential};
+use keywarden_connectors::{Options, browser};
+use keywarden_core::{Failure, timefmt};
 
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, EXIT_OFFLINE};
-use crate::{browser, output};
+use crate::output;
 
 pub(crate) fn connect(ctx: &Ctx, name: &str, timeout_secs: u64, open_browser: bool) -> CliResult {
-    let mut vault = ctx.open()?;
-    let inputs = vault.connect_inputs(name)?;
+    let vault = Mutex::new(ctx.open()?);
     let options = Options {
         allow_loopback_http: keywarden_core::test_mode(),
         ..Options::default()
     };
-    // A known provider's endpoints where the credential names none.
-    let summary = vault.get_credential(name)?.summary;
-    let integration = match &summary.integration {
-        Some(i) => Some(vault.get_integration(i)?),
-        None => None,
-    };
-    let provider = Provider {
-        name: integration
-            .as_ref()
-            .map_or(summary.provider.as_str(), |i| i.provider.as_str()),
-        environment: &summary.environment,
-        tenant: integration.as_ref().and_then(|i| i.tenant_id.as_deref()),
-    };
-    let config = endpoints::completed(&options, &provider, &inputs.config).map_err(|e| failed(&e))?;
-    let flow = Connect::start(&ConnectConfig::read(&config).map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
-    open_sign_in(&flow, name, open_browser);
-    eprintln!("Waiting for the sign-in (at most {timeout_secs} s; Ctrl-C ends it and stores nothing)…");
     let timeout = Duration::from_secs(timeout_secs);
-    let grant = match flow.finish(&options, &config, &inputs.secrets, timeout) {
-        Ok(grant) => grant,
-        Err(e) => {
-            vault.record_connect_failure(name, &e.to_string())?;
-            return Err(failed(&e));
-        }
-    };
-    let Some(refresh_token) = grant.refresh_token else {
-        let why = "the provider granted no refresh token: ask for offline access (Entra: the offline_access scope) \
-                   and connect again; nothing was stored";
-        vault.record_connect_failure(name, why)?;
-        return Err(CliError::new(8, why));
-    };
-    let now = vault.now();
-    let connected = Connected {
-        refresh_token,
-        refresh_expires_at: grant.refresh_token_expires_in.map(|s| now + time::Duration::seconds(s)),
-        access_token: SecretString::from(grant.access_token.expose_secret().to_owned()),
-        access_expires_at: grant.expires_in.map(|s| now + time::Duration::seconds(s)),
-        scopes: grant.granted.clone(),
-        config: config
-            .iter()
-            .filter(|(k, v)| inputs.config.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    };
-    let access_until = connected.access_expires_at;
-    let c = vault.store_connected(name, inputs.version, connected)?;
+    let done = connect_credential(&vault, name, &options, timeout, |flow| {
+        let page = open_sign_in(flow, name, open_browser);
+        eprintln!("Waiting for the sign-in (at most {timeout_secs} s; Ctrl-C ends it and stores nothing)…");
+        page
+    })
+    .map_err(failed)?;
     if !ctx.json {
+        let c = &done.credential;
         println!(
             "Connected '{}': scopes granted: {}; access token valid until {}; refresh token {}.",
             c.summary.name,
-            if grant.granted.is_empty() {
+            if done.scopes.is_empty() {
                 "none named".to_owned()
             } else {
-                grant.granted.join(" ")
+                done.scopes.join(" ")
             },
-            access_until.map_or_else(|| "the provider did not say".to_owned(), timefmt::to_db),
+            done.access_expires_at
+                .map_or_else(|| "the provider did not say".to_owned(), timefmt::to_db),
             c.summary.expires_at.map_or_else(
                 || "without an expiry given".to_owned(),
                 |t| format!("valid until {}", timefmt::to_db(t))
             ),
         );
     }
-    output::credential(ctx, &c);
+    output::credential(ctx, &done.credential);
     Ok(())
 }
 
-/// Opens the browser at the start address, which redirects to the
-/// provider once: the address that carries the sign-in's state and
-/// challenge is on no command line. Printed when no browser opens.
-fn open_sign_in(flow: &Connect, name: &str, open_browser: bool) {
-    let url = flow.start_url();
-    let opened = open_browser
-        && match browser::open(&url) {
-            Ok(()) => true,
+/// Opens the browser on the sign-in page, an owner-only file that goes on
+/// to the start address, which redirects to the provider once: neither
+/// address is on a command line other local users can read. The start
+/// address is printed only when no browser opens.
+fn open_sign_in(flow: &Connect, name: &str, open_browser: bool) -> Option<SignInPage> {
+    let page = if open_browser {
+        match flow.write_sign_in_page() {
+            Ok(page) => match browser::open(page.path().as_os_str()) {
+                Ok(()) => Some(page),
+                Err(e) => {
+                    eprintln!("kw: no browser could be opened ({e})");
+                    None
+                }
+            },
             Err(e) => {
-                eprintln!("kw: no browser could be opened ({e})");
-                false
+                eprintln!("kw: the sign-in page could not be written ({e})");
+                None
             }
-        };
-    if opened {
-        eprintln!("Sign in at the provider in your browser to connect '{name}'.");
+        }
     } else {
-        eprintln!("Open this address in your browser (once) to connect '{name}':\n  {url}");
+        None
+    };
+    if page.is_some() {
+        eprintln!(
+            "Sign in at the provider in your browser to connect '{name}'. If no sign-in page shows, connect again \
+             with --no-browser and open the address it prints."
+        );
+    } else {
+        eprintln!(
+            "Open this address in your browser (once) to connect '{name}':\n  {}",
+            flow.start_url()
+        );
     }
+    page
 }
 
 /// Exit codes: bad configuration 5, offline 16, a port or socket failing
-/// 1, everything the provider or the browser ended 8.
-fn failed(e: &ConnectError) -> CliError {
-    let code = match e {
+/// 1, everything the provider or the browser ended 8; the vault's own.
+fn failed(e: SignInError) -> CliError {
+    let connect = match e {
+        SignInError::Vault(v) => return CliError::from(v),
+        e @ SignInError::NoRefreshToken => return CliError::new(8, e.to_string()),
+        SignInError::Connect(c) => c,
+    };
+    let code = match &connect {
         ConnectError::Config(_) => 5,
         ConnectError::Exchange(Failure::Unreachable { .. }) => EXIT_OFFLINE,
         ConnectError::Listen { .. } | ConnectError::Io(_) => 1,
         ConnectError::TimedOut { .. }
         | ConnectError::Refused(_)
         | ConnectError::StartedTwice
+        | ConnectError::Cancelled
         | ConnectError::NoCode
         | ConnectError::Exchange(_) => 8,
     };
-    CliError::new(code, e.to_string())
+    CliError::new(code, connect.to_string())
 }

@@ -1,19 +1,21 @@
-//! Opening the system browser at an address (Connect's sign-in page).
+//! Opening the system browser on a page (Connect's sign-in page, a file),
+//! for both shells (`kw` and the app). A process is started; nothing of
+//! windows or terminals is known here.
 //!
-//! Debug builds honour `KEYWARDEN_BROWSER`, a program run with the address
+//! Debug builds honour `KEYWARDEN_BROWSER`, a program run with the page's path
 //! as its one argument: the tests' "browser", which follows the redirects
 //! as a browser would. Release builds ignore it, so nothing in a user's
-//! environment can choose who receives the sign-in address.
+//! environment can choose who receives the sign-in page.
 
 use std::process::{Command, Stdio};
 
-pub(crate) fn open(url: &str) -> std::io::Result<()> {
+pub fn open(page: &std::ffi::OsStr) -> std::io::Result<()> {
     let mut command = match test_browser() {
         Some(program) => Command::new(program),
         None => system_opener(),
     };
     let mut child = command
-        .arg(url)
+        .arg(page)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
