@@ -48,6 +48,16 @@ macro_rules! for_each_command {
             delete_credential(id: String, confirm_name: String) -> ();
             /// Puts a secret on the clipboard from the backend; the window never sees it.
             copy_secret(id: String, field: Option<String>) -> CopyReceipt;
+            /// An OAuth 2.0 credential's access token: cached until when, obtained when (never the token).
+            access_token_state(id: String) -> TokenState;
+            /// "Refresh": a new access token now; it stays in the backend.
+            refresh_access_token(id: String) -> TokenState;
+            /// "Connect…" / "Re-authorize…": the sign-in in the system browser; answers at once.
+            connect_credential(id: String) -> ConnectStatus;
+            /// How the Connect started from the window stands.
+            connect_status() -> ConnectStatus;
+            /// Ends the wait for the browser; nothing is stored.
+            cancel_connect() -> ();
 
             list_integrations() -> Vec<Integration>;
             get_integration(id: String) -> Integration;

@@ -18,12 +18,14 @@ use keywarden_core::{
 use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
 
 use crate::clipboard;
+// OAuth 2.0's commands live in their own module.
 use crate::error::{ErrorCode, IpcError, IpcResult};
 use crate::ipc_schema::args;
 use crate::models::{
     AppStatus, CopyReceipt, ExportFormat, ExportReceipt, IssuedKeyOut, KeySourceKind, PartnerKeyDetails, PolicyView,
     RecoveryCodeOut, RotationOutcome, TeamStatus, VaultState,
 };
+pub use crate::oauth::{access_token_state, cancel_connect, connect_credential, connect_status, refresh_access_token};
 use crate::save_dialog::SaveAsk;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -158,7 +160,7 @@ fn validator(state: &AppState, offline: bool) -> Box<dyn Validator + Send + Sync
 
 /// Runs a live check on a plain OS thread: the blocking HTTP client must
 /// not run on (or be dropped in) the async runtime's worker threads.
-fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use keywarden_core::partner::PartnerKey;
 use keywarden_core::run::Consumer;
+use keywarden_core::tokens::TokenState;
 use keywarden_core::{
     AuditEvent, AuditReport, Check, CheckReport, Credential, CredentialSummary, Integration, Notice, ReminderKind,
     SecretString, SupportBundle,
@@ -31,6 +32,7 @@ use crate::models::{
     IssueKeyInput, IssuedKeyOut, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails, RecoveryCodeOut,
     RotateInput, RotationOutcome, TeamRotateInput, TeamSignInInput, TeamStatus,
 };
+use crate::oauth::ConnectStatus;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::team_models::TeamCredentialOut;

@@ -500,6 +500,47 @@ fn no_command_response_contains_a_stored_secret() {
     );
     h.ok("touch", json!({}));
 
+    // OAuth 2.0: the token's state, Refresh and Connect against a fake
+    // authorization server that knows neither the pasted refresh token nor
+    // (for Connect) where to sign in: every answer says why, none carries
+    // the client secret or the refresh token.
+    {
+        let auth = keywarden_connectors::fake_oauth::FakeAuthServer::start("oauth-client", "unused").unwrap();
+        let (marker, client_secret) = secret(400, "O");
+        markers.push(marker);
+        let (marker, refresh_token) = secret(401, "O");
+        markers.push(marker);
+        let oauth = h.ok(
+            "add_credential",
+            json!({ "input": { "name": "oauth signed in", "kind": "oauth2", "validate": false, "tags": [],
+                               "config": { "grant_type": "refresh_token", "client_id": "oauth-client",
+                                           "token_url": auth.token_url(), "client_auth": "basic" },
+                               "secrets": { "client_secret": client_secret, "refresh_token": refresh_token } } }),
+        );
+        let id = oauth["id"].as_str().unwrap().to_owned();
+        let state = h.ok("access_token_state", json!({ "id": id }));
+        assert_eq!(state["cached"], false);
+        let refused = h.invoke("refresh_access_token", json!({ "id": id })).unwrap_err();
+        assert_eq!(refused["code"], "refused", "{refused}");
+        assert_eq!(h.ok("get_credential", json!({ "id": id }))["status"], "error");
+        let started = h.ok("connect_credential", json!({ "id": id }));
+        assert_eq!(started["state"], "waiting");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let ended = loop {
+            let now = h.ok("connect_status", json!({}));
+            if now["state"] != "waiting" {
+                break now;
+            }
+            assert!(std::time::Instant::now() < deadline, "the Connect never ended");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(ended["state"], "failed", "{ended}");
+        assert!(ended["message"].as_str().unwrap().contains("authorize_url"), "{ended}");
+        h.ok("cancel_connect", json!({}));
+        let not_oauth = h.invoke("connect_credential", json!({ "id": ids[0] })).unwrap_err();
+        assert_eq!(not_oauth["code"], "invalid_input", "{not_oauth}");
+    }
+
     // The team vault, on a real OpenBao: the same promise for its secrets.
     {
         use keywarden_team::testing::{AcceptAll, MOUNT, Team, USERPASS, api_key, password};

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 pub mod ipc_schema;
 pub mod models;
+pub mod oauth;
 pub mod save_dialog;
 pub mod scheduler;
 pub mod settings;

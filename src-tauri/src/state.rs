@@ -15,7 +15,11 @@ use crate::settings::Settings;
 pub struct AppState {
     pub vault_dir: PathBuf,
     pub profile: Option<String>,
-    vault: Mutex<Option<Vault>>,
+    /// Shared with the flows that run beside the window (Connect): they
+    /// hold it only for their own steps.
+    vault: Arc<Mutex<Option<Vault>>>,
+    /// The OAuth Connect started from the window (oauth.rs).
+    pub connects: Arc<crate::oauth::Connects>,
     /// The settings in force: the user's, overridden by the policy.
     settings: Mutex<Settings>,
     /// Why `settings.json` could not be used (damaged, unreadable), so the
@@ -70,7 +74,8 @@ impl AppState {
             policy: Arc::new(policy),
             vault_dir,
             profile,
-            vault: Mutex::new(None),
+            vault: Arc::new(Mutex::new(None)),
+            connects: Arc::default(),
             settings: Mutex::new(settings),
             settings_problem: Mutex::new(settings_problem),
             last_activity: Mutex::new((Instant::now(), SystemTime::now())),
@@ -264,8 +269,18 @@ impl AppState {
         }
     }
 
+    /// The vault slot for a flow that runs beside the window.
+    pub fn shared_vault(&self) -> crate::oauth::SharedVault {
+        crate::oauth::SharedVault {
+            vault: Arc::clone(&self.vault),
+            timer: Arc::clone(&self.timer),
+        }
+    }
+
     /// Drops the open vault: its keys are zeroized on drop.
     pub fn lock(&self) -> bool {
+        // A sign-in waiting in the browser ends with nothing stored.
+        self.connects.cancel();
         // The verifier's own vault handle goes first.
         if let Ok(mut slot) = self.verifier.lock() {
             if let Ok(Some(running)) = std::mem::replace(&mut *slot, Ok(None)) {

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod driver;
+mod oauth;
 mod perf;
 mod selection;
 

@@ -218,6 +218,13 @@ impl Connect {
         Arc::clone(&self.cancelled)
     }
 
+    /// Ends the wait when `flag` is set (one made before the Connect
+    /// started, so a Cancel at any moment counts).
+    pub fn cancelled_by(mut self, flag: Arc<AtomicBool>) -> Connect {
+        self.cancelled = flag;
+        self
+    }
+
     /// The address to open in the system browser: on this listener, it
     /// redirects once to the authorization endpoint. Opened a second time,
     /// the Connect ends (someone else may be racing it).

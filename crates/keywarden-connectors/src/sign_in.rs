@@ -9,6 +9,8 @@
 //! the flow ends), or none when it printed the address instead.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use keywarden_core::{Connected, Credential, SecretString};
@@ -49,12 +51,14 @@ pub enum SignInError {
 /// Connects `name`: the credential's endpoints (a known provider's where
 /// it names none), the sign-in through `open`, the code exchanged, and the
 /// refresh token stored as a new version. A refusal, a timeout or a
-/// cancel is recorded on the credential and stores nothing.
+/// cancel (`cancel` set, at any moment) is recorded on the credential and
+/// stores nothing.
 pub fn connect_credential<C: VaultCell>(
     cell: &C,
     name: &str,
     options: &Options,
     timeout: Duration,
+    cancel: Arc<AtomicBool>,
     open: impl FnOnce(&Connect) -> Option<SignInPage>,
 ) -> Result<SignedIn, SignInError> {
     let (inputs, provider) = cell.with(|v| {
@@ -74,7 +78,7 @@ pub fn connect_credential<C: VaultCell>(
         Ok((inputs, provider))
     })?;
     let config = endpoints::completed(options, &provider.borrowed(), &inputs.config)?;
-    let flow = Connect::start(&ConnectConfig::read(&config)?)?;
+    let flow = Connect::start(&ConnectConfig::read(&config)?)?.cancelled_by(cancel);
     // Kept until the flow ends: the browser reads it when it starts.
     let _page = open(&flow);
     let grant = match flow.finish(options, &config, &inputs.secrets, timeout) {

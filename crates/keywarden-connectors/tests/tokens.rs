@@ -14,6 +14,7 @@ use std::time::Duration;
 use fake::{Fake, Recorded, Reply};
 use keywarden_connectors::Options;
 use keywarden_connectors::tokens::TokenBroker;
+use keywarden_core::Clock;
 use keywarden_core::{
     Actor, CredentialKind, Error, ExposeSecret, Failure, KeySource, ManualClock, NewCredential, SecretFields,
     SecretString, Status, Vault,
@@ -214,4 +215,43 @@ fn invalid_grant_puts_the_credential_in_error_and_asks_for_reconnection() {
     let checks = v.recent_checks("BC payroll", 5).unwrap();
     assert_eq!(checks.len(), 1, "the refusal is in the check history the app shows");
     assert!(!format!("{err:?}").contains("rt-initial"));
+}
+
+#[test]
+fn refresh_now_asks_the_endpoint_even_with_a_valid_token_cached_and_the_state_shows_no_token() {
+    let e = endpoint();
+    let (_d, vault, clock) = setup(&e);
+    let b = broker(&vault);
+    let state = |v: &Arc<Mutex<Vault>>| v.lock().unwrap().access_token_state("BC payroll").unwrap();
+    assert!(!state(&vault).cached, "nothing cached before the first use");
+    assert_eq!(b.access_token("BC payroll", "sync").unwrap().expose_secret(), "at-001");
+    let first = state(&vault);
+    assert!(first.cached && first.valid);
+    // (Stored to the second.)
+    let near = |t: Option<time::OffsetDateTime>, want: time::OffsetDateTime| {
+        t.is_some_and(|t| (t - want).abs() < time::Duration::seconds(1))
+    };
+    assert!(
+        near(first.valid_until, clock.now() + time::Duration::seconds(3599)),
+        "the documented expires_in: {:?}",
+        first.valid_until
+    );
+    // "Refresh" while the cached token is still valid: asked now.
+    clock.advance(time::Duration::minutes(1));
+    let until = b.refresh_now("BC payroll").unwrap();
+    assert_eq!(e.refreshes.load(Ordering::SeqCst), 2);
+    assert!(near(until, clock.now() + time::Duration::seconds(3599)), "{until:?}");
+    let second = state(&vault);
+    assert!(near(second.obtained_at, clock.now()), "{:?}", second.obtained_at);
+    assert_eq!(b.access_token("BC payroll", "sync").unwrap().expose_secret(), "at-002");
+    // The state is read, not a use: no token in it, nothing audited.
+    let shown = serde_json::to_string(&second).unwrap();
+    assert!(!shown.contains("at-00") && !shown.contains("rt-"), "{shown}");
+    // Past its expiry the token is cached but not valid; after a refused
+    // refresh nothing is cached.
+    clock.advance(time::Duration::hours(2));
+    assert!(!state(&vault).valid);
+    e.revoked.store(true, Ordering::SeqCst);
+    assert!(b.refresh_now("BC payroll").is_err());
+    assert!(!state(&vault).cached);
 }

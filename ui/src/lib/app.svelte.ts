@@ -5,7 +5,7 @@ import type { AppStatus, CredentialSummary, Integration, Notice } from './ipc/ty
 export type Screen =
   | { name: 'dashboard' }
   | { name: 'credentials' }
-  | { name: 'credential'; id: string; action?: 'rotate' }
+  | { name: 'credential'; id: string; action?: 'rotate' | 'reauthorize' }
   | { name: 'new-credential' }
   | { name: 'integrations' }
   | { name: 'integration'; id: string }

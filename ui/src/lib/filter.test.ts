@@ -61,6 +61,13 @@ describe('credential list filter', () => {
     expect(ranked[0].row.name).toBe('Pleo refused');
     expect(ranked[0].why).toContain('Reconnection required');
   });
+  it('tells_an_oauth_credential_whose_sign_in_was_refused_to_re_authorize', () => {
+    const refused = row('Pleo OAuth', { status: 'error', kind: 'oauth2' });
+    const [first] = needsAction([...rows, refused]);
+    expect(first.row.name).toBe('Pleo OAuth');
+    expect(first.why).toContain('re-authorize');
+    expect(first.why).not.toContain('update it');
+  });
   it('ranks_overdue_rotation_before_expiring_and_due_rotation_by_date_with_expiries', () => {
     const overdue = row('Old key', { status: 'rotation_due', rotation_due_at: '2026-08-01T00:00:00Z', rotation_overdue: true });
     const due = row('Due key', { status: 'rotation_due', rotation_due_at: '2026-11-20T00:00:00Z' });

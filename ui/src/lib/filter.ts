@@ -95,7 +95,9 @@ export function needsAction(rows: CredentialSummary[], max = 8): { row: Credenti
     const due = row.rotation_due_at ?? '';
     // A credential the provider keeps refusing breaks the next sync run:
     // it comes first, ahead of an expiry the user may already know about.
-    if (row.status === 'error') out.push({ row, why: 'Reconnection required: the provider keeps refusing it; update it', rank: 0, at });
+    if (row.status === 'error' && row.kind === 'oauth2')
+      out.push({ row, why: 'Reconnection required: the provider refused its sign-in; re-authorize it', rank: 0, at });
+    else if (row.status === 'error') out.push({ row, why: 'Reconnection required: the provider keeps refusing it; update it', rank: 0, at });
     else if (row.status === 'expired') out.push({ row, why: `Expired ${at.slice(0, 10)}: rotate now`, rank: 1, at });
     else if (row.status === 'rotation_due' && row.rotation_overdue)
       out.push({ row, why: `Rotation overdue since ${due.slice(0, 10)}: rotate now`, rank: 2, at: due });

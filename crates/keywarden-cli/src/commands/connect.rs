@@ -23,7 +23,7 @@ pub(crate) fn connect(ctx: &Ctx, name: &str, timeout_secs: u64, open_browser: bo
         ..Options::default()
     };
     let timeout = Duration::from_secs(timeout_secs);
-    let done = connect_credential(&vault, name, &options, timeout, |flow| {
+    let done = connect_credential(&vault, name, &options, timeout, Default::default(), |flow| {
         let page = open_sign_in(flow, name, open_browser);
         eprintln!("Waiting for the sign-in (at most {timeout_secs} s; Ctrl-C ends it and stores nothing)…");
         page

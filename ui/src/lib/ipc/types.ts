@@ -25,6 +25,8 @@ export type { PartnerKey } from './bindings/PartnerKey';
 export type { PartnerKeyDetails } from './bindings/PartnerKeyDetails';
 export type { KeyState } from './bindings/KeyState';
 export type { Consumer } from './bindings/Consumer';
+export type { ConnectStatus } from './bindings/ConnectStatus';
+export type { TokenState } from './bindings/TokenState';
 export type { ExpirySource } from './bindings/ExpirySource';
 export type { SupportBundle } from './bindings/SupportBundle';
 export type { VersionInfo } from './bindings/VersionInfo';

@@ -5,6 +5,7 @@ import type { AuditQuery } from "./AuditQuery";
 import type { AuditReport } from "./AuditReport";
 import type { Check } from "./Check";
 import type { CheckReport } from "./CheckReport";
+import type { ConnectStatus } from "./ConnectStatus";
 import type { Consumer } from "./Consumer";
 import type { CopyReceipt } from "./CopyReceipt";
 import type { Credential } from "./Credential";
@@ -32,6 +33,7 @@ import type { TeamCredentialOut } from "./TeamCredentialOut";
 import type { TeamRotateInput } from "./TeamRotateInput";
 import type { TeamSignInInput } from "./TeamSignInInput";
 import type { TeamStatus } from "./TeamStatus";
+import type { TokenState } from "./TokenState";
 
 /** Every IPC command: its arguments by name and what it answers. */
 export type Commands = {
@@ -53,6 +55,11 @@ export type Commands = {
   credential_dependents: { args: { id: string }; returns: Array<string> };
   delete_credential: { args: { id: string; confirm_name: string }; returns: null };
   copy_secret: { args: { id: string; field: string | null }; returns: CopyReceipt };
+  access_token_state: { args: { id: string }; returns: TokenState };
+  refresh_access_token: { args: { id: string }; returns: TokenState };
+  connect_credential: { args: { id: string }; returns: ConnectStatus };
+  connect_status: { args: Record<string, never>; returns: ConnectStatus };
+  cancel_connect: { args: Record<string, never>; returns: null };
   list_integrations: { args: Record<string, never>; returns: Array<Integration> };
   get_integration: { args: { id: string }; returns: Integration };
   add_integration: { args: { input: NewIntegrationInput }; returns: Integration };
@@ -116,6 +123,16 @@ export function commands(call: Call) {
     deleteCredential: (id: string, confirm_name: string): Promise<null> => call('delete_credential', { id, confirm_name }),
     /** Puts a secret on the clipboard from the backend; the window never sees it. */
     copySecret: (id: string, field: string | null): Promise<CopyReceipt> => call('copy_secret', { id, field }),
+    /** An OAuth 2.0 credential's access token: cached until when, obtained when (never the token). */
+    accessTokenState: (id: string): Promise<TokenState> => call('access_token_state', { id }),
+    /** "Refresh": a new access token now; it stays in the backend. */
+    refreshAccessToken: (id: string): Promise<TokenState> => call('refresh_access_token', { id }),
+    /** "Connect…" / "Re-authorize…": the sign-in in the system browser; answers at once. */
+    connectCredential: (id: string): Promise<ConnectStatus> => call('connect_credential', { id }),
+    /** How the Connect started from the window stands. */
+    connectStatus: (): Promise<ConnectStatus> => call('connect_status', {}),
+    /** Ends the wait for the browser; nothing is stored. */
+    cancelConnect: (): Promise<null> => call('cancel_connect', {}),
     listIntegrations: (): Promise<Array<Integration>> => call('list_integrations', {}),
     getIntegration: (id: string): Promise<Integration> => call('get_integration', { id }),
     addIntegration: (input: NewIntegrationInput): Promise<Integration> => call('add_integration', { input }),
