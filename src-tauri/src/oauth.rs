@@ -33,11 +33,14 @@ use crate::timer::Timer;
 pub enum ConnectStatus {
     /// None started since the app opened.
     Idle,
-    /// Waiting for the sign-in in the browser. `address`: the browser
-    /// could not be opened; the person opens this one-time address by hand.
+    /// Waiting for the sign-in in the browser. `address`: the one-time
+    /// start address, for a browser that did not open the page (a sandboxed
+    /// browser may not read it) to be given by hand; `opened`: whether a
+    /// browser was started at all.
     Waiting {
         credential: String,
         address: Option<String>,
+        opened: bool,
     },
     /// The refresh token is stored as a new version.
     Connected {
@@ -169,6 +172,7 @@ pub fn connect_credential(
         *status = ConnectStatus::Waiting {
             credential: name.clone(),
             address: None,
+            opened: false,
         };
         *connects.cancel.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&cancel));
     }
@@ -176,26 +180,33 @@ pub fn connect_credential(
     let cell = state.shared_vault();
     let options = options(state);
     std::thread::spawn(move || {
-        let result = run_connect(&cell, &id, &options, DEFAULT_TIMEOUT, cancel, |flow| {
-            let page = open_sign_in(flow);
-            if page.is_none() {
+        // Whatever happens in the flow, the window learns that it ended.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_connect(&cell, &id, &options, DEFAULT_TIMEOUT, cancel, |flow| {
+                let page = open_sign_in(flow);
                 connects.set(ConnectStatus::Waiting {
                     credential: name.clone(),
                     address: Some(flow.start_url()),
+                    opened: page.is_some(),
                 });
-            }
-            page
-        });
+                page
+            })
+        }));
         connects.cancel.lock().unwrap_or_else(|p| p.into_inner()).take();
         connects.set(match result {
-            Ok(done) => ConnectStatus::Connected {
+            Ok(Ok(done)) => ConnectStatus::Connected {
                 credential: done.credential.summary.name,
                 scopes: done.scopes,
                 access_expires_at: done.access_expires_at,
             },
-            Err(e) => ConnectStatus::Failed {
+            Ok(Err(e)) => ConnectStatus::Failed {
                 credential: name,
                 message: said(e),
+            },
+            Err(_) => ConnectStatus::Failed {
+                credential: name,
+                message: "the sign-in failed inside the app; nothing was stored. Restart the app and connect again"
+                    .into(),
             },
         });
     });
@@ -204,6 +215,9 @@ pub fn connect_credential(
 
 /// How the Connect started from the window stands.
 pub fn connect_status(state: &AppState) -> IpcResult<ConnectStatus> {
+    if !state.is_unlocked() {
+        return Err(IpcError::locked());
+    }
     Ok(state.connects.status())
 }
 

@@ -163,9 +163,16 @@ fn an_oauth_credential_connects_refreshes_and_re_authorizes_from_its_page() {
     );
     assert_no_secret_in_window(&app, &server);
 
-    // A Connect waiting for the browser ends with Cancel, storing nothing.
+    // A Connect waiting for the browser is found again after leaving its
+    // page (with the address for a browser that shows no page), and ends
+    // with Cancel, storing nothing.
     app.click("[data-testid=reauthorize]");
     app.wait("[data-testid=connect-waiting]");
+    nav(&app, "dashboard");
+    nav(&app, "credentials");
+    app.click("[data-testid=credential-row]");
+    app.wait("[data-testid=connect-waiting]");
+    assert!(app.html().contains("/start/"), "the start address is offered by hand");
     app.click("[data-testid=cancel-connect]");
     app.until("the sign-in ended", |a| {
         a.body_text().contains("the sign-in was cancelled")

@@ -216,16 +216,25 @@ fn grant_of(body: &Value, requested_scope: Option<&str>, refresh_token: Option<&
     };
     Ok(Grant {
         access_token: SecretString::from(access_token.to_owned()),
-        expires_in: body["expires_in"].as_i64(),
+        expires_in: lifetime(&body["expires_in"]),
         granted,
         refresh_token: match (refresh_token, body["refresh_token"].as_str()) {
             (Some(old), Some(new)) if !new.is_empty() && new != old => Some(SecretString::from(new.to_owned())),
             _ => None,
         },
-        refresh_token_expires_in: body["refresh_token_expires_in"]
-            .as_i64()
-            .filter(|_| refresh_token.is_some()),
+        refresh_token_expires_in: lifetime(&body["refresh_token_expires_in"]).filter(|_| refresh_token.is_some()),
     })
+}
+
+/// The longest lifetime taken from a token endpoint: ten years. A larger
+/// one (or a negative one) is the endpoint's error, and an instant that far
+/// out cannot be computed; it is held to this range, not trusted.
+const MAX_LIFETIME: i64 = 10 * 366 * 24 * 3600;
+
+/// A lifetime in seconds (`expires_in`, `refresh_token_expires_in`),
+/// within 0 ..= `MAX_LIFETIME`.
+fn lifetime(v: &Value) -> Option<i64> {
+    v.as_i64().map(|s| s.clamp(0, MAX_LIFETIME))
 }
 
 impl Validator for OAuth2 {
@@ -346,6 +355,21 @@ mod tests {
             };
             assert!(detail.contains("not a bearer token"), "{detail}");
             assert!(!detail.contains("DPoP") && !detail.contains("mac"), "{detail}");
+        }
+    }
+
+    #[test]
+    fn a_lifetime_no_clock_can_hold_is_held_to_ten_years_and_a_negative_one_to_none_left() {
+        let mut body = answer(Some("Bearer"), None);
+        body["refresh_token"] = "new-refresh".into();
+        for (given, held) in [(i64::MAX, MAX_LIFETIME), (-5, 0), (3600, 3600)] {
+            body["expires_in"] = given.into();
+            body["refresh_token_expires_in"] = given.into();
+            let grant = grant_of(&body, None, Some("old-refresh")).unwrap();
+            assert_eq!(grant.expires_in, Some(held), "{given}");
+            assert_eq!(grant.refresh_token_expires_in, Some(held), "{given}");
+            // Added to now, as the broker and Connect do, it does not overflow.
+            let _ = time::OffsetDateTime::now_utc() + time::Duration::seconds(held);
         }
     }
 

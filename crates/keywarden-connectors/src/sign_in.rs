@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use keywarden_core::{Connected, Credential, SecretString};
@@ -78,9 +78,14 @@ pub fn connect_credential<C: VaultCell>(
         Ok((inputs, provider))
     })?;
     let config = endpoints::completed(options, &provider.borrowed(), &inputs.config)?;
-    let flow = Connect::start(&ConnectConfig::read(&config)?)?.cancelled_by(cancel);
-    // Kept until the flow ends: the browser reads it when it starts.
-    let _page = open(&flow);
+    let flow = Connect::start(&ConnectConfig::read(&config)?)?.cancelled_by(Arc::clone(&cancel));
+    // Kept until the flow ends: the browser reads it when it starts. A
+    // Cancel before this point opens no browser.
+    let _page = if cancel.load(Ordering::SeqCst) {
+        None
+    } else {
+        open(&flow)
+    };
     let grant = match flow.finish(options, &config, &inputs.secrets, timeout) {
         Ok(grant) => grant,
         Err(e) => {
@@ -95,7 +100,13 @@ pub fn connect_credential<C: VaultCell>(
     };
     let filled = filled_config(&config, &inputs.config);
     let scopes = grant.granted.clone();
-    cell.with(|v| {
+    let stored = cell.with(|v| {
+        // A Cancel (or a lock, which cancels) during the exchange counts:
+        // checked under the vault's lock, which a lock takes after
+        // cancelling, so nothing reaches a vault unlocked again meanwhile.
+        if cancel.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
         let now = v.now();
         let access_expires_at = grant.expires_in.map(|s| now + time::Duration::seconds(s));
         let connected = Connected {
@@ -107,13 +118,21 @@ pub fn connect_credential<C: VaultCell>(
             config: filled,
         };
         let credential = v.store_connected(name, inputs.version, connected)?;
-        Ok(SignedIn {
+        Ok(Some(SignedIn {
             credential,
             scopes,
             access_expires_at,
-        })
-    })
-    .map_err(SignInError::from)
+        }))
+    })?;
+    match stored {
+        Some(done) => Ok(done),
+        None => {
+            let e = ConnectError::Cancelled;
+            // The vault may be locked now: then there is nowhere to record it.
+            let _ = cell.with(|v| v.record_connect_failure(name, &e.to_string()));
+            Err(e.into())
+        }
+    }
 }
 
 /// The configuration Connect used that the credential did not name.

@@ -3,4 +3,4 @@
 /**
  * Where a Connect started from the window stands.
  */
-export type ConnectStatus = { "state": "idle" } | { "state": "waiting", credential: string, address: string | null, } | { "state": "connected", credential: string, scopes: Array<string>, access_expires_at: string | null, } | { "state": "failed", credential: string, message: string, };
+export type ConnectStatus = { "state": "idle" } | { "state": "waiting", credential: string, address: string | null, opened: boolean, } | { "state": "connected", credential: string, scopes: Array<string>, access_expires_at: string | null, } | { "state": "failed", credential: string, message: string, };
