@@ -21,6 +21,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -55,6 +56,45 @@ impl Head {
     }
 }
 
+/// The writer thread: writes each newest head handed to it, until the
+/// vault closes and nothing is left to write.
+fn write_heads(queue: &Queue, written: &AtomicI64, vault_id: &str) {
+    loop {
+        let head = {
+            let mut next = queue.next.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(h) = next.0.take() {
+                    break Some(h);
+                }
+                if next.1 {
+                    break None;
+                }
+                next = queue.wake.wait(next).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let Some(h) = head else { return };
+        // Best effort, as before: an anchor left behind is moved on the
+        // next open.
+        if h.seq > written.load(Ordering::Relaxed) && crate::keychain::store_anchor(vault_id, &h.to_text()).is_ok() {
+            written.store(h.seq, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Anchor {
+    /// The last head handed over is written before the vault is gone.
+    fn drop(&mut self) {
+        let writer = self.writer.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut w) = writer {
+            w.queue.next.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+            w.queue.wake.notify_one();
+            if let Some(thread) = w.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
 /// The head as the database has it now (inside a transaction: as it will
 /// be committed).
 pub fn head(conn: &Connection) -> Result<Option<Head>> {
@@ -75,7 +115,26 @@ pub(crate) struct Anchor {
     place: Place,
     /// The sequence number this process last wrote: a commit that did not
     /// move the head writes nothing.
-    written: AtomicI64,
+    written: Arc<AtomicI64>,
+    /// A keychain anchor is moved by a thread of its own, started at the
+    /// first commit: a Secret Service write (gnome-keyring saves its file)
+    /// takes about 2 ms, which every audited use would otherwise wait for.
+    /// It writes the newest head it was given (the ones in between are
+    /// never needed) and is finished before the vault closes.
+    writer: Mutex<Option<Writer>>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    queue: Arc<Queue>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The newest head waiting to be written, and whether the vault closes.
+#[derive(Debug, Default)]
+struct Queue {
+    next: Mutex<(Option<Head>, bool)>,
+    wake: Condvar,
 }
 
 #[derive(Debug, Clone)]
@@ -100,7 +159,8 @@ impl Anchor {
     fn at(place: Place) -> Anchor {
         Anchor {
             place,
-            written: AtomicI64::new(-1),
+            written: Arc::new(AtomicI64::new(-1)),
+            writer: Mutex::new(None),
         }
     }
 
@@ -148,10 +208,47 @@ impl Anchor {
     /// written it yet. Best effort: the change itself is committed, and an
     /// anchor left behind is moved on the next open.
     pub(crate) fn advance(&self, head: Option<Head>) {
-        if let Some(h) = head {
-            if h.seq > self.written.load(Ordering::Relaxed) {
+        let Some(h) = head else { return };
+        if h.seq <= self.written.load(Ordering::Relaxed) {
+            return;
+        }
+        match &self.place {
+            Place::Keychain { vault_id } => self.hand_to_writer(vault_id, h),
+            Place::File { .. } => {
                 let _ = self.save(&h);
             }
+        }
+    }
+
+    /// Gives the writer thread the newest head (starting it if need be);
+    /// written here and now if no thread can be started.
+    fn hand_to_writer(&self, vault_id: &str, h: Head) {
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if writer.is_none() {
+            let queue = Arc::new(Queue::default());
+            let (q, written, id) = (Arc::clone(&queue), Arc::clone(&self.written), vault_id.to_owned());
+            match std::thread::Builder::new()
+                .name("keywarden-anchor".into())
+                .spawn(move || write_heads(&q, &written, &id))
+            {
+                Ok(thread) => {
+                    *writer = Some(Writer {
+                        queue,
+                        thread: Some(thread),
+                    })
+                }
+                Err(_) => {
+                    let _ = self.save(&h);
+                    return;
+                }
+            }
+        }
+        if let Some(w) = writer.as_ref() {
+            let mut next = w.queue.next.lock().unwrap_or_else(|p| p.into_inner());
+            if next.0.as_ref().is_none_or(|queued| h.seq > queued.seq) {
+                next.0 = Some(h);
+            }
+            w.queue.wake.notify_one();
         }
     }
 

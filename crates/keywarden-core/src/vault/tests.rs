@@ -2237,3 +2237,37 @@ fn a_credential_disabled_while_its_authorization_ran_stays_disabled_and_nothing_
     assert_eq!(c.summary.status, Status::Disabled);
     assert_eq!(c.summary.current_version, inputs.version);
 }
+
+/// The keychain anchor is moved beside the commits (a thread of the
+/// vault's, so an audited use does not wait for the Secret Service), and
+/// once the vault is closed it stands on the last head: a copy from before
+/// the last change, put back, is refused as rolled back.
+#[test]
+fn the_keychain_anchor_holds_the_last_head_once_the_vault_is_closed() {
+    let (d, mut v) = vault();
+    let dir = d.path().join("v");
+    let id = v.vault_id().to_string();
+    v.add_credential(api_key("first", "pk_live_anchor_3333333333")).unwrap();
+    drop(v);
+    let db = dir.join("vault.db");
+    let before_last = std::fs::read(&db).unwrap();
+    let mut v = Vault::open(&dir, &KeySource::Keychain, actor()).unwrap();
+    for i in 0..30 {
+        v.use_secret("first", &format!("use {i}")).unwrap();
+    }
+    let head = crate::anchor::head(v.conn()).unwrap().unwrap();
+    drop(v);
+    let anchor = crate::keychain::read_for_tests(&format!("anchor:{id}")).unwrap();
+    assert!(
+        anchor.starts_with(&format!("keywarden-anchor v1 {} ", head.seq)),
+        "the anchor stands on the last event ({}): {anchor}",
+        head.seq
+    );
+    std::fs::write(&db, &before_last).unwrap();
+    let reopened = Vault::open(&dir, &KeySource::Keychain, actor());
+    assert!(
+        matches!(reopened, Err(Error::RolledBack { .. })),
+        "{:?}",
+        reopened.err()
+    );
+}
