@@ -134,6 +134,17 @@ impl<'a> ConnectConfig<'a> {
         };
         let authorize_url = url::Url::parse(need("authorize_url")?.trim())
             .map_err(|e| ConnectError::Config(format!("an authorize_url that is a URL ({e})")))?;
+        // RFC 6749 §3.1: the request's own parameters are Connect's; one
+        // already in the URL would be sent twice, and many servers take the
+        // first (another redirect_uri, state or challenge).
+        if let Some((name, _)) = authorize_url
+            .query_pairs()
+            .find(|(k, _)| RESERVED.contains(&k.as_ref()))
+        {
+            return Err(ConnectError::Config(format!(
+                "an authorize_url without a '{name}' parameter of its own (Connect sets it)"
+            )));
+        }
         need("token_url")?;
         need("client_id")?;
         let redirect_port = match config.get("redirect_port").map(|p| p.trim()) {
@@ -151,6 +162,17 @@ impl<'a> ConnectConfig<'a> {
         })
     }
 }
+
+/// The authorization request's parameters, which Connect sets.
+const RESERVED: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
 
 /// A Connect under way: the listener is bound, the browser may open
 /// `authorize_url`.
@@ -349,22 +371,36 @@ impl Connect {
         deadline: Instant,
     ) -> Result<(), ConnectError> {
         loop {
+            use std::io::ErrorKind;
             let stream = match self.listener.accept() {
                 Ok((stream, _)) => stream,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                // A client gone before it was accepted ends nothing.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(ConnectError::Io(e.to_string())),
             };
             if readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
                 readers.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
-            let (sender, readers) = (sender.clone(), Arc::clone(readers));
-            std::thread::spawn(move || {
+            let (sender, counted) = (sender.clone(), Arc::clone(readers));
+            let spawned = std::thread::Builder::new().spawn(move || {
                 if let Some(request) = read_request(stream, deadline) {
                     let _ = sender.send(request);
                 }
-                readers.fetch_sub(1, Ordering::SeqCst);
+                counted.fetch_sub(1, Ordering::SeqCst);
             });
+            // No thread to read it: the connection is closed unread.
+            if spawned.is_err() {
+                readers.fetch_sub(1, Ordering::SeqCst);
+            }
         }
     }
 }

@@ -113,7 +113,31 @@ pub fn completed(
             }
         }
     }
+    if let Some(authorize) = out.get("authorize_url") {
+        over_https(options, authorize.trim())?;
+    }
     Ok(out)
+}
+
+/// The sign-in page is where a person types a password: https only (plain
+/// http to loopback in test mode, where the fakes listen).
+fn over_https(options: &Options, raw: &str) -> Result<(), ConnectError> {
+    let url =
+        url::Url::parse(raw).map_err(|e| ConnectError::Config(format!("an authorize_url that is a URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback && options.allow_loopback_http => Ok(()),
+        _ => Err(ConnectError::Config(format!(
+            "an https authorize_url (the sign-in page is where a password is typed; {} is not https)",
+            url.origin().ascii_serialization()
+        ))),
+    }
 }
 
 /// RFC 8414 §3.1: the metadata's URL for `issuer`, the well-known suffix
@@ -219,6 +243,31 @@ mod tests {
         let no_tenant = Provider { tenant: None, ..p };
         let err = completed(&options(), &no_tenant, &cfg).err().unwrap();
         assert!(err.to_string().contains("tenant"), "{err}");
+    }
+
+    #[test]
+    fn a_sign_in_page_over_plain_http_is_refused_outside_test_mode_loopback() {
+        let any = Provider {
+            name: "generic",
+            environment: "production",
+            tenant: None,
+        };
+        let with = |url: &str| BTreeMap::from([("authorize_url".to_owned(), url.to_owned())]);
+        assert!(completed(&options(), &any, &with("https://login.example.com/authorize")).is_ok());
+        for url in [
+            "http://login.example.com/authorize",
+            "http://127.0.0.1:9/authorize",
+            "ftp://x/y",
+        ] {
+            let err = completed(&options(), &any, &with(url)).err().unwrap();
+            assert!(err.to_string().contains("https authorize_url"), "{url}: {err}");
+        }
+        let test_mode = Options {
+            allow_loopback_http: true,
+            ..Options::default()
+        };
+        assert!(completed(&test_mode, &any, &with("http://127.0.0.1:9/authorize")).is_ok());
+        assert!(completed(&test_mode, &any, &with("http://login.example.com/authorize")).is_err());
     }
 
     #[test]

@@ -468,6 +468,26 @@ fn no_redirect_in_time_ends_connect_and_closes_the_port() {
 }
 
 #[test]
+fn an_authorize_url_carrying_a_parameter_connect_sets_is_refused_by_name() {
+    let server = server(Consent::Grant);
+    for param in ["redirect_uri", "state", "code_challenge", "client_id"] {
+        let mut cfg = config(&server.fake);
+        let url = format!(
+            "{}?tenant=x&{param}=http%3A%2F%2Fattacker.example",
+            cfg["authorize_url"]
+        );
+        cfg.insert("authorize_url".into(), url);
+        let err = ConnectConfig::read(&cfg).err().unwrap();
+        assert!(err.to_string().contains(&format!("'{param}'")), "{err}");
+    }
+    // A parameter of the provider's own is kept.
+    let mut cfg = config(&server.fake);
+    let url = format!("{}?prompt=consent", cfg["authorize_url"]);
+    cfg.insert("authorize_url".into(), url);
+    assert!(ConnectConfig::read(&cfg).is_ok());
+}
+
+#[test]
 fn a_fixed_redirect_port_is_used_as_configured_and_a_bad_one_is_named() {
     let server = server(Consent::Grant);
     let mut cfg = config(&server.fake);
