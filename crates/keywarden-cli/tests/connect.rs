@@ -206,6 +206,26 @@ fn connect_stores_a_refresh_token_as_a_new_version_and_prints_no_token() {
 }
 
 #[test]
+fn a_refresh_tokens_lifetime_from_the_provider_becomes_the_credentials_expiry() {
+    let s = Setup::new();
+    s.server.refresh_lifetime(Some(30 * 86_400));
+    let before = time::OffsetDateTime::now_utc();
+    let out = s.connect(|l| l);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = s.open();
+    let c = v.get_credential("pleo-oauth").unwrap();
+    let expires = c.summary.expires_at.expect("the provider's refresh_token_expires_in");
+    let in_30_days = before + time::Duration::days(30);
+    assert!(
+        (expires - in_30_days).abs() < time::Duration::minutes(2),
+        "{expires} is not 30 days after the sign-in"
+    );
+    assert_eq!(c.summary.expiry_source, Some(keywarden_core::ExpirySource::Provider));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("refresh token valid until"), "{printed}");
+}
+
+#[test]
 fn a_wrong_state_or_a_refused_consent_stores_nothing_and_says_why() {
     let s = Setup::new();
     // A redirect with another state is refused and waiting goes on: the
