@@ -96,7 +96,14 @@ pub fn run() {
     match builder.build(context()) {
         Ok(app) => {
             dialog.attach(app.handle().clone());
-            app.run(|_, _| {});
+            // Quitting closes the vault like Lock does: its keys zeroized and
+            // its rollback anchor written (the event loop ends the process
+            // without dropping the state).
+            app.run(|handle, event| {
+                if let tauri::RunEvent::Exit = event {
+                    tauri::Manager::state::<AppState>(handle).lock();
+                }
+            });
         }
         Err(e) => {
             eprintln!("keywarden: the window could not start: {e}");

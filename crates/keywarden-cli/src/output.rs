@@ -19,11 +19,17 @@ pub fn write_stdout(args: std::fmt::Arguments) {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     let written = stdout.write_fmt(args).and_then(|()| stdout.flush());
+    // The vault is still open here: its rollback anchor is written first
+    // (a commit hands it to a writer thread).
     match written {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            keywarden_core::anchor_writer::flush_all();
+            std::process::exit(0)
+        }
         Err(e) => {
             eprintln!("kw: cannot write the output: {e}");
+            keywarden_core::anchor_writer::flush_all();
             std::process::exit(1)
         }
     }

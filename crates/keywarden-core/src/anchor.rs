@@ -20,11 +20,12 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::anchor_writer::AnchorWriter;
 use crate::error::{Error, Result};
 
 /// The file of a passphrase vault's anchor.
@@ -38,7 +39,7 @@ pub struct Head {
 }
 
 impl Head {
-    fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         format!("keywarden-anchor v1 {} {}", self.seq, hex::encode(&self.mac))
     }
 
@@ -56,41 +57,20 @@ impl Head {
     }
 }
 
-/// The writer thread: writes each newest head handed to it, until the
-/// vault closes and nothing is left to write.
-fn write_heads(queue: &Queue, written: &AtomicI64, vault_id: &str) {
-    loop {
-        let head = {
-            let mut next = queue.next.lock().unwrap_or_else(|p| p.into_inner());
-            loop {
-                if let Some(h) = next.0.take() {
-                    break Some(h);
-                }
-                if next.1 {
-                    break None;
-                }
-                next = queue.wake.wait(next).unwrap_or_else(|p| p.into_inner());
-            }
-        };
-        let Some(h) = head else { return };
-        // Best effort, as before: an anchor left behind is moved on the
-        // next open.
-        if h.seq > written.load(Ordering::Relaxed) && crate::keychain::store_anchor(vault_id, &h.to_text()).is_ok() {
-            written.store(h.seq, Ordering::Relaxed);
-        }
-    }
-}
-
 impl Drop for Anchor {
-    /// The last head handed over is written before the vault is gone.
+    /// The heads handed over are written before the vault is gone (waited
+    /// for a few seconds at most: a keychain waiting for its unlock prompt
+    /// must not hold the closing vault, and an anchor left behind is moved
+    /// on the next open).
     fn drop(&mut self) {
-        let writer = self.writer.get_mut().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(mut w) = writer {
-            w.queue.next.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
-            w.queue.wake.notify_one();
-            if let Some(thread) = w.thread.take() {
-                let _ = thread.join();
-            }
+        if let Some(w) = &self.writer
+            && !w.flush(crate::anchor_writer::FLUSH_LIMIT)
+        {
+            eprintln!(
+                "keywarden: the rollback anchor was not written within {} s (the keychain did not answer); the next \
+                 open moves it",
+                crate::anchor_writer::FLUSH_LIMIT.as_secs()
+            );
         }
     }
 }
@@ -113,28 +93,15 @@ pub fn head(conn: &Connection) -> Result<Option<Head>> {
 #[derive(Debug)]
 pub(crate) struct Anchor {
     place: Place,
-    /// The sequence number this process last wrote: a commit that did not
-    /// move the head writes nothing.
-    written: Arc<AtomicI64>,
-    /// A keychain anchor is moved by a thread of its own, started at the
-    /// first commit: a Secret Service write (gnome-keyring saves its file)
-    /// takes about 2 ms, which every audited use would otherwise wait for.
-    /// It writes the newest head it was given (the ones in between are
-    /// never needed) and is finished before the vault closes.
-    writer: Mutex<Option<Writer>>,
-}
-
-#[derive(Debug)]
-struct Writer {
-    queue: Arc<Queue>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// The newest head waiting to be written, and whether the vault closes.
-#[derive(Debug, Default)]
-struct Queue {
-    next: Mutex<(Option<Head>, bool)>,
-    wake: Condvar,
+    /// The sequence number this handle last wrote (or handed to the
+    /// writer): a commit that did not move the head writes nothing.
+    written: AtomicI64,
+    /// A keychain anchor's writer (`anchor_writer.rs`): one thread per
+    /// vault in the process writes the newest head beside the commits, so
+    /// an audited use does not wait for the Secret Service (about 2 ms).
+    /// `None` for a file anchor, or if no thread could be started: then
+    /// each commit writes it itself, as before.
+    writer: Option<Arc<AnchorWriter>>,
 }
 
 #[derive(Debug, Clone)]
@@ -145,9 +112,13 @@ enum Place {
 
 impl Anchor {
     pub(crate) fn keychain(vault_id: &str) -> Anchor {
-        Anchor::at(Place::Keychain {
-            vault_id: vault_id.to_owned(),
-        })
+        Anchor {
+            place: Place::Keychain {
+                vault_id: vault_id.to_owned(),
+            },
+            written: AtomicI64::new(-1),
+            writer: AnchorWriter::for_vault(vault_id),
+        }
     }
 
     pub(crate) fn file(dir: &Path) -> Anchor {
@@ -159,14 +130,17 @@ impl Anchor {
     fn at(place: Place) -> Anchor {
         Anchor {
             place,
-            written: Arc::new(AtomicI64::new(-1)),
-            writer: Mutex::new(None),
+            written: AtomicI64::new(-1),
+            writer: None,
         }
     }
 
     /// A second handle on the same place (`Vault::reopen`).
     pub(crate) fn duplicate(&self) -> Anchor {
-        Anchor::at(self.place.clone())
+        match &self.place {
+            Place::Keychain { vault_id } => Anchor::keychain(vault_id),
+            Place::File { .. } => Anchor::at(self.place.clone()),
+        }
     }
 
     fn load(&self) -> Result<Option<Head>> {
@@ -193,11 +167,16 @@ impl Anchor {
         }
     }
 
-    /// Records `head` as the newest the vault has reached.
+    /// Records `head` as the newest the vault has reached, now (also
+    /// backwards: accepting an older database moves it back). The heads
+    /// handed to the writer before are written first.
     pub(crate) fn save(&self, head: &Head) -> Result<()> {
         let text = head.to_text();
         match &self.place {
-            Place::Keychain { vault_id } => crate::keychain::store_anchor(vault_id, &text)?,
+            Place::Keychain { vault_id } => match &self.writer {
+                Some(w) => w.write_now(head)?,
+                None => crate::keychain::store_anchor(vault_id, &text)?,
+            },
             Place::File { path } => write_file(path, &text)?,
         }
         self.written.store(head.seq, Ordering::Relaxed);
@@ -212,43 +191,14 @@ impl Anchor {
         if h.seq <= self.written.load(Ordering::Relaxed) {
             return;
         }
-        match &self.place {
-            Place::Keychain { vault_id } => self.hand_to_writer(vault_id, h),
-            Place::File { .. } => {
+        match &self.writer {
+            Some(w) => {
+                self.written.store(h.seq, Ordering::Relaxed);
+                w.hand(h);
+            }
+            None => {
                 let _ = self.save(&h);
             }
-        }
-    }
-
-    /// Gives the writer thread the newest head (starting it if need be);
-    /// written here and now if no thread can be started.
-    fn hand_to_writer(&self, vault_id: &str, h: Head) {
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if writer.is_none() {
-            let queue = Arc::new(Queue::default());
-            let (q, written, id) = (Arc::clone(&queue), Arc::clone(&self.written), vault_id.to_owned());
-            match std::thread::Builder::new()
-                .name("keywarden-anchor".into())
-                .spawn(move || write_heads(&q, &written, &id))
-            {
-                Ok(thread) => {
-                    *writer = Some(Writer {
-                        queue,
-                        thread: Some(thread),
-                    })
-                }
-                Err(_) => {
-                    let _ = self.save(&h);
-                    return;
-                }
-            }
-        }
-        if let Some(w) = writer.as_ref() {
-            let mut next = w.queue.next.lock().unwrap_or_else(|p| p.into_inner());
-            if next.0.as_ref().is_none_or(|queued| h.seq > queued.seq) {
-                next.0 = Some(h);
-            }
-            w.queue.wake.notify_one();
         }
     }
 

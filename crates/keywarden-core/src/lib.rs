@@ -3,6 +3,7 @@
 //! the `kw` CLI are thin layers over `Vault`.
 
 pub mod anchor;
+pub mod anchor_writer;
 pub mod audit_export;
 pub mod backend;
 pub mod clock;
