@@ -41,6 +41,10 @@ macro_rules! for_each_command {
             rotate_credential(id: String, input: RotateInput) -> RotationOutcome;
             test_connection(id: String, offline: bool) -> CheckReport;
             list_checks(id: String) -> Vec<Check>;
+            /// How often the credential is checked live on a schedule, and when next.
+            check_schedule(id: String) -> CheckSchedule;
+            /// Sets its period in hours (0: not scheduled; null: its integration's or provider's).
+            set_check_schedule(id: String, every_hours: Option<u32>) -> CheckSchedule;
             dismiss_reminder(id: String, kind: ReminderKind) -> Credential;
             disable_credential(id: String, reason: String) -> Credential;
             /// The integrations a credential serves, then the workflows seen using it.

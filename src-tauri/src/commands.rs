@@ -15,7 +15,7 @@ use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, ReminderKind, SecretString, Vault, audit_export,
 };
-use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
+use keywarden_core::{Check, CheckReport, CheckSchedule, Notice, SupportBundle, Validator};
 
 use crate::clipboard;
 // OAuth 2.0's commands live in their own module.
@@ -158,6 +158,12 @@ fn validator(state: &AppState, offline: bool) -> Box<dyn Validator + Send + Sync
     }))
 }
 
+/// The live connectors (plain http to the fakes in test mode only), for
+/// the scheduled checks.
+pub(crate) fn live_validator(state: &AppState) -> Box<dyn Validator + Send + Sync> {
+    validator(state, false)
+}
+
 /// Runs a live check on a plain OS thread: the blocking HTTP client must
 /// not run on (or be dropped in) the async runtime's worker threads.
 pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
@@ -204,6 +210,27 @@ pub fn test_connection(
 /// the last live verdict and its age).
 pub fn list_checks(state: &AppState, args::list_checks { id }: args::list_checks) -> IpcResult<Vec<Check>> {
     state.with_vault(|v| v.recent_checks(&id, 20))
+}
+
+/// How often the credential is checked live on a schedule, and when next.
+pub fn check_schedule(state: &AppState, args::check_schedule { id }: args::check_schedule) -> IpcResult<CheckSchedule> {
+    let live = validator(state, false);
+    state.with_vault(|v| v.check_schedule(&id, live.as_ref()))
+}
+
+/// Sets the period (hours; 0: not scheduled; null: the integration's or
+/// provider's), within the policy; audited. The scheduler looks again.
+pub fn set_check_schedule(
+    state: &AppState,
+    args::set_check_schedule { id, every_hours }: args::set_check_schedule,
+) -> IpcResult<CheckSchedule> {
+    let live = validator(state, false);
+    let schedule = state.with_vault(|v| {
+        v.set_check_every(&id, every_hours)?;
+        v.check_schedule(&id, live.as_ref())
+    })?;
+    state.health_timer.poke();
+    Ok(schedule)
 }
 
 /// The admin marks a reminder done (the replaced secret revoked at the

@@ -383,6 +383,9 @@ fn no_command_response_contains_a_stored_secret() {
         );
         h.ok("test_connection", json!({ "id": id, "offline": true }));
         h.ok("list_checks", json!({ "id": id }));
+        h.ok("check_schedule", json!({ "id": id }));
+        let set = h.ok("set_check_schedule", json!({ "id": id, "every_hours": 6 }));
+        assert_eq!(set["every_hours"], 6, "{set}");
     }
     assert!(pleo.seen().len() >= 5, "the live checks reached the fake");
     // "Validate and Save" is the default: a key Pleo refuses is not saved.

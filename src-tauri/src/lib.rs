@@ -9,6 +9,7 @@ pub mod bindings;
 pub mod clipboard;
 pub mod commands;
 pub mod error;
+pub mod health;
 pub mod ipc_schema;
 pub mod models;
 pub mod oauth;
@@ -49,6 +50,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R>
         .setup(|app| {
             webview_tuning::apply(app);
             scheduler::start(app.handle().clone());
+            health::start(app.handle().clone());
             keep_team_token_fresh();
             Ok(())
         })

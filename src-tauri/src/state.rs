@@ -33,6 +33,8 @@ pub struct AppState {
     last_activity: Mutex<(Instant, SystemTime)>,
     /// Wakes the scheduler (scheduler.rs) when something it plans by changed.
     pub timer: Arc<crate::timer::Timer>,
+    /// Wakes the scheduled health checks (health.rs).
+    pub health_timer: Arc<crate::timer::Timer>,
     pub clipboard: Arc<dyn Clipboard>,
     /// Where files the app writes go: the native "Save as" dialog.
     pub save_picker: Arc<dyn crate::save_dialog::SavePicker>,
@@ -85,6 +87,7 @@ impl AppState {
                 eprintln!("keywarden: no timer from the OS ({e}); scheduling falls back to plain sleeps");
                 crate::timer::Timer::fallback()
             })),
+            health_timer: Arc::new(crate::timer::Timer::new().unwrap_or_else(|_| crate::timer::Timer::fallback())),
             clipboard,
             save_picker: Arc::new(crate::save_dialog::NoDialog),
             idle_lock_override: None,
@@ -201,6 +204,12 @@ impl AppState {
             .map_err(|_| IpcError::new(ErrorCode::Internal, "the app hit an internal error; restart it"))
     }
 
+    /// Whether nobody holds the vault right now (tests of what holds it).
+    #[cfg(test)]
+    pub fn vault_is_free(&self) -> bool {
+        self.vault.try_lock().is_ok()
+    }
+
     pub fn is_unlocked(&self) -> bool {
         self.vault.lock().map(|v| v.is_some()).unwrap_or(false)
     }
@@ -212,8 +221,10 @@ impl AppState {
         self.touch();
         let out = f(vault).map_err(IpcError::from);
         // A command may have added, rotated or re-dated a credential: the
-        // scheduler looks again (a few microseconds when nothing is due).
+        // scheduler looks again (a few microseconds when nothing is due),
+        // and so do the health checks (a new credential's first check).
         self.timer.poke();
+        self.health_timer.poke();
         out
     }
 
@@ -326,6 +337,7 @@ impl AppState {
         *self.slot()? = Some(vault);
         self.touch();
         self.timer.poke();
+        self.health_timer.poke();
         self.sync_verifier();
         Ok(())
     }

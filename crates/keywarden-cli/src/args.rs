@@ -65,6 +65,12 @@ pub enum Command {
     /// it from a systemd user timer, Task Scheduler or launchd).
     #[command(subcommand)]
     Expiry(ExpiryCmd),
+    /// Scheduled live checks of each credential (daily by default, Xledger
+    /// weekly), for machines where the desktop app is closed: run `kw
+    /// health check` hourly from a systemd user timer, Task Scheduler or
+    /// launchd; it checks only what is due.
+    #[command(subcommand)]
+    Health(HealthCmd),
     /// Run a command with an integration's current credential in its
     /// environment (never in its arguments): `kw run --integration NAME --
     /// COMMAND ARGS…`. Exits with the command's exit code.
@@ -361,6 +367,39 @@ pub enum AuditCmd {
         output: Option<PathBuf>,
         #[command(flatten)]
         filter: AuditFilterArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HealthCmd {
+    /// Run the live checks due now, one at a time per provider. A
+    /// credential the provider refuses 3 times in a row goes to `error`
+    /// with a "reconnection required" notice, shown on the desktop when a
+    /// notification server listens; a provider that cannot be reached
+    /// (offline) counts nothing and is tried again within the hour.
+    Check {
+        /// Print the notices only; no desktop notification.
+        #[arg(long)]
+        no_desktop: bool,
+        /// Check every scheduled credential now, due or not.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Each credential's schedule: how often, where that comes from, the
+    /// last live check and its verdict, and when the next is due.
+    Schedule,
+    /// Set how often a credential is checked, or with --integration each
+    /// credential of an integration that does not set its own.
+    Set {
+        /// The credential (or integration) name or id.
+        name: String,
+        /// NAME is an integration.
+        #[arg(long)]
+        integration: bool,
+        /// 6h, 1d, 7d, 2w, `off` (not scheduled), or `default` (the
+        /// integration's, else the provider's).
+        #[arg(long, value_name = "PERIOD")]
+        every: String,
     },
 }
 

@@ -105,6 +105,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Import { file } => config::import(&ctx, file),
         Command::SupportBundle { output } => support::bundle(&ctx, output.as_deref()),
         Command::Expiry(cmd) => expiry::run(&ctx, cmd),
+        Command::Health(cmd) => health::run(&ctx, cmd),
         Command::Run {
             integration,
             credential,

@@ -499,3 +499,81 @@ pub fn consumers(list: &[keywarden_core::run::Consumer]) {
         );
     }
 }
+
+/// `kw health schedule` (and `set`): each credential's period and checks.
+pub fn check_schedules(ctx: &Ctx, list: &[keywarden_core::CheckSchedule]) {
+    if ctx.json {
+        return json(list);
+    }
+    if list.is_empty() {
+        outln!("No credential to check.");
+    }
+    for s in list {
+        let how = if s.live_check {
+            format!(
+                "{} ({})",
+                keywarden_core::health::every_words(s.every_hours),
+                serde_json::to_value(s.source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )
+        } else {
+            "no live check".to_owned()
+        };
+        let last = match (&s.last_at, &s.last_code) {
+            (Some(at), Some(code)) => format!("{} ({code})", when(Some(*at))),
+            _ => "never".to_owned(),
+        };
+        outln!("{}", s.credential);
+        outln!("  checked     {how}");
+        outln!("  last        {last}");
+        outln!(
+            "  next        {}",
+            s.next_at.map_or("not scheduled".into(), |t| when(Some(t)))
+        );
+    }
+}
+
+/// `kw health check`: each check that ran, and when the next is due.
+pub fn health_check(ctx: &Ctx, run: &crate::commands::health::HealthRun, next_due: Option<OffsetDateTime>) {
+    if ctx.json {
+        let checked: Vec<serde_json::Value> = run
+            .checked
+            .iter()
+            .map(|(r, delivery)| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["delivery"] = serde_json::Value::String(delivery.clone());
+                v
+            })
+            .collect();
+        return json(&serde_json::json!({
+            "checked": checked,
+            "skipped": run.skipped,
+            "next_due": next_due.map(timefmt::to_db),
+        }));
+    }
+    if run.checked.is_empty() && run.skipped.is_empty() {
+        outln!("No check due.");
+    }
+    for (r, delivery) in &run.checked {
+        let verdict = match &r.check.outcome {
+            keywarden_core::CheckOutcome::Valid { .. } => "passed".to_owned(),
+            keywarden_core::CheckOutcome::Failed { failure } => format!("failed: {}", failure.message()),
+        };
+        outln!("{}: {verdict}", r.credential);
+        if let Some(n) = &r.notice {
+            outln!("  {} [{delivery}]", n.summary);
+            outln!("  {}", n.body);
+        } else if r.reconnection_required {
+            outln!("  Reconnection required (said before).");
+        }
+    }
+    for name in &run.skipped {
+        outln!("{name}: another program is checking against its provider; checked at the next run");
+    }
+    match next_due {
+        Some(t) => outln!("Next check due {} (UTC).", when(Some(t))),
+        None => outln!("No check scheduled."),
+    }
+}

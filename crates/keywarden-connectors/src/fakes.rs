@@ -30,6 +30,16 @@ pub struct FakePleo {
     /// `http://127.0.0.1:<port>`: an integration's base URL.
     pub base: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// (Authorization header, company) of each key Pleo accepts.
+    accepted: Arc<Mutex<Vec<(String, String)>>>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn basic(key: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+    )
 }
 
 impl FakePleo {
@@ -51,18 +61,18 @@ impl FakePleo {
         let log = seen.clone();
         let accepted: Vec<(String, String)> = accepted
             .iter()
-            .map(|(k, company)| {
-                (
-                    format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD.encode(format!("{k}:"))
-                    ),
-                    (*company).to_owned(),
-                )
-            })
+            .map(|(k, company)| (basic(k), (*company).to_owned()))
             .collect();
+        let accepted = Arc::new(Mutex::new(accepted));
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (keys, stop) = (accepted.clone(), stopped.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
+                // Stopped: the listener closes, and the port refuses
+                // connections, as an unreachable provider's does.
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
                 let Ok(mut stream) = stream else { continue };
                 let Ok(clone) = stream.try_clone() else { continue };
                 let mut reader = BufReader::new(clone);
@@ -85,10 +95,10 @@ impl FakePleo {
                     headers,
                 };
                 let auth = seen.header("authorization").unwrap_or_default().to_owned();
-                let company = accepted
-                    .iter()
-                    .find(|(a, _)| *a == auth)
-                    .map(|(_, c)| c.clone())
+                let company = keys
+                    .lock()
+                    .map(|keys| keys.iter().find(|(a, _)| *a == auth).map(|(_, c)| c.clone()))
+                    .unwrap_or_default()
                     .filter(|_| seen.request_line.starts_with("GET /v1/introspect "));
                 if let Ok(mut l) = log.lock() {
                     l.push(seen);
@@ -116,7 +126,41 @@ impl FakePleo {
                 );
             }
         });
-        Ok(FakePleo { base, seen })
+        Ok(FakePleo {
+            base,
+            seen,
+            accepted,
+            stopped,
+        })
+    }
+
+    /// The key is revoked at Pleo: from now on it gets the documented 401.
+    pub fn revoke(&self, key: &str) {
+        let auth = basic(key);
+        if let Ok(mut keys) = self.accepted.lock() {
+            keys.retain(|(a, _)| *a != auth);
+        }
+    }
+
+    /// The key is (again) valid at Pleo, for `company`.
+    pub fn accept(&self, key: &str, company: &str) {
+        if let Ok(mut keys) = self.accepted.lock() {
+            keys.push((basic(key), company.to_owned()));
+        }
+    }
+
+    /// Pleo (or the network) is gone: the port refuses connections.
+    pub fn stop(&self) {
+        self.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag and closes, and
+        // returns once the port refuses (2 s at most).
+        let addr = self.base.trim_start_matches("http://");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(addr).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// Every request received so far.

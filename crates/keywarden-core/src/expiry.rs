@@ -48,6 +48,9 @@ pub enum NoticeKind {
     UsageSpike,
     /// A partner key rotated by its policy: its successor awaits delivery.
     KeyRotated,
+    /// Live checks failed authentication in a row: the credential must be
+    /// reconnected (a new secret, or Re-authorize).
+    ReconnectionRequired,
 }
 
 impl NoticeKind {
@@ -59,6 +62,7 @@ impl NoticeKind {
             NoticeKind::FailureBurst => "failure_burst",
             NoticeKind::UsageSpike => "usage_spike",
             NoticeKind::KeyRotated => "key_rotated",
+            NoticeKind::ReconnectionRequired => "reconnection_required",
         }
     }
 
@@ -69,6 +73,7 @@ impl NoticeKind {
             "failure_burst" => NoticeKind::FailureBurst,
             "usage_spike" => NoticeKind::UsageSpike,
             "key_rotated" => NoticeKind::KeyRotated,
+            "reconnection_required" => NoticeKind::ReconnectionRequired,
             _ => NoticeKind::Expiring,
         }
     }

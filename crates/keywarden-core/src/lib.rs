@@ -15,6 +15,7 @@ pub mod files;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod header;
+pub mod health;
 mod jwt;
 pub mod keychain;
 pub mod migrate;
@@ -41,6 +42,7 @@ pub use clock::{Clock, ManualClock, SystemClock, test_mode};
 pub use error::{Error, ErrorKind, Hint, Result};
 pub use expiry::{Notice, NoticeKind, NoticeRun};
 pub use header::KeySource;
+pub use health::{CheckSchedule, ScheduleSource};
 pub use model::*;
 pub use policy::{Policy, PolicyEntry, PolicySource};
 pub use recovery::RecoveryCode;
@@ -49,6 +51,9 @@ pub use store::audit::{Actor, AuditEvent, AuditFilter, AuditReport, Outcome};
 pub use store::checks::{Check, CheckOutcome};
 pub use support::{CredentialHealth, SupportBundle};
 pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict, is_endpoint_field};
-pub use vault::{AUTH_FAILURE_THRESHOLD, CheckReport, Connected, IntegrityReport, Vault};
+pub use vault::{
+    AUTH_FAILURE_THRESHOLD, CheckReport, Connected, DueCheck, FinishedCheck, HealthPlan, IntegrityReport, PendingCheck,
+    Vault,
+};
 
 pub use secrecy::{ExposeSecret, SecretString};

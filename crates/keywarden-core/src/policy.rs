@@ -13,6 +13,7 @@
 //! allowed_providers = ["pleo", "xledger", "business_central"]
 //! verifier_allowed = false          # kw serve and the app's embedded verifier
 //! oauth_secrets_to_workflows = false  # kw run / the broker: access tokens only
+//! health_check_max_hours = 24       # every credential checked live at least daily
 //! ```
 //!
 //! A file that does not parse (a typo, an unknown key, a value out of range)
@@ -47,6 +48,9 @@ pub struct PolicyFile {
     /// secret or refresh token into a workflow's environment (default: it
     /// may, when it names them); `false`: workflows get access tokens only.
     pub oauth_secrets_to_workflows: Option<bool>,
+    /// The longest time between two scheduled live checks of a credential
+    /// (hours, 1 to a year): a longer period, or none, is held to it.
+    pub health_check_max_hours: Option<u32>,
 }
 
 impl PolicyFile {
@@ -65,6 +69,7 @@ impl PolicyFile {
             allowed_providers: Some(Vec::new()),
             verifier_allowed: Some(false),
             oauth_secrets_to_workflows: Some(false),
+            health_check_max_hours: None,
         }
     }
 
@@ -84,6 +89,17 @@ impl PolicyFile {
             return Err((
                 "auto_lock_max_minutes",
                 format!("{minutes} is out of range; use 1 to 240 minutes"),
+            ));
+        }
+        if let Some(hours) = self.health_check_max_hours
+            && !(1..=crate::health::MAX_EVERY_HOURS).contains(&hours)
+        {
+            return Err((
+                "health_check_max_hours",
+                format!(
+                    "{hours} is out of range; use 1 to {} hours",
+                    crate::health::MAX_EVERY_HOURS
+                ),
             ));
         }
         if let Some(days) = &self.notice_thresholds_days {
@@ -234,6 +250,18 @@ impl Policy {
     pub fn check_clipboard(&self) -> Result<()> {
         match self.rules.clipboard_allowed {
             Some(false) => Err(self.managed("clipboard_allowed", "copying secrets is turned off".into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// A check period a credential or integration asks for (hours; 0 =
+    /// not scheduled), against `health_check_max_hours`.
+    pub fn check_health_period(&self, hours: u32) -> Result<()> {
+        match self.rules.health_check_max_hours {
+            Some(max) if hours == 0 || hours > max => Err(self.managed(
+                "health_check_max_hours",
+                format!("credentials are checked live at least every {max} hours here; choose a shorter period"),
+            )),
             _ => Ok(()),
         }
     }

@@ -323,6 +323,7 @@ impl Vault {
             version: row.current_version,
             checked_at: now,
             offline: false,
+            scheduled: false,
             outcome: CheckOutcome::Failed {
                 failure: failure.clone(),
             },
@@ -336,6 +337,8 @@ impl Vault {
                 fresh.status = Status::Error;
                 fresh.updated_at = now;
                 creds::upsert(tx, &mut fresh)?;
+                let why = format!("the provider refused to refresh its access token ({})", failure.code());
+                crate::vault::reconnection_notice(tx, &fresh, &why, now)?;
             }
             tx.audit(ev(
                 "credential.refresh",

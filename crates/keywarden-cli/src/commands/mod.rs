@@ -6,6 +6,7 @@ pub(crate) mod config;
 pub(crate) mod connect;
 pub(crate) mod credential;
 pub(crate) mod expiry;
+pub(crate) mod health;
 pub(crate) mod integration;
 pub(crate) mod keys;
 pub(crate) mod overview;

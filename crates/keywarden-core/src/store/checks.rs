@@ -21,6 +21,9 @@ pub struct Check {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub checked_at: OffsetDateTime,
     pub offline: bool,
+    /// Run by the scheduler rather than asked for.
+    #[serde(default)]
+    pub scheduled: bool,
     pub outcome: CheckOutcome,
 }
 
@@ -45,8 +48,8 @@ impl CheckOutcome {
 pub fn insert(conn: &Connection, credential_id: Uuid, check: &Check) -> Result<()> {
     let verdict = serde_json::to_string(&check.outcome).map_err(|e| Error::Database(e.to_string()))?;
     conn.prepare_cached(
-        "INSERT INTO credential_checks (credential_id, version, checked_at, offline, code, verdict)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO credential_checks (credential_id, version, checked_at, offline, code, verdict, scheduled)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         credential_id.to_string(),
@@ -54,7 +57,8 @@ pub fn insert(conn: &Connection, credential_id: Uuid, check: &Check) -> Result<(
         timefmt::to_db(check.checked_at),
         check.offline,
         check.outcome.code(),
-        verdict
+        verdict,
+        check.scheduled
     ])?;
     Ok(())
 }
@@ -62,7 +66,7 @@ pub fn insert(conn: &Connection, credential_id: Uuid, check: &Check) -> Result<(
 /// The latest checks of a credential, newest first.
 pub fn recent(conn: &Connection, credential_id: Uuid, limit: u32) -> Result<Vec<Check>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT version, checked_at, offline, verdict FROM credential_checks
+        "SELECT version, checked_at, offline, verdict, scheduled FROM credential_checks
          WHERE credential_id = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![credential_id.to_string(), limit], |r| {
@@ -71,29 +75,32 @@ pub fn recent(conn: &Connection, credential_id: Uuid, limit: u32) -> Result<Vec<
             r.get::<_, String>(1)?,
             r.get::<_, bool>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, bool>(4)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (version, at, offline, verdict) = row?;
+        let (version, at, offline, verdict, scheduled) = row?;
         out.push(Check {
             version,
             checked_at: timefmt::from_db(&at)?,
             offline,
+            scheduled,
             outcome: serde_json::from_str(&verdict).map_err(|e| Error::Database(e.to_string()))?,
         });
     }
     Ok(out)
 }
 
-/// Authentication failures of live checks since the last live success;
-/// failures that say nothing about the secret (unreachable, rate limited)
-/// neither count nor reset.
-pub fn consecutive_auth_failures(conn: &Connection, credential_id: Uuid) -> Result<u32> {
+/// Authentication failures of live checks of `version` since its last live
+/// success; failures that say nothing about the secret (unreachable, rate
+/// limited) neither count nor reset.
+pub fn consecutive_auth_failures(conn: &Connection, credential_id: Uuid, version: u32) -> Result<u32> {
     let mut stmt = conn.prepare_cached(
-        "SELECT code FROM credential_checks WHERE credential_id = ?1 AND offline = 0 ORDER BY id DESC",
+        "SELECT code FROM credential_checks WHERE credential_id = ?1 AND version = ?2 AND offline = 0
+          ORDER BY id DESC",
     )?;
-    let mut rows = stmt.query([credential_id.to_string()])?;
+    let mut rows = stmt.query(params![credential_id.to_string(), version])?;
     let mut n = 0;
     while let Some(row) = rows.next()? {
         let code: String = row.get(0)?;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod checks;
 pub mod credentials;
 pub mod data_keys;
+pub mod health;
 pub mod integrations;
 pub mod notices;
 pub mod reminders;
@@ -39,6 +40,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/011_pending_versions_index.sql")),
         M::up(include_str!("../../migrations/012_credential_reminders.sql")),
         M::up(include_str!("../../migrations/013_refresh_leases.sql")),
+        M::up(include_str!("../../migrations/014_health_checks.sql")),
     ])
 }
 
@@ -163,7 +165,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 13);
+        assert_eq!(v, 14);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -205,7 +207,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 13);
+            assert_eq!(v, 14);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

@@ -13,6 +13,45 @@ pub struct CheckReport {
     pub status: Status,
     /// The credential is in `error`: it must be reconnected (a new secret).
     pub reconnection_required: bool,
+    /// This check put the credential in `error`: the "reconnection
+    /// required" notice it added (to show natively, and to alert on).
+    pub notice: Option<crate::Notice>,
+}
+
+/// A check under way: the secret taken out of the vault (an audited use),
+/// to be checked without holding the vault, so the app stays usable while
+/// a provider takes its time to answer.
+pub struct PendingCheck {
+    row: Row,
+    integration: Option<Integration>,
+    secrets: SecretFields,
+    scheduled: bool,
+}
+
+/// A check that ran, to be recorded by `Vault::finish_check`.
+pub struct FinishedCheck {
+    row: Row,
+    result: std::result::Result<Verdict, validate::Rejection>,
+    validator_offline: bool,
+    scheduled: bool,
+}
+
+impl PendingCheck {
+    pub fn credential_id(&self) -> Uuid {
+        self.row.id
+    }
+
+    /// Asks the provider (or the offline checks); the secret is dropped
+    /// (zeroized) before this returns.
+    pub fn run(self, validator: &dyn Validator) -> FinishedCheck {
+        let result = validate_with(&self.row, self.integration.as_ref(), &self.secrets, validator);
+        FinishedCheck {
+            row: self.row,
+            result,
+            validator_offline: validator.is_offline(),
+            scheduled: self.scheduled,
+        }
+    }
 }
 
 impl Vault {
@@ -21,32 +60,73 @@ impl Vault {
     /// like any use (audited, refused while disabled). A pass sets
     /// `last_validated_at` and clears an `error` status; an authentication
     /// failure counts toward the threshold that puts the credential in
-    /// `error` ("reconnection required"). The check itself is audited as
-    /// `credential.check` with its verdict.
+    /// `error` ("reconnection required", with a notice). The check itself
+    /// is audited as `credential.check` with its verdict.
     pub fn check_credential(&mut self, reference: &str, validator: &dyn Validator) -> Result<CheckReport> {
-        let secrets = self.use_secret(reference, "connection check")?;
+        let pending = self.begin_check(reference, false)?;
+        let finished = pending.run(validator);
+        self.finish_check(finished)
+    }
+
+    /// The first step of a check: the current secret, taken as an audited
+    /// use. `scheduled`: the scheduler asked, not a person.
+    pub fn begin_check(&mut self, reference: &str, scheduled: bool) -> Result<PendingCheck> {
+        let purpose = if scheduled {
+            "scheduled connection check"
+        } else {
+            "connection check"
+        };
+        let secrets = self.use_secret(reference, purpose)?;
         let row = creds::get(&self.conn, reference)?;
-        let result = self.validate_for(&row, &secrets, validator)?;
-        drop(secrets);
+        let integration = row
+            .integration_id
+            .map(|id| store::integrations::get(&self.conn, &id.to_string()))
+            .transpose()?;
+        Ok(PendingCheck {
+            row,
+            integration,
+            secrets,
+            scheduled,
+        })
+    }
+
+    /// Records a check that ran (see `check_credential`). A verdict about a
+    /// version that stopped being current meanwhile is kept in the history
+    /// but changes nothing.
+    pub fn finish_check(&mut self, done: FinishedCheck) -> Result<CheckReport> {
+        let FinishedCheck {
+            row,
+            result,
+            validator_offline,
+            scheduled,
+        } = done;
         let renewed = match &result {
             Ok(v) => v.renewed.clone().map(|r| (r, v.expires_at)),
             Err(_) => None,
         };
         let now = self.now();
-        let check = check_of(&row, result, validator.is_offline(), now);
+        let mut check = check_of(&row, result, validator_offline, now);
+        check.scheduled = scheduled;
         let threshold = self.auth_failure_threshold();
-        let (status, failures) = self.write(|tx| record_check(tx, &row, &check, threshold, now))?;
+        let recorded = self.write(|tx| record_check(tx, &row, &check, threshold, now))?;
         // The provider issued a successor (a rotated refresh token) and
         // spent the old one: store it now, as a rotation it already passed.
         if let Some((renewed, expires_at)) = renewed {
             self.store_issued(&row.id.to_string(), renewed.fields(), expires_at)?;
         }
+        let notice = match recorded.notice {
+            Some(id) => store::notices::get(&self.conn, id)?
+                .map(crate::expiry::notice_of)
+                .transpose()?,
+            None => None,
+        };
         Ok(CheckReport {
             credential: row.name,
             check,
-            consecutive_auth_failures: failures,
-            status,
-            reconnection_required: status == Status::Error,
+            consecutive_auth_failures: recorded.failures,
+            status: recorded.status,
+            reconnection_required: recorded.status == Status::Error,
+            notice,
         })
     }
 
@@ -55,6 +135,57 @@ impl Vault {
         let row = creds::get(&self.conn, reference)?;
         store::checks::recent(&self.conn, row.id, limit)
     }
+}
+
+/// Asks `validator` about a credential's secret, as its integration sees
+/// it (tenant included).
+pub(super) fn validate_with(
+    row: &Row,
+    integration: Option<&Integration>,
+    secrets: &SecretFields,
+    validator: &dyn Validator,
+) -> std::result::Result<Verdict, validate::Rejection> {
+    let candidate = Candidate {
+        credential_name: &row.name,
+        kind: row.kind,
+        config: &row.config,
+        secrets,
+        integration,
+    };
+    validate::run(validator, &candidate).and_then(|v| same_tenant(v, integration))
+}
+
+/// Adds the "reconnection required" notice of a credential that just went
+/// into `error`, in the caller's write; its id.
+pub(crate) fn reconnection_notice(tx: &WriteTx<'_>, row: &Row, why: &str, now: OffsetDateTime) -> Result<Option<i64>> {
+    let summary = format!("{} needs to be reconnected", row.name);
+    let used_by = row
+        .integration_name
+        .as_deref()
+        .map(|i| format!("The {i} integration cannot sign in. "))
+        .unwrap_or_default();
+    let body = format!(
+        "{used_by}{why}. Choose Update Credentials (or Re-authorize) with a working credential; until then every \
+         workflow using it fails."
+    );
+    store::notices::insert(
+        tx,
+        &store::notices::NewNotice {
+            credential_id: Some(row.id),
+            partner_key_id: None,
+            version: row.current_version,
+            kind: crate::NoticeKind::ReconnectionRequired.as_str(),
+            threshold_days: 0,
+            expires_at: None,
+            due_at: now,
+            fired_at: now,
+            credential_name: &row.name,
+            integration: row.integration_name.as_deref(),
+            summary: &summary,
+            body: &body,
+            dedupe: &format!("reconnection_required|{}|{}", row.id, timefmt::to_db(now)),
+        },
+    )
 }
 
 /// The check a verdict makes. Offline, the stored expiry is the best
@@ -98,38 +229,45 @@ fn check_of(
         version: row.current_version,
         checked_at: now,
         offline,
+        scheduled: false,
         outcome,
     }
 }
 
 /// Records `check` of credential `row` in the caller's write: the check
 /// row, the credential's validation date, status and expiry, and the
-/// `credential.check` event. Returns the status and the consecutive
-/// authentication failures.
+/// `credential.check` event, and the notice when it puts the credential
+/// in `error`. A check of a version no longer current is history only.
 fn record_check(
     tx: &mut WriteTx<'_>,
     row: &Row,
     check: &Check,
     threshold: u32,
     now: OffsetDateTime,
-) -> Result<(Status, u32)> {
+) -> Result<Recorded> {
     store::checks::insert(tx, row.id, check)?;
-    let failures = store::checks::consecutive_auth_failures(tx, row.id)?;
     let mut fresh = creds::get(tx, &row.id.to_string())?;
-    let label = if check.offline { "offline" } else { "live" };
+    let current = fresh.current_version == check.version;
+    let failures = store::checks::consecutive_auth_failures(tx, row.id, check.version)?;
+    let was = fresh.status;
+    let label = match (check.scheduled, check.offline) {
+        (true, _) => "scheduled live",
+        (false, true) => "offline",
+        (false, false) => "live",
+    };
     let (outcome, detail) = match &check.outcome {
         CheckOutcome::Valid { verdict } => {
-            if !check.offline {
+            if !check.offline && current {
                 fresh.last_validated_at = Some(now);
                 // Confirmed by the provider: off the check list.
                 reminders::clear(tx, row.id, ReminderKind::Unchecked)?;
             }
-            if fresh.status == Status::Error && !check.offline {
+            if fresh.status == Status::Error && !check.offline && current {
                 fresh.status = Status::Active;
             }
             // The provider's word on expiry is kept; a date a person
             // entered gives way only to an earlier one.
-            if let (false, Some(t)) = (check.offline, verdict.expires_at) {
+            if let (false, true, Some(t)) = (check.offline, current, verdict.expires_at) {
                 let user_set = fresh.expiry_source == Some(ExpirySource::User);
                 if fresh.expires_at != Some(t) && (!user_set || fresh.expires_at.is_none_or(|e| t < e)) {
                     fresh.expires_at = Some(t);
@@ -144,7 +282,7 @@ fn record_check(
             (Outcome::Success, format!("{label} check passed{tenant}"))
         }
         CheckOutcome::Failed { failure } => {
-            if failure.is_auth_failure() && failures >= threshold && fresh.status == Status::Active {
+            if failure.is_auth_failure() && failures >= threshold && fresh.status == Status::Active && current {
                 fresh.status = Status::Error;
             }
             (
@@ -167,5 +305,25 @@ fn record_check(
         outcome,
         detail,
     ))?;
-    Ok((fresh.status, failures))
+    let notice = if was != Status::Error && fresh.status == Status::Error {
+        let why = format!(
+            "{failures} live checks in a row were refused ({})",
+            check.outcome.code()
+        );
+        reconnection_notice(tx, &fresh, &why, now)?
+    } else {
+        None
+    };
+    Ok(Recorded {
+        status: fresh.status,
+        failures,
+        notice,
+    })
+}
+
+/// What recording a check changed.
+struct Recorded {
+    status: Status,
+    failures: u32,
+    notice: Option<i64>,
 }

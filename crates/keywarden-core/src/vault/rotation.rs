@@ -81,14 +81,12 @@ impl Vault {
             .integration_id
             .map(|id| store::integrations::get(&self.conn, &id.to_string()))
             .transpose()?;
-        let candidate = Candidate {
-            credential_name: &row.name,
-            kind: row.kind,
-            config: &row.config,
+        Ok(super::checks::validate_with(
+            row,
+            integration.as_ref(),
             secrets,
-            integration: integration.as_ref(),
-        };
-        Ok(validate::run(validator, &candidate).and_then(|v| same_tenant(v, integration.as_ref())))
+            validator,
+        ))
     }
 
     /// Rotation: the new secret is stored as a pending version, validated,

@@ -29,6 +29,9 @@ pub(crate) enum Unaudited {
     /// Which program is refreshing an access token right now: the refresh
     /// itself is audited (`credential.refresh`).
     RefreshLease,
+    /// Which program is checking against a provider right now: the check
+    /// itself is audited (`credential.check`).
+    CheckLease,
 }
 
 /// One transaction on the vault with what a change needs at hand.

@@ -41,4 +41,7 @@ export const api = {
   /** Expiry notices fired: `fired` new ones. */
   onNotices: (f: (fired: number) => void): Promise<UnlistenFn> =>
     listen<number>('notices-changed', (e) => f(e.payload)),
+  /** A scheduled check ran: the credential's name. */
+  onChecked: (f: (credential: string) => void): Promise<UnlistenFn> =>
+    listen<string>('credential-checked', (e) => f(e.payload)),
 };

@@ -33,3 +33,4 @@ export type { VersionInfo } from './bindings/VersionInfo';
 export type { PolicyEntry } from './bindings/PolicyEntry';
 export type { PolicySource } from './bindings/PolicySource';
 export type { PolicyView } from './bindings/PolicyView';
+export type { CheckSchedule } from './bindings/CheckSchedule';

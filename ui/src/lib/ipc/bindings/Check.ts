@@ -4,4 +4,8 @@ import type { CheckOutcome } from "./CheckOutcome";
 /**
  * One recorded check.
  */
-export type Check = { version: number, checked_at: string, offline: boolean, outcome: CheckOutcome, };
+export type Check = { version: number, checked_at: string, offline: boolean, 
+/**
+ * Run by the scheduler rather than asked for.
+ */
+scheduled: boolean, outcome: CheckOutcome, };

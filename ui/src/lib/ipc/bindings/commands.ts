@@ -5,6 +5,7 @@ import type { AuditQuery } from "./AuditQuery";
 import type { AuditReport } from "./AuditReport";
 import type { Check } from "./Check";
 import type { CheckReport } from "./CheckReport";
+import type { CheckSchedule } from "./CheckSchedule";
 import type { ConnectStatus } from "./ConnectStatus";
 import type { Consumer } from "./Consumer";
 import type { CopyReceipt } from "./CopyReceipt";
@@ -50,6 +51,8 @@ export type Commands = {
   rotate_credential: { args: { id: string; input: RotateInput }; returns: RotationOutcome };
   test_connection: { args: { id: string; offline: boolean }; returns: CheckReport };
   list_checks: { args: { id: string }; returns: Array<Check> };
+  check_schedule: { args: { id: string }; returns: CheckSchedule };
+  set_check_schedule: { args: { id: string; every_hours: number | null }; returns: CheckSchedule };
   dismiss_reminder: { args: { id: string; kind: ReminderKind }; returns: Credential };
   disable_credential: { args: { id: string; reason: string }; returns: Credential };
   credential_dependents: { args: { id: string }; returns: Array<string> };
@@ -116,6 +119,10 @@ export function commands(call: Call) {
     rotateCredential: (id: string, input: RotateInput): Promise<RotationOutcome> => call('rotate_credential', { id, input }),
     testConnection: (id: string, offline: boolean): Promise<CheckReport> => call('test_connection', { id, offline }),
     listChecks: (id: string): Promise<Array<Check>> => call('list_checks', { id }),
+    /** How often the credential is checked live on a schedule, and when next. */
+    checkSchedule: (id: string): Promise<CheckSchedule> => call('check_schedule', { id }),
+    /** Sets its period in hours (0: not scheduled; null: its integration's or provider's). */
+    setCheckSchedule: (id: string, every_hours: number | null): Promise<CheckSchedule> => call('set_check_schedule', { id, every_hours }),
     dismissReminder: (id: string, kind: ReminderKind): Promise<Credential> => call('dismiss_reminder', { id, kind }),
     disableCredential: (id: string, reason: string): Promise<Credential> => call('disable_credential', { id, reason }),
     /** The integrations a credential serves, then the workflows seen using it. */
