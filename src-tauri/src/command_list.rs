@@ -45,6 +45,25 @@ macro_rules! for_each_command {
             check_schedule(id: String) -> CheckSchedule;
             /// Sets its period in hours (0: not scheduled; null: its integration's or provider's).
             set_check_schedule(id: String, every_hours: Option<u32>) -> CheckSchedule;
+
+            /// Alert channels beyond this desktop (never their secret).
+            list_alert_channels() -> Vec<AlertChannel>;
+            /// The latest alert deliveries, newest first.
+            alert_deliveries() -> Vec<AlertDelivery>;
+            /// A webhook (Slack, Teams); its URL is sealed and never shown again.
+            add_webhook_channel(name: String, url: SecretString, events: Vec<AlertEvent>) -> AlertChannel;
+            /// Email over SMTP with STARTTLS; the password (if any) is sealed.
+            add_email_channel(
+                name: String,
+                config: EmailConfig,
+                password: Option<SecretString>,
+                events: Vec<AlertEvent>
+            ) -> AlertChannel;
+            remove_alert_channel(name: String) -> ();
+            /// "Send a test alert": delivered within moments.
+            test_alert_channel(name: String) -> ();
+            /// A verified backup into the settings' backup folder now.
+            backup_now() -> BackupReport;
             dismiss_reminder(id: String, kind: ReminderKind) -> Credential;
             disable_credential(id: String, reason: String) -> Credential;
             /// The integrations a credential serves, then the workflows seen using it.

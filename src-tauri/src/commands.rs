@@ -15,11 +15,17 @@ use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, ReminderKind, SecretString, Vault, audit_export,
 };
-use keywarden_core::{Check, CheckReport, CheckSchedule, Notice, SupportBundle, Validator};
+use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
 
 use crate::clipboard;
 // OAuth 2.0's commands live in their own module.
+pub use crate::alerts::{
+    add_email_channel, add_webhook_channel, alert_deliveries, list_alert_channels, remove_alert_channel,
+    test_alert_channel,
+};
+pub use crate::backups::backup_now;
 use crate::error::{ErrorCode, IpcError, IpcResult};
+pub use crate::health::{check_schedule, set_check_schedule};
 use crate::ipc_schema::args;
 use crate::models::{
     AppStatus, CopyReceipt, ExportFormat, ExportReceipt, IssuedKeyOut, KeySourceKind, PartnerKeyDetails, PolicyView,
@@ -82,7 +88,10 @@ pub fn unlock_vault(state: &AppState, args::unlock_vault { passphrase }: args::u
     if state.is_unlocked() {
         return Ok(());
     }
-    let vault = Vault::open(&state.vault_dir, &key_source(passphrase), state.actor())?;
+    let source = key_source(passphrase);
+    let mut vault = Vault::open(&state.vault_dir, &source, state.actor())?;
+    // Audited (vault.open), with any failed unlocks since the last one.
+    vault.record_unlock(&format!("the app, with {}", source.describe()))?;
     state.install(vault)
 }
 
@@ -210,27 +219,6 @@ pub fn test_connection(
 /// the last live verdict and its age).
 pub fn list_checks(state: &AppState, args::list_checks { id }: args::list_checks) -> IpcResult<Vec<Check>> {
     state.with_vault(|v| v.recent_checks(&id, 20))
-}
-
-/// How often the credential is checked live on a schedule, and when next.
-pub fn check_schedule(state: &AppState, args::check_schedule { id }: args::check_schedule) -> IpcResult<CheckSchedule> {
-    let live = validator(state, false);
-    state.with_vault(|v| v.check_schedule(&id, live.as_ref()))
-}
-
-/// Sets the period (hours; 0: not scheduled; null: the integration's or
-/// provider's), within the policy; audited. The scheduler looks again.
-pub fn set_check_schedule(
-    state: &AppState,
-    args::set_check_schedule { id, every_hours }: args::set_check_schedule,
-) -> IpcResult<CheckSchedule> {
-    let live = validator(state, false);
-    let schedule = state.with_vault(|v| {
-        v.set_check_every(&id, every_hours)?;
-        v.check_schedule(&id, live.as_ref())
-    })?;
-    state.health_timer.poke();
-    Ok(schedule)
 }
 
 /// The admin marks a reminder done (the replaced secret revoked at the

@@ -12,10 +12,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use keywarden_core::{CheckReport, Notice, Validator};
+use keywarden_core::{CheckReport, CheckSchedule, Notice, Validator};
 use keywarden_notify::Notifier;
 use tauri::{AppHandle, Emitter, Runtime};
 
+use crate::error::IpcResult;
+use crate::ipc_schema::args;
 use crate::scheduler::NOTICES_EVENT;
 use crate::state::{AppState, KeywardenExt};
 
@@ -43,6 +45,9 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
             for report in &run.checked {
                 let _ = app.emit(CHECKED_EVENT, &report.credential);
             }
+            if !run.notices.is_empty() {
+                state.alert_timer.poke();
+            }
             let timer = Arc::clone(&state.health_timer);
             timer.wait_until(run.next);
         }
@@ -50,6 +55,27 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
     if let Err(e) = spawned {
         eprintln!("keywarden: the health-check scheduler could not start ({e}); checks run only when asked");
     }
+}
+
+/// How often the credential is checked live on a schedule, and when next.
+pub fn check_schedule(state: &AppState, args::check_schedule { id }: args::check_schedule) -> IpcResult<CheckSchedule> {
+    let live = crate::commands::live_validator(state);
+    state.with_vault(|v| v.check_schedule(&id, live.as_ref()))
+}
+
+/// Sets the period (hours; 0: not scheduled; null: the integration's or
+/// provider's), within the policy; audited. The scheduler looks again.
+pub fn set_check_schedule(
+    state: &AppState,
+    args::set_check_schedule { id, every_hours }: args::set_check_schedule,
+) -> IpcResult<CheckSchedule> {
+    let live = crate::commands::live_validator(state);
+    let schedule = state.with_vault(|v| {
+        v.set_check_every(&id, every_hours)?;
+        v.check_schedule(&id, live.as_ref())
+    })?;
+    state.health_timer.poke();
+    Ok(schedule)
 }
 
 /// What one wake-up did.

@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use keywarden_core::alerts::{AlertChannel, AlertDelivery, AlertEvent, EmailConfig};
+use keywarden_core::backup::BackupReport;
 use keywarden_core::partner::PartnerKey;
 use keywarden_core::run::Consumer;
 use keywarden_core::tokens::TokenState;
@@ -85,6 +87,8 @@ ipc_arg_as_ts!(
     IssueKeyInput,
     TeamSignInInput,
     TeamRotateInput,
+    Vec<AlertEvent>,
+    EmailConfig,
 );
 
 /// A secret crosses as the string typed; ts-rs knows no `SecretString`.

@@ -388,6 +388,40 @@ fn no_command_response_contains_a_stored_secret() {
         assert_eq!(set["every_hours"], 6, "{set}");
     }
     assert!(pleo.seen().len() >= 5, "the live checks reached the fake");
+    // Alert channels: the webhook URL (its token) and the SMTP password are
+    // secrets; no answer carries them back.
+    let (hook_marker, _) = secret(990, "W");
+    let (smtp_marker, smtp_password) = secret(991, "M");
+    markers.extend([hook_marker.clone(), smtp_marker]);
+    let hook = h.ok(
+        "add_webhook_channel",
+        json!({ "name": "Finance Slack", "url": format!("https://hooks.example.com/services/{hook_marker}"),
+                "events": ["reconnection_required", "disabled"] }),
+    );
+    assert_eq!(hook["target"], "hooks.example.com", "{hook}");
+    h.ok(
+        "add_email_channel",
+        json!({ "name": "Finance mail", "password": smtp_password, "events": ["expiring"],
+                "config": { "host": "smtp.example.com", "port": 587, "from": "kw@example.com",
+                            "to": ["finance@example.com"], "username": "kw@example.com" } }),
+    );
+    h.ok("test_alert_channel", json!({ "name": "Finance Slack" }));
+    assert_eq!(h.ok("list_alert_channels", json!({})).as_array().unwrap().len(), 2);
+    h.ok("alert_deliveries", json!({}));
+    h.ok("remove_alert_channel", json!({ "name": "Finance mail" }));
+    // Back up now: refused without a folder, then into one.
+    let refused = h.invoke("backup_now", json!({})).unwrap_err();
+    assert!(
+        refused["message"].as_str().unwrap().contains("backup folder"),
+        "{refused}"
+    );
+    let folder = h.dir.path().join("backups");
+    std::fs::create_dir(&folder).unwrap();
+    let mut settings = h.ok("get_settings", json!({}));
+    settings["backup_folder"] = json!(folder.display().to_string());
+    h.ok("save_settings", json!({ "settings": settings }));
+    let backup = h.ok("backup_now", json!({}));
+    assert!(backup["credentials"].as_u64().unwrap() > 0, "{backup}");
     // "Validate and Save" is the default: a key Pleo refuses is not saved.
     let before = h.ok("list_credentials", json!({})).as_array().unwrap().len();
     let (marker, value) = secret(997, "E");

@@ -5,6 +5,8 @@
 #[macro_use]
 mod command_list;
 
+pub mod alerts;
+pub mod backups;
 pub mod bindings;
 pub mod clipboard;
 pub mod commands;
@@ -51,6 +53,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R>
             webview_tuning::apply(app);
             scheduler::start(app.handle().clone());
             health::start(app.handle().clone());
+            alerts::start(app.handle().clone());
             keep_team_token_fresh();
             Ok(())
         })

@@ -27,8 +27,9 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
             let lock_at = auto_lock(&app, &state);
             let notice_at = notices(&app, &state, &notifier);
             let rotate_at = partner_key_rotation(&app, &state, &notifier);
+            let backup_at = backups(&state);
             let timer = state.timer.clone();
-            timer.wait_until([lock_at, notice_at, rotate_at].into_iter().flatten().min());
+            timer.wait_until([lock_at, notice_at, rotate_at, backup_at].into_iter().flatten().min());
         }
     });
     if let Err(e) = spawned {
@@ -68,6 +69,7 @@ fn partner_key_rotation<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifi
                 let _ = notifier.show(notice);
             }
             let _ = app.emit(NOTICES_EVENT, keys.len());
+            state.alert_timer.poke();
         }
         Ok(_) => {}
         Err(e) => {
@@ -77,6 +79,30 @@ fn partner_key_rotation<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifi
     }
     let next = next.ok().flatten()?;
     let wait = (next - vault_now).max(time::Duration::ZERO);
+    Some(SystemTime::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
+/// Takes the scheduled backup when it is due (Settings → Backup: a
+/// folder, an interval, how many to keep); returns when the next is due.
+/// A failed one (the share not mounted) is logged and tried again in an
+/// hour.
+fn backups(state: &AppState) -> Option<SystemTime> {
+    let mut slot = state.slot().ok()?;
+    let vault = slot.as_mut()?;
+    let due = vault.next_backup_due()?;
+    let now = vault.now();
+    let next = if due <= now {
+        match vault.backup_now() {
+            Ok(_) => vault.next_backup_due()?,
+            Err(e) => {
+                eprintln!("keywarden: the scheduled backup failed: {e}");
+                return Some(SystemTime::now() + RETRY_AFTER_FAILURE);
+            }
+        }
+    } else {
+        due
+    };
+    let wait = (next - now).max(time::Duration::ZERO);
     Some(SystemTime::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
@@ -102,6 +128,8 @@ fn notices<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifier: &Notifier
     }
     if !run.fired.is_empty() {
         let _ = app.emit(NOTICES_EVENT, run.fired.len());
+        // The notices are queued for the alert channels: send them now.
+        state.alert_timer.poke();
     }
     // The vault's clock may be a test clock: wait the same span of real time.
     run.next_due.map(|t| {

@@ -35,6 +35,8 @@ pub struct AppState {
     pub timer: Arc<crate::timer::Timer>,
     /// Wakes the scheduled health checks (health.rs).
     pub health_timer: Arc<crate::timer::Timer>,
+    /// Wakes the alerts' delivery (alerts.rs).
+    pub alert_timer: Arc<crate::timer::Timer>,
     pub clipboard: Arc<dyn Clipboard>,
     /// Where files the app writes go: the native "Save as" dialog.
     pub save_picker: Arc<dyn crate::save_dialog::SavePicker>,
@@ -88,6 +90,7 @@ impl AppState {
                 crate::timer::Timer::fallback()
             })),
             health_timer: Arc::new(crate::timer::Timer::new().unwrap_or_else(|_| crate::timer::Timer::fallback())),
+            alert_timer: Arc::new(crate::timer::Timer::new().unwrap_or_else(|_| crate::timer::Timer::fallback())),
             clipboard,
             save_picker: Arc::new(crate::save_dialog::NoDialog),
             idle_lock_override: None,
@@ -225,6 +228,8 @@ impl AppState {
         // and so do the health checks (a new credential's first check).
         self.timer.poke();
         self.health_timer.poke();
+        // A command may have fired a notice (a disable) or queued a test.
+        self.alert_timer.poke();
         out
     }
 
@@ -293,15 +298,19 @@ impl AppState {
         // A sign-in waiting in the browser ends with nothing stored.
         self.connects.cancel();
         // The verifier's own vault handle goes first.
-        if let Ok(mut slot) = self.verifier.lock() {
-            if let Ok(Some(running)) = std::mem::replace(&mut *slot, Ok(None)) {
-                running.stop();
-            }
+        if let Ok(mut slot) = self.verifier.lock()
+            && let Ok(Some(running)) = std::mem::replace(&mut *slot, Ok(None))
+        {
+            running.stop();
         }
         self.end_epoch();
         match self.vault.lock() {
             Ok(mut slot) => match slot.take() {
-                Some(v) => {
+                Some(mut v) => {
+                    // Audited (vault.lock) while the keys are still here.
+                    if let Err(e) = v.record_lock("the app") {
+                        eprintln!("keywarden: the lock could not be recorded in the audit log: {e}");
+                    }
                     v.lock();
                     // No key left to protect: a debugger or a crash report
                     // may see this process again.
@@ -338,6 +347,7 @@ impl AppState {
         self.touch();
         self.timer.poke();
         self.health_timer.poke();
+        self.alert_timer.poke();
         self.sync_verifier();
         Ok(())
     }

@@ -308,16 +308,22 @@ fn bench_scheduler_idle_wakeups() {
                 .unwrap_or(false)
         })
         .expect("the app's process");
-    let timer_tid = std::fs::read_dir(format!("/proc/{app_pid}/task"))
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-        .find(|tid| {
-            std::fs::read_to_string(format!("/proc/{app_pid}/task/{tid}/comm")).is_ok_and(|c| c.trim() == "kw-timer")
-        })
-        .expect("the kw-timer thread");
-    let switches = || {
-        let status = std::fs::read_to_string(format!("/proc/{app_pid}/task/{timer_tid}/status")).unwrap();
+    // The scheduler (auto-lock, notices, rotation, backups), the scheduled
+    // health checks and the alerts' delivery: each sleeps until its next
+    // due instant.
+    let tid_of = |name: &str| {
+        std::fs::read_dir(format!("/proc/{app_pid}/task"))
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+            .find(|tid| {
+                std::fs::read_to_string(format!("/proc/{app_pid}/task/{tid}/comm")).is_ok_and(|c| c.trim() == name)
+            })
+            .unwrap_or_else(|| panic!("the {name} thread"))
+    };
+    let threads: Vec<(&str, u32)> = ["kw-timer", "kw-health", "kw-alerts"].into_iter().map(|n| (n, tid_of(n))).collect();
+    let switches = |tid: u32| {
+        let status = std::fs::read_to_string(format!("/proc/{app_pid}/task/{tid}/status")).unwrap();
         let get = |key: &str| -> u64 {
             status
                 .lines()
@@ -328,13 +334,12 @@ fn bench_scheduler_idle_wakeups() {
         };
         get("voluntary_ctxt_switches:") + get("nonvoluntary_ctxt_switches:")
     };
-    let before = switches();
+    let before: Vec<u64> = threads.iter().map(|(_, tid)| switches(*tid)).collect();
     std::thread::sleep(Duration::from_secs(seconds));
-    let after = switches();
-    println!(
-        "BENCH scheduler idle run of {seconds} s: kw-timer context switches {before} -> {after} (wake-ups: {})",
-        after - before
-    );
-    assert_eq!(after, before, "the scheduler woke while nothing was due");
+    let after: Vec<u64> = threads.iter().map(|(_, tid)| switches(*tid)).collect();
+    for (((name, _), b), a) in threads.iter().zip(&before).zip(&after) {
+        println!("BENCH scheduler idle run of {seconds} s: {name} context switches {b} -> {a} (wake-ups: {})", a - b);
+    }
+    assert_eq!(after, before, "a scheduler thread woke while nothing was due");
     drop(app);
 }

@@ -71,6 +71,11 @@ pub enum Command {
     /// launchd; it checks only what is due.
     #[command(subcommand)]
     Health(HealthCmd),
+    /// Alerts that reach the team beyond this desktop: a webhook (Slack,
+    /// Teams) or email over SMTP with STARTTLS, each carrying the events
+    /// it is set up for, delivered once, retried while the receiver is down.
+    #[command(subcommand)]
+    Alert(AlertCmd),
     /// Run a command with an integration's current credential in its
     /// environment (never in its arguments): `kw run --integration NAME --
     /// COMMAND ARGS…`. Exits with the command's exit code.
@@ -113,6 +118,32 @@ pub enum Command {
         /// is audited, naming both event numbers.
         #[arg(long)]
         accept_older: bool,
+    },
+    /// Back the vault up: one file, still encrypted under the vault key, a
+    /// consistent snapshot while the app and kw serve keep writing, read
+    /// back and checked. `--folder DIR --keep N` names it by time and
+    /// keeps the newest N there (for a timer; a network share, say).
+    Backup {
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            required_unless_present = "folder",
+            conflicts_with = "folder"
+        )]
+        output: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        folder: Option<PathBuf>,
+        #[arg(long, default_value_t = 7, requires = "folder")]
+        keep: u32,
+    },
+    /// Restore a backup into --vault (another machine, say): needs the
+    /// recovery code, then binds a new keychain item (or, with
+    /// --passphrase, a passphrase). A vault already there is kept aside.
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        passphrase: bool,
     },
     /// Re-seal every secret under a new data key.
     RotateDataKey,
@@ -359,7 +390,26 @@ pub enum AuditCmd {
         filter: AuditFilterArgs,
     },
     /// Check the hash chain; exit 9 and name the first bad event if broken.
-    Verify,
+    /// With --stream: check an audit stream (a JSON-lines file, or syslog
+    /// lines) against this vault's key, naming its first altered, dropped
+    /// or reordered line.
+    Verify {
+        #[arg(long, value_name = "FILE")]
+        stream: Option<PathBuf>,
+    },
+    /// Write every audit event, as it is committed, to a JSON-lines file
+    /// and/or syslog (RFC 5424, local socket) for a SIEM; `--off` stops.
+    Stream {
+        /// Append to this file (absolute path).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Send to syslog on this socket (default /dev/log).
+        #[arg(long, value_name = "SOCKET", num_args = 0..=1, default_missing_value = "/dev/log")]
+        syslog: Option<PathBuf>,
+        /// Stop streaming.
+        #[arg(long, conflicts_with_all = ["file", "syslog"])]
+        off: bool,
+    },
     Export {
         #[arg(long, value_enum)]
         format: AuditFormat,
@@ -368,6 +418,50 @@ pub enum AuditCmd {
         #[command(flatten)]
         filter: AuditFilterArgs,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertCmd {
+    /// Add a webhook (its URL, which carries the receiver's token, on the
+    /// hidden prompt or stdin; https only).
+    AddWebhook {
+        name: String,
+        /// An event it carries (repeat): expiring, expired,
+        /// reconnection-required, disabled (compromised),
+        /// partner-key-anomaly, rotation-due, policy-broken; or `all`.
+        #[arg(long = "event", required = true, value_name = "EVENT")]
+        events: Vec<String>,
+    },
+    /// Add an email channel (SMTP with STARTTLS; with --user the password
+    /// on the hidden prompt or stdin).
+    AddEmail {
+        name: String,
+        /// The SMTP server, HOST or HOST:PORT (port 587 by default).
+        #[arg(long, value_name = "HOST[:PORT]")]
+        smtp: String,
+        #[arg(long)]
+        from: String,
+        /// A recipient (repeat).
+        #[arg(long = "to", required = true)]
+        to: Vec<String>,
+        /// Sign in as this user.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long = "event", required = true, value_name = "EVENT")]
+        events: Vec<String>,
+    },
+    /// The channels, and the latest deliveries with their outcome.
+    List,
+    Remove {
+        name: String,
+    },
+    /// Send a test alert on a channel now.
+    Test {
+        name: String,
+    },
+    /// Deliver the alerts that are due (those waiting for a receiver that
+    /// was down); `kw health check` and `kw expiry check` do it too.
+    Send,
 }
 
 #[derive(Subcommand, Debug)]

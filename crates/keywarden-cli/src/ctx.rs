@@ -31,15 +31,20 @@ impl Ctx {
             KeySource::Keychain
         };
         let mut vault = Vault::open(&self.dir, &source, Actor::current(self.profile.clone()))?;
+        // Failed unlocks noted since (a wrong passphrase) enter the audit
+        // log now; nothing is written when there are none. A vault that
+        // cannot be written (damaged, for `kw check`) is still opened.
+        if let Err(e) = vault.record_failed_unlocks() {
+            eprintln!("kw: warning: failed unlocks could not be recorded in the audit log: {e}");
+        }
         // Tests move time (KEYWARDEN_TEST_NOW, RFC 3339): in test mode only
         // (debug builds), never for a real vault.
-        if keywarden_core::test_mode() {
-            if let Some(t) = std::env::var("KEYWARDEN_TEST_NOW")
+        if keywarden_core::test_mode()
+            && let Some(t) = std::env::var("KEYWARDEN_TEST_NOW")
                 .ok()
                 .and_then(|t| time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok())
-            {
-                vault.set_clock(std::sync::Arc::new(keywarden_core::ManualClock::at(t)));
-            }
+        {
+            vault.set_clock(std::sync::Arc::new(keywarden_core::ManualClock::at(t)));
         }
         // The vault applied its settings (`settings.json`, written by the
         // app); a damaged file is said, never silent: it may hold a shorter

@@ -98,6 +98,8 @@ fn run(cli: Cli) -> CliResult {
         Command::Recover { passphrase, .. } => vault::recover(&ctx, passphrase),
         Command::Check => vault::check(&ctx),
         Command::RotateDataKey => vault::rotate_data_key(&ctx),
+        Command::Backup { output, folder, keep } => vault::backup(&ctx, output.as_deref(), folder.as_deref(), keep),
+        Command::Restore { file, passphrase } => vault::restore(&ctx, &file, passphrase),
         Command::Integration(cmd) => integration::run(&ctx, cmd),
         Command::Credential(cmd) => credential::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
@@ -106,6 +108,7 @@ fn run(cli: Cli) -> CliResult {
         Command::SupportBundle { output } => support::bundle(&ctx, output.as_deref()),
         Command::Expiry(cmd) => expiry::run(&ctx, cmd),
         Command::Health(cmd) => health::run(&ctx, cmd),
+        Command::Alert(cmd) => alert::run(&ctx, cmd),
         Command::Run {
             integration,
             credential,

@@ -577,3 +577,76 @@ pub fn health_check(ctx: &Ctx, run: &crate::commands::health::HealthRun, next_du
         None => outln!("No check scheduled."),
     }
 }
+
+/// `kw audit verify --stream`.
+pub fn stream_report(ctx: &Ctx, r: &keywarden_core::audit_stream::StreamReport) {
+    if ctx.json {
+        return json(r);
+    }
+    if r.ok {
+        outln!("Audit stream OK: {} events, each MAC and link verified.", r.events);
+    } else {
+        outln!("Audit stream BROKEN at line {}.", r.first_bad_line.unwrap_or(0));
+    }
+}
+
+/// `kw alert list` / `add-*`: the channels (never their secret), and the
+/// latest deliveries.
+pub fn alert_channels(
+    ctx: &Ctx,
+    channels: &[keywarden_core::alerts::AlertChannel],
+    deliveries: &[keywarden_core::alerts::AlertDelivery],
+) {
+    if ctx.json {
+        return json(&serde_json::json!({ "channels": channels, "deliveries": deliveries }));
+    }
+    if channels.is_empty() {
+        outln!("No alert channel. Add one: kw alert add-webhook NAME --event all");
+    }
+    for c in channels {
+        let events: Vec<&str> = c.events.iter().map(|e| e.as_str()).collect();
+        let kind = match c.kind {
+            keywarden_core::alerts::ChannelKind::Webhook => "webhook",
+            keywarden_core::alerts::ChannelKind::Email => "email",
+        };
+        outln!("{}: {kind} to {}; {}", c.name, c.target, events.join(", "));
+    }
+    for d in deliveries {
+        let state = match (&d.sent_at, &d.next_at) {
+            (Some(at), _) => format!("sent {}", when(Some(*at))),
+            (None, Some(next)) => format!(
+                "not yet delivered ({}); tried again {}",
+                d.last_error.as_deref().unwrap_or("waiting"),
+                when(Some(*next))
+            ),
+            (None, None) => format!("given up: {}", d.last_error.as_deref().unwrap_or("")),
+        };
+        outln!("  {} [{}] {}: {state}", d.channel, d.category, d.subject);
+    }
+}
+
+/// `kw alert send`.
+pub fn alerts_delivered(ctx: &Ctx, run: &keywarden_connectors::alerts::Delivered) {
+    if ctx.json {
+        return json(&serde_json::json!({ "sent": run.sent, "failed": run.failed }));
+    }
+    outln!("{} alert(s) sent.", run.sent);
+    for f in &run.failed {
+        outln!("Not delivered (tried again later): {f}");
+    }
+}
+
+/// `kw backup`.
+pub fn backup(ctx: &Ctx, r: &keywarden_core::backup::BackupReport) {
+    if ctx.json {
+        return json(r);
+    }
+    outln!(
+        "Backed up to {} ({} credentials, {} audit events, {} bytes); read back and verified.",
+        r.path,
+        r.credentials,
+        r.audit_events,
+        r.bytes
+    );
+    outln!("Restoring it needs the recovery code: kw restore FILE --vault DIR");
+}

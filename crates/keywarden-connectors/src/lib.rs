@@ -8,10 +8,13 @@
 //! would carry the credential to another host, the secret only in headers,
 //! and no secret in any error.
 
+pub mod alerts;
 pub mod authorize;
 pub mod browser;
 pub mod business_central;
 pub mod endpoints;
+#[cfg(feature = "fakes")]
+pub mod fake_alerts;
 #[cfg(feature = "fakes")]
 pub mod fake_oauth;
 #[cfg(feature = "fakes")]

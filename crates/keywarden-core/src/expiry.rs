@@ -51,6 +51,11 @@ pub enum NoticeKind {
     /// Live checks failed authentication in a row: the credential must be
     /// reconnected (a new secret, or Re-authorize).
     ReconnectionRequired,
+    /// A credential was disabled (compromised, or no longer used).
+    Disabled,
+    /// The organisation's policy file is broken: the strictest policy
+    /// applies until IT fixes it.
+    PolicyBroken,
 }
 
 impl NoticeKind {
@@ -63,6 +68,8 @@ impl NoticeKind {
             NoticeKind::UsageSpike => "usage_spike",
             NoticeKind::KeyRotated => "key_rotated",
             NoticeKind::ReconnectionRequired => "reconnection_required",
+            NoticeKind::Disabled => "disabled",
+            NoticeKind::PolicyBroken => "policy_broken",
         }
     }
 
@@ -74,6 +81,8 @@ impl NoticeKind {
             "usage_spike" => NoticeKind::UsageSpike,
             "key_rotated" => NoticeKind::KeyRotated,
             "reconnection_required" => NoticeKind::ReconnectionRequired,
+            "disabled" => NoticeKind::Disabled,
+            "policy_broken" => NoticeKind::PolicyBroken,
             _ => NoticeKind::Expiring,
         }
     }

@@ -44,6 +44,17 @@ pub enum KeySource {
     Passphrase(SecretString),
 }
 
+impl KeySource {
+    /// How the vault is unlocked, for the audit log: "the keychain" or "a
+    /// passphrase" (never the passphrase).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Keychain => "the keychain",
+            Self::Passphrase(_) => "a passphrase",
+        }
+    }
+}
+
 impl std::fmt::Debug for KeySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

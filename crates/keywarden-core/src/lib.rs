@@ -2,10 +2,13 @@
 //! store, the audit chain, export. No Tauri, no HTTP: the desktop app and
 //! the `kw` CLI are thin layers over `Vault`.
 
+pub mod alerts;
 pub mod anchor;
 pub mod anchor_writer;
 pub mod audit_export;
+pub mod audit_stream;
 pub mod backend;
+pub mod backup;
 pub mod clock;
 pub mod crypto;
 pub mod error;

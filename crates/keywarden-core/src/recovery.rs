@@ -82,7 +82,7 @@ impl RecoveryCode {
             nbits += 8;
             while nbits >= 5 {
                 nbits -= 5;
-                if n > 0 && n % 4 == 0 {
+                if n > 0 && n.is_multiple_of(4) {
                     s.push('-');
                 }
                 s.push(ALPHABET[((bits >> nbits) & 31) as usize] as char);

@@ -37,6 +37,19 @@ pub struct Settings {
     /// Run the partner-key verifier inside the app on this address (e.g.
     /// 127.0.0.1:8787) while the vault is open; empty = off (the default).
     pub verifier_listen: String,
+    /// Append every audit event, as it is committed, to this JSON-lines
+    /// file (an absolute path; empty = off), for a SIEM to collect.
+    pub audit_stream_file: String,
+    /// Send every audit event to syslog (RFC 5424) on this local socket,
+    /// e.g. /dev/log; empty = off.
+    pub audit_stream_syslog: String,
+    /// Scheduled backups go to this folder (an absolute path, e.g. a
+    /// network share); empty = none.
+    pub backup_folder: String,
+    /// Hours between scheduled backups (1–8784).
+    pub backup_every_hours: u32,
+    /// How many of this vault's backups the folder keeps (1–365).
+    pub backup_keep: u32,
 }
 
 impl Default for Settings {
@@ -51,6 +64,11 @@ impl Default for Settings {
             rotation_max_age_days: 90,
             rotation_grace_days: 7,
             verifier_listen: String::new(),
+            audit_stream_file: String::new(),
+            audit_stream_syslog: String::new(),
+            backup_folder: String::new(),
+            backup_every_hours: 24,
+            backup_keep: 7,
         }
     }
 }
@@ -96,6 +114,23 @@ impl Settings {
                     self.verifier_listen
                 ),
             ));
+        }
+        range("backup interval", self.backup_every_hours, 1, 8784, "hours")?;
+        range("backups kept", self.backup_keep, 1, 365, "backups")?;
+        for (field, value) in [
+            ("audit stream file", &self.audit_stream_file),
+            ("audit stream syslog socket", &self.audit_stream_syslog),
+            ("backup folder", &self.backup_folder),
+        ] {
+            if !value.trim().is_empty() && !Path::new(value.trim()).is_absolute() {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "'{}' is not an absolute path; give the whole path, like /var/log/keywarden/audit.jsonl or /dev/log",
+                        value.trim()
+                    ),
+                ));
+            }
         }
         crate::expiry::normalize_thresholds(&self.notice_thresholds).map(|_| ())
     }

@@ -322,25 +322,26 @@ impl Validator for OfflineValidator {
                 }
                 verdict.scopes.extend(claims.scopes);
             }
-            if let (Some(expected), Some(actual)) = (c.config.get("issuer"), claims.iss.as_ref()) {
-                if expected.trim_end_matches('/') != actual.trim_end_matches('/') {
-                    return Err(Failure::WrongTenant {
-                        expected: expected.clone(),
-                        actual: format!("{actual} (offline: the issuer of the token in {field})"),
-                    }
-                    .into());
+            if let (Some(expected), Some(actual)) = (c.config.get("issuer"), claims.iss.as_ref())
+                && expected.trim_end_matches('/') != actual.trim_end_matches('/')
+            {
+                return Err(Failure::WrongTenant {
+                    expected: expected.clone(),
+                    actual: format!("{actual} (offline: the issuer of the token in {field})"),
                 }
+                .into());
             }
-            if let Some(expected) = c.config.get("audience") {
-                if !claims.aud.is_empty() && !claims.aud.contains(expected) {
-                    return Err(Failure::InvalidCredential {
-                        detail: format!(
-                            "offline: the token in {field} is for {}, not for '{expected}'",
-                            claims.aud.join(", ")
-                        ),
-                    }
-                    .into());
+            if let Some(expected) = c.config.get("audience")
+                && !claims.aud.is_empty()
+                && !claims.aud.contains(expected)
+            {
+                return Err(Failure::InvalidCredential {
+                    detail: format!(
+                        "offline: the token in {field} is for {}, not for '{expected}'",
+                        claims.aud.join(", ")
+                    ),
                 }
+                .into());
             }
             if verdict.tenant_id.is_none() {
                 verdict.tenant_id = claims.tenant;

@@ -354,14 +354,14 @@ fn watch(mut vault: Vault, shared: Arc<Shared>, stop: Arc<std::sync::atomic::Ato
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(POLL);
         ticks += 1;
-        if let Ok(v) = vault.data_version() {
-            if v != version {
-                version = v;
-                if let Ok(mut index) = shared.index.write() {
-                    if let Err(e) = vault.refresh_key_index(&mut index) {
-                        eprintln!("kw serve: could not read key changes: {e}");
-                    }
-                }
+        if let Ok(v) = vault.data_version()
+            && v != version
+        {
+            version = v;
+            if let Ok(mut index) = shared.index.write()
+                && let Err(e) = vault.refresh_key_index(&mut index)
+            {
+                eprintln!("kw serve: could not read key changes: {e}");
             }
         }
         if ticks >= FLUSH_EVERY {

@@ -15,7 +15,9 @@ pub(crate) fn run(ctx: &Ctx, cmd: AuditCmd) -> CliResult {
             output::audit_events(ctx, &vault.audit_events(&audit_filter(filter)?)?);
             Ok(())
         }
-        AuditCmd::Verify => {
+        AuditCmd::Verify { stream: Some(file) } => verify_stream(ctx, &file),
+        AuditCmd::Stream { file, syslog, off } => stream(ctx, file, syslog, off),
+        AuditCmd::Verify { stream: None } => {
             let vault = ctx.open()?;
             let report = vault.verify_audit()?;
             output::audit_report(ctx, &report);
@@ -42,4 +44,53 @@ pub(crate) fn run(ctx: &Ctx, cmd: AuditCmd) -> CliResult {
             write_out(output.as_deref(), text.trim_end())
         }
     }
+}
+
+fn verify_stream(ctx: &Ctx, file: &std::path::Path) -> CliResult {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CliError::new(
+            2,
+            format!(
+                "{} cannot be read: {e}; give the stream file the vault writes",
+                file.display()
+            ),
+        )
+    })?;
+    let vault = ctx.open()?;
+    let report = vault.verify_audit_stream(&text);
+    output::stream_report(ctx, &report);
+    if report.ok {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            9,
+            format!(
+                "audit stream verification FAILED: {}",
+                report.problem.unwrap_or_default()
+            ),
+        ))
+    }
+}
+
+fn stream(ctx: &Ctx, file: Option<std::path::PathBuf>, syslog: Option<std::path::PathBuf>, off: bool) -> CliResult {
+    if !off && file.is_none() && syslog.is_none() {
+        return Err(CliError::new(
+            2,
+            "say where: --file /var/log/keywarden/audit.jsonl, --syslog [SOCKET], or --off".to_owned(),
+        ));
+    }
+    let mut vault = ctx.open()?;
+    let mut settings = vault.settings().clone();
+    let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_default();
+    settings.audit_stream_file = path(file);
+    settings.audit_stream_syslog = path(syslog);
+    let saved = vault.save_settings(settings)?;
+    let text = match (saved.audit_stream_file.as_str(), saved.audit_stream_syslog.as_str()) {
+        ("", "") => "Audit streaming is off.".to_owned(),
+        (f, "") => format!("Audit events are appended to {f} as they are committed."),
+        ("", s) => format!("Audit events are sent to syslog ({s}) as they are committed."),
+        (f, s) => format!("Audit events are appended to {f} and sent to syslog ({s}) as they are committed."),
+    };
+    output::message(ctx, "streaming", &text);
+    Ok(())
 }

@@ -33,5 +33,6 @@ fn check(ctx: &Ctx, no_desktop: bool) -> CliResult {
         shown.push((notice, delivery));
     }
     output::expiry_check(&shown, run.next_due, ctx.json);
+    super::alert::deliver_and_say(&mut vault);
     Ok(())
 }

@@ -83,6 +83,8 @@ fn check(ctx: &Ctx, no_desktop: bool, all: bool) -> CliResult {
     }
     let next_due = vault.health_plan(live.as_ref())?.next_due;
     output::health_check(ctx, &run, next_due);
+    // The notices these checks fired, to the alert channels.
+    super::alert::deliver_and_say(&mut vault);
     Ok(())
 }
 

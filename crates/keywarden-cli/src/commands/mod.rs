@@ -1,6 +1,7 @@
 //! One module per noun of `kw`: each parses nothing and prints through
 //! `output`, calling the core for the work.
 
+pub(crate) mod alert;
 pub(crate) mod audit;
 pub(crate) mod config;
 pub(crate) mod connect;

@@ -53,6 +53,49 @@ pub(crate) fn recover(ctx: &Ctx, passphrase: bool) -> CliResult {
     Ok(())
 }
 
+pub(crate) fn backup(
+    ctx: &Ctx,
+    output: Option<&std::path::Path>,
+    folder: Option<&std::path::Path>,
+    keep: u32,
+) -> CliResult {
+    let mut vault = ctx.open()?;
+    let report = match (output, folder) {
+        (_, Some(folder)) => vault.backup_into(folder, keep)?,
+        (Some(file), None) => vault.backup_to(file)?,
+        (None, None) => {
+            return Err(crate::error::CliError::new(
+                2,
+                "say where: --output FILE or --folder DIR".to_owned(),
+            ));
+        }
+    };
+    output::backup(ctx, &report);
+    Ok(())
+}
+
+pub(crate) fn restore(ctx: &Ctx, file: &std::path::Path, passphrase: bool) -> CliResult {
+    let code = input::read_recovery_code()?;
+    let source = if passphrase {
+        KeySource::Passphrase(input::read_passphrase(ctx.passphrase_file.as_deref(), true)?)
+    } else {
+        KeySource::Keychain
+    };
+    let (vault, report) = Vault::restore(file, &ctx.dir, &code, source, Actor::current(ctx.profile.clone()))?;
+    output::message(
+        ctx,
+        "restored",
+        &format!(
+            "Vault {} restored into {} from the backup taken {} ({} credentials). It is protected by a new key here.",
+            vault.vault_id(),
+            ctx.dir.display(),
+            keywarden_core::timefmt::to_db(report.taken_at),
+            report.credentials
+        ),
+    );
+    Ok(())
+}
+
 pub(crate) fn check(ctx: &Ctx) -> CliResult {
     let vault = ctx.open()?;
     let report = vault.check_integrity()?;

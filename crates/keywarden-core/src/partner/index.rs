@@ -152,12 +152,12 @@ impl KeyIndex {
         let Some((parsed, k)) = self.usable(key, KeyKind::Partner, now) else {
             return Verified::Invalid;
         };
-        if let Some(required) = scope {
-            if !k.scopes.iter().any(|s| s == required) {
-                return Verified::InsufficientScope {
-                    required: required.to_owned(),
-                };
-            }
+        if let Some(required) = scope
+            && !k.scopes.iter().any(|s| s == required)
+        {
+            return Verified::InsufficientScope {
+                required: required.to_owned(),
+            };
         }
         Verified::Valid {
             key_id: parsed.id.to_owned(),

@@ -371,3 +371,48 @@ fn verify_head(conn: &Connection, key: &AuditMacKey, last_seq: i64, last_mac: &[
         }
     }
 }
+
+/// Events `from..=to` as the stream carries them (with their chain).
+pub(crate) fn stream_events(
+    conn: &Connection,
+    vault_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<crate::audit_stream::StreamEvent>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, prev_mac, mac FROM audit_events WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map(params![from, to], |r| {
+        let (ev, at) = row_event(r)?;
+        Ok((ev, at, r.get::<_, Vec<u8>>(11)?, r.get::<_, Vec<u8>>(12)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (ev, at, prev_mac, mac) = row?;
+        out.push(crate::audit_stream::StreamEvent {
+            vault_id: vault_id.to_owned(),
+            seq: ev.seq,
+            at,
+            profile: ev.profile,
+            os_user: ev.os_user,
+            host: ev.host,
+            action: ev.action,
+            object_kind: ev.object_kind,
+            object_id: ev.object_id,
+            object_name: ev.object_name,
+            outcome: ev.outcome,
+            detail: ev.detail,
+            prev_mac: hex::encode(prev_mac),
+            mac: hex::encode(mac),
+        });
+    }
+    Ok(out)
+}
+
+/// The MAC of event `seq`, if the log has it.
+pub(crate) fn mac_of(conn: &Connection, seq: i64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT mac FROM audit_events WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))
+        .optional()?)
+}

@@ -1,6 +1,7 @@
 //! The SQLCipher file: opening it with its key, connection settings, and
 //! the numbered migrations in `migrations/`.
 
+pub mod alerts;
 pub mod audit;
 pub mod checks;
 pub mod credentials;
@@ -41,6 +42,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/012_credential_reminders.sql")),
         M::up(include_str!("../../migrations/013_refresh_leases.sql")),
         M::up(include_str!("../../migrations/014_health_checks.sql")),
+        M::up(include_str!("../../migrations/015_alerts.sql")),
     ])
 }
 
@@ -165,7 +167,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 14);
+        assert_eq!(v, 15);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -207,7 +209,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 14);
+            assert_eq!(v, 15);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

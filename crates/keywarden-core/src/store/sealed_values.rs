@@ -1,6 +1,6 @@
 //! Every value in the vault sealed under a data key, wherever it is kept:
 //! the credentials' secret fields, the partner keys awaiting delivery and
-//! the cached access tokens. A data-key rotation re-seals each of them
+//! the cached access tokens, the alert channels' secrets. A data-key rotation re-seals each of them
 //! before it deletes the old key (a value it missed could never be opened
 //! again), and the integrity check opens each of them.
 
@@ -12,6 +12,10 @@ use crate::error::Result;
 
 /// The slot field of a cached access token: no secret field is named so.
 pub const TOKEN_FIELD: &str = "~access_token";
+
+/// The slot field of an alert channel's secret (its slot's credential is
+/// the channel's id, its version 0).
+pub const ALERT_FIELD: &str = "~alert_secret";
 
 /// The slot field of a partner key awaiting delivery: bound to the key id.
 /// Its slot's credential is the nil UUID and its version 0.
@@ -28,6 +32,8 @@ pub enum Place {
     Delivery { key_id: String },
     /// `token_cache`: a credential's last access token.
     Token,
+    /// `alert_channels`: a webhook URL or an SMTP password.
+    AlertChannel,
 }
 
 /// One sealed value and the slot its authenticated data names.
@@ -57,6 +63,7 @@ impl SealedValue {
             ),
             Place::Delivery { key_id } => format!("the sealed partner key {key_id} awaiting delivery"),
             Place::Token => format!("the cached access token of credential {}", self.credential_id),
+            Place::AlertChannel => format!("the secret of alert channel {}", self.credential_id),
         }
     }
 }
@@ -101,6 +108,18 @@ pub fn all(conn: &Connection) -> Result<Vec<SealedValue>> {
             sealed,
         });
     }
+    let mut stmt = conn.prepare("SELECT id, sealed FROM alert_channels")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    for r in rows {
+        let (id, sealed) = r?;
+        out.push(SealedValue {
+            place: Place::AlertChannel,
+            credential_id: super::credentials::uuid(&id)?,
+            field: ALERT_FIELD.to_owned(),
+            version: 0,
+            sealed,
+        });
+    }
     Ok(out)
 }
 
@@ -118,6 +137,9 @@ pub fn replace(conn: &Connection, value: &SealedValue, sealed: &[u8]) -> Result<
             .execute(params![key_id, sealed])?,
         Place::Token => conn
             .prepare_cached("UPDATE token_cache SET sealed = ?2 WHERE credential_id = ?1")?
+            .execute(params![id, sealed])?,
+        Place::AlertChannel => conn
+            .prepare_cached("UPDATE alert_channels SET sealed = ?2 WHERE id = ?1")?
             .execute(params![id, sealed])?,
     };
     Ok(())

@@ -21,7 +21,7 @@ pub struct IntegrityReport {
 
 /// SQLCipher's check (one row per page whose MAC fails), then SQLite's
 /// structure check when every page is intact.
-pub(super) fn page_problems(conn: &Connection) -> Result<Vec<String>> {
+pub(crate) fn page_problems(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare("PRAGMA cipher_integrity_check")?;
     let mut problems: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     if problems.is_empty() {
@@ -111,6 +111,17 @@ impl Vault {
         self.write(|tx| {
             tx.audit(ev(action, object_kind, None, object, outcome, detail))
                 .map(|_| ())
+        })
+    }
+}
+
+impl Vault {
+    /// Verifies an audit stream (`kw audit verify --stream`): each line's
+    /// MAC under this vault's audit key, the sequence and the chain, and
+    /// where the stream joins this vault's log.
+    pub fn verify_audit_stream(&self, text: &str) -> crate::audit_stream::StreamReport {
+        crate::audit_stream::verify(&self.keys.audit, text, |seq| {
+            store::audit::mac_of(&self.conn, seq - 1).ok().flatten()
         })
     }
 }

@@ -460,6 +460,7 @@ impl Vault {
         let mut row = creds::get(&self.conn, reference)?;
         row.status = Status::Disabled;
         row.updated_at = self.now();
+        let who = self.actor.profile.clone();
         self.write(|tx| {
             creds::upsert(tx, &mut row)?;
             tx.audit(ev(
@@ -469,7 +470,9 @@ impl Vault {
                 Some(&row.name),
                 Outcome::Success,
                 reason,
-            ))
+            ))?;
+            disabled_notice(tx, &row, &who)?;
+            Ok(())
         })?;
         self.get_credential(&row.id.to_string())
     }
@@ -545,4 +548,38 @@ impl Vault {
             None => "marked compromised".to_owned(),
         }
     }
+}
+
+/// "Pleo API was disabled": in the notification centre, and to the alert
+/// channels that carry it. The reason stays in the audit log (a person
+/// typed it; it goes nowhere else).
+fn disabled_notice(tx: &WriteTx<'_>, row: &Row, who: &str) -> Result<()> {
+    let now = tx.now();
+    let used_by = row
+        .integration_name
+        .as_deref()
+        .map(|i| format!("The {i} integration cannot use it. "))
+        .unwrap_or_default();
+    store::notices::insert(
+        tx,
+        &store::notices::NewNotice {
+            credential_id: Some(row.id),
+            partner_key_id: None,
+            version: row.current_version,
+            kind: crate::NoticeKind::Disabled.as_str(),
+            threshold_days: 0,
+            expires_at: None,
+            due_at: now,
+            fired_at: now,
+            credential_name: &row.name,
+            integration: row.integration_name.as_deref(),
+            summary: &format!("{} was disabled", row.name),
+            body: &format!(
+                "{used_by}{who} disabled it: every use is blocked (the reason is in the audit log). If it was \
+                 compromised, revoke it at the provider and choose Update Credentials with a new one."
+            ),
+            dedupe: &format!("disabled|{}|{}", row.id, timefmt::to_db(now)),
+        },
+    )?;
+    Ok(())
 }

@@ -104,7 +104,7 @@ impl Vault {
             ))?;
             w.audit(anchor_set_event(&header, dir))?;
             let head = crate::anchor::head(&w)?;
-            w.commit(None, None)?;
+            w.commit(None, None, None)?;
             // Before the header: until the header is written nobody can
             // open the database, so nobody sees it without its anchor.
             if let Some(h) = &head {
@@ -126,6 +126,8 @@ impl Vault {
                 settings_problem: None,
                 clock: Arc::new(SystemClock),
                 policy: Arc::default(),
+                stream: None,
+                stream_problem: None,
             }
             .with_policy(crate::policy::Policy::load_system())),
             Err(e) => {
@@ -145,7 +147,8 @@ impl Vault {
     /// Opens the vault at `dir`. A keychain vault reads its KEK from the
     /// keychain; a passphrase vault needs `KeySource::Passphrase`.
     pub fn open(dir: &Path, source: &KeySource, actor: Actor) -> Result<Vault> {
-        let (header, _, vault_key) = unlock_header(dir, source)?;
+        let (header, _, vault_key) = unlock_header(dir, source)
+            .inspect_err(|e| super::unlocks::note_failed_unlock(dir, &actor, source.describe(), e))?;
         let mut vault = Self::open_with_vault_key(dir, header, &vault_key, actor, Older::Refuse)?;
         // Only here: accepting an older copy and recovering write nothing
         // before their own audited event, which moves the rollback anchor.
@@ -161,7 +164,8 @@ impl Vault {
     /// as it is. Returns the vault and, when the database was refused
     /// before, that event's detail.
     pub fn open_accepting_older(dir: &Path, source: &KeySource, actor: Actor) -> Result<(Vault, Option<String>)> {
-        let (header, _, vault_key) = unlock_header(dir, source)?;
+        let (header, _, vault_key) = unlock_header(dir, source)
+            .inspect_err(|e| super::unlocks::note_failed_unlock(dir, &actor, source.describe(), e))?;
         let refused = match Self::open_with_vault_key(dir, header.clone(), &vault_key, actor.clone(), Older::Refuse) {
             Ok(mut v) => {
                 // Nothing to accept: opened as `open` opens.
@@ -255,6 +259,8 @@ impl Vault {
             settings_problem: None,
             clock: Arc::new(SystemClock),
             policy: Arc::default(),
+            stream: None,
+            stream_problem: None,
         }
         .with_policy(crate::policy::Policy::load_system());
         if set_up {
@@ -291,6 +297,8 @@ impl Vault {
             settings_problem: self.settings_problem.clone(),
             clock: self.clock.clone(),
             policy: self.policy.clone(),
+            stream: self.stream.clone(),
+            stream_problem: None,
         })
     }
 
@@ -337,7 +345,9 @@ impl Vault {
     pub fn recover(dir: &Path, code: &str, new_source: KeySource, actor: Actor) -> Result<Vault> {
         let header = Header::read(dir)?;
         let code = RecoveryCode::parse(code)?;
-        let vault_key = header.unwrap_with_recovery(&code)?;
+        let vault_key = header
+            .unwrap_with_recovery(&code)
+            .inspect_err(|e| super::unlocks::note_failed_unlock(dir, &actor, "the recovery code", e))?;
         let (new_header, kek) = header.rekeyed(&new_source, &vault_key)?;
         // Prove the database opens before anything is rewritten.
         // Recovery is for a lost keychain, which usually lost the rollback
@@ -388,21 +398,21 @@ impl Vault {
         // header naming that place is in force (and before the new KEK);
         // moved to the event after the commit.
         let new_anchor = anchor_for(&new_header, dir);
-        if let Some(h) = &before {
-            if let Err(e) = new_anchor.save(h) {
-                Header::discard_staged(dir);
-                return Err(e);
-            }
+        if let Some(h) = &before
+            && let Err(e) = new_anchor.save(h)
+        {
+            Header::discard_staged(dir);
+            return Err(e);
         }
-        if let Some(kek) = &kek {
-            if let Err(e) = crate::keychain::store(&id.to_string(), kek) {
-                Header::discard_staged(dir);
-                return Err(e);
-            }
+        if let Some(kek) = &kek
+            && let Err(e) = crate::keychain::store(&id.to_string(), kek)
+        {
+            Header::discard_staged(dir);
+            return Err(e);
         }
         Header::commit_staged(dir)?;
         let head = crate::anchor::head(&w)?;
-        w.commit(None, None)?;
+        w.commit(None, None, vault.stream.as_ref())?;
         vault.anchor = new_anchor;
         vault.anchor.advance(head);
         vault.header = new_header;

@@ -6,7 +6,9 @@
 //! rotation, checks, data_keys and audit; partner keys, expiry notices and
 //! access tokens live beside them in the crate.
 
+mod alerts;
 mod audit;
+mod backups;
 mod checks;
 mod connect;
 mod credentials;
@@ -19,6 +21,7 @@ mod rotation;
 mod settings;
 #[cfg(any(test, feature = "test-support"))]
 mod testing;
+mod unlocks;
 mod usage;
 mod write;
 
@@ -28,6 +31,7 @@ use self::integrations::*;
 use self::rotation::*;
 
 pub use self::audit::IntegrityReport;
+pub(crate) use self::audit::page_problems as page_problems_of;
 pub(crate) use self::checks::reconnection_notice;
 pub use self::checks::{CheckReport, FinishedCheck, PendingCheck};
 pub use self::connect::Connected;
@@ -87,6 +91,10 @@ pub struct Vault {
     clock: Arc<dyn Clock>,
     /// The organisation's policy (`policy.rs`), read when the vault opens.
     policy: Arc<crate::policy::Policy>,
+    /// Where audit events are streamed as they are committed (settings).
+    stream: Option<crate::audit_stream::AuditStream>,
+    /// Why the last write's events did not reach the stream.
+    stream_problem: Option<String>,
 }
 
 impl std::fmt::Debug for Vault {

@@ -34,6 +34,7 @@ impl Vault {
             self.set_notice_thresholds(&s.notice_thresholds).map(|_| ()),
             self.set_rotation_policy(s.rotation_max_age_days, s.rotation_grace_days),
         ];
+        self.stream = crate::audit_stream::AuditStream::from_settings(&s);
         // The app's own settings (auto-lock, clipboard, verifier) ride along.
         self.settings = Settings {
             expiring_within_days: self.settings.expiring_within_days,
@@ -50,13 +51,34 @@ impl Vault {
     /// `settings.json` and records `settings.update`. Returns them as saved.
     pub fn save_settings(&mut self, settings: Settings) -> Result<Settings> {
         settings.check_within(&self.policy)?;
+        // A stream that cannot be written is refused now, not found later;
+        // so is a backup folder that is not there.
+        if let Some(stream) = crate::audit_stream::AuditStream::from_settings(&settings) {
+            stream.check()?;
+        }
+        let folder = settings.backup_folder.trim();
+        if !folder.is_empty() && !Path::new(folder).is_dir() {
+            return Err(Error::invalid(
+                "backup folder",
+                format!("{folder} is not a folder that exists; create it (or mount the share) first"),
+            ));
+        }
         let mut settings = settings;
         settings.notice_thresholds = crate::expiry::normalize_thresholds(&settings.notice_thresholds)?;
         let detail = update_detail(&settings);
+        let before = self.stream.clone();
         self.apply_settings(&settings)?;
         settings.save(&self.dir)?;
         self.settings_problem = None;
-        self.record("settings.update", "vault", None, Outcome::Success, &detail)?;
+        // The event that turns streaming off still reaches the stream, so
+        // a SIEM sees it stop rather than go quiet.
+        let after = self.stream.clone();
+        if after.is_none() {
+            self.stream = before;
+        }
+        let recorded = self.record("settings.update", "vault", None, Outcome::Success, &detail);
+        self.stream = after;
+        recorded?;
         Ok(settings)
     }
 
@@ -160,6 +182,12 @@ impl Vault {
         self
     }
 
+    /// Why the last write's audit events did not reach the stream (the
+    /// file or syslog socket could not be written); `None` when they did.
+    pub fn stream_problem(&self) -> Option<&str> {
+        self.stream_problem.as_deref()
+    }
+
     pub fn policy(&self) -> &crate::policy::Policy {
         &self.policy
     }
@@ -176,9 +204,15 @@ impl Vault {
 
 /// The `settings.update` event's detail: every value saved, no secret.
 fn update_detail(s: &Settings) -> String {
+    let stream = match (s.audit_stream_file.trim(), s.audit_stream_syslog.trim()) {
+        ("", "") => "off".to_owned(),
+        (f, "") => f.to_owned(),
+        ("", l) => format!("syslog {l}"),
+        (f, l) => format!("{f} and syslog {l}"),
+    };
     format!(
         "expiry warning {} days, reconnection after {} refusals, auto-lock {} min, clipboard clear {} s, copy {}, \
-         rotation every {} days (grace {}), notices {} days before expiry",
+         rotation every {} days (grace {}), notices {} days before expiry, audit stream {stream}, backups {}",
         s.expiring_within_days,
         s.auth_failure_threshold,
         s.auto_lock_minutes,
@@ -190,6 +224,16 @@ fn update_detail(s: &Settings) -> String {
             .iter()
             .map(u32::to_string)
             .collect::<Vec<_>>()
-            .join("/")
+            .join("/"),
+        if s.backup_folder.trim().is_empty() {
+            "off".to_owned()
+        } else {
+            format!(
+                "to {} every {} h, {} kept",
+                s.backup_folder.trim(),
+                s.backup_every_hours,
+                s.backup_keep
+            )
+        }
     )
 }

@@ -45,6 +45,9 @@ pub(crate) struct WriteTx<'v> {
     /// the first time one is sealed (see [`sealing_key`]).
     dek: Option<DataKey>,
     events: Cell<u32>,
+    /// The first and last audit events this write recorded (the stream's
+    /// lines).
+    seqs: Cell<Option<(i64, i64)>>,
     /// Rows changed on the connection before this write began: a write
     /// that changed none (it found nothing to do) needs no event.
     changes_before: u64,
@@ -77,6 +80,7 @@ impl<'v> WriteTx<'v> {
             now,
             dek: None,
             events: Cell::new(0),
+            seqs: Cell::new(None),
             changes_before,
         })
     }
@@ -85,6 +89,8 @@ impl<'v> WriteTx<'v> {
     pub(crate) fn audit(&self, event: NewEvent<'_>) -> Result<i64> {
         let seq = store::audit::append(&self.tx, &self.keys.audit, self.actor, event)?;
         self.events.set(self.events.get() + 1);
+        let first = self.seqs.get().map_or(seq, |(first, _)| first);
+        self.seqs.set(Some((first, seq)));
         Ok(seq)
     }
 
@@ -146,8 +152,15 @@ impl<'v> WriteTx<'v> {
     /// Commits, refusing a change that recorded no audit event unless it is
     /// one of the [`Unaudited`] kinds (a write that changed nothing has
     /// nothing to audit); then moves the rollback anchor to the audit head
-    /// it committed.
-    pub(super) fn commit(self, unaudited: Option<Unaudited>, anchor: Option<&Anchor>) -> Result<()> {
+    /// it committed, and writes its events to the audit stream, if any.
+    /// A stream that cannot be written is said in the returned problem;
+    /// the commit stands.
+    pub(super) fn commit(
+        self,
+        unaudited: Option<Unaudited>,
+        anchor: Option<&Anchor>,
+        stream: Option<&crate::audit_stream::AuditStream>,
+    ) -> Result<Option<String>> {
         let changed = self.tx.total_changes() != self.changes_before;
         if changed && self.events.get() == 0 && unaudited.is_none() {
             // Dropped, not committed: nothing of the change is written.
@@ -156,11 +169,24 @@ impl<'v> WriteTx<'v> {
             ));
         }
         let head = crate::anchor::head(&self.tx)?;
+        // The stream's lines, read in this transaction, and its lock taken
+        // before the commit, so lines land in commit order.
+        let streaming = match (stream, self.seqs.get()) {
+            (Some(stream), Some((from, to))) => {
+                let events = store::audit::stream_events(&self.tx, &self.vault_id.to_string(), from, to)?;
+                Some(stream.begin().map(|w| (w, events)))
+            }
+            _ => None,
+        };
         self.tx.commit()?;
         if let Some(anchor) = anchor {
             anchor.advance(head);
         }
-        Ok(())
+        Ok(match streaming {
+            Some(Ok((w, events))) => w.append(&events).err(),
+            Some(Err(e)) => Some(e.to_string()),
+            None => None,
+        })
     }
 }
 
@@ -185,7 +211,13 @@ impl Vault {
         let now = self.now();
         let mut w = WriteTx::begin(&mut self.conn, &self.keys, &self.actor, self.header.vault_id, now)?;
         let out = f(&mut w)?;
-        w.commit(why, Some(&self.anchor))?;
+        let problem = w.commit(why, Some(&self.anchor), self.stream.as_ref())?;
+        if problem.is_some() || self.stream_problem.is_some() {
+            if let Some(p) = &problem {
+                eprintln!("keywarden: the audit stream: {p}");
+            }
+            self.stream_problem = problem;
+        }
         Ok(out)
     }
 }

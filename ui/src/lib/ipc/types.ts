@@ -34,3 +34,6 @@ export type { PolicyEntry } from './bindings/PolicyEntry';
 export type { PolicySource } from './bindings/PolicySource';
 export type { PolicyView } from './bindings/PolicyView';
 export type { CheckSchedule } from './bindings/CheckSchedule';
+export type { AlertChannel } from './bindings/AlertChannel';
+export type { AlertDelivery } from './bindings/AlertDelivery';
+export type { AlertEvent } from './bindings/AlertEvent';

@@ -39,4 +39,27 @@ rotation_max_age_days: number, rotation_grace_days: number,
  * Run the partner-key verifier inside the app on this address (e.g.
  * 127.0.0.1:8787) while the vault is open; empty = off (the default).
  */
-verifier_listen: string, };
+verifier_listen: string, 
+/**
+ * Append every audit event, as it is committed, to this JSON-lines
+ * file (an absolute path; empty = off), for a SIEM to collect.
+ */
+audit_stream_file: string, 
+/**
+ * Send every audit event to syslog (RFC 5424) on this local socket,
+ * e.g. /dev/log; empty = off.
+ */
+audit_stream_syslog: string, 
+/**
+ * Scheduled backups go to this folder (an absolute path, e.g. a
+ * network share); empty = none.
+ */
+backup_folder: string, 
+/**
+ * Hours between scheduled backups (1–8784).
+ */
+backup_every_hours: number, 
+/**
+ * How many of this vault's backups the folder keeps (1–365).
+ */
+backup_keep: number, };

@@ -1,0 +1,247 @@
+//! Alerts that reach the team, end to end through `kw` as timers run it:
+//! the Pleo fake on 127.0.0.1, a webhook receiver and an SMTP sink with
+//! STARTTLS (both on 127.0.0.1, started here), and a notification
+//! recorder on the test's private session bus.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use keywarden_connectors::fake_alerts::{FakeWebhook, SmtpSink};
+use keywarden_connectors::fakes::FakePleo;
+use keywarden_notify::recorder::Recorder;
+use time::OffsetDateTime;
+
+const ACME: &str = "6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+const KEY: &str = "pk_live_ALERTCANARY_Vb72KqPz";
+const SMTP_PASSWORD: &str = "SMTPCANARY-pass-81Xq";
+
+struct Kw {
+    _tmp: tempfile::TempDir,
+    vault: PathBuf,
+    /// What `kw health` and the notices printed, for the canary.
+    printed: std::cell::RefCell<String>,
+}
+
+impl Kw {
+    fn cmd(&self, args: &[&str], at: Option<OffsetDateTime>) -> Command {
+        let mut c = common::kw();
+        c.arg("--vault")
+            .arg(&self.vault)
+            .args(args)
+            .env("KEYWARDEN_PROFILE", "alice")
+            .env("KEYWARDEN_TEST_MODE", "1")
+            .env("KEYWARDEN_TEST_SMTP_CA", self._tmp.path().join("smtp-ca.pem"));
+        if let Some(t) = at {
+            c.env("KEYWARDEN_TEST_NOW", keywarden_core::timefmt::to_db(t));
+        }
+        c
+    }
+
+    fn ok_at(&self, args: &[&str], stdin: &str, at: Option<OffsetDateTime>) -> String {
+        let out: Output = common::run(self.cmd(args, at), stdin);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        // `credential add`/`show` print the mask (its last 4) on purpose.
+        if !args.contains(&"credential") {
+            self.printed.borrow_mut().push_str(&format!("{stdout}{stderr}"));
+        }
+        assert!(out.status.success(), "kw {args:?} failed: {stderr}");
+        stdout
+    }
+
+    fn json_at(&self, args: &[&str], at: Option<OffsetDateTime>) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok_at(&all, "", at)).unwrap()
+    }
+
+    /// The next due check of the one credential, from `kw health schedule`.
+    fn next_due(&self, at: OffsetDateTime) -> OffsetDateTime {
+        let v = self.json_at(&["health", "schedule"], Some(at));
+        let next = v[0]["next_at"].as_str().expect("a check is scheduled");
+        OffsetDateTime::parse(next, &time::format_description::well_known::Rfc3339).unwrap()
+    }
+
+    /// Waits (in test time) for the next due check and runs the timer's job.
+    fn next_run(&self, at: &mut OffsetDateTime) -> serde_json::Value {
+        *at = self.next_due(*at);
+        let run = self.json_at(&["health", "check"], Some(*at));
+        assert_eq!(run["checked"].as_array().unwrap().len(), 1, "{run}");
+        run["checked"][0].clone()
+    }
+
+    fn status(&self, at: OffsetDateTime) -> String {
+        self.json_at(&["credential", "show", "Pleo API"], Some(at))["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+#[test]
+fn reconnection_and_disabled_alerts_reach_the_webhook_and_the_mailbox_once_even_through_an_outage() {
+    let _recorder = Recorder::start().unwrap();
+    let pleo = FakePleo::start(&[KEY], ACME, false).unwrap();
+    let hook = FakeWebhook::start().unwrap();
+    let smtp = SmtpSink::start("alerts@example.com", SMTP_PASSWORD).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("smtp-ca.pem"), &smtp.ca_pem).unwrap();
+    let kw = Kw {
+        vault: tmp.path().join("vault"),
+        _tmp: tmp,
+        printed: Default::default(),
+    };
+    kw.ok_at(&["init"], "", None);
+    kw.ok_at(
+        &[
+            "integration",
+            "add",
+            "Pleo",
+            "--provider",
+            "pleo",
+            "--base-url",
+            &pleo.base,
+            "--tenant-id",
+            ACME,
+        ],
+        "",
+        None,
+    );
+    kw.ok_at(
+        &[
+            "credential",
+            "add",
+            "Pleo API",
+            "--type",
+            "api-key",
+            "--integration",
+            "Pleo",
+        ],
+        KEY,
+        None,
+    );
+    kw.ok_at(
+        &["alert", "add-webhook", "Finance Slack", "--event", "all"],
+        &hook.url,
+        None,
+    );
+    let smtp_at = format!("{}:{}", smtp.host, smtp.port);
+    kw.ok_at(
+        &[
+            "alert",
+            "add-email",
+            "Finance mail",
+            "--smtp",
+            &smtp_at,
+            "--from",
+            "keywarden@example.com",
+            "--to",
+            "finance@example.com",
+            "--user",
+            "alerts@example.com",
+            "--event",
+            "reconnection-required",
+            "--event",
+            "compromised",
+        ],
+        SMTP_PASSWORD,
+        None,
+    );
+    // "Send a test alert".
+    kw.ok_at(&["alert", "test", "Finance Slack"], "", None);
+    kw.ok_at(&["alert", "test", "Finance mail"], "", None);
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(smtp.mail().len(), 1);
+    assert!(smtp.mail()[0].tls && smtp.mail()[0].user.as_deref() == Some("alerts@example.com"));
+
+    // Revoked at Pleo: the third scheduled refusal raises one alert on each.
+    let mut at = OffsetDateTime::now_utc();
+    pleo.revoke(KEY);
+    for _ in 0..4 {
+        kw.next_run(&mut at);
+    }
+    assert_eq!(kw.status(at), "error");
+    let hooks = hook.received();
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    assert!(
+        hooks[1].body.contains("Pleo API needs to be reconnected"),
+        "{}",
+        hooks[1].body
+    );
+    let mail = smtp.mail();
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    assert!(
+        mail[1]
+            .data
+            .contains("Subject: Keywarden: Pleo API needs to be reconnected"),
+        "{}",
+        mail[1].data
+    );
+    assert_eq!(mail[1].to, ["finance@example.com"]);
+
+    // Both receivers down when the key is disabled: queued, not lost.
+    hook.set_down(true);
+    smtp.set_down(true);
+    kw.ok_at(
+        &["credential", "disable", "Pleo API", "--reason", "key posted in chat"],
+        "",
+        Some(at),
+    );
+    let out = kw.json_at(&["alert", "send"], Some(at));
+    assert_eq!(out["sent"], 0, "{out}");
+    assert_eq!(out["failed"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(hook.received().len(), 2);
+    // Back up: the next run after the backoff delivers each once.
+    hook.set_down(false);
+    smtp.set_down(false);
+    let later = at + time::Duration::minutes(2);
+    let out = kw.json_at(&["alert", "send"], Some(later));
+    assert_eq!(out["sent"], 2, "{out}");
+    // Another program, later (a restart): nothing is sent twice.
+    let out = kw.json_at(&["alert", "send"], Some(later + time::Duration::hours(5)));
+    assert_eq!(out["sent"], 0, "{out}");
+    let hooks = hook.received();
+    assert_eq!(hooks.len(), 3);
+    assert!(hooks[2].body.contains("Pleo API was disabled"), "{}", hooks[2].body);
+    assert!(
+        !hooks[2].body.contains("chat"),
+        "the typed reason stays in the audit log"
+    );
+    assert_eq!(smtp.mail().len(), 3);
+
+    // The audit log has each delivery and each failed attempt.
+    let events = kw.json_at(&["audit", "list"], Some(later));
+    let actions: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| **a == "alert.sent").count(), 6, "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| **a == "alert.failed").count(),
+        2,
+        "{actions:?}"
+    );
+
+    // Canary: no secret, no last 4, no webhook token, no SMTP password in
+    // any alert, in kw's output, or in the audit log.
+    let token = hook.url.rsplit('/').next().unwrap().to_owned();
+    let mut everything: Vec<String> = hook.received().into_iter().map(|h| h.body).collect();
+    everything.extend(smtp.mail().into_iter().map(|m| m.data));
+    everything.push(kw.printed.borrow().clone());
+    everything.push(events.to_string());
+    for text in &everything {
+        for canary in [KEY, "KqPz", token.as_str(), SMTP_PASSWORD] {
+            assert!(!text.contains(canary), "{canary:?} in {text}");
+        }
+    }
+    let listed = kw.json_at(&["alert", "list"], Some(later));
+    assert_eq!(listed["channels"].as_array().unwrap().len(), 2, "{listed}");
+}
