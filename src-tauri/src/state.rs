@@ -336,6 +336,10 @@ impl AppState {
         // follow a save made while no vault was open).
         vault.set_policy((*self.policy).clone());
         vault.apply_settings(&self.settings())?;
+        // A broken policy file becomes a notice and an alert (once).
+        if let Err(e) = vault.note_policy_problem() {
+            eprintln!("keywarden: the broken policy could not be noted: {e}");
+        }
         // Tests move time (KEYWARDEN_TEST_NOW): test mode only.
         if let Some(t) = self.test_now {
             vault.set_clock(Arc::new(keywarden_core::ManualClock::at(t)));

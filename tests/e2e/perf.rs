@@ -321,7 +321,10 @@ fn bench_scheduler_idle_wakeups() {
             })
             .unwrap_or_else(|| panic!("the {name} thread"))
     };
-    let threads: Vec<(&str, u32)> = ["kw-timer", "kw-health", "kw-alerts"].into_iter().map(|n| (n, tid_of(n))).collect();
+    let threads: Vec<(&str, u32)> = ["kw-timer", "kw-health", "kw-alerts"]
+        .into_iter()
+        .map(|n| (n, tid_of(n)))
+        .collect();
     let switches = |tid: u32| {
         let status = std::fs::read_to_string(format!("/proc/{app_pid}/task/{tid}/status")).unwrap();
         let get = |key: &str| -> u64 {
@@ -338,7 +341,10 @@ fn bench_scheduler_idle_wakeups() {
     std::thread::sleep(Duration::from_secs(seconds));
     let after: Vec<u64> = threads.iter().map(|(_, tid)| switches(*tid)).collect();
     for (((name, _), b), a) in threads.iter().zip(&before).zip(&after) {
-        println!("BENCH scheduler idle run of {seconds} s: {name} context switches {b} -> {a} (wake-ups: {})", a - b);
+        println!(
+            "BENCH scheduler idle run of {seconds} s: {name} context switches {b} -> {a} (wake-ups: {})",
+            a - b
+        );
     }
     assert_eq!(after, before, "a scheduler thread woke while nothing was due");
     drop(app);

@@ -37,6 +37,11 @@ impl Ctx {
         if let Err(e) = vault.record_failed_unlocks() {
             eprintln!("kw: warning: failed unlocks could not be recorded in the audit log: {e}");
         }
+        // A broken policy file becomes a notice and an alert, once per
+        // problem (nothing is written after the first time).
+        if let Err(e) = vault.note_policy_problem() {
+            eprintln!("kw: warning: the broken policy could not be noted: {e}");
+        }
         // Tests move time (KEYWARDEN_TEST_NOW, RFC 3339): in test mode only
         // (debug builds), never for a real vault.
         if keywarden_core::test_mode()

@@ -1728,6 +1728,19 @@ fn kw_obeys_each_policy_key_and_policy_show_names_where_each_value_comes_from() 
     );
     // Reading still works under the strictest policy.
     kw.ok(&["credential", "list"], "");
+    // The broken file is a notice (and an alert), once per problem.
+    let broken = |kw: &Kw| {
+        let v: serde_json::Value = serde_json::from_slice(&kw.ok(&["--json", "expiry", "notices"], "").stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "policy_broken")
+            .count()
+    };
+    let noted = broken(&kw);
+    assert!(noted >= 1);
+    kw.ok(&["credential", "list"], "");
+    assert_eq!(broken(&kw), noted, "said again");
 }
 
 /// `kw … | grep -q`, `kw … | head -1`: a reader that stops early is how
