@@ -36,8 +36,8 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
 pub fn deliver_due(state: &AppState, options: &AlertOptions) -> Option<SystemTime> {
     let epoch = state.epoch();
     let due = {
-        let slot = state.slot().ok()?;
-        slot.as_ref()?.due_alerts()
+        let mut slot = state.slot().ok()?;
+        slot.as_mut()?.due_alerts()
     };
     let due = match due {
         Ok(due) => due,
@@ -52,6 +52,7 @@ pub fn deliver_due(state: &AppState, options: &AlertOptions) -> Option<SystemTim
         let mut slot = state.slot().ok()?;
         let vault = slot.as_mut().filter(|_| state.epoch() == epoch)?;
         if let Err(e) = vault.record_alert(&alert, result) {
+            // Its claim lapses in 2 minutes: tried again then, not at once.
             eprintln!("keywarden: an alert's delivery could not be recorded: {e}");
         }
     }

@@ -22,14 +22,23 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
 pub fn start<R: Runtime>(app: AppHandle<R>) {
     let spawned = std::thread::Builder::new().name("kw-timer".into()).spawn(move || {
         let notifier = Notifier::new();
+        let mut rotation_at: Option<SystemTime> = None;
         loop {
             let state = app.keywarden();
             let lock_at = auto_lock(&app, &state);
             let notice_at = notices(&app, &state, &notifier);
+            if rotation_at.is_none_or(|t| t <= SystemTime::now()) {
+                rotation_at = rotation_notices(&app, &state, &notifier);
+            }
             let rotate_at = partner_key_rotation(&app, &state, &notifier);
             let backup_at = backups(&state);
             let timer = state.timer.clone();
-            timer.wait_until([lock_at, notice_at, rotate_at, backup_at].into_iter().flatten().min());
+            timer.wait_until(
+                [lock_at, notice_at, rotate_at, backup_at, rotation_at]
+                    .into_iter()
+                    .flatten()
+                    .min(),
+            );
         }
     });
     if let Err(e) = spawned {
@@ -80,6 +89,37 @@ fn partner_key_rotation<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifi
     let next = next.ok().flatten()?;
     let wait = (next - vault_now).max(time::Duration::ZERO);
     Some(SystemTime::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
+/// Fires the rotation-due notices (a credential past its policy's age):
+/// looked at hourly, and when the next credential comes due. Locked: not
+/// until the next unlock pokes the timer.
+fn rotation_notices<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifier: &Notifier) -> Option<SystemTime> {
+    let (run, vault_now) = {
+        let mut slot = state.slot().ok()?;
+        let vault = slot.as_mut()?;
+        (vault.run_rotation_notices(), vault.now())
+    };
+    let hourly = SystemTime::now() + Duration::from_secs(3600);
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("keywarden: rotation-due notices could not be checked: {e}");
+            return Some(hourly);
+        }
+    };
+    for notice in &run.fired {
+        let _ = notifier.show(notice);
+    }
+    if !run.fired.is_empty() {
+        let _ = app.emit(NOTICES_EVENT, run.fired.len());
+        state.alert_timer.poke();
+    }
+    let next = run.next_due.map(|t| {
+        let wait = (t - vault_now).max(time::Duration::ZERO);
+        SystemTime::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO)
+    });
+    Some(next.map_or(hourly, |n| n.min(hourly)))
 }
 
 /// Takes the scheduled backup when it is due (Settings → Backup: a

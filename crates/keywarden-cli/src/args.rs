@@ -144,6 +144,10 @@ pub enum Command {
         file: PathBuf,
         #[arg(long)]
         passphrase: bool,
+        /// --vault already holds a vault: replace it (its files are kept in
+        /// a replaced-… folder). Close the app and stop kw serve first.
+        #[arg(long)]
+        replace: bool,
     },
     /// Re-seal every secret under a new data key.
     RotateDataKey,

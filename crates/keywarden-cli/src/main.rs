@@ -99,7 +99,11 @@ fn run(cli: Cli) -> CliResult {
         Command::Check => vault::check(&ctx),
         Command::RotateDataKey => vault::rotate_data_key(&ctx),
         Command::Backup { output, folder, keep } => vault::backup(&ctx, output.as_deref(), folder.as_deref(), keep),
-        Command::Restore { file, passphrase } => vault::restore(&ctx, &file, passphrase),
+        Command::Restore {
+            file,
+            passphrase,
+            replace,
+        } => vault::restore(&ctx, &file, passphrase, replace),
         Command::Integration(cmd) => integration::run(&ctx, cmd),
         Command::Credential(cmd) => credential::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),

@@ -36,7 +36,8 @@ CREATE TABLE alert_outbox (
 );
 CREATE INDEX alert_outbox_due ON alert_outbox(next_at) WHERE next_at IS NOT NULL;
 
--- The notification centre gains "disabled" and "policy broken".
+-- The notification centre gains "disabled", "policy broken" and "rotation
+-- due" (a credential past its rotation policy's age, once per version).
 CREATE TABLE notices_v15 (
     id              INTEGER PRIMARY KEY,
     credential_id   TEXT REFERENCES credentials(id) ON DELETE CASCADE,
@@ -44,7 +45,7 @@ CREATE TABLE notices_v15 (
     version         INTEGER NOT NULL DEFAULT 0,
     kind            TEXT    NOT NULL CHECK (kind IN ('expiring', 'expired', 'new_source', 'failure_burst',
                                                      'usage_spike', 'key_rotated', 'reconnection_required',
-                                                     'disabled', 'policy_broken')),
+                                                     'disabled', 'policy_broken', 'rotation_due')),
     threshold_days  INTEGER NOT NULL DEFAULT 0,
     expires_at      TEXT,
     due_at          TEXT    NOT NULL,
@@ -64,11 +65,13 @@ ALTER TABLE notices_v15 RENAME TO notices;
 CREATE INDEX notices_open ON notices(dismissed_at, id);
 
 -- Every notice, whichever code path fires it, is queued in the same
--- transaction for each channel that carries its category.
+-- transaction for each channel that carries its category. The event key is
+-- the notice's dedupe (unique forever), not its id, which SQLite may give
+-- again after the newest notice is deleted with its credential.
 CREATE TRIGGER notices_alert AFTER INSERT ON notices
 BEGIN
     INSERT OR IGNORE INTO alert_outbox (channel_id, event_key, category, subject, body, created_at, next_at)
-    SELECT c.id, 'notice:' || NEW.id, k.category, NEW.summary, NEW.body, NEW.fired_at, NEW.fired_at
+    SELECT c.id, 'notice:' || NEW.dedupe, k.category, NEW.summary, NEW.body, NEW.fired_at, NEW.fired_at
       FROM alert_channels c,
            (SELECT CASE NEW.kind
                 WHEN 'expiring' THEN 'expiring'
@@ -79,6 +82,7 @@ BEGIN
                 WHEN 'failure_burst' THEN 'partner_key_anomaly'
                 WHEN 'usage_spike' THEN 'partner_key_anomaly'
                 WHEN 'key_rotated' THEN 'rotation_due'
+                WHEN 'rotation_due' THEN 'rotation_due'
                 WHEN 'policy_broken' THEN 'policy_broken'
             END AS category) k
      WHERE EXISTS (SELECT 1 FROM json_each(c.events) WHERE json_each.value = k.category);

@@ -159,3 +159,40 @@ fn a_channel_needs_a_name_an_event_and_a_safe_address() {
         .to_string();
     assert!(e.contains("not an email address"), "{e}");
 }
+
+#[test]
+fn a_credential_past_its_rotation_age_is_said_once_per_version_and_alerted() {
+    let (_d, mut v, clock) = vault();
+    webhook(&mut v, "slack", &[AlertEvent::RotationDue]);
+    v.add_credential(NewCredential {
+        name: "Xledger API".into(),
+        kind: Some(CredentialKind::ApiKey),
+        max_age_days: Some(30),
+        secrets: SecretFields::single("api_key", SecretString::from("xl_live_ROTATIONCANARY_9876".to_owned())),
+        ..Default::default()
+    })
+    .unwrap();
+    let run = v.run_rotation_notices().unwrap();
+    assert!(run.fired.is_empty());
+    let due = run.next_due.unwrap();
+    assert_eq!(due - v.now(), Duration::days(30));
+    clock.set(due + Duration::hours(1));
+    let run = v.run_rotation_notices().unwrap();
+    assert_eq!(run.fired.len(), 1, "{:?}", run.fired);
+    assert!(run.fired[0].summary.contains("Xledger API is due for rotation"));
+    assert!(v.run_rotation_notices().unwrap().fired.is_empty(), "said once");
+    let alerts = v.due_alerts().unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert!(!alerts[0].body.contains("9876"));
+    // A new version starts its own age.
+    v.replace_secret(
+        "Xledger API",
+        SecretFields::single("api_key", SecretString::from("xl_live_ROTATIONCANARY_5432".to_owned())),
+        None,
+        &crate::validate::OfflineValidator,
+    )
+    .unwrap();
+    assert!(v.run_rotation_notices().unwrap().fired.is_empty());
+    clock.set(v.now() + Duration::days(31));
+    assert_eq!(v.run_rotation_notices().unwrap().fired.len(), 1);
+}

@@ -70,10 +70,7 @@ impl AuditStream {
         let file = match &self.file {
             Some(path) => {
                 let file = open_append(path)?;
-                file.lock().map_err(|e| Error::Io {
-                    path: path.clone(),
-                    source: e,
-                })?;
+                lock_within(&file, path)?;
                 Some((file, path.clone()))
             }
             None => None,
@@ -93,6 +90,36 @@ impl AuditStream {
             syslog_socket(socket)?;
         }
         Ok(())
+    }
+}
+
+/// Takes the file's lock, waiting 5 s at most: a share that hangs, or
+/// another tool holding the lock, must not stall every write of the vault
+/// (the write then goes on, and the stream's gap is said).
+fn lock_within(file: &File, path: &Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "another program held the stream's lock for 5 s",
+                    ),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                });
+            }
+        }
     }
 }
 
@@ -215,7 +242,17 @@ pub struct StreamReport {
 /// message is one) with the vault's audit key. `prev_of(seq)` is the
 /// vault's own MAC of event `seq - 1` when it still has it, so a stream
 /// that starts mid-chain is checked against where it joins.
-pub(crate) fn verify(key: &AuditMacKey, text: &str, prev_of: impl Fn(i64) -> Option<Vec<u8>>) -> StreamReport {
+/// `head` is the vault's newest event: a stream that stops short of it was
+/// cut at its end, unless its last line is the event that turned streaming
+/// off. A stream starts with the event that turned it on (or the vault's
+/// first); a later start means lines were cut from its start (a rotated
+/// part is verified together with the parts before it).
+pub(crate) fn verify(
+    key: &AuditMacKey,
+    text: &str,
+    prev_of: impl Fn(i64) -> Option<Vec<u8>>,
+    head: i64,
+) -> StreamReport {
     let parsed: Vec<Option<StreamEvent>> = text
         .lines()
         .map(|line| {
@@ -225,6 +262,8 @@ pub(crate) fn verify(key: &AuditMacKey, text: &str, prev_of: impl Fn(i64) -> Opt
         .collect();
     let present: std::collections::HashSet<i64> = parsed.iter().flatten().map(|e| e.seq).collect();
     let mut previous: Option<(i64, String)> = None;
+    let mut first: Option<StreamEvent> = None;
+    let mut last: Option<(u64, StreamEvent)> = None;
     let mut events = 0;
     for (i, (line, e)) in text.lines().zip(parsed).enumerate() {
         let n = i as u64 + 1;
@@ -250,13 +289,62 @@ pub(crate) fn verify(key: &AuditMacKey, text: &str, prev_of: impl Fn(i64) -> Opt
             ));
         }
         events += 1;
-        previous = Some((e.seq, e.mac));
+        previous = Some((e.seq, e.mac.clone()));
+        first.get_or_insert_with(|| e.clone());
+        last = Some((n, e));
+    }
+    if let Some(report) = ends_problem(first.as_ref(), last.as_ref(), head, events) {
+        return report;
     }
     StreamReport {
         ok: true,
         events,
         first_bad_line: None,
         problem: None,
+    }
+}
+
+/// Whether the stream starts where streaming was turned on and reaches the
+/// vault's newest event (or the one that turned it off).
+fn ends_problem(
+    first: Option<&StreamEvent>,
+    last: Option<&(u64, StreamEvent)>,
+    head: i64,
+    events: u64,
+) -> Option<StreamReport> {
+    let bad = |line: u64, problem: String| {
+        Some(StreamReport {
+            ok: false,
+            events,
+            first_bad_line: Some(line),
+            problem: Some(problem),
+        })
+    };
+    let turned = |e: &StreamEvent, on: bool| {
+        e.action == "settings.update"
+            && e.detail.contains("audit stream")
+            && (e.detail.contains("audit stream off") != on)
+    };
+    match (first, last) {
+        (None, _) | (_, None) => bad(1, "the stream holds no audit event".into()),
+        (Some(f), _) if f.seq != 1 && !turned(f, true) => bad(
+            1,
+            format!(
+                "line 1 (event {}) is not where streaming was turned on: lines were cut from the stream's start \
+                 (a rotated part is verified with the parts before it)",
+                f.seq
+            ),
+        ),
+        (_, Some((n, l))) if l.seq < head && !turned(l, false) => bad(
+            n + 1,
+            format!(
+                "the stream ends at event {} but the vault's log goes on to event {head}: {} event(s) are missing \
+                 after line {n} (cut off, or not written while the stream could not be reached)",
+                l.seq,
+                head - l.seq
+            ),
+        ),
+        _ => None,
     }
 }
 

@@ -101,8 +101,17 @@ fn the_verifier_names_the_first_altered_dropped_or_reordered_line() {
     assert_eq!(r.first_bad_line, Some(2), "{r:?}");
     assert!(r.problem.unwrap().contains("out of order"));
 
-    // A stream that starts later joins the vault's chain where it says.
-    assert!(check(&good[2..]).ok);
+    // Lines cut from its start, or its end, are named too.
+    let r = check(&good[2..]);
+    assert_eq!(r.first_bad_line, Some(1), "{r:?}");
+    assert!(r.problem.unwrap().contains("cut from the stream's start"));
+    let r = check(&good[..good.len() - 1]);
+    assert_eq!(r.first_bad_line, Some(good.len() as u64), "{r:?}");
+    assert!(r.problem.unwrap().contains("missing after line"));
+    // A seq no chain could have is refused, not a panic.
+    let mut hostile = good.clone();
+    hostile[0] = hostile[0].replacen("\"seq\":", "\"seq\":-9223372036854775808,\"x\":", 1);
+    assert!(!check(&hostile).ok);
     let mut not_an_event = good.clone();
     not_an_event.insert(1, "garbage".into());
     assert_eq!(check(&not_an_event).first_bad_line, Some(2));

@@ -56,9 +56,32 @@ pub struct BackupReport {
     db_len: u64,
 }
 
+/// Whether `file` starts as a backup does (an older backup may be
+/// replaced; any other file may not).
+pub fn is_backup(file: &Path) -> bool {
+    let mut start = vec![0u8; MAGIC.len()];
+    fs::File::open(file).and_then(|mut f| f.read_exact(&mut start)).is_ok() && start == MAGIC.as_bytes()
+}
+
+/// Creates `path` empty and owner-only (0600), failing if it exists.
+pub(crate) fn create_private(path: &Path) -> Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
 /// Copies the database behind `conn` into a new file at `to`, keyed with
 /// `key`, in one step of the online backup (one consistent snapshot).
 pub(crate) fn snapshot(conn: &Connection, key: &DbKey, to: &Path) -> Result<()> {
+    drop(create_private(to)?);
     let mut dst = Connection::open(to)?;
     crate::crypto::scrubbed(|| dst.execute_batch(&key.pragma()))?;
     let backup = rusqlite::backup::Backup::new(conn, &mut dst)?;
@@ -151,10 +174,7 @@ pub(crate) fn read(file: &Path, db_to: &Path) -> Result<(BackupReport, Vec<u8>)>
     let mut header = vec![0u8; report.header_len as usize];
     f.read_exact(&mut header)
         .map_err(|_| bad("it is cut short (the header)".into()))?;
-    let mut db = fs::File::create(db_to).map_err(|e| Error::Io {
-        path: db_to.to_path_buf(),
-        source: e,
-    })?;
+    let mut db = create_private(db_to)?;
     let copied = std::io::copy(&mut (&mut f).take(report.db_len), &mut db).map_err(|e| bad(e.to_string()))?;
     if copied != report.db_len {
         return Err(bad(format!(
@@ -239,23 +259,27 @@ pub fn in_folder(folder: &Path, vault_id: &str) -> Vec<PathBuf> {
 }
 
 /// Writes `header` and the database at `db` into `dir` as a vault's files,
-/// keeping what was there aside (`replaced-<time>/`). Returns where the
-/// old files went, if any.
+/// keeping what was there aside (`replaced-<time>-<random>/`); on a failure
+/// midway the old files are put back. Returns where they went, if any.
 pub(crate) fn place(dir: &Path, header: &[u8], db: &Path, now: OffsetDateTime) -> Result<Option<PathBuf>> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |e| Error::Io { path, source: e }
     };
     fs::create_dir_all(dir).map_err(io(dir))?;
+    let names = [HEADER_FILE, DB_FILE, "vault.db-wal", "vault.db-shm"];
     let mut aside = None;
     if dir.join(HEADER_FILE).exists() || dir.join(DB_FILE).exists() {
         let stamp: String = timefmt::to_db(now)[..19]
             .chars()
             .filter(|c| c.is_ascii_digit())
             .collect();
-        let to = dir.join(format!("replaced-{stamp}"));
-        fs::create_dir_all(&to).map_err(io(&to))?;
-        for name in [HEADER_FILE, DB_FILE, "vault.db-wal", "vault.db-shm"] {
+        let to = dir.join(format!(
+            "replaced-{stamp}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        fs::create_dir(&to).map_err(io(&to))?;
+        for name in names {
             let from = dir.join(name);
             if from.exists() {
                 fs::rename(&from, to.join(name)).map_err(io(&from))?;
@@ -263,16 +287,28 @@ pub(crate) fn place(dir: &Path, header: &[u8], db: &Path, now: OffsetDateTime) -
         }
         aside = Some(to);
     }
-    fs::copy(db, dir.join(DB_FILE)).map_err(io(db))?;
-    let header_path = dir.join(HEADER_FILE);
-    fs::write(&header_path, header).map_err(io(&header_path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
+    let written = (|| -> Result<()> {
+        let mut out = create_private(&dir.join(DB_FILE))?;
+        std::io::copy(&mut fs::File::open(db).map_err(io(db))?, &mut out).map_err(io(&dir.join(DB_FILE)))?;
+        out.sync_all().map_err(io(&dir.join(DB_FILE)))?;
+        let mut h = create_private(&dir.join(HEADER_FILE))?;
+        h.write_all(header)
+            .and_then(|()| h.sync_all())
+            .map_err(io(&dir.join(HEADER_FILE)))?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        // Nothing half-written stays: the files that were there go back.
         for name in [HEADER_FILE, DB_FILE] {
-            let p = dir.join(name);
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).map_err(io(&p))?;
+            let _ = fs::remove_file(dir.join(name));
         }
+        if let Some(to) = &aside {
+            for name in names {
+                let _ = fs::rename(to.join(name), dir.join(name));
+            }
+            let _ = fs::remove_dir(to);
+        }
+        return Err(e);
     }
     Ok(aside)
 }

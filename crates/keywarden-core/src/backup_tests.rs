@@ -203,3 +203,28 @@ fn scheduled_backups_keep_the_newest_n_in_the_folder() {
         5
     );
 }
+
+#[test]
+fn a_backup_never_replaces_the_vault_s_own_files_or_a_file_that_is_not_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v");
+    let (mut v, _) = Vault::create(&path, KeySource::Keychain, actor()).unwrap();
+    for target in [
+        path.join("vault.db"),
+        path.join("vault.json"),
+        path.join("new.kwbackup"),
+    ] {
+        let e = v.backup_to(&target).unwrap_err().to_string();
+        assert!(e.contains("vault's own folder"), "{e}");
+    }
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "keep me").unwrap();
+    let e = v.backup_to(&notes).unwrap_err().to_string();
+    assert!(e.contains("not a Keywarden backup"), "{e}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "keep me");
+    // An older backup may be replaced.
+    let file = dir.path().join("b.kwbackup");
+    v.backup_to(&file).unwrap();
+    v.backup_to(&file).unwrap();
+    Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
+}

@@ -56,6 +56,8 @@ pub enum NoticeKind {
     /// The organisation's policy file is broken: the strictest policy
     /// applies until IT fixes it.
     PolicyBroken,
+    /// A credential reached its rotation policy's age.
+    RotationDue,
 }
 
 impl NoticeKind {
@@ -70,6 +72,7 @@ impl NoticeKind {
             NoticeKind::ReconnectionRequired => "reconnection_required",
             NoticeKind::Disabled => "disabled",
             NoticeKind::PolicyBroken => "policy_broken",
+            NoticeKind::RotationDue => "rotation_due",
         }
     }
 
@@ -83,6 +86,7 @@ impl NoticeKind {
             "reconnection_required" => NoticeKind::ReconnectionRequired,
             "disabled" => NoticeKind::Disabled,
             "policy_broken" => NoticeKind::PolicyBroken,
+            "rotation_due" => NoticeKind::RotationDue,
             _ => NoticeKind::Expiring,
         }
     }

@@ -18,7 +18,9 @@ pub(crate) fn run(ctx: &Ctx, cmd: ExpiryCmd) -> CliResult {
 
 fn check(ctx: &Ctx, no_desktop: bool) -> CliResult {
     let mut vault = ctx.open()?;
-    let run = vault.run_notices()?;
+    let mut run = vault.run_notices()?;
+    // Credentials past their rotation policy's age: said once per version.
+    run.fired.extend(vault.run_rotation_notices()?.fired);
     let notifier = keywarden_notify::Notifier::new();
     let mut shown = Vec::new();
     for notice in &run.fired {

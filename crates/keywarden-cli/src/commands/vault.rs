@@ -74,7 +74,17 @@ pub(crate) fn backup(
     Ok(())
 }
 
-pub(crate) fn restore(ctx: &Ctx, file: &std::path::Path, passphrase: bool) -> CliResult {
+pub(crate) fn restore(ctx: &Ctx, file: &std::path::Path, passphrase: bool, replace: bool) -> CliResult {
+    if Vault::header(&ctx.dir).is_ok() && !replace {
+        return Err(crate::error::CliError::new(
+            4,
+            format!(
+                "{} already holds a vault; to replace it with the backup, close the app, stop kw serve and run again \
+                 with --replace (its files are kept in a replaced-… folder there)",
+                ctx.dir.display()
+            ),
+        ));
+    }
     let code = input::read_recovery_code()?;
     let source = if passphrase {
         KeySource::Passphrase(input::read_passphrase(ctx.passphrase_file.as_deref(), true)?)

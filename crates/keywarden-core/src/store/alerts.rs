@@ -172,9 +172,21 @@ pub fn next_due(conn: &Connection) -> Result<Option<OffsetDateTime>> {
     min.as_deref().map(timefmt::from_db).transpose()
 }
 
+/// Takes a due row for this program's delivery: not due again until
+/// `until` (a program that died sending lets it go then).
+pub fn claim(conn: &Connection, id: i64, until: OffsetDateTime) -> Result<()> {
+    conn.execute(
+        "UPDATE alert_outbox SET next_at = ?2 WHERE id = ?1 AND sent_at IS NULL",
+        params![id, timefmt::to_db(until)],
+    )?;
+    Ok(())
+}
+
+/// Only a row not sent yet: another program's "sent" is never undone.
 pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime) -> Result<()> {
     conn.execute(
-        "UPDATE alert_outbox SET sent_at = ?2, next_at = NULL, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+        "UPDATE alert_outbox SET sent_at = ?2, next_at = NULL, attempts = attempts + 1, last_error = NULL
+          WHERE id = ?1 AND sent_at IS NULL",
         params![id, timefmt::to_db(now)],
     )?;
     Ok(())
@@ -183,7 +195,7 @@ pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime) -> Result<()> 
 /// A failed attempt: tried again at `next` (`None`: given up).
 pub fn mark_failed(conn: &Connection, id: i64, error: &str, next: Option<OffsetDateTime>) -> Result<()> {
     conn.execute(
-        "UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1",
+        "UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1 AND sent_at IS NULL",
         params![id, error, next.map(timefmt::to_db)],
     )?;
     Ok(())

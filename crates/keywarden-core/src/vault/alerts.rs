@@ -162,12 +162,21 @@ impl Vault {
     }
 
     /// The alerts due now, each with its channel's secret opened, to send
-    /// without holding the vault.
-    pub fn due_alerts(&self) -> Result<Vec<PendingAlert>> {
+    /// without holding the vault. They are claimed in one write, so two
+    /// programs delivering at once never both send one; a claim lapses
+    /// after 2 minutes (a program that died sending).
+    pub fn due_alerts(&mut self) -> Result<Vec<PendingAlert>> {
         let now = self.now();
+        let claimed = self.write_unaudited(Unaudited::AlertClaim, |tx| {
+            let due = outbox::due(tx, now, BATCH)?;
+            for d in &due {
+                outbox::claim(tx, d.id, now + time::Duration::minutes(2))?;
+            }
+            Ok(due)
+        })?;
         self.read(|conn| {
             let mut out = Vec::new();
-            for due in outbox::due(conn, now, BATCH)? {
+            for due in claimed {
                 let row = outbox::get(conn, &due.channel_id)?;
                 let id = Uuid::parse_str(&row.channel.id).map_err(|e| Error::Database(e.to_string()))?;
                 let slot = FieldSlot {

@@ -120,8 +120,15 @@ impl Vault {
     /// MAC under this vault's audit key, the sequence and the chain, and
     /// where the stream joins this vault's log.
     pub fn verify_audit_stream(&self, text: &str) -> crate::audit_stream::StreamReport {
-        crate::audit_stream::verify(&self.keys.audit, text, |seq| {
-            store::audit::mac_of(&self.conn, seq - 1).ok().flatten()
-        })
+        let head = crate::anchor::head(&self.conn).ok().flatten().map_or(0, |h| h.seq);
+        crate::audit_stream::verify(
+            &self.keys.audit,
+            text,
+            |seq| {
+                let before = seq.checked_sub(1)?;
+                store::audit::mac_of(&self.conn, before).ok().flatten()
+            },
+            head,
+        )
     }
 }

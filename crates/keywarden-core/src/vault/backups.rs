@@ -29,16 +29,18 @@ impl Vault {
     /// programs write), reads it back and checks it whole, then records
     /// `vault.backup`. Nothing is left at `out` when it fails.
     pub fn backup_to(&mut self, out: &Path) -> Result<BackupReport> {
+        self.check_backup_target(out)?;
         let snap = scratch_beside(out, "snapshot");
         let check = scratch_beside(out, "check");
         let _scratch = Scratch(vec![snap.clone(), check.clone()]);
         backup::snapshot(&self.conn, &self.keys.db, &snap)?;
         let (credentials, audit_events) = backup::verify_db(&snap, &self.keys.db, &self.keys.audit)?;
-        let header_path = self.dir.join(crate::header::HEADER_FILE);
-        let header = fs::read(&header_path).map_err(|e| Error::Io {
-            path: header_path.clone(),
-            source: e,
-        })?;
+        // The header without its keychain or passphrase wrap: a backup on a
+        // share must not let anyone guess the passphrase offline, nor open
+        // with anything but the recovery code.
+        let mut bare = self.header.clone();
+        bare.vault_key_by_kek = String::new();
+        let header = serde_json::to_vec_pretty(&bare).map_err(|e| Error::Database(e.to_string()))?;
         let mut manifest = backup::manifest(&self.header.vault_id.to_string(), self.now());
         manifest.credentials = credentials;
         manifest.audit_events = audit_events;
@@ -73,6 +75,38 @@ impl Vault {
         Ok(report)
     }
 
+    /// Refuses a target inside the vault's folder (it would replace the
+    /// vault's own files) and an existing file that is not a backup.
+    fn check_backup_target(&self, out: &Path) -> Result<()> {
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same(parent, &self.dir) {
+            return Err(Error::invalid(
+                "backup file",
+                format!(
+                    "{} is inside the vault's own folder; write the backup elsewhere",
+                    out.display()
+                ),
+            ));
+        }
+        if out.exists() && !backup::is_backup(out) {
+            return Err(Error::invalid(
+                "backup file",
+                format!(
+                    "{} exists and is not a Keywarden backup; choose another name",
+                    out.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// A scheduled backup into `folder` (a network share, say), keeping the
     /// newest `keep` of this vault's backups there.
     pub fn backup_into(&mut self, folder: &Path, keep: u32) -> Result<BackupReport> {
@@ -88,9 +122,14 @@ impl Vault {
         let id = self.header.vault_id.to_string();
         let out = folder.join(backup::file_name(&id, timefmt::now()));
         let report = self.backup_to(&out)?;
-        let all = backup::in_folder(folder, &id);
-        let surplus = all.len().saturating_sub(keep.max(1) as usize);
-        for old in all.into_iter().take(surplus) {
+        // The oldest go; never the one just written (a clock set back
+        // gives it a name that sorts first).
+        let others: Vec<PathBuf> = backup::in_folder(folder, &id)
+            .into_iter()
+            .filter(|p| *p != out)
+            .collect();
+        let surplus = (others.len() + 1).saturating_sub(keep.max(1) as usize);
+        for old in others.into_iter().take(surplus) {
             let _ = fs::remove_file(old);
         }
         Ok(report)

@@ -18,6 +18,7 @@ mod import;
 mod integrations;
 mod lifecycle;
 mod rotation;
+mod rotation_notices;
 mod settings;
 #[cfg(any(test, feature = "test-support"))]
 mod testing;
@@ -38,6 +39,7 @@ pub use self::connect::Connected;
 pub use self::data_keys::DataKeyRotation;
 pub use self::health::{DueCheck, HealthPlan};
 pub(crate) use self::integrations::{check_descriptive_fields, check_max_age, validate_integration};
+pub use self::rotation_notices::RotationNoticeRun;
 pub(crate) use self::usage::use_event;
 pub(crate) use self::write::{Unaudited, WriteTx};
 

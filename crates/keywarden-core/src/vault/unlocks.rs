@@ -43,15 +43,22 @@ impl Vault {
     }
 
     fn record_open(&mut self, how: Option<&str>) -> Result<()> {
-        let path = self.dir.join(FAILURES);
+        // Taken away under a name of its own first: a failure noted while
+        // this runs goes to a new file, for the next unlock, not lost.
+        let path = self.dir.join(format!("{FAILURES}.{}", Uuid::new_v4().simple()));
+        if fs::rename(self.dir.join(FAILURES), &path).is_err() && how.is_none() {
+            return Ok(());
+        }
         let text = fs::read_to_string(&path).unwrap_or_default();
         let failures: Vec<FailedUnlock> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         if how.is_none() && failures.is_empty() {
             let _ = fs::remove_file(&path);
             return Ok(());
         }
+        // Written back if the write below fails: nothing is lost.
+        let back_to = self.dir.join(FAILURES);
         let id = self.header.vault_id;
-        self.write(|tx| {
+        let written = self.write(|tx| {
             for f in failures.iter().take(MAX_FAILURES) {
                 tx.audit(ev(
                     "vault.open",
@@ -86,11 +93,17 @@ impl Vault {
                 ))?;
             }
             Ok(())
-        })?;
-        if !failures.is_empty() {
-            let _ = fs::remove_file(&path);
+        });
+        match written {
+            Ok(()) => {
+                let _ = fs::remove_file(&path);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = fs::rename(&path, back_to);
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     /// Records that the vault is being locked (`why`: idle, on demand,

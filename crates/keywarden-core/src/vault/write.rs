@@ -32,6 +32,9 @@ pub(crate) enum Unaudited {
     /// Which program is checking against a provider right now: the check
     /// itself is audited (`credential.check`).
     CheckLease,
+    /// Which program is delivering an alert right now: the delivery is
+    /// audited (`alert.sent` / `alert.failed`).
+    AlertClaim,
 }
 
 /// One transaction on the vault with what a change needs at hand.
