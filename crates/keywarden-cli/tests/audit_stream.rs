@@ -93,7 +93,11 @@ fn the_stream_of_a_real_session_verifies_and_a_tampered_line_is_named() {
     assert!(said.contains("off"), "{said}");
     // Turning it off is the stream's last word.
     let last = std::fs::read_to_string(&stream).unwrap();
-    assert!(last.lines().last().unwrap().contains("audit stream off"), "{last}");
+    let final_line = last.lines().last().unwrap();
+    assert!(
+        final_line.contains("\"action\":\"audit.stream\"") && final_line.contains("\"detail\":\"off\""),
+        "{last}"
+    );
     let before = last.lines().count();
     ok(&vault, &["credential", "list"], "");
     assert_eq!(std::fs::read_to_string(&stream).unwrap().lines().count(), before);

@@ -65,6 +65,16 @@ impl AuditStream {
         (stream.file.is_some() || stream.syslog.is_some()).then_some(stream)
     }
 
+    /// Where it goes, in words.
+    pub fn describe(&self) -> String {
+        match (&self.file, &self.syslog) {
+            (Some(f), Some(l)) => format!("{} and syslog {}", f.display(), l.display()),
+            (Some(f), None) => f.display().to_string(),
+            (None, Some(l)) => format!("syslog {}", l.display()),
+            (None, None) => "nowhere".to_owned(),
+        }
+    }
+
     /// Opens the file and takes its lock, before a commit.
     pub(crate) fn begin(&self) -> Result<StreamWrite> {
         let file = match &self.file {
@@ -91,6 +101,29 @@ impl AuditStream {
         }
         Ok(())
     }
+}
+
+/// Reads a stream file under its shared lock (5 s at most to get it).
+pub(crate) fn read_locked(path: &Path) -> Result<String> {
+    let io = |e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match file.try_lock_shared() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            // Read without it: a line being written shows as the end cut.
+            Err(_) => break,
+        }
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(io)?;
+    Ok(text)
 }
 
 /// Takes the file's lock, waiting 5 s at most: a share that hangs, or
@@ -279,7 +312,10 @@ pub(crate) fn verify(
         let Some(e) = e else {
             return bad(format!("line {n} is not an audit event of the stream"));
         };
-        if let Some(problem) = link_problem(key, &e, previous.as_ref(), &prev_of, &present, n) {
+        let stopped = last
+            .as_ref()
+            .is_some_and(|(_, l)| l.action == "audit.stream" && !l.detail.starts_with("on: "));
+        if let Some(problem) = link_problem(key, &e, previous.as_ref(), &prev_of, &present, stopped, n) {
             return bad(problem);
         }
         if hex::encode(mac_of(key, &e)) != e.mac {
@@ -320,11 +356,7 @@ fn ends_problem(
             problem: Some(problem),
         })
     };
-    let turned = |e: &StreamEvent, on: bool| {
-        e.action == "settings.update"
-            && e.detail.contains("audit stream")
-            && (e.detail.contains("audit stream off") != on)
-    };
+    let turned = |e: &StreamEvent, on: bool| e.action == "audit.stream" && (e.detail.starts_with("on: ") == on);
     match (first, last) {
         (None, _) | (_, None) => bad(1, "the stream holds no audit event".into()),
         (Some(f), _) if f.seq != 1 && !turned(f, true) => bad(
@@ -356,9 +388,13 @@ fn link_problem(
     previous: Option<&(i64, String)>,
     prev_of: &impl Fn(i64) -> Option<Vec<u8>>,
     present: &std::collections::HashSet<i64>,
+    stopped: bool,
     n: u64,
 ) -> Option<String> {
     match previous {
+        // Streaming stopped (or moved) and started again into this file:
+        // the events between went elsewhere, or nowhere, on purpose.
+        Some((_, _)) if restarted(e, stopped) => None,
         Some((seq, _)) if e.seq > seq + 1 && present.contains(&(seq + 1)) => Some(format!(
             "line {n} (event {}) comes before event {}, which is further down: the stream is out of order",
             e.seq,
@@ -393,6 +429,11 @@ fn link_problem(
             }
         }
     }
+}
+
+/// A line that starts streaming again after the line before it stopped it.
+fn restarted(e: &StreamEvent, stopped: bool) -> bool {
+    stopped && e.action == "audit.stream" && e.detail.starts_with("on: ")
 }
 
 fn mac_of(key: &AuditMacKey, e: &StreamEvent) -> [u8; 32] {

@@ -55,9 +55,9 @@ fn every_committed_event_is_streamed_with_its_chain_and_the_stream_verifies() {
     }
     v.use_secret("cred-1", "a workflow").unwrap();
     let streamed = lines(&file);
-    // From the settings.update that turned it on to the use just made.
+    // From the audit.stream event that turned it on to the use just made.
     let events = v.audit_events(&AuditFilter::default()).unwrap();
-    let from = events.iter().find(|e| e.action == "settings.update").unwrap().seq;
+    let from = events.iter().find(|e| e.action == "audit.stream").unwrap().seq;
     let newest = events.iter().map(|e| e.seq).max().unwrap();
     assert_eq!(streamed.len() as i64, newest - from + 1, "{streamed:#?}");
     assert!(streamed.last().unwrap().contains("\"credential.use\""));
@@ -162,7 +162,7 @@ fn syslog_gets_each_event_as_an_rfc5424_message_that_verifies() {
     add(&mut v, "pleo");
     let mut got = Vec::new();
     let mut buf = vec![0u8; 65536];
-    while got.len() < 2 {
+    while got.len() < 3 {
         let n = server.recv(&mut buf).unwrap();
         got.push(String::from_utf8(buf[..n].to_vec()).unwrap());
     }
@@ -172,7 +172,8 @@ fn syslog_gets_each_event_as_an_rfc5424_message_that_verifies() {
         "{}",
         got[0]
     );
-    assert!(got[1].contains("credential.add"), "{}", got[1]);
+    assert!(got[0].contains("audit.stream"), "{}", got[0]);
+    assert!(got[2].contains("credential.add"), "{}", got[2]);
     assert!(v.verify_audit_stream(&got.join("\n")).ok);
     assert!(v.stream_problem().is_none());
 
@@ -247,4 +248,40 @@ fn unlocks_failed_unlocks_and_locks_are_audited() {
     v.record_unlock("kw").unwrap();
     let again = v.audit_events(&AuditFilter::default()).unwrap();
     assert_eq!(again.iter().filter(|e| e.outcome == Outcome::Denied).count(), 2);
+}
+
+#[test]
+fn a_stream_stopped_started_again_or_moved_verifies_and_says_where_it_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut v, file) = streaming(dir.path());
+    add(&mut v, "a");
+    let with = |v: &Vault, file: &str| crate::settings::Settings {
+        audit_stream_file: file.to_owned(),
+        ..v.settings().clone()
+    };
+    // Off, a change nobody streams, then on again into the same file.
+    v.save_settings(with(&v, "")).unwrap();
+    add(&mut v, "b");
+    v.save_settings(with(&v, &file.display().to_string())).unwrap();
+    add(&mut v, "c");
+    let report = v.verify_audit_stream_file(&file).unwrap();
+    assert!(report.ok, "{report:?}");
+    // Moved to another file: the first ends saying so, the second starts.
+    let other = dir.path().join("other.jsonl");
+    v.save_settings(with(&v, &other.display().to_string())).unwrap();
+    add(&mut v, "d");
+    let first = std::fs::read_to_string(&file).unwrap();
+    assert!(first.lines().last().unwrap().contains("moved to"), "{first}");
+    assert!(v.verify_audit_stream_file(&other).unwrap().ok);
+    // The first file alone stops where it was moved: not "cut".
+    assert!(v.verify_audit_stream_file(&file).unwrap().ok);
+    // A settings change while streaming is no start: cutting up to it shows.
+    let lines: Vec<String> = std::fs::read_to_string(&other)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    v.save_settings(with(&v, &other.display().to_string())).unwrap();
+    let r = v.verify_audit_stream(&lines[1..].join("\n"));
+    assert!(!r.ok && r.first_bad_line == Some(1), "{r:?}");
 }

@@ -258,36 +258,70 @@ pub fn in_folder(folder: &Path, vault_id: &str) -> Vec<PathBuf> {
     out
 }
 
+/// A vault's files put in place by `place`, and where the ones they
+/// replaced went: `undo` puts those back (a restore that failed after).
+pub(crate) struct Placed {
+    dir: PathBuf,
+    pub aside: Option<PathBuf>,
+}
+
+/// The files that make a vault in its folder (settings stay: they belong
+/// to the machine).
+const VAULT_FILES: [&str; 5] = [
+    HEADER_FILE,
+    DB_FILE,
+    "vault.db-wal",
+    "vault.db-shm",
+    crate::anchor::ANCHOR_FILE,
+];
+
+impl Placed {
+    /// Removes what was placed and moves the replaced files back.
+    pub(crate) fn undo(self) {
+        for name in VAULT_FILES {
+            let _ = fs::remove_file(self.dir.join(name));
+        }
+        if let Some(to) = &self.aside {
+            for name in VAULT_FILES {
+                let _ = fs::rename(to.join(name), self.dir.join(name));
+            }
+            let _ = fs::remove_dir(to);
+        }
+    }
+}
+
 /// Writes `header` and the database at `db` into `dir` as a vault's files,
 /// keeping what was there aside (`replaced-<time>-<random>/`); on a failure
-/// midway the old files are put back. Returns where they went, if any.
-pub(crate) fn place(dir: &Path, header: &[u8], db: &Path, now: OffsetDateTime) -> Result<Option<PathBuf>> {
+/// midway the old files are put back.
+pub(crate) fn place(dir: &Path, header: &[u8], db: &Path, now: OffsetDateTime) -> Result<Placed> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |e| Error::Io { path, source: e }
     };
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let names = [HEADER_FILE, DB_FILE, "vault.db-wal", "vault.db-shm"];
-    let mut aside = None;
-    if dir.join(HEADER_FILE).exists() || dir.join(DB_FILE).exists() {
-        let stamp: String = timefmt::to_db(now)[..19]
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .collect();
-        let to = dir.join(format!(
-            "replaced-{stamp}-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ));
-        fs::create_dir(&to).map_err(io(&to))?;
-        for name in names {
-            let from = dir.join(name);
-            if from.exists() {
-                fs::rename(&from, to.join(name)).map_err(io(&from))?;
+    let mut placed = Placed {
+        dir: dir.to_path_buf(),
+        aside: None,
+    };
+    let written = (|| -> Result<()> {
+        if VAULT_FILES.iter().any(|name| dir.join(name).exists()) {
+            let stamp: String = timefmt::to_db(now)[..19]
+                .chars()
+                .filter(|c| c.is_ascii_digit())
+                .collect();
+            let to = dir.join(format!(
+                "replaced-{stamp}-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ));
+            fs::create_dir(&to).map_err(io(&to))?;
+            placed.aside = Some(to.clone());
+            for name in VAULT_FILES {
+                let from = dir.join(name);
+                if from.exists() {
+                    fs::rename(&from, to.join(name)).map_err(io(&from))?;
+                }
             }
         }
-        aside = Some(to);
-    }
-    let written = (|| -> Result<()> {
         let mut out = create_private(&dir.join(DB_FILE))?;
         std::io::copy(&mut fs::File::open(db).map_err(io(db))?, &mut out).map_err(io(&dir.join(DB_FILE)))?;
         out.sync_all().map_err(io(&dir.join(DB_FILE)))?;
@@ -297,20 +331,14 @@ pub(crate) fn place(dir: &Path, header: &[u8], db: &Path, now: OffsetDateTime) -
             .map_err(io(&dir.join(HEADER_FILE)))?;
         Ok(())
     })();
-    if let Err(e) = written {
-        // Nothing half-written stays: the files that were there go back.
-        for name in [HEADER_FILE, DB_FILE] {
-            let _ = fs::remove_file(dir.join(name));
+    match written {
+        Ok(()) => Ok(placed),
+        Err(e) => {
+            // Nothing half-written stays: the files that were there go back.
+            placed.undo();
+            Err(e)
         }
-        if let Some(to) = &aside {
-            for name in names {
-                let _ = fs::rename(to.join(name), dir.join(name));
-            }
-            let _ = fs::remove_dir(to);
-        }
-        return Err(e);
     }
-    Ok(aside)
 }
 
 #[cfg(test)]

@@ -228,3 +228,25 @@ fn a_backup_never_replaces_the_vault_s_own_files_or_a_file_that_is_not_a_backup(
     v.backup_to(&file).unwrap();
     Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
 }
+
+#[test]
+fn a_restore_refused_midway_leaves_the_vault_that_was_there_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v");
+    let (mut v, code) = Vault::create(&path, KeySource::Keychain, actor()).unwrap();
+    add(&mut v, "kept");
+    let file = dir.path().join("b.kwbackup");
+    v.backup_to(&file).unwrap();
+    drop(v);
+    // A new passphrase too short for the vault: refused before anything moves.
+    let short = KeySource::Passphrase(SecretString::from("short".to_owned()));
+    assert!(Vault::restore(&file, &path, &code.display(), short, actor()).is_err());
+    let left: Vec<_> = std::fs::read_dir(&path)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("replaced-"))
+        .collect();
+    assert!(left.is_empty(), "nothing was moved aside");
+    let mut v = Vault::open(&path, &KeySource::Keychain, actor()).unwrap();
+    assert_eq!(secret_of(&mut v, "kept"), secret_for("kept"));
+}

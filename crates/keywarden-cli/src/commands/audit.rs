@@ -47,17 +47,15 @@ pub(crate) fn run(ctx: &Ctx, cmd: AuditCmd) -> CliResult {
 }
 
 fn verify_stream(ctx: &Ctx, file: &std::path::Path) -> CliResult {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    // The vault first (a passphrase prompt may take a while), then the
+    // file and the vault's newest event together, under the file's lock.
+    let vault = ctx.open()?;
+    let report = vault.verify_audit_stream_file(file).map_err(|e| {
         CliError::new(
             2,
-            format!(
-                "{} cannot be read: {e}; give the stream file the vault writes",
-                file.display()
-            ),
+            format!("{e}; give the stream file the vault writes (kw audit stream --file)"),
         )
     })?;
-    let vault = ctx.open()?;
-    let report = vault.verify_audit_stream(&text);
     output::stream_report(ctx, &report);
     if report.ok {
         Ok(())

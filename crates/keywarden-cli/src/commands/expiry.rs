@@ -19,8 +19,12 @@ pub(crate) fn run(ctx: &Ctx, cmd: ExpiryCmd) -> CliResult {
 fn check(ctx: &Ctx, no_desktop: bool) -> CliResult {
     let mut vault = ctx.open()?;
     let mut run = vault.run_notices()?;
-    // Credentials past their rotation policy's age: said once per version.
-    run.fired.extend(vault.run_rotation_notices()?.fired);
+    // Credentials past their rotation policy's age: said once per version
+    // (a failure here must not hide the expiry notices that fired).
+    match vault.run_rotation_notices() {
+        Ok(rotation) => run.fired.extend(rotation.fired),
+        Err(e) => eprintln!("kw: warning: rotation-due notices could not be checked: {e}"),
+    }
     let notifier = keywarden_notify::Notifier::new();
     let mut shown = Vec::new();
     for notice in &run.fired {

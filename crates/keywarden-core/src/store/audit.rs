@@ -416,3 +416,12 @@ pub(crate) fn mac_of(conn: &Connection, seq: i64) -> Result<Option<Vec<u8>>> {
         .query_row([seq], |r| r.get(0))
         .optional()?)
 }
+
+/// When the newest event with `action` was recorded.
+pub(crate) fn last_at(conn: &Connection, action: &str) -> Result<Option<OffsetDateTime>> {
+    let at: Option<String> = conn
+        .prepare_cached("SELECT at FROM audit_events WHERE action = ?1 ORDER BY seq DESC LIMIT 1")?
+        .query_row([action], |r| r.get(0))
+        .optional()?;
+    at.as_deref().map(timefmt::from_db).transpose()
+}

@@ -11,6 +11,8 @@ use crate::store::sealed_values::ALERT_FIELD;
 
 /// At most this many alerts are handed out per delivery run.
 const BATCH: u32 = 50;
+/// How long a claimed alert is this program's to send.
+const CLAIM: time::Duration = time::Duration::minutes(15);
 
 impl Vault {
     /// Adds a channel carrying `events`; its secret is sealed. Audited
@@ -164,47 +166,74 @@ impl Vault {
     /// The alerts due now, each with its channel's secret opened, to send
     /// without holding the vault. They are claimed in one write, so two
     /// programs delivering at once never both send one; a claim lapses
-    /// after 2 minutes (a program that died sending).
+    /// after 15 minutes (longer than a batch takes at every send's 10 s
+    /// timeout: then a program that died sending lets them go). A channel
+    /// whose secret cannot be opened fails its alert, not the batch.
     pub fn due_alerts(&mut self) -> Result<Vec<PendingAlert>> {
         let now = self.now();
         let claimed = self.write_unaudited(Unaudited::AlertClaim, |tx| {
             let due = outbox::due(tx, now, BATCH)?;
             for d in &due {
-                outbox::claim(tx, d.id, now + time::Duration::minutes(2))?;
+                outbox::claim(tx, d.id, now + CLAIM)?;
             }
             Ok(due)
         })?;
-        self.read(|conn| {
-            let mut out = Vec::new();
-            for due in claimed {
-                let row = outbox::get(conn, &due.channel_id)?;
-                let id = Uuid::parse_str(&row.channel.id).map_err(|e| Error::Database(e.to_string()))?;
-                let slot = FieldSlot {
-                    credential_id: id,
-                    field: ALERT_FIELD,
-                    version: 0,
-                };
-                let plain = self.open_slot_in(conn, &slot, &row.sealed)?;
-                let secret = SecretString::from(String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?);
-                let email = match row.channel.kind {
-                    ChannelKind::Email => {
-                        Some(serde_json::from_str(&row.config).map_err(|e| Error::Database(e.to_string()))?)
-                    }
-                    ChannelKind::Webhook => None,
-                };
-                out.push(PendingAlert {
-                    outbox_id: due.id,
-                    channel: row.channel.name,
-                    kind: row.channel.kind,
-                    category: due.category,
-                    subject: due.subject,
-                    body: due.body,
-                    secret,
-                    email,
-                    attempts: due.attempts,
-                });
+        let mut out = Vec::new();
+        let mut unreadable = Vec::new();
+        for due in claimed {
+            match self.read(|conn| self.pending_alert(conn, &due)) {
+                Ok(alert) => out.push(alert),
+                Err(e) => unreadable.push((due.id, e.to_string())),
             }
-            Ok(out)
+        }
+        if !unreadable.is_empty() {
+            let now = self.now();
+            self.write(|tx| {
+                for (id, why) in &unreadable {
+                    outbox::mark_failed(tx, *id, &format!("the channel could not be read: {why}"), None)?;
+                    tx.audit(ev(
+                        "alert.failed",
+                        "alert_channel",
+                        None,
+                        None,
+                        Outcome::Failure,
+                        format!(
+                            "alert {id} given up at {}: its channel could not be read ({why})",
+                            timefmt::to_db(now)
+                        ),
+                    ))?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// One claimed row with its channel's secret opened.
+    fn pending_alert(&self, conn: &Connection, due: &outbox::DueRow) -> Result<PendingAlert> {
+        let row = outbox::get(conn, &due.channel_id)?;
+        let id = Uuid::parse_str(&row.channel.id).map_err(|e| Error::Database(e.to_string()))?;
+        let slot = FieldSlot {
+            credential_id: id,
+            field: ALERT_FIELD,
+            version: 0,
+        };
+        let plain = self.open_slot_in(conn, &slot, &row.sealed)?;
+        let secret = SecretString::from(String::from_utf8(plain.to_vec()).map_err(|_| Error::Decryption)?);
+        let email = match row.channel.kind {
+            ChannelKind::Email => Some(serde_json::from_str(&row.config).map_err(|e| Error::Database(e.to_string()))?),
+            ChannelKind::Webhook => None,
+        };
+        Ok(PendingAlert {
+            outbox_id: due.id,
+            channel: row.channel.name,
+            kind: row.channel.kind,
+            category: due.category.clone(),
+            subject: due.subject.clone(),
+            body: due.body.clone(),
+            secret,
+            email,
+            attempts: due.attempts,
         })
     }
 

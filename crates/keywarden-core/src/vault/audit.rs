@@ -119,6 +119,14 @@ impl Vault {
     /// Verifies an audit stream (`kw audit verify --stream`): each line's
     /// MAC under this vault's audit key, the sequence and the chain, and
     /// where the stream joins this vault's log.
+    /// Verifies the stream file at `path`, read under its lock (shared):
+    /// no commit is between its database write and its lines meanwhile, so
+    /// the vault's newest event and the file's last line agree.
+    pub fn verify_audit_stream_file(&self, path: &Path) -> Result<crate::audit_stream::StreamReport> {
+        let text = crate::audit_stream::read_locked(path)?;
+        Ok(self.verify_audit_stream(&text))
+    }
+
     pub fn verify_audit_stream(&self, text: &str) -> crate::audit_stream::StreamReport {
         let head = crate::anchor::head(&self.conn).ok().flatten().map_or(0, |h| h.seq);
         crate::audit_stream::verify(

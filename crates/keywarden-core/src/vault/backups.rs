@@ -143,10 +143,13 @@ impl Vault {
             return None;
         }
         let every = time::Duration::hours(i64::from(self.settings.backup_every_hours.max(1)));
-        Some(
-            self.last_backup_in(Path::new(folder))
-                .map_or_else(|| self.now(), |t| t + every),
-        )
+        // When the last backup was taken, by this machine's clock (its
+        // audit event), not by the share's file times: a share whose clock
+        // lags must not make every wake-up a backup; nor a backup "in the
+        // future" after this clock was set back delay the next for long.
+        let now = self.now();
+        let last = store::audit::last_at(&self.conn, "vault.backup").ok().flatten();
+        Some(last.map_or(now, |t| t.min(now) + every))
     }
 
     /// A backup into the settings' folder now ("Back up now", and the
@@ -206,8 +209,19 @@ impl Vault {
         let vault_key = header.unwrap_with_recovery(&RecoveryCode::parse(code)?)?;
         let keys = Keyring::derive(&vault_key);
         backup::verify_db(&db, &keys.db, &keys.audit)?;
-        let aside = backup::place(dir, &header_bytes, &db, timefmt::now())?;
-        let mut vault = Vault::recover(dir, code, new_source, actor)?;
+        // The new key source is tried before anything in `dir` moves (a
+        // passphrase too short, say).
+        header.rekeyed(&new_source, &vault_key)?;
+        let placed = backup::place(dir, &header_bytes, &db, timefmt::now())?;
+        let aside = placed.aside.clone();
+        let mut vault = match Vault::recover(dir, code, new_source, actor) {
+            Ok(v) => v,
+            Err(e) => {
+                // The vault that was there comes back as it was.
+                placed.undo();
+                return Err(e);
+            }
+        };
         let detail = format!(
             "restored from the backup {} taken {} ({} credentials, audit events to {}){}",
             file.display(),

@@ -70,16 +70,44 @@ impl Vault {
         self.apply_settings(&settings)?;
         settings.save(&self.dir)?;
         self.settings_problem = None;
-        // The event that turns streaming off still reaches the stream, so
-        // a SIEM sees it stop rather than go quiet.
         let after = self.stream.clone();
-        if after.is_none() {
-            self.stream = before;
+        if before != after {
+            self.record_stream_change(before, after.clone())?;
         }
-        let recorded = self.record("settings.update", "vault", None, Outcome::Success, &detail);
-        self.stream = after;
-        recorded?;
+        self.record("settings.update", "vault", None, Outcome::Success, &detail)?;
         Ok(settings)
+    }
+
+    /// A stream's ends, in the streams themselves: the old target's last
+    /// line says it stopped (`audit.stream`, "off" or "moved to …"), the
+    /// new one's first line says it started ("on: …"), so the verifier can
+    /// tell a stream that was stopped from one that was cut.
+    fn record_stream_change(
+        &mut self,
+        before: Option<crate::audit_stream::AuditStream>,
+        after: Option<crate::audit_stream::AuditStream>,
+    ) -> Result<()> {
+        let name = |s: &crate::audit_stream::AuditStream| s.describe();
+        if let Some(old) = &before {
+            let detail = match &after {
+                Some(new) => format!("moved to {}", name(new)),
+                None => "off".to_owned(),
+            };
+            self.stream = Some(old.clone());
+            let recorded = self.record("audit.stream", "vault", None, Outcome::Success, &detail);
+            self.stream = after.clone();
+            recorded?;
+        }
+        if let Some(new) = &after {
+            self.record(
+                "audit.stream",
+                "vault",
+                None,
+                Outcome::Success,
+                &format!("on: {}", name(new)),
+            )?;
+        }
+        Ok(())
     }
 
     /// At open: the saved settings, or the defaults and why. Without a

@@ -36,7 +36,7 @@ impl Vault {
     /// Enters the failed unlocks noted since the last unlock into the audit
     /// log (`kw`, at each open); nothing is written when there are none.
     pub fn record_failed_unlocks(&mut self) -> Result<()> {
-        if self.dir.join(FAILURES).exists() {
+        if self.dir.join(FAILURES).exists() || !taken(&self.dir).is_empty() {
             self.record_open(None)?;
         }
         Ok(())
@@ -44,21 +44,28 @@ impl Vault {
 
     fn record_open(&mut self, how: Option<&str>) -> Result<()> {
         // Taken away under a name of its own first: a failure noted while
-        // this runs goes to a new file, for the next unlock, not lost.
-        let path = self.dir.join(format!("{FAILURES}.{}", Uuid::new_v4().simple()));
-        if fs::rename(self.dir.join(FAILURES), &path).is_err() && how.is_none() {
-            return Ok(());
-        }
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        let failures: Vec<FailedUnlock> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-        if how.is_none() && failures.is_empty() {
-            let _ = fs::remove_file(&path);
-            return Ok(());
-        }
-        // Written back if the write below fails: nothing is lost.
-        let back_to = self.dir.join(FAILURES);
+        // this runs goes to a new file, for the next unlock.
+        let _ = fs::rename(
+            self.dir.join(FAILURES),
+            self.dir.join(format!("{FAILURES}.{}", Uuid::new_v4().simple())),
+        );
+        let dir = self.dir.clone();
         let id = self.header.vault_id;
-        let written = self.write(|tx| {
+        // The taken files are read and removed under the vault's write
+        // lock, so two programs opening at once enter each failure once;
+        // files a failed write or a crash left are read with them.
+        self.write(|tx| {
+            let files = taken(&dir);
+            let failures: Vec<FailedUnlock> = files
+                .iter()
+                .flat_map(|f| {
+                    fs::read_to_string(f)
+                        .unwrap_or_default()
+                        .lines()
+                        .filter_map(|l| serde_json::from_str(l).ok())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
             for f in failures.iter().take(MAX_FAILURES) {
                 tx.audit(ev(
                     "vault.open",
@@ -92,18 +99,11 @@ impl Vault {
                     format!("unlocked ({how})"),
                 ))?;
             }
+            for f in &files {
+                let _ = fs::remove_file(f);
+            }
             Ok(())
-        });
-        match written {
-            Ok(()) => {
-                let _ = fs::remove_file(&path);
-                Ok(())
-            }
-            Err(e) => {
-                let _ = fs::rename(&path, back_to);
-                Err(e)
-            }
-        }
+        })
     }
 
     /// Records that the vault is being locked (`why`: idle, on demand,
@@ -122,6 +122,23 @@ impl Vault {
         })?;
         Ok(())
     }
+}
+
+/// The failed-unlock files taken for entering and not yet entered.
+fn taken(dir: &Path) -> Vec<PathBuf> {
+    let prefix = format!("{FAILURES}.");
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Notes a failed unlock of the vault at `dir`: a wrong passphrase or
