@@ -45,6 +45,10 @@ macro_rules! for_each_command {
             check_schedule(id: String) -> CheckSchedule;
             /// Sets its period in hours (0: not scheduled; null: its integration's or provider's).
             set_check_schedule(id: String, every_hours: Option<u32>) -> CheckSchedule;
+            /// An integration's check period, its provider's default and the policy's bound.
+            integration_check_schedule(id: String) -> IntegrationSchedule;
+            /// Sets it in hours (0: not scheduled; null: the provider's), within the policy.
+            set_integration_check_schedule(id: String, every_hours: Option<u32>) -> IntegrationSchedule;
 
             /// Alert channels beyond this desktop (never their secret).
             list_alert_channels() -> Vec<AlertChannel>;

@@ -25,7 +25,9 @@ pub use crate::alerts::{
 };
 pub use crate::backups::backup_now;
 use crate::error::{ErrorCode, IpcError, IpcResult};
-pub use crate::health::{check_schedule, set_check_schedule};
+pub use crate::health::{
+    check_schedule, integration_check_schedule, set_check_schedule, set_integration_check_schedule,
+};
 use crate::ipc_schema::args;
 use crate::models::{
     AppStatus, CopyReceipt, ExportFormat, ExportReceipt, IssuedKeyOut, KeySourceKind, PartnerKeyDetails, PolicyView,

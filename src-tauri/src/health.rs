@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use keywarden_core::{CheckReport, CheckSchedule, Notice, Validator};
+use keywarden_core::{CheckReport, CheckSchedule, IntegrationSchedule, Notice, Validator};
 use keywarden_notify::Notifier;
 use tauri::{AppHandle, Emitter, Runtime};
 
@@ -73,6 +73,29 @@ pub fn set_check_schedule(
     let schedule = state.with_vault(|v| {
         v.set_check_every(&id, every_hours)?;
         v.check_schedule(&id, live.as_ref())
+    })?;
+    state.health_timer.poke();
+    Ok(schedule)
+}
+
+/// An integration's period, as its page shows it.
+pub fn integration_check_schedule(
+    state: &AppState,
+    args::integration_check_schedule { id }: args::integration_check_schedule,
+) -> IpcResult<IntegrationSchedule> {
+    state.with_vault(|v| v.integration_check_schedule(&id))
+}
+
+/// Sets how often the integration's credentials are checked (those with no
+/// period of their own), within the policy; audited. The scheduler looks
+/// again.
+pub fn set_integration_check_schedule(
+    state: &AppState,
+    args::set_integration_check_schedule { id, every_hours }: args::set_integration_check_schedule,
+) -> IpcResult<IntegrationSchedule> {
+    let schedule = state.with_vault(|v| {
+        v.set_integration_check_every(&id, every_hours)?;
+        v.integration_check_schedule(&id)
     })?;
     state.health_timer.poke();
     Ok(schedule)

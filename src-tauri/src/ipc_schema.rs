@@ -20,8 +20,8 @@ use keywarden_core::partner::PartnerKey;
 use keywarden_core::run::Consumer;
 use keywarden_core::tokens::TokenState;
 use keywarden_core::{
-    AuditEvent, AuditReport, Check, CheckReport, CheckSchedule, Credential, CredentialSummary, Integration, Notice,
-    ReminderKind, SecretString, SupportBundle,
+    AuditEvent, AuditReport, Check, CheckReport, CheckSchedule, Credential, CredentialSummary, Integration,
+    IntegrationSchedule, Notice, ReminderKind, SecretString, SupportBundle,
 };
 use keywarden_team::Listing;
 use tauri::{Runtime, State, ipc::Invoke};

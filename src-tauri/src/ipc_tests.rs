@@ -387,6 +387,21 @@ fn no_command_response_contains_a_stored_secret() {
         let set = h.ok("set_check_schedule", json!({ "id": id, "every_hours": 6 }));
         assert_eq!(set["every_hours"], 6, "{set}");
     }
+    let period = h.ok("integration_check_schedule", json!({ "id": integration_id }));
+    assert_eq!(
+        (period["every_hours"].as_u64(), period["source"].as_str()),
+        (Some(24), Some("provider")),
+        "{period}"
+    );
+    let set = h.ok(
+        "set_integration_check_schedule",
+        json!({ "id": integration_id, "every_hours": 12 }),
+    );
+    assert_eq!(
+        (set["own_every_hours"].as_u64(), set["source"].as_str()),
+        (Some(12), Some("integration")),
+        "{set}"
+    );
     assert!(pleo.seen().len() >= 5, "the live checks reached the fake");
     // Alert channels: the webhook URL (its token) and the SMTP password are
     // secrets; no answer carries them back.

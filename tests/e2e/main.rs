@@ -6,6 +6,7 @@
 // A test crate: a failed step should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod driver;
 mod oauth;
 mod perf;
@@ -697,8 +698,7 @@ fn support_bundle_opens_read_only_without_a_vault() {
 #[test]
 fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     use keywarden_core::{
-        Actor, CredentialKind, KeySource, NewCredential, NewIntegration, OfflineValidator, SecretFields, SecretString,
-        Vault,
+        CredentialKind, KeySource, NewCredential, OfflineValidator, SecretFields, SecretString, Vault,
     };
     use keywarden_notify::recorder::Recorder;
     const SECRET: &str = "pk_live_E2ENOTICECANARY_q8Wm2Zx7";
@@ -713,22 +713,9 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     };
     let dir = tempfile::tempdir().unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let actor = || Actor {
-        profile: "e2e".into(),
-        os_user: "finance".into(),
-        host: "ws-17".into(),
-    };
+    let actor = alerts::actor;
     {
-        let (mut vault, _) = Vault::create(&dir.path().join("vault"), KeySource::Keychain, actor()).unwrap();
-        vault
-            .add_integration(NewIntegration {
-                name: "Pleo production".into(),
-                provider: "pleo".into(),
-                environment: "production".into(),
-                ..Default::default()
-            })
-            .unwrap();
-        vault
+        alerts::vault_with_pleo(dir.path())
             .add_credential(NewCredential {
                 name: "Pleo payroll".into(),
                 kind: Some(CredentialKind::ApiKey),

@@ -7,7 +7,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use keywarden_core::{Actor, CredentialKind, KeySource, NewCredential, SecretFields, SecretString, Vault};
+use keywarden_core::{
+    Actor, Candidate, CredentialKind, KeySource, NewCredential, NewIntegration, Rejection, SecretFields, SecretString,
+    Validator, Vault, Verdict,
+};
 use serde_json::json;
 
 use crate::driver::{App, Options, app_binary};
@@ -20,11 +23,27 @@ fn seed(dir: &Path, n: usize) {
     )
     .unwrap();
     let providers = ["pleo", "xledger", "business_central", "generic"];
+    // Their integrations schedule no live check: a bench never reaches a
+    // real provider (a release build ignores test mode, which would stop it)
+    // and no check runs beside what is measured.
+    for provider in &providers[..3] {
+        vault
+            .add_integration(NewIntegration {
+                name: format!("{provider} bench"),
+                provider: (*provider).into(),
+                ..Default::default()
+            })
+            .unwrap();
+        vault
+            .set_integration_check_every(&format!("{provider} bench"), Some(0))
+            .unwrap();
+    }
     let items = (0..n)
         .map(|i| NewCredential {
             name: format!("{} credential {i:05}", providers[i % 4]),
             kind: Some(CredentialKind::ApiKey),
             provider: Some(providers[i % 4].into()),
+            integration: (i % 4 < 3).then(|| format!("{} bench", providers[i % 4])),
             environment: Some(if i % 3 == 0 { "sandbox" } else { "prod" }.into()),
             secrets: SecretFields::single("api_key", SecretString::from(format!("pk_bench_{i:08}_abcdefgh"))),
             tags: vec![format!("team{}", i % 10)],
@@ -261,6 +280,15 @@ fn bench_binary_size_and_idle_memory() {
     );
 }
 
+/// A provider that accepts every secret (the idle bench's checks).
+struct Passes;
+
+impl Validator for Passes {
+    fn validate(&self, _: &Candidate<'_>) -> Result<Verdict, Rejection> {
+        Ok(Verdict::default())
+    }
+}
+
 /// The scheduler thread's wake-ups (its context switches) while the app is
 /// idle and nothing is due: the budget is zero. KEYWARDEN_IDLE_SECONDS
 /// shortens the 10-minute run for a quick look.
@@ -288,6 +316,41 @@ fn bench_scheduler_idle_wakeups() {
                 })
                 .unwrap();
         }
+        // Scheduled as the providers' defaults say (daily, Xledger weekly).
+        for provider in ["pleo", "xledger", "business_central"] {
+            vault
+                .set_integration_check_every(&format!("{provider} bench"), None)
+                .unwrap();
+        }
+        // Every credential checked once (a pass), as on a vault in use: each
+        // next scheduled check is at its own slot at least half a period
+        // away, so the run falls between due instants for all three threads.
+        let ids: Vec<String> = vault
+            .list_credentials(&Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id.to_string())
+            .collect();
+        for id in &ids {
+            vault.check_credential(id, &Passes).unwrap();
+        }
+        let next = vault
+            .check_schedules(&Passes)
+            .unwrap()
+            .into_iter()
+            .filter_map(|s| s.next_at)
+            .min()
+            .expect("scheduled checks");
+        let now = time::OffsetDateTime::now_utc();
+        println!(
+            "BENCH scheduler idle run: {} credentials, next scheduled check in {:.1} h",
+            ids.len(),
+            (next - now).as_seconds_f64() / 3600.0
+        );
+        assert!(
+            next - now > time::Duration::seconds(seconds as i64 + 60),
+            "a check falls due inside the run"
+        );
     }
     std::fs::write(
         dir.path().join("vault").join("settings.json"),

@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use common::timed::TimedKw;
 
 use keywarden_connectors::fake_alerts::{FakeWebhook, SmtpSink};
 use keywarden_connectors::fakes::FakePleo;
@@ -19,84 +18,18 @@ const ACME: &str = "6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
 const KEY: &str = "pk_live_ALERTCANARY_Vb72KqPz";
 const SMTP_PASSWORD: &str = "SMTPCANARY-pass-81Xq";
 
-struct Kw {
-    _tmp: tempfile::TempDir,
-    vault: PathBuf,
-    /// What `kw health` and the notices printed, for the canary.
-    printed: std::cell::RefCell<String>,
-}
-
-impl Kw {
-    fn cmd(&self, args: &[&str], at: Option<OffsetDateTime>) -> Command {
-        let mut c = common::kw();
-        c.arg("--vault")
-            .arg(&self.vault)
-            .args(args)
-            .env("KEYWARDEN_PROFILE", "alice")
-            .env("KEYWARDEN_TEST_MODE", "1")
-            .env("KEYWARDEN_TEST_SMTP_CA", self._tmp.path().join("smtp-ca.pem"));
-        if let Some(t) = at {
-            c.env("KEYWARDEN_TEST_NOW", keywarden_core::timefmt::to_db(t));
-        }
-        c
-    }
-
-    fn ok_at(&self, args: &[&str], stdin: &str, at: Option<OffsetDateTime>) -> String {
-        let out: Output = common::run(self.cmd(args, at), stdin);
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        );
-        // `credential add`/`show` print the mask (its last 4) on purpose.
-        if !args.contains(&"credential") {
-            self.printed.borrow_mut().push_str(&format!("{stdout}{stderr}"));
-        }
-        assert!(out.status.success(), "kw {args:?} failed: {stderr}");
-        stdout
-    }
-
-    fn json_at(&self, args: &[&str], at: Option<OffsetDateTime>) -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok_at(&all, "", at)).unwrap()
-    }
-
-    /// The next due check of the one credential, from `kw health schedule`.
-    fn next_due(&self, at: OffsetDateTime) -> OffsetDateTime {
-        let v = self.json_at(&["health", "schedule"], Some(at));
-        let next = v[0]["next_at"].as_str().expect("a check is scheduled");
-        OffsetDateTime::parse(next, &time::format_description::well_known::Rfc3339).unwrap()
-    }
-
-    /// Waits (in test time) for the next due check and runs the timer's job.
-    fn next_run(&self, at: &mut OffsetDateTime) -> serde_json::Value {
-        *at = self.next_due(*at);
-        let run = self.json_at(&["health", "check"], Some(*at));
-        assert_eq!(run["checked"].as_array().unwrap().len(), 1, "{run}");
-        run["checked"][0].clone()
-    }
-
-    fn status(&self, at: OffsetDateTime) -> String {
-        self.json_at(&["credential", "show", "Pleo API"], Some(at))["status"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-}
-
 #[test]
 fn reconnection_and_disabled_alerts_reach_the_webhook_and_the_mailbox_once_even_through_an_outage() {
     let _recorder = Recorder::start().unwrap();
     let pleo = FakePleo::start(&[KEY], ACME, false).unwrap();
     let hook = FakeWebhook::start().unwrap();
     let smtp = SmtpSink::start("alerts@example.com", SMTP_PASSWORD).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("smtp-ca.pem"), &smtp.ca_pem).unwrap();
-    let kw = Kw {
-        vault: tmp.path().join("vault"),
-        _tmp: tmp,
-        printed: Default::default(),
-    };
+    // `credential add` prints the mask (its last 4) on purpose.
+    let mut kw = TimedKw::new(|args| !args.contains(&"credential"));
+    let ca = kw.tmp.path().join("smtp-ca.pem");
+    std::fs::write(&ca, &smtp.ca_pem).unwrap();
+    kw.env
+        .push(("KEYWARDEN_TEST_SMTP_CA".into(), ca.to_string_lossy().into_owned()));
     kw.ok_at(&["init"], "", None);
     kw.ok_at(
         &[
@@ -166,7 +99,7 @@ fn reconnection_and_disabled_alerts_reach_the_webhook_and_the_mailbox_once_even_
     for _ in 0..4 {
         kw.next_run(&mut at);
     }
-    assert_eq!(kw.status(at), "error");
+    assert_eq!(kw.status("Pleo API", at), "error");
     let hooks = hook.received();
     assert_eq!(hooks.len(), 2, "{hooks:?}");
     assert!(

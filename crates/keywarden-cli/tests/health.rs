@@ -8,8 +8,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use common::timed::TimedKw;
 
 use keywarden_connectors::fakes::FakePleo;
 use keywarden_notify::recorder::Recorder;
@@ -18,80 +17,11 @@ use time::OffsetDateTime;
 const ACME: &str = "6c0e3f4a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
 const KEY: &str = "pk_live_HEALTHCANARY_Qz81LmWx";
 
-struct Kw {
-    _tmp: tempfile::TempDir,
-    vault: PathBuf,
-    /// What `kw health` and the notices printed, for the canary.
-    printed: std::cell::RefCell<String>,
-}
-
-impl Kw {
-    fn cmd(&self, args: &[&str], at: Option<OffsetDateTime>) -> Command {
-        let mut c = common::kw();
-        c.arg("--vault")
-            .arg(&self.vault)
-            .args(args)
-            .env("KEYWARDEN_PROFILE", "alice")
-            .env("KEYWARDEN_TEST_MODE", "1");
-        if let Some(t) = at {
-            c.env("KEYWARDEN_TEST_NOW", keywarden_core::timefmt::to_db(t));
-        }
-        c
-    }
-
-    fn ok_at(&self, args: &[&str], stdin: &str, at: Option<OffsetDateTime>) -> String {
-        let out: Output = common::run(self.cmd(args, at), stdin);
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        );
-        // `credential show` prints the mask (its last 4) on purpose.
-        if args.contains(&"health") || args.contains(&"notices") {
-            self.printed.borrow_mut().push_str(&format!("{stdout}{stderr}"));
-        }
-        assert!(out.status.success(), "kw {args:?} failed: {stderr}");
-        stdout
-    }
-
-    fn json_at(&self, args: &[&str], at: Option<OffsetDateTime>) -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok_at(&all, "", at)).unwrap()
-    }
-
-    /// The next due check of the one credential, from `kw health schedule`.
-    fn next_due(&self, at: OffsetDateTime) -> OffsetDateTime {
-        let v = self.json_at(&["health", "schedule"], Some(at));
-        let next = v[0]["next_at"].as_str().expect("a check is scheduled");
-        OffsetDateTime::parse(next, &time::format_description::well_known::Rfc3339).unwrap()
-    }
-
-    /// Waits (in test time) for the next due check and runs the timer's job.
-    fn next_run(&self, at: &mut OffsetDateTime) -> serde_json::Value {
-        *at = self.next_due(*at);
-        let run = self.json_at(&["health", "check"], Some(*at));
-        assert_eq!(run["checked"].as_array().unwrap().len(), 1, "{run}");
-        run["checked"][0].clone()
-    }
-
-    fn status(&self, at: OffsetDateTime) -> String {
-        self.json_at(&["credential", "show", "Pleo API"], Some(at))["status"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-}
-
 #[test]
 fn a_key_revoked_at_pleo_is_found_by_the_timer_said_once_cleared_by_a_pass_and_offline_raises_nothing() {
     let recorder = Recorder::start().unwrap();
     let pleo = FakePleo::start(&[KEY], ACME, false).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let kw = Kw {
-        vault: tmp.path().join("vault"),
-        _tmp: tmp,
-        printed: Default::default(),
-    };
+    let kw = TimedKw::new(|args| args.contains(&"health") || args.contains(&"notices"));
     kw.ok_at(&["init"], "", None);
     kw.ok_at(
         &[
@@ -147,7 +77,7 @@ fn a_key_revoked_at_pleo_is_found_by_the_timer_said_once_cleared_by_a_pass_and_o
         assert_eq!(failed["notice"].is_null(), n < 3, "{failed}");
     }
     assert_eq!(at - day_one, time::Duration::days(3));
-    assert_eq!(kw.status(at), "error");
+    assert_eq!(kw.status("Pleo API", at), "error");
     let shown = recorder.shown();
     let reconnect: Vec<_> = shown.iter().filter(|s| s.summary.contains("reconnected")).collect();
     assert_eq!(reconnect.len(), 1, "{shown:?}");
@@ -168,7 +98,7 @@ fn a_key_revoked_at_pleo_is_found_by_the_timer_said_once_cleared_by_a_pass_and_o
     pleo.accept(KEY, ACME);
     let cleared = kw.next_run(&mut at);
     assert_eq!(cleared["status"], "active", "{cleared}");
-    assert_eq!(kw.status(at), "active");
+    assert_eq!(kw.status("Pleo API", at), "active");
 
     // One failure, then the network goes for a day: tried again after
     // 1, 2, 4, 8 hours…, never counted, never said.
@@ -186,7 +116,7 @@ fn a_key_revoked_at_pleo_is_found_by_the_timer_said_once_cleared_by_a_pass_and_o
         went.get_or_insert(at);
     }
     assert!((5..=6).contains(&tries), "{tries} tries in a day offline");
-    assert_eq!(kw.status(at), "active");
+    assert_eq!(kw.status("Pleo API", at), "active");
     assert_eq!(recorder.shown().len(), shown.len());
 
     // The secret, or its last 4, never in a check's output, a notice or a

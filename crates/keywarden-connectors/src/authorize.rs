@@ -234,14 +234,9 @@ impl Connect {
         })
     }
 
-    /// Set to end the wait for the browser: `finish` then answers
-    /// `Cancelled` and stores nothing.
-    pub fn canceller(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.cancelled)
-    }
-
-    /// Ends the wait when `flag` is set (one made before the Connect
-    /// started, so a Cancel at any moment counts).
+    /// Ends the wait for the browser when `flag` is set (one made before
+    /// the Connect started, so a Cancel at any moment counts): `finish`
+    /// then answers `Cancelled` and stores nothing.
     pub fn cancelled_by(mut self, flag: Arc<AtomicBool>) -> Connect {
         self.cancelled = flag;
         self

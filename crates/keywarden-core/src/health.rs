@@ -71,6 +71,25 @@ pub struct CheckSchedule {
     pub next_at: Option<OffsetDateTime>,
 }
 
+/// An integration's period, as the app's integration page shows it: what
+/// it sets, what its credentials get from it, and the policy's bound.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IntegrationSchedule {
+    pub integration: String,
+    /// What the integration sets (`None`: its provider's default).
+    pub own_every_hours: Option<u32>,
+    /// The provider's default (Xledger weekly, the rest daily).
+    pub provider_every_hours: u32,
+    /// What a credential of it without a period of its own gets.
+    pub every_hours: u32,
+    pub source: ScheduleSource,
+    /// The policy's `health_check_max_hours`, if it sets one.
+    pub policy_max_hours: Option<u32>,
+    /// How many of its credentials set a period of their own (they keep it).
+    pub credentials_overriding: u32,
+}
+
 /// The last live check of a credential, as the schedule needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastCheck {

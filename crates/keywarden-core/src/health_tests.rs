@@ -222,10 +222,29 @@ fn xledger_is_checked_weekly_and_a_period_can_be_set_per_credential_and_integrat
     assert_eq!(schedule(&w, "xl").every_hours, 168);
     assert_eq!(schedule(&w, "pleo").every_hours, 24);
 
+    let pleo = w.vault.integration_check_schedule("Pleo").unwrap();
+    assert_eq!((pleo.own_every_hours, pleo.every_hours), (None, 24));
+    assert_eq!(
+        w.vault
+            .integration_check_schedule("Xledger")
+            .unwrap()
+            .provider_every_hours,
+        168
+    );
     w.vault.set_integration_check_every("Pleo", Some(6)).unwrap();
     assert_eq!(schedule(&w, "pleo").every_hours, 6);
     assert_eq!(schedule(&w, "pleo").source, crate::ScheduleSource::Integration);
     w.vault.set_check_every("pleo", Some(0)).unwrap();
+    let pleo = w.vault.integration_check_schedule("Pleo").unwrap();
+    assert_eq!(
+        (
+            pleo.own_every_hours,
+            pleo.every_hours,
+            pleo.source,
+            pleo.credentials_overriding
+        ),
+        (Some(6), 6, crate::ScheduleSource::Integration, 1)
+    );
     assert_eq!(schedule(&w, "pleo").every_hours, 0);
     assert_eq!(schedule(&w, "pleo").next_at, None);
     w.vault.set_check_every("pleo", None).unwrap();
@@ -266,6 +285,18 @@ fn the_policy_bounds_the_period_and_refuses_a_longer_one_by_name() {
     }
     w.vault.set_check_every("xl", Some(12)).unwrap();
     assert_eq!(w.vault.check_schedule("xl", &provider).unwrap().every_hours, 12);
+    // The integration page shows the bound, and an integration is held to it.
+    let xledger = w.vault.integration_check_schedule("Xledger").unwrap();
+    assert_eq!(
+        (xledger.every_hours, xledger.source, xledger.policy_max_hours),
+        (48, crate::ScheduleSource::Policy, Some(48))
+    );
+    let e = w
+        .vault
+        .set_integration_check_every("Xledger", Some(0))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("health_check_max_hours"), "{e}");
 }
 
 #[test]

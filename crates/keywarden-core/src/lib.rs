@@ -45,7 +45,7 @@ pub use clock::{Clock, ManualClock, SystemClock, test_mode};
 pub use error::{Error, ErrorKind, Hint, Result};
 pub use expiry::{Notice, NoticeKind, NoticeRun};
 pub use header::KeySource;
-pub use health::{CheckSchedule, ScheduleSource};
+pub use health::{CheckSchedule, IntegrationSchedule, ScheduleSource};
 pub use model::*;
 pub use policy::{Policy, PolicyEntry, PolicySource};
 pub use recovery::RecoveryCode;

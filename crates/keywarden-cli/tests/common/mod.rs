@@ -1,6 +1,8 @@
 //! What the integration tests share: `kw` run as a user runs it.
 #![allow(dead_code)]
 
+pub mod timed;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

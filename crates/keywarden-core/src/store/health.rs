@@ -151,6 +151,17 @@ pub fn integration_every(conn: &Connection, id: Uuid) -> Result<Option<u32>> {
         .flatten())
 }
 
+/// How many credentials of an integration the scheduler looks at (as
+/// `rows` selects them) set a period of their own.
+pub fn overriding_count(conn: &Connection, integration: Uuid) -> Result<u32> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM credentials WHERE integration_id = ?1 AND check_every_hours IS NOT NULL
+                AND status NOT IN ('disabled', 'revoked') AND current_version > 0 AND needs_reentry = 0",
+        )?
+        .query_row([integration.to_string()], |r| r.get(0))?)
+}
+
 /// Takes the provider's lease for `holder` unless another program holds it
 /// and it has not run out. True when taken.
 pub fn take_lease(

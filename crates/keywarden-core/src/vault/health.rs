@@ -7,7 +7,7 @@
 #[allow(unused_imports)]
 use super::*;
 
-use crate::health::{self, CheckSchedule};
+use crate::health::{self, CheckSchedule, IntegrationSchedule};
 use crate::store::health::{self as sched, ScheduleRow};
 
 /// A credential whose scheduled check is due.
@@ -140,6 +140,25 @@ impl Vault {
     pub fn integration_check_every(&self, reference: &str) -> Result<Option<u32>> {
         let integration = store::integrations::get(&self.conn, reference)?;
         sched::integration_every(&self.conn, integration.id)
+    }
+
+    /// An integration's period: its own, its provider's, the policy's bound,
+    /// and how many of its credentials keep a period of their own.
+    pub fn integration_check_schedule(&self, reference: &str) -> Result<IntegrationSchedule> {
+        let integration = store::integrations::get(&self.conn, reference)?;
+        let own = sched::integration_every(&self.conn, integration.id)?;
+        let policy_max = self.policy().rules.health_check_max_hours;
+        let (every_hours, source) = health::effective(None, own, &integration.provider, policy_max);
+        let credentials_overriding = sched::overriding_count(&self.conn, integration.id)?;
+        Ok(IntegrationSchedule {
+            integration: integration.name,
+            own_every_hours: own,
+            provider_every_hours: health::provider_default(&integration.provider),
+            every_hours,
+            source,
+            policy_max_hours: policy_max,
+            credentials_overriding,
+        })
     }
 
     /// Takes the lease for checking against `lease` (a provider) for

@@ -34,6 +34,7 @@ export type { PolicyEntry } from './bindings/PolicyEntry';
 export type { PolicySource } from './bindings/PolicySource';
 export type { PolicyView } from './bindings/PolicyView';
 export type { CheckSchedule } from './bindings/CheckSchedule';
+export type { IntegrationSchedule } from './bindings/IntegrationSchedule';
 export type { AlertChannel } from './bindings/AlertChannel';
 export type { AlertDelivery } from './bindings/AlertDelivery';
 export type { AlertEvent } from './bindings/AlertEvent';

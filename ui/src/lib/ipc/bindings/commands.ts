@@ -21,6 +21,7 @@ import type { ExportFormat } from "./ExportFormat";
 import type { ExportReceipt } from "./ExportReceipt";
 import type { Integration } from "./Integration";
 import type { IntegrationPatchInput } from "./IntegrationPatchInput";
+import type { IntegrationSchedule } from "./IntegrationSchedule";
 import type { IssueKeyInput } from "./IssueKeyInput";
 import type { IssuedKeyOut } from "./IssuedKeyOut";
 import type { Listing } from "./Listing";
@@ -58,6 +59,8 @@ export type Commands = {
   list_checks: { args: { id: string }; returns: Array<Check> };
   check_schedule: { args: { id: string }; returns: CheckSchedule };
   set_check_schedule: { args: { id: string; every_hours: number | null }; returns: CheckSchedule };
+  integration_check_schedule: { args: { id: string }; returns: IntegrationSchedule };
+  set_integration_check_schedule: { args: { id: string; every_hours: number | null }; returns: IntegrationSchedule };
   list_alert_channels: { args: Record<string, never>; returns: Array<AlertChannel> };
   alert_deliveries: { args: Record<string, never>; returns: Array<AlertDelivery> };
   add_webhook_channel: { args: { name: string; url: string; events: Array<AlertEvent> }; returns: AlertChannel };
@@ -135,6 +138,10 @@ export function commands(call: Call) {
     checkSchedule: (id: string): Promise<CheckSchedule> => call('check_schedule', { id }),
     /** Sets its period in hours (0: not scheduled; null: its integration's or provider's). */
     setCheckSchedule: (id: string, every_hours: number | null): Promise<CheckSchedule> => call('set_check_schedule', { id, every_hours }),
+    /** An integration's check period, its provider's default and the policy's bound. */
+    integrationCheckSchedule: (id: string): Promise<IntegrationSchedule> => call('integration_check_schedule', { id }),
+    /** Sets it in hours (0: not scheduled; null: the provider's), within the policy. */
+    setIntegrationCheckSchedule: (id: string, every_hours: number | null): Promise<IntegrationSchedule> => call('set_integration_check_schedule', { id, every_hours }),
     /** Alert channels beyond this desktop (never their secret). */
     listAlertChannels: (): Promise<Array<AlertChannel>> => call('list_alert_channels', {}),
     /** The latest alert deliveries, newest first. */
