@@ -30,7 +30,7 @@ fn reconnection_and_disabled_alerts_reach_the_webhook_and_the_mailbox_once_even_
     std::fs::write(&ca, &smtp.ca_pem).unwrap();
     kw.env
         .push(("KEYWARDEN_TEST_SMTP_CA".into(), ca.to_string_lossy().into_owned()));
-    kw.ok_at(&["init"], "", None);
+    let vault_id = kw.json_at(&["init"], None)["vault_id"].as_str().unwrap().to_owned();
     kw.ok_at(
         &[
             "integration",
@@ -142,11 +142,38 @@ fn reconnection_and_disabled_alerts_reach_the_webhook_and_the_mailbox_once_even_
     let hooks = hook.received();
     assert_eq!(hooks.len(), 3);
     assert!(hooks[2].body.contains("Pleo API was disabled"), "{}", hooks[2].body);
+    // The attempt refused while down and the one taken carry one id, which
+    // no other alert shares: a receiver drops a repeat by it.
+    let id = |h: &keywarden_connectors::fake_alerts::Hook| {
+        h.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-keywarden-alert"))
+            .map(|(_, v)| v.clone())
+            .expect("X-Keywarden-Alert")
+    };
+    let tried: Vec<String> = hook.tried().iter().map(id).collect();
+    assert_eq!(tried.len(), 4, "{tried:?}");
+    assert_eq!(tried[2], tried[3], "a retry carries the first attempt's id");
+    assert_ne!(tried[1], tried[3]);
+    assert!(
+        tried[3].ends_with(&format!(".{vault_id}")),
+        "{} of vault {vault_id}",
+        tried[3]
+    );
     assert!(
         !hooks[2].body.contains("chat"),
         "the typed reason stays in the audit log"
     );
     assert_eq!(smtp.mail().len(), 3);
+    let message_id = |data: &str| {
+        data.lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+            .map(str::to_owned)
+            .expect("a Message-ID")
+    };
+    let ids: Vec<String> = smtp.mail().iter().map(|m| message_id(&m.data)).collect();
+    assert!(ids[2].contains(&format!(".{vault_id}@keywarden.invalid>")), "{ids:?}");
+    assert_ne!(ids[1], ids[2]);
 
     // The audit log has each delivery and each failed attempt.
     let events = kw.json_at(&["audit", "list"], Some(later));

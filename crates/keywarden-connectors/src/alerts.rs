@@ -72,7 +72,7 @@ fn webhook(alert: &PendingAlert, options: &AlertOptions) -> Result<(), String> {
         .map_err(|e| format!("the HTTP client could not start: {}", e.without_url()))?;
     let answer = client
         .post(url)
-        .header("X-Keywarden-Alert", alert.outbox_id.to_string())
+        .header("X-Keywarden-Alert", alert.delivery_id.as_str())
         .json(&serde_json::json!({ "text": text(alert) }))
         .send()
         .map_err(|e| format!("the webhook at {host} could not be reached: {}", e.without_url()))?;
@@ -92,6 +92,8 @@ fn email(alert: &PendingAlert, config: &EmailConfig, options: &AlertOptions) -> 
     let mut message = Message::builder()
         .from(mailbox(&config.from)?)
         .subject(format!("Keywarden: {}", alert.subject))
+        // The same on a repeat: mail systems drop a duplicate by it.
+        .message_id(Some(format!("<alert.{}@keywarden.invalid>", alert.delivery_id)))
         .header(ContentType::TEXT_PLAIN);
     for to in &config.to {
         message = message.to(mailbox(to)?);

@@ -24,6 +24,8 @@ pub struct FakeWebhook {
     /// address, token and all.
     pub url: String,
     received: Arc<Mutex<Vec<Hook>>>,
+    /// Every POST, answered or refused (503) while down.
+    tried: Arc<Mutex<Vec<Hook>>>,
     down: Arc<AtomicBool>,
 }
 
@@ -36,19 +38,31 @@ impl FakeWebhook {
             std::process::id()
         );
         let received = Arc::new(Mutex::new(Vec::new()));
+        let tried = Arc::new(Mutex::new(Vec::new()));
         let down = Arc::new(AtomicBool::new(false));
-        let (log, is_down) = (received.clone(), down.clone());
+        let logs = (received.clone(), tried.clone());
+        let is_down = down.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let _ = serve_hook(stream, &log, &is_down);
+                let _ = serve_hook(stream, (&logs.0, &logs.1), &is_down);
             }
         });
-        Ok(FakeWebhook { url, received, down })
+        Ok(FakeWebhook {
+            url,
+            received,
+            tried,
+            down,
+        })
     }
 
     /// Every POST received while up.
     pub fn received(&self) -> Vec<Hook> {
         self.received.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Every POST, including those refused while down.
+    pub fn tried(&self) -> Vec<Hook> {
+        self.tried.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// Down: answers 503 (as a receiver being deployed does); up again.
@@ -57,7 +71,11 @@ impl FakeWebhook {
     }
 }
 
-fn serve_hook(stream: TcpStream, log: &Mutex<Vec<Hook>>, down: &AtomicBool) -> std::io::Result<()> {
+fn serve_hook(
+    stream: TcpStream,
+    (log, tried): (&Mutex<Vec<Hook>>, &Mutex<Vec<Hook>>),
+    down: &AtomicBool,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -77,6 +95,13 @@ fn serve_hook(stream: TcpStream, log: &Mutex<Vec<Hook>>, down: &AtomicBool) -> s
     }
     let mut body = vec![0; length.min(1 << 20)];
     reader.read_exact(&mut body)?;
+    let hook = Hook {
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    if let Ok(mut t) = tried.lock() {
+        t.push(hook.clone());
+    }
     let mut stream = stream;
     if down.load(Ordering::SeqCst) {
         return write!(
@@ -85,10 +110,7 @@ fn serve_hook(stream: TcpStream, log: &Mutex<Vec<Hook>>, down: &AtomicBool) -> s
         );
     }
     if let Ok(mut l) = log.lock() {
-        l.push(Hook {
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        });
+        l.push(hook);
     }
     write!(
         stream,

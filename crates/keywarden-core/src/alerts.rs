@@ -124,6 +124,11 @@ pub enum NewChannel {
 /// An alert due for delivery, with what its channel needs to send it.
 pub struct PendingAlert {
     pub outbox_id: i64,
+    /// The same on every attempt at this delivery and unique across vaults
+    /// (`<outbox id>.<vault id>`): a webhook gets it as `X-Keywarden-Alert`,
+    /// an email in its Message-ID, so a receiver can drop the repeat a
+    /// program killed between sending and recording would send.
+    pub delivery_id: String,
     pub channel: String,
     pub kind: ChannelKind,
     pub category: String,

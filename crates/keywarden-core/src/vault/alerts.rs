@@ -226,6 +226,7 @@ impl Vault {
         };
         Ok(PendingAlert {
             outbox_id: due.id,
+            delivery_id: format!("{}.{}", due.id, self.header.vault_id),
             channel: row.channel.name,
             kind: row.channel.kind,
             category: due.category.clone(),
