@@ -121,7 +121,7 @@ fn an_alert_reaches_the_webhook_and_the_mailbox_once_across_app_restarts_and_an_
         "{}",
         hook.received()[0].body
     );
-    app.screenshot("40-settings-alerts");
+    app.screenshot("50-settings-alerts");
 
     // The integration's check period, on its page: the provider's daily
     // default, then weekly for every credential of it.
@@ -139,7 +139,7 @@ fn an_alert_reaches_the_webhook_and_the_mailbox_once_across_app_restarts_and_an_
         app.text("[data-testid=integration-check-schedule]")
             .contains("set for this integration")
     );
-    app.screenshot("41-integration-check-period");
+    app.screenshot("51-integration-check-period");
     drop(app);
     assert_eq!(
         open(dir.path()).integration_check_every("Pleo production").unwrap(),
@@ -189,7 +189,7 @@ fn an_alert_reaches_the_webhook_and_the_mailbox_once_across_app_restarts_and_an_
     // The credential's own period, on its page: the integration's weekly
     // one until it sets every 6 hours.
     nav(&app, "credentials");
-    app.click("[data-name='Salary run key']");
+    app.click("[data-name='Salary run key'] button");
     app.wait("[data-screen=credential]");
     assert_eq!(app.text("[data-testid=schedule-every]"), "every week");
     assert!(

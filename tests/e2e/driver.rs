@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -359,6 +359,73 @@ impl App {
         assert_eq!(found, Some(json!(true)), "select {css} = {value}");
     }
 
+    /// Presses each key in turn, down and up, as a person does (WebDriver
+    /// actions, to whatever has the focus).
+    pub fn press(&self, keys: &[&str]) {
+        let actions: Vec<Value> = keys
+            .iter()
+            .flat_map(|k| {
+                [
+                    json!({ "type": "keyDown", "value": k }),
+                    json!({ "type": "keyUp", "value": k }),
+                ]
+            })
+            .collect();
+        self.post(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        )
+        .unwrap_or_else(|e| panic!("pressing {keys:?}: {e}"));
+    }
+
+    /// Holds the keys down together, then lets them go (Alt+2).
+    pub fn chord(&self, keys: &[&str]) {
+        let mut actions: Vec<Value> = keys.iter().map(|k| json!({ "type": "keyDown", "value": k })).collect();
+        actions.extend(keys.iter().rev().map(|k| json!({ "type": "keyUp", "value": k })));
+        self.post(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        )
+        .unwrap_or_else(|e| panic!("pressing {keys:?} together: {e}"));
+    }
+
+    /// What has the focus: its tag, id, test id and text (`body` when
+    /// nothing does).
+    pub fn focused(&self) -> Focus {
+        let v = self
+            .script(
+                "const e = document.activeElement || document.body; \
+                 return { tag: e.tagName.toLowerCase(), id: e.id || '', testid: (e.dataset && e.dataset.testid) || '', \
+                          text: (e.innerText || e.value || '').trim().slice(0, 120), \
+                          dialog: !!e.closest('dialog[open]') };",
+                json!([]),
+            )
+            .unwrap_or_default();
+        let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
+        Focus {
+            tag: s("tag"),
+            id: s("id"),
+            testid: s("testid"),
+            text: s("text"),
+            in_dialog: v["dialog"].as_bool().unwrap_or(false),
+        }
+    }
+
+    /// Tabs forward until `matches` holds for what has the focus (at most
+    /// 60 presses); panics naming where the focus went.
+    pub fn tab_to(&self, what: &str, matches: impl Fn(&Focus) -> bool) -> Focus {
+        let mut seen = Vec::new();
+        for _ in 0..60 {
+            self.press(&[keys::TAB]);
+            let f = self.focused();
+            if matches(&f) {
+                return f;
+            }
+            seen.push(format!("{}#{}[{}] {:?}", f.tag, f.id, f.testid, f.text));
+        }
+        panic!("Tab never reached {what}; it went through:\n{}", seen.join("\n"));
+    }
+
     pub fn script(&self, body: &str, args: Value) -> Option<Value> {
         self.post("/execute/sync", json!({ "script": body, "args": args })).ok()
     }
@@ -432,8 +499,83 @@ impl App {
             "import could not capture display :{}",
             self._display.number
         );
+        // Every screen and dialog the tests show: no violation of any
+        // impact (issue 24); "needs review" items are in the file.
+        let violations = self.axe(name);
+        assert!(
+            violations.is_empty(),
+            "axe-core finds {violations:?} on {name} (target/e2e-screens/{name}.axe.json)"
+        );
         path
     }
+
+    /// axe-core's verdict on the page as it is now (its default rules:
+    /// WCAG 2.x A/AA and best practices), saved beside the screenshot as
+    /// target/e2e-screens/NAME.axe.json; returns each violation as
+    /// "rule (impact) × nodes".
+    pub fn axe(&self, name: &str) -> Vec<String> {
+        static SOURCE: OnceLock<String> = OnceLock::new();
+        let source = SOURCE.get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/axe-core/axe.min.js");
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{} ({e}): make test installs the UI's packages", path.display()))
+        });
+        let loaded = self.script(
+            &format!("if (!window.axe) {{ {source}\n }} return typeof window.axe === 'object';"),
+            json!([]),
+        );
+        assert_eq!(loaded, Some(json!(true)), "axe-core did not load into the page");
+        let result = self
+            .script_async(
+                "const done = arguments[arguments.length - 1]; \
+                 axe.run(document, { resultTypes: ['violations', 'incomplete'] }) \
+                   .then((r) => done(JSON.stringify({ url: r.url, violations: r.violations, incomplete: r.incomplete }))) \
+                   .catch((e) => done(JSON.stringify({ error: String(e) })));",
+                json!([]),
+            )
+            .unwrap_or_else(|e| panic!("axe-core did not run on {name}: {e}"));
+        let text = result.as_str().unwrap_or("{}").to_owned();
+        std::fs::write(screens_dir().join(format!("{name}.axe.json")), &text).unwrap();
+        let parsed: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert!(
+            parsed["error"].is_null(),
+            "axe-core failed on {name}: {}",
+            parsed["error"]
+        );
+        parsed["violations"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|r| {
+                        format!(
+                            "{} ({}) × {}",
+                            r["id"].as_str().unwrap_or("?"),
+                            r["impact"].as_str().unwrap_or("?"),
+                            r["nodes"].as_array().map_or(0, Vec::len)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Where the keyboard's focus is (see [`App::focused`]).
+#[derive(Debug, Clone)]
+pub struct Focus {
+    pub tag: String,
+    pub id: String,
+    pub testid: String,
+    pub text: String,
+    pub in_dialog: bool,
+}
+
+/// WebDriver's key codes.
+pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const ALT: &str = "\u{E00A}";
 }
 
 impl Drop for App {

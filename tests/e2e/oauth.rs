@@ -170,7 +170,7 @@ fn an_oauth_credential_connects_refreshes_and_re_authorizes_from_its_page() {
     app.wait("[data-testid=connect-waiting]");
     nav(&app, "dashboard");
     nav(&app, "credentials");
-    app.click("[data-testid=credential-row]");
+    app.click("[data-testid=credential-row] button");
     app.wait("[data-testid=connect-waiting]");
     assert!(app.html().contains("/start/"), "the start address is offered by hand");
     app.click("[data-testid=cancel-connect]");
