@@ -72,6 +72,7 @@ pub fn app_status(state: &AppState) -> IpcResult<AppStatus> {
             source: state.policy.source.clone(),
             entries: state.policy.entries(),
         },
+        tray_shown: state.tray_shown(),
     })
 }
 
@@ -129,7 +130,11 @@ pub fn touch(state: &AppState) -> IpcResult<()> {
 }
 
 pub fn list_credentials(state: &AppState) -> IpcResult<Vec<CredentialSummary>> {
-    state.with_vault(|v| v.list_credentials(&CredentialFilter::default()))
+    let list = state.with_vault(|v| v.list_credentials(&CredentialFilter::default()))?;
+    // The window reloads its list after every change: the tray's count
+    // follows without a query of its own.
+    state.show_in_tray(crate::tray::TrayStatus::of(&list));
+    Ok(list)
 }
 
 pub fn get_credential(state: &AppState, args::get_credential { id }: args::get_credential) -> IpcResult<Credential> {
@@ -519,7 +524,8 @@ pub fn save_settings(state: &AppState, args::save_settings { settings }: args::s
     // again, puts them in force, saves and audits them
     // (`Vault::save_settings`).
     settings.check_within(&state.policy)?;
-    let saved = state.with_vault(|v| v.save_settings(settings))?;
+    let (want, was) = (settings.start_at_login, state.settings().start_at_login);
+    let saved = crate::autostart::while_saving(want, want != was, || state.with_vault(|v| v.save_settings(settings)))?;
     state.set_settings(saved.clone());
     state.sync_verifier();
     Ok(saved)

@@ -45,6 +45,10 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
             for report in &run.checked {
                 let _ = app.emit(CHECKED_EVENT, &report.credential);
             }
+            // A check may have put a credential in error or cleared it.
+            if !run.checked.is_empty() {
+                state.refresh_tray();
+            }
             if !run.notices.is_empty() {
                 state.alert_timer.poke();
             }

@@ -6,12 +6,14 @@
 mod command_list;
 
 pub mod alerts;
+pub mod autostart;
 pub mod backups;
 pub mod bindings;
 pub mod clipboard;
 pub mod commands;
 pub mod error;
 pub mod health;
+pub mod instance;
 pub mod ipc_schema;
 pub mod models;
 pub mod oauth;
@@ -21,6 +23,7 @@ pub mod settings;
 pub mod state;
 pub mod team_models;
 pub mod timer;
+pub mod tray;
 mod webview_tuning;
 
 use std::sync::Arc;
@@ -82,6 +85,14 @@ pub fn run() {
         eprintln!("keywarden: no user data folder on this machine; set KEYWARDEN_VAULT to a folder for the vault");
         std::process::exit(1);
     };
+    // One app per vault: a second start shows the first one's window.
+    let instance = match instance::claim(&vault_dir) {
+        instance::Start::First(instance) => instance,
+        instance::Start::Second => {
+            eprintln!("keywarden: Keywarden is already running on this vault; its window was brought up");
+            return;
+        }
+    };
     let profile = std::env::var("KEYWARDEN_PROFILE").ok();
     let mut state = AppState::new(vault_dir, profile, Arc::new(clipboard::SystemClipboard::default()));
     // Tests of auto-lock shorten the idle time; it can never lengthen it.
@@ -89,6 +100,7 @@ pub fn run() {
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs);
+    state.tray_host = instance.tray_host.clone();
     state.test_mode = keywarden_core::test_mode();
     if state.test_mode {
         state.test_now = std::env::var("KEYWARDEN_TEST_NOW")
@@ -97,17 +109,48 @@ pub fn run() {
     }
     let dialog = Arc::new(save_dialog::NativeDialog::default());
     state.save_picker = dialog.clone();
-    let builder = configure(tauri::Builder::default(), state).plugin(tauri_plugin_dialog::init());
+    // The login entry follows the setting, and the policy that may force
+    // or forbid it, from the first start on.
+    if let Err(e) = autostart::apply(state.settings().start_at_login) {
+        eprintln!("keywarden: start at login: {e}");
+    }
+    let background = std::env::args().any(|a| a == autostart::BACKGROUND);
+    let builder = configure(tauri::Builder::default(), state)
+        .plugin(tauri_plugin_dialog::init())
+        .on_window_event(|window, event| {
+            // Closing the window leaves the app in the tray, where one is shown.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event
+                && tray::keeps_running(tauri::Manager::app_handle(window))
+            {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        });
     match builder.build(context()) {
         Ok(app) => {
             dialog.attach(app.handle().clone());
+            if let Err(e) = tray::start(app.handle()) {
+                eprintln!("keywarden: no tray icon ({e}); closing the window quits");
+            }
+            let handle = app.handle().clone();
+            instance.on_event(move |event| match event {
+                instance::Event::Show => tray::show_window(&handle),
+                instance::Event::TrayGone => tray::show_if_hidden(&handle),
+            });
             // Quitting closes the vault like Lock does: its keys zeroized and
             // its rollback anchor written (the event loop ends the process
             // without dropping the state).
-            app.run(|handle, event| {
-                if let tauri::RunEvent::Exit = event {
+            app.run(move |handle, event| match event {
+                // Started at login: in the tray only, where a tray is shown
+                // (hidden as soon as the loop runs; a WebDriver session
+                // cannot attach to a window created hidden).
+                tauri::RunEvent::Ready if background && tray::keeps_running(handle) => {
+                    tray::hide_window(handle);
+                }
+                tauri::RunEvent::Exit => {
                     tauri::Manager::state::<AppState>(handle).lock();
                 }
+                _ => {}
             });
         }
         Err(e) => {

@@ -44,6 +44,9 @@ pub struct AppStatus {
     pub verifier: Option<String>,
     /// The organisation's policy: what it manages and where from.
     pub policy: PolicyView,
+    /// Whether closing the window leaves the app in the tray now (the tray
+    /// is up and the desktop shows it); otherwise closing quits.
+    pub tray_shown: bool,
 }
 
 /// The policy in force, for the settings page's "Managed by your

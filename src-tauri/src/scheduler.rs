@@ -32,6 +32,10 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
             }
             let rotate_at = partner_key_rotation(&app, &state, &notifier);
             let backup_at = backups(&state);
+            // The tray's count follows the passage of time too (a credential
+            // entering its expiry warning fires no notice of its own): the
+            // scheduler wakes at least hourly while the vault is open.
+            state.refresh_tray();
             let timer = state.timer.clone();
             timer.wait_until(
                 [lock_at, notice_at, rotate_at, backup_at, rotation_at]

@@ -59,6 +59,12 @@ pub struct AppState {
     /// a save dialog is written only if the same unlock is still open when
     /// the dialog closes.
     epoch: std::sync::atomic::AtomicU64,
+    /// The tray's menu, once the tray is up (tray.rs): told of each change
+    /// to what it shows. None in tests and where the tray could not start.
+    tray: Mutex<Option<Arc<dyn crate::tray::TrayView>>>,
+    /// Whether a tray host (a panel showing tray items) is on the session
+    /// bus now, as instance.rs follows it; false in tests and without a bus.
+    pub tray_host: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -99,6 +105,8 @@ impl AppState {
             verifier: Mutex::new(Ok(None)),
             envelopes: Mutex::new(std::collections::HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
+            tray: Mutex::new(None),
+            tray_host: Arc::default(),
         }
     }
 
@@ -293,6 +301,51 @@ impl AppState {
         }
     }
 
+    pub fn set_tray(&self, view: Arc<dyn crate::tray::TrayView>) {
+        if let Ok(mut tray) = self.tray.lock() {
+            *tray = Some(view);
+        }
+    }
+
+    pub fn has_tray(&self) -> bool {
+        self.tray.lock().is_ok_and(|t| t.is_some())
+    }
+
+    /// The tray is up and a panel shows it now.
+    pub fn tray_shown(&self) -> bool {
+        self.has_tray() && self.tray_host.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Tells the tray what it shows now.
+    pub fn show_in_tray(&self, status: crate::tray::TrayStatus) {
+        let view = self.tray.lock().ok().and_then(|t| t.clone());
+        if let Some(view) = view {
+            view.show(status);
+        }
+    }
+
+    /// Works out what the tray shows (locked, or how many credentials need
+    /// attention) and shows it; nothing without a tray. Not with the vault
+    /// held by a long write: the next change shows it.
+    pub fn refresh_tray(&self) {
+        use crate::tray::TrayStatus;
+        if !self.has_tray() {
+            return;
+        }
+        let status = match self.vault.try_lock() {
+            Ok(mut slot) => match slot.as_mut() {
+                Some(vault) => match vault.list_credentials(&keywarden_core::CredentialFilter::default()) {
+                    Ok(list) => TrayStatus::of(&list),
+                    Err(_) => return,
+                },
+                None if Vault::header(&self.vault_dir).is_ok() => TrayStatus::Locked,
+                None => TrayStatus::NoVault,
+            },
+            Err(_) => return,
+        };
+        self.show_in_tray(status);
+    }
+
     /// Drops the open vault: its keys are zeroized on drop.
     pub fn lock(&self) -> bool {
         // A sign-in waiting in the browser ends with nothing stored.
@@ -315,6 +368,7 @@ impl AppState {
                     // No key left to protect: a debugger or a crash report
                     // may see this process again.
                     let _ = keywarden_core::process::guard_keys(false);
+                    self.show_in_tray(crate::tray::TrayStatus::Locked);
                     true
                 }
                 None => false,
@@ -353,6 +407,7 @@ impl AppState {
         self.health_timer.poke();
         self.alert_timer.poke();
         self.sync_verifier();
+        self.refresh_tray();
         Ok(())
     }
 }

@@ -13,6 +13,12 @@ use serde_json::{Value, json};
 /// One app at a time: two cores, and each WebKit is heavy.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// One app at a time: held by [`App::launch`] for the app's life, or by a
+/// test across several apps and what it runs beside them.
+pub fn serial() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The app under test: this build's, or `KEYWARDEN_APP_BIN` (the benches
@@ -126,6 +132,9 @@ impl Drop for Display {
 pub struct Options {
     pub vault_dir: PathBuf,
     pub extra_env: Vec<(String, String)>,
+    /// The app's command-line arguments (`--background`, as its login
+    /// entry starts it).
+    pub args: Vec<String>,
 }
 
 /// The app running on a fresh display, with a WebDriver session.
@@ -137,13 +146,24 @@ pub struct App {
     log_path: PathBuf,
     /// Kept alive for the session: dropping it stops the X server.
     _display: Display,
-    _serial: MutexGuard<'static, ()>,
+    /// None when the test holds it itself ([`App::launch_held`]).
+    _serial: Option<MutexGuard<'static, ()>>,
     pub started: Instant,
 }
 
 impl App {
     pub fn launch(opts: Options) -> App {
-        let serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        App::start(opts, Some(serial()))
+    }
+
+    /// Launches while the test holds the one-app-at-a-time lock itself
+    /// ([`serial`]), for a test whose own bus services (a tray host) no
+    /// other test's app may see.
+    pub fn launch_held(opts: Options, _held: &MutexGuard<'static, ()>) -> App {
+        App::start(opts, None)
+    }
+
+    fn start(opts: Options, serial: Option<MutexGuard<'static, ()>>) -> App {
         let home_cargo = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
@@ -191,7 +211,7 @@ impl App {
         let started = Instant::now();
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "wry",
-            "tauri:options": { "application": app_binary() }
+            "tauri:options": { "application": app_binary(), "args": opts.args }
         } } });
         let resp: Value = match ureq::post(&format!("{base}/session")).send_json(caps) {
             Ok(r) => r.into_json().unwrap(),
@@ -542,21 +562,20 @@ impl App {
             "axe-core failed on {name}: {}",
             parsed["error"]
         );
-        parsed["violations"]
+        let violations = parsed["violations"]
             .as_array()
-            .map(|v| {
-                v.iter()
-                    .map(|r| {
-                        format!(
-                            "{} ({}) × {}",
-                            r["id"].as_str().unwrap_or("?"),
-                            r["impact"].as_str().unwrap_or("?"),
-                            r["nodes"].as_array().map_or(0, Vec::len)
-                        )
-                    })
-                    .collect()
+            .unwrap_or_else(|| panic!("axe-core gave no list of violations on {name}: {text}"));
+        violations
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({}) × {}",
+                    r["id"].as_str().unwrap_or("?"),
+                    r["impact"].as_str().unwrap_or("?"),
+                    r["nodes"].as_array().map_or(0, Vec::len)
+                )
             })
-            .unwrap_or_default()
+            .collect()
     }
 }
 
@@ -576,6 +595,8 @@ pub mod keys {
     pub const ENTER: &str = "\u{E007}";
     pub const ESCAPE: &str = "\u{E00C}";
     pub const ALT: &str = "\u{E00A}";
+    pub const ARROW_UP: &str = "\u{E013}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
 }
 
 impl Drop for App {

@@ -12,6 +12,7 @@ mod keyboard;
 mod oauth;
 mod perf;
 mod selection;
+mod tray;
 
 use keywarden_connectors::fakes::FakePleo;
 use std::path::Path;
@@ -31,6 +32,7 @@ fn launch_with(dir: &Path, extra_env: Vec<(&str, &str)>) -> App {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
+        args: vec![],
     })
 }
 
@@ -548,6 +550,23 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
                 )
                 .unwrap();
             assert_eq!(fits, json!(true), "{screen} fits at {w}x{h}");
+            if screen == "credentials" {
+                // No column heading is cut, each status badge fits its
+                // cell, and a cell whose text is elided says it whole in
+                // its title.
+                let cut = app
+                    .script(
+                        "const cut = [];
+                         for (const b of document.querySelectorAll('thead th button')) if (b.scrollWidth > b.clientWidth) cut.push('heading ' + b.innerText);
+                         for (const g of document.querySelectorAll('tbody .badge')) if (g.getBoundingClientRect().right > g.closest('td').getBoundingClientRect().right) cut.push('badge ' + g.innerText);
+                         for (const e of document.querySelectorAll('tbody td, tbody td button, tbody td small'))
+                           if (e.scrollWidth > e.clientWidth && !e.title) cut.push('cell ' + e.innerText);
+                         return cut;",
+                        json!([]),
+                    )
+                    .unwrap();
+                assert_eq!(cut, json!([]), "cut off at {w}x{h}");
+            }
             app.screenshot(&format!("30-{screen}-{w}x{h}"));
         }
     }
@@ -1198,6 +1217,7 @@ fn installed_package_opens_the_vault_and_lists_it() {
     let app = App::launch(Options {
         vault_dir: vault.into(),
         extra_env: vec![],
+        args: vec![],
     });
     app.wait("[data-screen=dashboard]");
     nav(&app, "credentials");

@@ -15,7 +15,9 @@ use serde_json::json;
 
 use crate::driver::{App, Options, app_binary};
 
-fn seed(dir: &Path, n: usize) {
+/// A vault of `n` credentials over four providers, named
+/// `<provider> credential <i:05>` (the keyboard test relies on the names).
+pub(crate) fn seed(dir: &Path, n: usize) {
     let (mut vault, _code) = Vault::create(
         &dir.join("vault"),
         KeySource::Keychain,
@@ -57,6 +59,7 @@ fn launch(dir: &Path) -> App {
     App::launch(Options {
         vault_dir: dir.join("vault"),
         extra_env: vec![],
+        args: vec![],
     })
 }
 

@@ -52,7 +52,7 @@ pub fn policy_file(data: &[u8]) {
         return;
     };
     if let Ok(policy) = Policy::parse(text, Path::new("/etc/keywarden/policy.toml")) {
-        assert_eq!(policy.entries().len(), 9);
+        assert_eq!(policy.entries().len(), 11);
     }
 }
 

@@ -229,6 +229,19 @@ pub struct CredentialSummary {
     pub last_validated_at: Option<OffsetDateTime>,
 }
 
+impl CredentialSummary {
+    /// What the dashboard lists under "needs action" (and the tray
+    /// counts): refused by its provider, expired or expiring, due for
+    /// rotation, disabled as compromised, or without its secret.
+    pub fn needs_action(&self) -> bool {
+        self.needs_reentry
+            || matches!(
+                self.status,
+                Status::Error | Status::Expired | Status::Expiring | Status::RotationDue | Status::Disabled
+            )
+    }
+}
+
 /// Where a credential's expiry date came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

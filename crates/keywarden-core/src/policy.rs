@@ -51,12 +51,15 @@ pub struct PolicyFile {
     /// The longest time between two scheduled live checks of a credential
     /// (hours, 1 to a year): a longer period, or none, is held to it.
     pub health_check_max_hours: Option<u32>,
+    /// `true`: the app always starts at login; `false`: it never does (the
+    /// setting is off and cannot be turned on); absent: the user decides.
+    pub start_at_login: Option<bool>,
 }
 
 impl PolicyFile {
     /// The policy that applies when the file is broken: nothing leaves the
     /// vault, nothing new is added, every save is checked live, the vault
-    /// locks after 5 idle minutes, no verifier. Rotation age and notices
+    /// locks after 5 idle minutes, no verifier, no start at login. Rotation age and notices
     /// keep their defaults (a stricter age would only flood the dashboard).
     pub fn strictest() -> PolicyFile {
         PolicyFile {
@@ -70,6 +73,7 @@ impl PolicyFile {
             verifier_allowed: Some(false),
             oauth_secrets_to_workflows: Some(false),
             health_check_max_hours: None,
+            start_at_login: Some(false),
         }
     }
 
@@ -369,7 +373,7 @@ impl Policy {
             v.as_ref()
                 .map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
         };
-        let rows: [(&str, Option<String>, &str); 9] = [
+        let rows: [(&str, Option<String>, &str); 11] = [
             ("export_allowed", r.export_allowed.map(|b| b.to_string()), "true"),
             (
                 "clipboard_allowed",
@@ -402,6 +406,16 @@ impl Policy {
                 "oauth_secrets_to_workflows",
                 r.oauth_secrets_to_workflows.map(|b| b.to_string()),
                 "true (when the integration maps them)",
+            ),
+            (
+                "health_check_max_hours",
+                r.health_check_max_hours.map(|h| h.to_string()),
+                "none (each credential's or integration's period)",
+            ),
+            (
+                "start_at_login",
+                r.start_at_login.map(|b| b.to_string()),
+                "false (the app's setting)",
             ),
         ];
         rows.into_iter()

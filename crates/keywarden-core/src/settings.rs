@@ -50,6 +50,12 @@ pub struct Settings {
     pub backup_every_hours: u32,
     /// How many of this vault's backups the folder keeps (1–365).
     pub backup_keep: u32,
+    /// Closing the app's window leaves it running in the tray (where the
+    /// desktop shows one): its notices, checks and alerts go on.
+    pub keep_running_in_tray: bool,
+    /// The app starts, in the tray, when the user logs in. Off by default;
+    /// the policy may force it on or forbid it (`start_at_login`).
+    pub start_at_login: bool,
 }
 
 impl Default for Settings {
@@ -69,6 +75,8 @@ impl Default for Settings {
             backup_folder: String::new(),
             backup_every_hours: 24,
             backup_keep: 7,
+            keep_running_in_tray: true,
+            start_at_login: false,
         }
     }
 }
@@ -157,6 +165,9 @@ impl Settings {
         if rules.verifier_allowed == Some(false) {
             self.verifier_listen.clear();
         }
+        if let Some(start) = rules.start_at_login {
+            self.start_at_login = start;
+        }
         self
     }
 
@@ -177,6 +188,17 @@ impl Settings {
                 detail: format!(
                     "copying secrets is {} on this machine",
                     if allowed { "always allowed" } else { "turned off" }
+                ),
+            });
+        }
+        if let Some(start) = policy.rules.start_at_login
+            && self.start_at_login != start
+        {
+            return Err(Error::ManagedByPolicy {
+                setting: "start_at_login".into(),
+                detail: format!(
+                    "starting at login is {} on this machine",
+                    if start { "always on" } else { "turned off" }
                 ),
             });
         }

@@ -13,6 +13,8 @@
 //! and its integration and never a secret or its last characters.
 
 pub mod recorder;
+pub mod tray;
+pub mod tray_host;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;

@@ -1120,7 +1120,8 @@ fn each_policy_key_is_enforced_by_the_core() {
     v.set_policy(policy(
         "export_allowed = false\nclipboard_allowed = false\nrequire_live_validation = true\n\
          max_credential_age_days = 30\nnotice_thresholds_days = [30, 14, 7]\nauto_lock_max_minutes = 5\n\
-         allowed_providers = [\"pleo\"]\nverifier_allowed = false\noauth_secrets_to_workflows = false\n",
+         allowed_providers = [\"pleo\"]\nverifier_allowed = false\noauth_secrets_to_workflows = false\n\
+         health_check_max_hours = 48\nstart_at_login = false\n",
     ));
 
     // export
@@ -1199,8 +1200,13 @@ fn each_policy_key_is_enforced_by_the_core() {
     assert!(managed(v.policy().check_auto_lock(10)).contains("at most 5"));
     v.policy().check_auto_lock(5).unwrap();
     // every key shows as managed, with its line
+    // starting at login, forbidden: the setting stays off
+    let mut wanted = v.settings().clone();
+    wanted.start_at_login = true;
+    assert!(managed(wanted.check_within(v.policy())).contains("start_at_login"));
+    assert!(!wanted.with_policy(v.policy()).start_at_login);
     let entries = v.policy().entries();
-    assert_eq!(entries.len(), 9);
+    assert_eq!(entries.len(), 11);
     assert!(entries.iter().all(|e| e.managed), "{entries:?}");
     let age = entries.iter().find(|e| e.key == "max_credential_age_days").unwrap();
     assert_eq!(

@@ -20,4 +20,9 @@ verifier: string | null,
 /**
  * The organisation's policy: what it manages and where from.
  */
-policy: PolicyView, };
+policy: PolicyView, 
+/**
+ * Whether closing the window leaves the app in the tray now (the tray
+ * is up and the desktop shows it); otherwise closing quits.
+ */
+tray_shown: boolean, };

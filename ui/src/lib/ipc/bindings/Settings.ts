@@ -62,4 +62,14 @@ backup_every_hours: number,
 /**
  * How many of this vault's backups the folder keeps (1–365).
  */
-backup_keep: number, };
+backup_keep: number, 
+/**
+ * Closing the app's window leaves it running in the tray (where the
+ * desktop shows one): its notices, checks and alerts go on.
+ */
+keep_running_in_tray: boolean, 
+/**
+ * The app starts, in the tray, when the user logs in. Off by default;
+ * the policy may force it on or forbid it (`start_at_login`).
+ */
+start_at_login: boolean, };

@@ -1,0 +1,166 @@
+//! One app per vault, and whether a tray is shown: a D-Bus thread of the
+//! app's own.
+//!
+//! The app owns `no.keywarden.Desktop.v<hash of its vault folder>` on the
+//! session bus. A second start on the same vault (the login entry started
+//! one in the tray, then the user opens Keywarden from the menu) finds the
+//! name taken, asks the first to show its window, and exits: two apps on
+//! one vault would run two schedulers, two sets of backups and alerts.
+//!
+//! The same thread follows the tray host (`NameOwnerChanged` of
+//! `org.kde.StatusNotifierWatcher`): whether one is there is a flag read
+//! at a close without a bus call, and when the panel goes away while the
+//! window is hidden, the window comes back (nothing else would reach it).
+//! The thread sleeps in the bus's poll: it wakes only for a message.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dbus::blocking::Connection;
+use dbus::channel::{MatchingReceiver, Sender};
+use dbus::message::MatchRule;
+use keywarden_notify::tray::WATCHER;
+
+const PATH: &str = "/no/keywarden/Desktop";
+const INTERFACE: &str = "no.keywarden.Desktop";
+
+/// What the thread tells the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Another start on this vault asked for the window.
+    Show,
+    /// The tray host went away.
+    TrayGone,
+}
+
+type Handler = Arc<Mutex<Option<Box<dyn Fn(Event) + Send>>>>;
+
+/// The first app on its vault: the bus name is held while it runs.
+pub struct Instance {
+    /// Whether a tray host is on the bus now.
+    pub tray_host: Arc<AtomicBool>,
+    handler: Handler,
+}
+
+impl Instance {
+    /// Where the thread's events go, once the app is built.
+    pub fn on_event(&self, f: impl Fn(Event) + Send + 'static) {
+        if let Ok(mut h) = self.handler.lock() {
+            *h = Some(Box::new(f));
+        }
+    }
+}
+
+pub enum Start {
+    First(Instance),
+    /// Another app has this vault; it was asked to show its window.
+    Second,
+}
+
+/// The bus name of the app on `vault_dir` (FNV-1a of its path: stable
+/// across builds, so an upgraded binary finds the app it replaces).
+pub fn bus_name(vault_dir: &Path) -> String {
+    let path = vault_dir.canonicalize().unwrap_or_else(|_| vault_dir.to_path_buf());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{INTERFACE}.v{hash:016x}")
+}
+
+/// Claims the vault's bus name, or hands over to the app holding it. With
+/// no session bus there is neither a tray nor a second app to find.
+pub fn claim(vault_dir: &Path) -> Start {
+    let tray_host = Arc::new(AtomicBool::new(false));
+    let handler: Handler = Arc::new(Mutex::new(None));
+    let alone = || {
+        Start::First(Instance {
+            tray_host: Arc::new(AtomicBool::new(false)),
+            handler: Arc::new(Mutex::new(None)),
+        })
+    };
+    let Ok(conn) = Connection::new_session() else {
+        return alone();
+    };
+    let name = bus_name(vault_dir);
+    match conn.request_name(name.as_str(), false, false, true) {
+        Ok(dbus::blocking::stdintf::org_freedesktop_dbus::RequestNameReply::PrimaryOwner) => {}
+        Ok(_) => {
+            let other = conn.with_proxy(name.as_str(), PATH, Duration::from_secs(2));
+            let shown: Result<(), dbus::Error> = other.method_call(INTERFACE, "Show", ());
+            if let Err(e) = shown {
+                eprintln!("keywarden: another Keywarden has this vault but did not answer ({e})");
+            }
+            return Start::Second;
+        }
+        Err(e) => {
+            eprintln!(
+                "keywarden: could not claim this vault on the session bus ({e}); a second start is not prevented"
+            );
+            return alone();
+        }
+    }
+    if let Err(e) = serve(conn, tray_host.clone(), handler.clone()) {
+        eprintln!("keywarden: the tray host cannot be followed ({e}); closing the window quits");
+    }
+    Start::First(Instance { tray_host, handler })
+}
+
+fn serve(conn: Connection, tray_host: Arc<AtomicBool>, handler: Handler) -> Result<(), String> {
+    let bus = conn.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", Duration::from_secs(2));
+    let (owned,): (bool,) = bus
+        .method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,))
+        .map_err(|e| e.to_string())?;
+    tray_host.store(owned, Ordering::SeqCst);
+    let rule = format!(
+        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{WATCHER}'"
+    );
+    conn.add_match_no_cb(&rule).map_err(|e| e.to_string())?;
+    let tell = move |handler: &Handler, event: Event| {
+        if let Ok(h) = handler.lock()
+            && let Some(f) = h.as_ref()
+        {
+            f(event);
+        }
+    };
+    let (flag, on_signal) = (tray_host.clone(), handler.clone());
+    conn.start_receive(
+        MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged"),
+        Box::new(move |msg, _| {
+            let (name, _old, new): (String, String, String) = msg.read3().unwrap_or_default();
+            if name == WATCHER {
+                let now = !new.is_empty();
+                let was = flag.swap(now, Ordering::SeqCst);
+                if was && !now {
+                    tell(&on_signal, Event::TrayGone);
+                }
+            }
+            true
+        }),
+    );
+    conn.start_receive(
+        MatchRule::new_method_call(),
+        Box::new(move |msg, conn| {
+            if msg.interface().as_deref() == Some(INTERFACE) && msg.member().as_deref() == Some("Show") {
+                tell(&handler, Event::Show);
+                let _ = conn.send(msg.method_return());
+            }
+            true
+        }),
+    );
+    std::thread::Builder::new()
+        .name("kw-instance".into())
+        .spawn(move || {
+            loop {
+                // Asleep in poll until a message comes.
+                if conn.process(Duration::from_secs(24 * 3600)).is_err() {
+                    break;
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
