@@ -85,7 +85,7 @@ for field in Package Version Maintainer Depends Recommends Section Description; 
   [ -n "$(dpkg-deb -f "$deb" "$field")" ] || fail ".deb has no $field"
 done
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in libwebkit2gtk-4.1-0 libgtk-3-0 libdbus-1-3; do
+for dep in libwebkit2gtk-4.1-0 libgtk-3-0 libdbus-1-3 libayatana-appindicator3-1; do
   [[ "$depends" == *"$dep"* ]] || fail ".deb Depends lacks $dep: $depends"
 done
 contents=$(dpkg-deb -c "$deb")
