@@ -6,7 +6,7 @@
 //! Where no panel shows tray items (GNOME without its AppIndicator
 //! extension, a bare X session), a hidden window could never be found
 //! again: closing it then quits, as before. Whether a panel is there is
-//! asked at each close, not once, since a panel may start or stop.
+//! followed on the bus (instance.rs), since a panel may start or stop.
 
 use std::sync::Arc;
 
