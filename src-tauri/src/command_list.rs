@@ -97,6 +97,14 @@ macro_rules! for_each_command {
             export_audit(query: AuditQuery, format: ExportFormat) -> Option<ExportReceipt>;
             /// The backend asks where in the native save dialog; null: cancelled.
             export_config() -> Option<ExportReceipt>;
+            /// "Choose file…" of Import: the native Open dialog, then a dry run (null: cancelled).
+            choose_import_file(options: ImportOptions) -> Option<ImportPreview>;
+            /// How far the import under way is.
+            import_status() -> ImportStatus;
+            /// Imports the file previewed, all or nothing.
+            run_import(id: String) -> ImportOutcome;
+            /// Forgets the file previewed.
+            discard_import() -> ();
             /// Opens a support bundle someone sent, for display only.
             open_support_bundle(path: String) -> SupportBundle;
 

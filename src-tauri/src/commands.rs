@@ -4,6 +4,7 @@
 //! maps the error. No command returns a stored
 //! secret: credentials come back with masks only.
 
+pub use crate::import::{choose_import_file, discard_import, import_status, run_import};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -29,6 +29,7 @@ use ts_rs::{TS, TypeVisitor};
 
 use crate::commands;
 use crate::error::IpcResult;
+use crate::import::{ImportOptions, ImportOutcome, ImportPreview, ImportStatus};
 use crate::models::{
     AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
     IssueKeyInput, IssuedKeyOut, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails, RecoveryCodeOut,
@@ -89,6 +90,7 @@ ipc_arg_as_ts!(
     TeamRotateInput,
     Vec<AlertEvent>,
     EmailConfig,
+    ImportOptions,
 );
 
 /// A secret crosses as the string typed; ts-rs knows no `SecretString`.

@@ -58,6 +58,10 @@ impl crate::save_dialog::SavePicker for SaveDialogAnswers {
             .pop_front()
             .ok_or_else(|| format!("the test did not expect the dialog '{}'", ask.title))
     }
+
+    fn pick_existing(&self, ask: &crate::save_dialog::SaveAsk) -> Result<Option<PathBuf>, String> {
+        self.pick(ask)
+    }
 }
 
 struct Harness {
@@ -646,6 +650,45 @@ fn no_command_response_contains_a_stored_secret() {
         assert_eq!(h.ok("team_status", json!({}))["signed_in"], false);
     }
 
+    // Import: the file's secrets reach the vault, never the preview, the
+    // progress or the outcome; a file refused names places, not values.
+    let mut csv = String::from("name,secret,tags\n");
+    for i in 0..30 {
+        let (marker, value) = secret(500 + i, "I");
+        markers.push(marker);
+        csv.push_str(&format!("imported {i},{value},finance\n"));
+    }
+    let export = h.dir.path().join("export.csv");
+    std::fs::write(&export, &csv).unwrap();
+    h.choose(None);
+    assert_eq!(
+        h.ok("choose_import_file", json!({ "options": { "tags": [] } })),
+        Value::Null
+    );
+    h.choose(Some(&export));
+    let preview = h.ok(
+        "choose_import_file",
+        json!({ "options": { "environment": "test", "tags": ["moved"] } }),
+    );
+    assert_eq!(
+        (preview["count"].as_u64(), preview["format"].as_str()),
+        (Some(30), Some("csv")),
+        "{preview}"
+    );
+    let done = h.ok("run_import", json!({ "id": preview["id"] }));
+    assert_eq!(done["imported"], 30, "{done}");
+    h.ok("import_status", json!({}));
+    let (marker, value) = secret(599, "I");
+    markers.push(marker.clone());
+    std::fs::write(&export, format!("name,secret,tags\nshifted,{value},{marker}$\n")).unwrap();
+    h.choose(Some(&export));
+    let refused = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    assert!(
+        refused["id"].is_null() && !refused["problems"].as_array().unwrap().is_empty(),
+        "{refused}"
+    );
+    h.ok("discard_import", json!({}));
+
     let wrong = h.invoke("delete_credential", json!({ "id": ids[4], "confirm_name": "not it" }));
     assert_eq!(wrong.unwrap_err()["code"], "invalid_input");
     h.ok("delete_credential", json!({ "id": ids[4], "confirm_name": "api 4" }));
@@ -899,4 +942,127 @@ fn nothing_read_before_a_save_dialog_is_written_after_the_vault_locked() {
     let e = h.invoke("export_config", json!({})).unwrap_err();
     assert_eq!(e["code"], "locked", "{e}");
     assert!(!config.exists());
+}
+
+/// The import screen's backend: a CSV of `n` API keys named `prefix i`.
+fn import_csv(h: &Harness, file: &str, prefix: &str, n: usize) -> std::path::PathBuf {
+    let mut csv = String::from("name,secret,type,expires\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "{prefix} {i},pk_live_{i:016},api-key,2031-01-{:02}\n",
+            i % 28 + 1
+        ));
+    }
+    let path = h.dir.path().join(file);
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn an_import_previews_without_writing_then_writes_all_and_reports_its_progress() {
+    let mut h = Harness::new();
+    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let file = import_csv(&h, "export.csv", "ledger", 250);
+    h.choose(Some(&file));
+    let preview = h.ok(
+        "choose_import_file",
+        json!({ "options": { "environment": "test", "tags": ["moved"] } }),
+    );
+    assert_eq!(preview["count"], 250, "{preview}");
+    assert_eq!(
+        preview["credentials"].as_array().unwrap().len(),
+        200,
+        "the preview lists the first 200"
+    );
+    assert_eq!(preview["credentials"][0]["place"], "line 2");
+    assert_eq!(preview["credentials"][0]["environment"], "test");
+    assert_eq!(preview["file"], file.display().to_string());
+    assert!(preview["problems"].as_array().unwrap().is_empty(), "{preview}");
+    assert_eq!(
+        h.ok("list_credentials", json!({})).as_array().unwrap().len(),
+        0,
+        "a preview writes nothing"
+    );
+
+    let done = h.ok("run_import", json!({ "id": preview["id"] }));
+    assert_eq!(done["imported"], 250);
+    let status = h.ok("import_status", json!({}));
+    assert_eq!(status, json!({ "running": false, "done": 500, "total": 500 }));
+    let list = h.ok("list_credentials", json!({}));
+    assert_eq!(list.as_array().unwrap().len(), 250);
+    assert!(
+        list.as_array().unwrap().iter().all(|c| c["tags"] == json!(["moved"])),
+        "{list}"
+    );
+    // The preview is spent: a second run imports nothing twice.
+    let again = h.invoke("run_import", json!({ "id": preview["id"] })).unwrap_err();
+    assert_eq!(again["code"], "stale", "{again}");
+}
+
+#[test]
+fn a_broken_file_or_names_the_vault_has_are_refused_whole_by_place_and_change_nothing() {
+    let mut h = Harness::new();
+    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let first = import_csv(&h, "first.csv", "ledger", 3);
+    h.choose(Some(&first));
+    let preview = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    h.ok("run_import", json!({ "id": preview["id"] }));
+    let audit_before = h.ok("list_audit", json!({ "query": {} })).as_array().unwrap().len();
+
+    // The same file again: every name is taken, each named by its line.
+    h.choose(Some(&first));
+    let twice = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    assert!(twice["id"].is_null(), "{twice}");
+    let problems = twice["problems"].to_string();
+    assert!(
+        problems.contains("line 2: the vault already has a credential named 'ledger 0'"),
+        "{problems}"
+    );
+    assert!(problems.contains("line 4:"), "{problems}");
+
+    // A broken line among good ones: refused whole, by place, no value.
+    let broken = h.dir.path().join("broken.csv");
+    std::fs::write(
+        &broken,
+        "name,secret,tags\nfine,pk_live_0123456789abcdef,\nbad,pk_live_abcdefabcdef0000,SECRET$VALUE\n",
+    )
+    .unwrap();
+    h.choose(Some(&broken));
+    let refused = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    let problems = refused["problems"].to_string();
+    assert!(
+        refused["id"].is_null() && problems.contains("line 3 ('bad'): its tag is not valid"),
+        "{refused}"
+    );
+    assert!(
+        !problems.contains("SECRET") && !problems.contains("pk_live"),
+        "{problems}"
+    );
+
+    // Not text at all.
+    std::fs::write(&broken, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    h.choose(Some(&broken));
+    let binary = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    assert!(binary["problems"].to_string().contains("is not UTF-8 text"), "{binary}");
+
+    assert_eq!(h.ok("list_credentials", json!({})).as_array().unwrap().len(), 3);
+    let audit_after = h.ok("list_audit", json!({ "query": {} })).as_array().unwrap().len();
+    assert_eq!(
+        audit_after, audit_before,
+        "a refused file leaves no trace but its absence"
+    );
+}
+
+#[test]
+fn a_lock_forgets_the_file_previewed() {
+    let mut h = Harness::new();
+    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let file = import_csv(&h, "export.csv", "ledger", 5);
+    h.choose(Some(&file));
+    let preview = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    h.ok("lock_vault", json!({}));
+    h.ok("unlock_vault", json!({ "passphrase": "correct horse battery staple" }));
+    let gone = h.invoke("run_import", json!({ "id": preview["id"] })).unwrap_err();
+    assert_eq!(gone["code"], "stale", "{gone}");
+    assert_eq!(h.ok("list_credentials", json!({})).as_array().unwrap().len(), 0);
 }

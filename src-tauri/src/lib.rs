@@ -13,6 +13,7 @@ pub mod clipboard;
 pub mod commands;
 pub mod error;
 pub mod health;
+pub mod import;
 pub mod instance;
 pub mod ipc_schema;
 pub mod models;

@@ -1,3 +1,6 @@
+//! Which file the app reads (an import) and where a file it writes goes:
+//! chosen by the person in the native dialog, never named by the page.
+//!
 //! Where a file the app writes goes: chosen by the person in the native
 //! "Save as" dialog the backend opens, never named by the page (issue 20,
 //! finding 5: a compromised page could otherwise have an export or a
@@ -23,6 +26,10 @@ pub struct SaveAsk {
 pub trait SavePicker: Send + Sync {
     /// The path chosen, or `None` when the person cancelled.
     fn pick(&self, ask: &SaveAsk) -> Result<Option<PathBuf>, String>;
+
+    /// The file chosen in an "Open" dialog (`ask.file_name` unused), or
+    /// `None` when the person cancelled.
+    fn pick_existing(&self, ask: &SaveAsk) -> Result<Option<PathBuf>, String>;
 }
 
 /// The native dialog, once the app is built.
@@ -60,6 +67,18 @@ impl<R: Runtime> SavePicker for NativeDialog<R> {
             .map(|p| p.into_path().map_err(|e| format!("the dialog gave no file path ({e})")))
             .transpose()
     }
+
+    fn pick_existing(&self, ask: &SaveAsk) -> Result<Option<PathBuf>, String> {
+        let app = self.app.get().ok_or("the app is still starting")?;
+        let mut dialog = app.dialog().file().set_title(ask.title);
+        if let Some(dir) = dirs::download_dir().filter(|d| d.is_dir()).or_else(dirs::home_dir) {
+            dialog = dialog.set_directory(dir);
+        }
+        let chosen = dialog.add_filter(ask.filter.0, ask.filter.1).blocking_pick_file();
+        chosen
+            .map(|p| p.into_path().map_err(|e| format!("the dialog gave no file path ({e})")))
+            .transpose()
+    }
 }
 
 /// No dialog at all (before the app is built, and the mock runtime of the
@@ -69,5 +88,9 @@ pub struct NoDialog;
 impl SavePicker for NoDialog {
     fn pick(&self, _: &SaveAsk) -> Result<Option<PathBuf>, String> {
         Err("no save dialog in this build".into())
+    }
+
+    fn pick_existing(&self, _: &SaveAsk) -> Result<Option<PathBuf>, String> {
+        Err("no open dialog in this build".into())
     }
 }

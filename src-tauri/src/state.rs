@@ -65,6 +65,8 @@ pub struct AppState {
     /// Whether a tray host (a panel showing tray items) is on the session
     /// bus now, as instance.rs follows it; false in tests and without a bus.
     pub tray_host: Arc<std::sync::atomic::AtomicBool>,
+    /// The import screen's file previewed and its progress (import.rs).
+    pub imports: crate::import::Imports,
 }
 
 impl AppState {
@@ -107,6 +109,7 @@ impl AppState {
             epoch: std::sync::atomic::AtomicU64::new(0),
             tray: Mutex::new(None),
             tray_host: Arc::default(),
+            imports: crate::import::Imports::default(),
         }
     }
 
@@ -152,6 +155,8 @@ impl AppState {
         if let Ok(mut all) = envelopes {
             all.clear();
         }
+        // The file previewed for import holds secrets in memory.
+        self.imports.forget();
     }
 
     /// The vault folder: `KEYWARDEN_VAULT`, else the same default as `kw`.

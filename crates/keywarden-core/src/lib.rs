@@ -55,8 +55,8 @@ pub use store::checks::{Check, CheckOutcome};
 pub use support::{CredentialHealth, SupportBundle};
 pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict, is_endpoint_field};
 pub use vault::{
-    AUTH_FAILURE_THRESHOLD, CheckReport, Connected, DueCheck, FinishedCheck, HealthPlan, IntegrityReport, PendingCheck,
-    Vault,
+    AUTH_FAILURE_THRESHOLD, CheckReport, Connected, DueCheck, FinishedCheck, HealthPlan, ImportProgress,
+    IntegrityReport, PendingCheck, Vault,
 };
 
 pub use secrecy::{ExposeSecret, SecretString};

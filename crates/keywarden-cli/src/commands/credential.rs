@@ -338,13 +338,10 @@ fn import_credentials(
 }
 
 fn read_import(file: &Path, from_stdin: bool) -> CliResult<migrate::ImportBytes> {
-    use std::io::Read;
-    let limit = migrate::MAX_IMPORT_BYTES as u64 + 1;
-    let mut bytes = zeroize::Zeroizing::new(Vec::new());
     let read = if from_stdin {
-        std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+        migrate::read_export(std::io::stdin().lock())
     } else {
-        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        std::fs::File::open(file).and_then(migrate::read_export)
     };
     read.map_err(|e| {
         CliError::io(
@@ -358,6 +355,5 @@ fn read_import(file: &Path, from_stdin: bool) -> CliResult<migrate::ImportBytes>
             ),
             e,
         )
-    })?;
-    Ok(bytes)
+    })
 }

@@ -44,6 +44,34 @@ impl SourceFormat {
             Self::KeepassXml => "keepass-xml",
         }
     }
+
+    /// The format of a file chosen without naming one (the app's Import):
+    /// by its extension, else by its first character (an XML file begins
+    /// with '<', after a byte-order mark or blank space; a CSV file's
+    /// heading row cannot).
+    pub fn guess(file_name: &str, bytes: &[u8]) -> Self {
+        let extension = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        match extension.as_deref() {
+            Some("xml") => return Self::KeepassXml,
+            Some("csv" | "tsv" | "txt") => return Self::Csv,
+            _ => {}
+        }
+        let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        match text.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'<') => Self::KeepassXml,
+            _ => Self::Csv,
+        }
+    }
+}
+
+/// Reads a whole export into memory that is wiped when dropped, up to one
+/// byte past `MAX_IMPORT_BYTES` (so `parse` can say the file is too large
+/// without reading all of a huge one).
+pub fn read_export(source: impl std::io::Read) -> std::io::Result<ImportBytes> {
+    use std::io::Read;
+    let mut bytes = Zeroizing::new(Vec::new());
+    source.take(MAX_IMPORT_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// One credential to import and where in the file it came from.
@@ -57,6 +85,7 @@ pub struct Planned {
 /// An entry that is not imported, and why (an entry without a password, a
 /// deleted entry in KeePass's recycle bin).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Skipped {
     pub place: String,
     pub title: String,
@@ -66,6 +95,7 @@ pub struct Skipped {
 /// A title changed to fit a Keywarden name (characters a name cannot hold,
 /// or a second entry with the same title).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Renamed {
     pub place: String,
     pub from: String,
@@ -394,6 +424,21 @@ pub type ImportBytes = Zeroizing<Vec<u8>>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_named_without_a_format_is_read_by_its_extension_then_its_first_character() {
+        assert_eq!(
+            SourceFormat::guess("export.XML", b"name,secret"),
+            SourceFormat::KeepassXml
+        );
+        assert_eq!(SourceFormat::guess("export.csv", b"<KeePassFile>"), SourceFormat::Csv);
+        assert_eq!(
+            SourceFormat::guess("export", "\u{feff}\n <?xml version".as_bytes()),
+            SourceFormat::KeepassXml
+        );
+        assert_eq!(SourceFormat::guess("export", b"name,secret\n"), SourceFormat::Csv);
+        assert_eq!(SourceFormat::guess("export", b""), SourceFormat::Csv);
+    }
 
     fn csv(text: &str) -> Result<Plan> {
         parse(SourceFormat::Csv, text.as_bytes(), &ImportDefaults::default())

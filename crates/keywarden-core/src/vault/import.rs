@@ -11,10 +11,12 @@ pub(super) fn check_plan(
     conn: &Connection,
     policy: &crate::policy::Policy,
     plan: &[crate::migrate::Planned],
+    progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<Checked>> {
     let mut checked = Vec::with_capacity(plan.len());
     let mut problems = Vec::new();
-    for p in plan {
+    for (i, p) in plan.iter().enumerate() {
+        progress(i);
         match check_new_credential(conn, policy, &p.credential) {
             Ok(c) => checked.push(c),
             // The organisation's rule, not the file, decides: said as such.
@@ -49,6 +51,30 @@ pub(super) fn check_plan(
         Ok(checked)
     } else {
         Err(Error::ImportFile { problems })
+    }
+}
+
+/// How far an import is, in steps: each credential is checked, then
+/// written, so there are twice as many steps as credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+impl ImportProgress {
+    fn checking(checked: usize, of: usize) -> Self {
+        ImportProgress {
+            done: checked,
+            total: 2 * of,
+        }
+    }
+
+    fn writing(written: usize, of: usize) -> Self {
+        ImportProgress {
+            done: of + written,
+            total: 2 * of,
+        }
     }
 }
 
@@ -117,7 +143,7 @@ impl Vault {
     /// import --dry-run`).
     pub fn check_import(&self, plan: &[crate::migrate::Planned]) -> Result<()> {
         self.policy.check_unvalidated_save()?;
-        check_plan(&self.conn, &self.policy, plan).map(|_| ())
+        check_plan(&self.conn, &self.policy, plan, &mut |_| {}).map(|_| ())
     }
 
     /// Imports what `migrate::parse` read from another tool's export. Every
@@ -127,6 +153,19 @@ impl Vault {
     /// and `credential.add` event, closed by one `credential.import` event
     /// naming the format and the count. All or nothing.
     pub fn import_credentials(&mut self, plan: Vec<crate::migrate::Planned>, origin: &str) -> Result<usize> {
+        self.import_credentials_reporting(plan, origin, &mut |_| {})
+    }
+
+    /// `import_credentials`, saying how far it is: `progress` is called
+    /// with `ImportProgress` as each credential is checked, then as each is
+    /// written (the app's progress bar). Nothing is committed before the
+    /// last, so a bar at 100 % still means all or nothing.
+    pub fn import_credentials_reporting(
+        &mut self,
+        plan: Vec<crate::migrate::Planned>,
+        origin: &str,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<usize> {
         self.policy.check_unvalidated_save()?;
         let n = plan.len();
         let policy = self.policy.clone();
@@ -135,11 +174,15 @@ impl Vault {
         self.write(|w| {
             // Checked once, inside the writing transaction: no other
             // program can take a name between the check and the write.
-            let pre = check_plan(w, &policy, &plan)?;
+            let pre = check_plan(w, &policy, &plan, &mut |done| {
+                progress(ImportProgress::checking(done, n))
+            })?;
             let deferred = SearchIndexDeferred::begin(w.transaction())?;
-            for (p, c) in plan.into_iter().zip(pre) {
+            for (i, (p, c)) in plan.into_iter().zip(pre).enumerate() {
+                progress(ImportProgress::writing(i, n));
                 write_new_credential(w, p.credential, c, &Acceptance::Imported(origin), false)?;
             }
+            progress(ImportProgress::writing(n, n));
             w.count_seals(uses)?;
             deferred.finish(w.transaction())?;
             w.audit(ev(

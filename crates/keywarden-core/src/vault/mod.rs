@@ -38,6 +38,7 @@ pub use self::checks::{CheckReport, FinishedCheck, PendingCheck};
 pub use self::connect::Connected;
 pub use self::data_keys::DataKeyRotation;
 pub use self::health::{DueCheck, HealthPlan};
+pub use self::import::ImportProgress;
 pub(crate) use self::integrations::{check_descriptive_fields, check_max_age, validate_integration};
 pub use self::rotation_notices::RotationNoticeRun;
 pub(crate) use self::usage::use_event;

@@ -1565,6 +1565,21 @@ fn an_import_seals_every_secret_audits_each_credential_and_says_where_it_came_fr
 }
 
 #[test]
+fn an_import_reports_each_credential_checked_then_written_and_ends_at_the_total() {
+    let (_d, mut v) = vault();
+    let mut seen = Vec::new();
+    v.import_credentials_reporting(
+        import_plan(
+            "name,secret\na,pk_live_0123456789abcdef\nb,pk_live_abcdefghijklmnop\nc,pk_live_zzzzzzzzzzzzzzzz\n",
+        ),
+        "csv",
+        &mut |p| seen.push((p.done, p.total)),
+    )
+    .unwrap();
+    assert_eq!(seen, [(0, 6), (1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (6, 6)]);
+}
+
+#[test]
 fn an_import_with_one_bad_entry_or_a_name_the_vault_has_writes_nothing_and_names_each_place() {
     let (_d, mut v) = vault();
     v.add_credential(api_key("Pleo payroll", "pk_live_existing0000"))

@@ -19,6 +19,10 @@ import type { CredentialSummary } from "./CredentialSummary";
 import type { EmailConfig } from "./EmailConfig";
 import type { ExportFormat } from "./ExportFormat";
 import type { ExportReceipt } from "./ExportReceipt";
+import type { ImportOptions } from "./ImportOptions";
+import type { ImportOutcome } from "./ImportOutcome";
+import type { ImportPreview } from "./ImportPreview";
+import type { ImportStatus } from "./ImportStatus";
 import type { Integration } from "./Integration";
 import type { IntegrationPatchInput } from "./IntegrationPatchInput";
 import type { IntegrationSchedule } from "./IntegrationSchedule";
@@ -86,6 +90,10 @@ export type Commands = {
   verify_audit: { args: Record<string, never>; returns: AuditReport };
   export_audit: { args: { query: AuditQuery; format: ExportFormat }; returns: ExportReceipt | null };
   export_config: { args: Record<string, never>; returns: ExportReceipt | null };
+  choose_import_file: { args: { options: ImportOptions }; returns: ImportPreview | null };
+  import_status: { args: Record<string, never>; returns: ImportStatus };
+  run_import: { args: { id: string }; returns: ImportOutcome };
+  discard_import: { args: Record<string, never>; returns: null };
   open_support_bundle: { args: { path: string }; returns: SupportBundle };
   list_notices: { args: { include_dismissed: boolean }; returns: Array<Notice> };
   mark_notices_read: { args: Record<string, never>; returns: number };
@@ -182,6 +190,14 @@ export function commands(call: Call) {
     exportAudit: (query: AuditQuery, format: ExportFormat): Promise<ExportReceipt | null> => call('export_audit', { query, format }),
     /** The backend asks where in the native save dialog; null: cancelled. */
     exportConfig: (): Promise<ExportReceipt | null> => call('export_config', {}),
+    /** "Choose file…" of Import: the native Open dialog, then a dry run (null: cancelled). */
+    chooseImportFile: (options: ImportOptions): Promise<ImportPreview | null> => call('choose_import_file', { options }),
+    /** How far the import under way is. */
+    importStatus: (): Promise<ImportStatus> => call('import_status', {}),
+    /** Imports the file previewed, all or nothing. */
+    runImport: (id: string): Promise<ImportOutcome> => call('run_import', { id }),
+    /** Forgets the file previewed. */
+    discardImport: (): Promise<null> => call('discard_import', {}),
     /** Opens a support bundle someone sent, for display only. */
     openSupportBundle: (path: string): Promise<SupportBundle> => call('open_support_bundle', { path }),
     listNotices: (include_dismissed: boolean): Promise<Array<Notice>> => call('list_notices', { include_dismissed }),
