@@ -101,8 +101,8 @@ macro_rules! for_each_command {
             choose_import_file(options: ImportOptions) -> Option<ImportPreview>;
             /// How far the import under way is.
             import_status() -> ImportStatus;
-            /// Imports the file previewed, all or nothing.
-            run_import(id: String) -> ImportOutcome;
+            /// Starts importing the file previewed, all or nothing; `import_status` says how it goes.
+            run_import(id: String) -> ImportStatus;
             /// Forgets the file previewed.
             discard_import() -> ();
             /// Opens a support bundle someone sent, for display only.

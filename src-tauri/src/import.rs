@@ -9,8 +9,8 @@
 //! at Lock, at "Cancel", at the next file chosen, and after the import.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use keywarden_core::migrate::{self, ImportDefaults, Planned, Renamed, Skipped, SourceFormat};
 use keywarden_core::{CredentialKind, Error, ImportProgress};
@@ -22,6 +22,7 @@ use crate::error::{ErrorCode, IpcError, IpcResult};
 use crate::ipc_schema::args;
 use crate::save_dialog::SaveAsk;
 use crate::state::AppState;
+use keywarden_connectors::tokens::VaultCell;
 
 /// The preview lists this many of the credentials to import, in file
 /// order; the count says how many there are in all.
@@ -72,12 +73,17 @@ pub struct ImportPreview {
     pub problems: Vec<String>,
 }
 
-/// How far the import under way is: `done` of `total` steps.
+/// How far the import under way is (`done` of `total` steps), and how the
+/// last one ended.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ImportStatus {
     pub running: bool,
     pub done: usize,
     pub total: usize,
+    /// Once it ended: what it imported.
+    pub outcome: Option<ImportOutcome>,
+    /// Once it ended: why nothing was imported.
+    pub error: Option<IpcError>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -98,13 +104,15 @@ struct Pending {
     plan: Vec<Planned>,
 }
 
-/// The app's one import: the file previewed, and the progress of the run.
+/// The app's one import: the file previewed, the progress of the run, and
+/// how it ended.
 #[derive(Default)]
 pub struct Imports {
     pending: Mutex<Option<Pending>>,
     running: AtomicBool,
     done: AtomicUsize,
     total: AtomicUsize,
+    ended: Mutex<Option<IpcResult<ImportOutcome>>>,
 }
 
 impl Imports {
@@ -119,26 +127,56 @@ impl Imports {
         self.total.store(p.total, Ordering::Relaxed);
         self.done.store(p.done, Ordering::Relaxed);
     }
+
+    fn status(&self) -> ImportStatus {
+        let ended = self.ended.lock().ok().and_then(|e| e.clone());
+        ImportStatus {
+            running: self.running.load(Ordering::SeqCst),
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            outcome: ended.clone().and_then(Result::ok),
+            error: ended.and_then(Result::err),
+        }
+    }
 }
 
-/// Marks the import running until dropped, whatever ends it.
-struct Running<'a>(&'a Imports);
+/// Marks the import running until dropped, whatever ends it (a panic too).
+struct Running(Arc<Imports>);
 
-impl<'a> Running<'a> {
-    fn start(imports: &'a Imports, total: usize) -> IpcResult<Self> {
+impl Running {
+    fn start(imports: &Arc<Imports>, total: usize) -> IpcResult<Self> {
         if imports.running.swap(true, Ordering::SeqCst) {
             return Err(IpcError::new(
                 ErrorCode::Busy,
                 "an import is already running; wait for it to finish",
             ));
         }
+        if let Ok(mut ended) = imports.ended.lock() {
+            ended.take();
+        }
         imports.report(ImportProgress { done: 0, total });
-        Ok(Running(imports))
+        Ok(Running(Arc::clone(imports)))
+    }
+
+    /// Says how it ended, before the drop says it is no longer running: a
+    /// page that sees it stopped finds the outcome.
+    fn end(self, result: IpcResult<ImportOutcome>) {
+        if let Ok(mut ended) = self.0.ended.lock() {
+            *ended = Some(result);
+        }
     }
 }
 
-impl Drop for Running<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
+        if let Ok(mut ended) = self.0.ended.lock()
+            && ended.is_none()
+        {
+            *ended = Some(Err(IpcError::new(
+                ErrorCode::Internal,
+                "the import stopped on an internal error; nothing was imported",
+            )));
+        }
         self.0.running.store(false, Ordering::SeqCst);
     }
 }
@@ -258,16 +296,13 @@ fn row_of(p: &Planned) -> PreviewRow {
 }
 
 pub fn import_status(state: &AppState) -> IpcResult<ImportStatus> {
-    let imports = &state.imports;
-    Ok(ImportStatus {
-        running: imports.running.load(Ordering::SeqCst),
-        done: imports.done.load(Ordering::Relaxed),
-        total: imports.total.load(Ordering::Relaxed),
-    })
+    Ok(state.imports.status())
 }
 
-/// "Import": writes the file previewed as `id`, all or nothing.
-pub fn run_import(state: &AppState, args::run_import { id }: args::run_import) -> IpcResult<ImportOutcome> {
+/// "Import": writes the file previewed as `id`, all or nothing, in a
+/// thread of its own (no IPC worker waits for it, so the page's polls of
+/// `import_status` are answered while it runs); answers at once.
+pub fn run_import(state: &AppState, args::run_import { id }: args::run_import) -> IpcResult<ImportStatus> {
     let pending = {
         let mut slot = state
             .imports
@@ -288,16 +323,27 @@ pub fn run_import(state: &AppState, args::run_import { id }: args::run_import) -
     if !state.still_open(pending.epoch) {
         return Err(IpcError::locked());
     }
-    let _running = Running::start(&state.imports, 2 * pending.plan.len())?;
-    let format = pending.format.as_str();
-    let imported =
-        state.with_vault(|v| v.import_credentials_reporting(pending.plan, format, &mut |p| state.imports.report(p)))?;
-    state.refresh_tray();
-    Ok(ImportOutcome {
-        imported,
-        file: pending.file,
-        format: format.to_owned(),
-    })
+    let running = Running::start(&state.imports, 2 * pending.plan.len())?;
+    state.touch();
+    let cell = state.shared_vault();
+    let health = Arc::clone(&state.health_timer);
+    let imports = Arc::clone(&state.imports);
+    std::thread::Builder::new()
+        .name("kw-import".into())
+        .spawn(move || {
+            let format = pending.format.as_str();
+            let result =
+                cell.with(|v| v.import_credentials_reporting(pending.plan, format, &mut |p| imports.report(p)));
+            // The new credentials' first checks (the scheduler was poked).
+            health.poke();
+            running.end(result.map_err(IpcError::from).map(|imported| ImportOutcome {
+                imported,
+                file: pending.file,
+                format: format.to_owned(),
+            }));
+        })
+        .map_err(|e| IpcError::new(ErrorCode::Internal, format!("the import could not start: {e}")))?;
+    Ok(state.imports.status())
 }
 
 /// "Cancel": the file previewed is forgotten.

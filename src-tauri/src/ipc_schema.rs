@@ -29,7 +29,7 @@ use ts_rs::{TS, TypeVisitor};
 
 use crate::commands;
 use crate::error::IpcResult;
-use crate::import::{ImportOptions, ImportOutcome, ImportPreview, ImportStatus};
+use crate::import::{ImportOptions, ImportPreview, ImportStatus};
 use crate::models::{
     AppStatus, AuditQuery, CopyReceipt, CredentialPatchInput, ExportFormat, ExportReceipt, IntegrationPatchInput,
     IssueKeyInput, IssuedKeyOut, NewCredentialInput, NewIntegrationInput, PartnerKeyDetails, RecoveryCodeOut,

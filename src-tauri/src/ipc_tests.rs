@@ -675,9 +675,8 @@ fn no_command_response_contains_a_stored_secret() {
         (Some(30), Some("csv")),
         "{preview}"
     );
-    let done = h.ok("run_import", json!({ "id": preview["id"] }));
-    assert_eq!(done["imported"], 30, "{done}");
-    h.ok("import_status", json!({}));
+    let done = import_and_wait(&mut h, &preview["id"]);
+    assert_eq!(done["outcome"]["imported"], 30, "{done}");
     let (marker, value) = secret(599, "I");
     markers.push(marker.clone());
     std::fs::write(&export, format!("name,secret,tags\nshifted,{value},{marker}$\n")).unwrap();
@@ -944,6 +943,22 @@ fn nothing_read_before_a_save_dialog_is_written_after_the_vault_locked() {
     assert!(!config.exists());
 }
 
+/// Starts the import previewed as `id` and polls its status, as the
+/// page does, until it ends.
+fn import_and_wait(h: &mut Harness, id: &Value) -> Value {
+    let started = h.ok("run_import", json!({ "id": id }));
+    assert_eq!(started["running"], true, "{started}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = h.ok("import_status", json!({}));
+        if status["running"] == false {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import never ended: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// The import screen's backend: a CSV of `n` API keys named `prefix i`.
 fn import_csv(h: &Harness, file: &str, prefix: &str, n: usize) -> std::path::PathBuf {
     let mut csv = String::from("name,secret,type,expires\n");
@@ -984,10 +999,15 @@ fn an_import_previews_without_writing_then_writes_all_and_reports_its_progress()
         "a preview writes nothing"
     );
 
-    let done = h.ok("run_import", json!({ "id": preview["id"] }));
-    assert_eq!(done["imported"], 250);
-    let status = h.ok("import_status", json!({}));
-    assert_eq!(status, json!({ "running": false, "done": 500, "total": 500 }));
+    let status = import_and_wait(&mut h, &preview["id"]);
+    assert_eq!(
+        (&status["done"], &status["total"]),
+        (&json!(500), &json!(500)),
+        "{status}"
+    );
+    let outcome = json!({ "imported": 250, "file": file.display().to_string(), "format": "csv" });
+    assert_eq!(status["outcome"], outcome, "{status}");
+    assert!(status["error"].is_null(), "{status}");
     let list = h.ok("list_credentials", json!({}));
     assert_eq!(list.as_array().unwrap().len(), 250);
     assert!(
@@ -1006,7 +1026,7 @@ fn a_broken_file_or_names_the_vault_has_are_refused_whole_by_place_and_change_no
     let first = import_csv(&h, "first.csv", "ledger", 3);
     h.choose(Some(&first));
     let preview = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
-    h.ok("run_import", json!({ "id": preview["id"] }));
+    import_and_wait(&mut h, &preview["id"]);
     let audit_before = h.ok("list_audit", json!({ "query": {} })).as_array().unwrap().len();
 
     // The same file again: every name is taken, each named by its line.

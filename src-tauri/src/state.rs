@@ -66,7 +66,7 @@ pub struct AppState {
     /// bus now, as instance.rs follows it; false in tests and without a bus.
     pub tray_host: Arc<std::sync::atomic::AtomicBool>,
     /// The import screen's file previewed and its progress (import.rs).
-    pub imports: crate::import::Imports,
+    pub imports: Arc<crate::import::Imports>,
 }
 
 impl AppState {
@@ -109,7 +109,7 @@ impl AppState {
             epoch: std::sync::atomic::AtomicU64::new(0),
             tray: Mutex::new(None),
             tray_host: Arc::default(),
-            imports: crate::import::Imports::default(),
+            imports: Arc::default(),
         }
     }
 

@@ -20,7 +20,6 @@ import type { EmailConfig } from "./EmailConfig";
 import type { ExportFormat } from "./ExportFormat";
 import type { ExportReceipt } from "./ExportReceipt";
 import type { ImportOptions } from "./ImportOptions";
-import type { ImportOutcome } from "./ImportOutcome";
 import type { ImportPreview } from "./ImportPreview";
 import type { ImportStatus } from "./ImportStatus";
 import type { Integration } from "./Integration";
@@ -92,7 +91,7 @@ export type Commands = {
   export_config: { args: Record<string, never>; returns: ExportReceipt | null };
   choose_import_file: { args: { options: ImportOptions }; returns: ImportPreview | null };
   import_status: { args: Record<string, never>; returns: ImportStatus };
-  run_import: { args: { id: string }; returns: ImportOutcome };
+  run_import: { args: { id: string }; returns: ImportStatus };
   discard_import: { args: Record<string, never>; returns: null };
   open_support_bundle: { args: { path: string }; returns: SupportBundle };
   list_notices: { args: { include_dismissed: boolean }; returns: Array<Notice> };
@@ -194,8 +193,8 @@ export function commands(call: Call) {
     chooseImportFile: (options: ImportOptions): Promise<ImportPreview | null> => call('choose_import_file', { options }),
     /** How far the import under way is. */
     importStatus: (): Promise<ImportStatus> => call('import_status', {}),
-    /** Imports the file previewed, all or nothing. */
-    runImport: (id: string): Promise<ImportOutcome> => call('run_import', { id }),
+    /** Starts importing the file previewed, all or nothing; `import_status` says how it goes. */
+    runImport: (id: string): Promise<ImportStatus> => call('run_import', { id }),
     /** Forgets the file previewed. */
     discardImport: (): Promise<null> => call('discard_import', {}),
     /** Opens a support bundle someone sent, for display only. */
