@@ -280,6 +280,17 @@ impl App {
     /// (xdotool's windowfocus, XSetInputFocus). `path`'s folder must be new
     /// and empty, so the name field's completion has nothing to offer.
     pub fn answer_save_dialog(&self, title: &str, path: &Path) {
+        self.answer_file_dialog(title, "ctrl+a", path);
+    }
+
+    /// Answers the app's native "Open" dialog titled `title`: Ctrl+L opens
+    /// its location field, the whole path is typed there, then Return.
+    /// `path` must be the only file in its folder (nothing to complete).
+    pub fn answer_open_dialog(&self, title: &str, path: &Path) {
+        self.answer_file_dialog(title, "ctrl+l", path);
+    }
+
+    fn answer_file_dialog(&self, title: &str, to_name_field: &str, path: &Path) {
         let xdotool = required("xdotool", &[], "apt install xdotool");
         let display = self.display_name();
         let run = |args: &[&str]| {
@@ -301,8 +312,12 @@ impl App {
         let window = run(&["search", "--sync", "--onlyvisible", "--limit", "1", "--name", &name]);
         let window = window.lines().next().unwrap_or_default().to_owned();
         run(&["windowfocus", "--sync", &window]);
-        run(&["key", "--clearmodifiers", "ctrl+a"]);
+        run(&["key", "--clearmodifiers", to_name_field]);
         run(&["type", "--delay", "15", &path.display().to_string()]);
+        // GTK's Open dialog ignores a Return that comes while its location
+        // field is still reading the folder typed (seen: the path typed,
+        // the dialog left open); a person pauses as long before Return.
+        std::thread::sleep(Duration::from_millis(500));
         run(&["key", "Return"]);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -314,7 +329,16 @@ impl App {
             if !still.status.success() || still.stdout.is_empty() {
                 return;
             }
-            assert!(Instant::now() < deadline, "the save dialog '{title}' stayed open");
+            if Instant::now() > deadline {
+                // What the dialog showed, for the one reading the failure.
+                let shot = screens_dir().join(format!("stuck-dialog-{}.png", title.replace(' ', "-")));
+                let _ = Command::new("import")
+                    .args(["-window", "root"])
+                    .arg(&shot)
+                    .env("DISPLAY", &display)
+                    .status();
+                panic!("the file dialog '{title}' stayed open (the screen: {})", shot.display());
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

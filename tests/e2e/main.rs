@@ -8,6 +8,7 @@
 
 mod alerts;
 mod driver;
+mod import;
 mod keyboard;
 mod oauth;
 mod perf;

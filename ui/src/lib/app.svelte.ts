@@ -7,6 +7,7 @@ export type Screen =
   | { name: 'credentials' }
   | { name: 'credential'; id: string; action?: 'rotate' | 'reauthorize' }
   | { name: 'new-credential' }
+  | { name: 'import' }
   | { name: 'integrations' }
   | { name: 'integration'; id: string }
   | { name: 'audit'; object?: string }

@@ -38,3 +38,7 @@ export type { IntegrationSchedule } from './bindings/IntegrationSchedule';
 export type { AlertChannel } from './bindings/AlertChannel';
 export type { AlertDelivery } from './bindings/AlertDelivery';
 export type { AlertEvent } from './bindings/AlertEvent';
+export type { ImportOptions } from './bindings/ImportOptions';
+export type { ImportOutcome } from './bindings/ImportOutcome';
+export type { ImportPreview } from './bindings/ImportPreview';
+export type { ImportStatus } from './bindings/ImportStatus';
