@@ -30,7 +30,7 @@ const RETRY: Duration = Duration::from_secs(60);
 
 pub fn start<R: Runtime>(app: AppHandle<R>) {
     let spawned = std::thread::Builder::new().name("kw-health".into()).spawn(move || {
-        let notifier = Notifier::new();
+        let notifier = Notifier::with_clicks(std::sync::Arc::clone(&app.keywarden().notification_clicks));
         let holder = format!("app-{}", std::process::id());
         loop {
             let state = app.keywarden();

@@ -24,8 +24,8 @@ use crate::save_dialog::SaveAsk;
 use crate::state::AppState;
 use keywarden_connectors::tokens::VaultCell;
 
-/// The preview lists this many of the credentials to import, in file
-/// order; the count says how many there are in all.
+/// The preview lists this many of the credentials to import (and of those
+/// renamed or left out), in file order; the counts say how many in all.
 const PREVIEW_ROWS: usize = 200;
 
 /// What the person sets before choosing the file: defaults for what the
@@ -64,8 +64,12 @@ pub struct ImportPreview {
     pub count: usize,
     /// The first 200 of them.
     pub credentials: Vec<PreviewRow>,
+    /// The first 200 titles renamed, of `renamed_count`.
     pub renamed: Vec<Renamed>,
+    pub renamed_count: usize,
+    /// The first 200 entries left out, of `skipped_count`.
     pub skipped: Vec<Skipped>,
+    pub skipped_count: usize,
     /// Imported without their KeePass attachments.
     pub without_attachments: Vec<Skipped>,
     /// Why the file is refused, each by its place (line, entry), never by
@@ -129,9 +133,13 @@ impl Imports {
     }
 
     fn status(&self) -> ImportStatus {
+        // `running` first: once it reads false, `ended` was set before it
+        // (`Running::end`, then its drop), so the status is never "stopped"
+        // without its outcome.
+        let running = self.running.load(Ordering::SeqCst);
         let ended = self.ended.lock().ok().and_then(|e| e.clone());
         ImportStatus {
-            running: self.running.load(Ordering::SeqCst),
+            running,
             done: self.done.load(Ordering::Relaxed),
             total: self.total.load(Ordering::Relaxed),
             outcome: ended.clone().and_then(Result::ok),
@@ -209,6 +217,13 @@ pub fn choose_import_file(
 
 fn preview(state: &AppState, epoch: u64, path: PathBuf, options: ImportOptions) -> IpcResult<ImportPreview> {
     let file = path.display().to_string();
+    // A pipe or a device would be read until it ends, perhaps never.
+    if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            format!("{file} is not a regular file; choose the exported file itself"),
+        ));
+    }
     let bytes = std::fs::File::open(&path).and_then(migrate::read_export).map_err(|e| {
         IpcError::new(
             ErrorCode::InvalidInput,
@@ -232,7 +247,9 @@ fn preview(state: &AppState, epoch: u64, path: PathBuf, options: ImportOptions) 
         count: 0,
         credentials: Vec::new(),
         renamed: Vec::new(),
+        renamed_count: 0,
         skipped: Vec::new(),
+        skipped_count: 0,
         without_attachments: Vec::new(),
         problems: Vec::new(),
     };
@@ -249,12 +266,22 @@ fn preview(state: &AppState, epoch: u64, path: PathBuf, options: ImportOptions) 
         Err(Error::ImportFile { problems }) => preview.problems = problems,
         Err(e) => return Err(e.into()),
     }
-    preview.count = plan.credentials.len();
-    preview.credentials = plan.credentials.iter().take(PREVIEW_ROWS).map(row_of).collect();
-    preview.renamed = plan.renamed;
-    preview.skipped = plan.skipped;
+    if plan.credentials.is_empty() && preview.problems.is_empty() {
+        preview.problems.push(format!(
+            "there is nothing to import: no entry of the file holds a secret ({} left out)",
+            plan.skipped.len()
+        ));
+    }
+    preview.renamed_count = plan.renamed.len();
+    preview.skipped_count = plan.skipped.len();
+    preview.renamed = plan.renamed.into_iter().take(PREVIEW_ROWS).collect();
+    preview.skipped = plan.skipped.into_iter().take(PREVIEW_ROWS).collect();
     preview.without_attachments = plan.without_attachments;
     if preview.problems.is_empty() {
+        // Only a file that can be imported shows its rows: a refused one
+        // may have its columns mislabelled, a secret under "provider".
+        preview.count = plan.credentials.len();
+        preview.credentials = plan.credentials.iter().take(PREVIEW_ROWS).map(row_of).collect();
         let id = uuid::Uuid::new_v4().to_string();
         preview.id = Some(id.clone());
         let mut pending = state
@@ -296,13 +323,25 @@ fn row_of(p: &Planned) -> PreviewRow {
 }
 
 pub fn import_status(state: &AppState) -> IpcResult<ImportStatus> {
-    Ok(state.imports.status())
+    let status = state.imports.status();
+    // The person is watching the bar: not idle.
+    if status.running {
+        state.touch();
+    }
+    Ok(status)
 }
 
 /// "Import": writes the file previewed as `id`, all or nothing, in a
 /// thread of its own (no IPC worker waits for it, so the page's polls of
 /// `import_status` are answered while it runs); answers at once.
 pub fn run_import(state: &AppState, args::run_import { id }: args::run_import) -> IpcResult<ImportStatus> {
+    // Refused while one runs, before the preview is taken from its slot.
+    if state.imports.running.load(Ordering::SeqCst) {
+        return Err(IpcError::new(
+            ErrorCode::Busy,
+            "an import is already running; wait for it to finish",
+        ));
+    }
     let pending = {
         let mut slot = state
             .imports
@@ -323,17 +362,34 @@ pub fn run_import(state: &AppState, args::run_import { id }: args::run_import) -
     if !state.still_open(pending.epoch) {
         return Err(IpcError::locked());
     }
-    let running = Running::start(&state.imports, 2 * pending.plan.len())?;
+    // Each credential checked, then written, then the commit.
+    let total = 2 * pending.plan.len() + 1;
+    let running = Running::start(&state.imports, total)?;
     state.touch();
     let cell = state.shared_vault();
+    let epochs = state.epochs();
     let health = Arc::clone(&state.health_timer);
     let imports = Arc::clone(&state.imports);
     std::thread::Builder::new()
         .name("kw-import".into())
         .spawn(move || {
             let format = pending.format.as_str();
-            let result =
-                cell.with(|v| v.import_credentials_reporting(pending.plan, format, &mut |p| imports.report(p)));
+            let result = cell.with(|v| {
+                // Locked (and perhaps opened again) before this thread got
+                // the vault: what was checked in that unlock is not written.
+                if epochs.load(Ordering::SeqCst) != pending.epoch {
+                    return Err(keywarden_core::Error::invalid(
+                        "vault",
+                        "the vault was locked before the import began; nothing was imported. Choose the file again",
+                    ));
+                }
+                v.import_credentials_reporting(pending.plan, format, &mut |p| {
+                    imports.report(ImportProgress { done: p.done, total })
+                })
+            });
+            if result.is_ok() {
+                imports.report(ImportProgress { done: total, total });
+            }
             // The new credentials' first checks (the scheduler was poked).
             health.poke();
             running.end(result.map_err(IpcError::from).map(|imported| ImportOutcome {
@@ -346,8 +402,14 @@ pub fn run_import(state: &AppState, args::run_import { id }: args::run_import) -
     Ok(state.imports.status())
 }
 
-/// "Cancel": the file previewed is forgotten.
+/// "Cancel", or the reminder read: the file previewed and the last
+/// import's outcome are forgotten.
 pub fn discard_import(state: &AppState) -> IpcResult<()> {
     state.imports.forget();
+    if !state.imports.running.load(Ordering::SeqCst)
+        && let Ok(mut ended) = state.imports.ended.lock()
+    {
+        ended.take();
+    }
     Ok(())
 }

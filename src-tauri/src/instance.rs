@@ -11,6 +11,9 @@
 //! `org.kde.StatusNotifierWatcher`): whether one is there is a flag read
 //! at a close without a bus call, and when the panel goes away while the
 //! window is hidden, the window comes back (nothing else would reach it).
+//! It also hears the notification server's `ActionInvoked` (a person
+//! clicked one of our notifications, or its "Update Credentials"), from
+//! that server only: its owner is followed like the tray host's.
 //! The thread sleeps in the bus's poll: it wakes only for a message.
 
 use std::path::Path;
@@ -21,21 +24,42 @@ use std::time::Duration;
 use dbus::blocking::Connection;
 use dbus::channel::{MatchingReceiver, Sender};
 use dbus::message::MatchRule;
+use keywarden_notify::recorder::NAME as NOTIFICATIONS;
 use keywarden_notify::tray::WATCHER;
 
 const PATH: &str = "/no/keywarden/Desktop";
 const INTERFACE: &str = "no.keywarden.Desktop";
 
 /// What the thread tells the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Another start on this vault asked for the window.
     Show,
     /// The tray host went away.
     TrayGone,
+    /// Notification `id` was clicked (`action` "default") or one of its
+    /// buttons pressed.
+    NotificationAction { id: u32, action: String },
 }
 
-type Handler = Arc<Mutex<Option<Box<dyn Fn(Event) + Send>>>>;
+/// Where events go; those that come before the app set it wait in
+/// `Early` (a second start's Show while this one is still starting).
+type Handler = Arc<Mutex<Receiver>>;
+
+#[derive(Default)]
+struct Receiver {
+    f: Option<Box<dyn Fn(Event) + Send>>,
+    early: Vec<Event>,
+}
+
+fn tell(handler: &Handler, event: Event) {
+    if let Ok(mut h) = handler.lock() {
+        match h.f.as_ref() {
+            Some(f) => f(event),
+            None => h.early.push(event),
+        }
+    }
+}
 
 /// The first app on its vault: the bus name is held while it runs.
 pub struct Instance {
@@ -48,7 +72,10 @@ impl Instance {
     /// Where the thread's events go, once the app is built.
     pub fn on_event(&self, f: impl Fn(Event) + Send + 'static) {
         if let Ok(mut h) = self.handler.lock() {
-            *h = Some(Box::new(f));
+            for event in std::mem::take(&mut h.early) {
+                f(event);
+            }
+            h.f = Some(Box::new(f));
         }
     }
 }
@@ -75,11 +102,11 @@ pub fn bus_name(vault_dir: &Path) -> String {
 /// no session bus there is neither a tray nor a second app to find.
 pub fn claim(vault_dir: &Path) -> Start {
     let tray_host = Arc::new(AtomicBool::new(false));
-    let handler: Handler = Arc::new(Mutex::new(None));
+    let handler: Handler = Arc::default();
     let alone = || {
         Start::First(Instance {
             tray_host: Arc::new(AtomicBool::new(false)),
-            handler: Arc::new(Mutex::new(None)),
+            handler: Arc::default(),
         })
     };
     let Ok(conn) = Connection::new_session() else {
@@ -115,28 +142,49 @@ fn serve(conn: Connection, tray_host: Arc<AtomicBool>, handler: Handler) -> Resu
         .method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,))
         .map_err(|e| e.to_string())?;
     tray_host.store(owned, Ordering::SeqCst);
-    let rule = format!(
-        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{WATCHER}'"
-    );
-    conn.add_match_no_cb(&rule).map_err(|e| e.to_string())?;
-    let tell = move |handler: &Handler, event: Event| {
-        if let Ok(h) = handler.lock()
-            && let Some(f) = h.as_ref()
-        {
-            f(event);
-        }
-    };
-    let (flag, on_signal) = (tray_host.clone(), handler.clone());
+    // Not running yet is fine: the bus starts it at the first notification.
+    let server: Result<(String,), dbus::Error> =
+        bus.method_call("org.freedesktop.DBus", "GetNameOwner", (NOTIFICATIONS,));
+    let server = Arc::new(Mutex::new(server.map(|(o,)| o).unwrap_or_default()));
+    for name in [WATCHER, NOTIFICATIONS] {
+        let rule = format!(
+            "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{name}'"
+        );
+        conn.add_match_no_cb(&rule).map_err(|e| e.to_string())?;
+    }
+    let clicked = format!("type='signal',sender='{NOTIFICATIONS}',interface='{NOTIFICATIONS}',member='ActionInvoked'");
+    conn.add_match_no_cb(&clicked).map_err(|e| e.to_string())?;
+    let (flag, on_signal, owner) = (tray_host.clone(), handler.clone(), server.clone());
     conn.start_receive(
         MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged"),
         Box::new(move |msg, _| {
             let (name, _old, new): (String, String, String) = msg.read3().unwrap_or_default();
+            if name == NOTIFICATIONS
+                && let Ok(mut owner) = owner.lock()
+            {
+                *owner = new.clone();
+            }
             if name == WATCHER {
                 let now = !new.is_empty();
                 let was = flag.swap(now, Ordering::SeqCst);
                 if was && !now {
                     tell(&on_signal, Event::TrayGone);
                 }
+            }
+            true
+        }),
+    );
+    let on_click = handler.clone();
+    conn.start_receive(
+        MatchRule::new_signal(NOTIFICATIONS, "ActionInvoked"),
+        Box::new(move |msg, _| {
+            // A signal sent straight to this app by another program is
+            // not a click: only the notification server's counts.
+            let from_server = server
+                .lock()
+                .is_ok_and(|owner| !owner.is_empty() && msg.sender().is_some_and(|s| *s == **owner));
+            if from_server && let Ok((id, action)) = msg.read2::<u32, String>() {
+                tell(&on_click, Event::NotificationAction { id, action });
             }
             true
         }),

@@ -679,7 +679,12 @@ fn no_command_response_contains_a_stored_secret() {
     assert_eq!(done["outcome"]["imported"], 30, "{done}");
     let (marker, value) = secret(599, "I");
     markers.push(marker.clone());
-    std::fs::write(&export, format!("name,secret,tags\nshifted,{value},{marker}$\n")).unwrap();
+    // The marker also under "provider": a refused file shows no row.
+    std::fs::write(
+        &export,
+        format!("name,secret,provider,tags\nshifted,{value},{marker},{marker}$\n"),
+    )
+    .unwrap();
     h.choose(Some(&export));
     let refused = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
     assert!(
@@ -1002,7 +1007,7 @@ fn an_import_previews_without_writing_then_writes_all_and_reports_its_progress()
     let status = import_and_wait(&mut h, &preview["id"]);
     assert_eq!(
         (&status["done"], &status["total"]),
-        (&json!(500), &json!(500)),
+        (&json!(501), &json!(501)),
         "{status}"
     );
     let outcome = json!({ "imported": 250, "file": file.display().to_string(), "format": "csv" });
@@ -1017,6 +1022,10 @@ fn an_import_previews_without_writing_then_writes_all_and_reports_its_progress()
     // The preview is spent: a second run imports nothing twice.
     let again = h.invoke("run_import", json!({ "id": preview["id"] })).unwrap_err();
     assert_eq!(again["code"], "stale", "{again}");
+    // The outcome (and its reminder) stays until the page says it was read.
+    assert_eq!(h.ok("import_status", json!({}))["outcome"]["imported"], 250);
+    h.ok("discard_import", json!({}));
+    assert!(h.ok("import_status", json!({}))["outcome"].is_null());
 }
 
 #[test]
@@ -1033,6 +1042,7 @@ fn a_broken_file_or_names_the_vault_has_are_refused_whole_by_place_and_change_no
     h.choose(Some(&first));
     let twice = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
     assert!(twice["id"].is_null(), "{twice}");
+    assert_eq!(twice["credentials"], json!([]), "a refused file shows no row");
     let problems = twice["problems"].to_string();
     assert!(
         problems.contains("line 2: the vault already has a credential named 'ledger 0'"),
@@ -1064,6 +1074,32 @@ fn a_broken_file_or_names_the_vault_has_are_refused_whole_by_place_and_change_no
     h.choose(Some(&broken));
     let binary = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
     assert!(binary["problems"].to_string().contains("is not UTF-8 text"), "{binary}");
+
+    // Nothing with a secret: nothing to import, not an empty import.
+    std::fs::write(&broken, "name,secret\nno secret,\n").unwrap();
+    h.choose(Some(&broken));
+    let empty = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    assert!(empty["id"].is_null(), "{empty}");
+    assert!(empty["problems"].to_string().contains("nothing to import"), "{empty}");
+    assert_eq!(empty["skipped_count"], 1, "{empty}");
+
+    // A pipe is not read (it might never end).
+    let fifo = h.dir.path().join("export.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    h.choose(Some(&fifo));
+    let pipe = h
+        .invoke("choose_import_file", json!({ "options": { "tags": [] } }))
+        .unwrap_err();
+    assert!(
+        pipe["message"].as_str().unwrap().contains("not a regular file"),
+        "{pipe}"
+    );
 
     assert_eq!(h.ok("list_credentials", json!({})).as_array().unwrap().len(), 3);
     let audit_after = h.ok("list_audit", json!({ "query": {} })).as_array().unwrap().len();

@@ -17,6 +17,7 @@ pub mod import;
 pub mod instance;
 pub mod ipc_schema;
 pub mod models;
+pub mod notification_clicks;
 pub mod oauth;
 pub mod save_dialog;
 pub mod scheduler;
@@ -134,9 +135,17 @@ pub fn run() {
                 eprintln!("keywarden: no tray icon ({e}); closing the window quits");
             }
             let handle = app.handle().clone();
+            // A second start asked for the window: a start at login does
+            // not hide it afterwards.
+            let asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let shown_on_request = Arc::clone(&asked);
             instance.on_event(move |event| match event {
-                instance::Event::Show => tray::show_window(&handle),
+                instance::Event::Show => {
+                    shown_on_request.store(true, std::sync::atomic::Ordering::SeqCst);
+                    tray::show_window(&handle);
+                }
                 instance::Event::TrayGone => tray::show_if_hidden(&handle),
+                instance::Event::NotificationAction { id, action } => notification_clicks::open(&handle, id, &action),
             });
             // Quitting closes the vault like Lock does: its keys zeroized and
             // its rollback anchor written (the event loop ends the process
@@ -145,7 +154,11 @@ pub fn run() {
                 // Started at login: in the tray only, where a tray is shown
                 // (hidden as soon as the loop runs; a WebDriver session
                 // cannot attach to a window created hidden).
-                tauri::RunEvent::Ready if background && tray::keeps_running(handle) => {
+                tauri::RunEvent::Ready
+                    if background
+                        && !asked.load(std::sync::atomic::Ordering::SeqCst)
+                        && tray::keeps_running(handle) =>
+                {
                     tray::hide_window(handle);
                 }
                 tauri::RunEvent::Exit => {

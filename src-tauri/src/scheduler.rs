@@ -21,7 +21,7 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
 
 pub fn start<R: Runtime>(app: AppHandle<R>) {
     let spawned = std::thread::Builder::new().name("kw-timer".into()).spawn(move || {
-        let notifier = Notifier::new();
+        let notifier = Notifier::with_clicks(std::sync::Arc::clone(&app.keywarden().notification_clicks));
         let mut rotation_at: Option<SystemTime> = None;
         loop {
             let state = app.keywarden();

@@ -58,7 +58,7 @@ pub struct AppState {
     /// Moves at every unlock and lock: what was read from the vault before
     /// a save dialog is written only if the same unlock is still open when
     /// the dialog closes.
-    epoch: std::sync::atomic::AtomicU64,
+    epoch: Arc<std::sync::atomic::AtomicU64>,
     /// The tray's menu, once the tray is up (tray.rs): told of each change
     /// to what it shows. None in tests and where the tray could not start.
     tray: Mutex<Option<Arc<dyn crate::tray::TrayView>>>,
@@ -67,6 +67,8 @@ pub struct AppState {
     pub tray_host: Arc<std::sync::atomic::AtomicBool>,
     /// The import screen's file previewed and its progress (import.rs).
     pub imports: Arc<crate::import::Imports>,
+    /// What each native notification shown is about, for its clicks.
+    pub notification_clicks: Arc<keywarden_notify::Clicks>,
 }
 
 impl AppState {
@@ -106,10 +108,11 @@ impl AppState {
             test_now: None,
             verifier: Mutex::new(Ok(None)),
             envelopes: Mutex::new(std::collections::HashMap::new()),
-            epoch: std::sync::atomic::AtomicU64::new(0),
+            epoch: Arc::default(),
             tray: Mutex::new(None),
             tray_host: Arc::default(),
             imports: Arc::default(),
+            notification_clicks: Arc::default(),
         }
     }
 
@@ -124,6 +127,12 @@ impl AppState {
     /// save at a time, and none after Lock.
     pub fn take_envelope(&self, key_id: &str) -> Option<keywarden_core::partner::Signed> {
         self.envelopes.lock().ok().and_then(|mut all| all.remove(key_id))
+    }
+
+    /// The counter of unlocks, for a thread that must check later that its
+    /// unlock is still the one open (an import).
+    pub fn epochs(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        Arc::clone(&self.epoch)
     }
 
     /// This unlock (see `epoch`).

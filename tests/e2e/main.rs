@@ -773,6 +773,28 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0].summary, "Pleo payroll expires in 13 days");
     assert!(shown[0].body.contains("Pleo production"));
+    // A click on the notification opens its credential; its "Update
+    // Credentials" button opens that dialog (the server shows actions).
+    assert_eq!(shown[0].actions, ["default", "update-credentials"]);
+    nav(&app, "audit");
+    // Another program posing as the server is not heard.
+    Recorder::forge_click(shown[0].id, "default").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        app.try_find("[data-screen=audit]").is_some(),
+        "a forged click moved the window"
+    );
+    recorder.click(shown[0].id, "default");
+    app.wait("[data-screen=credential]");
+    app.until("the clicked credential's page", |a| a.text("main h1") == "Pleo payroll");
+    nav(&app, "dashboard");
+    recorder.click(shown[0].id, "update-credentials");
+    app.wait("[data-testid=rotate-dialog]");
+    assert!(app.text("[data-testid=rotate-dialog]").contains("Pleo payroll"));
+    app.press(&[driver::keys::ESCAPE]);
+    app.until("the dialog closed", |a| {
+        a.try_find("[data-testid=rotate-dialog]").is_none()
+    });
     app.click("[data-testid=open-notices]");
     app.wait("[data-testid=notification-centre]");
     assert_eq!(app.find_all("[data-testid=notice-item]").len(), 1);

@@ -11,13 +11,20 @@
 //!
 //! The text is the notice's summary and body, which name the credential
 //! and its integration and never a secret or its last characters.
+//!
+//! A notification about a credential carries two actions: `default` (a
+//! click on it: open the credential) and `update-credentials` (a button,
+//! where the server shows actions: open its Update Credentials dialog).
+//! Which notification was about what is kept in `Clicks`; the app's bus
+//! thread hears the server's `ActionInvoked` and asks it.
 
 pub mod recorder;
 pub mod tray;
 pub mod tray_host;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use keywarden_core::Notice;
@@ -25,6 +32,53 @@ use keywarden_core::Notice;
 pub const APP_NAME: &str = "Keywarden";
 /// How long a native call may take before the notice is left in-app only.
 pub const DEADLINE: Duration = Duration::from_secs(1);
+
+/// The action of a click on the notification itself (the spec's name).
+pub const OPEN: &str = "default";
+/// The "Update Credentials" button of a notification about a credential.
+pub const UPDATE_CREDENTIALS: &str = "update-credentials";
+
+/// What a notification shown is about: where a click on it leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    Credential(String),
+    PartnerKey(String),
+}
+
+impl About {
+    pub fn of(notice: &Notice) -> Option<About> {
+        match (&notice.credential_id, &notice.partner_key_id) {
+            (Some(id), _) => Some(About::Credential(id.to_string())),
+            (None, Some(key)) => Some(About::PartnerKey(key.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The notifications shown lately and what each is about, by the server's
+/// id: the last 256, far more than a desktop keeps on screen.
+#[derive(Debug, Default)]
+pub struct Clicks {
+    shown: Mutex<VecDeque<(u32, About)>>,
+}
+
+impl Clicks {
+    const KEPT: usize = 256;
+
+    fn remember(&self, id: u32, about: About) {
+        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        if shown.len() == Self::KEPT {
+            shown.pop_front();
+        }
+        shown.push_back((id, about));
+    }
+
+    /// What notification `id` is about, if this app showed it.
+    pub fn about(&self, id: u32) -> Option<About> {
+        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.iter().rev().find(|(i, _)| *i == id).map(|(_, a)| a.clone())
+    }
+}
 
 /// What happened to one notice on the desktop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +94,7 @@ pub enum Delivery {
 #[derive(Debug, Default)]
 pub struct Notifier {
     told_missing: AtomicBool,
+    clicks: Arc<Clicks>,
 }
 
 impl Notifier {
@@ -47,24 +102,44 @@ impl Notifier {
         Notifier::default()
     }
 
+    /// A notifier that says in `clicks` what each notification is about.
+    pub fn with_clicks(clicks: Arc<Clicks>) -> Notifier {
+        Notifier {
+            told_missing: AtomicBool::new(false),
+            clicks,
+        }
+    }
+
     /// Shows `notice` on the desktop, or says why it stays in-app only.
     /// Returns within `DEADLINE`.
     pub fn show(&self, notice: &Notice) -> Delivery {
         let summary = notice.summary.clone();
         let body = notice.body.clone();
+        let about = About::of(notice);
+        let clicks = Arc::clone(&self.clicks);
         let (tx, rx) = mpsc::channel();
         // The thread owns its D-Bus connection; if the server never
         // answers, the thread is abandoned after the deadline and ends
         // with libdbus's own reply timeout.
         let spawned = std::thread::Builder::new().name("kw-notify".into()).spawn(move || {
-            let result = notify_rust::Notification::new()
+            let mut notification = notify_rust::Notification::new();
+            notification
                 .appname(APP_NAME)
                 .summary(&summary)
                 .body(&body)
-                .icon("dialog-warning")
-                .show()
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+                .icon("dialog-warning");
+            // A server without actions ignores them (the spec).
+            if let Some(about) = &about {
+                notification.action(OPEN, "Open");
+                if matches!(about, About::Credential(_)) {
+                    notification.action(UPDATE_CREDENTIALS, "Update Credentials");
+                }
+            }
+            let result = notification.show().map_err(|e| e.to_string()).map(|shown| {
+                if let Some(about) = about {
+                    clicks.remember(shown.id(), about);
+                }
+            });
             let _ = tx.send(result);
         });
         let outcome = match spawned {
@@ -95,5 +170,22 @@ fn explain(raw: &str) -> String {
         "no session bus".to_owned()
     } else {
         raw.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_click_finds_what_its_notification_was_about_among_the_last_256_shown() {
+        let clicks = Clicks::default();
+        for id in 1..=300 {
+            clicks.remember(id, About::Credential(format!("c{id}")));
+        }
+        assert_eq!(clicks.about(300), Some(About::Credential("c300".into())));
+        assert_eq!(clicks.about(45), Some(About::Credential("c45".into())));
+        assert_eq!(clicks.about(44), None, "the oldest are forgotten");
+        assert_eq!(clicks.about(301), None, "not one of ours");
     }
 }

@@ -1,6 +1,8 @@
 //! A notification server for tests: it owns `org.freedesktop.Notifications`
 //! on the session bus and records every `Notify` call (summary and body),
-//! so a test can assert what a person would have seen.
+//! so a test can assert what a person would have seen; and clicks one as
+//! a person would (`click`: the server's `ActionInvoked` signal). It says
+//! it shows actions, as GNOME Shell and KDE Plasma do.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,13 +17,19 @@ pub const NAME: &str = "org.freedesktop.Notifications";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown {
+    /// The id the server gave it.
+    pub id: u32,
     pub app_name: String,
     pub summary: String,
     pub body: String,
+    /// The action keys offered, in order (their labels left out).
+    pub actions: Vec<String>,
 }
 
 pub struct Recorder {
     shown: Arc<Mutex<Vec<Shown>>>,
+    /// Clicks to send: (notification id, action key).
+    clicks: Arc<Mutex<Vec<(u32, String)>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -31,9 +39,10 @@ impl Recorder {
     /// returns once the name is owned.
     pub fn start() -> Result<Recorder, String> {
         let shown = Arc::new(Mutex::new(Vec::new()));
+        let clicks = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (log, halt) = (shown.clone(), stop.clone());
+        let (log, halt, to_click) = (shown.clone(), stop.clone(), clicks.clone());
         let thread = std::thread::spawn(move || {
             let conn = match Connection::new_session() {
                 Ok(c) => c,
@@ -57,15 +66,22 @@ impl Recorder {
                             let _icon: String = args.read().unwrap_or_default();
                             let summary: String = args.read().unwrap_or_default();
                             let body: String = args.read().unwrap_or_default();
+                            let offered: Vec<String> = args.read().unwrap_or_default();
                             let mut shown = log.lock().unwrap_or_else(|p| p.into_inner());
+                            let id = shown.len() as u32 + 1;
                             shown.push(Shown {
+                                id,
                                 app_name,
                                 summary,
                                 body,
+                                // Key, label, key, label…
+                                actions: offered.into_iter().step_by(2).collect(),
                             });
-                            msg.method_return().append1(shown.len() as u32)
+                            msg.method_return().append1(id)
                         }
-                        Some("GetCapabilities") => msg.method_return().append1(vec!["body".to_owned()]),
+                        Some("GetCapabilities") => msg
+                            .method_return()
+                            .append1(vec!["body".to_owned(), "actions".to_owned()]),
                         Some("GetServerInformation") => msg
                             .method_return()
                             .append3("keywarden-recorder", "keywarden", "1.0")
@@ -79,6 +95,14 @@ impl Recorder {
             );
             let _ = ready_tx.send(Ok(()));
             while !halt.load(Ordering::SeqCst) {
+                let due = std::mem::take(&mut *to_click.lock().unwrap_or_else(|p| p.into_inner()));
+                for (id, action) in due {
+                    let Ok(signal) = dbus::Message::new_signal("/org/freedesktop/Notifications", NAME, "ActionInvoked")
+                    else {
+                        continue;
+                    };
+                    let _ = conn.send(signal.append2(id, action));
+                }
                 if conn.process(Duration::from_millis(50)).is_err() {
                     break;
                 }
@@ -87,6 +111,7 @@ impl Recorder {
         match ready_rx.recv_timeout(Duration::from_secs(5)) {
             Ok(Ok(())) => Ok(Recorder {
                 shown,
+                clicks,
                 stop,
                 thread: Some(thread),
             }),
@@ -97,6 +122,25 @@ impl Recorder {
 
     pub fn shown(&self) -> Vec<Shown> {
         self.shown.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Another program on the bus sends the server's `ActionInvoked` for
+    /// notification `id` from its own connection: not a click.
+    pub fn forge_click(id: u32, action: &str) -> Result<(), String> {
+        let conn = Connection::new_session().map_err(|e| e.to_string())?;
+        let signal = dbus::Message::new_signal("/org/freedesktop/Notifications", NAME, "ActionInvoked")?;
+        conn.send(signal.append2(id, action))
+            .map_err(|()| "the signal was not sent".to_owned())?;
+        Ok(())
+    }
+
+    /// A person clicks notification `id` (`action` "default") or one of
+    /// its buttons: the server says so to the whole bus, within 50 ms.
+    pub fn click(&self, id: u32, action: &str) {
+        self.clicks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, action.to_owned()));
     }
 }
 

@@ -1,5 +1,5 @@
 // The session's state: vault status, the screen shown, and the loaded lists.
-import { api, KwError } from './ipc';
+import { api, KwError, type OpenRequest } from './ipc';
 import type { AppStatus, CredentialSummary, Integration, Notice } from './ipc/types';
 
 export type Screen =
@@ -83,6 +83,23 @@ class AppModel {
     this.lockReason = null;
     await this.refreshStatus();
     await this.loadLists();
+    if (this.openAfterUnlock) {
+      this.open(this.openAfterUnlock);
+      this.openAfterUnlock = null;
+    }
+  }
+
+  /** A notification clicked while the vault was locked: where to go once it opens. */
+  openAfterUnlock: OpenRequest | null = null;
+
+  /** Goes where a clicked notification leads (after the unlock, if locked). */
+  open(r: OpenRequest) {
+    if (this.status?.vault !== 'unlocked') {
+      this.openAfterUnlock = r;
+      return;
+    }
+    if (r.screen === 'partner-key') this.go({ name: 'partner-key', id: r.id });
+    else this.go({ name: 'credential', id: r.id, action: r.update ? 'rotate' : undefined });
   }
 }
 

@@ -53,7 +53,7 @@ impl SourceFormat {
         let extension = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
         match extension.as_deref() {
             Some("xml") => return Self::KeepassXml,
-            Some("csv" | "tsv" | "txt") => return Self::Csv,
+            Some("csv" | "txt") => return Self::Csv,
             _ => {}
         }
         let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);

@@ -21,6 +21,13 @@ pub(super) fn check_plan(
             Ok(c) => checked.push(c),
             // The organisation's rule, not the file, decides: said as such.
             Err(Error::ManagedByPolicy { setting, detail }) => {
+                // The provider column's word is not repeated: in a file
+                // whose columns are mislabelled it may be a secret.
+                let detail = if setting == "allowed_providers" {
+                    "its provider is not one your organization allows (`kw policy show` lists them)".to_owned()
+                } else {
+                    detail
+                };
                 return Err(Error::ManagedByPolicy {
                     setting,
                     detail: format!("{} ('{}'): {detail}", p.place, p.credential.name),

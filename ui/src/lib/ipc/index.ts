@@ -32,6 +32,9 @@ async function call<K extends keyof Commands>(command: K, args: Commands[K]['arg
   }
 }
 
+/** Where a click on a native notification leads (notification_clicks.rs). */
+export type OpenRequest = { screen: 'credential' | 'partner-key'; id: string; update: boolean };
+
 export const api = {
   ...commands(call),
 
@@ -41,6 +44,9 @@ export const api = {
   /** Expiry notices fired: `fired` new ones. */
   onNotices: (f: (fired: number) => void): Promise<UnlistenFn> =>
     listen<number>('notices-changed', (e) => f(e.payload)),
+  /** A native notification was clicked: the window goes to what it is about. */
+  onOpenRequest: (f: (r: OpenRequest) => void): Promise<UnlistenFn> =>
+    listen<OpenRequest>('open-from-notification', (e) => f(e.payload)),
   /** A scheduled check ran: the credential's name. */
   onChecked: (f: (credential: string) => void): Promise<UnlistenFn> =>
     listen<string>('credential-checked', (e) => f(e.payload)),

@@ -27,7 +27,15 @@ count: number,
 /**
  * The first 200 of them.
  */
-credentials: Array<PreviewRow>, renamed: Array<Renamed>, skipped: Array<Skipped>, 
+credentials: Array<PreviewRow>, 
+/**
+ * The first 200 titles renamed, of `renamed_count`.
+ */
+renamed: Array<Renamed>, renamed_count: number, 
+/**
+ * The first 200 entries left out, of `skipped_count`.
+ */
+skipped: Array<Skipped>, skipped_count: number, 
 /**
  * Imported without their KeePass attachments.
  */
