@@ -773,6 +773,17 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0].summary, "Pleo payroll expires in 13 days");
     assert!(shown[0].body.contains("Pleo production"));
+    // The dashboard's expiry chart draws it within the 14-day notice; its
+    // table says the same in words.
+    app.wait("[data-testid=expiry-chart] svg[role=img]");
+    let label = app
+        .script("return document.querySelector('[data-testid=expiry-chart] svg').getAttribute('aria-label')", json!([]))
+        .unwrap();
+    assert!(label.as_str().unwrap().contains("1 within the 14-day notice"), "{label}");
+    app.click("[data-testid=expiry-chart-table-toggle]");
+    let table = app.text("[data-testid=expiry-chart-table]");
+    assert!(table.contains("Pleo payroll"), "{table}");
+    app.screenshot("24b-dashboard-expiry-chart");
     // A click on the notification opens its credential; its "Update
     // Credentials" button opens that dialog (the server shows actions).
     assert_eq!(shown[0].actions, ["default", "update-credentials"]);

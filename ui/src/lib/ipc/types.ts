@@ -42,3 +42,4 @@ export type { ImportOptions } from './bindings/ImportOptions';
 export type { ImportOutcome } from './bindings/ImportOutcome';
 export type { ImportPreview } from './bindings/ImportPreview';
 export type { ImportStatus } from './bindings/ImportStatus';
+export type { HourUsage } from './bindings/HourUsage';

@@ -1,0 +1,103 @@
+// The columns the charts draw (components/BarChart.svelte), from what the
+// pages already load: uses and checks of a credential by day, a partner
+// key's verifications by hour with its anomalies, expiries by week. Times
+// are UTC, as everywhere in the app (status.ts `when`).
+import type { AuditEvent, Check, CredentialSummary, HourUsage, Notice } from './ipc/types';
+
+/** A sign drawn over a column, never by colour alone: each has its shape. */
+export type Mark = { kind: 'pass' | 'fail' | 'anomaly'; count: number; label: string };
+
+/** One column: its stacked parts (e.g. [ok, failed]) and its marks. */
+export type Column = { key: string; label: string; parts: number[]; marks: Mark[] };
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/** `2026-12-03T10:…` → its UTC day, `2026-12-03`. */
+const dayOf = (t: string) => t.slice(0, 10);
+/** `2026-12-03T10:…` → its UTC hour, `2026-12-03T10`. */
+const hourOf = (t: string) => t.slice(0, 13);
+
+/** The `n` UTC days up to and including today's, oldest first. */
+export function lastDays(now: Date, n: number): string[] {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Array.from({ length: n }, (_, i) => new Date(today - (n - 1 - i) * DAY).toISOString().slice(0, 10));
+}
+
+/** The `n` UTC hours up to and including this one, oldest first. */
+export function lastHours(now: Date, n: number): string[] {
+  const hour = Math.floor(now.getTime() / HOUR) * HOUR;
+  return Array.from({ length: n }, (_, i) => new Date(hour - (n - 1 - i) * HOUR).toISOString().slice(0, 13));
+}
+
+function count<T>(items: T[], key: (t: T) => string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const i of items) m.set(key(i), (m.get(key(i)) ?? 0) + 1);
+  return m;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** A credential's uses per day over `n` days, its checks as marks (one per
+ *  verdict that day: passed, failed). */
+export function usesAndChecks(uses: AuditEvent[], checks: Check[], now: Date, n = 30): Column[] {
+  const perDay = count(uses, (e) => dayOf(e.at));
+  return lastDays(now, n).map((d) => {
+    const that = checks.filter((c) => dayOf(c.checked_at) === d);
+    const passed = that.filter((c) => c.outcome.result === 'valid').length;
+    const failed = that.length - passed;
+    const marks: Mark[] = [];
+    if (passed) marks.push({ kind: 'pass', count: passed, label: plural(passed, 'check passed', 'checks passed') });
+    if (failed) marks.push({ kind: 'fail', count: failed, label: plural(failed, 'check failed', 'checks failed') });
+    return { key: d, label: d.slice(5), parts: [perDay.get(d) ?? 0], marks };
+  });
+}
+
+/** A partner key's verifications per hour over `n` hours (ok, failed), its
+ *  anomalies marked in the hour they were raised. */
+export function verificationsPerHour(usage: HourUsage[], alerts: Notice[], now: Date, n = 48): Column[] {
+  const byHour = new Map(usage.map((u) => [hourOf(u.hour), u]));
+  return lastHours(now, n).map((h) => {
+    const u = byHour.get(h);
+    const raised = alerts.filter((a) => hourOf(a.fired_at) === h);
+    return {
+      key: h,
+      label: `${h.slice(5, 10)} ${h.slice(11, 13)}h`,
+      parts: [u?.ok ?? 0, u?.failed ?? 0],
+      marks: raised.map((a) => ({ kind: 'anomaly' as const, count: 1, label: a.summary })),
+    };
+  });
+}
+
+/** Credentials expiring per week over the next `weeks` weeks (those in the
+ *  first two weeks are within the 14-day notice), with the names in each. */
+export function expiryWeeks(credentials: CredentialSummary[], now: Date, weeks = 13): (Column & { names: string[] })[] {
+  const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Array.from({ length: weeks }, (_, w) => {
+    const from = start + w * 7 * DAY;
+    const to = from + 7 * DAY;
+    const due = credentials.filter((c) => {
+      if (!c.expires_at || c.status === 'disabled') return false;
+      const t = Date.parse(c.expires_at);
+      return t >= from && t < to;
+    });
+    const key = new Date(from).toISOString().slice(0, 10);
+    return {
+      key,
+      label: key.slice(5),
+      parts: w < 2 ? [0, due.length] : [due.length, 0],
+      marks: [],
+      names: due.map((c) => c.name).sort(),
+    };
+  });
+}
+
+/** How many of each mark the columns carry. */
+export function markTotals(columns: Column[]): Record<Mark['kind'], number> {
+  const t = { pass: 0, fail: 0, anomaly: 0 };
+  for (const m of columns.flatMap((c) => c.marks)) t[m.kind] += m.count;
+  return t;
+}
+
+/** The sum of each column's part `k`. */
+export const partTotal = (columns: Column[], k: number) => columns.reduce((n, c) => n + (c.parts[k] ?? 0), 0);
