@@ -1028,13 +1028,19 @@ fn an_import_previews_without_writing_then_writes_all_and_reports_its_progress()
     assert!(h.ok("import_status", json!({}))["outcome"].is_null());
 }
 
-#[test]
-fn a_broken_file_or_names_the_vault_has_are_refused_whole_by_place_and_change_nothing() {
+/// A new vault and the preview of a CSV of `n` keys chosen in the dialog.
+fn vault_and_preview(n: usize) -> (Harness, std::path::PathBuf, Value) {
     let mut h = Harness::new();
     h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
-    let first = import_csv(&h, "first.csv", "ledger", 3);
-    h.choose(Some(&first));
+    let file = import_csv(&h, "export.csv", "ledger", n);
+    h.choose(Some(&file));
     let preview = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    (h, file, preview)
+}
+
+#[test]
+fn a_broken_file_or_names_the_vault_has_are_refused_whole_by_place_and_change_nothing() {
+    let (mut h, first, preview) = vault_and_preview(3);
     import_and_wait(&mut h, &preview["id"]);
     let audit_before = h.ok("list_audit", json!({ "query": {} })).as_array().unwrap().len();
 
@@ -1111,11 +1117,7 @@ fn a_broken_file_or_names_the_vault_has_are_refused_whole_by_place_and_change_no
 
 #[test]
 fn a_lock_forgets_the_file_previewed() {
-    let mut h = Harness::new();
-    h.ok("create_vault", json!({ "passphrase": "correct horse battery staple" }));
-    let file = import_csv(&h, "export.csv", "ledger", 5);
-    h.choose(Some(&file));
-    let preview = h.ok("choose_import_file", json!({ "options": { "tags": [] } }));
+    let (mut h, _, preview) = vault_and_preview(5);
     h.ok("lock_vault", json!({}));
     h.ok("unlock_vault", json!({ "passphrase": "correct horse battery staple" }));
     let gone = h.invoke("run_import", json!({ "id": preview["id"] })).unwrap_err();

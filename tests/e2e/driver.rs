@@ -422,6 +422,13 @@ impl App {
         .unwrap_or_else(|e| panic!("pressing {keys:?}: {e}"));
     }
 
+    /// Types `text` into whatever has the focus, key by key.
+    pub fn type_keys(&self, text: &str) {
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        let keys: Vec<&str> = chars.iter().map(String::as_str).collect();
+        self.press(&keys);
+    }
+
     /// Holds the keys down together, then lets them go (Alt+2).
     pub fn chord(&self, keys: &[&str]) {
         let mut actions: Vec<Value> = keys.iter().map(|k| json!({ "type": "keyDown", "value": k })).collect();
@@ -621,6 +628,10 @@ pub mod keys {
     pub const ALT: &str = "\u{E00A}";
     pub const ARROW_UP: &str = "\u{E013}";
     pub const ARROW_DOWN: &str = "\u{E015}";
+    pub const ARROW_RIGHT: &str = "\u{E014}";
+    pub const SHIFT: &str = "\u{E008}";
+    pub const CONTROL: &str = "\u{E009}";
+    pub const SPACE: &str = "\u{E00D}";
 }
 
 impl Drop for App {

@@ -7,7 +7,7 @@ use keywarden_core::{CredentialKind, NewCredential, SecretFields, SecretString};
 use crate::alerts::vault_with_pleo;
 use serde_json::json;
 
-use crate::driver::keys::{ALT, ARROW_DOWN, ARROW_UP, ENTER, ESCAPE, TAB};
+use crate::driver::keys::{ALT, ARROW_DOWN, ARROW_UP, CONTROL, ENTER, ESCAPE, SHIFT, TAB};
 use crate::launch;
 
 #[test]
@@ -190,4 +190,167 @@ fn a_long_list_keeps_the_focus_on_a_row_in_view_and_each_new_view_starts_at_its_
 /// Business Central credentials come first, every fourth from 00002.
 fn sorted_name(i: usize) -> String {
     format!("business_central credential {:05}", 4 * i + 2)
+}
+
+/// The heading that has the focus, once the new screen took it there.
+fn heading(app: &crate::driver::App, text: &str) {
+    app.until(&format!("the focus on the heading '{text}'"), |a| {
+        let f = a.focused();
+        f.tag == "h1" && f.text == text
+    });
+}
+
+/// A new credential from the keyboard alone: Alt+2, New credential, the
+/// type chosen with the arrow keys (`right` presses from API key), each
+/// field reached with Tab and typed, "Save without checking" (no provider
+/// to ask); the credential's page opens with the focus on its name.
+fn add_by_keyboard(app: &crate::driver::App, right: usize, name: &str, fields: &[(&str, &str)]) {
+    use crate::driver::keys::ARROW_RIGHT;
+    app.chord(&[ALT, "2"]);
+    heading(app, "Credentials");
+    app.tab_to("New credential", |f| f.testid == "new-credential");
+    app.press(&[ENTER]);
+    heading(app, "New credential");
+    app.tab_to("the type", |f| f.testid == "kind-api_key");
+    for _ in 0..right {
+        app.press(&[ARROW_RIGHT]);
+    }
+    app.tab_to("the name", |f| f.id == "c-name");
+    app.type_keys(name);
+    for (id, value) in fields {
+        app.tab_to(id, |f| f.id == *id);
+        app.type_keys(value);
+    }
+    app.tab_to("Save without checking", |f| f.testid == "save-unchecked");
+    app.press(&[ENTER]);
+    heading(app, name);
+}
+
+#[test]
+fn the_whole_lifecycle_is_done_with_the_keyboard_alone_and_each_new_screen_takes_the_focus_to_its_heading() {
+    use crate::driver::keys::SPACE;
+    let dir = tempfile::tempdir().unwrap();
+    let app = launch(dir.path());
+
+    // First run: create the vault, confirm the recovery code is stored.
+    app.wait("[data-screen=first-run]");
+    app.tab_to("Create the vault", |f| f.testid == "create-vault");
+    app.press(&[ENTER]);
+    app.wait("[data-testid=recovery-code]");
+    app.tab_to("I stored it", |f| f.testid == "stored-it");
+    app.press(&[SPACE]);
+    app.tab_to("Continue", |f| f.testid == "continue");
+    app.press(&[ENTER]);
+    heading(&app, "Dashboard");
+
+    // Each type of credential.
+    add_by_keyboard(&app, 0, "Keyboard API", &[("c-api-key", "pk_live_KEYBOARDONLY_0001")]);
+    add_by_keyboard(
+        &app,
+        1,
+        "Keyboard OAuth",
+        &[
+            ("c-client-id", "client-kb"),
+            ("c-token-url", "https://login.example.com/oauth2/token"),
+            ("c-client-secret", "cs_KEYBOARDONLY_0002"),
+        ],
+    );
+    add_by_keyboard(
+        &app,
+        2,
+        "Keyboard basic",
+        &[("c-user", "ledger"), ("c-password", "pw_KEYBOARDONLY_0003")],
+    );
+    add_by_keyboard(
+        &app,
+        3,
+        "Keyboard custom",
+        &[("cf-name-0", "token"), ("cf-value-0", "tk_KEYBOARDONLY_0004")],
+    );
+
+    // Rotate the custom one (its page is open): offline, a new value.
+    app.tab_to("Update Credentials", |f| f.testid == "update-credentials");
+    app.press(&[ENTER]);
+    app.wait("[data-testid=rotate-dialog]");
+    app.tab_to("the new value", |f| f.id == "rot-token");
+    app.type_keys("tk_KEYBOARDROTATED_0005");
+    app.tab_to("offline only", |f| f.testid == "rotate-offline");
+    app.press(&[SPACE]);
+    app.tab_to("Validate and Save", |f| f.testid == "validate-and-save");
+    app.press(&[ENTER]);
+    app.until("rotated, the dialog closed", |a| {
+        a.try_find("[data-testid=rotate-dialog]").is_none() && a.text("[data-testid=mask-token]").ends_with("0005")
+    });
+    assert_eq!(app.focused().testid, "update-credentials", "focus back where it was");
+
+    // Test it, offline only: the box ticked, then back to the button.
+    app.tab_to("Offline checks only", |f| f.testid == "test-offline");
+    app.press(&[SPACE]);
+    app.chord(&[SHIFT, TAB]);
+    assert_eq!(app.focused().testid, "test-connection", "{:?}", app.focused());
+    app.press(&[ENTER]);
+    app.wait("[data-testid=check-verdict]");
+
+    // Disable it: the reason typed, Disable; the replacement it asks for
+    // is put off with Escape, and it stays disabled.
+    app.tab_to("the reason", |f| f.testid == "disable-reason");
+    app.type_keys("pasted in a chat");
+    app.tab_to("Disable", |f| f.testid == "disable-credential");
+    app.press(&[ENTER]);
+    app.wait("[data-testid=replacement-prompt]");
+    assert!(app.focused().in_dialog, "{:?}", app.focused());
+    app.press(&[ESCAPE]);
+    app.until("disabled, the dialog closed", |a| {
+        a.try_find("[data-testid=rotate-dialog]").is_none() && a.body_text().contains("Disabled")
+    });
+
+    // Delete it, from the list: its name typed to confirm.
+    app.chord(&[ALT, "2"]);
+    heading(&app, "Credentials");
+    app.tab_to("Keyboard custom in the table", |f| {
+        f.tag == "button" && f.text == "Keyboard custom"
+    });
+    app.press(&[ENTER]);
+    heading(&app, "Keyboard custom");
+    app.tab_to("Delete", |f| f.testid == "delete-credential");
+    app.press(&[ENTER]);
+    app.wait("[data-testid=delete-dialog]");
+    app.tab_to("the name to confirm", |f| f.testid == "delete-confirm-name");
+    app.type_keys("Keyboard custom");
+    app.tab_to("Delete for good", |f| f.testid == "delete-confirm");
+    app.press(&[ENTER]);
+    heading(&app, "Credentials");
+    app.until("three left", |a| a.text("[data-testid=row-count]") == "3 of 3");
+
+    // The audit log, then Settings: auto-lock set to 30 minutes and saved.
+    app.chord(&[ALT, "4"]);
+    heading(&app, "Audit log");
+    app.chord(&[ALT, "5"]);
+    heading(&app, "Settings");
+    app.tab_to("Auto-lock", |f| f.testid == "auto-lock");
+    app.chord(&[CONTROL, "a"]);
+    app.type_keys("30");
+    app.tab_to("Save settings", |f| f.testid == "save-settings");
+    app.press(&[ENTER]);
+    app.until("saved", |a| a.text("[data-testid=notice]").contains("saved"));
+
+    // A partner key issued, shown once, and put away.
+    app.chord(&[ALT, "7"]);
+    heading(&app, "Partner keys");
+    app.tab_to("the application", |f| f.testid == "pk-application");
+    app.type_keys("keyboard-partner");
+    app.tab_to("the scopes", |f| f.testid == "pk-scopes");
+    app.type_keys("invoices:read");
+    app.tab_to("Issue key", |f| f.testid == "pk-issue");
+    app.press(&[ENTER]);
+    app.wait("[data-testid=show-once]");
+    app.tab_to("delivered", |f| f.testid == "key-delivered");
+    app.press(&[SPACE]);
+    app.tab_to("Done", |f| f.testid == "close-show-once");
+    app.press(&[ENTER]);
+    app.until("the key put away", |a| a.try_find("[data-testid=show-once]").is_none());
+    app.until("listed", |a| a.find_all("[data-testid=partner-key-row]").len() == 1);
+    app.chord(&[ALT, "1"]);
+    heading(&app, "Dashboard");
+    app.screenshot("55-keyboard-lifecycle-dashboard");
 }

@@ -777,9 +777,15 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     // table says the same in words.
     app.wait("[data-testid=expiry-chart] svg[role=img]");
     let label = app
-        .script("return document.querySelector('[data-testid=expiry-chart] svg').getAttribute('aria-label')", json!([]))
+        .script(
+            "return document.querySelector('[data-testid=expiry-chart] svg').getAttribute('aria-label')",
+            json!([]),
+        )
         .unwrap();
-    assert!(label.as_str().unwrap().contains("1 within the 14-day notice"), "{label}");
+    assert!(
+        label.as_str().unwrap().contains("1 within the 14-day notice"),
+        "{label}"
+    );
     app.click("[data-testid=expiry-chart-table-toggle]");
     let table = app.text("[data-testid=expiry-chart-table]");
     assert!(table.contains("Pleo payroll"), "{table}");

@@ -3,6 +3,8 @@
 //!   start → interactive list of 1,000 credentials   (≤ 1 s)
 //!   keystroke in search over 10,000 → updated list  (≤ 50 ms)
 //!   release binary size (≤ 15 MB), idle RSS of app + WebKit (≤ 200 MB)
+//!   idle PSS and USS of app + WebKit, beside KeePassXC's GUI on the same
+//!   1,000 entries, in the same run (issue 24)
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -274,6 +276,7 @@ fn bench_binary_size_and_idle_memory() {
     let group = group_resident_kib(&pids)
         .map(|k| format!("{:.0} MB", k as f64 / 1024.0))
         .unwrap_or_else(|| "unavailable (needs CAP_SYS_ADMIN)".into());
+    let ours = Footprint::of(&pids);
     println!(
         "BENCH binary={} bytes ({:.1} MB) idle_resident_group={group} idle_rss_sum={:.0} MB idle_pss_sum={:.0} MB processes={per_process:#?}",
         size,
@@ -281,6 +284,114 @@ fn bench_binary_size_and_idle_memory() {
         rss as f64 / 1024.0,
         pss as f64 / 1024.0
     );
+    // The password manager users know, measured the same way in the same
+    // run: KeePassXC's GUI on the same X display, its database of the same
+    // 1,000 entries open, idle as long.
+    let theirs = keepassxc_footprint(&app.display_name(), 1000);
+    println!(
+        "BENCH idle_memory keywarden {} | keepassxc {}",
+        ours.said(),
+        theirs.said()
+    );
+}
+
+/// Memory as `smem` reports it, summed over a group of processes (from
+/// `/proc/PID/smaps_rollup`): PSS (shared pages split among their users),
+/// USS (pages only this process maps), and the anonymous part.
+#[derive(Debug, Default, Clone, Copy)]
+struct Footprint {
+    processes: usize,
+    pss_kib: u64,
+    uss_kib: u64,
+    anon_kib: u64,
+}
+
+impl Footprint {
+    fn of(pids: &[u32]) -> Footprint {
+        let mut f = Footprint::default();
+        for p in pids {
+            f.processes += 1;
+            f.pss_kib += kib(*p, "smaps_rollup", "Pss:");
+            f.uss_kib += kib(*p, "smaps_rollup", "Private_Clean:") + kib(*p, "smaps_rollup", "Private_Dirty:");
+            f.anon_kib += kib(*p, "smaps_rollup", "Anonymous:");
+        }
+        f
+    }
+
+    fn said(&self) -> String {
+        let mb = |k: u64| k as f64 / 1024.0;
+        format!(
+            "processes={} pss={:.1} MB uss={:.1} MB anonymous={:.1} MB",
+            self.processes,
+            mb(self.pss_kib),
+            mb(self.uss_kib),
+            mb(self.anon_kib)
+        )
+    }
+}
+
+/// KeePassXC's GUI with a database of `n` entries (made by keepassxc-cli
+/// from a KeePass XML export), idle 10 s after its window shows.
+fn keepassxc_footprint(display: &str, n: usize) -> Footprint {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><KeePassFile><Meta><DatabaseName>bench</DatabaseName></Meta><Root><Group><Name>Root</Name>",
+    );
+    for i in 0..n {
+        xml.push_str(&format!(
+            "<Entry><String><Key>Title</Key><Value>erp-api-{i:05}</Value></String><String><Key>Password</Key><Value ProtectInMemory=\"True\">pk_live_{i:024}</Value></String></Entry>"
+        ));
+    }
+    xml.push_str("</Group></Root></KeePassFile>");
+    let (xml_path, db) = (dir.path().join("bench.xml"), dir.path().join("bench.kdbx"));
+    std::fs::write(&xml_path, xml).unwrap();
+    let mut import = Command::new("keepassxc-cli")
+        .args(["import", "-q", "-p", "-t", "100"])
+        .arg(&xml_path)
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("keepassxc-cli (make bench installs keepassxc)");
+    import
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"bench-pass\nbench-pass\n")
+        .unwrap();
+    assert!(import.wait().unwrap().success(), "keepassxc-cli import");
+    let mut gui = Command::new("keepassxc")
+        .arg("--pw-stdin")
+        .arg(&db)
+        .env("DISPLAY", display)
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keepassxc");
+    gui.stdin.take().unwrap().write_all(b"bench-pass\n").unwrap();
+    // Open once its window is titled with the database.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "bench.kdbx"])
+            .env("DISPLAY", display)
+            .output()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+        if found {
+            break;
+        }
+        assert!(Instant::now() < deadline, "KeePassXC did not open its database");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(10));
+    let footprint = Footprint::of(&descendants(gui.id()));
+    let _ = gui.kill();
+    let _ = gui.wait();
+    footprint
 }
 
 /// A provider that accepts every secret (the idle bench's checks).
