@@ -41,6 +41,8 @@ macro_rules! for_each_command {
             rotate_credential(id: String, input: RotateInput) -> RotationOutcome;
             test_connection(id: String, offline: bool) -> CheckReport;
             list_checks(id: String) -> Vec<Check>;
+            /// Uses and checks per UTC day over the last `days` days (at most 366), every day listed.
+            credential_activity(id: String, days: u32) -> Vec<DayActivity>;
             /// How often the credential is checked live on a schedule, and when next.
             check_schedule(id: String) -> CheckSchedule;
             /// Sets its period in hours (0: not scheduled; null: its integration's or provider's).

@@ -230,6 +230,13 @@ pub fn list_checks(state: &AppState, args::list_checks { id }: args::list_checks
     state.with_vault(|v| v.recent_checks(&id, 20))
 }
 
+pub fn credential_activity(
+    state: &AppState,
+    args::credential_activity { id, days }: args::credential_activity,
+) -> IpcResult<Vec<keywarden_core::DayActivity>> {
+    state.with_vault(|v| v.activity(&id, days.clamp(1, 366)))
+}
+
 /// The admin marks a reminder done (the replaced secret revoked at the
 /// provider); audited.
 pub fn dismiss_reminder(

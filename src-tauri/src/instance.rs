@@ -40,6 +40,10 @@ pub enum Event {
     /// Notification `id` was clicked (`action` "default") or one of its
     /// buttons pressed.
     NotificationAction { id: u32, action: String },
+    /// Notification `id` is gone from the desktop.
+    NotificationClosed { id: u32 },
+    /// Another notification server took over (its ids start again).
+    NotificationServerChanged,
 }
 
 /// Where events go; those that come before the app set it wait in
@@ -136,65 +140,103 @@ pub fn claim(vault_dir: &Path) -> Start {
     Start::First(Instance { tray_host, handler })
 }
 
-fn serve(conn: Connection, tray_host: Arc<AtomicBool>, handler: Handler) -> Result<(), String> {
-    let bus = conn.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", Duration::from_secs(2));
-    let (owned,): (bool,) = bus
-        .method_call("org.freedesktop.DBus", "NameHasOwner", (WATCHER,))
-        .map_err(|e| e.to_string())?;
-    tray_host.store(owned, Ordering::SeqCst);
-    // Not running yet is fine: the bus starts it at the first notification.
-    let server: Result<(String,), dbus::Error> =
-        bus.method_call("org.freedesktop.DBus", "GetNameOwner", (NOTIFICATIONS,));
-    let server = Arc::new(Mutex::new(server.map(|(o,)| o).unwrap_or_default()));
-    for name in [WATCHER, NOTIFICATIONS] {
-        let rule = format!(
-            "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{name}'"
-        );
-        conn.add_match_no_cb(&rule).map_err(|e| e.to_string())?;
-    }
-    let clicked = format!("type='signal',sender='{NOTIFICATIONS}',interface='{NOTIFICATIONS}',member='ActionInvoked'");
-    conn.add_match_no_cb(&clicked).map_err(|e| e.to_string())?;
-    let (flag, on_signal, owner) = (tray_host.clone(), handler.clone(), server.clone());
+/// Follows who owns the tray host's and the notification server's names.
+fn follow_owners(conn: &Connection, tray_host: Arc<AtomicBool>, server: Arc<Mutex<String>>, handler: Handler) {
     conn.start_receive(
-        MatchRule::new_signal("org.freedesktop.DBus", "NameOwnerChanged"),
+        MatchRule::new_signal(BUS, "NameOwnerChanged"),
         Box::new(move |msg, _| {
+            if msg.sender().as_deref() != Some(BUS) {
+                return true;
+            }
             let (name, _old, new): (String, String, String) = msg.read3().unwrap_or_default();
             if name == NOTIFICATIONS
-                && let Ok(mut owner) = owner.lock()
+                && let Ok(mut owner) = server.lock()
             {
                 *owner = new.clone();
+                // A new server numbers its notifications from 1 again.
+                tell(&handler, Event::NotificationServerChanged);
             }
             if name == WATCHER {
                 let now = !new.is_empty();
-                let was = flag.swap(now, Ordering::SeqCst);
+                let was = tray_host.swap(now, Ordering::SeqCst);
                 if was && !now {
-                    tell(&on_signal, Event::TrayGone);
+                    tell(&handler, Event::TrayGone);
                 }
             }
             true
         }),
     );
-    let on_click = handler.clone();
+}
+
+/// Clicks on notifications and their closing, from the server only: a
+/// signal another program sends straight to this app is not a click.
+fn hear_notifications(conn: &Connection, server: Arc<Mutex<String>>, handler: Handler) {
+    let mut signals = MatchRule::new();
+    signals.msg_type = Some(dbus::message::MessageType::Signal);
+    signals.interface = Some(NOTIFICATIONS.into());
     conn.start_receive(
-        MatchRule::new_signal(NOTIFICATIONS, "ActionInvoked"),
+        signals,
         Box::new(move |msg, _| {
-            // A signal sent straight to this app by another program is
-            // not a click: only the notification server's counts.
             let from_server = server
                 .lock()
                 .is_ok_and(|owner| !owner.is_empty() && msg.sender().is_some_and(|s| *s == **owner));
-            if from_server && let Ok((id, action)) = msg.read2::<u32, String>() {
-                tell(&on_click, Event::NotificationAction { id, action });
+            if !from_server {
+                return true;
+            }
+            match msg.member().as_deref() {
+                Some("ActionInvoked") => {
+                    if let Ok((id, action)) = msg.read2::<u32, String>() {
+                        tell(&handler, Event::NotificationAction { id, action });
+                    }
+                }
+                Some("NotificationClosed") => {
+                    if let Ok(id) = msg.read1::<u32>() {
+                        tell(&handler, Event::NotificationClosed { id });
+                    }
+                }
+                _ => {}
             }
             true
         }),
     );
+}
+
+/// Only the bus itself says who owns a name: a `NameOwnerChanged` sent by
+/// another program (straight to this app) is not believed.
+const BUS: &str = "org.freedesktop.DBus";
+
+fn serve(conn: Connection, tray_host: Arc<AtomicBool>, handler: Handler) -> Result<(), String> {
+    // The rules first, then the owners asked: a change between the two is
+    // then heard, not missed for the whole session.
+    for name in [WATCHER, NOTIFICATIONS] {
+        let rule = format!("type='signal',sender='{BUS}',interface='{BUS}',member='NameOwnerChanged',arg0='{name}'");
+        conn.add_match_no_cb(&rule).map_err(|e| e.to_string())?;
+    }
+    for member in ["ActionInvoked", "NotificationClosed"] {
+        let rule = format!("type='signal',sender='{NOTIFICATIONS}',interface='{NOTIFICATIONS}',member='{member}'");
+        conn.add_match_no_cb(&rule).map_err(|e| e.to_string())?;
+    }
+    let bus = conn.with_proxy(BUS, "/org/freedesktop/DBus", Duration::from_secs(2));
+    let (owned,): (bool,) = bus
+        .method_call(BUS, "NameHasOwner", (WATCHER,))
+        .map_err(|e| e.to_string())?;
+    tray_host.store(owned, Ordering::SeqCst);
+    // Not running yet is fine: the bus starts it at the first notification.
+    let server: Result<(String,), dbus::Error> = bus.method_call(BUS, "GetNameOwner", (NOTIFICATIONS,));
+    let server = Arc::new(Mutex::new(server.map(|(o,)| o).unwrap_or_default()));
+    follow_owners(&conn, tray_host, Arc::clone(&server), handler.clone());
+    hear_notifications(&conn, server, handler.clone());
     conn.start_receive(
         MatchRule::new_method_call(),
         Box::new(move |msg, conn| {
             if msg.interface().as_deref() == Some(INTERFACE) && msg.member().as_deref() == Some("Show") {
                 tell(&handler, Event::Show);
                 let _ = conn.send(msg.method_return());
+            } else if !msg.get_no_reply() {
+                // Any other call is answered at once, not left to time out.
+                let unknown = dbus::strings::ErrorName::from("org.freedesktop.DBus.Error.UnknownMethod");
+                let text = std::ffi::CString::new("Keywarden answers only Show").unwrap_or_default();
+                let _ = conn.send(msg.error(&unknown, &text));
             }
             true
         }),

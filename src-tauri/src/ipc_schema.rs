@@ -20,8 +20,8 @@ use keywarden_core::partner::PartnerKey;
 use keywarden_core::run::Consumer;
 use keywarden_core::tokens::TokenState;
 use keywarden_core::{
-    AuditEvent, AuditReport, Check, CheckReport, CheckSchedule, Credential, CredentialSummary, Integration,
-    IntegrationSchedule, Notice, ReminderKind, SecretString, SupportBundle,
+    AuditEvent, AuditReport, Check, CheckReport, CheckSchedule, Credential, CredentialSummary, DayActivity,
+    Integration, IntegrationSchedule, Notice, ReminderKind, SecretString, SupportBundle,
 };
 use keywarden_team::Listing;
 use tauri::{Runtime, State, ipc::Invoke};
@@ -76,6 +76,7 @@ ipc_arg_as_ts!(
     bool,
     Option<String>,
     Option<u32>,
+    u32,
     ReminderKind,
     NewCredentialInput,
     CredentialPatchInput,

@@ -387,6 +387,8 @@ fn no_command_response_contains_a_stored_secret() {
         );
         h.ok("test_connection", json!({ "id": id, "offline": true }));
         h.ok("list_checks", json!({ "id": id }));
+        let days = h.ok("credential_activity", json!({ "id": id, "days": 30 }));
+        assert_eq!(days.as_array().unwrap().len(), 30, "{days}");
         h.ok("check_schedule", json!({ "id": id }));
         let set = h.ok("set_check_schedule", json!({ "id": id, "every_hours": 6 }));
         assert_eq!(set["every_hours"], 6, "{set}");

@@ -139,14 +139,7 @@ pub fn run() {
             // not hide it afterwards.
             let asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let shown_on_request = Arc::clone(&asked);
-            instance.on_event(move |event| match event {
-                instance::Event::Show => {
-                    shown_on_request.store(true, std::sync::atomic::Ordering::SeqCst);
-                    tray::show_window(&handle);
-                }
-                instance::Event::TrayGone => tray::show_if_hidden(&handle),
-                instance::Event::NotificationAction { id, action } => notification_clicks::open(&handle, id, &action),
-            });
+            instance.on_event(move |event| on_instance_event(&handle, &shown_on_request, event));
             // Quitting closes the vault like Lock does: its keys zeroized and
             // its rollback anchor written (the event loop ends the process
             // without dropping the state).
@@ -171,5 +164,24 @@ pub fn run() {
             eprintln!("keywarden: the window could not start: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+/// What the app's bus thread heard (instance.rs).
+fn on_instance_event<R: tauri::Runtime>(
+    handle: &tauri::AppHandle<R>,
+    shown_on_request: &std::sync::atomic::AtomicBool,
+    event: instance::Event,
+) {
+    let clicks = || std::sync::Arc::clone(&tauri::Manager::state::<AppState>(handle).notification_clicks);
+    match event {
+        instance::Event::Show => {
+            shown_on_request.store(true, std::sync::atomic::Ordering::SeqCst);
+            tray::show_window(handle);
+        }
+        instance::Event::TrayGone => tray::show_if_hidden(handle),
+        instance::Event::NotificationAction { id, action } => notification_clicks::open(handle, id, &action),
+        instance::Event::NotificationClosed { id } => clicks().forget(id),
+        instance::Event::NotificationServerChanged => clicks().clear(),
     }
 }

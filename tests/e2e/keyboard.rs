@@ -325,6 +325,7 @@ fn the_whole_lifecycle_is_done_with_the_keyboard_alone_and_each_new_screen_takes
     // The audit log, then Settings: auto-lock set to 30 minutes and saved.
     app.chord(&[ALT, "4"]);
     heading(&app, "Audit log");
+    app.until("the delete in the log", |a| a.body_text().contains("credential.delete"));
     app.chord(&[ALT, "5"]);
     heading(&app, "Settings");
     app.tab_to("Auto-lock", |f| f.testid == "auto-lock");
@@ -333,6 +334,15 @@ fn the_whole_lifecycle_is_done_with_the_keyboard_alone_and_each_new_screen_takes
     app.tab_to("Save settings", |f| f.testid == "save-settings");
     app.press(&[ENTER]);
     app.until("saved", |a| a.text("[data-testid=notice]").contains("saved"));
+    app.chord(&[ALT, "1"]);
+    heading(&app, "Dashboard");
+    app.chord(&[ALT, "5"]);
+    heading(&app, "Settings");
+    let kept = app.script(
+        "return document.querySelector('[data-testid=auto-lock]').value",
+        json!([]),
+    );
+    assert_eq!(kept, Some(json!("30")), "the auto-lock typed was saved");
 
     // A partner key issued, shown once, and put away.
     app.chord(&[ALT, "7"]);

@@ -783,7 +783,7 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
         )
         .unwrap();
     assert!(
-        label.as_str().unwrap().contains("1 within the 14-day notice"),
+        label.as_str().unwrap().contains("1 within the 14-day warning"),
         "{label}"
     );
     app.click("[data-testid=expiry-chart-table-toggle]");
@@ -795,7 +795,7 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     assert_eq!(shown[0].actions, ["default", "update-credentials"]);
     nav(&app, "audit");
     // Another program posing as the server is not heard.
-    Recorder::forge_click(shown[0].id, "default").unwrap();
+    Recorder::forge_click(shown[0].id, "default", "no.keywarden.Desktop.").unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         app.try_find("[data-screen=audit]").is_some(),

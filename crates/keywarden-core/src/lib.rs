@@ -55,7 +55,7 @@ pub use store::checks::{Check, CheckOutcome};
 pub use support::{CredentialHealth, SupportBundle};
 pub use validate::{Candidate, Failure, OfflineValidator, Rejection, Renewed, Validator, Verdict, is_endpoint_field};
 pub use vault::{
-    AUTH_FAILURE_THRESHOLD, CheckReport, Connected, DueCheck, FinishedCheck, HealthPlan, ImportProgress,
+    AUTH_FAILURE_THRESHOLD, CheckReport, Connected, DayActivity, DueCheck, FinishedCheck, HealthPlan, ImportProgress,
     IntegrityReport, PendingCheck, Vault,
 };
 

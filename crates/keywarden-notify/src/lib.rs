@@ -73,6 +73,20 @@ impl Clicks {
         shown.push_back((id, about));
     }
 
+    /// Notification `id` closed: a click can no longer come for it.
+    pub fn forget(&self, id: u32) {
+        self.shown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(i, _)| *i != id);
+    }
+
+    /// A new notification server numbers from 1 again: nothing shown
+    /// before is its.
+    pub fn clear(&self) {
+        self.shown.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// What notification `id` is about, if this app showed it.
     pub fn about(&self, id: u32) -> Option<About> {
         let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
@@ -94,7 +108,9 @@ pub enum Delivery {
 #[derive(Debug, Default)]
 pub struct Notifier {
     told_missing: AtomicBool,
-    clicks: Arc<Clicks>,
+    /// Where clicks are followed; without it no action is offered (`kw`,
+    /// the verifier: nothing would answer a click).
+    clicks: Option<Arc<Clicks>>,
 }
 
 impl Notifier {
@@ -106,7 +122,7 @@ impl Notifier {
     pub fn with_clicks(clicks: Arc<Clicks>) -> Notifier {
         Notifier {
             told_missing: AtomicBool::new(false),
-            clicks,
+            clicks: Some(clicks),
         }
     }
 
@@ -115,8 +131,8 @@ impl Notifier {
     pub fn show(&self, notice: &Notice) -> Delivery {
         let summary = notice.summary.clone();
         let body = notice.body.clone();
-        let about = About::of(notice);
-        let clicks = Arc::clone(&self.clicks);
+        let clicks = self.clicks.clone();
+        let about = clicks.as_ref().and_then(|_| About::of(notice));
         let (tx, rx) = mpsc::channel();
         // The thread owns its D-Bus connection; if the server never
         // answers, the thread is abandoned after the deadline and ends
@@ -136,7 +152,7 @@ impl Notifier {
                 }
             }
             let result = notification.show().map_err(|e| e.to_string()).map(|shown| {
-                if let Some(about) = about {
+                if let (Some(clicks), Some(about)) = (clicks, about) {
                     clicks.remember(shown.id(), about);
                 }
             });
@@ -187,5 +203,9 @@ mod tests {
         assert_eq!(clicks.about(45), Some(About::Credential("c45".into())));
         assert_eq!(clicks.about(44), None, "the oldest are forgotten");
         assert_eq!(clicks.about(301), None, "not one of ours");
+        clicks.forget(300);
+        assert_eq!(clicks.about(300), None, "closed");
+        clicks.clear();
+        assert_eq!(clicks.about(299), None, "another server");
     }
 }

@@ -124,13 +124,32 @@ impl Recorder {
         self.shown.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Another program on the bus sends the server's `ActionInvoked` for
-    /// notification `id` from its own connection: not a click.
-    pub fn forge_click(id: u32, action: &str) -> Result<(), String> {
+    /// Another program on the bus poses as the server: it broadcasts
+    /// `ActionInvoked` for notification `id`, and sends each program whose
+    /// bus name starts with `prefix` a `NameOwnerChanged` naming itself the
+    /// server's owner, then the `ActionInvoked`, straight to it. None of it
+    /// is a click.
+    pub fn forge_click(id: u32, action: &str, prefix: &str) -> Result<(), String> {
         let conn = Connection::new_session().map_err(|e| e.to_string())?;
-        let signal = dbus::Message::new_signal("/org/freedesktop/Notifications", NAME, "ActionInvoked")?;
-        conn.send(signal.append2(id, action))
+        let me = conn.unique_name().to_string();
+        let click = || dbus::Message::new_signal("/org/freedesktop/Notifications", NAME, "ActionInvoked");
+        conn.send(click()?.append2(id, action))
             .map_err(|()| "the signal was not sent".to_owned())?;
+        let bus = conn.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", Duration::from_secs(2));
+        let (names,): (Vec<String>,) = bus
+            .method_call("org.freedesktop.DBus", "ListNames", ())
+            .map_err(|e| e.to_string())?;
+        for target in names.iter().filter(|n| n.starts_with(prefix)) {
+            let owner = dbus::Message::new_signal("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged")?
+                .append3(NAME, "", me.as_str());
+            let direct = click()?.append2(id, action);
+            for mut signal in [owner, direct] {
+                signal.set_destination(Some(target.as_str().into()));
+                conn.send(signal).map_err(|()| "the signal was not sent".to_owned())?;
+            }
+        }
+        // Out of the queue before the connection closes.
+        conn.channel().flush();
         Ok(())
     }
 

@@ -83,23 +83,31 @@ class AppModel {
     this.lockReason = null;
     await this.refreshStatus();
     await this.loadLists();
-    if (this.openAfterUnlock) {
-      this.open(this.openAfterUnlock);
-      this.openAfterUnlock = null;
-    }
+    // A click while locked leads there if the unlock follows soon after,
+    // not hours later.
+    const asked = this.openAfterUnlock;
+    this.openAfterUnlock = null;
+    if (asked && Date.now() - asked.at < 5 * 60_000) this.open(asked.request);
   }
 
   /** A notification clicked while the vault was locked: where to go once it opens. */
-  openAfterUnlock: OpenRequest | null = null;
+  openAfterUnlock: { request: OpenRequest; at: number } | null = null;
 
   /** Goes where a clicked notification leads (after the unlock, if locked). */
   open(r: OpenRequest) {
     if (this.status?.vault !== 'unlocked') {
-      this.openAfterUnlock = r;
+      this.openAfterUnlock = { request: r, at: Date.now() };
       return;
     }
-    if (r.screen === 'partner-key') this.go({ name: 'partner-key', id: r.id });
-    else this.go({ name: 'credential', id: r.id, action: r.update ? 'rotate' : undefined });
+    if (r.screen === 'partner-key') {
+      this.go({ name: 'partner-key', id: r.id });
+    } else if (!this.credentials.some((c) => c.id === r.id)) {
+      // Deleted since the notification was shown.
+      this.go({ name: 'credentials' });
+      this.say('The credential that notification was about no longer exists.');
+    } else {
+      this.go({ name: 'credential', id: r.id, action: r.update ? 'rotate' : undefined });
+    }
   }
 }
 

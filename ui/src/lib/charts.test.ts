@@ -1,32 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { expiryWeeks, lastDays, lastHours, markTotals, partTotal, usesAndChecks, verificationsPerHour } from './charts';
-import type { AuditEvent, Check, CredentialSummary, HourUsage, Notice } from './ipc/types';
+import { expiryWeeks, lastHours, markTotals, partTotal, usesAndChecks, verificationsPerHour } from './charts';
+import type { CredentialSummary, HourUsage, Notice } from './ipc/types';
 
 const now = new Date('2026-12-03T10:30:00Z');
-const use = (at: string) => ({ at, action: 'credential.use' }) as AuditEvent;
-const check = (checked_at: string, ok: boolean) =>
-  ({
-    checked_at,
-    outcome: ok ? { result: 'valid', verdict: {} } : { result: 'failed', failure: { kind: 'invalid_credential' } },
-  }) as unknown as Check;
-
 describe('charts', () => {
-  it('counts days and hours in UTC up to and including now', () => {
-    expect(lastDays(now, 3)).toEqual(['2026-12-01', '2026-12-02', '2026-12-03']);
+  it('counts hours in UTC up to and including this one', () => {
     expect(lastHours(now, 2)).toEqual(['2026-12-03T09', '2026-12-03T10']);
   });
 
-  it('puts each use on its day and marks passed and failed checks apart', () => {
-    const cols = usesAndChecks(
-      [use('2026-12-03T08:00:00Z'), use('2026-12-03T09:00:00Z'), use('2026-11-20T09:00:00Z'), use('2026-10-01T00:00:00Z')],
-      [check('2026-12-03T07:00:00Z', true), check('2026-12-03T07:30:00Z', false), check('2026-12-02T07:00:00Z', true)],
-      now,
-    );
-    expect(cols).toHaveLength(30);
-    expect(cols[29]).toMatchObject({ key: '2026-12-03', parts: [2] });
-    expect(cols[29].marks.map((m) => m.kind)).toEqual(['pass', 'fail']);
-    expect(partTotal(cols, 0)).toBe(3); // the use of October is outside the 30 days
-    expect(markTotals(cols)).toEqual({ pass: 2, fail: 1, anomaly: 0 });
+  it('draws each day the backend counted, its checks as passed and failed marks', () => {
+    const cols = usesAndChecks([
+      { day: '2026-12-02', uses: 0, checks_passed: 0, checks_failed: 0 },
+      { day: '2026-12-03', uses: 2, checks_passed: 1, checks_failed: 1 },
+    ]);
+    expect(cols[1]).toMatchObject({ key: '2026-12-03', label: '12-03', parts: [2] });
+    expect(cols[1].marks.map((m) => m.kind)).toEqual(['pass', 'fail']);
+    expect(cols[0].marks).toEqual([]);
+    expect(partTotal(cols, 0)).toBe(2);
+    expect(markTotals(cols)).toEqual({ pass: 1, fail: 1, anomaly: 0 });
   });
 
   it('stacks a partner key hour as ok then failed and marks the hour an anomaly was raised', () => {
@@ -39,7 +30,7 @@ describe('charts', () => {
     expect(cols[47].parts).toEqual([0, 0]);
   });
 
-  it('sorts expiries into weeks, the first two as within the notice, and leaves out disabled and past ones', () => {
+  it('sorts expiries into weeks from now, those within the warning apart, and leaves out disabled and past ones', () => {
     const cred = (name: string, expires_at: string | null, status = 'active') =>
       ({ name, expires_at, status }) as CredentialSummary;
     const weeks = expiryWeeks(
@@ -48,6 +39,8 @@ describe('charts', () => {
         cred('Xledger', '2026-12-16T00:00:00Z'),
         cred('BC', '2027-02-20T00:00:00Z'),
         cred('Old', '2026-11-01T00:00:00Z'),
+        cred('Earlier today', '2026-12-03T08:00:00Z'),
+        cred('Day 14', '2026-12-17T11:00:00Z'),
         cred('Off', '2026-12-04T00:00:00Z', 'disabled'),
         cred('None', null),
         cred('Beyond', '2027-06-01T00:00:00Z'),
@@ -57,7 +50,11 @@ describe('charts', () => {
     expect(weeks).toHaveLength(13);
     expect(weeks[0]).toMatchObject({ parts: [0, 1], names: ['Pleo'] });
     expect(weeks[1]).toMatchObject({ parts: [0, 1], names: ['Xledger'] });
-    expect(partTotal(weeks, 0)).toBe(1);
-    expect(weeks.flatMap((w) => w.names)).toEqual(['Pleo', 'Xledger', 'BC']);
+    // 14 days and half an hour from now: past the warning, in the third week.
+    expect(weeks[2]).toMatchObject({ parts: [1, 0], names: ['Day 14'] });
+    expect(partTotal(weeks, 0)).toBe(2);
+    expect(weeks.flatMap((w) => w.names)).toEqual(['Pleo', 'Xledger', 'Day 14', 'BC']);
+    // A shorter warning: Xledger (13 days away) is no longer within it.
+    expect(expiryWeeks([cred('Xledger', '2026-12-16T00:00:00Z')], now, 7)[1].parts).toEqual([1, 0]);
   });
 });

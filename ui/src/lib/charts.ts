@@ -2,7 +2,7 @@
 // pages already load: uses and checks of a credential by day, a partner
 // key's verifications by hour with its anomalies, expiries by week. Times
 // are UTC, as everywhere in the app (status.ts `when`).
-import type { AuditEvent, Check, CredentialSummary, HourUsage, Notice } from './ipc/types';
+import type { CredentialSummary, DayActivity, HourUsage, Notice } from './ipc/types';
 
 /** A sign drawn over a column, never by colour alone: each has its shape. */
 export type Mark = { kind: 'pass' | 'fail' | 'anomaly'; count: number; label: string };
@@ -13,16 +13,8 @@ export type Column = { key: string; label: string; parts: number[]; marks: Mark[
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-/** `2026-12-03T10:…` → its UTC day, `2026-12-03`. */
-const dayOf = (t: string) => t.slice(0, 10);
 /** `2026-12-03T10:…` → its UTC hour, `2026-12-03T10`. */
 const hourOf = (t: string) => t.slice(0, 13);
-
-/** The `n` UTC days up to and including today's, oldest first. */
-export function lastDays(now: Date, n: number): string[] {
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  return Array.from({ length: n }, (_, i) => new Date(today - (n - 1 - i) * DAY).toISOString().slice(0, 10));
-}
 
 /** The `n` UTC hours up to and including this one, oldest first. */
 export function lastHours(now: Date, n: number): string[] {
@@ -38,18 +30,14 @@ function count<T>(items: T[], key: (t: T) => string): Map<string, number> {
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-/** A credential's uses per day over `n` days, its checks as marks (one per
- *  verdict that day: passed, failed). */
-export function usesAndChecks(uses: AuditEvent[], checks: Check[], now: Date, n = 30): Column[] {
-  const perDay = count(uses, (e) => dayOf(e.at));
-  return lastDays(now, n).map((d) => {
-    const that = checks.filter((c) => dayOf(c.checked_at) === d);
-    const passed = that.filter((c) => c.outcome.result === 'valid').length;
-    const failed = that.length - passed;
+/** A credential's uses per day (counted by the backend, every day listed),
+ *  its checks as marks: one per verdict that day, passed and failed. */
+export function usesAndChecks(days: DayActivity[]): Column[] {
+  return days.map(({ day: d, uses, checks_passed: passed, checks_failed: failed }) => {
     const marks: Mark[] = [];
     if (passed) marks.push({ kind: 'pass', count: passed, label: plural(passed, 'check passed', 'checks passed') });
     if (failed) marks.push({ kind: 'fail', count: failed, label: plural(failed, 'check failed', 'checks failed') });
-    return { key: d, label: d.slice(5), parts: [perDay.get(d) ?? 0], marks };
+    return { key: d, label: d.slice(5), parts: [uses], marks };
   });
 }
 
@@ -69,23 +57,33 @@ export function verificationsPerHour(usage: HourUsage[], alerts: Notice[], now: 
   });
 }
 
-/** Credentials expiring per week over the next `weeks` weeks (those in the
- *  first two weeks are within the 14-day notice), with the names in each. */
-export function expiryWeeks(credentials: CredentialSummary[], now: Date, weeks = 13): (Column & { names: string[] })[] {
-  const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  return Array.from({ length: weeks }, (_, w) => {
+/** Credentials expiring in the next 90 days, by week from now (the last
+ *  column the 6 days left), each split into those later and those within
+ *  the expiry warning (`warnDays`, the setting), with their names. Already
+ *  expired or disabled ones are not in it. */
+export function expiryWeeks(
+  credentials: CredentialSummary[],
+  now: Date,
+  warnDays = 14,
+  days = 90,
+): (Column & { names: string[] })[] {
+  const start = now.getTime();
+  const end = start + days * DAY;
+  const warnUntil = start + warnDays * DAY;
+  return Array.from({ length: Math.ceil(days / 7) }, (_, w) => {
     const from = start + w * 7 * DAY;
-    const to = from + 7 * DAY;
+    const to = Math.min(from + 7 * DAY, end);
     const due = credentials.filter((c) => {
       if (!c.expires_at || c.status === 'disabled') return false;
       const t = Date.parse(c.expires_at);
       return t >= from && t < to;
     });
+    const soon = due.filter((c) => Date.parse(c.expires_at!) < warnUntil).length;
     const key = new Date(from).toISOString().slice(0, 10);
     return {
       key,
       label: key.slice(5),
-      parts: w < 2 ? [0, due.length] : [due.length, 0],
+      parts: [due.length - soon, soon],
       marks: [],
       names: due.map((c) => c.name).sort(),
     };

@@ -270,6 +270,17 @@ pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
     Ok(out)
 }
 
+/// Events of `action` on object `object_id` per UTC day since `since`
+/// (as stored), oldest day first.
+pub fn per_day(conn: &Connection, object_id: &str, action: &str, since: &str) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT substr(at, 1, 10) AS day, count(*) FROM audit_events
+         WHERE object_id = ?1 AND action = ?2 AND at >= ?3 GROUP BY day ORDER BY day",
+    )?;
+    let rows = stmt.query_map(params![object_id, action, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn count(conn: &Connection) -> Result<u64> {
     let n: i64 = conn.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))?;
     Ok(n as u64)

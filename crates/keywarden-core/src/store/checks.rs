@@ -112,3 +112,16 @@ pub fn consecutive_auth_failures(conn: &Connection, credential_id: Uuid, version
     }
     Ok(n)
 }
+
+/// Checks per UTC day since `since` (`YYYY-MM-DD…` as stored), passed and
+/// failed, oldest day first.
+pub fn per_day(conn: &Connection, credential_id: Uuid, since: &str) -> Result<Vec<(String, u32, u32)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT substr(checked_at, 1, 10) AS day, sum(code = ?3), sum(code <> ?3) FROM credential_checks
+         WHERE credential_id = ?1 AND checked_at >= ?2 GROUP BY day ORDER BY day",
+    )?;
+    let rows = stmt.query_map(params![credential_id.to_string(), since, VALID], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

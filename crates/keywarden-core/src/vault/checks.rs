@@ -135,6 +135,48 @@ impl Vault {
         let row = creds::get(&self.conn, reference)?;
         store::checks::recent(&self.conn, row.id, limit)
     }
+
+    /// A credential's uses and checks per UTC day over the last `days`
+    /// days, today included, every day listed (the credential page's
+    /// chart): counted in the database, whatever their number.
+    pub fn activity(&self, reference: &str, days: u32) -> Result<Vec<DayActivity>> {
+        let row = creds::get(&self.conn, reference)?;
+        let today = self.clock.now().date();
+        let first = today - time::Duration::days(i64::from(days.max(1)) - 1);
+        let since = first.to_string();
+        let uses: std::collections::HashMap<String, u64> =
+            store::audit::per_day(&self.conn, &row.id.to_string(), "credential.use", &since)?
+                .into_iter()
+                .collect();
+        let checks: std::collections::HashMap<String, (u32, u32)> = store::checks::per_day(&self.conn, row.id, &since)?
+            .into_iter()
+            .map(|(d, ok, failed)| (d, (ok, failed)))
+            .collect();
+        Ok((0..i64::from(days.max(1)))
+            .map(|i| {
+                let day = (first + time::Duration::days(i)).to_string();
+                let (checks_passed, checks_failed) = checks.get(&day).copied().unwrap_or((0, 0));
+                DayActivity {
+                    uses: uses.get(&day).copied().unwrap_or(0),
+                    checks_passed,
+                    checks_failed,
+                    day,
+                }
+            })
+            .collect())
+    }
+}
+
+/// One UTC day of a credential's life: how often it was used and checked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DayActivity {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub uses: u64,
+    pub checks_passed: u32,
+    pub checks_failed: u32,
 }
 
 /// Asks `validator` about a credential's secret, as its integration sees

@@ -34,7 +34,7 @@ use self::rotation::*;
 pub use self::audit::IntegrityReport;
 pub(crate) use self::audit::page_problems as page_problems_of;
 pub(crate) use self::checks::reconnection_notice;
-pub use self::checks::{CheckReport, FinishedCheck, PendingCheck};
+pub use self::checks::{CheckReport, DayActivity, FinishedCheck, PendingCheck};
 pub use self::connect::Connected;
 pub use self::data_keys::DataKeyRotation;
 pub use self::health::{DueCheck, HealthPlan};

@@ -829,6 +829,38 @@ fn unreachable() -> Result<Verdict, Failure> {
 }
 
 #[test]
+fn activity_counts_every_use_and_check_of_each_day_and_lists_the_quiet_days() {
+    let (_d, mut v) = vault();
+    v.add_credential(api_key("pleo", "pleo-key-0001")).unwrap();
+    v.add_credential(api_key("other", "other-key-0001")).unwrap();
+    for _ in 0..25 {
+        secret_of(&mut v, "pleo");
+    }
+    secret_of(&mut v, "other");
+    let answers = Scripted::new(vec![invalid(), Ok(Verdict::default()), Ok(Verdict::default())]);
+    for _ in 0..3 {
+        v.check_credential("pleo", &answers).unwrap();
+    }
+    let days = v.activity("pleo", 30).unwrap();
+    assert_eq!(days.len(), 30);
+    let today = days.last().unwrap();
+    assert_eq!(today.day, time::OffsetDateTime::now_utc().date().to_string());
+    // More than the 20 checks or 200 events the page lists elsewhere would
+    // still all count: counted in the database, by day.
+    // Each check unsealed the secret too: a use (audited as such).
+    assert_eq!((today.uses, today.checks_passed, today.checks_failed), (28, 2, 1));
+    assert!(
+        days[..29]
+            .iter()
+            .all(|d| d.uses == 0 && d.checks_passed + d.checks_failed == 0)
+    );
+    assert_eq!(
+        days[0].day,
+        (time::OffsetDateTime::now_utc().date() - time::Duration::days(29)).to_string()
+    );
+}
+
+#[test]
 fn three_consecutive_auth_failures_put_the_credential_in_error_until_a_check_passes() {
     let (_d, mut v) = vault();
     v.add_credential(api_key("pleo", "pleo-key-0001")).unwrap();

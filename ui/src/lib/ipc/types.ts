@@ -43,3 +43,4 @@ export type { ImportOutcome } from './bindings/ImportOutcome';
 export type { ImportPreview } from './bindings/ImportPreview';
 export type { ImportStatus } from './bindings/ImportStatus';
 export type { HourUsage } from './bindings/HourUsage';
+export type { DayActivity } from './bindings/DayActivity';

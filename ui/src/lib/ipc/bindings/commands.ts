@@ -16,6 +16,7 @@ import type { CopyReceipt } from "./CopyReceipt";
 import type { Credential } from "./Credential";
 import type { CredentialPatchInput } from "./CredentialPatchInput";
 import type { CredentialSummary } from "./CredentialSummary";
+import type { DayActivity } from "./DayActivity";
 import type { EmailConfig } from "./EmailConfig";
 import type { ExportFormat } from "./ExportFormat";
 import type { ExportReceipt } from "./ExportReceipt";
@@ -60,6 +61,7 @@ export type Commands = {
   rotate_credential: { args: { id: string; input: RotateInput }; returns: RotationOutcome };
   test_connection: { args: { id: string; offline: boolean }; returns: CheckReport };
   list_checks: { args: { id: string }; returns: Array<Check> };
+  credential_activity: { args: { id: string; days: number }; returns: Array<DayActivity> };
   check_schedule: { args: { id: string }; returns: CheckSchedule };
   set_check_schedule: { args: { id: string; every_hours: number | null }; returns: CheckSchedule };
   integration_check_schedule: { args: { id: string }; returns: IntegrationSchedule };
@@ -141,6 +143,8 @@ export function commands(call: Call) {
     rotateCredential: (id: string, input: RotateInput): Promise<RotationOutcome> => call('rotate_credential', { id, input }),
     testConnection: (id: string, offline: boolean): Promise<CheckReport> => call('test_connection', { id, offline }),
     listChecks: (id: string): Promise<Array<Check>> => call('list_checks', { id }),
+    /** Uses and checks per UTC day over the last `days` days (at most 366), every day listed. */
+    credentialActivity: (id: string, days: number): Promise<Array<DayActivity>> => call('credential_activity', { id, days }),
     /** How often the credential is checked live on a schedule, and when next. */
     checkSchedule: (id: string): Promise<CheckSchedule> => call('check_schedule', { id }),
     /** Sets its period in hours (0: not scheduled; null: its integration's or provider's). */
