@@ -203,7 +203,7 @@ pub fn choose_import_file(
     let ask = SaveAsk {
         title: "Import credentials",
         file_name: String::new(),
-        filter: ("CSV or KeePass XML export", &["csv", "xml", "txt", "tsv"]),
+        filter: ("CSV or KeePass XML export", &["csv", "xml", "txt"]),
     };
     let chosen = off_runtime(move || picker.pick_existing(&ask))
         .map_err(|e| IpcError::new(ErrorCode::Internal, format!("the open dialog could not open: {e}")))?;
