@@ -88,6 +88,10 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for dep in libwebkit2gtk-4.1-0 libgtk-3-0 libdbus-1-3 libayatana-appindicator3-1; do
   [[ "$depends" == *"$dep"* ]] || fail ".deb Depends lacks $dep: $depends"
 done
+# The tray's library comes from Tauri's own list (its tray-icon feature):
+# named once, not again by ours.
+twice=$(tr ',' '\n' <<<"$depends" | sed 's/^ *//' | sort | uniq -d)
+[ -z "$twice" ] || fail ".deb Depends names $twice more than once: $depends"
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/keywarden ./usr/bin/kw ./usr/share/applications/Keywarden.desktop ./usr/share/icons/hicolor/128x128/apps/keywarden.png; do
   grep -q " $f\$" <<<"$contents" || fail ".deb lacks $f"
