@@ -5,6 +5,7 @@
 //! secret: credentials come back with masks only.
 
 pub use crate::import::{choose_import_file, discard_import, import_status, run_import};
+pub use crate::notices::{dismiss_notice, list_notices, mark_notices_read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use keywarden_core::{
     AuditEvent, AuditReport, Credential, CredentialFilter, CredentialSummary, Error, ExposeSecret, Integration,
     KeySource, OfflineValidator, ReminderKind, SecretString, Vault, audit_export,
 };
-use keywarden_core::{Check, CheckReport, Notice, SupportBundle, Validator};
+use keywarden_core::{Check, CheckReport, SupportBundle, Validator};
 
 use crate::clipboard;
 // OAuth 2.0's commands live in their own module.
@@ -67,6 +68,7 @@ pub fn app_status(state: &AppState) -> IpcResult<AppStatus> {
         vault_dir: state.vault_dir.display().to_string(),
         profile: state.actor().profile,
         settings: state.settings(),
+        system_language: crate::i18n::system_locale(),
         settings_problem: state.settings_problem(),
         verifier: state.verifier_status(),
         policy: PolicyView {
@@ -206,11 +208,7 @@ pub fn rotate_credential(
     Ok(RotationOutcome {
         revoke_old,
         credential,
-        validated_by: if offline {
-            "offline checks (format, expiry, JWT claims)".into()
-        } else {
-            "live check against the provider".into()
-        },
+        validated_by: crate::i18n::validated_by(offline, state.lang()).into(),
     })
 }
 
@@ -410,7 +408,7 @@ pub fn export_audit(
         ExportFormat::Json => (&["json"], "JSON"),
     };
     let ask = SaveAsk {
-        title: "Export audit log",
+        title: crate::i18n::dialog_title(crate::i18n::Dialog::ExportAudit, state.lang()),
         file_name: format!("keywarden-audit-{}.{}", today(), extension[0]),
         filter: (filter_name, extension),
     };
@@ -439,7 +437,7 @@ pub fn export_config(state: &AppState) -> IpcResult<Option<ExportReceipt>> {
     let epoch = state.epoch();
     let export = state.with_vault(|v| v.export_config())?;
     let ask = SaveAsk {
-        title: "Export configuration",
+        title: crate::i18n::dialog_title(crate::i18n::Dialog::ExportConfig, state.lang()),
         file_name: format!("keywarden-config-{}.json", today()),
         filter: ("JSON", &["json"]),
     };
@@ -507,22 +505,6 @@ pub fn open_support_bundle(
     Ok(SupportBundle::parse(&bytes)?)
 }
 
-/// The notification centre, newest first.
-pub fn list_notices(
-    state: &AppState,
-    args::list_notices { include_dismissed }: args::list_notices,
-) -> IpcResult<Vec<Notice>> {
-    state.with_vault(|v| v.notices(include_dismissed))
-}
-
-pub fn mark_notices_read(state: &AppState) -> IpcResult<usize> {
-    state.with_vault(|v| v.mark_notices_read())
-}
-
-pub fn dismiss_notice(state: &AppState, args::dismiss_notice { id }: args::dismiss_notice) -> IpcResult<()> {
-    state.with_vault(|v| v.dismiss_notice(id))
-}
-
 pub fn get_settings(state: &AppState) -> IpcResult<Settings> {
     Ok(state.settings())
 }
@@ -537,6 +519,8 @@ pub fn save_settings(state: &AppState, args::save_settings { settings }: args::s
     let saved = crate::autostart::while_saving(want, want != was, || state.with_vault(|v| v.save_settings(settings)))?;
     state.set_settings(saved.clone());
     state.sync_verifier();
+    // The tray speaks the language just chosen.
+    state.refresh_tray();
     Ok(saved)
 }
 
@@ -550,12 +534,17 @@ pub fn get_partner_key(
     state: &AppState,
     args::get_partner_key { id }: args::get_partner_key,
 ) -> IpcResult<PartnerKeyDetails> {
+    let lang = state.lang();
     state.with_vault(|v| {
         Ok(PartnerKeyDetails {
             key: v.partner_key(&id)?,
             usage: v.partner_key_usage(&id, 48)?,
             sources: v.partner_key_sources(&id)?,
-            alerts: v.partner_key_alerts(&id)?,
+            alerts: v
+                .partner_key_alerts(&id)?
+                .into_iter()
+                .map(|n| crate::i18n::notice(n, lang))
+                .collect(),
             awaits_delivery: v.partner_key_awaits_delivery(&id)?,
         })
     })
@@ -631,7 +620,7 @@ pub fn save_key_envelope(
         )
     })?;
     let ask = SaveAsk {
-        title: "Save key envelope",
+        title: crate::i18n::dialog_title(crate::i18n::Dialog::SaveEnvelope, state.lang()),
         file_name: format!("keywarden-key-{id}.json"),
         filter: ("JSON", &["json"]),
     };

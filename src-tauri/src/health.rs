@@ -37,7 +37,7 @@ pub fn start<R: Runtime>(app: AppHandle<R>) {
             let validator = crate::commands::live_validator(&state);
             let run = run_due(&state, validator.as_ref(), &holder);
             for notice in &run.notices {
-                let _ = notifier.show(notice);
+                let _ = crate::i18n::show(&notifier, &state, notice);
             }
             if !run.notices.is_empty() {
                 let _ = app.emit(NOTICES_EVENT, run.notices.len());

@@ -201,9 +201,9 @@ pub fn choose_import_file(
     }
     let picker = std::sync::Arc::clone(&state.save_picker);
     let ask = SaveAsk {
-        title: "Import credentials",
+        title: crate::i18n::dialog_title(crate::i18n::Dialog::Import, state.lang()),
         file_name: String::new(),
-        filter: ("CSV or KeePass XML export", &["csv", "xml", "txt"]),
+        filter: (crate::i18n::import_filter(state.lang()), &["csv", "xml", "txt"]),
     };
     let chosen = off_runtime(move || picker.pick_existing(&ask))
         .map_err(|e| IpcError::new(ErrorCode::Internal, format!("the open dialog could not open: {e}")))?;

@@ -38,6 +38,9 @@ pub struct AppStatus {
     /// Who the audit log records for this session.
     pub profile: String,
     pub settings: Settings,
+    /// The system's locale (`LC_ALL`, `LC_MESSAGES` or `LANG`), which the
+    /// window follows when `settings.language` is empty.
+    pub system_language: String,
     /// Why `settings.json` could not be read, so the defaults apply.
     pub settings_problem: Option<String>,
     /// The embedded partner-key verifier: where it listens, or why not.

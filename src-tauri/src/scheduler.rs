@@ -79,7 +79,7 @@ fn partner_key_rotation<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifi
     match rotated {
         Ok(keys) if !keys.is_empty() => {
             for notice in keys.iter().filter_map(|r| r.notice.as_ref()) {
-                let _ = notifier.show(notice);
+                let _ = crate::i18n::show(notifier, state, notice);
             }
             let _ = app.emit(NOTICES_EVENT, keys.len());
             state.alert_timer.poke();
@@ -113,7 +113,7 @@ fn rotation_notices<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifier: 
         }
     };
     for notice in &run.fired {
-        let _ = notifier.show(notice);
+        let _ = crate::i18n::show(notifier, state, notice);
     }
     if !run.fired.is_empty() {
         let _ = app.emit(NOTICES_EVENT, run.fired.len());
@@ -168,7 +168,7 @@ fn notices<R: Runtime>(app: &AppHandle<R>, state: &AppState, notifier: &Notifier
     // Without a notification server the notice is in the app's centre
     // only; the notifier says so once in the log.
     for notice in &run.fired {
-        let _ = notifier.show(notice);
+        let _ = crate::i18n::show(notifier, state, notice);
     }
     if !run.fired.is_empty() {
         let _ = app.emit(NOTICES_EVENT, run.fired.len());

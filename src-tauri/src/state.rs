@@ -206,6 +206,11 @@ impl AppState {
         self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The language the user reads: the setting, else the system's.
+    pub fn lang(&self) -> crate::i18n::Lang {
+        crate::i18n::resolve(&self.settings().language, &crate::i18n::system_locale())
+    }
+
     /// The settings just saved: in force, and the file sound again.
     pub fn set_settings(&self, s: Settings) {
         if let Ok(mut guard) = self.settings.lock() {
@@ -334,7 +339,7 @@ impl AppState {
     pub fn show_in_tray(&self, status: crate::tray::TrayStatus) {
         let view = self.tray.lock().ok().and_then(|t| t.clone());
         if let Some(view) = view {
-            view.show(status);
+            view.show(status, self.lang());
         }
     }
 

@@ -29,16 +29,6 @@ pub enum TrayStatus {
 }
 
 impl TrayStatus {
-    pub fn label(self) -> String {
-        match self {
-            TrayStatus::NoVault => "No vault open".into(),
-            TrayStatus::Locked => "Locked".into(),
-            TrayStatus::Attention(0) => "Nothing needs attention".into(),
-            TrayStatus::Attention(1) => "1 credential needs attention".into(),
-            TrayStatus::Attention(n) => format!("{n} credentials need attention"),
-        }
-    }
-
     /// From the list the window shows.
     pub fn of(list: &[CredentialSummary]) -> TrayStatus {
         TrayStatus::Attention(list.iter().filter(|c| c.needs_action()).count())
@@ -49,13 +39,15 @@ impl TrayStatus {
 /// is up, so the state's changes reach it (and tests without a tray skip
 /// it).
 pub trait TrayView: Send + Sync {
-    fn show(&self, status: TrayStatus);
+    fn show(&self, status: TrayStatus, lang: crate::i18n::Lang);
 }
 
 struct Items<R: Runtime> {
     app: AppHandle<R>,
     status: MenuItem<R>,
+    open: MenuItem<R>,
     lock: MenuItem<R>,
+    quit: MenuItem<R>,
     // Held so the icon stays for the life of the app.
     _icon: TrayIcon<R>,
 }
@@ -63,10 +55,19 @@ struct Items<R: Runtime> {
 impl<R: Runtime> TrayView for Items<R> {
     /// Queued on the event loop, never waited for: the caller may hold the
     /// vault while the loop waits for it (Quit locks on the loop).
-    fn show(&self, status: TrayStatus) {
-        let (text, lock) = (self.status.clone(), self.lock.clone());
+    fn show(&self, status: TrayStatus, lang: crate::i18n::Lang) {
+        let (text, open, lock, quit) = (
+            self.status.clone(),
+            self.open.clone(),
+            self.lock.clone(),
+            self.quit.clone(),
+        );
         let _ = self.app.run_on_main_thread(move || {
-            let _ = text.set_text(status.label());
+            let _ = text.set_text(crate::i18n::tray_status(status, lang));
+            let [open_text, lock_text, quit_text] = crate::i18n::tray_items(lang);
+            let _ = open.set_text(open_text);
+            let _ = lock.set_text(lock_text);
+            let _ = quit.set_text(quit_text);
             let _ = lock.set_enabled(matches!(status, TrayStatus::Attention(_)));
         });
     }
@@ -78,10 +79,13 @@ const QUIT: &str = "tray-quit";
 
 /// Puts up the tray icon and gives its view to the app state.
 pub fn start<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    let status = MenuItem::with_id(app, "tray-status", TrayStatus::NoVault.label(), false, None::<&str>)?;
-    let open = MenuItem::with_id(app, OPEN, "Open Keywarden", true, None::<&str>)?;
-    let lock = MenuItem::with_id(app, LOCK, "Lock", false, None::<&str>)?;
-    let quit = MenuItem::with_id(app, QUIT, "Quit Keywarden", true, None::<&str>)?;
+    let lang = app.state::<AppState>().lang();
+    let [open_text, lock_text, quit_text] = crate::i18n::tray_items(lang);
+    let status_text = crate::i18n::tray_status(TrayStatus::NoVault, lang);
+    let status = MenuItem::with_id(app, "tray-status", status_text, false, None::<&str>)?;
+    let open = MenuItem::with_id(app, OPEN, open_text, true, None::<&str>)?;
+    let lock = MenuItem::with_id(app, LOCK, lock_text, false, None::<&str>)?;
+    let quit = MenuItem::with_id(app, QUIT, quit_text, true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
     let menu = Menu::with_items(app, &[&status, &open, &lock, &separator, &quit])?;
     let mut builder = TrayIconBuilder::with_id("keywarden")
@@ -104,7 +108,9 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let items = Items {
         app: app.clone(),
         status,
+        open,
         lock,
+        quit,
         _icon: icon,
     };
     let state = app.state::<AppState>();

@@ -138,9 +138,80 @@ fn last4(s: &str) -> &str {
     &s[s.len() - 4..]
 }
 
+/// What the lifecycle reads on screen, in each language.
+struct Words {
+    lang: &'static str,
+    /// The system locale the app is started with.
+    locale: &'static str,
+    name_missing: &'static str,
+    one_of_four: &'static str,
+    live_check: &'static str,
+    retired: &'static str,
+    enter_replacement: &'static str,
+    /// The audit detail of a use (a record, kept in English).
+    connection_check: &'static str,
+    disabled: &'static str,
+    chain_intact: &'static str,
+    settings_saved: &'static str,
+    marked_password: &'static str,
+    export_audit: &'static str,
+    export_config: &'static str,
+    active: &'static str,
+}
+
+const ENGLISH: Words = Words {
+    lang: "en",
+    locale: "en_GB.UTF-8",
+    name_missing: "Give the credential a name",
+    one_of_four: "1 of 4",
+    live_check: "live check",
+    retired: "retired",
+    enter_replacement: "enter its replacement",
+    connection_check: "connection check",
+    disabled: "Disabled",
+    chain_intact: "Chain intact",
+    settings_saved: "Settings saved.",
+    marked_password: "marked as a password",
+    export_audit: "Export audit log",
+    export_config: "Export configuration",
+    active: "Active",
+};
+
+const BOKMAL: Words = Words {
+    lang: "nb",
+    locale: "nb_NO.UTF-8",
+    name_missing: "Gi nøkkelen et navn",
+    one_of_four: "1 av 4",
+    live_check: "direkte kontroll",
+    retired: "utfaset",
+    enter_replacement: "legg deretter inn erstatningen",
+    connection_check: "connection check",
+    disabled: "Deaktivert",
+    chain_intact: "Kjeden er intakt",
+    settings_saved: "Innstillingene er lagret.",
+    marked_password: "merket som passord",
+    export_audit: "Eksporter revisjonsloggen",
+    export_config: "Eksporter konfigurasjonen",
+    active: "Aktiv",
+};
+
 /// The whole lifecycle through every screen, as a finance admin does it.
 #[test]
 fn credential_lifecycle_through_every_screen() {
+    lifecycle(&ENGLISH, "");
+}
+
+/// The same lifecycle once in Bokmål (the system's locale), screenshots
+/// and axe-core included (target/e2e-screens/nb-*).
+#[test]
+fn credential_lifecycle_through_every_screen_in_bokmal() {
+    lifecycle(&BOKMAL, "nb-");
+}
+
+fn lifecycle(words: &Words, shots: &str) {
+    let shot = |app: &App, name: &str| {
+        app.screenshot(&format!("{shots}{name}"));
+    };
     let dir = tempfile::tempdir().unwrap();
     // Pleo, faked on 127.0.0.1: it knows the first API key and the rotated one.
     let pleo = FakePleo::start(
@@ -152,11 +223,23 @@ fn credential_lifecycle_through_every_screen() {
         false,
     )
     .unwrap();
-    let app = launch_with(dir.path(), vec![("KEYWARDEN_TEST_MODE", "1")]);
-    create_vault(&app, Some("01"));
-    app.screenshot("02-dashboard-empty");
+    let app = launch_with(
+        dir.path(),
+        vec![
+            ("KEYWARDEN_TEST_MODE", "1"),
+            ("LANG", words.locale),
+            ("LC_ALL", ""),
+            ("LC_MESSAGES", ""),
+        ],
+    );
+    create_vault(&app, Some(&format!("{shots}01")));
+    assert_eq!(
+        app.script("return document.documentElement.lang", json!([])),
+        Some(json!(words.lang))
+    );
+    shot(&app, "02-dashboard-empty");
     add_integration(&app, Some(&pleo.base));
-    app.screenshot("03-integration-details");
+    shot(&app, "03-integration-details");
 
     let creds = [
         NewCred {
@@ -187,10 +270,8 @@ fn credential_lifecycle_through_every_screen() {
             app.wait("[data-screen=new-credential]");
             // Format checks before submit: an empty form says what is wrong.
             app.click("[data-testid=save-credential]");
-            app.until("field messages", |a| {
-                a.body_text().contains("Give the credential a name")
-            });
-            app.screenshot("04-new-credential-errors");
+            app.until("field messages", |a| a.body_text().contains(words.name_missing));
+            shot(&app, "04-new-credential-errors");
         }
         add_credential(&app, c, i == 0);
         let field = match c.kind {
@@ -207,7 +288,7 @@ fn credential_lifecycle_through_every_screen() {
             c.name
         );
         if i == 0 {
-            app.screenshot("05-credential-details");
+            shot(&app, "05-credential-details");
             // Seeds 001/003, "prevent retrieval of full keys after saving":
             // no Copy until an admin turns it on.
             assert!(
@@ -220,12 +301,12 @@ fn credential_lifecycle_through_every_screen() {
     // The list: all four, then filter by type and search.
     nav(&app, "credentials");
     app.until("four rows", |a| a.find_all("[data-testid=credential-row]").len() == 4);
-    app.screenshot("06-credentials-list");
+    shot(&app, "06-credentials-list");
     app.select("[data-testid=filter-kind]", "basic");
     app.until("filtered to basic", |a| {
         a.find_all("[data-testid=credential-row]").len() == 1
     });
-    assert_eq!(app.text("[data-testid=row-count]"), "1 of 4");
+    assert_eq!(app.text("[data-testid=row-count]"), words.one_of_four);
     app.select("[data-testid=filter-kind]", "");
     app.type_into("[data-testid=search]", "central");
     app.until("search for central", |a| {
@@ -240,7 +321,7 @@ fn credential_lifecycle_through_every_screen() {
             .and_then(|v| v.as_str().map(str::to_owned))
             .is_some_and(|t| t.contains("Business Central"))
     });
-    app.screenshot("07-credentials-search");
+    shot(&app, "07-credentials-search");
     app.fill("[data-testid=search]", "e2e");
     app.until("tag search", |a| a.find_all("[data-testid=credential-row]").len() == 4);
     app.click("[data-testid=sort-name]");
@@ -263,7 +344,7 @@ fn credential_lifecycle_through_every_screen() {
     app.until("rejection", |a| {
         a.text("[data-testid=rotate-verdict]").contains("api_key")
     });
-    app.screenshot("08-rotate-rejected");
+    shot(&app, "08-rotate-rejected");
     let rotated = "pk_live_E2ESECRETROTATED_Nw3uVb8zwxyz";
     app.fill("[data-testid=rot-api_key]", rotated);
     app.click("[data-testid=validate-and-save]");
@@ -271,10 +352,10 @@ fn credential_lifecycle_through_every_screen() {
         a.try_find("[data-testid=rotate-dialog]").is_none()
             && a.text("[data-testid=mask-api_key]") == format!("••••••••{}", last4(rotated))
     });
-    assert!(app.text("[data-testid=notice]").contains("live check"));
+    assert!(app.text("[data-testid=notice]").contains(words.live_check));
     assert_eq!(app.text("[data-testid=integration-schedule]"), schedule_before);
-    assert!(app.text("[data-testid=versions]").contains("retired"));
-    app.screenshot("09-rotated");
+    assert!(app.text("[data-testid=versions]").contains(words.retired));
+    shot(&app, "09-rotated");
     // Test connection: the live verdict names Pleo's company.
     app.click("[data-testid=test-connection]");
     app.until("live verdict", |a| {
@@ -283,7 +364,7 @@ fn credential_lifecycle_through_every_screen() {
     });
     // Pleo's documented answer names the application the key was issued to.
     assert_eq!(app.text("[data-testid=verdict-application]"), "Netsuite");
-    app.screenshot("09b-connection-tested");
+    shot(&app, "09b-connection-tested");
     let seen = pleo.seen();
     assert_eq!(
         seen.len(),
@@ -297,14 +378,14 @@ fn credential_lifecycle_through_every_screen() {
     app.click("[data-testid=disable-credential]");
     app.until("replacement prompt", |a| {
         a.text("[data-testid=replacement-prompt]")
-            .contains("enter its replacement")
+            .contains(words.enter_replacement)
     });
-    app.screenshot("09c-disabled-asks-for-replacement");
+    shot(&app, "09c-disabled-asks-for-replacement");
     app.click("[data-testid=rotate-cancel]");
     app.until("disabled, uses open for review", |a| {
         a.try_find("[data-testid=rotate-dialog]").is_none()
-            && a.text("[data-testid=recent-uses]").contains("connection check")
-            && a.body_text().contains("Disabled")
+            && a.text("[data-testid=recent-uses]").contains(words.connection_check)
+            && a.body_text().contains(words.disabled)
     });
     app.click("[data-testid=credential-integration]");
     app.wait("[data-screen=integration]");
@@ -329,7 +410,7 @@ fn credential_lifecycle_through_every_screen() {
         "delete waits for the typed name"
     );
     app.type_into("[data-testid=delete-confirm-name]", "Pleo API");
-    app.screenshot("10-delete-warning");
+    shot(&app, "10-delete-warning");
     app.click("[data-testid=delete-confirm]");
     app.wait("[data-screen=credentials]");
     app.until("three rows", |a| a.find_all("[data-testid=credential-row]").len() == 3);
@@ -351,7 +432,7 @@ fn credential_lifecycle_through_every_screen() {
     }
     app.click("[data-testid=verify-chain]");
     app.until("verified", |a| {
-        a.text("[data-testid=verify-result]").contains("Chain intact")
+        a.text("[data-testid=verify-result]").contains(words.chain_intact)
     });
     app.select("[data-testid=audit-action]", "credential.rotate");
     app.click("[data-testid=audit-search]");
@@ -359,20 +440,20 @@ fn credential_lifecycle_through_every_screen() {
         let rows = a.find_all("[data-testid=audit-table] tbody tr[data-action]");
         !rows.is_empty() && a.text("[data-testid=audit-table]").matches("credential.rotate").count() == rows.len()
     });
-    app.screenshot("11-audit-log");
+    shot(&app, "11-audit-log");
     // Where files go is asked in the native save dialog, never typed into
     // the page (issue 20, finding 5).
     let audit_dir = tempfile::tempdir().unwrap();
     let audit_path = audit_dir.path().join("audit.csv");
     app.click("[data-testid=audit-export]");
-    app.answer_save_dialog("Export audit log", &audit_path);
+    app.answer_save_dialog(words.export_audit, &audit_path);
     app.until("audit exported", |_| audit_path.exists());
 
     // An admin turns copying on in Settings; then the details page offers it.
     nav(&app, "settings");
     app.click("[data-testid=allow-clipboard]");
     app.click("[data-testid=save-settings]");
-    app.until("saved", |a| a.body_text().contains("Settings saved."));
+    app.until("saved", |a| a.body_text().contains(words.settings_saved));
     nav(&app, "credentials");
     app.click("[data-name='Xledger basic'] button");
     app.wait("[data-screen=credential]");
@@ -381,7 +462,7 @@ fn credential_lifecycle_through_every_screen() {
     // clipboard manager (Klipper, CopyQ…) keeps it out of its history; as
     // such a manager would, another program on the display reads the mark.
     app.click("[data-testid=copy-password]");
-    app.until("copied", |a| a.body_text().contains("marked as a password"));
+    app.until("copied", |a| a.body_text().contains(words.marked_password));
     let clipboard = selection::Selection::open(&app.display_name());
     let targets = clipboard.targets();
     assert!(targets.iter().any(|t| t == "x-kde-passwordManagerHint"), "{targets:?}");
@@ -393,11 +474,11 @@ fn credential_lifecycle_through_every_screen() {
 
     // Export the configuration: no secret in the file.
     nav(&app, "settings");
-    app.screenshot("12-settings");
+    shot(&app, "12-settings");
     let export_dir = tempfile::tempdir().unwrap();
     let export_path = export_dir.path().join("config.json");
     app.click("[data-testid=export-config]");
-    app.answer_save_dialog("Export configuration", &export_path);
+    app.answer_save_dialog(words.export_config, &export_path);
     app.until("config exported", |_| export_path.exists());
     let exported = std::fs::read_to_string(&export_path).unwrap();
     assert!(exported.contains("Business Central") && exported.contains("company-4711"));
@@ -405,13 +486,30 @@ fn credential_lifecycle_through_every_screen() {
 
     nav(&app, "integrations");
     assert!(app.text("[data-testid=integrations-table]").contains("company-4711"));
-    app.screenshot("14-integrations");
+    shot(&app, "14-integrations");
 
     // The dashboard counts what is left.
     nav(&app, "dashboard");
     assert_eq!(app.text("[data-testid=count-active] .count"), "3");
-    assert_eq!(app.text("[data-testid=count-active] .word"), "Active");
-    app.screenshot("13-dashboard");
+    assert_eq!(app.text("[data-testid=count-active] .word"), words.active);
+    shot(&app, "13-dashboard");
+    // The switch in Settings: the window speaks the other language at once,
+    // whatever the system's locale says.
+    let (other, dashboard) = if words.lang == "nb" {
+        ("en", "Dashboard")
+    } else {
+        ("nb", "Oversikt")
+    };
+    nav(&app, "settings");
+    app.select("[data-testid=language]", other);
+    app.click("[data-testid=save-settings]");
+    app.until("the other language", |a| {
+        a.text("[data-testid=nav-dashboard]") == dashboard
+    });
+    assert_eq!(
+        app.script("return document.documentElement.lang", json!([])),
+        Some(json!(other))
+    );
 
     // IPC canary through the real WebKit: every read the UI makes, and the
     // page itself, carry no secret typed into it.
@@ -510,13 +608,33 @@ fn idle_vault_locks_itself_and_unlocks_from_the_keychain() {
     app.wait("[data-screen=dashboard]");
 }
 
+/// Every screen in English and in Bokmål at both window sizes: nothing
+/// cut off, the navigation in view, axe-core clean (issue 24).
 #[test]
-fn window_is_usable_at_1024x700_and_1920x1080() {
+fn every_screen_is_usable_at_1024x700_and_1920x1080_in_english() {
+    every_screen_fits("en", vec![("LANG", "en_GB.UTF-8")]);
+}
+
+/// The same in Bokmål, which the app takes from the system's locale.
+#[test]
+fn every_screen_is_usable_at_1024x700_and_1920x1080_in_bokmal() {
+    every_screen_fits("nb", vec![("LANG", "nb_NO.UTF-8"), ("LC_ALL", ""), ("LC_MESSAGES", "")]);
+}
+
+fn every_screen_fits(lang: &str, env: Vec<(&str, &str)>) {
     let dir = tempfile::tempdir().unwrap();
     // "Validate and Save" checks the key with Pleo, faked on 127.0.0.1.
     let pleo = FakePleo::start(&["pk_test_SIZECHECK_123456abcd"], "company-4711", false).unwrap();
-    let app = launch_with(dir.path(), vec![("KEYWARDEN_TEST_MODE", "1")]);
-    create_vault(&app, None);
+    let mut env = env;
+    env.push(("KEYWARDEN_TEST_MODE", "1"));
+    let app = launch_with(dir.path(), env);
+    app.wait("[data-screen=first-run]");
+    assert_eq!(
+        app.script("return document.documentElement.lang", json!([])),
+        Some(json!(lang)),
+        "the window speaks the system's language"
+    );
+    create_vault(&app, Some(&format!("32-{lang}")));
     // The web view is tuned for forms (webview_tuning.rs): no WebGL.
     let webgl = app.script(
         "return document.createElement('canvas').getContext('webgl') === null",
@@ -533,10 +651,56 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
         },
         true,
     );
+    let nav_screens = [
+        "dashboard",
+        "credentials",
+        "integrations",
+        "partner-keys",
+        "team",
+        "audit",
+        "settings",
+        "support",
+    ];
     for (w, h) in [(1024u32, 700u32), (1920, 1080)] {
         app.set_window_size(w, h);
-        for screen in ["dashboard", "credentials", "audit"] {
-            nav(&app, screen);
+        for screen in
+            nav_screens
+                .iter()
+                .copied()
+                .chain(["credential", "new-credential", "integration", "import", "notices"])
+        {
+            match screen {
+                "credential" => {
+                    nav(&app, "credentials");
+                    app.click("[data-name='Size check'] button");
+                    app.wait("[data-screen=credential]");
+                }
+                "new-credential" => {
+                    nav(&app, "credentials");
+                    app.click("[data-testid=new-credential]");
+                    app.wait("[data-screen=new-credential]");
+                }
+                "integration" => {
+                    nav(&app, "integrations");
+                    app.click("[data-testid=integrations-table] tbody button");
+                    app.wait("[data-screen=integration]");
+                }
+                "import" => {
+                    nav(&app, "credentials");
+                    app.click("[data-testid=import]");
+                    app.wait("[data-screen=import]");
+                }
+                "notices" => {
+                    nav(&app, "dashboard");
+                    app.click("[data-testid=open-notices]");
+                    app.wait("[data-testid=notification-centre]");
+                }
+                "support" => {
+                    app.click("[data-testid=nav-support]");
+                    app.wait("[data-screen=support-bundle]");
+                }
+                _ => nav(&app, screen),
+            }
             app.until("layout at size", |a| {
                 a.script("return window.innerWidth", json!([])).and_then(|v| v.as_u64()) == Some(u64::from(w))
             });
@@ -546,11 +710,11 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
                     "const vw = window.innerWidth, vh = window.innerHeight;
                      const inView = el => { const r = el.getBoundingClientRect(); return r.left >= 0 && r.right <= vw && r.top >= 0 && r.bottom <= vh; };
                      return document.documentElement.scrollWidth <= vw
-                       && [...document.querySelectorAll('nav[aria-label=Main] button, [data-testid=lock-now]')].every(inView);",
+                       && [...document.querySelectorAll('header.top nav button, [data-testid=lock-now]')].every(inView);",
                     json!([]),
                 )
                 .unwrap();
-            assert_eq!(fits, json!(true), "{screen} fits at {w}x{h}");
+            assert_eq!(fits, json!(true), "{screen} fits at {w}x{h} in {lang}");
             if screen == "credentials" {
                 // No column heading is cut, each status badge fits its
                 // cell, and a cell whose text is elided says it whole in
@@ -566,9 +730,15 @@ fn window_is_usable_at_1024x700_and_1920x1080() {
                         json!([]),
                     )
                     .unwrap();
-                assert_eq!(cut, json!([]), "cut off at {w}x{h}");
+                assert_eq!(cut, json!([]), "cut off at {w}x{h} in {lang}");
             }
-            app.screenshot(&format!("30-{screen}-{w}x{h}"));
+            app.screenshot(&format!("30-{lang}-{screen}-{w}x{h}"));
+            if screen == "notices" {
+                app.press(&[driver::keys::ESCAPE]);
+                app.until("notices closed", |a| {
+                    a.try_find("[data-testid=notification-centre]").is_none()
+                });
+            }
         }
     }
 }

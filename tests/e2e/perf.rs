@@ -526,3 +526,45 @@ fn bench_scheduler_idle_wakeups() {
     assert_eq!(after, before, "a scheduler thread woke while nothing was due");
     drop(app);
 }
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_switching_language() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), 1000);
+    let app = launch(dir.path());
+    app.click("[data-testid=nav-settings]");
+    app.wait("[data-testid=language]");
+    let mut runs = Vec::new();
+    for (i, lang) in ["nb", "en"].iter().cycle().take(10).enumerate() {
+        let dashboard = if *lang == "nb" { "Oversikt" } else { "Dashboard" };
+        // From the choice saved to the window speaking it, laid out: the
+        // save's round trip to the backend (settings written, tray told),
+        // the status read again, every text on screen re-rendered.
+        let ms = app
+            .script_async(
+                "const [lang, word] = [arguments[0], arguments[1]];
+                 const done = arguments[arguments.length - 1];
+                 const select = document.querySelector('[data-testid=language]');
+                 const nav = document.querySelector('[data-testid=nav-dashboard]');
+                 const t0 = performance.now();
+                 select.value = lang;
+                 select.dispatchEvent(new Event('change', { bubbles: true }));
+                 document.querySelector('[data-testid=save-settings]').click();
+                 const finish = () => requestAnimationFrame(() => { void document.body.offsetHeight; done(performance.now() - t0); });
+                 const seen = new MutationObserver(() => { if (nav.textContent.trim() === word) { seen.disconnect(); finish(); } });
+                 seen.observe(document.body, { subtree: true, childList: true, characterData: true });",
+                json!([lang, dashboard]),
+            )
+            .unwrap()
+            .as_f64()
+            .unwrap();
+        assert_eq!(app.text("[data-testid=nav-dashboard]"), dashboard, "switch {i}");
+        runs.push(ms);
+    }
+    println!(
+        "BENCH switch_language_ms median={:.1} max={:.1} runs={runs:.0?}",
+        median(runs.clone()),
+        runs.iter().copied().fold(0.0, f64::max)
+    );
+}

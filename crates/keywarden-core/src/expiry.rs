@@ -119,6 +119,14 @@ pub struct Notice {
     pub fired_at: OffsetDateTime,
     pub summary: String,
     pub body: String,
+    /// The values its text is made of, by name, for saying it in another
+    /// language: `due` (rotation_due), `who` (disabled), `why`
+    /// (reconnection_required), `problem` and `path` (policy_broken),
+    /// `address` (new_source), `this_hour` and `average` (usage_spike),
+    /// `failures` (failure_burst), `successor` and `old_until`
+    /// (key_rotated). Never a secret. Empty for notices from before.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, string>"))]
+    pub params: std::collections::BTreeMap<String, String>,
     pub read: bool,
     pub dismissed: bool,
 }
@@ -274,6 +282,7 @@ pub(crate) fn notice_of(r: NoticeRow) -> Result<Notice> {
         read,
         dismissed,
         partner_key_id,
+        params,
     ) = r;
     Ok(Notice {
         id,
@@ -292,6 +301,7 @@ pub(crate) fn notice_of(r: NoticeRow) -> Result<Notice> {
         fired_at: timefmt::from_db(&fired_at)?,
         summary,
         body,
+        params: serde_json::from_str(&params).unwrap_or_default(),
         read: read.is_some(),
         dismissed: dismissed.is_some(),
     })
@@ -436,6 +446,7 @@ fn fire_notice(
             integration: row.integration.as_deref(),
             summary: &summary,
             body: &body,
+            params: &[],
             dedupe: &dedupe,
         },
     )?;

@@ -56,7 +56,13 @@ pub struct Settings {
     /// The app starts, in the tray, when the user logs in. Off by default;
     /// the policy may force it on or forbid it (`start_at_login`).
     pub start_at_login: bool,
+    /// The language of the app's window, tray and notifications: "en",
+    /// "nb" (Norsk bokmål), or empty to follow the system's locale.
+    pub language: String,
 }
+
+/// The languages the app speaks, as `Settings::language` names them.
+pub const LANGUAGES: [&str; 2] = ["en", "nb"];
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -77,6 +83,7 @@ impl Default for Settings {
             backup_keep: 7,
             keep_running_in_tray: true,
             start_at_login: false,
+            language: String::new(),
         }
     }
 }
@@ -120,6 +127,15 @@ impl Settings {
                 format!(
                     "'{}' is not an address like 127.0.0.1:8787; leave it empty to keep the verifier off",
                     self.verifier_listen
+                ),
+            ));
+        }
+        if !self.language.is_empty() && !LANGUAGES.contains(&self.language.as_str()) {
+            return Err(Error::invalid(
+                "language",
+                format!(
+                    "'{}' is not a language of the app; use en (English), nb (Norsk bokmål), or leave it empty to follow the system",
+                    self.language
                 ),
             ));
         }
@@ -273,6 +289,28 @@ mod tests {
 
     fn policy(text: &str) -> Policy {
         Policy::parse(text, Path::new("/etc/keywarden/policy.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_language_is_english_bokmal_or_the_systems_and_nothing_else() {
+        for ok in ["", "en", "nb"] {
+            let s = Settings {
+                language: ok.into(),
+                ..Settings::default()
+            };
+            s.check().unwrap();
+        }
+        for bad in ["no", "nb_NO", "EN", "de", " nb"] {
+            let s = Settings {
+                language: bad.into(),
+                ..Settings::default()
+            };
+            let e = s.check().unwrap_err().to_string();
+            assert!(e.contains("language") && e.contains("nb (Norsk bokmål)"), "{bad}: {e}");
+        }
+        // A settings.json from before the language was a setting follows the system.
+        let old: Settings = serde_json::from_str(r#"{"auto_lock_minutes": 5}"#).unwrap();
+        assert_eq!(old.language, "");
     }
 
     #[test]

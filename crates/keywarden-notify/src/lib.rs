@@ -103,6 +103,23 @@ pub enum Delivery {
     InAppOnly { reason: String },
 }
 
+/// What a notification's actions say (the action keys stay `OPEN` and
+/// `UPDATE_CREDENTIALS` in every language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionLabels {
+    pub open: String,
+    pub update_credentials: String,
+}
+
+impl Default for ActionLabels {
+    fn default() -> ActionLabels {
+        ActionLabels {
+            open: "Open".into(),
+            update_credentials: "Update Credentials".into(),
+        }
+    }
+}
+
 /// Sends notices natively; remembers that the server is missing so that
 /// the log says it once.
 #[derive(Debug, Default)]
@@ -129,8 +146,14 @@ impl Notifier {
     /// Shows `notice` on the desktop, or says why it stays in-app only.
     /// Returns within `DEADLINE`.
     pub fn show(&self, notice: &Notice) -> Delivery {
+        self.show_labelled(notice, &ActionLabels::default())
+    }
+
+    /// Like `show`, with the actions' labels in the reader's language.
+    pub fn show_labelled(&self, notice: &Notice, labels: &ActionLabels) -> Delivery {
         let summary = notice.summary.clone();
         let body = notice.body.clone();
+        let labels = labels.clone();
         let clicks = self.clicks.clone();
         let about = clicks.as_ref().and_then(|_| About::of(notice));
         let (tx, rx) = mpsc::channel();
@@ -146,9 +169,9 @@ impl Notifier {
                 .icon("dialog-warning");
             // A server without actions ignores them (the spec).
             if let Some(about) = &about {
-                notification.action(OPEN, "Open");
+                notification.action(OPEN, &labels.open);
                 if matches!(about, About::Credential(_)) {
-                    notification.action(UPDATE_CREDENTIALS, "Update Credentials");
+                    notification.action(UPDATE_CREDENTIALS, &labels.update_credentials);
                 }
             }
             let result = notification.show().map_err(|e| e.to_string()).map(|shown| {

@@ -24,6 +24,7 @@ fn notice() -> Notice {
         fired_at: time::OffsetDateTime::now_utc(),
         summary: "Pleo API expires in 13 days".into(),
         body: "Used by Pleo production. It expires on 2026-12-06 (UTC).".into(),
+        params: Default::default(),
         read: false,
         dismissed: false,
     }

@@ -1,6 +1,8 @@
 // The session's state: vault status, the screen shown, and the loaded lists.
 import { api, KwError, type OpenRequest } from './ipc';
 import type { AppStatus, CredentialSummary, Integration, Notice } from './ipc/types';
+import { lang, resolveLang, setLang, tr } from './i18n/locale.svelte';
+import { appText } from './i18n/catalogue/app';
 
 export type Screen =
   | { name: 'dashboard' }
@@ -37,6 +39,18 @@ class AppModel {
 
   async refreshStatus() {
     this.status = await api.appStatus();
+    this.applyLanguage();
+  }
+
+  /** Speaks the language of the settings (or the system's). The notices
+   * come from the backend in that language, so they are asked again. */
+  applyLanguage() {
+    if (!this.status) return;
+    const before = lang();
+    setLang(resolveLang(this.status.settings.language, this.status.system_language));
+    if (before !== lang() && this.status.vault === 'unlocked') {
+      this.loadNotices().catch(() => {});
+    }
   }
 
   async loadLists() {
@@ -65,7 +79,7 @@ class AppModel {
 
   fail(e: unknown) {
     if (e instanceof KwError && e.code === 'locked') {
-      this.locked('The vault was locked.');
+      this.locked(tr(appText).lockedElsewhere);
       return;
     }
     this.say(e instanceof Error ? e.message : String(e), true);
@@ -104,7 +118,7 @@ class AppModel {
     } else if (!this.credentials.some((c) => c.id === r.id)) {
       // Deleted since the notification was shown.
       this.go({ name: 'credentials' });
-      this.say('The credential that notification was about no longer exists.');
+      this.say(tr(appText).goneCredential);
     } else {
       this.go({ name: 'credential', id: r.id, action: r.update ? 'rotate' : undefined });
     }

@@ -13,7 +13,8 @@ describe('charts', () => {
       { day: '2026-12-02', uses: 0, checks_passed: 0, checks_failed: 0 },
       { day: '2026-12-03', uses: 2, checks_passed: 1, checks_failed: 1 },
     ]);
-    expect(cols[1]).toMatchObject({ key: '2026-12-03', label: '12-03', parts: [2] });
+    expect(cols[1]).toMatchObject({ key: '2026-12-03', label: '3 Dec', row: '3 Dec 2026', parts: [2] });
+    expect(cols[1].marks.map((m) => m.label)).toEqual(['1 check passed', '1 check failed']);
     expect(cols[1].marks.map((m) => m.kind)).toEqual(['pass', 'fail']);
     expect(cols[0].marks).toEqual([]);
     expect(partTotal(cols, 0)).toBe(2);
@@ -25,7 +26,12 @@ describe('charts', () => {
     const alerts = [{ fired_at: '2026-12-03T09:41:00Z', summary: 'Failure burst' }] as Notice[];
     const cols = verificationsPerHour(usage, alerts, now);
     expect(cols).toHaveLength(48);
-    expect(cols[46]).toMatchObject({ key: '2026-12-03T09', parts: [7, 2] });
+    expect(cols[46]).toMatchObject({
+      key: '2026-12-03T09',
+      label: '3 Dec 09h',
+      row: '3 Dec 2026, 09:00',
+      parts: [7, 2],
+    });
     expect(cols[46].marks).toEqual([{ kind: 'anomaly', count: 1, label: 'Failure burst' }]);
     expect(cols[47].parts).toEqual([0, 0]);
   });
@@ -48,7 +54,7 @@ describe('charts', () => {
       now,
     );
     expect(weeks).toHaveLength(13);
-    expect(weeks[0]).toMatchObject({ parts: [0, 1], names: ['Pleo'] });
+    expect(weeks[0]).toMatchObject({ key: '2026-12-03', label: '3 Dec', parts: [0, 1], names: ['Pleo'] });
     expect(weeks[1]).toMatchObject({ parts: [0, 1], names: ['Xledger'] });
     // 14 days and half an hour from now: past the warning, in the third week.
     expect(weeks[2]).toMatchObject({ parts: [1, 0], names: ['Day 14'] });

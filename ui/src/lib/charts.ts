@@ -1,14 +1,19 @@
 // The columns the charts draw (components/BarChart.svelte), from what the
 // pages already load: uses and checks of a credential by day, a partner
 // key's verifications by hour with its anomalies, expiries by week. Times
-// are UTC, as everywhere in the app (status.ts `when`).
+// are UTC, as everywhere in the app (status.ts `when`). Labels are in the
+// language shown, so the charts follow a switch when made in a `$derived`.
 import type { CredentialSummary, DayActivity, HourUsage, Notice } from './ipc/types';
+import { count, day, shortDay, when } from './i18n/format';
+import { tr } from './i18n/locale.svelte';
+import { charts } from './i18n/catalogue/charts';
 
 /** A sign drawn over a column, never by colour alone: each has its shape. */
 export type Mark = { kind: 'pass' | 'fail' | 'anomaly'; count: number; label: string };
 
-/** One column: its stacked parts (e.g. [ok, failed]) and its marks. */
-export type Column = { key: string; label: string; parts: number[]; marks: Mark[] };
+/** One column: its stacked parts (e.g. [ok, failed]) and its marks; `label`
+ *  under it, `row` its heading in the table. */
+export type Column = { key: string; label: string; row: string; parts: number[]; marks: Mark[] };
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -22,35 +27,30 @@ export function lastHours(now: Date, n: number): string[] {
   return Array.from({ length: n }, (_, i) => new Date(hour - (n - 1 - i) * HOUR).toISOString().slice(0, 13));
 }
 
-function count<T>(items: T[], key: (t: T) => string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const i of items) m.set(key(i), (m.get(key(i)) ?? 0) + 1);
-  return m;
-}
-
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
 /** A credential's uses per day (counted by the backend, every day listed),
  *  its checks as marks: one per verdict that day, passed and failed. */
 export function usesAndChecks(days: DayActivity[]): Column[] {
+  const t = tr(charts);
   return days.map(({ day: d, uses, checks_passed: passed, checks_failed: failed }) => {
     const marks: Mark[] = [];
-    if (passed) marks.push({ kind: 'pass', count: passed, label: plural(passed, 'check passed', 'checks passed') });
-    if (failed) marks.push({ kind: 'fail', count: failed, label: plural(failed, 'check failed', 'checks failed') });
-    return { key: d, label: d.slice(5), parts: [uses], marks };
+    if (passed) marks.push({ kind: 'pass', count: passed, label: count(passed, t.checksPassed) });
+    if (failed) marks.push({ kind: 'fail', count: failed, label: count(failed, t.checksFailed) });
+    return { key: d, label: shortDay(d), row: day(d), parts: [uses], marks };
   });
 }
 
 /** A partner key's verifications per hour over `n` hours (ok, failed), its
  *  anomalies marked in the hour they were raised. */
 export function verificationsPerHour(usage: HourUsage[], alerts: Notice[], now: Date, n = 48): Column[] {
+  const t = tr(charts);
   const byHour = new Map(usage.map((u) => [hourOf(u.hour), u]));
   return lastHours(now, n).map((h) => {
     const u = byHour.get(h);
     const raised = alerts.filter((a) => hourOf(a.fired_at) === h);
     return {
       key: h,
-      label: `${h.slice(5, 10)} ${h.slice(11, 13)}h`,
+      label: t.hour(shortDay(`${h}:00:00Z`), h.slice(11, 13)),
+      row: when(`${h}:00:00Z`),
       parts: [u?.ok ?? 0, u?.failed ?? 0],
       marks: raised.map((a) => ({ kind: 'anomaly' as const, count: 1, label: a.summary })),
     };
@@ -82,7 +82,8 @@ export function expiryWeeks(
     const key = new Date(from).toISOString().slice(0, 10);
     return {
       key,
-      label: key.slice(5),
+      label: shortDay(key),
+      row: day(key),
       parts: [due.length - soon, soon],
       marks: [],
       names: due.map((c) => c.name).sort(),

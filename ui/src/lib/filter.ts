@@ -1,6 +1,8 @@
 // Filtering and sorting of the credentials list, in memory: the whole list
 // (10,000 rows and more) is loaded once, so a keystroke costs one pass.
 import type { CredentialSummary, Status } from './ipc/types';
+import { tr } from './i18n/locale.svelte';
+import { credentialTodo } from './i18n/catalogue/credentialTodo';
 
 export type SortKey = 'name' | 'kind' | 'status' | 'environment' | 'last_used_at' | 'last_validated_at' | 'expires_at';
 
@@ -90,22 +92,21 @@ export function counts(rows: CredentialSummary[]): Record<Status, number> {
  */
 export function needsAction(rows: CredentialSummary[], max = 8): { row: CredentialSummary; why: string }[] {
   const out: { row: CredentialSummary; why: string; rank: number; at: string }[] = [];
+  const t = tr(credentialTodo);
   for (const row of rows) {
     const at = row.expires_at ?? '';
     const due = row.rotation_due_at ?? '';
     // A credential the provider keeps refusing breaks the next sync run:
     // it comes first, ahead of an expiry the user may already know about.
-    if (row.status === 'error' && row.kind === 'oauth2')
-      out.push({ row, why: 'Reconnection required: the provider refused its sign-in; re-authorize it', rank: 0, at });
-    else if (row.status === 'error') out.push({ row, why: 'Reconnection required: the provider keeps refusing it; update it', rank: 0, at });
-    else if (row.status === 'expired') out.push({ row, why: `Expired ${at.slice(0, 10)}: rotate now`, rank: 1, at });
+    if (row.status === 'error' && row.kind === 'oauth2') out.push({ row, why: t.reauthorize, rank: 0, at });
+    else if (row.status === 'error') out.push({ row, why: t.update, rank: 0, at });
+    else if (row.status === 'expired') out.push({ row, why: t.expired(at), rank: 1, at });
     else if (row.status === 'rotation_due' && row.rotation_overdue)
-      out.push({ row, why: `Rotation overdue since ${due.slice(0, 10)}: rotate now`, rank: 2, at: due });
-    else if (row.needs_reentry) out.push({ row, why: 'No secret yet: enter it', rank: 3, at });
-    else if (row.status === 'expiring') out.push({ row, why: `Expires ${at.slice(0, 10)}: rotate soon`, rank: 4, at });
-    else if (row.status === 'rotation_due')
-      out.push({ row, why: `Rotation due since ${due.slice(0, 10)}: rotate within the grace period`, rank: 4, at: due });
-    else if (row.status === 'disabled') out.push({ row, why: 'Disabled as compromised: replace it', rank: 5, at });
+      out.push({ row, why: t.overdue(due), rank: 2, at: due });
+    else if (row.needs_reentry) out.push({ row, why: t.noSecret, rank: 3, at });
+    else if (row.status === 'expiring') out.push({ row, why: t.expiring(at), rank: 4, at });
+    else if (row.status === 'rotation_due') out.push({ row, why: t.due(due), rank: 4, at: due });
+    else if (row.status === 'disabled') out.push({ row, why: t.disabled, rank: 5, at });
   }
   out.sort((a, b) => a.rank - b.rank || a.at.localeCompare(b.at));
   return out.slice(0, max);

@@ -2,20 +2,26 @@
 // pages write and offer them (hours; 0: not scheduled), and the one way
 // both pages load and change one.
 import { app } from '$lib/app.svelte';
+import { tr } from '$lib/i18n/locale.svelte';
+import { checkPeriods } from '$lib/i18n/catalogue/schedule';
 
 /** The periods offered besides "inherit"; the backend bounds them by policy. */
-export const PERIODS: [string, string][] = [
-  ['6', 'Every 6 hours'],
-  ['24', 'Every day'],
-  ['168', 'Every week'],
-  ['0', 'Not scheduled']
-];
+export function periods(): [string, string][] {
+  const p = tr(checkPeriods).periods;
+  return [
+    ['6', p['6']],
+    ['24', p['24']],
+    ['168', p['168']],
+    ['0', p['0']]
+  ];
+}
 
 export function every(hours: number): string {
-  if (hours === 0) return 'not scheduled';
-  if (hours === 24) return 'every day';
-  if (hours === 168) return 'every week';
-  return hours % 24 === 0 ? `every ${hours / 24} days` : `every ${hours} hours`;
+  const e = tr(checkPeriods).every;
+  if (hours === 0) return e.never;
+  if (hours === 24) return e.day;
+  if (hours === 168) return e.week;
+  return hours % 24 === 0 ? e.days(hours / 24) : e.hours(hours);
 }
 
 /** A schedule shown on a page: loaded, and changed from a `<select>` whose

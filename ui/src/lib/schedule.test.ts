@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { app } from './app.svelte';
-import { PeriodChoice, every } from './schedule.svelte';
+import { PeriodChoice, every, periods } from './schedule.svelte';
+import { setLang } from './i18n/locale.svelte';
 
 type Period = { every_hours: number; own: number | null };
 
@@ -18,6 +19,25 @@ describe('check periods', () => {
       'every week',
       'every 14 days'
     ]);
+  });
+
+  it('are written in Bokmål when the window speaks it', () => {
+    setLang('nb');
+    try {
+      expect([0, 1, 6, 24, 48, 168, 336].map(every)).toEqual([
+        'ikke planlagt',
+        'hver time',
+        'hver 6. time',
+        'hver dag',
+        'hver 2. dag',
+        'hver uke',
+        'hver 14. dag'
+      ]);
+      expect(periods().map(([h]) => h)).toEqual(['6', '24', '168', '0']);
+      expect(periods()[1][1]).toBe('Hver dag');
+    } finally {
+      setLang('en');
+    }
   });
 
   it('a choice sends hours, or null for "default", and says what is in force', async () => {

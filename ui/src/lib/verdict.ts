@@ -1,6 +1,9 @@
 // Words for a failed check: a short title, what is wrong, what to do. The
-// backend's verdict carries no secret; this only phrases it.
+// backend's verdict carries no secret; this only phrases it, in the
+// language shown now.
 import type { Failure } from '$lib/ipc/types';
+import { tr } from '$lib/i18n/locale.svelte';
+import { verdict } from '$lib/i18n/catalogue/verdict';
 
 export interface FailureText {
   title: string;
@@ -9,28 +12,35 @@ export interface FailureText {
 }
 
 export function failureText(f: Failure): FailureText {
+  const t = tr(verdict).failure;
   switch (f.kind) {
     case 'invalid_credential':
-      return { title: 'not accepted', message: `The provider does not accept this credential (${f.detail}).`, next: "Check that the whole key was copied, or issue a new one in the provider's portal." };
+      return { ...t.invalid_credential, message: t.invalid_credential.message(f.detail) };
     case 'expired':
-      return { title: 'expired', message: `The credential has expired (${f.detail}).`, next: "Issue a new secret in the provider's portal and update the credential." };
-    case 'insufficient_scope':
-      return { title: 'missing scopes', message: f.missing.length ? `It lacks the scopes ${f.missing.join(', ')}.` : 'It lacks a scope the endpoint needs.', next: "Grant the missing scopes in the provider's portal, or issue a key with them." };
+      return { ...t.expired, message: t.expired.message(f.detail) };
+    case 'insufficient_scope': {
+      const s = t.insufficient_scope;
+      const message = f.missing.length ? s.message(f.missing.join(', ')) : s.messageAny;
+      return { title: s.title, message, next: s.next };
+    }
     case 'wrong_tenant':
-      return { title: 'wrong company', message: `It belongs to '${f.actual}', but the integration is for '${f.expected}'.`, next: "Use a credential issued for the integration's company, or correct the integration." };
+      return { ...t.wrong_tenant, message: t.wrong_tenant.message(f.actual, f.expected) };
     case 'wrong_environment':
-      return { title: 'wrong environment', message: `It works in ${f.actual}, but the integration is set up for ${f.expected}.`, next: "Use a credential from the integration's environment, or change the integration's environment." };
-    case 'rate_limited':
-      return { title: 'rate limited', message: f.retry_after_secs ? `The provider asks to wait ${f.retry_after_secs} s.` : 'The provider is limiting requests.', next: 'Test again later; the credential itself may be fine.' };
+      return { ...t.wrong_environment, message: t.wrong_environment.message(f.actual, f.expected) };
+    case 'rate_limited': {
+      const s = t.rate_limited;
+      const message = f.retry_after_secs ? s.message(f.retry_after_secs) : s.messageAny;
+      return { title: s.title, message, next: s.next };
+    }
     case 'unreachable':
-      return { title: 'provider unreachable', message: `The provider could not be reached (${f.detail}).`, next: "Check the network, proxy and base URL, or run the offline checks." };
+      return { ...t.unreachable, message: t.unreachable.message(f.detail) };
     case 'tls':
-      return { title: 'secure connection failed', message: `TLS failed (${f.detail}).`, next: "Check the base URL and the machine's clock; a proxy may be intercepting TLS." };
+      return { ...t.tls, message: t.tls.message(f.detail) };
     case 'unsafe':
-      return { title: 'refused to send', message: f.detail, next: "Use the provider's https URL; a secret never goes in a URL." };
+      return { ...t.unsafe, message: f.detail };
     case 'format':
-      return { title: 'invalid format', message: f.detail, next: 'Correct the value and try again.' };
+      return { ...t.format, message: f.detail };
     case 'provider':
-      return { title: 'unexpected answer', message: f.status ? `The provider answered ${f.status}: ${f.detail}` : f.detail, next: "Test again later; if it persists, check the provider's status page." };
+      return { ...t.provider, message: f.status ? t.provider.message(f.status, f.detail) : f.detail };
   }
 }

@@ -45,15 +45,20 @@ impl Vault {
             "Partner key {} of {} was rotated by its policy",
             old.id, old.application
         );
+        let old_until = issued
+            .key
+            .grace_until
+            .or(self.partner_key(&old.id)?.grace_until)
+            .map(timefmt::to_db)
+            .unwrap_or_default();
         let body = format!(
-            "The successor {new_id} is ready: open it and take the new key (once) to deliver it. The old key stops at {}.",
-            issued
-                .key
-                .grace_until
-                .or(self.partner_key(&old.id)?.grace_until)
-                .map(timefmt::to_db)
-                .unwrap_or_default()
+            "The successor {new_id} is ready: open it and take the new key (once) to deliver it. The old key stops at {old_until}."
         );
+        let params = [
+            ("old", old.id.clone()),
+            ("successor", new_id.clone()),
+            ("old_until", old_until),
+        ];
         // Sealed in the transaction that stores it: under the data key
         // current then, which no other program can delete meanwhile.
         let notice = self.write(|tx| {
@@ -77,6 +82,7 @@ impl Vault {
                     integration: None,
                     summary: &summary,
                     body: &body,
+                    params: &params,
                     dedupe: &format!("key_rotated|{}", old.id),
                 },
             )?;

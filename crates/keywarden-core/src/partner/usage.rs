@@ -22,6 +22,7 @@ pub(super) struct Anomaly<'a> {
     dedupe: String,
     summary: String,
     body: String,
+    params: Vec<(&'static str, String)>,
     now: OffsetDateTime,
 }
 
@@ -103,6 +104,7 @@ pub(super) fn new_sources(
                     body: format!(
                         "Application {app}. If {src} is not the partner's known infrastructure, revoke the key."
                     ),
+                    params: vec![("address", src.to_string())],
                     now,
                 },
             )?);
@@ -136,6 +138,10 @@ pub(super) fn usage_spike(tx: &WriteTx<'_>, id: &str, app: &str, h: &UsageHour) 
             body: format!(
                 "Application {app}. A leaked key is often used at volume: check with the partner, and revoke the key if the traffic is not theirs."
             ),
+            params: vec![
+                ("this_hour", this_hour.to_string()),
+                ("average", format!("{average:.0}")),
+            ],
             now,
         },
     )
@@ -162,6 +168,7 @@ pub(super) fn failure_burst(tx: &WriteTx<'_>, app: &str, h: &UsageHour) -> Resul
             dedupe: format!("failure_burst|{app}|{hour}"),
             summary: format!("{failures} failed key verifications for {app} this hour"),
             body: "Someone may be guessing keys, or the partner is using a revoked or rotated key. Check the partner keys of this application.".to_owned(),
+            params: vec![("failures", failures.to_string())],
             now,
         },
     )
@@ -184,6 +191,7 @@ pub(super) fn anomaly(tx: &crate::vault::WriteTx<'_>, an: Anomaly<'_>) -> Result
             integration: None,
             summary: &an.summary,
             body: &an.body,
+            params: &an.params,
             dedupe: &an.dedupe,
         },
     )?;

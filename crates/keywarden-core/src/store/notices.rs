@@ -118,6 +118,8 @@ pub struct NewNotice<'a> {
     pub integration: Option<&'a str>,
     pub summary: &'a str,
     pub body: &'a str,
+    /// The values the text is made of, by name (see `Notice::params`).
+    pub params: &'a [(&'static str, String)],
     /// What makes this notice the same as one recorded before.
     pub dedupe: &'a str,
 }
@@ -128,8 +130,8 @@ pub fn insert(conn: &Connection, n: &NewNotice<'_>) -> Result<Option<i64>> {
     let added = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO notices (credential_id, partner_key_id, version, kind, threshold_days, expires_at,
-                 due_at, fired_at, credential_name, integration, summary, body, dedupe)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 due_at, fired_at, credential_name, integration, summary, body, dedupe, params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(params![
             n.credential_id.map(|c| c.to_string()),
@@ -145,8 +147,14 @@ pub fn insert(conn: &Connection, n: &NewNotice<'_>) -> Result<Option<i64>> {
             n.summary,
             n.body,
             n.dedupe,
+            params_json(n.params),
         ])?;
     Ok((added == 1).then(|| conn.last_insert_rowid()))
+}
+
+fn params_json(params: &[(&str, String)]) -> String {
+    let map: std::collections::BTreeMap<&str, &str> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The raw columns of a notice, newest first.
@@ -166,10 +174,11 @@ pub type NoticeRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
 );
 
 const NOTICE_SELECT: &str = "SELECT id, credential_id, version, kind, threshold_days, expires_at, due_at, fired_at,
-        credential_name, integration, summary, body, read_at, dismissed_at, partner_key_id FROM notices";
+        credential_name, integration, summary, body, read_at, dismissed_at, partner_key_id, params FROM notices";
 
 fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeRow> {
     Ok((
@@ -188,6 +197,7 @@ fn notice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoticeRow> {
         r.get(12)?,
         r.get(13)?,
         r.get(14)?,
+        r.get(15)?,
     ))
 }
 

@@ -307,6 +307,7 @@ impl Vault {
                         "{problem}. Until IT fixes {path}, the strictest policy applies: no export, no clipboard, \
                          nothing new added, every save checked live."
                     ),
+                    params: &[("problem", problem.clone()), ("path", path.clone())],
                     dedupe: &format!("policy_broken|{problem}"),
                 },
             )?;

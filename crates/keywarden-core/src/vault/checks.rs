@@ -225,6 +225,7 @@ pub(crate) fn reconnection_notice(tx: &WriteTx<'_>, row: &Row, why: &str, now: O
             integration: row.integration_name.as_deref(),
             summary: &summary,
             body: &body,
+            params: &[("why", why.to_owned())],
             dedupe: &format!("reconnection_required|{}|{}", row.id, timefmt::to_db(now)),
         },
     )

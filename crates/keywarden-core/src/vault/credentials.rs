@@ -578,6 +578,7 @@ fn disabled_notice(tx: &WriteTx<'_>, row: &Row, who: &str) -> Result<()> {
                 "{used_by}{who} disabled it: every use is blocked (the reason is in the audit log). If it was \
                  compromised, revoke it at the provider and choose Update Credentials with a new one."
             ),
+            params: &[("who", who.to_owned())],
             dedupe: &format!("disabled|{}|{}", row.id, timefmt::to_db(now)),
         },
     )?;

@@ -126,6 +126,7 @@ fn rotation_notice(
                  secret from the provider; the old one keeps working until it is swapped.",
                 &timefmt::to_db(due)[..10]
             ),
+            params: &[("due", timefmt::to_db(due)[..10].to_owned())],
             dedupe: &format!("rotation_due|{id}|{version}"),
         },
     )?;

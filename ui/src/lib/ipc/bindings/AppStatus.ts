@@ -10,6 +10,11 @@ export type AppStatus = { vault: VaultState, key_source: KeySourceKind | null, v
  */
 profile: string, settings: Settings, 
 /**
+ * The system's locale (`LC_ALL`, `LC_MESSAGES` or `LANG`), which the
+ * window follows when `settings.language` is empty.
+ */
+system_language: string, 
+/**
  * Why `settings.json` could not be read, so the defaults apply.
  */
 settings_problem: string | null, 

@@ -72,4 +72,9 @@ keep_running_in_tray: boolean,
  * The app starts, in the tray, when the user logs in. Off by default;
  * the policy may force it on or forbid it (`start_at_login`).
  */
-start_at_login: boolean, };
+start_at_login: boolean, 
+/**
+ * The language of the app's window, tray and notifications: "en",
+ * "nb" (Norsk bokmål), or empty to follow the system's locale.
+ */
+language: string, };
