@@ -142,14 +142,24 @@ pub fn notice(mut notice: Notice, lang: Lang) -> Notice {
     notice
 }
 
+/// A date as the window writes it in Bokmål (`Intl`'s medium style for
+/// nb-NO): "16. des. 2026".
 fn date(t: OffsetDateTime) -> String {
-    format!("{:02}.{:02}.{}", t.day(), u8::from(t.month()), t.year())
+    const MONTHS: [&str; 12] = [
+        "jan.", "feb.", "mars", "apr.", "mai", "juni", "juli", "aug.", "sep.", "okt.", "nov.", "des.",
+    ];
+    format!(
+        "{}. {} {}",
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year()
+    )
 }
 
-/// `yyyy-mm-dd…` (how the core writes dates into a notice) as `dd.mm.yyyy`.
+/// `yyyy-mm-dd…` (how the core writes dates into a notice) as `date` says it.
 fn db_date(s: &str) -> Option<String> {
-    let (y, m, d) = (s.get(0..4)?, s.get(5..7)?, s.get(8..10)?);
-    Some(format!("{d}.{m}.{y}"))
+    let d = time::Date::parse(s.get(0..10)?, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    Some(date(d.midnight().assume_utc()))
 }
 
 /// A notice said in Bokmål, or `None` when a value it needs was not kept.
@@ -357,9 +367,9 @@ mod tests {
         }
         let expiring = super::notice(notice(NoticeKind::Expiring, &[]), Lang::Nb);
         assert_eq!(expiring.summary, "Pleo API utløper om 14 dager");
-        assert!(expiring.body.contains("17.12.2026"), "{}", expiring.body);
+        assert!(expiring.body.contains("17. des. 2026"), "{}", expiring.body);
         let due = super::notice(notice(NoticeKind::RotationDue, &[("due", "2026-12-01")]), Lang::Nb);
-        assert!(due.body.contains("01.12.2026"), "{}", due.body);
+        assert!(due.body.contains("1. des. 2026"), "{}", due.body);
     }
 
     #[test]

@@ -925,15 +925,22 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
             })
             .unwrap();
     }
-    let at = |t: time::OffsetDateTime| {
+    let at_in = |t: time::OffsetDateTime, locale: &str| {
         let stamp = keywarden_core::timefmt::to_db(t);
         let app = launch_with(
             dir.path(),
-            vec![("KEYWARDEN_TEST_MODE", "1"), ("KEYWARDEN_TEST_NOW", stamp.as_str())],
+            vec![
+                ("KEYWARDEN_TEST_MODE", "1"),
+                ("KEYWARDEN_TEST_NOW", stamp.as_str()),
+                ("LANG", locale),
+                ("LC_ALL", ""),
+                ("LC_MESSAGES", ""),
+            ],
         );
         app.wait("[data-screen=dashboard]");
         app
     };
+    let at = |t: time::OffsetDateTime| at_in(t, "en_GB.UTF-8");
 
     let app = at(now);
     app.until("one unread notice", |a| {
@@ -1005,13 +1012,30 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
     assert_eq!(ours(&recorder).len(), 1);
     drop(app);
 
-    // Six days left: the 7-day notice, once.
-    let app = at(now + time::Duration::days(7));
+    // Six days left: the 7-day notice, once — on a Norwegian desktop, in
+    // Bokmål, its actions too; the centre says both notices in Bokmål.
+    let app = at_in(now + time::Duration::days(7), "nb_NO.UTF-8");
     app.until("the 7-day notice", |a| {
         a.try_find("[data-testid=unread-count]").is_some()
     });
     assert_eq!(ours(&recorder).len(), 2);
-    assert_eq!(ours(&recorder)[1].summary, "Pleo payroll expires in 6 days");
+    let seventh = &ours(&recorder)[1];
+    assert_eq!(seventh.summary, "Pleo payroll utløper om 6 dager");
+    assert!(
+        seventh.body.starts_with("Brukes av Pleo production."),
+        "{}",
+        seventh.body
+    );
+    assert_eq!(seventh.action_labels, ["Åpne", "Oppdater nøkkel"]);
+    assert_eq!(shown[0].action_labels, ["Open", "Update Credentials"]);
+    app.click("[data-testid=open-notices]");
+    app.wait("[data-testid=notification-centre]");
+    let items = app.text("[data-testid=notification-centre]");
+    assert!(
+        items.contains("Pleo payroll utløper om 6 dager") && items.contains("Pleo payroll utløper om 13 dager"),
+        "{items}"
+    );
+    app.screenshot("nb-24-notification-centre");
     drop(app);
 
     // Rotated with a new expiry: the old version says nothing more.

@@ -22,8 +22,10 @@ pub struct Shown {
     pub app_name: String,
     pub summary: String,
     pub body: String,
-    /// The action keys offered, in order (their labels left out).
+    /// The action keys offered, in order.
     pub actions: Vec<String>,
+    /// What each action says, in the same order.
+    pub action_labels: Vec<String>,
 }
 
 pub struct Recorder {
@@ -75,7 +77,8 @@ impl Recorder {
                                 summary,
                                 body,
                                 // Key, label, key, label…
-                                actions: offered.into_iter().step_by(2).collect(),
+                                actions: offered.iter().step_by(2).cloned().collect(),
+                                action_labels: offered.iter().skip(1).step_by(2).cloned().collect(),
                             });
                             msg.method_return().append1(id)
                         }
