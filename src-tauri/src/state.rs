@@ -208,7 +208,7 @@ impl AppState {
 
     /// The language the user reads: the setting, else the system's.
     pub fn lang(&self) -> crate::i18n::Lang {
-        crate::i18n::resolve(&self.settings().language, &crate::i18n::system_locale())
+        keywarden_core::i18n::reader_lang(&self.settings().language)
     }
 
     /// The settings just saved: in force, and the file sound again.

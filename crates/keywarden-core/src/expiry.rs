@@ -120,8 +120,9 @@ pub struct Notice {
     pub summary: String,
     pub body: String,
     /// The values its text is made of, by name, for saying it in another
-    /// language: `due` (rotation_due), `who` (disabled), `why`
-    /// (reconnection_required), `problem` and `path` (policy_broken),
+    /// language: `due` (rotation_due), `who` (disabled), `cause`,
+    /// `failures` and `code` (reconnection_required), `problem` and `path`
+    /// (policy_broken),
     /// `address` (new_source), `this_hour` and `average` (usage_spike),
     /// `failures` (failure_burst), `successor` and `old_until`
     /// (key_rotated). Never a secret. Empty for notices from before.

@@ -19,6 +19,7 @@ pub mod files;
 pub mod fuzzing;
 pub mod header;
 pub mod health;
+pub mod i18n;
 mod jwt;
 pub mod keychain;
 pub mod migrate;

@@ -259,10 +259,14 @@ impl Settings {
 
     /// `settings.json`'s bytes: valid settings, or what is wrong.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Settings> {
-        let s: Settings = serde_json::from_slice(bytes).map_err(|e| Error::VaultCorrupt {
+        let mut s: Settings = serde_json::from_slice(bytes).map_err(|e| Error::VaultCorrupt {
             path: path.to_path_buf(),
             detail: format!("it is not valid ({e})"),
         })?;
+        // A language written by hand ("no", "nb_NO", "EN") is read as the
+        // language it names, one the app does not speak as the system's:
+        // a word of the language never costs the rest of the settings.
+        s.language = crate::i18n::setting_of(&s.language).to_owned();
         s.check()?;
         Ok(s)
     }
@@ -311,6 +315,13 @@ mod tests {
         // A settings.json from before the language was a setting follows the system.
         let old: Settings = serde_json::from_str(r#"{"auto_lock_minutes": 5}"#).unwrap();
         assert_eq!(old.language, "");
+        // One written by hand costs none of the other settings.
+        let path = Path::new("/tmp/settings.json");
+        for (written, kept) in [("no", "nb"), ("nb_NO", "nb"), ("EN", "en"), ("klingon", "")] {
+            let json = format!(r#"{{"auto_lock_minutes": 5, "language": "{written}"}}"#);
+            let s = Settings::parse(json.as_bytes(), path).unwrap();
+            assert_eq!((s.auto_lock_minutes, s.language.as_str()), (5, kept), "{written}");
+        }
     }
 
     #[test]

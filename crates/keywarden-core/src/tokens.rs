@@ -337,8 +337,10 @@ impl Vault {
                 fresh.status = Status::Error;
                 fresh.updated_at = now;
                 creds::upsert(tx, &mut fresh)?;
-                let why = format!("the provider refused to refresh its access token ({})", failure.code());
-                crate::vault::reconnection_notice(tx, &fresh, &why, now)?;
+                let code = failure.code();
+                let why = format!("the provider refused to refresh its access token ({code})");
+                let params = [("cause", "refresh".to_owned()), ("code", code.to_string())];
+                crate::vault::reconnection_notice(tx, &fresh, &why, &params, now)?;
             }
             tx.audit(ev(
                 "credential.refresh",

@@ -111,6 +111,19 @@ pub struct ActionLabels {
     pub update_credentials: String,
 }
 
+impl ActionLabels {
+    /// The labels in `lang`.
+    pub fn of(lang: keywarden_core::i18n::Lang) -> ActionLabels {
+        match lang {
+            keywarden_core::i18n::Lang::En => ActionLabels::default(),
+            keywarden_core::i18n::Lang::Nb => ActionLabels {
+                open: "Åpne".into(),
+                update_credentials: "Oppdater nøkkel".into(),
+            },
+        }
+    }
+}
+
 impl Default for ActionLabels {
     fn default() -> ActionLabels {
         ActionLabels {

@@ -26,12 +26,16 @@ fn check(ctx: &Ctx, no_desktop: bool) -> CliResult {
         Err(e) => eprintln!("kw: warning: rotation-due notices could not be checked: {e}"),
     }
     let notifier = keywarden_notify::Notifier::new();
+    // The desktop notification in the language the app speaks; the report
+    // below stays in English, as all of kw's output.
+    let lang = keywarden_core::i18n::reader_lang(&vault.settings().language);
     let mut shown = Vec::new();
     for notice in &run.fired {
         let delivery = if no_desktop {
             "not requested".to_owned()
         } else {
-            match notifier.show(notice) {
+            let said = keywarden_core::i18n::notice(notice.clone(), lang);
+            match notifier.show_labelled(&said, &keywarden_notify::ActionLabels::of(lang)) {
                 keywarden_notify::Delivery::Native => "desktop".to_owned(),
                 keywarden_notify::Delivery::InAppOnly { reason } => format!("in-app only: {reason}"),
             }

@@ -59,6 +59,9 @@ fn check(ctx: &Ctx, no_desktop: bool, all: bool) -> CliResult {
     };
     let holder = format!("kw-{}", std::process::id());
     let notifier = keywarden_notify::Notifier::new();
+    // Desktop notifications in the app's language (the report is English).
+    let lang = keywarden_core::i18n::reader_lang(&vault.settings().language);
+    let labels = keywarden_notify::ActionLabels::of(lang);
     let mut run = HealthRun {
         checked: Vec::new(),
         skipped: Vec::new(),
@@ -74,10 +77,12 @@ fn check(ctx: &Ctx, no_desktop: bool, all: bool) -> CliResult {
         let delivery = match (&report.notice, no_desktop) {
             (None, _) => String::new(),
             (Some(_), true) => "not requested".to_owned(),
-            (Some(notice), false) => match notifier.show(notice) {
-                keywarden_notify::Delivery::Native => "desktop".to_owned(),
-                keywarden_notify::Delivery::InAppOnly { reason } => format!("in-app only: {reason}"),
-            },
+            (Some(notice), false) => {
+                match notifier.show_labelled(&keywarden_core::i18n::notice(notice.clone(), lang), &labels) {
+                    keywarden_notify::Delivery::Native => "desktop".to_owned(),
+                    keywarden_notify::Delivery::InAppOnly { reason } => format!("in-app only: {reason}"),
+                }
+            }
         };
         run.checked.push((report, delivery));
     }

@@ -168,7 +168,7 @@ mod tests {
         }
         let conn = open(&path, &key, false).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 15);
+        assert_eq!(v, 16);
         // Migration 4: the old expiry is the user's, and it gets notices.
         let (source, next): (String, String) = conn
             .query_row("SELECT expiry_source, notice_next_at FROM credentials", [], |r| {
@@ -210,7 +210,7 @@ mod tests {
         {
             let conn = open(&path, &key, true).unwrap();
             let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-            assert_eq!(v, 15);
+            assert_eq!(v, 16);
             let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(mode, "wal");
             let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();

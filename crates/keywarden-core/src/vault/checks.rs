@@ -199,7 +199,15 @@ pub(super) fn validate_with(
 
 /// Adds the "reconnection required" notice of a credential that just went
 /// into `error`, in the caller's write; its id.
-pub(crate) fn reconnection_notice(tx: &WriteTx<'_>, row: &Row, why: &str, now: OffsetDateTime) -> Result<Option<i64>> {
+/// `params` are the values `why` is made of: `cause` ("checks": `failures`
+/// in a row, or "refresh") and the failure's `code`.
+pub(crate) fn reconnection_notice(
+    tx: &WriteTx<'_>,
+    row: &Row,
+    why: &str,
+    params: &[(&'static str, String)],
+    now: OffsetDateTime,
+) -> Result<Option<i64>> {
     let summary = format!("{} needs to be reconnected", row.name);
     let used_by = row
         .integration_name
@@ -225,7 +233,7 @@ pub(crate) fn reconnection_notice(tx: &WriteTx<'_>, row: &Row, why: &str, now: O
             integration: row.integration_name.as_deref(),
             summary: &summary,
             body: &body,
-            params: &[("why", why.to_owned())],
+            params,
             dedupe: &format!("reconnection_required|{}|{}", row.id, timefmt::to_db(now)),
         },
     )
@@ -349,11 +357,14 @@ fn record_check(
         detail,
     ))?;
     let notice = if was != Status::Error && fresh.status == Status::Error {
-        let why = format!(
-            "{failures} live checks in a row were refused ({})",
-            check.outcome.code()
-        );
-        reconnection_notice(tx, &fresh, &why, now)?
+        let code = check.outcome.code();
+        let why = format!("{failures} live checks in a row were refused ({code})");
+        let params = [
+            ("cause", "checks".to_owned()),
+            ("failures", failures.to_string()),
+            ("code", code.to_string()),
+        ];
+        reconnection_notice(tx, &fresh, &why, &params, now)?
     } else {
         None
     };

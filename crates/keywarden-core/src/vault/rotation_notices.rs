@@ -107,6 +107,8 @@ fn rotation_notice(
     now: OffsetDateTime,
 ) -> Result<Option<i64>> {
     let used_by = integration.map(|i| format!(" (used by {i})")).unwrap_or_default();
+    let due_day = timefmt::to_db(due);
+    let due_day = due_day.get(..10).unwrap_or(&due_day).to_owned();
     let added = store::notices::insert(
         tx,
         &store::notices::NewNotice {
@@ -122,11 +124,10 @@ fn rotation_notice(
             integration,
             summary: &format!("{name} is due for rotation"),
             body: &format!(
-                "{name}{used_by} reached its rotation policy's age on {} (UTC). Choose Update Credentials with a new \
-                 secret from the provider; the old one keeps working until it is swapped.",
-                &timefmt::to_db(due)[..10]
+                "{name}{used_by} reached its rotation policy's age on {due_day} (UTC). Choose Update Credentials with a new \
+                 secret from the provider; the old one keeps working until it is swapped."
             ),
-            params: &[("due", timefmt::to_db(due)[..10].to_owned())],
+            params: &[("due", due_day.clone())],
             dedupe: &format!("rotation_due|{id}|{version}"),
         },
     )?;

@@ -240,7 +240,8 @@ fn update_detail(s: &Settings) -> String {
     };
     format!(
         "expiry warning {} days, reconnection after {} refusals, auto-lock {} min, clipboard clear {} s, copy {}, \
-         rotation every {} days (grace {}), notices {} days before expiry, audit stream {stream}, backups {}",
+         rotation every {} days (grace {}), notices {} days before expiry, audit stream {stream}, backups {}, \
+         language {}",
         s.expiring_within_days,
         s.auth_failure_threshold,
         s.auto_lock_minutes,
@@ -262,6 +263,11 @@ fn update_detail(s: &Settings) -> String {
                 s.backup_every_hours,
                 s.backup_keep
             )
+        },
+        if s.language.is_empty() {
+            "the system's"
+        } else {
+            s.language.as_str()
         }
     )
 }

@@ -6,6 +6,8 @@
 import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { commands, type Commands } from './bindings/commands';
+import { tr } from '../i18n/locale.svelte';
+import { appText } from '../i18n/catalogue/app';
 import type { ErrorCode } from './bindings/ErrorCode';
 
 export type * from './types';
@@ -28,7 +30,7 @@ async function call<K extends keyof Commands>(command: K, args: Commands[K]['arg
     if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
       throw new KwError((e as { code: ErrorCode }).code, String((e as { message: unknown }).message));
     }
-    throw new KwError('internal', typeof e === 'string' ? e : 'the app could not reach its backend');
+    throw new KwError('internal', typeof e === 'string' ? e : tr(appText).noBackend);
   }
 }
 

@@ -32,6 +32,7 @@ const en = {
       ? 'A credential needs attention: see Notifications.'
       : `${count(n, { one: 'credential needs', other: 'credentials need' }, 'en')} attention: see Notifications.`,
   goneCredential: 'The credential that notification was about no longer exists.',
+  noBackend: 'the app could not reach its backend',
 };
 
 const nb: typeof en = {
@@ -64,6 +65,7 @@ const nb: typeof en = {
       ? 'En nøkkel trenger oppfølging: se Varsler.'
       : `${count(n, { one: 'nøkkel trenger', other: 'nøkler trenger' }, 'nb')} oppfølging: se Varsler.`,
   goneCredential: 'Nøkkelen varselet gjaldt, finnes ikke lenger.',
+  noBackend: 'appen nådde ikke bakgrunnsprosessen sin',
 };
 
 export const appText = { en, nb };

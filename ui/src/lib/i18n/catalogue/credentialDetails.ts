@@ -10,6 +10,7 @@ const en = {
     `"${name}" needs reconnection: the provider refused it ${times} times in a row.`,
   revokedOldDone: 'Marked done: the replaced secret is revoked at the provider.',
   /** The reason recorded when none is typed. */
+  /** The audit log's reason when none was typed: a record, so English in both. */
   defaultDisableReason: 'marked compromised in the app',
   /** `users`: the workflows refused from now, joined; empty for none. */
   disabled: (name: string, users: string) =>
@@ -103,7 +104,7 @@ const nb: typeof en = {
   needsReconnection: (name: string, n: number) =>
     `«${name}» må kobles til på nytt: leverandøren har avvist den ${count(n, times, 'nb')} på rad.`,
   revokedOldDone: 'Markert som utført: den erstattede hemmeligheten er tilbakekalt hos leverandøren.',
-  defaultDisableReason: 'merket som kompromittert i appen',
+  defaultDisableReason: 'marked compromised in the app',
   disabled: (name: string, users: string) =>
     `«${name}» er deaktivert: ingen arbeidsflyt kan bruke den før hemmeligheten er byttet.` +
     (users ? ` Avvises fra nå: ${users}.` : ''),
@@ -192,4 +193,4 @@ const nb: typeof en = {
 export const credentialDetails = { en, nb };
 
 /** Messages the same in both languages on purpose. */
-export const sameInBoth = ['type'];
+export const sameInBoth = ['type', 'defaultDisableReason'];

@@ -62,6 +62,15 @@ const en = {
   saved: (name: string, ending: string, revision: number | bigint) =>
     `Validated and saved: “${name}” now ends ${ending} (revision ${revision}).`,
   stale: (message: string) => `${message} Reload it to see their change.`,
+  /** What each role allows (the backend's words, keywarden-team layout.rs). */
+  roleWords: {
+    owner:
+      'Owner: everything an admin can, on every shared credential, plus adding members and setting roles. Never reads a shared secret.',
+    admin:
+      'Admin: adds credentials; edits and deletes your own and those shared with Manage; sees the configuration of those shared with View or Manage. Never reads a shared secret.',
+    viewer: 'Viewer: sees what is shared (its configuration from View); changes nothing.',
+    none: 'No role in this team: nothing is open to you. Ask an owner.',
+  } as Record<string, string>,
 };
 
 const nb: typeof en = {
@@ -120,6 +129,14 @@ const nb: typeof en = {
   saved: (name: string, ending: string, revision: number | bigint) =>
     `Validert og lagret: «${name}» slutter nå på ${ending} (revisjon ${revision}).`,
   stale: (message: string) => `${message} Last den inn på nytt for å se endringen.`,
+  roleWords: {
+    owner:
+      'Eier: alt en administrator kan, på hver delte nøkkel, og i tillegg legge til medlemmer og sette roller. Leser aldri en delt hemmelighet.',
+    admin:
+      'Administrator: legger til nøkler; redigerer og sletter dine egne og dem som er delt med administrasjon; ser konfigurasjonen til dem som er delt med innsyn eller administrasjon. Leser aldri en delt hemmelighet.',
+    viewer: 'Leser: ser det som er delt (konfigurasjonen når det er delt med innsyn); endrer ingenting.',
+    none: 'Ingen rolle i dette teamet: ingenting er åpent for deg. Spør en eier.',
+  },
 };
 
 export const team = { en, nb };

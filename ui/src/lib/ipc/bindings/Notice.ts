@@ -25,8 +25,9 @@ credential: string, integration: string | null, version: number, kind: NoticeKin
 threshold_days: number, expires_at: string | null, fired_at: string, summary: string, body: string, 
 /**
  * The values its text is made of, by name, for saying it in another
- * language: `due` (rotation_due), `who` (disabled), `why`
- * (reconnection_required), `problem` and `path` (policy_broken),
+ * language: `due` (rotation_due), `who` (disabled), `cause`,
+ * `failures` and `code` (reconnection_required), `problem` and `path`
+ * (policy_broken),
  * `address` (new_source), `this_hour` and `average` (usage_spike),
  * `failures` (failure_burst), `successor` and `old_until`
  * (key_rotated). Never a secret. Empty for notices from before.
