@@ -38,6 +38,26 @@ export function pick(n: number, forms: Forms, l: Lang = lang()): string {
   return r.select(n) === 'one' ? forms.one : forms.other;
 }
 
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** One formatter per language and style, made once: building one costs far
+ * more than using it, and a list shows hundreds of dates. */
+function dateFormat(l: Lang, style: 'when' | 'day' | 'short'): Intl.DateTimeFormat {
+  const key = `${l}:${style}`;
+  let f = dateFormats.get(key);
+  if (!f) {
+    const options: Intl.DateTimeFormatOptions =
+      style === 'when'
+        ? { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' }
+        : style === 'day'
+          ? { dateStyle: 'medium', timeZone: 'UTC' }
+          : { day: 'numeric', month: 'short', timeZone: 'UTC' };
+    f = new Intl.DateTimeFormat(tag(l), options);
+    dateFormats.set(key, f);
+  }
+  return f;
+}
+
 function parse(t: string | null | undefined): Date | null {
   if (!t) return null;
   const d = new Date(t);
@@ -49,24 +69,19 @@ function parse(t: string | null | undefined): Date | null {
 export function when(t: string | null | undefined, l: Lang = lang()): string {
   const d = parse(t);
   if (!d) return '—';
-  return new Intl.DateTimeFormat(tag(l), {
-    dateStyle: 'medium',
-    timeStyle: 'short',
-    timeZone: 'UTC',
-    hourCycle: 'h23',
-  }).format(d);
+  return dateFormat(l, 'when').format(d);
 }
 
 /** A timestamp's date in UTC: "22 Nov 2026" / "22. nov. 2026". */
 export function day(t: string | null | undefined, l: Lang = lang()): string {
   const d = parse(t);
   if (!d) return '—';
-  return new Intl.DateTimeFormat(tag(l), { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+  return dateFormat(l, 'day').format(d);
 }
 
 /** A short day for chart axes: "22 Nov" / "22. nov.". */
 export function shortDay(t: string | Date, l: Lang = lang()): string {
   const d = typeof t === 'string' ? parse(t) : t;
   if (!d) return '—';
-  return new Intl.DateTimeFormat(tag(l), { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(d);
+  return dateFormat(l, 'short').format(d);
 }
