@@ -147,6 +147,7 @@ struct Words {
     one_of_four: &'static str,
     live_check: &'static str,
     retired: &'static str,
+    revoke_old: &'static str,
     enter_replacement: &'static str,
     /// The audit detail of a use (a record, kept in English).
     connection_check: &'static str,
@@ -166,6 +167,7 @@ const ENGLISH: Words = Words {
     one_of_four: "1 of 4",
     live_check: "live check",
     retired: "retired",
+    revoke_old: "Revoke the replaced secret (version 1, ••••••••abcd) at pleo",
     enter_replacement: "enter its replacement",
     connection_check: "connection check",
     disabled: "Disabled",
@@ -184,6 +186,7 @@ const BOKMAL: Words = Words {
     one_of_four: "1 av 4",
     live_check: "direkte kontroll",
     retired: "utfaset",
+    revoke_old: "Tilbakekall den erstattede hemmeligheten (versjon 1, ••••••••abcd) hos pleo",
     enter_replacement: "legg deretter inn erstatningen",
     connection_check: "connection check",
     disabled: "Deaktivert",
@@ -355,6 +358,9 @@ fn lifecycle(words: &Words, shots: &str) {
     assert!(app.text("[data-testid=notice]").contains(words.live_check));
     assert_eq!(app.text("[data-testid=integration-schedule]"), schedule_before);
     assert!(app.text("[data-testid=versions]").contains(words.retired));
+    // The check list asks for the old key to be revoked, in the reader's words.
+    let todo = app.text("[data-testid=reminder-revoke_old]");
+    assert!(todo.contains(words.revoke_old), "{todo}");
     shot(&app, "09-rotated");
     // Test connection: the live verdict names Pleo's company.
     app.click("[data-testid=test-connection]");

@@ -407,8 +407,14 @@ impl std::str::FromStr for ReminderKind {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reminder {
     pub kind: ReminderKind,
-    /// What to do, in a sentence.
+    /// What to do, in a sentence (English).
     pub detail: String,
+    /// The values `detail` is made of, for saying it in another language:
+    /// `why` (unchecked: offline, chosen, no_live_check, bulk, imported
+    /// with `origin`, moved, rotated_offline), `version`, `mask` and
+    /// `provider` (revoke_old). Never a secret (a mask is its last four).
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, string>"))]
+    pub params: std::collections::BTreeMap<String, String>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub since: OffsetDateTime,

@@ -43,7 +43,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/013_refresh_leases.sql")),
         M::up(include_str!("../../migrations/014_health_checks.sql")),
         M::up(include_str!("../../migrations/015_alerts.sql")),
-        M::up(include_str!("../../migrations/016_notice_params.sql")),
+        M::up(include_str!("../../migrations/016_text_params.sql")),
     ])
 }
 

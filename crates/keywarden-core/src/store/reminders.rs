@@ -11,16 +11,30 @@ use crate::model::{Reminder, ReminderKind};
 use crate::timefmt;
 
 /// Raises `kind` for the credential, replacing an earlier one of the kind.
-pub fn set(conn: &Connection, credential: Uuid, kind: ReminderKind, detail: &str, at: OffsetDateTime) -> Result<()> {
+/// `params` are the values `detail` is made of (see `Reminder::params`).
+pub fn set(
+    conn: &Connection,
+    credential: Uuid,
+    kind: ReminderKind,
+    detail: &str,
+    params: &[(&'static str, String)],
+    at: OffsetDateTime,
+) -> Result<()> {
+    let params_json = {
+        let map: std::collections::BTreeMap<&str, &str> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
+    };
     conn.prepare_cached(
-        "INSERT INTO credential_reminders (credential_id, kind, detail, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (credential_id, kind) DO UPDATE SET detail = excluded.detail, created_at = excluded.created_at",
+        "INSERT INTO credential_reminders (credential_id, kind, detail, created_at, params) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (credential_id, kind) DO UPDATE SET detail = excluded.detail, created_at = excluded.created_at,
+             params = excluded.params",
     )?
     .execute(params![
         credential.to_string(),
         kind.as_str(),
         detail,
-        timefmt::to_db(at)
+        timefmt::to_db(at),
+        params_json
     ])?;
     Ok(())
 }
@@ -35,17 +49,24 @@ pub fn clear(conn: &Connection, credential: Uuid, kind: ReminderKind) -> Result<
 
 pub fn list(conn: &Connection, credential: Uuid) -> Result<Vec<Reminder>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT kind, detail, created_at FROM credential_reminders WHERE credential_id = ?1 ORDER BY created_at, kind",
+        "SELECT kind, detail, created_at, params FROM credential_reminders WHERE credential_id = ?1
+          ORDER BY created_at, kind",
     )?;
     let rows = stmt.query_map([credential.to_string()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (kind, detail, since) = row?;
+        let (kind, detail, since, params) = row?;
         out.push(Reminder {
             kind: kind.parse()?,
             detail,
+            params: serde_json::from_str(&params).unwrap_or_default(),
             since: timefmt::from_db(&since)?,
         });
     }

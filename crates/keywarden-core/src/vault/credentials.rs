@@ -99,6 +99,20 @@ impl Acceptance<'_> {
         }
     }
 
+    /// The values of `reminder`'s sentence (`Reminder::params`).
+    pub(super) fn reminder_params(&self) -> Vec<(&'static str, String)> {
+        let why = match self {
+            Acceptance::Live(_) => return Vec::new(),
+            Acceptance::Offline(_) => "offline",
+            Acceptance::NotChecked(CHOSEN) => "chosen",
+            Acceptance::NotChecked(NO_LIVE_CHECK) => "no_live_check",
+            Acceptance::NotChecked(BULK) => "bulk",
+            Acceptance::NotChecked(_) => return Vec::new(),
+            Acceptance::Imported(origin) => return vec![("why", "imported".into()), ("origin", (*origin).to_owned())],
+        };
+        vec![("why", why.to_owned())]
+    }
+
     /// The check-list item it leaves, when the provider has not confirmed it.
     pub(super) fn reminder(&self) -> Option<String> {
         let rest = CONFIRM_LIVE;
@@ -209,7 +223,7 @@ pub(super) fn write_new_credential(
     w.seal_secrets(row.id, 1, &new.secrets, count)?;
     let detail = how.audit_detail(kind);
     if let Some(todo) = how.reminder() {
-        reminders::set(w, row.id, ReminderKind::Unchecked, &todo, now)?;
+        reminders::set(w, row.id, ReminderKind::Unchecked, &todo, &how.reminder_params(), now)?;
     }
     w.audit(ev(
         "credential.add",
@@ -320,7 +334,14 @@ impl Vault {
             creds::upsert(tx, &mut row)?;
             if moved && !row.needs_reentry {
                 let todo = format!("Its integration or an endpoint changed after its last live check: {CONFIRM_LIVE}.");
-                reminders::set(tx, row.id, ReminderKind::Unchecked, &todo, now)?;
+                reminders::set(
+                    tx,
+                    row.id,
+                    ReminderKind::Unchecked,
+                    &todo,
+                    &[("why", "moved".into())],
+                    now,
+                )?;
             }
             tx.audit(ev(
                 "credential.update",

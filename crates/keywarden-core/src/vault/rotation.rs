@@ -327,11 +327,23 @@ pub(super) fn swap_in(tx: &mut WriteTx<'_>, swap: Swap<'_>) -> Result<()> {
              is revoked. Mark this done once it is.",
             fresh.provider
         );
-        reminders::set(tx, row.id, ReminderKind::RevokeOld, &todo, now)?;
+        let params = [
+            ("version", old.to_string()),
+            ("mask", old_mask.to_owned()),
+            ("provider", fresh.provider.clone()),
+        ];
+        reminders::set(tx, row.id, ReminderKind::RevokeOld, &todo, &params, now)?;
     }
     if swap.offline {
         let todo = format!("Rotated after the offline checks only: {CONFIRM_LIVE}.");
-        reminders::set(tx, row.id, ReminderKind::Unchecked, &todo, now)?;
+        reminders::set(
+            tx,
+            row.id,
+            ReminderKind::Unchecked,
+            &todo,
+            &[("why", "rotated_offline".into())],
+            now,
+        )?;
     } else {
         reminders::clear(tx, row.id, ReminderKind::Unchecked)?;
     }

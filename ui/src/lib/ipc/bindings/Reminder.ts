@@ -7,6 +7,13 @@ import type { ReminderKind } from "./ReminderKind";
  */
 export type Reminder = { kind: ReminderKind, 
 /**
- * What to do, in a sentence.
+ * What to do, in a sentence (English).
  */
-detail: string, since: string, };
+detail: string, 
+/**
+ * The values `detail` is made of, for saying it in another language:
+ * `why` (unchecked: offline, chosen, no_live_check, bulk, imported
+ * with `origin`, moved, rotated_offline), `version`, `mask` and
+ * `provider` (revoke_old). Never a secret (a mask is its last four).
+ */
+params: Record<string, string>, since: string, };
