@@ -66,6 +66,22 @@ pub fn validated_by(offline: bool, lang: Lang) -> &'static str {
     }
 }
 
+/// The embedded verifier's state, as Settings shows it.
+pub fn verifier_listening(addr: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("listening on {addr}"),
+        Lang::Nb => format!("lytter på {addr}"),
+    }
+}
+
+/// Why the embedded verifier is not running (`why` is the system's error).
+pub fn verifier_stopped(why: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("not running: {why}"),
+        Lang::Nb => format!("kjører ikke: {why}"),
+    }
+}
+
 /// The name of the import dialog's file type.
 pub fn import_filter(lang: Lang) -> &'static str {
     match lang {

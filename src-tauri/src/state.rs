@@ -77,11 +77,10 @@ impl AppState {
         if let keywarden_core::PolicySource::Strictest { problem, .. } = &policy.source {
             eprintln!("keywarden: the organisation's policy is broken, so the strictest policy applies: {problem}");
         }
+        // The window says what follows from it, in the reader's language.
         let (settings, settings_problem) = Settings::saved(&vault_dir);
-        let settings_problem =
-            settings_problem.map(|why| format!("{why}; the default settings apply until you save settings again"));
         if let Some(problem) = &settings_problem {
-            eprintln!("keywarden: {problem}");
+            eprintln!("keywarden: {problem}; the default settings apply until you save settings again");
         }
         let settings = settings.with_policy(&policy);
         AppState {
@@ -305,10 +304,12 @@ impl AppState {
 
     /// Where the embedded verifier listens, or why it is not running.
     pub fn verifier_status(&self) -> Option<String> {
+        // Read before the verifier's lock: one lock at a time.
+        let lang = self.lang();
         match self.verifier.lock().ok()?.as_ref() {
-            Ok(Some(r)) => Some(format!("listening on {}", r.addr)),
+            Ok(Some(r)) => Some(crate::i18n::verifier_listening(&r.addr.to_string(), lang)),
             Ok(None) => None,
-            Err(e) => Some(format!("not running: {e}")),
+            Err(e) => Some(crate::i18n::verifier_stopped(e, lang)),
         }
     }
 
