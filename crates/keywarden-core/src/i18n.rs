@@ -99,7 +99,20 @@ fn db_when(s: &str) -> Option<String> {
 
 /// A notice said in Bokmål, or `None` when a value it needs was not kept.
 fn bokmal(n: &Notice) -> Option<(String, String)> {
-    let p = |k: &str| n.params.get(k).map(String::as_str);
+    match n.kind {
+        NoticeKind::Expired | NoticeKind::Expiring => expiry(n),
+        NoticeKind::RotationDue
+        | NoticeKind::Disabled
+        | NoticeKind::ReconnectionRequired
+        | NoticeKind::PolicyBroken => credential_notice(n),
+        NoticeKind::NewSource | NoticeKind::UsageSpike | NoticeKind::FailureBurst | NoticeKind::KeyRotated => {
+            partner_notice(n)
+        }
+    }
+}
+
+/// The expiry notices.
+fn expiry(n: &Notice) -> Option<(String, String)> {
     let name = &n.credential;
     let integration = n.integration.as_deref();
     Some(match n.kind {
@@ -131,6 +144,16 @@ fn bokmal(n: &Notice) -> Option<(String, String)> {
                 ),
             )
         }
+        _ => return None,
+    })
+}
+
+/// The notices about one credential: rotation, disabling, reconnection, and the broken policy.
+fn credential_notice(n: &Notice) -> Option<(String, String)> {
+    let p = |k: &str| n.params.get(k).map(String::as_str);
+    let name = &n.credential;
+    let integration = n.integration.as_deref();
+    Some(match n.kind {
         NoticeKind::RotationDue => {
             let used_by = integration.map(|i| format!(" (brukes av {i})")).unwrap_or_default();
             (
@@ -183,6 +206,15 @@ fn bokmal(n: &Notice) -> Option<(String, String)> {
                 p("problem")?
             ),
         ),
+        _ => return None,
+    })
+}
+
+/// The partner keys' notices.
+fn partner_notice(n: &Notice) -> Option<(String, String)> {
+    let p = |k: &str| n.params.get(k).map(String::as_str);
+    let name = &n.credential;
+    Some(match n.kind {
         NoticeKind::NewSource => {
             let (id, address) = (n.partner_key_id.as_deref()?, p("address")?);
             (
@@ -222,6 +254,7 @@ fn bokmal(n: &Notice) -> Option<(String, String)> {
                 db_when(p("old_until")?)?
             ),
         ),
+        _ => return None,
     })
 }
 
