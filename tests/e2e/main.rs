@@ -22,6 +22,11 @@ use std::time::Duration;
 use driver::{App, Options};
 use serde_json::json;
 
+/// The environment of a desktop in `locale` (LANG), nothing overriding it.
+fn in_locale(locale: &str) -> [(&str, &str); 3] {
+    [("LANG", locale), ("LC_ALL", ""), ("LC_MESSAGES", "")]
+}
+
 fn launch(dir: &Path) -> App {
     launch_with(dir, vec![])
 }
@@ -228,12 +233,10 @@ fn lifecycle(words: &Words, shots: &str) {
     .unwrap();
     let app = launch_with(
         dir.path(),
-        vec![
-            ("KEYWARDEN_TEST_MODE", "1"),
-            ("LANG", words.locale),
-            ("LC_ALL", ""),
-            ("LC_MESSAGES", ""),
-        ],
+        [("KEYWARDEN_TEST_MODE", "1")]
+            .into_iter()
+            .chain(in_locale(words.locale))
+            .collect(),
     );
     create_vault(&app, Some(&format!("{shots}01")));
     assert_eq!(
@@ -618,13 +621,13 @@ fn idle_vault_locks_itself_and_unlocks_from_the_keychain() {
 /// cut off, the navigation in view, axe-core clean (issue 24).
 #[test]
 fn every_screen_is_usable_at_1024x700_and_1920x1080_in_english() {
-    every_screen_fits("en", vec![("LANG", "en_GB.UTF-8")]);
+    every_screen_fits("en", in_locale("en_GB.UTF-8").to_vec());
 }
 
 /// The same in Bokmål, which the app takes from the system's locale.
 #[test]
 fn every_screen_is_usable_at_1024x700_and_1920x1080_in_bokmal() {
-    every_screen_fits("nb", vec![("LANG", "nb_NO.UTF-8"), ("LC_ALL", ""), ("LC_MESSAGES", "")]);
+    every_screen_fits("nb", in_locale("nb_NO.UTF-8").to_vec());
 }
 
 fn every_screen_fits(lang: &str, env: Vec<(&str, &str)>) {
@@ -935,13 +938,10 @@ fn expiry_notices_reach_the_desktop_and_the_centre_once_each() {
         let stamp = keywarden_core::timefmt::to_db(t);
         let app = launch_with(
             dir.path(),
-            vec![
-                ("KEYWARDEN_TEST_MODE", "1"),
-                ("KEYWARDEN_TEST_NOW", stamp.as_str()),
-                ("LANG", locale),
-                ("LC_ALL", ""),
-                ("LC_MESSAGES", ""),
-            ],
+            [("KEYWARDEN_TEST_MODE", "1"), ("KEYWARDEN_TEST_NOW", stamp.as_str())]
+                .into_iter()
+                .chain(in_locale(locale))
+                .collect(),
         );
         app.wait("[data-screen=dashboard]");
         app

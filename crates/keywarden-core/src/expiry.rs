@@ -302,7 +302,7 @@ pub(crate) fn notice_of(r: NoticeRow) -> Result<Notice> {
         fired_at: timefmt::from_db(&fired_at)?,
         summary,
         body,
-        params: serde_json::from_str(&params).unwrap_or_default(),
+        params: crate::store::json_params(&params),
         read: read.is_some(),
         dismissed: dismissed.is_some(),
     })

@@ -133,6 +133,19 @@ pub(crate) fn vec_json(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| Error::Database(format!("bad list in the database: {e}")))
 }
 
+/// The values a text is made of (a notice's, a check-list item's), as
+/// their `params` column keeps them: a JSON object of strings.
+pub(crate) fn params_json(params: &[(&str, String)]) -> String {
+    let map: std::collections::BTreeMap<&str, &str> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A `params` column read back; a damaged one reads as none (the text
+/// then stays as written, in English).
+pub(crate) fn json_params(s: &str) -> std::collections::BTreeMap<String, String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

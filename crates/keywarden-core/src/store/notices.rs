@@ -147,14 +147,9 @@ pub fn insert(conn: &Connection, n: &NewNotice<'_>) -> Result<Option<i64>> {
             n.summary,
             n.body,
             n.dedupe,
-            params_json(n.params),
+            super::params_json(n.params),
         ])?;
     Ok((added == 1).then(|| conn.last_insert_rowid()))
-}
-
-fn params_json(params: &[(&str, String)]) -> String {
-    let map: std::collections::BTreeMap<&str, &str> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The raw columns of a notice, newest first.

@@ -20,10 +20,6 @@ pub fn set(
     params: &[(&'static str, String)],
     at: OffsetDateTime,
 ) -> Result<()> {
-    let params_json = {
-        let map: std::collections::BTreeMap<&str, &str> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
-    };
     conn.prepare_cached(
         "INSERT INTO credential_reminders (credential_id, kind, detail, created_at, params) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (credential_id, kind) DO UPDATE SET detail = excluded.detail, created_at = excluded.created_at,
@@ -34,7 +30,7 @@ pub fn set(
         kind.as_str(),
         detail,
         timefmt::to_db(at),
-        params_json
+        super::params_json(params)
     ])?;
     Ok(())
 }
@@ -66,7 +62,7 @@ pub fn list(conn: &Connection, credential: Uuid) -> Result<Vec<Reminder>> {
         out.push(Reminder {
             kind: kind.parse()?,
             detail,
-            params: serde_json::from_str(&params).unwrap_or_default(),
+            params: super::json_params(&params),
             since: timefmt::from_db(&since)?,
         });
     }
